@@ -1,0 +1,28 @@
+"""`cityqda run`: the whole flow on the study, with a report on stderr."""
+
+import click
+
+from pipeline.cli.output import info
+from pipeline.run import RunOptions, exit_code, run_study
+
+
+@click.command("run")
+@click.option("--no-import", "no_import", is_flag=True,
+              help="Do not import workbooks waiting in reviews/inbox/.")
+@click.pass_obj
+@click.pass_context
+def command(ctx, obj, no_import):
+    """Run every stage on the study and say where each output is."""
+    study = obj.study()
+    result = run_study(study, RunOptions(import_reviews=not no_import))
+    for line in result.stage_lines:
+        info(line)
+    for problem in result.problems:
+        info(problem.render())
+    for name, path in sorted(result.outputs.items()):
+        info(f"output {name}: {path}")
+    errors = sum(p.spec.level == "error" for p in result.problems)
+    warnings = len(result.problems) - errors
+    info(f"run {result.run_id}: {'failed' if result.failed else 'ok'} "
+         f"({errors} error(s), {warnings} warning(s)); store {study.store_path}")
+    ctx.exit(exit_code(result))

@@ -1,0 +1,167 @@
+"""The project store: one SQLite file beside `cityqda.toml`, opened through SQLAlchemy Core.
+
+Every stage writes inside `Store.write()`, one transaction per unit of work, so a crash or
+a refused input leaves the store as it was. Opening a store migrates it forward (after a
+backup copy) or refuses one written by a newer cityqda.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import inspect, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from pipeline.errors import CityQDAError, warn
+from pipeline.store import dialect
+from pipeline.store.location import sync_or_network_kind
+from pipeline.store.migrations import CURRENT_VERSION, MIGRATIONS
+from pipeline.store.schema import events, store_meta
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class Store:
+    def __init__(self, path: Path, engine: Engine):
+        self.path = path
+        self.engine = engine
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE): all of it commits, or none of it."""
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(write=True)
+                with conn.begin():
+                    yield conn
+        except OperationalError as exc:
+            if dialect.is_busy_error(exc):
+                raise CityQDAError("CQ012", path=str(self.path), problem=str(exc.orig)) from exc
+            raise
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A consistent read snapshot."""
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    def schema_version(self) -> int:
+        with self.read() as conn:
+            return _schema_version(conn)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def record_event(conn: Connection, *, actor: str, kind: str, entity: str, entity_key: str,
+                 old=None, new=None, source: str | None = None, reason: str | None = None,
+                 run_id: int | None = None) -> None:
+    """Append to the audit log; events are never updated or deleted."""
+    conn.execute(events.insert().values(
+        time=utc_now(), actor=actor, kind=kind, entity=entity, entity_key=str(entity_key),
+        source=source, reason=reason, run_id=run_id,
+        old=None if old is None else json.dumps(old, ensure_ascii=False, sort_keys=True),
+        new=None if new is None else json.dumps(new, ensure_ascii=False, sort_keys=True),
+    ))
+
+
+def _schema_version(conn: Connection) -> int:
+    if not inspect(conn).has_table("store_meta"):
+        return 0
+    value = conn.execute(
+        select(store_meta.c.value).where(store_meta.c.key == "schema_version")
+    ).scalar()
+    return int(value) if value is not None else 0
+
+
+def _set_schema_version(conn: Connection, version: int) -> None:
+    conn.execute(store_meta.delete().where(store_meta.c.key == "schema_version"))
+    conn.execute(store_meta.insert().values(key="schema_version", value=str(version)))
+
+
+def migrate(store: Store) -> int:
+    """Bring the store to CURRENT_VERSION; return the version it had before."""
+    with store.read() as conn:
+        found = _schema_version(conn)
+    if found > CURRENT_VERSION:
+        raise CityQDAError("CQ010", path=str(store.path), found=found,
+                           supported=CURRENT_VERSION)
+    if found == CURRENT_VERSION:
+        return found
+    backup = None
+    if found > 0:
+        backup = store.path.with_name(f"{store.path.name}.v{found}.bak")
+        counter = 1
+        while backup.exists():
+            counter += 1
+            backup = store.path.with_name(f"{store.path.name}.v{found}.{counter}.bak")
+        dialect.backup_file(store.path, backup)
+    with store.write() as conn:
+        # Re-read inside the write lock: another process may have migrated meanwhile.
+        current = _schema_version(conn)
+        for migration in MIGRATIONS[current:]:
+            migration.upgrade(conn)
+            _set_schema_version(conn, migration.VERSION)
+    if backup is not None:
+        warn("CQ051", path=str(store.path), old=found, new=CURRENT_VERSION, backup=str(backup))
+    return found
+
+
+def open_store(path: str | Path, *, warn_location: bool = True) -> Store:
+    """Open (creating if absent) and migrate the store at `path`.
+
+    Callers reach a store through a loaded study, so a store is never created outside a
+    study folder.
+    """
+    path = Path(path)
+    if path.exists() and path.stat().st_size > 0:
+        reason = dialect.check_is_store(path)
+        if reason is not None:
+            raise CityQDAError("CQ011", path=str(path), problem=reason)
+    if warn_location and not os.environ.get("CITYQDA_NO_LOCATION_WARNING"):
+        kind = sync_or_network_kind(path)
+        if kind:
+            warn("CQ050", path=str(path), kind=kind)
+    store = Store(path, dialect.sqlite_engine(path))
+    try:
+        migrate(store)
+    except OperationalError as exc:
+        store.close()
+        raise CityQDAError("CQ011", path=str(path), problem=str(exc.orig)) from exc
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def open_study_store(study) -> Store:
+    return open_store(study.store_path)
+
+
+def backup_store(store_path: Path, target: Path) -> Path:
+    """Consistent copy of a live store (SQLite backup API); refuses to overwrite."""
+    if target.exists():
+        raise CityQDAError("CQ013", path=str(target))
+    if not store_path.exists():
+        raise CityQDAError("CQ006", path=str(store_path))
+    reason = dialect.check_is_store(store_path)
+    if reason is not None:
+        raise CityQDAError("CQ011", path=str(store_path), problem=reason)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".partial")
+    try:
+        dialect.backup_file(store_path, tmp)
+        tmp.replace(target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return target

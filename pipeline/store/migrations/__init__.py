@@ -1,0 +1,13 @@
+"""Numbered forward migrations. Each module has `VERSION` and `upgrade(conn)`.
+
+A released migration is frozen: its DDL is also kept as `tests/store/frozen/schema_vN.sql`
+and a test rebuilds version N-1 from that file before applying migration N. To change the
+schema, add `mNNNN_<what>.py` with the next number and list it here.
+"""
+
+from pipeline.store.migrations import m0001_initial
+
+MIGRATIONS = [m0001_initial]
+CURRENT_VERSION = MIGRATIONS[-1].VERSION
+
+assert [m.VERSION for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
