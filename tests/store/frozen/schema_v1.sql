@@ -1,0 +1,7 @@
+index	ix_events_entity	CREATE INDEX ix_events_entity ON events (entity, entity_key)
+index	ix_segments_interview	CREATE INDEX ix_segments_interview ON segments (interview_id, ord)
+table	events	CREATE TABLE events ( id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL, entity TEXT NOT NULL, entity_key TEXT NOT NULL, source TEXT, old TEXT, new TEXT, reason TEXT, run_id INTEGER, FOREIGN KEY(run_id) REFERENCES runs (id) )
+table	interviews	CREATE TABLE interviews ( id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, file TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL, version INTEGER DEFAULT '1' NOT NULL, status TEXT DEFAULT 'active' NOT NULL, retired_reason TEXT, plain_text TEXT, metadata TEXT, warnings TEXT, notes TEXT, ingested_at TEXT NOT NULL, CONSTRAINT uq_interviews_path UNIQUE (path) )
+table	runs	CREATE TABLE runs ( id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, command TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL, manifest TEXT )
+table	segments	CREATE TABLE segments ( id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, interview_id INTEGER NOT NULL, ord INTEGER NOT NULL, section TEXT, question TEXT, text TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, sha256 TEXT NOT NULL, status TEXT DEFAULT 'current' NOT NULL, FOREIGN KEY(interview_id) REFERENCES interviews (id) )
+table	store_meta	CREATE TABLE store_meta ( "key" TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY ("key") )
