@@ -20,9 +20,11 @@ END = "<!-- cli-reference:end -->"
 
 def _help_text(command: click.Command, path: list[str]) -> str:
     info_name = " ".join(["cityqda", *path])
-    parent = click.Context(main, info_name="cityqda", terminal_width=100, max_content_width=100)
+    settings = {"terminal_width": 100, "max_content_width": 100,
+                "help_option_names": ["-h", "--help"]}
+    parent = click.Context(main, info_name="cityqda", **settings)
     ctx = click.Context(command, info_name=info_name, parent=None if not path else parent,
-                        terminal_width=100, max_content_width=100)
+                        **settings)
     ctx.info_name = info_name
     return command.get_help(ctx).replace("Usage: cityqda cityqda", "Usage: cityqda")
 
