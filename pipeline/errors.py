@@ -104,6 +104,122 @@ _warning("CQ051", "Store upgraded",
          "Nothing to do; keep the copy until you have checked the upgraded study.")
 
 # --- CQ1xx: ingest ------------------------------------------------------------------------
+_define("CQ101", "Not a Word document",
+        "{file} is not a Word document (.docx): {problem}",
+        "Open it in Word or LibreOffice and save it as \"Word Document (.docx)\", then ingest "
+        "again.")
+_define("CQ102", "Damaged Word document",
+        "{file} is damaged or truncated: {problem}",
+        "Open it in Word (which can often repair it) and save a new .docx, or copy the file "
+        "again from where it came from; nothing of it was stored.")
+_define("CQ103", "Password-protected document",
+        "{file} is encrypted with a password, so its text cannot be read",
+        "In Word remove the password (File > Info > Protect Document > Encrypt with Password, "
+        "clear the box), save, and ingest again.")
+_define("CQ104", "Legacy Word 97-2003 document",
+        "{file} is a Word 97-2003 document (.doc), not a .docx",
+        "Open it in Word or LibreOffice and save it as \"Word Document (.docx)\"; then remove "
+        "the .doc from the transcripts folder.")
+_define("CQ105", "RTF document",
+        "{file} is a Rich Text Format (RTF) file{renamed}",
+        "Open it in Word or LibreOffice and save it as \"Word Document (.docx)\"; then remove "
+        "the old file from the transcripts folder.")
+_define("CQ106", "Document unpacks to an absurd size",
+        "{file}: {problem}",
+        "This is not an ordinary Word document (it looks like a zip bomb); nothing was read. If "
+        "it is genuine, remove large embedded objects and save it again.")
+_define("CQ107", "Document declares XML entities",
+        "{file}: part {part} declares a DTD or XML entities, which Word never writes",
+        "The file may have been crafted to read other files; nothing was read. If you trust its "
+        "source, open it in Word and save it again.")
+_define("CQ108", "File cannot be read",
+        "{file}: {problem}",
+        "Check that the file exists, that you may read it, and that no other program holds it.")
+_warning("CQ110", "Skipped: not a Word document",
+         "{file} skipped: {kind} files are not transcripts",
+         "Only .docx files are ingested. Save transcripts as \"Word Document (.docx)\"; move "
+         "other files out of the transcripts folder to silence this.")
+_warning("CQ120", "No metadata",
+         "{file}: no metadata found (no table or Field: value lines at the top, no document "
+         "properties, no register row)",
+         "Add a Field: value block at the top of the transcript, or a register row with "
+         "transcript_file {file}; cityqda does not guess metadata from the text.")
+_warning("CQ121", "Unknown stakeholder category",
+         "{file}: stakeholder category {value!r} (from the {source}) is not a known category",
+         "Use one of {known}, add the wording to the vocabulary variants, or record it with "
+         "`cityqda interview set {file} stakeholder_category ID`.")
+_warning("CQ122", "Unknown city",
+         "{file}: city {value!r} (from the {source}) is not in the register's cities sheet",
+         "Add the city, or this spelling as an alias, to the cities sheet of the register.")
+_warning("CQ123", "Unknown section",
+         "{file}: heading {heading!r} matches no section of the {guide} guide",
+         "Write the guide's section title, or add this wording as an alias of the section in "
+         "the guide file ({known}).")
+_warning("CQ124", "Metadata sources disagree",
+         "{file}: {field} is {winner!r} in the {winner_source} but {other!r} in the "
+         "{other_source}; using {winner!r}",
+         "Correct the wrong source, or record the right value with `cityqda interview set "
+         "{file} {field} VALUE`.")
+_warning("CQ125", "Not in the register",
+         "{file} has no row in the register (transcript_file)",
+         "Add a register row with outcome interviewed and transcript_file {file}.")
+_warning("CQ126", "Empty document",
+         "{file} holds no text in its body",
+         "Check it is the right file; an empty transcript gives no segments.")
+_warning("CQ127", "Ambiguous date",
+         "{file}: date {value!r} (from the {source}) could be day-first or month-first; read "
+         "day-first as {iso}",
+         "Write dates as YYYY-MM-DD, or record the right one with `cityqda interview set {file} "
+         "interview_date YYYY-MM-DD`.")
+_warning("CQ128", "Unreadable date",
+         "{file}: date {value!r} (from the {source}) is not a date; kept as written",
+         "Write dates as YYYY-MM-DD (or like 14 March 2021).")
+_warning("CQ129", "Unknown vocabulary value",
+         "{file}: {field} {value!r} (from the {source}) is not a known value",
+         "Use one of {known}, or add the wording to the vocabulary variants.")
+_warning("CQ131", "Duplicate file",
+         "{file} is a byte-identical copy of {original}; not ingested",
+         "Delete the copy; if it is a different interview, the wrong file was saved under its "
+         "name.")
+_warning("CQ132", "Transcript missing",
+         "{file} (interview {interview_id}) is no longer in {folder}; it stays active",
+         "Put the file back, or retire the interview: `cityqda interview retire {file} --reason "
+         "TEXT`.")
+_warning("CQ133", "Transcript of a purged interview",
+         "{file}: interview {interview_id} was purged (consent withdrawn); the file was not read",
+         "Delete the file. To take the interview back in, first run `cityqda interview retire "
+         "{file} --undo`.")
+_warning("CQ134", "Content left out",
+         "{file}: {what} cannot be read and was left out of the text",
+         "Open the document in Word, convert that content to ordinary text, and save.")
+_warning("CQ135", "Transcript not ingested yet",
+         "{file} is {state} since the last ingest",
+         "Run `cityqda ingest`.")
+_define("CQ140", "Unknown interview",
+        "no interview matches {ref!r}",
+        "Give the transcript's file name, its path, or the interview id shown by `cityqda "
+        "status`.",
+        EXIT_USAGE)
+_define("CQ141", "Ambiguous interview",
+        "{ref!r} matches several interviews: {matches}",
+        "Give the path or the interview id instead.",
+        EXIT_USAGE)
+_define("CQ142", "Unknown metadata field",
+        "{field!r} is not a metadata field",
+        "Use one of {known}.",
+        EXIT_USAGE)
+_define("CQ143", "Invalid metadata value",
+        "{field} {value!r}: {problem}",
+        "{advice}",
+        EXIT_USAGE)
+_define("CQ144", "Interview not in that state",
+        "interview {ref} is {state}: {problem}",
+        "{advice}",
+        EXIT_USAGE)
+_define("CQ145", "Output file needed",
+        "--format {format} writes a binary file and needs --out FILE",
+        "Add --out segments.{format}.",
+        EXIT_USAGE)
 
 # --- CQ2xx: codebook and automatic coder ---------------------------------------------------
 
@@ -120,6 +236,128 @@ _warning("CQ051", "Store upgraded",
 # --- CQ8xx: exchange (REFI-QDA) ---------------------------------------------------------------
 
 # --- CQ9xx: guides and register ---------------------------------------------------------------
+_define("CQ901", "Guide file is not valid YAML",
+        "{problem}",
+        "Fix the YAML at the line given: indent with spaces, quote text containing ': ' or "
+        "'#', and write each key once.")
+_define("CQ902", "Guide does not match the guide schema",
+        "{location}: {problem}",
+        "Compare the entry with pipeline/schemas/guide.schema.json or a shipped guide "
+        "(`cityqda guides show --json`); allowed keys are id, title, categories, description and "
+        "sections (title, aliases, note, questions (text, probes, note)).")
+_define("CQ903", "Guide id used twice",
+        "{location}: guide id {guide!r} is also used by {other}",
+        "Give every guide its own id (by convention the file name without .yaml).")
+_define("CQ904", "Unknown category in a guide",
+        "{location}: category {category!r} is not in the study's categories ({known})",
+        "Use one of the study's category ids, or add the category to [vocabularies] "
+        "categories in cityqda.toml.")
+_define("CQ905", "Category covered by no guide",
+        "no guide lists category {category!r}",
+        "Add {category!r} to the `categories` of the guide its stakeholders are interviewed "
+        "with.")
+_define("CQ906", "Category covered by several guides",
+        "category {category!r} is listed by several guides: {guides}",
+        "Keep the category in exactly one guide, so each interview's guide is known.")
+_define("CQ907", "Section heading used twice in a guide",
+        "{location}: heading {title!r} is already used at {other}",
+        "Give each section a distinct title, and do not reuse another section's title or "
+        "alias as an alias (headings are compared ignoring case and punctuation).")
+_define("CQ908", "Empty guide section",
+        "{location}: section {title!r} has no questions",
+        "Add the section's questions, or remove the section.")
+_define("CQ909", "Guide id not in the vocabulary",
+        "{location}: guide id {guide!r} is not in the study's guides ({known})",
+        "Use one of the study's guide ids, or add it to [vocabularies] guides in cityqda.toml.")
+_define("CQ910", "No guides found",
+        "{path} holds no guide files (*.yaml)",
+        "Point [paths] guides in cityqda.toml at the folder of guide YAML files, or copy the "
+        "default guides from a fresh `cityqda init` study.")
+_define("CQ911", "Unknown guide",
+        "there is no guide {guide!r}; known guides: {known}",
+        "Use one of the guide ids listed (`cityqda guides show` lists them).",
+        EXIT_USAGE)
+_define("CQ915", "Invalid vocabulary variants",
+        "{location}: {problem}",
+        "Fix the variants file against pipeline/schemas/vocabulary_variants.schema.json; a "
+        "wording may belong to one id only.")
+_define("CQ920", "Register cannot be read",
+        "{problem}",
+        "Save the register as an Excel workbook (.xlsx) or as CSV UTF-8 (.csv) and check it "
+        "opens; close it in Excel if it is locked.")
+_define("CQ921", "Register sheet missing",
+        "no sheet named {expected!r}; the workbook has: {found}",
+        "Rename the sheet holding one row per contacted stakeholder to {expected!r} (sheet "
+        "order does not matter).")
+_define("CQ922", "Register column missing",
+        "no column {expected!r}; the header row has: {found}",
+        "Add a column headed {expected!r} to the header row (first row); column order does not "
+        "matter.")
+_define("CQ923", "Required register value missing",
+        "{column} is empty{reason}",
+        "Fill in {column} on this row.")
+_define("CQ924", "Unknown stakeholder category",
+        "{value!r} is not a known stakeholder category",
+        "Write one of {known} (common wordings such as 'NGO' or 'Local policy maker' are "
+        "understood too).")
+_define("CQ925", "Unknown contact outcome",
+        "{value!r} is not a known outcome",
+        "Write one of {known}.")
+_define("CQ926", "Interview without transcript file",
+        "outcome is interviewed but transcript_file is empty",
+        "Write the transcript's file name (e.g. LIS-PM-01.docx) in transcript_file, or change "
+        "the outcome.")
+_define("CQ927", "Bad date",
+        "{value!r} is not a date",
+        "Use a date cell or ISO text YYYY-MM-DD (e.g. 2013-06-14).")
+_define("CQ928", "Transcript file listed twice",
+        "{value!r} is already listed on row {other_row}",
+        "Each transcript belongs to one register row: remove the duplicate or correct the file "
+        "name (names are compared ignoring case and Unicode form).")
+_define("CQ929", "City not in the cities sheet",
+        "{value!r} is not a city or alias in the cities sheet",
+        "Add the city (or this spelling as an alias, separated by ';') to the cities sheet, or "
+        "correct the spelling.")
+_define("CQ930", "Bad city code",
+        "{value!r} is not a three-letter code",
+        "Write three letters (e.g. LIS); the code names the city in pseudonyms and file names.")
+_define("CQ931", "City listed twice",
+        "{value!r} already names the city on row {other_row}",
+        "List each city once; put other spellings in its aliases cell, separated by ';'.")
+_define("CQ932", "City code used twice",
+        "code {value!r} is already used by {other} (row {other_row})",
+        "Give every city its own three-letter code.")
+_define("CQ933", "Register column repeated",
+        "column {value!r} appears twice in the header row (columns {first} and {second})",
+        "Keep one column of that name; rename or delete the other.")
+_define("CQ934", "Register format not supported",
+        "{path} is neither an Excel workbook (.xlsx, .xlsm) nor a CSV file (.csv)",
+        "Save the register as .xlsx or as CSV UTF-8 (.csv).")
+_warning("CQ950", "Guide id differs from its file name",
+         "guide id {guide!r} is in a file named {name!r}",
+         "Name guide files after their id (e.g. {guide}.yaml) so they are easy to find.")
+_warning("CQ951", "No register",
+         "{path} does not exist; interviews get their metadata from the transcripts only",
+         "Create it from the template of a fresh `cityqda init` study to record every "
+         "stakeholder contacted (needed for response-rate tables).")
+_warning("CQ952", "Ambiguous date read day first",
+         "{value!r} was read day first as {iso}",
+         "Write dates as ISO text YYYY-MM-DD or as date cells, so no order has to be guessed.")
+_warning("CQ953", "Unknown interview mode",
+         "{value!r} is not a known mode; it is kept as written",
+         "Write one of {known} (or a common wording such as 'Skype' or 'in person').")
+_warning("CQ954", "Transcript file on a row that was not interviewed",
+         "transcript_file is {value!r} but the outcome is {outcome!r}",
+         "Set the outcome to interviewed, or clear transcript_file.")
+_warning("CQ955", "Listed transcript not found",
+         "{value!r} is not in the transcripts folder {folder}",
+         "Put the transcript in the transcripts folder, or correct the file name.")
+_warning("CQ956", "Transcript not in the register",
+         "{value!r} in the transcripts folder has no register row",
+         "Add a register row with outcome interviewed and this transcript_file.")
+_warning("CQ957", "Country differs from the cities sheet",
+         "country {value!r} differs from {expected!r} in the cities sheet",
+         "Correct the country on this row or in the cities sheet.")
 
 
 @dataclass
