@@ -410,8 +410,9 @@ def _guide_files(folder: Path) -> list[Path]:
                   and not p.name.startswith((".", "~")))
 
 
-def _check_folder(folder: Path, vocabularies: dict | None
-                  ) -> tuple[dict[str, Guide], list[Problem]]:
+def check_guides(folder: Path, vocabularies: dict | None
+                 ) -> tuple[dict[str, Guide], list[Problem]]:
+    """The guides that could be read, and every problem (errors and warnings)."""
     folder = Path(folder)
     if not folder.is_dir():
         return {}, [Problem("CQ006", {"path": str(folder)}, file=str(folder))]
@@ -505,7 +506,7 @@ def _check_folder(folder: Path, vocabularies: dict | None
 
 def validate_guides(folder: Path, vocabularies: dict) -> list[Problem]:
     """Every problem (errors and warnings) of the guides in `folder`, in file order."""
-    return _check_folder(Path(folder), vocabularies)[1]
+    return check_guides(Path(folder), vocabularies)[1]
 
 
 def load_guides(folder: Path, vocabularies: dict | None = None) -> dict[str, Guide]:
@@ -513,7 +514,7 @@ def load_guides(folder: Path, vocabularies: dict | None = None) -> dict[str, Gui
 
     Without `vocabularies`, ids and categories are not checked against a study.
     """
-    guides, problems = _check_folder(Path(folder), vocabularies)
+    guides, problems = check_guides(Path(folder), vocabularies)
     errors = [p for p in problems if p.spec.level == "error"]
     if errors:
         raise CityQDAError.from_problems(errors)

@@ -1,0 +1,714 @@
+"""The contact register: one row per stakeholder contacted, and the cities sheet.
+
+The register is where response rates (contacted, replied, declined, interviewed) come
+from, and it fills in metadata a transcript leaves out. Teams keep it in Excel, so it is
+read forgivingly (header case, sheet order, category and outcome wordings, date cells or
+text) but every value that cannot be understood is reported with sheet, row and column,
+all at once, so one pass fixes the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+
+from pipeline.errors import CityQDAError, Problem
+from pipeline.study import DEFAULT_VOCABULARIES
+from pipeline.vocabulary import canonical, normalise_label
+
+REGISTER_SHEET = "register"
+CITIES_SHEET = "cities"
+REGISTER_COLUMNS = ("round", "city", "country", "organisation", "position", "category",
+                    "contact_date", "outcome", "transcript_file", "interview_date", "mode",
+                    "language", "interviewer", "pseudonym", "notes")
+REQUIRED_COLUMNS = ("round", "city", "category", "outcome")
+DATE_COLUMNS = ("contact_date", "interview_date")
+CITY_COLUMNS = ("city", "country", "code", "aliases")
+CITIES_CSV_NAME = "cities.csv"
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+CSV_SUFFIXES = (".csv",)
+
+# Header wordings accepted besides the exact column names (after case/space folding).
+_HEADER_ALIASES = {
+    "organization": "organisation",
+    "stakeholder_category": "category",
+    "transcript": "transcript_file",
+    "file": "transcript_file",
+    "file_name": "transcript_file",
+    "date_of_contact": "contact_date",
+    "date_of_interview": "interview_date",
+    "interview_mode": "mode",
+    "name": "city",
+    "city_code": "code",
+}
+
+
+@dataclass(frozen=True)
+class City:
+    name: str
+    country: str | None = None
+    code: str | None = None
+    aliases: tuple[str, ...] = ()
+    row: int | None = None
+
+
+@dataclass
+class RegisterRow:
+    """One contacted stakeholder. Dates are ISO text; ids are canonical."""
+
+    row: int
+    round: str
+    city: str
+    country: str | None = None
+    organisation: str | None = None
+    position: str | None = None
+    category: str | None = None
+    contact_date: str | None = None
+    outcome: str | None = None
+    transcript_file: str | None = None
+    interview_date: str | None = None
+    mode: str | None = None
+    language: str | None = None
+    interviewer: str | None = None
+    pseudonym: str | None = None
+    notes: str | None = None
+    city_raw: str | None = None
+    category_raw: str | None = None
+    outcome_raw: str | None = None
+    mode_raw: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in ("row", *REGISTER_COLUMNS, "city_raw",
+                                                       "category_raw", "outcome_raw",
+                                                       "mode_raw", "extra")}
+
+
+def file_key(name: str) -> str:
+    """How transcript file names are compared: base name, NFC, case-folded."""
+    base = PurePath(str(name).replace("\\", "/")).name
+    return unicodedata.normalize("NFC", base.strip()).casefold()
+
+
+def _fold(text: str) -> str:
+    return normalise_label(text)
+
+
+def _ascii_letters(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if ch.isascii() and ch.isalpha())
+
+
+@dataclass
+class Register:
+    path: Path | None
+    rows: list[RegisterRow]
+    cities: list[City]
+    warnings: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._city_lookup: dict[str, str] = {}
+        for city in self.cities:
+            for name in (city.name, *city.aliases):
+                self._city_lookup.setdefault(_fold(name), city.name)
+        if not self.cities:
+            # no cities sheet: spellings that fold together are one city, written the way
+            # most rows write it (ties: first seen)
+            counts: dict[str, dict[str, int]] = {}
+            for row in self.rows:
+                spelling = row.city_raw or row.city
+                if spelling:
+                    bucket = counts.setdefault(_fold(spelling), {})
+                    bucket[spelling] = bucket.get(spelling, 0) + 1
+            for key, spellings in counts.items():
+                self._city_lookup[key] = max(spellings, key=lambda s: spellings[s])
+        self._files: dict[str, RegisterRow] = {}
+        for row in self.rows:
+            if row.transcript_file:
+                self._files.setdefault(file_key(row.transcript_file), row)
+
+    def canonical_city(self, name: str) -> str | None:
+        """The city's canonical name (cities sheet names and aliases, accents and case
+        ignored), or None when the register does not know it."""
+        if not name:
+            return None
+        return self._city_lookup.get(_fold(name))
+
+    def city(self, name: str) -> City | None:
+        canonical_name = self.canonical_city(name)
+        return next((c for c in self.cities if c.name == canonical_name), None)
+
+    def city_code(self, city: str) -> str:
+        """Three-letter code from the cities sheet, else the name's first three letters."""
+        known = self.city(city)
+        if known is not None and known.code:
+            return known.code
+        letters = _ascii_letters(self.canonical_city(city) or city)
+        return letters[:3].upper()
+
+    def row_for_file(self, file_name: str) -> RegisterRow | None:
+        """The row whose transcript_file names this file (NFC, case-insensitive; a
+        register entry written without extension matches too)."""
+        if not file_name:
+            return None
+        key = file_key(file_name)
+        found = self._files.get(key)
+        if found is None:
+            found = self._files.get(file_key(PurePath(key).stem))
+        return found
+
+    def rows_for_city(self, city: str) -> list[RegisterRow]:
+        target = self.canonical_city(city) or city
+        return [row for row in self.rows if row.city == target]
+
+
+# --- reading tables ----------------------------------------------------------------------------
+
+class _ReadFailure(Exception):
+    def __init__(self, problem: Problem):
+        self.problem = problem
+
+
+def _read_xlsx(path: Path) -> dict[str, list[list]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types for damaged files
+        raise _ReadFailure(Problem("CQ920", {"problem": f"cannot open the workbook ({exc})"},
+                                   file=str(path))) from exc
+    sheets = {}
+    try:
+        for name in workbook.sheet_names:
+            sheets[name] = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    except Exception as exc:
+        raise _ReadFailure(Problem("CQ920", {"problem": f"cannot read sheet ({exc})"},
+                                   file=str(path))) from exc
+    finally:
+        workbook.close()
+    return sheets
+
+
+def _read_csv(path: Path) -> list[list]:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _ReadFailure(Problem("CQ920", {
+            "problem": f"not UTF-8 text (byte {exc.start}); in Excel use Save As "
+                       "'CSV UTF-8 (Comma delimited)'"}, file=str(path))) from exc
+    first_line = text.split("\n", 1)[0]
+    delimiter = ","
+    if first_line.strip():
+        try:
+            delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
+        except csv.Error:
+            delimiter = ","
+    try:
+        return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+    except csv.Error as exc:
+        raise _ReadFailure(Problem("CQ920", {"problem": f"malformed CSV ({exc})"},
+                                   file=str(path))) from exc
+
+
+def _cell_text(value) -> str:
+    """A cell as trimmed text; integral numbers lose their '.0'."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return unicodedata.normalize("NFC", str(value)).strip()
+
+
+def _header_name(value) -> str:
+    key = normalise_label(_cell_text(value)).replace(" ", "_")
+    return _HEADER_ALIASES.get(key, key)
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+class _Table:
+    """A sheet as header -> column index, with data rows and their sheet row numbers."""
+
+    def __init__(self, rows: list[list], file: str, sheet: str | None, problems: list[Problem],
+                 is_csv: bool):
+        self.file, self.sheet, self.is_csv = file, sheet, is_csv
+        self.columns: dict[str, int] = {}
+        self.headers: list[str] = []
+        self.records: list[tuple[int, list]] = []
+        self.header_row = 1
+        header_at = next((i for i, row in enumerate(rows)
+                          if any(_cell_text(v) for v in row)), None)
+        if header_at is None:
+            return
+        self.header_row = header_at + 1
+        for index, value in enumerate(rows[header_at]):
+            name = _header_name(value)
+            if not name:
+                continue
+            self.headers.append(_cell_text(value))
+            if name in self.columns:
+                problems.append(Problem("CQ933", {
+                    "value": _cell_text(value), "first": self.letter(self.columns[name]),
+                    "second": self.letter(index)}, file=file, sheet=sheet,
+                    row=header_at + 1))
+                continue
+            self.columns[name] = index
+        for offset, row in enumerate(rows[header_at + 1:], start=header_at + 2):
+            if any(_cell_text(v) for v in row):
+                self.records.append((offset, row))
+
+    def letter(self, index: int) -> str:
+        return str(index + 1) if self.is_csv else _column_letter(index)
+
+    def where(self, column: str) -> str:
+        """The column's header name and letter, e.g. 'category (F)'."""
+        if column in self.columns:
+            return f"{column} ({self.letter(self.columns[column])})"
+        return column
+
+    def value(self, row: list, column: str):
+        index = self.columns.get(column)
+        if index is None or index >= len(row):
+            return None
+        return row[index]
+
+
+def _find_sheet(sheets: dict[str, list], wanted: str) -> str | None:
+    for name in sheets:
+        if name.strip().casefold() == wanted:
+            return name
+    return None
+
+
+# --- values --------------------------------------------------------------------------------------
+
+_ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ][\d:.]+(?:Z|[+-]\d\d:?\d\d)?)?$")
+_NUMERIC = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")
+_TEXT_FORMATS = ("%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y", "%d %B, %Y", "%B %d, %Y",
+                 "%b %d, %Y", "%d-%b-%Y", "%d-%B-%Y", "%d %b. %Y")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def parse_date(value) -> tuple[str | None, bool]:
+    """(ISO date or None when blank, guessed_day_first). Raises ValueError when not a date.
+
+    Date cells and ISO text are exact; "14/06/2013" is unambiguous; "03/04/2013" is read
+    day first (as most of the study's countries write it) and flagged for a warning.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, False
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat(), False
+    if isinstance(value, dt.date):
+        return value.isoformat(), False
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 1 <= value < 2958466:  # an Excel serial number in a cell without date format
+            return (_EXCEL_EPOCH + dt.timedelta(days=int(value))).isoformat(), False
+        raise ValueError(value)
+    text = " ".join(str(value).split())
+    match = _ISO.match(text)
+    if match:
+        year, month, day = (int(g) for g in match.groups())
+        return dt.date(year, month, day).isoformat(), False
+    match = _NUMERIC.match(text)
+    if match:
+        first, second, year = (int(g) for g in match.groups())
+        if len(match.group(3)) == 2:
+            year += 2000 if year < 70 else 1900
+        if first > 12:
+            return dt.date(year, second, first).isoformat(), False
+        if second > 12:
+            return dt.date(year, first, second).isoformat(), False
+        return dt.date(year, second, first).isoformat(), first != second
+    cleaned = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text, flags=re.I)
+    for fmt in _TEXT_FORMATS:
+        try:
+            return dt.datetime.strptime(cleaned, fmt).date().isoformat(), False
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+def _read_cities(table: _Table, problems: list[Problem]) -> list[City]:
+    file, sheet = table.file, table.sheet
+    if "city" not in table.columns:
+        if table.records or table.headers:
+            problems.append(Problem("CQ922", {
+                "expected": "city", "found": ", ".join(table.headers) or "(nothing)"},
+                file=file, sheet=sheet, row=table.header_row, column="city"))
+        return []
+    cities: list[City] = []
+    names: dict[str, tuple[str, int]] = {}
+    codes: dict[str, tuple[str, int]] = {}
+    for number, record in table.records:
+        name = _cell_text(table.value(record, "city"))
+        if not name:
+            problems.append(Problem("CQ923", {"column": table.where("city"), "reason": ""},
+                                    file=file, sheet=sheet, row=number, column="city"))
+            continue
+        aliases = tuple(a.strip() for a in re.split(r"[;\n]", _cell_text(
+            table.value(record, "aliases"))) if a.strip())
+        code = _cell_text(table.value(record, "code")).upper() or None
+        if code is not None and not re.fullmatch(r"[A-Z]{3}", code):
+            problems.append(Problem("CQ930", {"value": code}, file=file, sheet=sheet,
+                                    row=number, column="code"))
+            code = None
+        for position, spelling in enumerate((name, *aliases)):
+            key = _fold(spelling)
+            if key not in names:
+                names[key] = (name, number)
+            elif names[key][1] != number:  # restating the own name as an alias is harmless
+                problems.append(Problem("CQ931", {"value": spelling, "other_row": names[key][1]},
+                                        file=file, sheet=sheet, row=number,
+                                        column="city" if position == 0 else "aliases"))
+        if code is not None:
+            if code in codes:
+                problems.append(Problem("CQ932", {"value": code, "other": codes[code][0],
+                                                  "other_row": codes[code][1]},
+                                        file=file, sheet=sheet, row=number, column="code"))
+            else:
+                codes[code] = (name, number)
+        country = _cell_text(table.value(record, "country")) or None
+        cities.append(City(name, country, code, aliases, number))
+    return cities
+
+
+def _read_rows(table: _Table, vocabularies: dict, cities: list[City],
+               problems: list[Problem]) -> list[RegisterRow]:
+    file, sheet = table.file, table.sheet
+    city_names: dict[str, City] = {}
+    for city in cities:
+        for spelling in (city.name, *city.aliases):
+            city_names.setdefault(_fold(spelling), city)
+    known_categories = ", ".join(vocabularies["categories"])
+    known_outcomes = ", ".join(vocabularies["outcomes"])
+    known_modes = ", ".join(vocabularies["modes"])
+    seen_files: dict[str, int] = {}
+    rows: list[RegisterRow] = []
+
+    for number, record in table.records:
+        def problem(code, at, number=number, **fields):
+            problems.append(Problem(code, fields, file=file, sheet=sheet, row=number,
+                                    column=at))
+
+        text = {column: _cell_text(table.value(record, column)) for column in REGISTER_COLUMNS}
+        for column in REQUIRED_COLUMNS:
+            if not text[column]:
+                problem("CQ923", column, column=table.where(column), reason="")
+
+        category = None
+        if text["category"]:
+            category = canonical("categories", text["category"], vocabularies)
+            if category is None:
+                problem("CQ924", "category", value=text["category"], known=known_categories)
+        outcome = None
+        if text["outcome"]:
+            outcome = canonical("outcomes", text["outcome"], vocabularies)
+            if outcome is None:
+                problem("CQ925", "outcome", value=text["outcome"], known=known_outcomes)
+
+        transcript = unicodedata.normalize("NFC", text["transcript_file"]) or None
+        if outcome == "interviewed" and not transcript:
+            problem("CQ926", "transcript_file")
+        if transcript and outcome is not None and outcome != "interviewed":
+            problems.append(Problem("CQ954", {"value": transcript, "outcome": outcome},
+                                    file=file, sheet=sheet, row=number,
+                                    column="transcript_file"))
+        if transcript:
+            key = file_key(transcript)
+            if key in seen_files:
+                problem("CQ928", "transcript_file", value=transcript,
+                        other_row=seen_files[key])
+            else:
+                seen_files[key] = number
+
+        dates = {}
+        for column in DATE_COLUMNS:
+            raw = table.value(record, column)
+            try:
+                iso, guessed = parse_date(raw)
+            except (ValueError, OverflowError):
+                problem("CQ927", column, value=_cell_text(raw))
+                iso, guessed = None, False
+            if guessed:
+                problems.append(Problem("CQ952", {"value": _cell_text(raw), "iso": iso},
+                                        file=file, sheet=sheet, row=number, column=column))
+            dates[column] = iso
+
+        mode = None
+        if text["mode"]:
+            mode = canonical("modes", text["mode"], vocabularies)
+            if mode is None:
+                problems.append(Problem("CQ953", {"value": text["mode"], "known": known_modes},
+                                        file=file, sheet=sheet, row=number, column="mode"))
+
+        city_name = text["city"]
+        if city_name and cities:
+            known = city_names.get(_fold(city_name))
+            if known is None:
+                problem("CQ929", "city", value=city_name)
+            else:
+                city_name = known.name
+                if (text["country"] and known.country
+                        and _fold(text["country"]) != _fold(known.country)):
+                    problems.append(Problem("CQ957", {"value": text["country"],
+                                                      "expected": known.country},
+                                            file=file, sheet=sheet, row=number,
+                                            column="country"))
+        country = text["country"] or None
+        if not country and cities:
+            known = city_names.get(_fold(city_name))
+            country = known.country if known else None
+
+        extra = {}
+        for name, index in table.columns.items():
+            if name not in REGISTER_COLUMNS and index < len(record):
+                value = _cell_text(record[index])
+                if value:
+                    extra[name] = value
+
+        rows.append(RegisterRow(
+            row=number, round=text["round"], city=city_name, country=country,
+            organisation=text["organisation"] or None, position=text["position"] or None,
+            category=category, contact_date=dates["contact_date"], outcome=outcome,
+            transcript_file=transcript, interview_date=dates["interview_date"], mode=mode,
+            language=text["language"] or None, interviewer=text["interviewer"] or None,
+            pseudonym=text["pseudonym"] or None, notes=text["notes"] or None,
+            city_raw=text["city"] or None, category_raw=text["category"] or None,
+            outcome_raw=text["outcome"] or None, mode_raw=text["mode"] or None, extra=extra))
+    return rows
+
+
+def _transcript_problems(rows: list[RegisterRow], folder: Path, file: str,
+                         sheet: str | None) -> list[Problem]:
+    present = {}
+    for path in sorted(folder.rglob("*.docx")):
+        if not path.name.startswith(("~$", ".")):
+            present.setdefault(file_key(path.name), path.name)
+    listed = set()
+    problems = []
+    for row in rows:
+        if not row.transcript_file:
+            continue
+        key = file_key(row.transcript_file)
+        listed.add(key)
+        stem_match = file_key(row.transcript_file + ".docx") in present
+        if key in present or stem_match:
+            listed.add(file_key(row.transcript_file + ".docx"))
+            continue
+        problems.append(Problem("CQ955", {"value": row.transcript_file, "folder": str(folder)},
+                                file=file, sheet=sheet, row=row.row, column="transcript_file"))
+    for key, name in sorted(present.items()):
+        if key not in listed:
+            problems.append(Problem("CQ956", {"value": name}, file=file))
+    return problems
+
+
+def read_register(path: Path, vocabularies: dict | None = None,
+                  transcripts_dir: Path | None = None) -> tuple[Register | None, list[Problem]]:
+    """The register (None when unreadable or missing) and every problem found."""
+    vocabularies = vocabularies or DEFAULT_VOCABULARIES
+    file = str(path)
+    if not path.exists():
+        return None, [Problem("CQ951", {"path": file}, file=file)]
+    suffix = path.suffix.lower()
+    problems: list[Problem] = []
+    try:
+        if suffix in XLSX_SUFFIXES:
+            sheets = _read_xlsx(path)
+            register_name = _find_sheet(sheets, REGISTER_SHEET)
+            if register_name is None:
+                if len(sheets) == 1:
+                    register_name = next(iter(sheets))
+                else:
+                    return None, [Problem("CQ921", {
+                        "expected": REGISTER_SHEET,
+                        "found": ", ".join(sheets) or "(no sheets)"}, file=file)]
+            register_table = _Table(sheets[register_name], file, register_name, problems,
+                                    is_csv=False)
+            cities_name = _find_sheet(sheets, CITIES_SHEET)
+            cities_table = (_Table(sheets[cities_name], file, cities_name, problems,
+                                   is_csv=False) if cities_name else None)
+        elif suffix in CSV_SUFFIXES:
+            register_table = _Table(_read_csv(path), file, None, problems, is_csv=True)
+            cities_path = path.with_name(CITIES_CSV_NAME)
+            cities_table = None
+            if cities_path.is_file() and cities_path != path:
+                cities_table = _Table(_read_csv(cities_path), str(cities_path), None,
+                                      problems, is_csv=True)
+        else:
+            return None, [Problem("CQ934", {"path": file}, file=file)]
+    except _ReadFailure as failure:
+        return None, [failure.problem]
+    except OSError as exc:
+        return None, [Problem("CQ920", {"problem": f"cannot read the file ({exc.strerror})"},
+                              file=file)]
+
+    missing = [c for c in REQUIRED_COLUMNS if c not in register_table.columns]
+    for column in missing:
+        problems.append(Problem("CQ922", {
+            "expected": column, "found": ", ".join(register_table.headers) or "(nothing)"},
+            file=file, sheet=register_table.sheet, row=register_table.header_row,
+            column=column))
+    if any(p.code == "CQ933" for p in problems) or missing:
+        return None, problems
+
+    cities = _read_cities(cities_table, problems) if cities_table is not None else []
+    rows = _read_rows(register_table, vocabularies, cities, problems)
+    register = Register(path=path, rows=rows, cities=cities)
+    if transcripts_dir is not None and Path(transcripts_dir).is_dir():
+        problems.extend(_transcript_problems(rows, Path(transcripts_dir), file,
+                                             register_table.sheet))
+    register.warnings = [p for p in problems if p.spec.level == "warning"]
+    return register, problems
+
+
+def validate_register(path: Path, vocabularies: dict | None = None,
+                      transcripts_dir: Path | None = None) -> list[Problem]:
+    """Every problem of the register, errors and warnings; a missing file is a warning.
+
+    With `transcripts_dir`, also warns about listed transcripts that are not there and
+    transcripts there that the register does not list.
+    """
+    return read_register(Path(path), vocabularies, transcripts_dir)[1]
+
+
+def load_register(path: Path, vocabularies: dict | None = None,
+                  transcripts_dir: Path | None = None) -> Register:
+    """The register; raises CityQDAError listing every error. A missing file gives an
+    empty register carrying the CQ951 warning."""
+    path = Path(path)
+    register, problems = read_register(path, vocabularies, transcripts_dir)
+    errors = [p for p in problems if p.spec.level == "error"]
+    if errors:
+        raise CityQDAError.from_problems(errors)
+    if register is None:
+        return Register(path=path, rows=[], cities=[], warnings=problems)
+    return register
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+_WIDTHS = {"round": 8, "city": 16, "country": 14, "organisation": 34, "position": 24,
+           "category": 26, "contact_date": 13, "outcome": 24, "transcript_file": 22,
+           "interview_date": 14, "mode": 14, "language": 12, "interviewer": 16,
+           "pseudonym": 14, "notes": 40, "code": 8, "aliases": 30}
+def _put(sheet, row: int, column: int, value) -> None:
+    """Write a value; text stays text even when it starts with '=' (never a formula)."""
+    cell = sheet.cell(row=row, column=column, value=value)
+    if isinstance(value, str) and cell.data_type == "f":
+        cell.data_type = "s"
+    if isinstance(value, dt.date):
+        cell.number_format = "yyyy-mm-dd"
+
+
+def _new_workbook(vocabularies: dict | None):
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    vocabularies = vocabularies or DEFAULT_VOCABULARIES
+    workbook = Workbook()
+    register = workbook.active
+    register.title = REGISTER_SHEET
+    cities = workbook.create_sheet(CITIES_SHEET)
+    bold = Font(bold=True)
+    for sheet, columns in ((register, REGISTER_COLUMNS), (cities, CITY_COLUMNS)):
+        sheet.append(list(columns))
+        for index, name in enumerate(columns):
+            sheet.cell(row=1, column=index + 1).font = bold
+            sheet.column_dimensions[_column_letter(index)].width = _WIDTHS.get(name, 14)
+        sheet.freeze_panes = "A2"
+    for column, vocabulary in (("category", "categories"), ("outcome", "outcomes"),
+                               ("mode", "modes")):
+        letter = _column_letter(REGISTER_COLUMNS.index(column))
+        values = ",".join(vocabularies[vocabulary])
+        validation = DataValidation(
+            type="list", formula1=f'"{values}"', allow_blank=True, errorStyle="warning",
+            showErrorMessage=True, errorTitle=f"Unusual {column}",
+            error=f"Usually one of: {values}. Common wordings are understood too.")
+        validation.add(f"{letter}2:{letter}5000")
+        register.add_data_validation(validation)
+    properties = workbook.properties
+    properties.creator = "cityqda"
+    properties.lastModifiedBy = "cityqda"
+    properties.title = "cityqda contact register"
+    properties.created = dt.datetime(2000, 1, 1)
+    properties.modified = dt.datetime(2000, 1, 1)
+    return workbook
+
+
+def _save_deterministic(workbook, path: Path) -> None:
+    from pipeline.xlsx_determinism import normalise_ooxml_zip
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=".cityqda-", suffix=".xlsx", dir=path.parent)
+    os.close(handle)
+    try:
+        workbook.save(temp_name)
+        normalise_ooxml_zip(temp_name)
+        os.replace(temp_name, path)
+    finally:
+        if os.path.exists(temp_name):
+            os.unlink(temp_name)
+
+
+def write_register_template(path: Path, vocabularies: dict | None = None) -> None:
+    """An empty register (both sheets, header rows, dropdowns), byte-identical every time."""
+    _save_deterministic(_new_workbook(vocabularies), Path(path))
+
+
+def write_register(path: Path, rows: list[dict], cities: list[dict] | None = None,
+                   vocabularies: dict | None = None) -> None:
+    """A filled register in the template's layout, deterministic.
+
+    `rows` hold register columns (missing ones stay blank; dates as `datetime.date` become
+    date cells); `cities` hold city, country, code and aliases (a list or ';' text).
+    """
+    workbook = _new_workbook(vocabularies)
+    register = workbook[REGISTER_SHEET]
+    for row_number, record in enumerate(rows, start=2):
+        for index, column in enumerate(REGISTER_COLUMNS, start=1):
+            value = record.get(column)
+            if value is None or value == "":
+                continue
+            if not isinstance(value, (dt.date, int)):
+                value = str(value)
+            _put(register, row_number, index, value)
+    sheet = workbook[CITIES_SHEET]
+    for row_number, city in enumerate(cities or [], start=2):
+        aliases = city.get("aliases") or []
+        if not isinstance(aliases, str):
+            aliases = "; ".join(aliases)
+        values = (city.get("city") or city.get("name"), city.get("country"), city.get("code"),
+                  aliases)
+        for index, value in enumerate(values, start=1):
+            if value:
+                _put(sheet, row_number, index, str(value))
+    _save_deterministic(workbook, Path(path))

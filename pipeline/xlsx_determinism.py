@@ -1,0 +1,65 @@
+"""Byte-identical Office files (XLSX, DOCX) from identical content.
+
+openpyxl stamps the save time into `docProps/core.xml` and `zipfile` stamps every entry
+with the current time, so two runs on the same inputs differ although nothing changed.
+DESIGN invariant 3 wants byte-identical outputs: after saving, rewrite the package with
+fixed entry dates, a fixed entry order and fixed document dates.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+
+FIXED_ZIP_DATE = (2000, 1, 1, 0, 0, 0)
+FIXED_CORE_DATE = "2000-01-01T00:00:00Z"
+CONTENT_TYPES = "[Content_Types].xml"
+CORE_PROPERTIES = "docProps/core.xml"
+
+_CORE_DATE = re.compile(
+    rb"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)")
+
+
+def _entry_order(name: str) -> tuple[int, str]:
+    """[Content_Types].xml first (OPC readers expect it early), then by name."""
+    return (0 if name == CONTENT_TYPES else 1, name)
+
+
+def fix_core_dates(xml: bytes, date: str = FIXED_CORE_DATE) -> bytes:
+    """Set dcterms:created and dcterms:modified in core properties XML to `date`."""
+    return _CORE_DATE.sub(lambda m: m.group(1) + date.encode("ascii") + m.group(3), xml)
+
+
+def normalise_ooxml_zip(path: str | Path, *, core_dates: str | None = FIXED_CORE_DATE) -> None:
+    """Rewrite an OOXML package in place so its bytes depend only on its content.
+
+    Entries are sorted, dated `FIXED_ZIP_DATE`, deflated at a fixed level, with no
+    platform-specific attributes. `core_dates` (ISO 8601, UTC) replaces the created and
+    modified dates of the document properties; pass None to keep them. The file is
+    replaced atomically, so a failure leaves the original.
+    """
+    path = Path(path)
+    with zipfile.ZipFile(path) as source:
+        entries = [(info.filename, source.read(info)) for info in source.infolist()
+                   if not info.is_dir()]
+    entries.sort(key=lambda entry: _entry_order(entry[0]))
+    handle, temp_name = tempfile.mkstemp(prefix=".cityqda-", suffix=path.suffix, dir=path.parent)
+    os.close(handle)
+    try:
+        with zipfile.ZipFile(temp_name, "w") as target:
+            for name, data in entries:
+                if core_dates is not None and name == CORE_PROPERTIES:
+                    data = fix_core_dates(data, core_dates)
+                info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DATE)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.create_system = 0
+                info.external_attr = 0
+                target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED,
+                                compresslevel=6)
+        os.replace(temp_name, path)
+    finally:
+        if os.path.exists(temp_name):
+            os.unlink(temp_name)
