@@ -21,6 +21,8 @@ COMMANDS = {
     "init": "pipeline.cli.init:command",
     "run": "pipeline.cli.run:command",
     "backup": "pipeline.cli.backup:command",
+    "guides": "pipeline.cli.guides:group",
+    "register": "pipeline.cli.register:group",
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
