@@ -294,8 +294,8 @@ _define("CQ922", "Register column missing",
         "Add a column headed {expected!r} to the header row (first row); column order does not "
         "matter.")
 _define("CQ923", "Required register value missing",
-        "{column} is empty{reason}",
-        "Fill in {column} on this row.")
+        "{name} is empty but required",
+        "Fill in {name} on this row.")
 _define("CQ924", "Unknown stakeholder category",
         "{value!r} is not a known stakeholder category",
         "Write one of {known} (common wordings such as 'NGO' or 'Local policy maker' are "

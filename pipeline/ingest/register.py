@@ -368,7 +368,7 @@ def _read_cities(table: _Table, problems: list[Problem]) -> list[City]:
     for number, record in table.records:
         name = _cell_text(table.value(record, "city"))
         if not name:
-            problems.append(Problem("CQ923", {"column": table.where("city"), "reason": ""},
+            problems.append(Problem("CQ923", {"name": table.where("city")},
                                     file=file, sheet=sheet, row=number, column="city"))
             continue
         aliases = tuple(a.strip() for a in re.split(r"[;\n]", _cell_text(
@@ -419,7 +419,7 @@ def _read_rows(table: _Table, vocabularies: dict, cities: list[City],
         text = {column: _cell_text(table.value(record, column)) for column in REGISTER_COLUMNS}
         for column in REQUIRED_COLUMNS:
             if not text[column]:
-                problem("CQ923", column, column=table.where(column), reason="")
+                problem("CQ923", column, name=table.where(column))
 
         category = None
         if text["category"]:
