@@ -506,8 +506,10 @@ class TranscriptWriter:
         core.keywords = props.get("keywords", "")
         core.category = props.get("category", "")
         if self.interview["metadata_convention"] == "properties":
-            core.comments = "; ".join(f"{label}: {value}"
-                                      for label, value in self.interview["metadata"])
+            # Word accepts long comments; python-docx stops at 255 characters, so set the
+            # dc:description element directly.
+            core._element._get_or_add("description").text = "; ".join(
+                f"{label}: {value}" for label, value in self.interview["metadata"])
         else:
             core.comments = props.get("comments", "")
         core.created = _utc(props["created"])
