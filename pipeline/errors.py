@@ -105,95 +105,99 @@ _warning("CQ051", "Store upgraded",
 
 # --- CQ1xx: ingest ------------------------------------------------------------------------
 _define("CQ101", "Not a Word document",
-        "{file} is not a Word document (.docx): {problem}",
+        "not a Word document (.docx): {problem}",
         "Open it in Word or LibreOffice and save it as \"Word Document (.docx)\", then ingest "
         "again.")
 _define("CQ102", "Damaged Word document",
-        "{file} is damaged or truncated: {problem}",
+        "damaged or truncated: {problem}",
         "Open it in Word (which can often repair it) and save a new .docx, or copy the file "
         "again from where it came from; nothing of it was stored.")
 _define("CQ103", "Password-protected document",
-        "{file} is encrypted with a password, so its text cannot be read",
+        "encrypted with a password, so its text cannot be read",
         "In Word remove the password (File > Info > Protect Document > Encrypt with Password, "
         "clear the box), save, and ingest again.")
 _define("CQ104", "Legacy Word 97-2003 document",
-        "{file} is a Word 97-2003 document (.doc), not a .docx",
+        "a Word 97-2003 document (.doc), not a .docx",
         "Open it in Word or LibreOffice and save it as \"Word Document (.docx)\"; then remove "
         "the .doc from the transcripts folder.")
 _define("CQ105", "RTF document",
-        "{file} is a Rich Text Format (RTF) file{renamed}",
+        "a Rich Text Format (RTF) file{renamed}",
         "Open it in Word or LibreOffice and save it as \"Word Document (.docx)\"; then remove "
         "the old file from the transcripts folder.")
 _define("CQ106", "Document unpacks to an absurd size",
-        "{file}: {problem}",
+        "{problem}",
         "This is not an ordinary Word document (it looks like a zip bomb); nothing was read. If "
         "it is genuine, remove large embedded objects and save it again.")
 _define("CQ107", "Document declares XML entities",
-        "{file}: part {part} declares a DTD or XML entities, which Word never writes",
+        "part {part} declares a DTD or XML entities, which Word never writes",
         "The file may have been crafted to read other files; nothing was read. If you trust its "
         "source, open it in Word and save it again.")
 _define("CQ108", "File cannot be read",
-        "{file}: {problem}",
+        "{problem}",
         "Check that the file exists, that you may read it, and that no other program holds it.")
+_define("CQ109", "Unexpected error reading a document",
+        "cityqda could not read it: {problem}",
+        "This is a bug in cityqda, not in your file; the other files went through. Please "
+        "report it with the message (and the file, if you may share it).")
 _warning("CQ110", "Skipped: not a Word document",
-         "{file} skipped: {kind} files are not transcripts",
+         "skipped: {kind} files are not transcripts",
          "Only .docx files are ingested. Save transcripts as \"Word Document (.docx)\"; move "
          "other files out of the transcripts folder to silence this.")
 _warning("CQ120", "No metadata",
-         "{file}: no metadata found (no table or Field: value lines at the top, no document "
+         "no metadata found (no table or Field: value lines at the top, no document "
          "properties, no register row)",
          "Add a Field: value block at the top of the transcript, or a register row with "
-         "transcript_file {file}; cityqda does not guess metadata from the text.")
+         "transcript_file {name}; cityqda does not guess metadata from the text.")
 _warning("CQ121", "Unknown stakeholder category",
-         "{file}: stakeholder category {value!r} (from the {source}) is not a known category",
+         "stakeholder category {value!r} (from the {source}) is not a known category",
          "Use one of {known}, add the wording to the vocabulary variants, or record it with "
          "`cityqda interview set {file} stakeholder_category ID`.")
 _warning("CQ122", "Unknown city",
-         "{file}: city {value!r} (from the {source}) is not in the register's cities sheet",
+         "city {value!r} (from the {source}) is not in the register's cities sheet",
          "Add the city, or this spelling as an alias, to the cities sheet of the register.")
 _warning("CQ123", "Unknown section",
-         "{file}: heading {heading!r} matches no section of the {guide} guide",
+         "heading {heading!r} matches no section of the {guide} guide",
          "Write the guide's section title, or add this wording as an alias of the section in "
          "the guide file ({known}).")
 _warning("CQ124", "Metadata sources disagree",
-         "{file}: {field} is {winner!r} in the {winner_source} but {other!r} in the "
+         "{field} is {winner!r} in the {winner_source} but {other!r} in the "
          "{other_source}; using {winner!r}",
          "Correct the wrong source, or record the right value with `cityqda interview set "
          "{file} {field} VALUE`.")
 _warning("CQ125", "Not in the register",
-         "{file} has no row in the register (transcript_file)",
-         "Add a register row with outcome interviewed and transcript_file {file}.")
+         "no row in the register names this file (transcript_file)",
+         "Add a register row with outcome interviewed and transcript_file {name}.")
 _warning("CQ126", "Empty document",
-         "{file} holds no text in its body",
+         "the body holds no text",
          "Check it is the right file; an empty transcript gives no segments.")
 _warning("CQ127", "Ambiguous date",
-         "{file}: date {value!r} (from the {source}) could be day-first or month-first; read "
+         "date {value!r} (from the {source}) could be day-first or month-first; read "
          "day-first as {iso}",
          "Write dates as YYYY-MM-DD, or record the right one with `cityqda interview set {file} "
          "interview_date YYYY-MM-DD`.")
 _warning("CQ128", "Unreadable date",
-         "{file}: date {value!r} (from the {source}) is not a date; kept as written",
+         "date {value!r} (from the {source}) is not a date; kept as written",
          "Write dates as YYYY-MM-DD (or like 14 March 2021).")
 _warning("CQ129", "Unknown vocabulary value",
-         "{file}: {field} {value!r} (from the {source}) is not a known value",
+         "{field} {value!r} (from the {source}) is not a known value",
          "Use one of {known}, or add the wording to the vocabulary variants.")
 _warning("CQ131", "Duplicate file",
-         "{file} is a byte-identical copy of {original}; not ingested",
+         "a byte-identical copy of {original}; not ingested",
          "Delete the copy; if it is a different interview, the wrong file was saved under its "
          "name.")
 _warning("CQ132", "Transcript missing",
-         "{file} (interview {interview_id}) is no longer in {folder}; it stays active",
+         "interview {interview_id} is no longer in {folder}; it stays active",
          "Put the file back, or retire the interview: `cityqda interview retire {file} --reason "
          "TEXT`.")
 _warning("CQ133", "Transcript of a purged interview",
-         "{file}: interview {interview_id} was purged (consent withdrawn); the file was not read",
+         "interview {interview_id} was purged (consent withdrawn); the file was not read",
          "Delete the file. To take the interview back in, first run `cityqda interview retire "
          "{file} --undo`.")
 _warning("CQ134", "Content left out",
-         "{file}: {what} cannot be read and was left out of the text",
+         "{what} cannot be read and was left out of the text",
          "Open the document in Word, convert that content to ordinary text, and save.")
 _warning("CQ135", "Transcript not ingested yet",
-         "{file} is {state} since the last ingest",
+         "{state} since the last ingest",
          "Run `cityqda ingest`.")
 _define("CQ140", "Unknown interview",
         "no interview matches {ref!r}",

@@ -1,0 +1,570 @@
+"""`cityqda ingest`: find transcripts, decide what each file is, store it in one transaction.
+
+For every file found the outcome is one of: ``ingested`` (a new interview), ``unchanged``,
+``updated`` (same bytes, but the register or an override changed its metadata),
+``new_version``, ``duplicate`` (byte-identical to another interview whose file is still
+there: not ingested twice), ``renamed`` (same bytes as an interview whose file is gone),
+``skipped`` (not a Word file, or the interview was purged) or ``failed`` (unreadable,
+unsafe). After a folder is walked, active interviews whose file has vanished from it are
+reported ``missing``; they stay active until someone retires them.
+
+Each file is analysed before its write transaction opens, and written in one
+transaction, so a failure leaves the store exactly as it was. A dry run (used by
+`status`) goes through the same decisions without writing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.engine import Connection
+
+from pipeline.errors import CityQDAError, Problem
+from pipeline.ingest.metadata import METADATA_WARNING_CODES, Candidates
+from pipeline.ingest.package_checks import WORD_SUFFIXES, read_bytes
+from pipeline.ingest.transcript import (
+    IngestSettings,
+    Transcript,
+    analyse,
+    guide_of,
+    resolve_metadata,
+)
+from pipeline.ingest.versions import NewSegment, OldSegment, match_segments
+from pipeline.store import Store, record_event, utc_now
+from pipeline.store.schema import (
+    interview_notes,
+    interview_paragraphs,
+    interview_versions,
+    interviews,
+    metadata_overrides,
+    segments,
+)
+
+ACTOR = "cityqda"
+IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})
+LABELS = {
+    "ingested": "ingested", "unchanged": "unchanged", "updated": "updated",
+    "new_version": "new version", "duplicate": "duplicate", "renamed": "renamed",
+    "skipped": "skipped", "failed": "failed", "missing": "missing",
+}
+
+
+def dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def warning_dicts(problems: list[Problem]) -> list[dict]:
+    return [{k: v for k, v in p.as_dict().items() if v is not None} for p in problems]
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    outcome: str
+    interview_id: int | None = None
+    version: int | None = None
+    other: str | None = None  # duplicate of / renamed from
+    segments: int | None = None
+    changes: dict | None = None  # new_version: kept / changed / new / retired segments
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(p.spec.level == "error" for p in self.problems)
+
+    def line(self) -> str:
+        label = LABELS[self.outcome]
+        details = []
+        if self.outcome == "duplicate":
+            details.append(f"of {self.other}")
+        if self.outcome == "renamed":
+            details.append(f"from {self.other}")
+        facts = []
+        if self.interview_id is not None and self.outcome != "duplicate":
+            facts.append(f"interview {self.interview_id}")
+        if self.version is not None and self.outcome in ("new_version", "ingested"):
+            facts.append(f"version {self.version}")
+        if self.segments is not None:
+            facts.append(f"{self.segments} segments")
+        if self.changes:
+            facts.append(", ".join(f"{n} {k}" for k, n in self.changes.items()))
+        warnings = sum(p.spec.level == "warning" for p in self.problems)
+        if warnings and self.outcome not in ("skipped", "duplicate", "missing"):
+            facts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+        if self.outcome in ("skipped", "failed", "missing") and self.problems:
+            facts.append(f"{self.problems[0].code}: {self.problems[0].message}")
+        tail = " ".join(details)
+        if facts:
+            tail = f"{tail} ({'; '.join(facts)})" if tail else f"({'; '.join(facts)})"
+        return f"{label:<11} {self.path}" + (f" {tail}" if tail else "")
+
+
+@dataclass
+class IngestReport:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    ignored: int = 0
+    problems: list[Problem] = field(default_factory=list)  # guides, register
+
+    @property
+    def failed(self) -> bool:
+        return any(o.failed for o in self.outcomes) or \
+            any(p.spec.level == "error" for p in self.problems)
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(LABELS, 0)
+        for outcome in self.outcomes:
+            counts[outcome.outcome] += 1
+        counts["ignored"] = self.ignored
+        return counts
+
+    def summary(self) -> str:
+        counts = self.counts()
+        found = sum(v for k, v in counts.items() if k != "missing")
+        parts = [f"{counts[k]} {LABELS.get(k, k)}" for k in (*LABELS, "ignored") if counts[k]]
+        return f"{found} file(s): " + (", ".join(parts) if parts else "nothing found")
+
+
+# --- discovery ---------------------------------------------------------------------------
+
+
+def is_ignored(name: str) -> bool:
+    return name.startswith(("~$", ".")) or name.lower() in IGNORED_NAMES
+
+
+@dataclass
+class Discovery:
+    files: list[tuple[Path, bool]]  # (path, named explicitly)
+    ignored: int
+    folders: list[Path]
+
+
+def discover(paths: list[Path]) -> Discovery:
+    """Files to look at, in sorted order per folder; lock and hidden files only counted."""
+    files: list[tuple[Path, bool]] = []
+    folders: list[Path] = []
+    ignored = 0
+    seen: set[Path] = set()
+    for given in paths:
+        if not given.exists():
+            raise CityQDAError("CQ006", path=str(given))
+        if given.is_dir():
+            folders.append(given.resolve())
+            found = []
+            for root, dirs, names in os.walk(given):
+                hidden = [d for d in dirs if d.startswith(".")]
+                ignored += len(hidden)
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in names:
+                    if is_ignored(name):
+                        ignored += 1
+                    else:
+                        found.append(Path(root) / name)
+            candidates = [(p, False) for p in sorted(found, key=lambda p: p.as_posix())]
+        elif is_ignored(given.name):
+            ignored += 1
+            continue
+        else:
+            candidates = [(given, True)]
+        for path, explicit in candidates:
+            resolved = path.resolve()
+            if resolved not in seen:
+                seen.add(resolved)
+                files.append((path, explicit))
+    return Discovery(files, ignored, folders)
+
+
+# --- settings ----------------------------------------------------------------------------
+
+
+def load_settings(study) -> tuple[IngestSettings, list[Problem]]:
+    """Guides and register of the study; their problems are reported, not fatal here."""
+    problems: list[Problem] = []
+    guides: dict = {}
+    register = None
+    guides_dir = study.path("guides")
+    if guides_dir.is_dir():
+        from pipeline.ingest.guides import load_guides
+
+        try:
+            guides = load_guides(guides_dir, study.vocabularies)
+        except CityQDAError as exc:
+            problems.extend(exc.problems)
+    register_path = study.path("register")
+    if register_path.is_file():
+        try:
+            from pipeline.ingest.register import load_register
+        except ImportError:  # pragma: no cover - the register module is being written
+            load_register = None
+        if load_register is not None:
+            try:
+                register = load_register(register_path, study.vocabularies)
+            except CityQDAError as exc:
+                problems.extend(exc.problems)
+    return IngestSettings(guides=guides, register=register,
+                          vocabularies=study.vocabularies), problems
+
+
+# --- the engine --------------------------------------------------------------------------
+
+
+class Ingester:
+    def __init__(self, store: Store, root: Path, settings: IngestSettings, *,
+                 dry_run: bool = False):
+        self.store = store
+        self.root = root.resolve()
+        self.settings = settings
+        self.dry_run = dry_run
+        self.pending: dict[str, str] = {}  # dry run: sha -> path of files it would add
+        self.renamed_from: set[str] = set()
+
+    def key(self, path: Path) -> str:
+        resolved = path.resolve()
+        try:
+            return nfc(resolved.relative_to(self.root).as_posix())
+        except ValueError:
+            return nfc(resolved.as_posix())
+
+    def absolute(self, key: str) -> Path:
+        path = Path(key)
+        return path if path.is_absolute() else self.root / path
+
+    # one file ---------------------------------------------------------------------------
+
+    def process(self, path: Path, explicit: bool) -> FileOutcome:
+        key = self.key(path)
+        name = nfc(path.name)
+        suffix = path.suffix.lower()
+        if not explicit and suffix not in WORD_SUFFIXES:
+            return FileOutcome(key, "skipped", problems=[Problem(
+                "CQ110", {"file": key, "kind": suffix or "extension-less"}, file=key)])
+        try:
+            data = read_bytes(path, key)
+        except CityQDAError as exc:
+            return FileOutcome(key, "failed", problems=exc.problems)
+        sha = hashlib.sha256(data).hexdigest()
+        with self.store.read() as conn:
+            row = conn.execute(select(interviews).where(interviews.c.path == key)).first()
+            same = [] if row is not None else conn.execute(
+                select(interviews).where(interviews.c.sha256 == sha)
+                .order_by(interviews.c.id)).all()
+        if row is not None:
+            if row.purged:
+                return FileOutcome(key, "skipped", row.id, problems=[Problem(
+                    "CQ133", {"file": key, "interview_id": row.id}, file=key)])
+            if row.sha256 == sha:
+                return self.unchanged(row, data, name, key)
+            return self.changed(row, data, sha, name, key)
+        for other in same:
+            if other.path not in self.renamed_from and not self.absolute(other.path).exists():
+                if other.purged:
+                    return FileOutcome(key, "skipped", other.id, problems=[Problem(
+                        "CQ133", {"file": key, "interview_id": other.id}, file=key)])
+                return self.rename(other, name, key)
+        if same:
+            original = same[0].path
+            return FileOutcome(key, "duplicate", same[0].id, other=original, problems=[Problem(
+                "CQ131", {"file": key, "original": original}, file=key)])
+        if sha in self.pending:
+            return FileOutcome(key, "duplicate", other=self.pending[sha], problems=[Problem(
+                "CQ131", {"file": key, "original": self.pending[sha]}, file=key)])
+        return self.new(data, sha, name, key)
+
+    def _analyse(self, data: bytes, name: str, key: str, overrides: dict[str, str]
+                 ) -> Transcript | FileOutcome:
+        try:
+            return analyse(data, file_name=name, display=key, settings=self.settings,
+                           overrides=overrides)
+        except CityQDAError as exc:
+            return FileOutcome(key, "failed", problems=exc.problems)
+        except Exception as exc:  # noqa: BLE001 - one odd file must not stop the others
+            return FileOutcome(key, "failed", problems=[Problem(
+                "CQ109", {"file": key, "problem": f"{type(exc).__name__}: {exc}"}, file=key)])
+
+    def new(self, data: bytes, sha: str, name: str, key: str) -> FileOutcome:
+        transcript = self._analyse(data, name, key, {})
+        if isinstance(transcript, FileOutcome):
+            return transcript
+        count = len(transcript.structure.segments)
+        if self.dry_run:
+            self.pending[sha] = key
+            return FileOutcome(key, "ingested", segments=count, version=1,
+                               problems=transcript.warnings)
+        with self.store.write() as conn:
+            interview_id = conn.execute(insert(interviews).values(
+                file=name, path=key, sha256=sha, version=1, status="active", purged=0,
+                ingested_at=utc_now(), **_interview_values(transcript))).inserted_primary_key[0]
+            _write_version(conn, interview_id, 1, name, key, sha, transcript)
+            _write_segments(conn, interview_id, 1, transcript, old=[])
+            record_event(conn, actor=ACTOR, kind="interview.ingested", entity="interviews",
+                         entity_key=interview_id, new={"path": key, "sha256": sha, "version": 1},
+                         source="ingest")
+        return FileOutcome(key, "ingested", interview_id, 1, segments=count,
+                           problems=transcript.warnings)
+
+    def changed(self, row, data: bytes, sha: str, name: str, key: str) -> FileOutcome:
+        overrides = self.overrides(row.id)
+        transcript = self._analyse(data, name, key, overrides)
+        if isinstance(transcript, FileOutcome):
+            transcript.interview_id = row.id
+            return transcript
+        version = row.version + 1
+        if self.dry_run:
+            return FileOutcome(key, "new_version", row.id, version,
+                               segments=len(transcript.structure.segments),
+                               problems=transcript.warnings)
+        with self.store.write() as conn:
+            conn.execute(update(interviews).where(interviews.c.id == row.id).values(
+                sha256=sha, version=version, file=name, ingested_at=utc_now(),
+                **_interview_values(transcript)))
+            _write_version(conn, row.id, version, name, key, sha, transcript)
+            changes = _write_segments(conn, row.id, version, transcript,
+                                      old=_current_segments(conn, row.id))
+            record_event(conn, actor=ACTOR, kind="interview.new_version", entity="interviews",
+                         entity_key=row.id,
+                         old={"sha256": row.sha256, "version": row.version},
+                         new={"sha256": sha, "version": version, **changes}, source="ingest")
+        return FileOutcome(key, "new_version", row.id, version,
+                           segments=len(transcript.structure.segments), changes=changes,
+                           problems=transcript.warnings)
+
+    def unchanged(self, row, data: bytes, name: str, key: str) -> FileOutcome:
+        """Same bytes: only the register or overrides can have changed its metadata."""
+        overrides = self.overrides(row.id)
+        resolved = resolve_metadata(Candidates.from_json(json.loads(row.metadata_candidates
+                                                                    or "{}")),
+                                    overrides, self.settings, file_name=name, display=key)
+        warnings = json.loads(row.warnings or "[]")
+        kept = [w for w in warnings if w["code"] not in METADATA_WARNING_CODES]
+        new_warnings = warning_dicts(resolved.warnings) + kept
+        guide = guide_of(resolved, self.settings)
+        if guide != row.structure_guide:
+            transcript = self._analyse(data, name, key, overrides)
+            if isinstance(transcript, FileOutcome):
+                return transcript
+            if not self.dry_run:
+                with self.store.write() as conn:
+                    conn.execute(update(interviews).where(interviews.c.id == row.id).values(
+                        **_interview_values(transcript)))
+                    _write_version(conn, row.id, row.version, name, key, row.sha256,
+                                   transcript, replace=True)
+                    _write_segments(conn, row.id, row.version, transcript,
+                                    old=_current_segments(conn, row.id))
+            return FileOutcome(key, "updated", row.id, row.version,
+                               segments=len(transcript.structure.segments),
+                               problems=transcript.warnings)
+        metadata_json = dumps(resolved.fields)
+        if metadata_json == row.metadata and dumps(new_warnings) == row.warnings:
+            return FileOutcome(key, "unchanged", row.id, row.version,
+                               problems=_stored_problems(warnings))
+        if not self.dry_run:
+            with self.store.write() as conn:
+                conn.execute(update(interviews).where(interviews.c.id == row.id).values(
+                    metadata=metadata_json, warnings=dumps(new_warnings)))
+        return FileOutcome(key, "updated", row.id, row.version,
+                           problems=_stored_problems(new_warnings))
+
+    def rename(self, row, name: str, key: str) -> FileOutcome:
+        self.renamed_from.add(row.path)
+        if self.dry_run:
+            return FileOutcome(key, "renamed", row.id, row.version, other=row.path)
+        with self.store.write() as conn:
+            conn.execute(update(interviews).where(interviews.c.id == row.id).values(
+                path=key, file=name))
+            record_event(conn, actor=ACTOR, kind="interview.renamed", entity="interviews",
+                         entity_key=row.id, old={"path": row.path}, new={"path": key},
+                         source="ingest")
+            refreshed = conn.execute(select(interviews).where(interviews.c.id == row.id)).one()
+        # the register row is found by file name, so the metadata may change with the name
+        data = read_bytes(self.absolute(key), key)
+        outcome = self.unchanged(refreshed, data, name, key)
+        return FileOutcome(key, "renamed", row.id, row.version, other=row.path,
+                           problems=outcome.problems)
+
+    def overrides(self, interview_id: int) -> dict[str, str]:
+        with self.store.read() as conn:
+            return dict(conn.execute(
+                select(metadata_overrides.c.field, metadata_overrides.c.value)
+                .where(metadata_overrides.c.interview_id == interview_id)).all())
+
+    # after the walk ---------------------------------------------------------------------
+
+    def missing(self, folders: list[Path]) -> list[FileOutcome]:
+        if not folders:
+            return []
+        with self.store.read() as conn:
+            rows = conn.execute(select(interviews.c.id, interviews.c.path)
+                                .where(interviews.c.status == "active",
+                                       interviews.c.purged == 0)
+                                .order_by(interviews.c.path)).all()
+        outcomes = []
+        for row in rows:
+            path = self.absolute(row.path)
+            folder = next((f for f in folders if path.is_relative_to(f)), None)
+            if folder is None or path.exists():
+                continue
+            outcomes.append(FileOutcome(row.path, "missing", row.id, problems=[Problem(
+                "CQ132", {"file": row.path, "interview_id": row.id,
+                          "folder": self.key(folder)}, file=row.path)]))
+        return outcomes
+
+
+def _stored_problems(warnings: list[dict]) -> list[Problem]:
+    """Stored warnings as Problems for reports (their message is kept verbatim)."""
+    return [StoredProblem(w) for w in warnings]
+
+
+class StoredProblem(Problem):
+    """A warning read back from the store: renders its stored message."""
+
+    def __init__(self, data: dict):
+        super().__init__(data["code"], {}, data.get("file"), data.get("row"),
+                         data.get("column"), data.get("sheet"))
+        self._message = data.get("message", "")
+        self._hint = data.get("hint", "")
+
+    @property
+    def message(self) -> str:
+        return self._message
+
+    @property
+    def hint(self) -> str:
+        return self._hint
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+def _interview_values(transcript: Transcript) -> dict:
+    return {
+        "plain_text": transcript.content.plain,
+        "metadata": dumps(transcript.metadata.fields),
+        "metadata_candidates": dumps(transcript.candidates.to_json()),
+        "warnings": dumps(warning_dicts(transcript.warnings)),
+        "structure_guide": transcript.guide_id,
+    }
+
+
+def _write_version(conn: Connection, interview_id: int, version: int, name: str, key: str,
+                   sha: str, transcript: Transcript, replace: bool = False) -> None:
+    if replace:
+        conn.execute(update(interview_versions).where(and_(
+            interview_versions.c.interview_id == interview_id,
+            interview_versions.c.version == version)).values(
+            plain_text=transcript.content.plain))
+    else:
+        conn.execute(insert(interview_versions).values(
+            interview_id=interview_id, version=version, file=name, path=key, sha256=sha,
+            plain_text=transcript.content.plain, ingested_at=utc_now()))
+    conn.execute(delete(interview_notes).where(interview_notes.c.interview_id == interview_id))
+    notes = transcript.content.notes
+    if notes:
+        conn.execute(insert(interview_notes), [
+            {"interview_id": interview_id, "ord": position, "kind": note.kind,
+             "author": note.author, "text": note.text, "anchor_start": note.anchor_start,
+             "anchor_end": note.anchor_end}
+            for position, note in enumerate(notes, start=1)])
+
+
+def _current_segments(conn: Connection, interview_id: int) -> list[OldSegment]:
+    return [OldSegment(r.id, r.section, r.text) for r in conn.execute(
+        select(segments.c.id, segments.c.section, segments.c.text)
+        .where(segments.c.interview_id == interview_id, segments.c.status == "current")
+        .order_by(segments.c.ord, segments.c.id))]
+
+
+def _write_segments(conn: Connection, interview_id: int, version: int,
+                    transcript: Transcript, old: list[OldSegment]) -> dict[str, int]:
+    """Store the version's segments, keeping ids of matched ones; retire the rest."""
+    new = transcript.structure.segments
+    matched = match_segments(old, [NewSegment(p.section, p.text) for p in new]) if old \
+        else [None] * len(new)
+    old_by_id = {s.id: s for s in old}
+    conn.execute(delete(interview_paragraphs)
+                 .where(interview_paragraphs.c.interview_id == interview_id))
+    kept = changed = 0
+    fresh = []
+    ids: dict[int, int] = {}
+    for paragraph, old_id in zip(new, matched, strict=True):
+        values = {"ord": paragraph.order, "section": paragraph.section,
+                  "question": paragraph.question, "text": paragraph.text,
+                  "start": paragraph.start, "end": paragraph.end,
+                  "sha256": text_sha256(paragraph.text), "kind": paragraph.kind,
+                  "version": version}
+        if old_id is None:
+            fresh.append({"interview_id": interview_id, "status": "current",
+                          "first_version": version, **values})
+            continue
+        ids[paragraph.order] = old_id
+        if old_by_id[old_id].text == paragraph.text:
+            kept += 1
+        else:
+            changed += 1
+        conn.execute(update(segments).where(segments.c.id == old_id).values(**values))
+    retired_ids = sorted(set(old_by_id) - set(ids.values()))
+    if retired_ids:
+        conn.execute(update(segments).where(segments.c.id.in_(retired_ids))
+                     .values(status="retired"))
+    if fresh:
+        conn.execute(insert(segments), fresh)
+        orders = [f["ord"] for f in fresh]
+        for row in conn.execute(select(segments.c.id, segments.c.ord).where(
+                segments.c.interview_id == interview_id, segments.c.status == "current",
+                segments.c.ord.in_(orders))):
+            ids[row.ord] = row.id
+    paragraphs = transcript.structure.paragraphs
+    if paragraphs:
+        conn.execute(insert(interview_paragraphs), [
+            {"interview_id": interview_id, "ord": p.order, "part": p.part, "role": p.role,
+             "kind": p.kind,
+             "section": p.section, "question": p.question, "start": p.start, "end": p.end,
+             "segment_id": ids.get(p.order) if p.is_segment else None}
+            for p in paragraphs])
+    return {"kept": kept, "changed": changed, "new": len(fresh), "retired": len(retired_ids)}
+
+
+# --- entry points ------------------------------------------------------------------------
+
+
+def ingest_paths(store: Store, root: Path, paths: list[Path], settings: IngestSettings, *,
+                 dry_run: bool = False,
+                 on_file: Callable[[FileOutcome], None] | None = None,
+                 setup_problems: list[Problem] | None = None) -> IngestReport:
+    """Ingest (or, dry, judge) every transcript under `paths`; one transaction per file."""
+    discovery = discover(paths)
+    report = IngestReport(ignored=discovery.ignored, problems=list(setup_problems or []))
+    ingester = Ingester(store, root, settings, dry_run=dry_run)
+    for outcome in _outcomes(ingester, discovery):
+        report.outcomes.append(outcome)
+        if on_file is not None:
+            on_file(outcome)
+    return report
+
+
+def _outcomes(ingester: Ingester, discovery: Discovery) -> Iterator[FileOutcome]:
+    for path, explicit in discovery.files:
+        yield ingester.process(path, explicit)
+    yield from ingester.missing(discovery.folders)
+
+
+def ingest_study(study, store: Store, paths: list[Path] | None = None, *,
+                 dry_run: bool = False,
+                 on_file: Callable[[FileOutcome], None] | None = None) -> IngestReport:
+    settings, problems = load_settings(study)
+    targets = list(paths) if paths else [study.path("transcripts")]
+    return ingest_paths(store, study.root, targets, settings, dry_run=dry_run,
+                        on_file=on_file, setup_problems=problems)
