@@ -32,7 +32,8 @@ GOOD_ROWS = [
      "MAL-PM-01.docx", dt.datetime(2014, 1, 9, 10, 30), "in person"],
 ]
 CITIES_HEADER = ["city", "country", "code", "aliases"]
-CITIES = [["Lisbon", "Portugal", "LIS", "Lisboa"], ["Málaga", "Spain", "MAL", "Malaga; Malaga city"]]
+CITIES = [["Lisbon", "Portugal", "LIS", "Lisboa"],
+          ["Málaga", "Spain", "MAL", "Malaga; Malaga city"]]
 
 
 def make_xlsx(path, rows=GOOD_ROWS, header=HEADER, cities=CITIES, cities_first=False,

@@ -1,0 +1,142 @@
+"""`cityqda register validate [FILE]` through the real CLI."""
+
+import datetime as dt
+import json
+
+import openpyxl
+import pytest
+
+from pipeline.cli import main
+
+HEADER = ["round", "city", "country", "category", "outcome", "transcript_file",
+          "interview_date", "mode"]
+GOOD = [1, "Lisbon", "Portugal", "policy maker", "interviewed", "LIS-PM-01.docx",
+        dt.date(2013, 6, 3), "Skype"]
+CITIES = [["city", "country", "code", "aliases"], ["Lisbon", "Portugal", "LIS", "Lisboa"]]
+
+
+def invoke(runner, *args):
+    return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def workbook(path, rows, cities=True, cities_first=False, sheet="register"):
+    book = openpyxl.Workbook()
+    register = book.active
+    register.title = sheet
+    register.append(HEADER)
+    for row in rows:
+        register.append(row)
+    if cities:
+        extra = book.create_sheet("cities", 0 if cities_first else None)
+        for row in CITIES:
+            extra.append(row)
+    book.save(path)
+    return path
+
+
+def with_value(column, value):
+    row = list(GOOD)
+    row[HEADER.index(column)] = value
+    return row
+
+
+def test_register_cli_validates_the_study_template(runner, study_dir):
+    result = invoke(runner, "--project", study_dir, "register", "validate")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert "0 row(s), 0 cities, 0 error(s), 0 warning(s)" in result.stderr
+
+
+@pytest.mark.parametrize("row, code, column", [
+    (with_value("category", "Journalist"), "CQ924", "category"),
+    (with_value("outcome", "perhaps"), "CQ925", "outcome"),
+    (with_value("transcript_file", None), "CQ926", "transcript_file"),
+    (with_value("round", None), "CQ923", "round"),
+    (with_value("interview_date", "31/02/2013"), "CQ927", "interview_date"),
+    (with_value("transcript_file", "lis-pm-01.DOCX"), "CQ928", "transcript_file"),
+    (with_value("city", "Porto"), "CQ929", "city"),
+])
+def test_register_cli_reports_row_errors(runner, tmp_path, row, code, column):
+    path = workbook(tmp_path / "register.xlsx", [GOOD, row])
+    result = invoke(runner, "--project", tmp_path, "register", "validate", path)
+    assert result.exit_code == 1
+    assert f"error {code}: {path}, sheet register, row 3, column {column}:" in result.stderr
+
+
+def test_register_cli_json_lists_problems(runner, tmp_path):
+    path = workbook(tmp_path / "register.xlsx",
+                    [GOOD, with_value("category", "??"), with_value("mode", "pigeon")])
+    result = invoke(runner, "--project", tmp_path, "register", "validate", path, "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["rows"] == 3 and data["cities"] == 1
+    assert [(p["code"], p["row"], p["column"]) for p in data["problems"]] == [
+        ("CQ924", 3, "category"), ("CQ928", 3, "transcript_file"),
+        ("CQ928", 4, "transcript_file"), ("CQ953", 4, "mode")]
+
+
+def test_register_cli_warnings_only_exit_zero(runner, tmp_path):
+    path = workbook(tmp_path / "register.xlsx", [with_value("interview_date", "03/04/2013")])
+    result = invoke(runner, "--project", tmp_path, "register", "validate", path)
+    assert result.exit_code == 0
+    assert "warning CQ952" in result.stderr and "2013-04-03" in result.stderr
+
+
+def test_register_cli_missing_sheet_and_column(runner, tmp_path):
+    path = workbook(tmp_path / "r.xlsx", [GOOD], sheet="Contacts")
+    result = invoke(runner, "--project", tmp_path, "register", "validate", path)
+    assert result.exit_code == 1 and "error CQ921" in result.stderr
+
+    book = openpyxl.Workbook()
+    book.active.title = "register"
+    book.active.append(["round", "city", "category"])
+    book.save(tmp_path / "r2.xlsx")
+    result = invoke(runner, "--project", tmp_path, "register", "validate", tmp_path / "r2.xlsx")
+    assert result.exit_code == 1
+    assert "sheet register, row 1, column outcome: no column 'outcome'" in result.stderr
+
+
+def test_register_cli_resaved_with_another_sheet_order(runner, tmp_path):
+    first = workbook(tmp_path / "a.xlsx", [GOOD, with_value("city", "Lisboa")[:5] + [
+        "LIS-PM-02.docx", None, None]])
+    again = openpyxl.load_workbook(first)
+    again.move_sheet("cities", offset=-1)
+    again.save(tmp_path / "b.xlsx")
+    assert openpyxl.load_workbook(tmp_path / "b.xlsx").sheetnames == ["cities", "register"]
+    outputs = []
+    for name in ("a.xlsx", "b.xlsx"):
+        result = invoke(runner, "--project", tmp_path, "register", "validate",
+                        tmp_path / name, "--json")
+        assert result.exit_code == 0, result.stderr
+        outputs.append({k: v for k, v in json.loads(result.stdout).items() if k != "file"})
+    assert outputs[0] == outputs[1]
+
+
+def test_register_cli_csv(runner, tmp_path):
+    path = tmp_path / "register.csv"
+    path.write_text("\ufeffround;city;category;outcome;transcript_file\r\n"
+                    "1;Lisboa;NGO;interviewed;\r\n", encoding="utf-8")
+    result = invoke(runner, "--project", tmp_path, "register", "validate", path)
+    assert result.exit_code == 1
+    assert f"error CQ926: {path}, row 2, column transcript_file" in result.stderr
+
+
+def test_register_cli_missing_file(runner, tmp_path, study_dir):
+    result = invoke(runner, "--project", tmp_path, "register", "validate", tmp_path / "no.xlsx")
+    assert result.exit_code == 1 and "CQ006" in result.stderr
+    (study_dir / "register.xlsx").unlink()
+    result = invoke(runner, "--project", study_dir, "register", "validate")
+    assert result.exit_code == 0 and "warning CQ951" in result.stderr
+
+
+def test_register_cli_without_study_or_file_is_a_usage_error(runner, tmp_path):
+    result = invoke(runner, "--project", tmp_path, "register", "validate")
+    assert result.exit_code == 2 and "CQ001" in result.stderr
+
+
+def test_register_cli_checks_the_study_transcripts(runner, study_dir):
+    workbook(study_dir / "register.xlsx", [GOOD])
+    (study_dir / "transcripts" / "LIS-BU-01.docx").write_bytes(b"")
+    result = invoke(runner, "--project", study_dir, "register", "validate", "--json")
+    assert result.exit_code == 0
+    assert [p["code"] for p in json.loads(result.stdout)["problems"]] == ["CQ955", "CQ956"]
