@@ -33,24 +33,22 @@ def fix_core_dates(xml: bytes, date: str = FIXED_CORE_DATE) -> bytes:
     return _CORE_DATE.sub(lambda m: m.group(1) + date.encode("ascii") + m.group(3), xml)
 
 
-def normalise_ooxml_zip(path: str | Path, *, core_dates: str | None = FIXED_CORE_DATE) -> None:
-    """Rewrite an OOXML package in place so its bytes depend only on its content.
+def write_ooxml_zip(path: str | Path, parts: dict[str, bytes], *,
+                    core_dates: str | None = FIXED_CORE_DATE) -> None:
+    """Write an OOXML package whose bytes depend only on `parts` (name -> content).
 
     Entries are sorted, dated `FIXED_ZIP_DATE`, deflated at a fixed level, with no
     platform-specific attributes. `core_dates` (ISO 8601, UTC) replaces the created and
     modified dates of the document properties; pass None to keep them. The file is
-    replaced atomically, so a failure leaves the original.
+    written beside the target and renamed, so a failure never leaves half a file.
     """
     path = Path(path)
-    with zipfile.ZipFile(path) as source:
-        entries = [(info.filename, source.read(info)) for info in source.infolist()
-                   if not info.is_dir()]
-    entries.sort(key=lambda entry: _entry_order(entry[0]))
     handle, temp_name = tempfile.mkstemp(prefix=".cityqda-", suffix=path.suffix, dir=path.parent)
     os.close(handle)
     try:
         with zipfile.ZipFile(temp_name, "w") as target:
-            for name, data in entries:
+            for name in sorted(parts, key=_entry_order):
+                data = parts[name]
                 if core_dates is not None and name == CORE_PROPERTIES:
                     data = fix_core_dates(data, core_dates)
                 info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DATE)
@@ -63,3 +61,13 @@ def normalise_ooxml_zip(path: str | Path, *, core_dates: str | None = FIXED_CORE
     finally:
         if os.path.exists(temp_name):
             os.unlink(temp_name)
+
+
+def normalise_ooxml_zip(path: str | Path, *, core_dates: str | None = FIXED_CORE_DATE) -> None:
+    """Rewrite a saved OOXML package (XLSX, DOCX) in place so its bytes depend only on
+    its content; see `write_ooxml_zip`. A failure leaves the original file."""
+    path = Path(path)
+    with zipfile.ZipFile(path) as source:
+        parts = {info.filename: source.read(info) for info in source.infolist()
+                 if not info.is_dir()}
+    write_ooxml_zip(path, parts, core_dates=core_dates)
