@@ -191,8 +191,8 @@ _warning("CQ132", "Transcript missing",
          "TEXT`.")
 _warning("CQ133", "Transcript of a purged interview",
          "interview {interview_id} was purged (consent withdrawn); the file was not read",
-         "Delete the file. To take the interview back in, first run `cityqda interview retire "
-         "{file} --undo`.")
+         "Delete the file. If consent was given again, run `cityqda interview retire "
+         "{interview_id} --undo`; the next ingest takes the file in as a new interview.")
 _warning("CQ134", "Content left out",
          "{what} cannot be read and was left out of the text",
          "Open the document in Word, convert that content to ordinary text, and save.")

@@ -64,9 +64,29 @@ def stage_validate_register(ctx: RunContext) -> None:
                            f"({'valid' if not errors else f'{errors} error(s)'})")
 
 
+def stage_ingest(ctx: RunContext) -> None:
+    """Ingest the transcripts folder; per-interview warnings stay in `cityqda status`."""
+    from pipeline.ingest.ingest import ingest_study
+
+    report = ingest_study(ctx.study, ctx.store)
+    for outcome in report.outcomes:
+        if outcome.outcome in ("failed", "skipped", "duplicate", "missing"):
+            ctx.problems.extend(outcome.problems)
+    counts = report.counts()
+    for name, count in counts.items():
+        ctx.counts[f"ingest_{name}"] = count
+    warned = sum(1 for o in report.outcomes if o.outcome not in
+                 ("failed", "skipped", "duplicate", "missing") and o.problems)
+    line = f"ingest: {ctx.study.path('transcripts')}: {report.summary()}"
+    if warned:
+        line += f"; {warned} interview(s) with warnings (see `cityqda status`)"
+    ctx.stage_lines.append(line)
+
+
 STAGES: list[tuple[str, Callable[[RunContext], None]]] = [
     ("guides", stage_validate_guides),
     ("register", stage_validate_register),
+    ("ingest", stage_ingest),
 ]
 
 

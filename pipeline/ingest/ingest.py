@@ -19,7 +19,7 @@ import hashlib
 import json
 import os
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -345,13 +345,7 @@ class Ingester:
     def unchanged(self, row, data: bytes, name: str, key: str) -> FileOutcome:
         """Same bytes: only the register or overrides can have changed its metadata."""
         overrides = self.overrides(row.id)
-        resolved = resolve_metadata(Candidates.from_json(json.loads(row.metadata_candidates
-                                                                    or "{}")),
-                                    overrides, self.settings, file_name=name, display=key)
-        warnings = json.loads(row.warnings or "[]")
-        kept = [w for w in warnings if w["code"] not in METADATA_WARNING_CODES]
-        new_warnings = warning_dicts(resolved.warnings) + kept
-        guide = guide_of(resolved, self.settings)
+        metadata_json, warnings_json, guide = recompute_metadata(row, overrides, self.settings)
         if guide != row.structure_guide:
             transcript = self._analyse(data, name, key, overrides)
             if isinstance(transcript, FileOutcome):
@@ -367,16 +361,15 @@ class Ingester:
             return FileOutcome(key, "updated", row.id, row.version,
                                segments=len(transcript.structure.segments),
                                problems=transcript.warnings)
-        metadata_json = dumps(resolved.fields)
-        if metadata_json == row.metadata and dumps(new_warnings) == row.warnings:
+        if metadata_json == row.metadata and warnings_json == row.warnings:
             return FileOutcome(key, "unchanged", row.id, row.version,
-                               problems=_stored_problems(warnings))
+                               problems=stored_problems(row.warnings))
         if not self.dry_run:
             with self.store.write() as conn:
                 conn.execute(update(interviews).where(interviews.c.id == row.id).values(
-                    metadata=metadata_json, warnings=dumps(new_warnings)))
+                    metadata=metadata_json, warnings=warnings_json))
         return FileOutcome(key, "updated", row.id, row.version,
-                           problems=_stored_problems(new_warnings))
+                           problems=stored_problems(warnings_json))
 
     def rename(self, row, name: str, key: str) -> FileOutcome:
         self.renamed_from.add(row.path)
@@ -423,9 +416,22 @@ class Ingester:
         return outcomes
 
 
-def _stored_problems(warnings: list[dict]) -> list[Problem]:
+def recompute_metadata(row, overrides: dict[str, str], settings: IngestSettings
+                       ) -> tuple[str, str, str | None]:
+    """(metadata JSON, warnings JSON, guide id) of a stored interview, from what its file
+    said, its overrides and the register as it is now; structure warnings are kept."""
+    document = Candidates.from_json(json.loads(row.metadata_candidates or "{}"))
+    resolved = resolve_metadata(document, overrides, settings, file_name=row.file,
+                                display=row.path)
+    kept = [w for w in json.loads(row.warnings or "[]")
+            if w["code"] not in METADATA_WARNING_CODES]
+    warnings = warning_dicts(resolved.warnings) + kept
+    return dumps(resolved.fields), dumps(warnings), guide_of(resolved, settings)
+
+
+def stored_problems(warnings_json: str | None) -> list[Problem]:
     """Stored warnings as Problems for reports (their message is kept verbatim)."""
-    return [StoredProblem(w) for w in warnings]
+    return [StoredProblem(w) for w in json.loads(warnings_json or "[]")]
 
 
 class StoredProblem(Problem):
@@ -543,28 +549,35 @@ def _write_segments(conn: Connection, interview_id: int, version: int,
 def ingest_paths(store: Store, root: Path, paths: list[Path], settings: IngestSettings, *,
                  dry_run: bool = False,
                  on_file: Callable[[FileOutcome], None] | None = None,
-                 setup_problems: list[Problem] | None = None) -> IngestReport:
-    """Ingest (or, dry, judge) every transcript under `paths`; one transaction per file."""
+                 setup_problems: list[Problem] | None = None,
+                 wrap: Callable[[list], Iterable] | None = None) -> IngestReport:
+    """Ingest (or, dry, judge) every transcript under `paths`; one transaction per file.
+
+    `wrap` wraps the list of files found (a progress bar, for instance).
+    """
     discovery = discover(paths)
     report = IngestReport(ignored=discovery.ignored, problems=list(setup_problems or []))
     ingester = Ingester(store, root, settings, dry_run=dry_run)
-    for outcome in _outcomes(ingester, discovery):
+    files = wrap(discovery.files) if wrap is not None else discovery.files
+    for outcome in _outcomes(ingester, files, discovery.folders):
         report.outcomes.append(outcome)
         if on_file is not None:
             on_file(outcome)
     return report
 
 
-def _outcomes(ingester: Ingester, discovery: Discovery) -> Iterator[FileOutcome]:
-    for path, explicit in discovery.files:
+def _outcomes(ingester: Ingester, files: Iterable, folders: list[Path]
+              ) -> Iterator[FileOutcome]:
+    for path, explicit in files:
         yield ingester.process(path, explicit)
-    yield from ingester.missing(discovery.folders)
+    yield from ingester.missing(folders)
 
 
 def ingest_study(study, store: Store, paths: list[Path] | None = None, *,
                  dry_run: bool = False,
-                 on_file: Callable[[FileOutcome], None] | None = None) -> IngestReport:
+                 on_file: Callable[[FileOutcome], None] | None = None,
+                 wrap: Callable[[list], Iterable] | None = None) -> IngestReport:
     settings, problems = load_settings(study)
     targets = list(paths) if paths else [study.path("transcripts")]
     return ingest_paths(store, study.root, targets, settings, dry_run=dry_run,
-                        on_file=on_file, setup_problems=problems)
+                        on_file=on_file, setup_problems=problems, wrap=wrap)

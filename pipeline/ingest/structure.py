@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pipeline.errors import Problem
 
@@ -133,11 +134,13 @@ def _header_rows(blocks) -> set[tuple[int, int]]:
 
 def _unknown_section(file: str, heading: str, matcher: SectionMatcher) -> Problem:
     guide = matcher.guide
-    return Problem("CQ123", {
-        "file": file, "heading": heading,
-        "guide": guide.id if guide is not None else "any",
-        "known": (guide.file or guide.id) if guide is not None
-        else ", ".join(sorted(matcher.guides))}, file=file)
+    if guide is None:
+        known = ", ".join(sorted(matcher.guides))
+    else:
+        known = Path(guide.file).name if guide.file else guide.id
+    return Problem("CQ123", {"file": file, "heading": heading,
+                             "guide": guide.id if guide is not None else "any",
+                             "known": known}, file=file)
 
 
 def assign_roles(blocks, plain: str, top_roles: dict[int, str], matcher: SectionMatcher,

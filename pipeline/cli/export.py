@@ -1,0 +1,46 @@
+"""`cityqda export ...`: data out of the store (segments here; other formats join the group)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline.cli.output import info
+from pipeline.errors import CityQDAError
+
+
+@click.group("export")
+def group():
+    """Export data from the store."""
+
+
+@group.command("segments")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "xlsx"]), default="jsonl",
+              show_default=True, help="Output format.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of stdout (required for xlsx).")
+@click.option("--all-paragraphs", is_flag=True,
+              help="List every paragraph with the role it was given, not only segments.")
+@click.pass_obj
+def segments_command(obj, fmt, out, all_paragraphs):
+    """Every current segment with its interview's metadata, sorted by file and order."""
+    from pipeline.ingest.export_segments import export_segments
+    from pipeline.store import open_study_store
+
+    if fmt == "xlsx" and out is None:
+        raise CityQDAError("CQ145", format=fmt)
+    study = obj.study()
+    store = open_study_store(study)
+    try:
+        stream = None
+        if out is None:
+            sys.stdout.reconfigure(encoding="utf-8")
+            stream = sys.stdout
+        count = export_segments(store, fmt=fmt, out=out, stream=stream,
+                                all_paragraphs=all_paragraphs)
+    finally:
+        store.close()
+    if out is not None:
+        info(f"wrote {count} record(s) to {out}")

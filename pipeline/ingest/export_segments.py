@@ -1,0 +1,177 @@
+"""`cityqda export segments`: every current segment, with its interview's metadata.
+
+One record per segment of the active interviews, sorted by file and order, in DESIGN.md's
+shape: ``segment_id``, ``interview_id``, ``file``, each metadata field with ``_raw`` and
+``_source``, ``section``, ``question``, ``order``, ``text``, ``start``, ``end``,
+``sha256``; then ``path`` and ``kind``. With ``all_paragraphs`` every block of the
+transcripts is listed with the ``role`` it was given (``segment_id`` is null for blocks
+that are not segments), so a team can see what was read and how.
+
+JSON Lines, CSV or XLSX; the same store gives byte-identical files (no timestamps, fixed
+zip entry dates and document properties in the workbook).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import and_, select
+
+from pipeline.store import Store
+from pipeline.store.schema import interview_paragraphs, interviews, segments
+from pipeline.vocabulary import METADATA_FIELDS
+
+FORMATS = ("jsonl", "csv", "xlsx")
+FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+FIXED_PROPERTY_TIME = "2000-01-01T00:00:00Z"
+
+
+def columns(all_paragraphs: bool = False) -> list[str]:
+    keys = ["segment_id", "interview_id", "file"]
+    for name in METADATA_FIELDS:
+        keys += [name, f"{name}_raw", f"{name}_source"]
+    keys += ["section", "question", "order", "text", "start", "end", "sha256", "path", "kind"]
+    if all_paragraphs:
+        keys += ["role", "part"]
+    return keys
+
+
+def _metadata_values(metadata_json: str | None) -> dict:
+    metadata = json.loads(metadata_json or "{}")
+    values = {}
+    for name in METADATA_FIELDS:
+        state = metadata.get(name) or {}
+        values[name] = state.get("value")
+        values[f"{name}_raw"] = state.get("raw")
+        values[f"{name}_source"] = state.get("source")
+    return values
+
+
+def _active_interviews(conn) -> list:
+    return conn.execute(
+        select(interviews.c.id, interviews.c.file, interviews.c.path, interviews.c.metadata,
+               interviews.c.plain_text)
+        .where(interviews.c.status == "active", interviews.c.purged == 0)
+        .order_by(interviews.c.file, interviews.c.path, interviews.c.id)).all()
+
+
+def segment_records(store: Store, all_paragraphs: bool = False) -> Iterator[dict]:
+    """The export records, one interview at a time (memory stays flat)."""
+    with store.read() as conn:
+        rows = _active_interviews(conn)
+    for interview in rows:
+        base = {"interview_id": interview.id, "file": interview.file,
+                **_metadata_values(interview.metadata)}
+        with store.read() as conn:
+            if all_paragraphs:
+                yield from _paragraph_records(conn, interview, base)
+            else:
+                for seg in conn.execute(
+                        select(segments).where(segments.c.interview_id == interview.id,
+                                               segments.c.status == "current")
+                        .order_by(segments.c.ord, segments.c.id)):
+                    yield {"segment_id": seg.id, **base, "section": seg.section,
+                           "question": seg.question, "order": seg.ord, "text": seg.text,
+                           "start": seg.start, "end": seg.end, "sha256": seg.sha256,
+                           "path": interview.path, "kind": seg.kind}
+
+
+def _paragraph_records(conn, interview, base: dict) -> Iterator[dict]:
+    plain = interview.plain_text or ""
+    query = (select(interview_paragraphs, segments.c.sha256.label("segment_sha256"))
+             .select_from(interview_paragraphs.outerjoin(segments, and_(
+                 segments.c.id == interview_paragraphs.c.segment_id)))
+             .where(interview_paragraphs.c.interview_id == interview.id)
+             .order_by(interview_paragraphs.c.ord, interview_paragraphs.c.part))
+    for par in conn.execute(query):
+        text = plain[par.start:par.end]
+        yield {"segment_id": par.segment_id, **base, "section": par.section,
+               "question": par.question, "order": par.ord, "text": text,
+               "start": par.start, "end": par.end,
+               "sha256": par.segment_sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest(),
+               "path": interview.path, "kind": par.kind, "role": par.role, "part": par.part}
+
+
+def _cell(value):
+    return "" if value is None else value
+
+
+def write_jsonl(records, stream) -> int:
+    count = 0
+    for record in records:
+        stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def write_csv(records, stream, keys: list[str]) -> int:
+    writer = csv.DictWriter(stream, fieldnames=keys, lineterminator="\r\n")
+    writer.writeheader()
+    count = 0
+    for record in records:
+        writer.writerow({k: _cell(record.get(k)) for k in keys})
+        count += 1
+    return count
+
+
+def write_xlsx(records, path: Path, keys: list[str]) -> int:
+    """A workbook with text cells (never formulas), written reproducibly."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("segments")
+    sheet.append(keys)
+    count = 0
+    for record in records:
+        cells = []
+        for key in keys:
+            value = record.get(key)
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # text such as "=..." stays text, not a formula
+            cells.append(cell)
+        sheet.append(cells)
+        count += 1
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    path.write_bytes(_reproducible_zip(buffer.getvalue()))
+    return count
+
+
+def _reproducible_zip(data: bytes) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)",
+                                 rb"\g<1>" + FIXED_PROPERTY_TIME.encode() + rb"\g<2>", content)
+            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_DATE)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            target.writestr(entry, content)
+    return out.getvalue()
+
+
+def export_segments(store: Store, *, fmt: str = "jsonl", out: Path | None = None,
+                    stream=None, all_paragraphs: bool = False) -> int:
+    """Write the export to `out` (or `stream` for jsonl/csv); returns the record count."""
+    keys = columns(all_paragraphs)
+    records = ({k: r.get(k) for k in keys} for r in segment_records(store, all_paragraphs))
+    if fmt == "xlsx":
+        return write_xlsx(records, out, keys)
+    if out is not None:
+        encoding = "utf-8-sig" if fmt == "csv" else "utf-8"  # Excel reads BOM-marked CSV
+        with open(out, "w", encoding=encoding, newline="") as handle:
+            return write_csv(records, handle, keys) if fmt == "csv" \
+                else write_jsonl(records, handle)
+    return write_csv(records, stream, keys) if fmt == "csv" else write_jsonl(records, stream)
