@@ -23,6 +23,10 @@ COMMANDS = {
     "backup": "pipeline.cli.backup:command",
     "guides": "pipeline.cli.guides:group",
     "register": "pipeline.cli.register:group",
+    "ingest": "pipeline.cli.ingest:command",
+    "status": "pipeline.cli.status:command",
+    "export": "pipeline.cli.export:group",
+    "interview": "pipeline.cli.interview:group",
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
