@@ -110,8 +110,11 @@ class Actor:
 
 
 def load_yaml(path: Path):
-    with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except yaml.YAMLError as exc:
+        raise BuildError(f"{path.name}: not valid YAML: {exc}") from exc
 
 
 def load_actors(path: Path) -> dict[str, Actor]:
