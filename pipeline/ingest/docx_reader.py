@@ -654,13 +654,20 @@ def _part_text(element, styles: StyleSheet) -> str:
     return "\n".join(p.text for p in walker.paras).strip()
 
 
+def _rid_number(rid: str) -> tuple[int, str]:
+    digits = "".join(c for c in rid if c.isdigit())
+    return (int(digits) if digits else 0, rid)
+
+
 def _read_notes(document, styles: StyleSheet, walker: _Walker, para_start, plain) -> list[Note]:
     notes: list[Note] = []
     seen = set()
-    for rel in sorted(document.part.rels.values(), key=lambda r: r.rId):
-        kind = NOTE_PARTS.get(rel.reltype)
-        if kind is None or rel.is_external:
-            continue
+    kinds = list(NOTE_PARTS.values())
+    related = [(kinds.index(NOTE_PARTS[r.reltype]), _rid_number(r.rId), r)
+               for r in document.part.rels.values()
+               if r.reltype in NOTE_PARTS and not r.is_external]
+    for _kind_order, _number, rel in sorted(related, key=lambda item: item[:2]):
+        kind = NOTE_PARTS[rel.reltype]
         part = rel.target_part
         if part.partname in seen:
             continue

@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
-import re
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,10 +24,9 @@ from sqlalchemy import and_, select
 from pipeline.store import Store
 from pipeline.store.schema import interview_paragraphs, interviews, segments
 from pipeline.vocabulary import METADATA_FIELDS
+from pipeline.xlsx_determinism import normalise_ooxml_zip
 
 FORMATS = ("jsonl", "csv", "xlsx")
-FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-FIXED_PROPERTY_TIME = "2000-01-01T00:00:00Z"
 
 
 def columns(all_paragraphs: bool = False) -> list[str]:
@@ -140,26 +136,9 @@ def write_xlsx(records, path: Path, keys: list[str]) -> int:
             cells.append(cell)
         sheet.append(cells)
         count += 1
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    path.write_bytes(_reproducible_zip(buffer.getvalue()))
+    workbook.save(path)
+    normalise_ooxml_zip(path)
     return count
-
-
-def _reproducible_zip(data: bytes) -> bytes:
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            content = source.read(info)
-            if info.filename == "docProps/core.xml":
-                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)",
-                                 rb"\g<1>" + FIXED_PROPERTY_TIME.encode() + rb"\g<2>", content)
-            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_DATE)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            target.writestr(entry, content)
-    return out.getvalue()
 
 
 def export_segments(store: Store, *, fmt: str = "jsonl", out: Path | None = None,

@@ -31,10 +31,12 @@ SOURCES = ("override", "table", "lines", "properties", "register")
 DERIVED = "derived"  # a value worked out from another field (guide from category...)
 VOCABULARY_FIELDS = {"stakeholder_category": "categories", "mode": "modes",
                      "interview_guide": "guides"}
-REGISTER_COLUMNS = {"city": "city", "country": "country", "organisation": "organisation",
-                    "position": "position", "stakeholder_category": "category",
-                    "interview_date": "interview_date", "mode": "mode",
-                    "language": "language", "interviewer": "interviewer"}
+# field -> register row attributes, the value as written first
+REGISTER_COLUMNS = {"city": ("city_raw", "city"), "country": ("country",),
+                    "organisation": ("organisation",), "position": ("position",),
+                    "stakeholder_category": ("category_raw", "category"),
+                    "interview_date": ("interview_date",), "mode": ("mode_raw", "mode"),
+                    "language": ("language",), "interviewer": ("interviewer",)}
 SOURCE_NAMES = {"override": "override (interview set)", "table": "metadata table",
                 "lines": "Field: value lines", "properties": "document properties",
                 "register": "register", DERIVED: "derived value"}
@@ -248,8 +250,10 @@ def properties_candidates(properties: dict[str, str], candidates: Candidates,
 def register_candidates(row, candidates: Candidates) -> None:
     if row is None:
         return
-    for field_name, column in REGISTER_COLUMNS.items():
-        candidates.add("register", field_name, getattr(row, column, None))
+    for field_name, attributes in REGISTER_COLUMNS.items():
+        value = next((getattr(row, a, None) for a in attributes if getattr(row, a, None)),
+                     None)
+        candidates.add("register", field_name, value)
 
 
 @dataclass
