@@ -19,6 +19,13 @@ FIXED_CORE_DATE = "2000-01-01T00:00:00Z"
 CONTENT_TYPES = "[Content_Types].xml"
 CORE_PROPERTIES = "docProps/core.xml"
 
+def _new_file_mode() -> int:
+    """What `open()` would give a new file: 0o666 less the process umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 _CORE_DATE = re.compile(
     rb"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)")
 
@@ -57,6 +64,8 @@ def write_ooxml_zip(path: str | Path, parts: dict[str, bytes], *,
                 info.external_attr = 0
                 target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED,
                                 compresslevel=6)
+        # mkstemp makes private files; keep the target's mode, or a normal new file's
+        os.chmod(temp_name, path.stat().st_mode & 0o7777 if path.exists() else _new_file_mode())
         os.replace(temp_name, path)
     finally:
         if os.path.exists(temp_name):

@@ -663,6 +663,12 @@ def _new_workbook(vocabularies: dict | None):
     return workbook
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _save_deterministic(workbook, path: Path) -> None:
     from pipeline.xlsx_determinism import normalise_ooxml_zip
 
@@ -673,6 +679,7 @@ def _save_deterministic(workbook, path: Path) -> None:
     try:
         workbook.save(temp_name)
         normalise_ooxml_zip(temp_name)
+        os.chmod(temp_name, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         os.replace(temp_name, path)
     finally:
         if os.path.exists(temp_name):
