@@ -29,6 +29,7 @@ _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
 _NON_WORD = re.compile(r"[^\w]+")
 
 
+@lru_cache(maxsize=65536)
 def normalise_label(text: str) -> str:
     """Fold case, accents, punctuation and spacing so that wordings compare equal.
 
@@ -126,6 +127,16 @@ def _strip_qualifier(text: str) -> str | None:
     return normalise_label(head) or None
 
 
+@lru_cache(maxsize=64)
+def _study_table(allowed: tuple[str, ...], extra_items: tuple) -> dict[str, str]:
+    """The study's own ids and wordings, normalised (cached: registers call this per row)."""
+    own = {normalise_label(ident): ident for ident in allowed}
+    for ident, wordings in extra_items:
+        for wording in wordings:
+            own.setdefault(normalise_label(wording), ident)
+    return own
+
+
 def canonical(vocabulary: str, value: str, vocabularies: dict | None = None) -> str | None:
     """The canonical id that `value` stands for in `vocabulary`, or None.
 
@@ -138,14 +149,12 @@ def canonical(vocabulary: str, value: str, vocabularies: dict | None = None) -> 
                          f"known: {', '.join(VARIANT_VOCABULARIES)}")
     if value is None:
         return None
-    allowed = list((vocabularies or DEFAULT_VOCABULARIES).get(vocabulary)
-                   or DEFAULT_VOCABULARIES[vocabulary])
-    own = {normalise_label(ident): ident for ident in allowed}
+    allowed = tuple((vocabularies or DEFAULT_VOCABULARIES).get(vocabulary)
+                    or DEFAULT_VOCABULARIES[vocabulary])
     extra = ((vocabularies or {}).get("variants") or {}).get(vocabulary) or {}
-    for ident, wordings in extra.items():
-        if isinstance(wordings, list):
-            for wording in wordings:
-                own.setdefault(normalise_label(str(wording)), ident)
+    extra_items = tuple((ident, tuple(str(w) for w in wordings))
+                        for ident, wordings in extra.items() if isinstance(wordings, list))
+    own = _study_table(allowed, extra_items)
     table = default_variants().values[vocabulary]
     candidates = [normalise_label(value)]
     head = _strip_qualifier(str(value))
