@@ -240,6 +240,13 @@ def test_register_cities_sheet_problems(tmp_path, cities, code, row, column):
     assert (problem.sheet, problem.row, problem.column) == ("cities", row, column)
 
 
+def test_register_empty_cities_sheet_checks_no_city(tmp_path):
+    rows = [row_with("city", "Porto")]
+    register = load_register(make_xlsx(tmp_path / "r.xlsx", rows=rows, cities=[]))
+    assert register.cities == [] and register.rows[0].city == "Porto"
+    assert register.city_code("Porto") == "POR"
+
+
 def test_register_missing_file_is_only_a_warning(tmp_path):
     assert codes(validate_register(tmp_path / "absent.xlsx")) == ["CQ951"]
     register = load_register(tmp_path / "absent.xlsx")
