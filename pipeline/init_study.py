@@ -6,6 +6,7 @@ a failure half-way leaves nothing behind. An existing study is never touched.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from importlib import resources
@@ -59,6 +60,10 @@ def init_study(target: str | Path, name: str | None = None) -> Path:
         build_study_files(staging, name or target.name)
         if not target.exists():
             staging.rename(target)
+            # mkdtemp made the folder private (0700); give it the user's usual permissions.
+            umask = os.umask(0)
+            os.umask(umask)
+            target.chmod(0o777 & ~umask)
             return target
         clashes = sorted(p.name for p in staging.iterdir() if (target / p.name).exists())
         if clashes:

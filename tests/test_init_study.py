@@ -79,3 +79,14 @@ def test_init_study_repository_is_the_sample_study():
     study = load_study(REPO_ROOT)
     assert study.path("transcripts") == REPO_ROOT / "transcripts_sample"
     assert {c.role for c in study.coders} == {"coder", "adjudicator"}
+
+
+def test_init_study_folder_gets_the_usual_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        root = init_study(tmp_path / "shared-study")
+    finally:
+        os.umask(umask)
+    assert root.stat().st_mode & 0o777 == 0o755
