@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import re
 import sys
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +27,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "scripts" / "sample_study"
+if str(ROOT) not in sys.path:  # run from a checkout without `pip install -e .`
+    sys.path.insert(0, str(ROOT))
 
 CATEGORY_CODES = {"PM": "policy_maker", "PR": "practitioner", "BU": "business",
                   "CS": "civil_society", "IO": "international_organization"}
@@ -44,9 +44,8 @@ PARTNERSHIP_STATUSES = ("existing", "ended", "planned", "desired")
 OUTCOMES = ("no_reply", "declined", "replied_not_interviewed", "interviewed")
 
 # Fixed stamps: the files must not depend on when they were built.
-ZIP_DATE = (2013, 11, 29, 12, 0, 0)
 REVISION_DATE = dt.datetime(2013, 11, 4, 10, 30, tzinfo=dt.UTC)
-XLSX_CREATED = dt.datetime(2013, 11, 29, 12, 0, 0)
+XLSX_DATE = "2013-11-29T12:00:00Z"
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -64,8 +63,11 @@ LABELS_README = """\
 #
 # One entry per answer segment (answer paragraph, list item or table cell, in document order);
 # `text` is the segment's plain text as a reader gets it (tracked insertions kept, tracked
-# deletions left out, footnote marks and comments not included). Metadata, headings and
-# questions are not segments. Labelled by hand by the study's definitions and DESIGN.md:
+# deletions left out, footnote marks and comments not included). Metadata, headings,
+# questions, interviewer's notes and table header rows (bold column labels) are not segments.
+# A table cell is labelled in the context of its row: the cell naming a programme in a table
+# of existing programmes describes that programme as existing.
+# Labelled by hand by the study's definitions and DESIGN.md:
 #   dimensions   dimensions of the inclusive initiatives the segment describes as existing or as
 #                concretely planned by a named actor. Problems, needs, gaps and recommendations
 #                get no dimension. Negated and hypothetical mentions never count. Discrimination
@@ -366,10 +368,6 @@ class TranscriptWriter:
         if title:
             self.doc.add_paragraph(title, style="Title")
             self._count(title)
-        for line in self.interview.get("preamble") or []:
-            paragraph = self.doc.add_paragraph()
-            paragraph.add_run(line).italic = True
-            self._count(line)
 
     def heading(self, text: str):
         style = self.interview["style"]["headings"]
@@ -428,10 +426,11 @@ class TranscriptWriter:
             for cell, item in zip(table_row.cells, cells, strict=True):
                 paragraph = cell.paragraphs[0]
                 if item.get("header"):
+                    # a header row labels the columns; it is not an answer
                     paragraph.add_run(item["t"]).bold = True
-                    runs = paragraph.runs
-                else:
-                    runs = self._fill(paragraph, item["t"])
+                    self._count(item["t"])
+                    continue
+                runs = self._fill(paragraph, item["t"])
                 self._decorate(paragraph, runs, item)
                 self._answer(item["t"], item, "table_cell")
 
@@ -544,28 +543,12 @@ def _utc(value) -> dt.datetime:
 # ---------------------------------------------------------------- deterministic zip
 
 
-def normalise_zip(data: bytes, replace: dict[str, bytes] | None = None) -> bytes:
-    """Rewrite an OOXML package with fixed entry dates and a stable entry order."""
-    replace = replace or {}
-    source = zipfile.ZipFile(io.BytesIO(data))
-    names = source.namelist()
-    first = [n for n in ("[Content_Types].xml", "_rels/.rels") if n in names]
-    ordered = first + sorted(n for n in names if n not in first)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for name in ordered:
-            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            info.create_system = 0
-            target.writestr(info, replace.get(name, source.read(name)))
-    return out.getvalue()
-
-
 def save_docx(doc, path: Path):
-    buffer = io.BytesIO()
-    doc.save(buffer)
-    path.write_bytes(normalise_zip(buffer.getvalue()))
+    """Save, then fix zip entry dates and order (the core dates are the transcript's own)."""
+    from pipeline.xlsx_determinism import normalise_ooxml_zip
+
+    doc.save(str(path))
+    normalise_ooxml_zip(path, core_dates=None)
 
 
 # ---------------------------------------------------------------- register
@@ -577,12 +560,26 @@ REGISTER_COLUMNS = ["round", "city", "country", "organisation", "position", "cat
 DATE_COLUMNS = {"contact_date", "interview_date"}
 
 
+# How the labels used in the transcripts map to register columns: the register repeats what
+# the transcript says, so that ingesting the sample gives no disagreement warnings.
+REGISTER_FIELD_FOR_LABEL = {
+    "organisation": "organisation", "organization": "organisation", "institution": "organisation",
+    "position": "position", "role": "position", "job title": "position",
+    "interviewee position": "position", "country": "country", "language": "language",
+}
+
+
 def register_rows(interviews: list[dict], contacts: dict) -> list[dict]:
     rows = []
     for interview in interviews:
-        reg = interview["register"]
+        reg = dict(interview["register"])
+        for label, value in interview["metadata"]:
+            field_name = REGISTER_FIELD_FOR_LABEL.get(label.casefold())
+            if field_name:
+                reg[field_name] = str(value)
         rows.append({
-            "round": 1, "city": interview["city"], "country": interview["country"],
+            "round": 1, "city": interview["city"],
+            "country": reg.get("country", interview["country"]),
             "organisation": reg["organisation"], "position": reg.get("position", ""),
             "category": reg.get("category", interview["category"]),
             "contact_date": reg["contact_date"], "outcome": "interviewed",
@@ -605,6 +602,8 @@ def register_rows(interviews: list[dict], contacts: dict) -> list[dict]:
 def save_register(rows: list[dict], cities: list[dict], path: Path):
     from openpyxl import Workbook
     from openpyxl.styles import Font
+
+    from pipeline.xlsx_determinism import normalise_ooxml_zip
 
     workbook = Workbook()
     sheet = workbook.active
@@ -633,14 +632,8 @@ def save_register(rows: list[dict], cities: list[dict], path: Path):
         city_sheet.cell(row=1, column=index).font = Font(bold=True)
     workbook.properties.creator = "cityqda sample study"
     workbook.properties.lastModifiedBy = "cityqda sample study"
-    workbook.properties.created = XLSX_CREATED
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    data = buffer.getvalue()
-    core = zipfile.ZipFile(io.BytesIO(data)).read("docProps/core.xml").decode("utf-8")
-    core = re.sub(r"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                  r"\g<1>" + XLSX_CREATED.strftime("%Y-%m-%dT%H:%M:%SZ") + r"\g<2>", core)
-    path.write_bytes(normalise_zip(data, {"docProps/core.xml": core.encode("utf-8")}))
+    workbook.save(path)
+    normalise_ooxml_zip(path, core_dates=XLSX_DATE)
 
 
 # ---------------------------------------------------------------- checks and main
