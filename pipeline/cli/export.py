@@ -36,7 +36,8 @@ def segments_command(obj, fmt, out, all_paragraphs):
     try:
         stream = None
         if out is None:
-            sys.stdout.reconfigure(encoding="utf-8")
+            if hasattr(sys.stdout, "reconfigure"):
+                sys.stdout.reconfigure(encoding="utf-8")
             stream = sys.stdout
         count = export_segments(store, fmt=fmt, out=out, stream=stream,
                                 all_paragraphs=all_paragraphs)

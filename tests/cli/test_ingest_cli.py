@@ -1,0 +1,88 @@
+"""`cityqda ingest` and the ingest stage of `cityqda run`, as a user meets them."""
+
+from __future__ import annotations
+
+import docx
+
+from pipeline.cli import main
+
+
+def write_transcript(path, city="Lisbon", answer="We run a welcome desk for newcomers."):
+    document = docx.Document()
+    document.add_paragraph(f"City: {city}")
+    document.add_paragraph("Stakeholder type: practitioner")
+    document.add_heading("Introduction", level=1)
+    document.add_paragraph().add_run("Please introduce yourself.").bold = True
+    document.add_paragraph(answer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document.save(path)
+    return path
+
+
+def invoke(runner, study_dir, *args):
+    return runner.invoke(main, ["--project", str(study_dir), *args])
+
+
+def test_ingest_cli_reports_one_line_per_file_on_stderr(runner, study_dir):
+    folder = study_dir / "transcripts"
+    write_transcript(folder / "LIS-PR-01.docx")
+    (folder / "~$S-PR-01.docx").write_bytes(b"lock")
+    (folder / "readme.pdf").write_bytes(b"%PDF-1.4")
+    result = invoke(runner, study_dir, "ingest")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("ingested    transcripts/LIS-PR-01.docx (interview 1")
+    assert any(line.startswith("skipped     transcripts/readme.pdf (CQ110") for line in lines)
+    assert lines[-1] == "3 file(s): 1 ingested, 1 skipped, 1 ignored"
+    again = invoke(runner, study_dir, "ingest")
+    assert again.stderr.splitlines()[0].startswith("unchanged   transcripts/LIS-PR-01.docx")
+
+
+def test_ingest_cli_failed_file_exits_1_and_others_go_through(runner, study_dir):
+    folder = study_dir / "transcripts"
+    write_transcript(folder / "LIS-PR-01.docx")
+    (folder / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    (folder / "old.doc").write_bytes(b"{\\rtf1 hello}")
+    result = invoke(runner, study_dir, "ingest")
+    assert result.exit_code == 1
+    assert "failed      transcripts/broken.docx (CQ102" in result.stderr
+    assert "failed      transcripts/old.doc (CQ105" in result.stderr
+    assert "ingested    transcripts/LIS-PR-01.docx" in result.stderr
+    assert "→ Open it in Word" in result.stderr
+
+
+def test_ingest_cli_paths_and_missing_path(runner, study_dir, tmp_path):
+    path = write_transcript(tmp_path / "outside" / "ROT-PR-02.docx")
+    result = invoke(runner, study_dir, "ingest", str(path))
+    assert result.exit_code == 0, result.output
+    assert "ingested" in result.stderr
+    missing = invoke(runner, study_dir, "ingest", str(tmp_path / "nope"))
+    assert missing.exit_code == 1
+    assert "CQ006" in missing.stderr
+
+
+def test_ingest_cli_refuses_a_folder_that_is_not_a_study(runner, tmp_path):
+    result = runner.invoke(main, ["--project", str(tmp_path), "ingest"])
+    assert result.exit_code == 2
+    assert "CQ001" in result.stderr
+    assert not (tmp_path / "cityqda.sqlite").exists()
+
+
+def test_ingest_cli_run_ingests_and_counts(runner, study_dir):
+    write_transcript(study_dir / "transcripts" / "LIS-PR-01.docx")
+    (study_dir / "transcripts" / "bad.docx").write_bytes(b"not a zip")
+    result = invoke(runner, study_dir, "run")
+    assert result.exit_code == 1
+    assert "ingest: " in result.stderr and "1 ingested, 1 failed" in result.stderr
+    assert "CQ101" in result.stderr
+
+    import json
+    import sqlite3
+
+    conn = sqlite3.connect(study_dir / "cityqda.sqlite")
+    manifest = json.loads(conn.execute(
+        "SELECT manifest FROM runs ORDER BY id DESC LIMIT 1").fetchone()[0])
+    conn.close()
+    assert manifest["counts"]["ingest_ingested"] == 1
+    assert manifest["counts"]["ingest_failed"] == 1
