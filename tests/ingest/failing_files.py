@@ -25,7 +25,7 @@ def _ole_container(stream_name: str) -> bytes:
 
 
 def plain_text() -> bytes:
-    return "Interview notes typed in Notepad.\n".encode()
+    return b"Interview notes typed in Notepad.\n"
 
 
 def pdf() -> bytes:
