@@ -65,8 +65,10 @@ LABELS_README = """\
 # `text` is the segment's plain text as a reader gets it (tracked insertions kept, tracked
 # deletions left out, footnote marks and comments not included). Metadata, headings,
 # questions, interviewer's notes and table header rows (bold column labels) are not segments.
-# A table cell is labelled in the context of its row: the cell naming a programme in a table
-# of existing programmes describes that programme as existing.
+# A table cell is labelled in the context of its row: the cells naming a programme, describing
+# it, or naming its partners or funders in a table of existing programmes describe that
+# programme as existing; cells holding only a year, a price, a frequency or a category label
+# carry no dimension.
 # Labelled by hand by the study's definitions and DESIGN.md:
 #   dimensions   dimensions of the inclusive initiatives the segment describes as existing or as
 #                concretely planned by a named actor. Problems, needs, gaps and recommendations
@@ -75,9 +77,12 @@ LABELS_README = """\
 #                courses are cultural_religious; staff intercultural training is
 #                cultural_religious, vocational training economic; help with documents and
 #                residence status is legal; voting and participation in policy making is
-#                political. A department's name ("Department of Economic Development"), a
-#                city's "legal obligation" or a mayor's "political commitment" is not an
-#                initiative of that dimension. An ended initiative gives no dimension.
+#                political. Language mediation that opens a service (e.g. health agents who
+#                interpret) is social and cultural_religious; dialogue that connects neighbours
+#                is social, as in the study's count for Rotterdam. A department's name
+#                ("Department of Economic Development"), a city's "legal obligation" or a
+#                mayor's "political commitment" is not an initiative of that dimension. An ended
+#                initiative gives no dimension.
 #   challenges   common challenges the segment reports as problems, needs or gaps (language,
 #                housing, discrimination, funding, monitoring_evaluation, knowledge_sharing,
 #                terminology).
@@ -85,7 +90,8 @@ LABELS_README = """\
 #                the phrases that make a mention negated ("there is no", "lack of"),
 #                hypothetical (wishes, recommendations, conditionals: "would like", "should")
 #                or planned ("will launch in 2014"); planned initiatives of a named actor count.
-#   actors       organisations named in the segment: canonical name, the words used (`mention`),
+#   actors       organisations named in the segment (by name or alias; "the council" alone is
+#                not listed): canonical name, the words used (`mention`),
 #                category (the study's five) and sector (public | private | third; international
 #                organisations are third actors, as in the study).
 #   initiatives  named initiatives in the segment with status existing | planned | ended and
