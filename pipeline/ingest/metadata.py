@@ -256,6 +256,17 @@ def register_candidates(row, candidates: Candidates) -> None:
         candidates.add("register", field_name, value)
 
 
+def _opens_top_or_section(blocks, start: int, is_section_heading) -> bool:
+    """Whether the next non-empty block is more metadata or a guide section heading."""
+    for block in blocks[start:]:
+        if not block.text.strip():
+            continue
+        if block.table is not None:
+            return False
+        return is_section_heading(block) or parse_pairs(block.text) is not None
+    return False
+
+
 @dataclass
 class MetadataBlock:
     """The title and metadata blocks at the top of a transcript, and what they say."""
@@ -268,8 +279,11 @@ def read_top(blocks, candidates: Candidates, is_section_heading) -> MetadataBloc
     """Find the title and metadata block at the top and add what it says to `candidates`.
 
     The top region ends at the first section heading, or at the first paragraph that is
-    neither empty, a title, a metadata table, nor a known ``Label: value`` line. Only known
-    labels count, so an answer that happens to contain a colon is never metadata.
+    neither empty, a title, a metadata table, nor a known ``Label: value`` line. A title is
+    a short styled (Title, Heading, bold) paragraph that opens no guide section: before
+    the metadata, or after it when a section heading or more metadata follows (else it is
+    an unknown section heading). Only known labels count, so an answer that happens to
+    contain a colon is never metadata.
     """
     roles: dict[int, str] = {}
     tentative: list[int] = []
@@ -309,12 +323,13 @@ def read_top(blocks, candidates: Candidates, is_section_heading) -> MetadataBloc
             found = True
             index += 1
             continue
-        if found:
-            break
         styled = block.title or block.heading_level is not None or block.bold
         words = len(text.split())
-        if styled and words <= 20:
-            roles[block.index] = "title"
+        if styled and words <= 20 and not text.endswith("?") and (
+                not found or _opens_top_or_section(blocks, index + 1, is_section_heading)):
+            roles[block.index] = "title"  # after the metadata too: "Summary of the ..."
+        elif found:
+            break
         elif len(tentative) < 2 and words <= 15 and not text.endswith(("?", ".")):
             tentative.append(block.index)
         else:

@@ -147,7 +147,9 @@ def normalise(text: str) -> Normalised:
     while position < len(kept):
         first = kept[position]
         position += 1
-        while position < len(kept) and _is_attached(text[kept[position]]):
+        # a mark after a space or line break stays apart: the space becomes " " anyway
+        while position < len(kept) and _is_attached(text[kept[position]]) and \
+                not text[first].isspace():
             position += 1
         last = kept[position - 1]
         cluster = _cluster_text(text, first, last, readings)

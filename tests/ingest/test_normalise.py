@@ -59,6 +59,9 @@ ALPHABET = st.sampled_from(list(
     "\ufb00\ufb01\ufb02\ufb03\ufb04\ufb05\ufb06\u0301\u0308\u00e9\uff21"
     "\U0001F44D\U0001F3FD\u200d"))
 TEXTS = st.lists(ALPHABET, max_size=40).map("".join)
+# U+FB05 reads as "ft" or "st" depending on its whole word, so a piece cut out of a word
+# may normalise differently from the same piece in context.
+CONTEXT_FREE_TEXTS = TEXTS.map(lambda text: text.replace("\ufb05", "\ufb06"))
 
 
 @settings(max_examples=300, deadline=None)
@@ -75,7 +78,7 @@ def test_normalise_every_character_maps_to_an_original_span(text):
 
 
 @settings(max_examples=300, deadline=None)
-@given(TEXTS, st.data())
+@given(CONTEXT_FREE_TEXTS, st.data())
 def test_normalise_spans_map_back_inside_the_original(text, data):
     result = normalise(text)
     start = data.draw(st.integers(0, len(result.text)))

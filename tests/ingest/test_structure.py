@@ -112,3 +112,18 @@ def test_structure_when_in_doubt_an_answer(guides):
     result = structure(document, guides)
     assert [p.role for p in result.structure.paragraphs] == ["answer", "answer"]
     assert all(p.section is None for p in result.structure.segments)
+
+
+def test_structure_title_after_the_metadata_is_not_a_section(guides):
+    document = new_document()
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 0).text = "Stakeholder type"
+    table.cell(0, 1).text = "Private sector / business"
+    document.add_heading("Summary of the interview with Müller Construction", level=1)
+    document.add_heading("Introduction", level=1)
+    document.add_paragraph("Answer.")
+    result = structure(document, guides)
+    assert [(r[0], r[1]) for r in roles(result)][2:] == [
+        ("title", "Summary of the interview with Müller Construction"),
+        ("heading", "Introduction"), ("answer", "Answer.")]
+    assert result.structure.warnings == []
