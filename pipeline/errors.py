@@ -238,6 +238,61 @@ _define("CQ145", "Output file needed",
 # --- CQ7xx: aggregate, cross-checks, reports, run --------------------------------------------
 
 # --- CQ8xx: exchange (REFI-QDA) ---------------------------------------------------------------
+_define("CQ801", "Not a REFI-QDA file",
+        "not a REFI-QDA project (.qdpx, .qde) or codebook (.qdc): {problem}",
+        "Export again from the other program as \"REFI-QDA Project\" (.qdpx) or \"REFI-QDA "
+        "Codebook\" (.qdc) and pass that file.")
+_define("CQ802", "Damaged REFI-QDA archive",
+        "the zip archive is damaged: {problem}",
+        "Copy the file again from where it came from, or export it again; nothing of it was "
+        "read.")
+_define("CQ803", "REFI-QDA file too large",
+        "{problem}",
+        "This is not an ordinary project export (it may be a zip bomb); nothing was read. If it "
+        "is genuine, export the project without audio, video or images.")
+_define("CQ804", "Unsafe path in a REFI-QDA archive",
+        "{name!r} {problem}",
+        "The file names places outside its own folders, which a project export never does; "
+        "nothing was read. Export the project again from the program that made it.")
+_define("CQ805", "REFI-QDA XML declares entities",
+        "{part} declares a DTD or XML entities, which REFI-QDA files never need",
+        "The file may have been crafted to read other files or exhaust memory; nothing was "
+        "read. If you trust its source, export it again from the program that made it.")
+_define("CQ806", "REFI-QDA XML is not well-formed",
+        "{part}, line {line}: {problem}",
+        "The XML is broken at that line (often a truncated copy); export the file again.")
+_define("CQ807", "Not a REFI-QDA document",
+        "{part}: the root element is {found}, expected {expected}",
+        "Pass a REFI-QDA project (root Project, namespace urn:QDA-XML:project:1.0) or codebook "
+        "(root CodeBook, namespace urn:QDA-XML:codebook:1.0).")
+_define("CQ808", "Broken REFI-QDA content",
+        "{part}: {problem}",
+        "The file contradicts itself (a missing source file, a GUID used twice, a missing "
+        "required value); export it again, or check it with `cityqda qdpx check FILE`.")
+_define("CQ809", "REFI-QDA source is not UTF-8 text",
+        "source {name!r} ({member}) is not UTF-8 text: {problem}",
+        "REFI-QDA plain-text sources are UTF-8; export the project again, or convert that "
+        "source to UTF-8 in the program that made it.")
+_define("CQ810", "REFI-QDA file cannot be read",
+        "{problem}",
+        "Check that the file exists, that you may read it, and that no other program holds it.")
+_define("CQ811", "Does not match the REFI-QDA schema",
+        "{part}, line {line}, {element}: {problem}",
+        "Fix what the schema expects at that place; files from other programs often fail the "
+        "standard's schema, and cityqda's own exports never should (report that as a bug).")
+_define("CQ812", "REFI-QDA schemas not found",
+        "{problem}",
+        "Pass --schemas DIR naming the folder that holds the official Project.xsd and "
+        "Codebook.xsd (from qdasoftware.org), or set CITYQDA_REFI_QDA_SCHEMAS to it.",
+        EXIT_USAGE)
+_warning("CQ850", "Not carried over from a REFI-QDA file",
+         "{part}: {what}",
+         "cityqda reads codes, text sources, selections on them, users, cases, variables, "
+         "sets and notes; everything else was left out. Nothing needs doing unless you need it.")
+_warning("CQ851", "REFI-QDA selection left out",
+         "{part}: selection {guid} {problem}",
+         "The selection was skipped and the rest read; check it in the program that made the "
+         "file.")
 
 # --- CQ9xx: guides and register ---------------------------------------------------------------
 _define("CQ901", "Guide file is not valid YAML",
