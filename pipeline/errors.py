@@ -285,10 +285,11 @@ _define("CQ812", "REFI-QDA schemas not found",
         "Pass --schemas DIR naming the folder that holds the official Project.xsd and "
         "Codebook.xsd (from qdasoftware.org), or set CITYQDA_REFI_QDA_SCHEMAS to it.",
         EXIT_USAGE)
-_warning("CQ850", "Not carried over from a REFI-QDA file",
+_warning("CQ850", "Not carried over in a REFI-QDA exchange",
          "{part}: {what}",
-         "cityqda reads codes, text sources, selections on them, users, cases, variables, "
-         "sets and notes; everything else was left out. Nothing needs doing unless you need it.")
+         "cityqda exchanges codes, text sources, coded selections, users, cases, variables, "
+         "sets and notes, and a codebook file holds less than a project; the items named were "
+         "left out. Nothing needs doing unless you need them.")
 _warning("CQ851", "REFI-QDA selection left out",
          "{part}: selection {guid} {problem}",
          "The selection was skipped and the rest read; check it in the program that made the "

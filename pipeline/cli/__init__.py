@@ -27,6 +27,7 @@ COMMANDS = {
     "status": "pipeline.cli.status:command",
     "export": "pipeline.cli.export:group",
     "interview": "pipeline.cli.interview:group",
+    "qdpx": "pipeline.cli.qdpx:group",
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
