@@ -151,53 +151,70 @@ class _Style:
 
 
 class StyleSheet:
-    """Resolved paragraph and character style properties, following ``basedOn``."""
+    """Resolved paragraph and character style properties, following ``basedOn``.
+
+    Styles are read when first used: a document declares a hundred or more and uses few.
+    """
 
     def __init__(self, styles_element):
-        self.styles: dict[str, _Style] = {}
+        self.elements: dict[str, object] = {}
+        self.styles: dict[str, _Style | None] = {}
         self.default_paragraph: str | None = None
         self.default_bold = False
         self.default_italic = False
+        self._cache: dict[tuple[str | None, str], object] = {}
         if styles_element is None:
             return
         defaults = styles_element.find(f"{_w('docDefaults')}/{_w('rPrDefault')}/{RPR}")
         if defaults is not None:
             self.default_bold = bool(_on(defaults.find(BOLD)))
             self.default_italic = bool(_on(defaults.find(ITALIC)))
+        style_id_attribute, default_attribute = _w("styleId"), _w("default")
         for style in styles_element.iterchildren(_w("style")):
-            style_id = style.get(_w("styleId"))
+            style_id = style.get(style_id_attribute)
             if not style_id:
                 continue
-            name_el = style.find(_w("name"))
-            based = style.find(_w("basedOn"))
-            rpr = style.find(RPR)
-            ppr = style.find(PPR)
-            outline = None
-            numbered = None
-            if ppr is not None:
-                outline_el = ppr.find(OUTLINE)
-                if outline_el is not None and (outline_el.get(VAL) or "").isdigit():
-                    outline = int(outline_el.get(VAL))
-                num = ppr.find(NUMPR)
-                if num is not None:
-                    num_id = num.find(NUMID)
-                    numbered = num_id is None or num_id.get(VAL) != "0"
-            self.styles[style_id] = _Style(
-                name=name_el.get(VAL) if name_el is not None else style_id,
-                based_on=based.get(VAL) if based is not None else None,
-                bold=_on(rpr.find(BOLD)) if rpr is not None else None,
-                italic=_on(rpr.find(ITALIC)) if rpr is not None else None,
-                outline=outline, numbered=numbered)
-            if style.get(TYPE) == "paragraph" and _on(style) is not False and \
-                    style.get(_w("default")) in ("1", "true", "on"):
+            self.elements.setdefault(style_id, style)
+            if self.default_paragraph is None and style.get(TYPE) == "paragraph" and \
+                    style.get(default_attribute) in ("1", "true", "on"):
                 self.default_paragraph = style_id
-        self._cache: dict[tuple[str | None, str], object] = {}
+
+    def style(self, style_id: str | None) -> _Style | None:
+        if style_id not in self.styles:
+            element = self.elements.get(style_id)
+            self.styles[style_id] = None if element is None else self._read(style_id, element)
+        return self.styles[style_id]
+
+    @staticmethod
+    def _read(style_id: str, style) -> _Style:
+        name_el = style.find(_w("name"))
+        based = style.find(_w("basedOn"))
+        rpr = style.find(RPR)
+        ppr = style.find(PPR)
+        outline = None
+        numbered = None
+        if ppr is not None:
+            outline_el = ppr.find(OUTLINE)
+            if outline_el is not None and (outline_el.get(VAL) or "").isdigit():
+                outline = int(outline_el.get(VAL))
+            num = ppr.find(NUMPR)
+            if num is not None:
+                num_id = num.find(NUMID)
+                numbered = num_id is None or num_id.get(VAL) != "0"
+        return _Style(
+            name=name_el.get(VAL) if name_el is not None else style_id,
+            based_on=based.get(VAL) if based is not None else None,
+            bold=_on(rpr.find(BOLD)) if rpr is not None else None,
+            italic=_on(rpr.find(ITALIC)) if rpr is not None else None,
+            outline=outline, numbered=numbered)
 
     def _chain(self, style_id: str | None):
         seen = set()
-        while style_id and style_id in self.styles and style_id not in seen:
+        while style_id and style_id not in seen:
             seen.add(style_id)
-            style = self.styles[style_id]
+            style = self.style(style_id)
+            if style is None:
+                return
             yield style
             style_id = style.based_on
 
@@ -209,11 +226,16 @@ class StyleSheet:
         return self._cache[key]
 
     def name(self, style_id: str | None) -> str | None:
-        if style_id in self.styles:
-            return self.styles[style_id].name
-        return style_id
+        style = self.style(style_id) if style_id else None
+        return style.name if style is not None else style_id
 
     def heading_level(self, style_id: str | None) -> int | None:
+        key = (style_id, "heading_level")
+        if key not in self._cache:
+            self._cache[key] = self._heading_level(style_id)
+        return self._cache[key]
+
+    def _heading_level(self, style_id: str | None) -> int | None:
         for style in self._chain(style_id):
             match = re.fullmatch(r"heading\s*(\d)", style.name.strip(), re.IGNORECASE)
             if match:
@@ -222,7 +244,11 @@ class StyleSheet:
         return outline + 1 if outline is not None and outline < 9 else None
 
     def is_title(self, style_id: str | None) -> bool:
-        return any(s.name.strip().lower() in ("title", "subtitle") for s in self._chain(style_id))
+        key = (style_id, "title")
+        if key not in self._cache:
+            self._cache[key] = any(s.name.strip().lower() in ("title", "subtitle")
+                                   for s in self._chain(style_id))
+        return self._cache[key]
 
     def bold(self, style_id: str | None) -> bool | None:
         return self._first(style_id, "bold")
@@ -576,59 +602,61 @@ class _Building:
 # --- assembly ---------------------------------------------------------------------------
 
 
+def _groups(paras: list[_Para]):
+    """Consecutive paragraphs of one cell (same group key) form one block."""
+    group: list[_Para] = []
+    key = None
+    for para in paras:
+        para_key = para.cell[0] if para.cell is not None else None
+        if group and (para_key is None or para_key != key):
+            yield group
+            group = []
+        group.append(para)
+        key = para_key
+    if group:
+        yield group
+
+
 def _assemble(walker: _Walker) -> tuple[list[Block], str, dict[int, int]]:
     """Group cell paragraphs into blocks, join with newlines, and locate each paragraph."""
     styles = walker.styles
     blocks: list[Block] = []
     para_start: dict[int, int] = {}
     pieces: list[str] = []
-    offset = 0
-    paras = walker.paras
-    index = 0
-    while index < len(paras):
-        para = paras[index]
-        group = [para]
-        if para.cell is not None:
-            while index + len(group) < len(paras) and paras[index + len(group)].cell is not None \
-                    and paras[index + len(group)].cell[0] == para.cell[0]:
-                group.append(paras[index + len(group)])
-        if blocks:
-            offset += 1  # the "\n" joining blocks
+    offset = -1  # the first block has no "\n" before it
+    for group in _groups(walker.paras):
+        offset += 1
         start = offset
-        texts = []
-        for member in group:
-            if texts:
+        for position, member in enumerate(group):
+            if position:
                 offset += 1
             para_start[member.serial] = offset
-            texts.append(member.text)
             offset += len(member.text)
-        text = "\n".join(texts)
-        pieces.append(text)
-        visible = [m for m in group if m.text.strip()]
         first = group[0]
-        if first.cell is not None:
-            kind = "cell"
-        elif first.textbox:
-            kind = "textbox"
-        elif first.numbered:
-            kind = "list_item"
+        if len(group) == 1:
+            text = first.text
+            visible = [first] if text.strip() else []
         else:
-            kind = "paragraph"
-        heading = styles.heading_level(first.style_id)
-        if heading is None and first.outline is not None:
-            heading = first.outline + 1
-        block = Block(
-            index=len(blocks), kind=kind, text=text, start=start, end=offset,
-            style=styles.name(first.style_id),
-            heading_level=heading if first.cell is None else None,
-            title=styles.is_title(first.style_id) and first.cell is None,
-            bold=bool(visible) and all(m.bold for m in visible),
-            italic=bool(visible) and all(m.italic for m in visible))
+            text = "\n".join(m.text for m in group)
+            visible = [m for m in group if m.text.strip()]
+        pieces.append(text)
+        bold = bool(visible) and all(m.bold for m in visible)
+        italic = bool(visible) and all(m.italic for m in visible)
+        style = styles.name(first.style_id)
         if first.cell is not None:
+            block = Block(len(blocks), "cell", text, start, offset, style, None, False, bold,
+                          italic)
             (_, block.table, block.table_root, block.row, block.column, block.columns,
              block.depth, block.header_row) = first.cell
+        else:
+            kind = "textbox" if first.textbox else \
+                "list_item" if first.numbered else "paragraph"
+            heading = styles.heading_level(first.style_id)
+            if heading is None and first.outline is not None:
+                heading = first.outline + 1
+            block = Block(len(blocks), kind, text, start, offset, style, heading,
+                          styles.is_title(first.style_id), bold, italic)
         blocks.append(block)
-        index += len(group)
     return blocks, "\n".join(pieces), para_start
 
 

@@ -19,10 +19,10 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
 from pipeline.store import Store
-from pipeline.store.schema import interview_paragraphs, interviews, segments
+from pipeline.store.schema import interviews, segments
 from pipeline.vocabulary import METADATA_FIELDS
 from pipeline.xlsx_determinism import normalise_ooxml_zip
 
@@ -53,7 +53,7 @@ def _metadata_values(metadata_json: str | None) -> dict:
 def _active_interviews(conn) -> list:
     return conn.execute(
         select(interviews.c.id, interviews.c.file, interviews.c.path, interviews.c.metadata,
-               interviews.c.plain_text)
+               interviews.c.plain_text, interviews.c.paragraphs)
         .where(interviews.c.status == "active", interviews.c.purged == 0)
         .order_by(interviews.c.file, interviews.c.path, interviews.c.id)).all()
 
@@ -81,18 +81,18 @@ def segment_records(store: Store, all_paragraphs: bool = False) -> Iterator[dict
 
 def _paragraph_records(conn, interview, base: dict) -> Iterator[dict]:
     plain = interview.plain_text or ""
-    query = (select(interview_paragraphs, segments.c.sha256.label("segment_sha256"))
-             .select_from(interview_paragraphs.outerjoin(segments, and_(
-                 segments.c.id == interview_paragraphs.c.segment_id)))
-             .where(interview_paragraphs.c.interview_id == interview.id)
-             .order_by(interview_paragraphs.c.ord, interview_paragraphs.c.part))
-    for par in conn.execute(query):
-        text = plain[par.start:par.end]
-        yield {"segment_id": par.segment_id, **base, "section": par.section,
-               "question": par.question, "order": par.ord, "text": text,
-               "start": par.start, "end": par.end,
-               "sha256": par.segment_sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest(),
-               "path": interview.path, "kind": par.kind, "role": par.role, "part": par.part}
+    current = {row.ord: row for row in conn.execute(
+        select(segments.c.id, segments.c.ord, segments.c.sha256).where(
+            segments.c.interview_id == interview.id, segments.c.status == "current"))}
+    layout = json.loads(interview.paragraphs or "[]")
+    for order, part, role, kind, start, end, section, question, is_segment in layout:
+        text = plain[start:end]
+        segment = current.get(order) if is_segment else None
+        yield {"segment_id": segment.id if segment else None, **base, "section": section,
+               "question": question, "order": order, "text": text, "start": start,
+               "end": end, "sha256": segment.sha256 if segment else hashlib.sha256(
+                   text.encode("utf-8")).hexdigest(),
+               "path": interview.path, "kind": kind, "role": role, "part": part}
 
 
 def _cell(value):

@@ -40,7 +40,6 @@ from pipeline.ingest.versions import NewSegment, OldSegment, match_segments
 from pipeline.store import Store, record_event, utc_now
 from pipeline.store.schema import (
     interview_notes,
-    interview_paragraphs,
     interview_versions,
     interviews,
     metadata_overrides,
@@ -455,9 +454,17 @@ class StoredProblem(Problem):
 # --- writing -----------------------------------------------------------------------------
 
 
+def _layout(transcript: Transcript) -> str:
+    """Every block with its role; a segment is found by (interview, order) when current."""
+    return json.dumps([[p.order, p.part, p.role, p.kind, p.start, p.end, p.section,
+                        p.question, p.is_segment] for p in transcript.structure.paragraphs],
+                      ensure_ascii=False)
+
+
 def _interview_values(transcript: Transcript) -> dict:
     return {
         "plain_text": transcript.content.plain,
+        "paragraphs": _layout(transcript),
         "metadata": dumps(transcript.metadata.fields),
         "metadata_candidates": dumps(transcript.candidates.to_json()),
         "warnings": dumps(warning_dicts(transcript.warnings)),
@@ -476,7 +483,9 @@ def _write_version(conn: Connection, interview_id: int, version: int, name: str,
         conn.execute(insert(interview_versions).values(
             interview_id=interview_id, version=version, file=name, path=key, sha256=sha,
             plain_text=transcript.content.plain, ingested_at=utc_now()))
-    conn.execute(delete(interview_notes).where(interview_notes.c.interview_id == interview_id))
+    if version > 1 or replace:
+        conn.execute(delete(interview_notes)
+                     .where(interview_notes.c.interview_id == interview_id))
     notes = transcript.content.notes
     if notes:
         conn.execute(insert(interview_notes), [
@@ -500,8 +509,6 @@ def _write_segments(conn: Connection, interview_id: int, version: int,
     matched = match_segments(old, [NewSegment(p.section, p.text) for p in new]) if old \
         else [None] * len(new)
     old_by_id = {s.id: s for s in old}
-    conn.execute(delete(interview_paragraphs)
-                 .where(interview_paragraphs.c.interview_id == interview_id))
     kept = changed = 0
     fresh = []
     ids: dict[int, int] = {}
@@ -527,19 +534,6 @@ def _write_segments(conn: Connection, interview_id: int, version: int,
                      .values(status="retired"))
     if fresh:
         conn.execute(insert(segments), fresh)
-        orders = [f["ord"] for f in fresh]
-        for row in conn.execute(select(segments.c.id, segments.c.ord).where(
-                segments.c.interview_id == interview_id, segments.c.status == "current",
-                segments.c.ord.in_(orders))):
-            ids[row.ord] = row.id
-    paragraphs = transcript.structure.paragraphs
-    if paragraphs:
-        conn.execute(insert(interview_paragraphs), [
-            {"interview_id": interview_id, "ord": p.order, "part": p.part, "role": p.role,
-             "kind": p.kind,
-             "section": p.section, "question": p.question, "start": p.start, "end": p.end,
-             "segment_id": ids.get(p.order) if p.is_segment else None}
-            for p in paragraphs])
     return {"kept": kept, "changed": changed, "new": len(fresh), "retired": len(retired_ids)}
 
 

@@ -22,7 +22,6 @@ from pipeline.store import Store, record_event
 from pipeline.store.schema import (
     events,
     interview_notes,
-    interview_paragraphs,
     interview_versions,
     interviews,
     metadata_overrides,
@@ -189,15 +188,13 @@ def _purge(conn, interview_id: int) -> None:
     anonymous = f"(purged interview {interview_id})"
     conn.execute(update(interviews).where(interviews.c.id == interview_id).values(
         purged=1, file=anonymous, path=anonymous, plain_text=None, metadata=None,
+        paragraphs=None,
         metadata_candidates=None, warnings=None, retired_reason=None))
     conn.execute(update(interview_versions)
                  .where(interview_versions.c.interview_id == interview_id)
                  .values(plain_text=None, file=anonymous, path=anonymous))
     conn.execute(update(segments).where(segments.c.interview_id == interview_id)
                  .values(text="", sha256="", question=None))
-    conn.execute(update(interview_paragraphs)
-                 .where(interview_paragraphs.c.interview_id == interview_id)
-                 .values(question=None))
     conn.execute(delete(interview_notes).where(interview_notes.c.interview_id == interview_id))
     conn.execute(delete(metadata_overrides)
                  .where(metadata_overrides.c.interview_id == interview_id))

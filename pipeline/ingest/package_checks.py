@@ -128,19 +128,59 @@ def _check_xml_parts(archive: zipfile.ZipFile, display: str) -> None:
         if not name.lower().endswith((".xml", ".rels")):
             continue
         try:
-            raw = archive.read(info)
+            with archive.open(info) as handle:
+                declares = _prolog_declares_dtd(handle)
         except (zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError,
                 NotImplementedError) as exc:
             raise CityQDAError("CQ102", file=display,
                                problem=f"part {name} cannot be unpacked ({exc})") from exc
-        if _declares_dtd(raw):
+        if declares:
             raise CityQDAError("CQ107", file=display, part=name)
 
 
-def _declares_dtd(raw: bytes) -> bool:
-    if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:
-        return True
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        text = raw.decode("utf-16", errors="replace")
+_CHUNK = 4096
+
+
+def _prolog_declares_dtd(handle) -> bool:
+    """Whether the XML prolog (before the root element) holds a DOCTYPE or an ENTITY.
+
+    A DTD, and so any entity declaration, can only stand in the prolog, so only the
+    prolog is read: declaration, comments, processing instructions and white space, up
+    to the first element. Big parts are not inflated twice.
+    """
+    buffer = handle.read(_CHUNK)
+    if buffer[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text = (buffer + handle.read()).decode("utf-16", errors="replace")
         return "<!DOCTYPE" in text or "<!ENTITY" in text
-    return False
+    position = 0
+    if buffer.startswith(b"\xef\xbb\xbf"):
+        position = 3
+    while True:
+        while True:
+            if position >= len(buffer):
+                more = handle.read(_CHUNK)
+                if not more:
+                    return False
+                buffer, position = buffer[position:] + more, 0
+            if buffer[position:position + 1] in (b" ", b"\t", b"\r", b"\n"):
+                position += 1
+                continue
+            break
+        for opener, closer in ((b"<?", b"?>"), (b"<!--", b"-->")):
+            if buffer.startswith(opener, position):
+                end = buffer.find(closer, position + len(opener))
+                while end == -1:
+                    more = handle.read(_CHUNK)
+                    if not more:
+                        return False
+                    buffer += more
+                    end = buffer.find(closer, position + len(opener))
+                position = end + len(closer)
+                break
+        else:
+            while len(buffer) - position < 9:
+                more = handle.read(_CHUNK)
+                if not more:
+                    break
+                buffer += more
+            return buffer.startswith((b"<!DOCTYPE", b"<!ENTITY"), position)

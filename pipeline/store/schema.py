@@ -70,6 +70,9 @@ interviews = Table(
     Column("metadata_candidates", Text),  # JSON: field -> {source: raw} read from the file
     Column("warnings", Text),  # JSON list of problems
     Column("structure_guide", Text),  # guide the sections were matched against
+    # JSON list, one entry per block of the current version with the role it was given:
+    # [order, part, role, kind, start, end, section, question, is_segment]
+    Column("paragraphs", Text),
     Column("ingested_at", Text, nullable=False),
     UniqueConstraint("path", name="uq_interviews_path"),
     sqlite_autoincrement=True,
@@ -108,21 +111,6 @@ segments = Table(
     sqlite_autoincrement=True,
 )
 Index("ix_segments_interview", segments.c.interview_id, segments.c.ord)
-
-# Every block of the current version with the role it was given (export --all-paragraphs).
-interview_paragraphs = Table(
-    "interview_paragraphs", metadata,
-    Column("interview_id", Integer, ForeignKey("interviews.id"), primary_key=True),
-    Column("ord", Integer, primary_key=True),
-    Column("part", Integer, primary_key=True),  # 1 = an answer after "A:" in a Q: paragraph
-    Column("role", Text, nullable=False),
-    Column("kind", Text, nullable=False),
-    Column("section", Text),
-    Column("question", Text),
-    Column("start", Integer, nullable=False),
-    Column("end", Integer, nullable=False),
-    Column("segment_id", Integer, ForeignKey("segments.id")),
-)
 
 # Headers, footers, footnotes, endnotes and Word comments: kept, never coded.
 interview_notes = Table(

@@ -1,0 +1,124 @@
+"""Ingest benchmark: transcripts per second and peak memory, at several study sizes.
+
+    python benchmarks/bench_ingest.py --n 250 1000 --seed 1
+
+For each N, a synthetic study is generated once (benchmarks/generate_study.py) under
+benchmarks/_work/, then a child process pinned to one CPU core ingests it into a fresh
+store three times: a timed first ingest (every file new), a timed second ingest (every
+file unchanged), and a first ingest again under tracemalloc for the peak of Python
+allocations. The child's maximum resident set size is reported too. Memory should not
+grow with N: each transcript is read, analysed, written in its own transaction and
+dropped. Prints a Markdown table (for docs/BENCHMARKS.md) and JSON lines on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "_work"
+
+
+def study_folder(n: int, seed: int, words: int) -> Path:
+    folder = WORK / f"ingest-n{n}-seed{seed}-w{words}"
+    if not (folder / "cityqda.toml").is_file():
+        sys.path.insert(0, str(HERE))
+        from generate_study import generate_study
+
+        generate_study(folder, n, seed, words)
+    return folder
+
+
+def _fresh_store(study):
+    from pipeline.store import open_study_store
+
+    for suffix in ("", "-wal", "-shm"):
+        path = study.store_path.with_name(study.store_path.name + suffix)
+        if path.exists():
+            path.unlink()
+    return open_study_store(study)
+
+
+def measure(folder: Path) -> dict:
+    """One study, in this process: what the parent asks a pinned child to do."""
+    from pipeline.ingest.ingest import ingest_study
+    from pipeline.study import load_study
+
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    study = load_study(folder)
+    files = len(list(study.path("transcripts").glob("*.docx")))
+
+    store = _fresh_store(study)
+    started = time.perf_counter()
+    first = ingest_study(study, store)
+    first_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    second = ingest_study(study, store)
+    second_seconds = time.perf_counter() - started
+    store.close()
+
+    store = _fresh_store(study)
+    tracemalloc.start()
+    ingest_study(study, store)
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    store.close()
+
+    counts = first.counts()
+    return {
+        "n": files,
+        "ingested": counts["ingested"],
+        "failed": counts["failed"],
+        "unchanged_second": second.counts()["unchanged"],
+        "first_seconds": round(first_seconds, 2),
+        "files_per_second": round(files / first_seconds, 1),
+        "unchanged_seconds": round(second_seconds, 2),
+        "unchanged_per_second": round(files / second_seconds, 1),
+        "peak_traced_mib": round(peak / 2**20, 1),
+        "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[250, 1000])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--words", type=int, default=2000,
+                        help="approximate words per transcript (generator default)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(measure(Path(args.child))))
+        return 0
+    rows = []
+    for n in args.n:
+        folder = study_folder(n, args.seed, args.words)
+        output = subprocess.run([sys.executable, __file__, "--child", str(folder)],
+                                check=True, capture_output=True, text=True).stdout
+        row = json.loads(output.strip().splitlines()[-1])
+        print(json.dumps(row), file=sys.stderr)
+        rows.append(row)
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}; ingest pinned to one core.\n")
+    print("| transcripts | first ingest s | transcripts/s | unchanged re-ingest s | "
+          "unchanged/s | peak traced MiB | max RSS MiB |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['n']} | {r['first_seconds']} | {r['files_per_second']} | "
+              f"{r['unchanged_seconds']} | {r['unchanged_per_second']} | "
+              f"{r['peak_traced_mib']} | {r['max_rss_mib']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
