@@ -226,6 +226,38 @@ _define("CQ145", "Output file needed",
         EXIT_USAGE)
 
 # --- CQ2xx: codebook and automatic coder ---------------------------------------------------
+_define("CQ201", "Codebook cannot be read",
+        "{path}: {problem}",
+        "Check the path, save the file as UTF-8 and fix the YAML syntax at the line given.")
+_define("CQ202", "Codebook does not match the codebook schema",
+        "{location}: {problem}",
+        "Fix that entry; `cityqda codebook show` on the packaged codebook shows a valid layout.")
+_define("CQ203", "Codebook id used twice",
+        "{location}: id {id!r} is already used at {first}",
+        "Give every code, pattern, rule and cue its own id; ids are stable, so rename the new "
+        "one, not the old one.")
+_define("CQ204", "Codebook names a code it does not define",
+        "{location}: {what} {ref!r} is not a code of this codebook",
+        "Use the id of a code defined under `codes` (see `cityqda codebook show`), or add it.")
+_define("CQ205", "Codebook pattern does not compile",
+        "{location}: {problem}",
+        "Write phrases as plain words with optional {a|b} alternatives, and token patterns as "
+        "spaCy token specs (https://spacy.io/usage/rule-based-matching).")
+_define("CQ206", "Codebook hierarchy is wrong",
+        "{location}: {problem}",
+        "Dimensions are the study's dimensions; a subcode's parent is a dimension; a "
+        "challenge's parent is the challenge group.")
+_define("CQ210", "Malformed input line",
+        "line {line}: {problem}",
+        "Give one JSON object per line with a string `text` and an `id`, e.g. "
+        '{{"id": "s1", "text": "..."}}; use --keep-going to tag the other lines anyway.')
+_define("CQ211", "Conflicting input options",
+        "{problem}",
+        "Give either --text, or --input FILE, or JSON Lines on standard input.",
+        EXIT_USAGE)
+_define("CQ212", "Cannot write the export",
+        "{path}: {problem}",
+        "Choose a writable path with the extension of the format (.xlsx or .csv).")
 
 # --- CQ3xx: actors, initiatives, partnerships -----------------------------------------------
 

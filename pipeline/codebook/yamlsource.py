@@ -1,0 +1,87 @@
+"""Reading a YAML file while keeping where each value came from.
+
+Validation messages point at a path inside the document (``codes[12].patterns[0]``) and the
+line it sits on, so a coder editing the codebook in a text editor finds the place at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+
+class DuplicateKeyError(yaml.MarkedYAMLError):
+    pass
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key written twice instead of keeping the last one."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, str) and key in seen:
+                raise DuplicateKeyError(
+                    "while reading a mapping", node.start_mark,
+                    f"key {key!r} is written twice (first on line {seen[key] + 1})",
+                    key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+class YamlDocument:
+    """A parsed YAML document and its node tree, for locating values by path."""
+
+    def __init__(self, data, root: yaml.Node | None):
+        self.data = data
+        self.root = root
+
+    @classmethod
+    def from_text(cls, text: str) -> YamlDocument:
+        loader = _StrictLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+        return cls(data, node)
+
+    @classmethod
+    def from_path(cls, path: Path) -> YamlDocument:
+        return cls.from_text(path.read_text(encoding="utf-8"))
+
+    def node_at(self, path: list) -> yaml.Node | None:
+        """The node at `path`, or its deepest existing ancestor."""
+        node = self.root
+        for part in path:
+            child = None
+            if isinstance(node, yaml.MappingNode):
+                child = next((value for key, value in node.value if key.value == part), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                child = node.value[part] if 0 <= part < len(node.value) else None
+            if child is None:
+                return node
+            node = child
+        return node
+
+    def line_of(self, path: list) -> int | None:
+        node = self.node_at(path)
+        return None if node is None else node.start_mark.line + 1
+
+    def location(self, path: list) -> str:
+        """``codes[12].patterns[0] (line 345)``."""
+        text = format_path(path)
+        line = self.line_of(path)
+        return f"{text} (line {line})" if line is not None else text
+
+
+def format_path(path: list) -> str:
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "(top level)"
