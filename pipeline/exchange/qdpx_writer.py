@@ -11,9 +11,11 @@ character positions from the start of the text, the end being the position after
 selected character. cityqda reads "character" as a Unicode code point (the unit of its stored
 offsets): zero-based, end exclusive, every code point counted, so a CR LF pair is two, a
 combining accent is one on its own, and an emoji outside the Basic Multilingual Plane is one.
-Tools built on UTF-16 strings (.NET, Java, Qt) may count such an emoji as two; nothing can be
-done about that on our side without breaking the standard's reading, so it is documented
-rather than patched.
+Tools built on UTF-16 strings (.NET, Java, Qt; NVivo is reported to) may count such an emoji
+as two, so their selections after an emoji can land one position off per emoji. Text without
+characters beyond U+FFFF (nearly all interview summaries) counts the same either way; the
+choice is documented rather than patched, and a UTF-16 option can be added at the boundary
+(writer and reader) if a partner tool needs it.
 
 Determinism: GUIDs are UUID version 5 over stable keys (`model.guid_for`); users, sources,
 cases, sets, notes and variables are sorted by key or name, selections by position; the code
