@@ -237,8 +237,9 @@ _define("CQ203", "Codebook id used twice",
         "Give every code, pattern, rule and cue its own id; ids are stable, so rename the new "
         "one, not the old one.")
 _define("CQ204", "Codebook names a code it does not define",
-        "{location}: {what} {ref!r} is not a code of this codebook",
-        "Use the id of a code defined under `codes` (see `cityqda codebook show`), or add it.")
+        "{location}: {what} {ref!r} is not defined in this codebook",
+        "Use the id of a code or pattern defined under `codes` (see `cityqda codebook show`), "
+        "or add it.")
 _define("CQ205", "Codebook pattern does not compile",
         "{location}: {problem}",
         "Write phrases as plain words with optional {a|b} alternatives, and token patterns as "

@@ -107,7 +107,8 @@ def build_codebook(data: dict, sha256: str = "", source: str = "") -> Codebook:
                     when=tuple(p.get("when", ())), attr=p.get("attr", "LEMMA"),
                     phrases=tuple(p.get("phrases", ())),
                     tokens=tuple(p.get("tokens", ())),
-                    path=format_path(["codes", i, "patterns", j]))
+                    path=format_path(["codes", i, "patterns", j]),
+                    consumes_cues=bool(p.get("consumes_cues", False)))
             for j, p in enumerate(raw.get("patterns") or []))
         derive = tuple(Derivation(id=d["id"], code=raw["id"], sources=tuple(d["from"]),
                                   when=tuple(d["when"]))
@@ -126,7 +127,8 @@ def build_codebook(data: dict, sha256: str = "", source: str = "") -> Codebook:
              context=tuple(r.get("context", ())), services=tuple(r.get("services", ())),
              phrases=tuple(r.get("phrases", ())), heads=tuple(r.get("heads", ())),
              connectors=tuple(r.get("connectors", ("of", "for", "and", "&", ",", "the"))),
-             before=tuple(r.get("before", ())))
+             before=tuple(r.get("before", ())), patterns=tuple(r.get("patterns", ())),
+             skip=tuple(r.get("skip", ())))
         for r in data.get("rules") or [])
     ctx = data["context"]
     cues = tuple(

@@ -20,6 +20,7 @@ class Pattern:
     phrases: tuple[str, ...] = ()
     tokens: tuple[dict, ...] = ()
     path: str = ""
+    consumes_cues: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class Code:
 @dataclass(frozen=True)
 class Rule:
     id: str
-    type: str  # reassign | follow_service | suppress | org_name | venue
+    type: str  # reassign | follow_service | suppress | org_name | venue | subject | overlap
     label: str
     reason: str
     sources: tuple[str, ...] = ()
@@ -64,12 +65,14 @@ class Rule:
     heads: tuple[str, ...] = ()
     connectors: tuple[str, ...] = ()
     before: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Cue:
     id: str
-    type: str  # negation | hypothetical | planned | pseudo | question
+    type: str  # negation | hypothetical | planned | pseudo | background
     phrases: tuple[str, ...]
     direction: str = "forward"
     window: int = 8

@@ -163,7 +163,9 @@ def semantic_problems(doc: YamlDocument, file: str,
                                          problem=f"the study's dimension {dimension!r} is not "
                                                  "defined"))
 
-    # rules name existing codes
+    # rules name existing codes and patterns
+    pattern_ids = {pattern.get("id") for _, code in _ids(codes)
+                   for _, pattern in _ids(code.get("patterns"))}
     for i, rule in _ids(rules):
         where = ["rules", i]
         for k, source in enumerate(rule.get("from") or []):
@@ -175,6 +177,10 @@ def semantic_problems(doc: YamlDocument, file: str,
                                                  f"{kinds[rule['to']]}"))
         for k, service in enumerate(rule.get("services") or []):
             known(service, [*where, "services", k], "rule service")
+        for k, pattern_id in enumerate(rule.get("patterns") or []):
+            if isinstance(pattern_id, str) and pattern_id not in pattern_ids:
+                problems.append(_problem("CQ204", doc, file, [*where, "patterns", k],
+                                         what="rule pattern", ref=pattern_id))
 
     if compile_patterns:
         problems.extend(_compile_problems(doc, file, data))

@@ -18,7 +18,7 @@ class CueHit:
     """A cue occurrence and the tokens its scope covers."""
 
     cue: str
-    type: str  # negation | hypothetical | planned | pseudo | question
+    type: str  # negation | hypothetical | planned | pseudo | background
     start: int
     end: int
     scope_start: int
@@ -47,7 +47,7 @@ class Mention:
     negated: bool = False
     hypothetical: bool = False
     planned: bool = False
-    question: bool = False
+    background: bool = False  # institutional context or the topic of a question
     problem: bool = False
     initiative: bool = False
     counts: bool = False

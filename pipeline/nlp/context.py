@@ -176,10 +176,21 @@ class ContextComponent:
         doc.user_data[ANALYSIS_KEY] = analysis
         analysis.mentions = self._mentions(spans)
         ctx = DocContext(analysis)
-        hits = self._cue_hits(ctx)
+        consumed = [(m.start, m.end) for m in analysis.mentions
+                    if self.compiled.patterns.get(m.rule) is not None
+                    and self.compiled.patterns[m.rule].consumes_cues]
+        hits = self._cue_hits(ctx, consumed)
         analysis.cue_hits = hits
         actor_cache: dict[int, bool] = {}
         problem = ctx.positions("problem")
+        mention_spans = [(m.start, m.end) for m in analysis.mentions if m.kind == "dimension"]
+        negations = [hit for hit in hits if hit.type == "negation"]
+        # a problem word counts unless it belongs to a mention ("challenge stereotypes",
+        # "reduce discrimination") or is itself negated ("without losing pay")
+        problem_starts = [
+            start for start in problem.starts
+            if not any(s <= start < e for s, e in mention_spans)
+            and not any(hit.covers(start, start + 1) for hit in negations)]
         for mention in analysis.mentions:
             sentence = ctx.sentence_of(mention.start)
             mention.sentence = sentence
@@ -194,8 +205,8 @@ class ContextComponent:
                     mention.negated = True
                 elif hit.type == "hypothetical":
                     mention.hypothetical = True
-                elif hit.type == "question":
-                    mention.question = True
+                elif hit.type == "background":
+                    mention.background = True
                 elif hit.type == "planned":
                     planned = True
             if planned and not mention.negated:
@@ -205,8 +216,9 @@ class ContextComponent:
                     mention.planned = not mention.hypothetical
                 else:
                     mention.hypothetical = True
-            for start in problem.starts_in(mention.clause_start, mention.clause_end):
-                if not mention.start <= start < mention.end:
+            for start in problem_starts:
+                if (mention.clause_start <= start < mention.clause_end
+                        and not mention.start <= start < mention.end):
                     mention.problem = True
                     break
         return doc
@@ -228,12 +240,14 @@ class ContextComponent:
                                 role=role, when=pattern.when if pattern is not None else ())
         return sorted(best.values(), key=lambda m: (m.start, m.end, m.code))
 
-    def _cue_hits(self, ctx: DocContext) -> list[CueHit]:
+    def _cue_hits(self, ctx: DocContext, consumed: list[tuple[int, int]]) -> list[CueHit]:
         cues = self.compiled.cues
         hits = []
         for start, end, cue_id in resolve_cues(ctx.analysis.groups, cues):
             cue = cues[cue_id]
             if cue.type == "pseudo":
+                continue
+            if any(s <= start and end <= e for s, e in consumed):
                 continue
             sentence = ctx.sentence_of(start)
             low, high = scope_cue(ctx, cue, start, end, sentence)

@@ -17,6 +17,9 @@ from pipeline.nlp.analysis import Mention, analysis_of
 from pipeline.nlp.compiled import CompiledCodebook
 from pipeline.nlp.context import DocContext
 
+# How far (tokens) a provision verb may be from a topic word for the topic to count.
+TOPIC_REACH = 12
+
 
 class InitiativeComponent:
     def __init__(self, compiled: CompiledCodebook):
@@ -38,35 +41,40 @@ class InitiativeComponent:
         strong = ctx.positions("strong")
         weak = ctx.positions("weak")
         blocking = [hit for hit in analysis.cue_hits
-                    if hit.type in ("negation", "hypothetical", "question", "planned")]
+                    if hit.type in ("negation", "hypothetical", "background")]
         clause_cache: dict[tuple[int, int], tuple[bool, bool]] = {}
         mentions = analysis.mentions
 
         def free(position: int, sentence: int) -> bool:
-            """Not inside a negated, hypothetical or questioned scope."""
-            return not any(hit.sentence == sentence and hit.type != "planned"
-                           and hit.covers(position, position + 1) for hit in blocking)
+            """Not inside a negated, hypothetical or background scope."""
+            return not any(hit.sentence == sentence and hit.covers(position, position + 1)
+                           for hit in blocking)
 
         for mention in mentions:
             key = (mention.clause_start, mention.clause_end)
             markers = clause_cache.get(key)
             if markers is None:
-                has_strong = any(free(p, mention.sentence)
-                                 for p in strong.starts_in(*key))
+                strong_free = [p for p in strong.starts_in(*key) if free(p, mention.sentence)]
                 has_weak = any(free(p, mention.sentence) for p in weak.starts_in(*key)) or any(
                     other.role == "service" and other.kind == "dimension"
                     and key[0] <= other.start < key[1]
-                    and not (other.negated or other.hypothetical or other.question)
+                    and not (other.negated or other.hypothetical or other.background)
                     for other in mentions)
-                markers = (has_strong, has_weak)
+                markers = (strong_free, has_weak)
                 clause_cache[key] = markers
-            has_strong, has_weak = markers
-            mention.initiative = has_strong or (has_weak and not mention.problem)
+            strong_free, has_weak = markers
+            if mention.kind == "dimension" and mention.role == "topic":
+                # a topic word needs an actor doing something close to it
+                mention.initiative = any(
+                    mention.start - TOPIC_REACH <= p < mention.end + TOPIC_REACH
+                    for p in strong_free)
+            else:
+                mention.initiative = bool(strong_free) or (has_weak and not mention.problem)
             if mention.kind == "dimension":
                 mention.counts = mention.initiative and not (
-                    mention.negated or mention.hypothetical or mention.question)
+                    mention.negated or mention.hypothetical or mention.background)
                 mention.emitted = mention.counts or (
-                    (mention.negated or mention.hypothetical) and not mention.question)
+                    (mention.negated or mention.hypothetical) and not mention.background)
             else:
                 mention.emitted = bool(set(mention.when) & mention.contexts)
 
@@ -76,9 +84,12 @@ class InitiativeComponent:
                 if mention.emitted:
                     challenges.setdefault((mention.code, mention.start, mention.end), mention)
                 continue
-            if mention.question:
+            if mention.background:
                 continue
-            for derivation in self.derivations.get(mention.code, ()):
+            sources = (mention.code,) if mention.reassigned_from is None else (
+                mention.code, mention.reassigned_from)
+            derivations = [d for source in sources for d in self.derivations.get(source, ())]
+            for derivation in derivations:
                 if set(derivation.when) & mention.contexts:
                     key = (derivation.code, mention.start, mention.end)
                     if key not in challenges:

@@ -65,6 +65,10 @@ class ReassignComponent:
                 self._reassign(mentions, rule, ctx)
             elif rule.type == "follow_service":
                 self._follow(mentions, rule)
+            elif rule.type == "subject":
+                mentions = self._subject(doc, mentions, rule, ctx, analysis)
+            elif rule.type == "overlap":
+                mentions = self._overlap(mentions, rule, analysis)
         analysis.mentions = mentions
         return doc
 
@@ -142,13 +146,48 @@ class ReassignComponent:
         for mention in mentions:
             is_place = mention.end in head_ends or mention.end in head_starts
             if is_place:
-                i = mention.start
-                skipped = 0
-                while i > 0 and skipped < 4 and doc[i - 1].lower_ in _VENUE_SKIP:
-                    i -= 1
-                    skipped += 1
-                is_place = i in before_ends
+                # "at the (city's) (adult) ... centre": a venue preposition shortly before
+                is_place = any(i in before_ends and all(
+                    doc[j].is_alpha or doc[j].lower_ in _VENUE_SKIP for j in range(i, mention.start))
+                    for i in range(max(0, mention.start - 4), mention.start + 1))
             if is_place and mention.kind == "dimension":
+                self._drop(mention, rule, analysis)
+            else:
+                kept.append(mention)
+        return kept
+
+    def _subject(self, doc, mentions, rule, ctx: DocContext, analysis):
+        """Drop a service named as the actor of a provision verb ("the job centre pays ...")."""
+        heads = ctx.positions(f"rule:{rule.id}:heads")
+        if not heads.spans:
+            return mentions
+        head_ends = set(e for _, e in heads.spans)
+        strong = set(s for s, _ in analysis.groups.get("strong", []))
+        skip = set(rule.skip)
+        kept = []
+        for mention in mentions:
+            dropped = False
+            if mention.kind == "dimension" and mention.end in head_ends:
+                i = mention.end
+                while i < len(doc) and i - mention.end < 3 and doc[i].lower_ in skip:
+                    i += 1
+                dropped = i in strong
+            if dropped:
+                self._drop(mention, rule, analysis)
+            else:
+                kept.append(mention)
+        return kept
+
+    def _overlap(self, mentions, rule, analysis):
+        """Drop matches of `rule.patterns` that share words with a match of another code."""
+        patterns = set(rule.patterns)
+        kept = []
+        for mention in mentions:
+            clash = mention.rule in patterns and any(
+                other is not mention and other.kind == mention.kind and other.code != mention.code
+                and other.start < mention.end and mention.start < other.end
+                for other in mentions)
+            if clash:
                 self._drop(mention, rule, analysis)
             else:
                 kept.append(mention)
