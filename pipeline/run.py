@@ -66,17 +66,16 @@ def stage_validate_register(ctx: RunContext) -> None:
 
 def stage_ingest(ctx: RunContext) -> None:
     """Ingest the transcripts folder; per-interview warnings stay in `cityqda status`."""
-    from pipeline.ingest.ingest import ingest_study
+    from pipeline.ingest.ingest import KEPT_PROBLEMS, ingest_study
 
-    report = ingest_study(ctx.study, ctx.store)
+    report = ingest_study(ctx.study, ctx.store, keep_all=False)
     for outcome in report.outcomes:
-        if outcome.outcome in ("failed", "skipped", "duplicate", "missing"):
+        if outcome.outcome in KEPT_PROBLEMS:
             ctx.problems.extend(outcome.problems)
     counts = report.counts()
     for name, count in counts.items():
         ctx.counts[f"ingest_{name}"] = count
-    warned = sum(1 for o in report.outcomes if o.outcome not in
-                 ("failed", "skipped", "duplicate", "missing") and o.problems)
+    warned = report.warned
     line = f"ingest: {ctx.study.path('transcripts')}: {report.summary()}"
     if warned:
         line += f"; {warned} interview(s) with warnings (see `cityqda status`)"

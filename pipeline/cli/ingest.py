@@ -42,7 +42,8 @@ def command(ctx, obj, paths):
 
     try:
         result = ingest_study(study, store, list(paths) or None, on_file=report,
-                              wrap=lambda files: progress(files, "ingest", len(files)))
+                              wrap=lambda files: progress(files, "ingest", len(files)),
+                              keep_all=False)
     finally:
         store.close()
     for line in held:

@@ -48,6 +48,7 @@ from pipeline.store.schema import (
 
 ACTOR = "cityqda"
 IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})
+KEPT_PROBLEMS = frozenset({"failed", "skipped", "duplicate", "missing"})
 LABELS = {
     "ingested": "ingested", "unchanged": "unchanged", "updated": "updated",
     "new_version": "new version", "duplicate": "duplicate", "renamed": "renamed",
@@ -81,6 +82,21 @@ class FileOutcome:
     segments: int | None = None
     changes: dict | None = None  # new_version: kept / changed / new / retired segments
     problems: list[Problem] = field(default_factory=list)
+    warning_count: int | None = None  # kept when the warnings themselves were dropped
+
+    @property
+    def warnings(self) -> int:
+        if self.warning_count is not None:
+            return self.warning_count
+        return sum(p.spec.level == "warning" for p in self.problems)
+
+    def slim(self) -> FileOutcome:
+        """This outcome without the warnings of an interview that went in (they are in the
+        store and shown by `status`): a report on thousands of files stays small."""
+        if self.outcome in KEPT_PROBLEMS or not self.problems:
+            return self
+        return FileOutcome(self.path, self.outcome, self.interview_id, self.version,
+                           self.other, self.segments, self.changes, [], self.warnings)
 
     @property
     def failed(self) -> bool:
@@ -102,7 +118,7 @@ class FileOutcome:
             facts.append(f"{self.segments} segments")
         if self.changes:
             facts.append(", ".join(f"{n} {k}" for k, n in self.changes.items()))
-        warnings = sum(p.spec.level == "warning" for p in self.problems)
+        warnings = self.warnings
         if warnings and self.outcome not in ("skipped", "duplicate", "missing"):
             facts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
         if self.outcome in ("skipped", "failed", "missing") and self.problems:
@@ -115,21 +131,31 @@ class FileOutcome:
 
 @dataclass
 class IngestReport:
+    """Counts of every outcome, and the outcomes themselves (all of them, or with
+    ``keep_all=False`` only those with problems: failed, skipped, duplicate, missing)."""
+
     outcomes: list[FileOutcome] = field(default_factory=list)
     ignored: int = 0
     problems: list[Problem] = field(default_factory=list)  # guides, register
+    keep_all: bool = True
+    tally: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LABELS, 0))
+    warned: int = 0  # interviews stored with warnings
+    any_failed: bool = False
+
+    def add(self, outcome: FileOutcome) -> None:
+        self.tally[outcome.outcome] += 1
+        self.any_failed = self.any_failed or outcome.failed
+        if outcome.outcome not in KEPT_PROBLEMS and outcome.warnings:
+            self.warned += 1
+        if self.keep_all or outcome.outcome in KEPT_PROBLEMS:
+            self.outcomes.append(outcome.slim())
 
     @property
     def failed(self) -> bool:
-        return any(o.failed for o in self.outcomes) or \
-            any(p.spec.level == "error" for p in self.problems)
+        return self.any_failed or any(p.spec.level == "error" for p in self.problems)
 
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(LABELS, 0)
-        for outcome in self.outcomes:
-            counts[outcome.outcome] += 1
-        counts["ignored"] = self.ignored
-        return counts
+        return {**self.tally, "ignored": self.ignored}
 
     def summary(self) -> str:
         counts = self.counts()
@@ -544,19 +570,23 @@ def ingest_paths(store: Store, root: Path, paths: list[Path], settings: IngestSe
                  dry_run: bool = False,
                  on_file: Callable[[FileOutcome], None] | None = None,
                  setup_problems: list[Problem] | None = None,
-                 wrap: Callable[[list], Iterable] | None = None) -> IngestReport:
+                 wrap: Callable[[list], Iterable] | None = None,
+                 keep_all: bool = True) -> IngestReport:
     """Ingest (or, dry, judge) every transcript under `paths`; one transaction per file.
 
-    `wrap` wraps the list of files found (a progress bar, for instance).
+    `wrap` wraps the list of files found (a progress bar, for instance). With
+    `keep_all=False` the report keeps counts and only the outcomes with problems, so
+    memory does not grow with the number of files (`on_file` still sees every outcome).
     """
     discovery = discover(paths)
-    report = IngestReport(ignored=discovery.ignored, problems=list(setup_problems or []))
+    report = IngestReport(ignored=discovery.ignored, problems=list(setup_problems or []),
+                          keep_all=keep_all)
     ingester = Ingester(store, root, settings, dry_run=dry_run)
     files = wrap(discovery.files) if wrap is not None else discovery.files
     for outcome in _outcomes(ingester, files, discovery.folders):
-        report.outcomes.append(outcome)
         if on_file is not None:
             on_file(outcome)
+        report.add(outcome)
     return report
 
 
@@ -570,8 +600,10 @@ def _outcomes(ingester: Ingester, files: Iterable, folders: list[Path]
 def ingest_study(study, store: Store, paths: list[Path] | None = None, *,
                  dry_run: bool = False,
                  on_file: Callable[[FileOutcome], None] | None = None,
-                 wrap: Callable[[list], Iterable] | None = None) -> IngestReport:
+                 wrap: Callable[[list], Iterable] | None = None,
+                 keep_all: bool = True) -> IngestReport:
     settings, problems = load_settings(study)
     targets = list(paths) if paths else [study.path("transcripts")]
     return ingest_paths(store, study.root, targets, settings, dry_run=dry_run,
-                        on_file=on_file, setup_problems=problems, wrap=wrap)
+                        on_file=on_file, setup_problems=problems, wrap=wrap,
+                        keep_all=keep_all)

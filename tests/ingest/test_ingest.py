@@ -266,3 +266,18 @@ def test_ingest_explicit_file_outside_the_folder(study, tmp_path):
     report = ingest(study, [path])
     assert report.outcomes[0].outcome == "ingested"
     assert report.outcomes[0].path == path.resolve().as_posix()
+
+
+def test_ingest_lean_report_keeps_counts_and_problems_only(study, folder):
+    make(folder / "A.docx")
+    make(folder / "B.docx", city="Porto")
+    (folder / "bad.docx").write_bytes(b"nope")
+    seen = []
+    store = open_study_store(study)
+    try:
+        report = ingest_study(study, store, keep_all=False, on_file=seen.append)
+    finally:
+        store.close()
+    assert [o.outcome for o in seen] == ["ingested", "ingested", "failed"]
+    assert [o.outcome for o in report.outcomes] == ["failed"]
+    assert report.counts()["ingested"] == 2 and report.failed
