@@ -330,9 +330,11 @@ class Ingester:
             return FileOutcome(key, "ingested", segments=count, version=1,
                                problems=transcript.warnings)
         with self.store.write() as conn:
-            interview_id = conn.execute(insert(interviews).values(
-                file=name, path=key, sha256=sha, version=1, status="active", purged=0,
-                ingested_at=utc_now(), **_interview_values(transcript))).inserted_primary_key[0]
+            # parameters, not .values(): the compiled statement is reused for every file
+            interview_id = conn.execute(insert(interviews), {
+                "file": name, "path": key, "sha256": sha, "version": 1, "status": "active",
+                "purged": 0, "ingested_at": utc_now(), **_interview_values(transcript)}
+            ).inserted_primary_key[0]
             _write_version(conn, interview_id, 1, name, key, sha, transcript)
             _write_segments(conn, interview_id, 1, transcript, old=[])
             record_event(conn, actor=ACTOR, kind="interview.ingested", entity="interviews",
@@ -506,9 +508,9 @@ def _write_version(conn: Connection, interview_id: int, version: int, name: str,
             interview_versions.c.version == version)).values(
             plain_text=transcript.content.plain))
     else:
-        conn.execute(insert(interview_versions).values(
-            interview_id=interview_id, version=version, file=name, path=key, sha256=sha,
-            plain_text=transcript.content.plain, ingested_at=utc_now()))
+        conn.execute(insert(interview_versions), {
+            "interview_id": interview_id, "version": version, "file": name, "path": key,
+            "sha256": sha, "plain_text": transcript.content.plain, "ingested_at": utc_now()})
     if version > 1 or replace:
         conn.execute(delete(interview_notes)
                      .where(interview_notes.c.interview_id == interview_id))

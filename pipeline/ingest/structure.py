@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from pipeline.errors import Problem
@@ -59,7 +60,7 @@ class Structure:
     paragraphs: list[Paragraph]
     warnings: list[Problem] = field(default_factory=list)
 
-    @property
+    @cached_property
     def segments(self) -> list[Paragraph]:
         return [p for p in self.paragraphs if p.is_segment]
 
