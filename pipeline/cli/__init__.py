@@ -28,6 +28,8 @@ COMMANDS = {
     "export": "pipeline.cli.export:group",
     "interview": "pipeline.cli.interview:group",
     "qdpx": "pipeline.cli.qdpx:group",
+    "codebook": "pipeline.cli.codebook:group",
+    "tag": "pipeline.cli.tag:command",
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

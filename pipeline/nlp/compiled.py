@@ -1,8 +1,8 @@
-"""A codebook turned into matchers: SpanRuler patterns for the codes and one PhraseMatcher
-(per attribute) for every cue list, rule phrase list and marker list.
+"""A codebook turned into matcher input: SpanRuler patterns for the codes, and phrase groups
+for every cue list, rule phrase list and marker list.
 
-All cue lists are matched in a single pass per document; components then work on the few
-matches, never token by token.
+Codes and cues are matched in the same single PhraseMatcher pass per document (see
+`pipeline.CodeRuler`); components then work on the few matches, never token by token.
 """
 
 from __future__ import annotations
@@ -10,16 +10,13 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from spacy.matcher import PhraseMatcher
-
 from pipeline.codebook.model import Codebook, Cue, Pattern
 from pipeline.codebook.phrases import expand_phrase
 from pipeline.codebook.validate import PHRASE_TOKEN_KEYS
+from pipeline.nlp.language import AUX_KEY
 
 MAX_TOKEN_EXPANSIONS = 5000
 
-# Group names of the context lists (besides "cue:<id>" and "rule:<id>:<part>").
-LIST_GROUPS = ("term", "stop", "start", "strong", "weak", "problem", "actor", "comma")
 
 
 def token_pattern_as_phrases(tokens: list[dict]) -> list[str] | None:
@@ -49,30 +46,33 @@ def token_pattern_as_phrases(tokens: list[dict]) -> list[str] | None:
     return [" ".join(words) for words in itertools.product(*options)]
 
 
-def ruler_patterns(codebook: Codebook) -> tuple[list[dict], list[dict]]:
-    """SpanRuler patterns for the LEMMA ruler and for the LOWER ruler."""
-    lemma, lower, seen = [], [], set()
+def ruler_patterns(codebook: Codebook) -> list[dict]:
+    """SpanRuler patterns of every code (phrases of LOWER patterns marked exact_lower)."""
+    found, seen = [], set()
 
-    def add(target, label, pattern, pattern_id):
+    def add(label, pattern, pattern_id, exact_lower=False):
         key = (label, pattern if isinstance(pattern, str) else repr(pattern), pattern_id)
         if key not in seen:
             seen.add(key)
-            target.append({"label": label, "pattern": pattern, "id": pattern_id})
+            entry = {"label": label, "pattern": pattern, "id": pattern_id}
+            if exact_lower:
+                entry["exact_lower"] = True
+            found.append(entry)
 
     for code in codebook.codes:
         for pattern in code.patterns:
-            target = lower if pattern.attr == "LOWER" else lemma
+            exact = pattern.attr == "LOWER"
             for phrase in pattern.phrases:
                 for text in expand_phrase(phrase):
-                    add(target, code.id, text, pattern.id)
+                    add(code.id, text, pattern.id, exact)
             if pattern.tokens:
                 phrases = token_pattern_as_phrases(list(pattern.tokens))
                 if phrases is None:
-                    add(lemma, code.id, list(pattern.tokens), pattern.id)
+                    add(code.id, list(pattern.tokens), pattern.id)
                 else:
                     for text in phrases:
-                        add(target, code.id, text, pattern.id)
-    return lemma, lower
+                        add(code.id, text, pattern.id, exact)
+    return found
 
 
 @dataclass
@@ -82,43 +82,43 @@ class CompiledCodebook:
     kinds: dict[str, str]  # code -> "dimension" | "challenge" (matchable codes)
     dimension_of: dict[str, str | None]
     cues: dict[str, Cue]
-    lemma_matcher: PhraseMatcher
-    lower_matcher: PhraseMatcher | None
     group_of: dict[int, str] = field(default_factory=dict)  # match key hash -> group name
+    cue_of: dict[int, str] = field(default_factory=dict)  # match key hash -> cue id
+    starter_norms: frozenset = frozenset()  # NORM hashes of words that start a clause
+    strong_first_norms: frozenset = frozenset()  # NORM hashes of provision verbs (first word)
+    actor_norms: frozenset = frozenset()  # NORM hashes of words naming an actor
 
-    def groups(self, doc) -> dict[str, list[tuple[int, int]]]:
-        """Every cue-list match in the document, by group, sorted by position."""
+    def groups(self, doc) -> tuple[dict[str, list[tuple[int, int]]],
+                                    list[tuple[int, int, str]]]:
+        """The cue-list matches the code ruler found in `doc`: by group, in text order (the
+        PhraseMatcher reports matches by start position), and the cues as (start, end, id)."""
         found: dict[str, list[tuple[int, int]]] = {}
+        cues: list[tuple[int, int, str]] = []
         group_of = self.group_of
-        matches = self.lemma_matcher(doc)
-        if self.lower_matcher is not None:
-            matches += self.lower_matcher(doc)
-        for key, start, end in matches:
-            found.setdefault(group_of[key], []).append((start, end))
-        for spans in found.values():
-            spans.sort()
-        return found
+        cue_of = self.cue_of
+        for key, start, end in doc.user_data.get(AUX_KEY, ()):
+            cue = cue_of.get(key)
+            if cue is not None:
+                cues.append((start, end, cue))
+                continue
+            group = group_of[key]
+            spans = found.get(group)
+            if spans is None:
+                found[group] = [(start, end)]
+            else:
+                spans.append((start, end))
+        return found, cues
 
 
-def compile_codebook(codebook: Codebook, nlp) -> CompiledCodebook:
-    """Matchers for the context lists of `codebook`, sharing `nlp`'s vocabulary."""
-    lemmatizer = nlp.get_pipe("cityqda_lemmatizer")
-    lemma_matcher = PhraseMatcher(nlp.vocab, attr="LEMMA")
-    lower_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+def compile_codebook(codebook: Codebook, nlp, ruler) -> CompiledCodebook:
+    """Registers every cue list, marker list and rule phrase list with `ruler` (one matcher
+    pass finds codes and cues alike) and returns what the components need."""
     group_of: dict[int, str] = {}
-    used_lower = False
 
     def add(group: str, phrases, attr: str = "LEMMA"):
-        nonlocal used_lower
         texts = [text for phrase in phrases for text in expand_phrase(phrase)]
-        docs = [lemmatizer(nlp.make_doc(text)) for text in texts]
-        key = nlp.vocab.strings.add(group)
-        group_of[key] = group
-        if attr == "LOWER":
-            used_lower = True
-            lower_matcher.add(group, docs)
-        else:
-            lemma_matcher.add(group, docs)
+        group_of[nlp.vocab.strings.add(group)] = group
+        ruler.add_phrase_group(group, texts, exact_lower=(attr == "LOWER"))
 
     context = codebook.context
     for cue in context.cues:
@@ -126,13 +126,13 @@ def compile_codebook(codebook: Codebook, nlp) -> CompiledCodebook:
     add("term", context.terminators)
     if context.stops:
         add("stop", context.stops)
-    if context.clause_starters:
-        add("start", context.clause_starters)
     add("strong", context.strong_markers)
     add("weak", context.weak_markers)
     add("problem", context.problem)
-    add("actor", context.actors)
     add("comma", [","])
+    # "." has the NORM of every sentence end (see LookupLemmatizer.norm)
+    group_of[nlp.vocab.strings.add("sentence_end")] = "sentence_end"
+    ruler.add_phrase_group("sentence_end", ["."])
     for rule in codebook.rules:
         for part in ("context", "phrases", "heads", "before"):
             phrases = getattr(rule, part)
@@ -148,7 +148,20 @@ def compile_codebook(codebook: Codebook, nlp) -> CompiledCodebook:
             kinds[code.id] = "dimension"
         elif code.kind == "challenge":
             kinds[code.id] = "challenge"
+    def norms(phrases, position: int) -> frozenset:
+        """NORM hashes of one word (first or last) of each phrase."""
+        found = set()
+        for phrase in phrases:
+            for text in expand_phrase(phrase):
+                tokens = nlp.make_doc(text)
+                if len(tokens):
+                    found.add(tokens[position].norm)
+        return frozenset(found)
+
     return CompiledCodebook(
         codebook=codebook, patterns=patterns, kinds=kinds, dimension_of=dimension_of,
-        cues={cue.id: cue for cue in context.cues}, lemma_matcher=lemma_matcher,
-        lower_matcher=lower_matcher if used_lower else None, group_of=group_of)
+        cues={cue.id: cue for cue in context.cues}, group_of=group_of,
+        cue_of={nlp.vocab.strings.add(f"cue:{cue.id}"): cue.id for cue in context.cues},
+        starter_norms=norms([p for p in context.clause_starters if " " not in p.strip()], 0),
+        strong_first_norms=norms(context.strong_markers, 0),
+        actor_norms=norms(context.actors, -1))

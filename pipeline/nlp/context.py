@@ -1,18 +1,17 @@
-"""Context of each mention: negated, hypothetical, planned, asked about, in a problem clause.
+"""Context of each mention: negated, hypothetical, planned, background, in a problem clause.
 
-Cues come from the codebook's cue lists (matched once per document). Each cue's scope runs
-forward or backward from it, at most `window` tokens, inside its sentence, and ends at a
-terminator ("but", ";", "although" ...), at a comma that starts a new clause (per cue), and
-for negations at an auxiliary or modal verb further on ("Refugees who do not speak German
-can attend ..." keeps "attend" outside the negation). Overlapping cues are resolved by
+Cues come from the codebook's cue lists (matched with the codes in one pass). Each cue's
+scope runs forward (or backward, or both) from it, at most `window` tokens, inside its
+sentence, and ends at a terminator ("but", ";", "although" ...), at a comma that starts a new
+clause (per cue), and for negations at a modal verb further on ("Refugees who do not speak
+German can attend ..." keeps "attend" outside the negation). Overlapping cues are resolved by
 length: "not only" (pseudo) beats "not", "only a few" (negation) beats "a few" (pseudo).
-A future or plan cue makes a mention `planned` only when the sentence names an actor;
-otherwise it is `hypothetical`.
+A future or plan cue makes a mention `planned` only when its sentence names an actor;
+otherwise it is `hypothetical`. Cues inside a match of a pattern marked `consumes_cues`
+("never evaluated", "do not speak") scope over nothing else.
 """
 
 from __future__ import annotations
-
-from bisect import bisect_left, bisect_right
 
 import numpy
 from spacy.attrs import SENT_START
@@ -21,139 +20,25 @@ from pipeline.nlp.analysis import ANALYSIS_KEY, CueHit, DocAnalysis, Mention
 from pipeline.nlp.compiled import CompiledCodebook
 from pipeline.nlp.language import CODES_KEY
 
-
-class Positions:
-    """Sorted (start, end) matches of one group, searchable by position."""
-
-    __slots__ = ("spans", "starts", "ends")
-
-    def __init__(self, spans: list[tuple[int, int]]):
-        self.spans = spans
-        self.starts = [s for s, _ in spans]
-        self.ends = sorted(e for _, e in spans)
-
-    def first_start_in(self, low: int, high: int) -> int | None:
-        """Smallest match start in [low, high)."""
-        i = bisect_left(self.starts, low)
-        if i < len(self.starts) and self.starts[i] < high:
-            return self.starts[i]
-        return None
-
-    def last_end_in(self, low: int, high: int) -> int | None:
-        """Largest match end in (low, high]."""
-        i = bisect_right(self.ends, high)
-        if i and self.ends[i - 1] > low:
-            return self.ends[i - 1]
-        return None
-
-    def starts_in(self, low: int, high: int) -> list[int]:
-        return self.starts[bisect_left(self.starts, low):bisect_left(self.starts, high)]
-
-    def any_in(self, low: int, high: int) -> bool:
-        return self.first_start_in(low, high) is not None
+CODE_MATCHES_KEY = "cityqda_code_matches"  # doc.user_data: (start, end, label, id) hashes
 
 
-EMPTY = Positions([])
-
-
-class DocContext:
-    """Per-document helpers over the matched cue lists."""
-
-    def __init__(self, analysis: DocAnalysis):
-        self.analysis = analysis
-        groups = analysis.groups
-        self.terms = Positions(groups.get("term", []))
-        self.stops = Positions(groups.get("stop", []))
-        self.commas = Positions(groups.get("comma", []))
-        self.starters = set(s for s, _ in groups.get("start", []))
-        self.comma_starts = set(self.commas.starts)
-        self.strong_starts = set(s for s, _ in groups.get("strong", []))
-        self._positions: dict[str, Positions] = {}
-
-    def positions(self, group: str) -> Positions:
-        found = self._positions.get(group)
-        if found is None:
-            spans = self.analysis.groups.get(group)
-            found = Positions(spans) if spans else EMPTY
-            self._positions[group] = found
-        return found
-
-    def sentence_of(self, token: int) -> int:
-        return bisect_right(self.analysis.sentence_starts, token) - 1
-
-    def clause(self, start: int, end: int, sentence: int) -> tuple[int, int]:
-        """The clause holding tokens [start, end): between terminators, inside the sentence."""
-        sent_start, sent_end = self.analysis.sentence_bounds(sentence)
-        left = self.terms.last_end_in(sent_start, start)
-        right = self.terms.first_start_in(end, sent_end)
-        return (left if left is not None else sent_start,
-                right if right is not None else sent_end)
-
-    def starts_clause(self, token: int) -> bool:
-        return token in self.starters or token in self.strong_starts
-
-
-def resolve_cues(groups: dict, cue_ids: dict) -> list[tuple[int, int, str]]:
-    """Cue matches with overlaps resolved: the longest wins (ties: the earliest)."""
-    found = []
-    for group, spans in groups.items():
-        if group.startswith("cue:"):
-            cue_id = group[4:]
-            if cue_id in cue_ids:
-                found.extend((start, end, cue_id) for start, end in spans)
-    if len(found) > 1:
-        found.sort(key=lambda item: (item[0] - item[1], item[0]))
-        kept: list[tuple[int, int, str]] = []
-        for start, end, cue_id in found:
-            if all(end <= k_start or start >= k_end for k_start, k_end, _ in kept):
-                kept.append((start, end, cue_id))
-        found = kept
-    found.sort()
-    return found
-
-
-def scope_cue(ctx: DocContext, cue, start: int, end: int, sentence: int) -> tuple[int, int]:
-    """Token range [low, high) that a cue at [start, end) covers."""
-    sent_start, sent_end = ctx.analysis.sentence_bounds(sentence)
-    low, high = end, end
-    if cue.direction in ("forward", "both"):
-        high = min(sent_end, end + cue.window)
-        term = ctx.terms.first_start_in(end, high)
-        if term is not None:
-            high = term
-        if cue.type == "negation":
-            stop = ctx.stops.first_start_in(end + 1, high)
-            if stop is not None:
-                high = stop
-        if cue.comma != "never":
-            for comma in ctx.commas.starts_in(end, high):
-                if cue.comma == "always" or ctx.starts_clause(comma + 1):
-                    high = comma
-                    break
-        low = end
-    if cue.direction == "backward":
-        low = max(sent_start, start - cue.window)
-        term = ctx.terms.last_end_in(low, start)
-        if term is not None:
-            low = term
-        if cue.comma != "never":
-            for comma in reversed(ctx.commas.starts_in(low, start)):
-                if cue.comma == "always" or ctx.starts_clause(comma + 1):
-                    low = comma + 1
-                    break
-        high = start
-    elif cue.direction == "both":
-        # back over the subject only: stop at a terminator, a comma, a clause starter or a
-        # provision verb ("The NGO runs a shelter and would like to ..." keeps the shelter)
-        low = max(sent_start, start - cue.back_window)
-        term = ctx.terms.last_end_in(low, start)
-        if term is not None:
-            low = term
-        for position in range(start - 1, low - 1, -1):
-            if position in ctx.comma_starts or ctx.starts_clause(position):
-                low = position + 1
+def resolve_cues(cues: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Cue matches (in text order) with overlaps resolved: the longest wins (ties: the
+    earliest)."""
+    overlapping = any(cues[i + 1][0] < cues[i][1] for i in range(len(cues) - 1))
+    if not overlapping:
+        return cues
+    found = sorted(cues, key=lambda item: (item[0] - item[1], item[0]))
+    kept: list[tuple[int, int, str]] = []
+    for start, end, cue_id in found:
+        for k_start, k_end, _ in kept:
+            if start < k_end and end > k_start:
                 break
-    return low, high
+        else:
+            kept.append((start, end, cue_id))
+    kept.sort()
+    return kept
 
 
 class ContextComponent:
@@ -161,102 +46,190 @@ class ContextComponent:
 
     def __init__(self, compiled: CompiledCodebook):
         self.compiled = compiled
+        self.cues = compiled.cues
+        self.starter_norms = compiled.starter_norms
+        self.strong_first = compiled.strong_first_norms
+        self.actor_norms = compiled.actor_norms
+        self.consuming = {p.id for p in compiled.patterns.values() if p.consumes_cues}
+        self._codes: dict[int, tuple[str, str, str, tuple]] = {}
 
     def __call__(self, doc):
         length = len(doc)
-        spans = doc.spans[CODES_KEY] if CODES_KEY in doc.spans else ()
-        if not length or not len(spans):
+        matches = doc.user_data.get(CODE_MATCHES_KEY)
+        if matches is None:
+            spans = doc.spans[CODES_KEY] if CODES_KEY in doc.spans else ()
+            matches = [(s.start, s.end, s.label, s.id) for s in spans]
+        if not length or not matches:
             doc.user_data[ANALYSIS_KEY] = DocAnalysis([0], length, {})
             return doc
-        sent_flags = doc.to_array(SENT_START)
-        sentence_starts = numpy.flatnonzero(sent_flags == 1).tolist()
-        if not sentence_starts or sentence_starts[0] != 0:
-            sentence_starts.insert(0, 0)
-        analysis = DocAnalysis(sentence_starts, length, self.compiled.groups(doc))
+        sentence_starts = doc.user_data.get("cityqda_sentences")
+        if sentence_starts is None:
+            sentence_starts = numpy.flatnonzero(doc.to_array(SENT_START) == 1).tolist()
+            if not sentence_starts or sentence_starts[0] != 0:
+                sentence_starts.insert(0, 0)
+        groups, cues = self.compiled.groups(doc)
+        analysis = DocAnalysis(sentence_starts, length, groups)
         doc.user_data[ANALYSIS_KEY] = analysis
-        analysis.mentions = self._mentions(spans)
-        ctx = DocContext(analysis)
-        consumed = [(m.start, m.end) for m in analysis.mentions
-                    if self.compiled.patterns.get(m.rule) is not None
-                    and self.compiled.patterns[m.rule].consumes_cues]
-        hits = self._cue_hits(ctx, consumed)
+        mentions = self._mentions(doc, matches)
+        analysis.mentions = mentions
+        consumed = [(m.start, m.end) for m in mentions if m.rule in self.consuming]
+        hits = self._cue_hits(doc, analysis, cues, consumed) if cues else []
         analysis.cue_hits = hits
-        actor_cache: dict[int, bool] = {}
-        problem = ctx.positions("problem")
-        mention_spans = [(m.start, m.end) for m in analysis.mentions if m.kind == "dimension"]
+        by_sentence: dict[int, list[CueHit]] = {}
+        for hit in hits:
+            by_sentence.setdefault(hit.sentence, []).append(hit)
         negations = [hit for hit in hits if hit.type == "negation"]
-        # a problem word counts unless it belongs to a mention ("challenge stereotypes",
-        # "reduce discrimination") or is itself negated ("without losing pay")
-        problem_starts = [
-            start for start in problem.starts
-            if not any(s <= start < e for s, e in mention_spans)
-            and not any(hit.covers(start, start + 1) for hit in negations)]
-        for mention in analysis.mentions:
-            sentence = ctx.sentence_of(mention.start)
+        dimension_spans = [(m.start, m.end) for m in mentions if m.kind == "dimension"]
+        problem_starts = []
+        for start, _ in analysis.groups.get("problem", ()):
+            # a problem word counts unless it belongs to a mention ("challenge stereotypes",
+            # "reduce discrimination") or is itself negated ("without losing pay")
+            if any(s <= start < e for s, e in dimension_spans):
+                continue
+            if any(hit.covers(start, start + 1) for hit in negations):
+                continue
+            problem_starts.append(start)
+        actor_cache: dict[int, bool] = {}
+        sentence_of = analysis.sentence_of
+        clause = analysis.clause
+        for mention in mentions:
+            start, end = mention.start, mention.end
+            sentence = sentence_of(start)
             mention.sentence = sentence
-            mention.clause_start, mention.clause_end = ctx.clause(mention.start, mention.end,
-                                                                  sentence)
-            planned = False
-            for hit in hits:
-                if hit.sentence != sentence or not hit.covers(mention.start, mention.end):
-                    continue
-                mention.cues.append(hit)
-                if hit.type == "negation":
-                    mention.negated = True
-                elif hit.type == "hypothetical":
-                    mention.hypothetical = True
-                elif hit.type == "background":
-                    mention.background = True
-                elif hit.type == "planned":
-                    planned = True
-            if planned and not mention.negated:
-                if sentence not in actor_cache:
-                    actor_cache[sentence] = self._names_actor(doc, ctx, sentence)
-                if actor_cache[sentence]:
-                    mention.planned = not mention.hypothetical
-                else:
-                    mention.hypothetical = True
-            for start in problem_starts:
-                if (mention.clause_start <= start < mention.clause_end
-                        and not mention.start <= start < mention.end):
+            mention.clause_start, mention.clause_end = clause(start, end, sentence)
+            sentence_hits = by_sentence.get(sentence)
+            if sentence_hits:
+                planned = False
+                covering = []
+                for hit in sentence_hits:
+                    if not hit.covers(start, end):
+                        continue
+                    covering.append(hit)
+                    kind = hit.type
+                    if kind == "negation":
+                        mention.negated = True
+                    elif kind == "hypothetical":
+                        mention.hypothetical = True
+                    elif kind == "background":
+                        mention.background = True
+                    else:
+                        planned = True
+                if covering:
+                    mention.cues = covering
+                if planned and not mention.negated:
+                    named = actor_cache.get(sentence)
+                    if named is None:
+                        named = actor_cache[sentence] = self._names_actor(doc, analysis,
+                                                                          sentence)
+                    if named:
+                        mention.planned = not mention.hypothetical
+                    else:
+                        mention.hypothetical = True
+            low, high = mention.clause_start, mention.clause_end
+            for position in problem_starts:
+                if low <= position < high and not start <= position < end:
                     mention.problem = True
                     break
         return doc
 
-    def _mentions(self, spans) -> list[Mention]:
-        patterns = self.compiled.patterns
+    def _code(self, label: int, pattern: int, strings) -> tuple[str, str, str, tuple]:
+        """(code, pattern id, role, when) for a match's label and span id hashes."""
+        key = (label << 1) ^ pattern
+        found = self._codes.get(key)
+        if found is None:
+            code, rule = strings[label], strings[pattern]
+            meta = self.compiled.patterns.get(rule)
+            found = (code, rule, meta.role if meta is not None else "topic",
+                     meta.when if meta is not None else ())
+            self._codes[key] = found
+        return found
+
+    def _mentions(self, doc, matches) -> list[Mention]:
         kinds = self.compiled.kinds
+        strings = doc.vocab.strings
         best: dict[tuple[int, int, str], Mention] = {}
-        for span in spans:
-            code = span.label_
-            rule = span.id_
-            pattern = patterns.get(rule)
-            role = pattern.role if pattern is not None else "topic"
-            key = (span.start, span.end, code)
+        for start, end, label, pattern in matches:
+            code, rule, role, when = self._code(label, pattern, strings)
+            key = (start, end, code)
             known = best.get(key)
             if known is not None and not (known.role == "topic" and role == "service"):
                 continue
-            best[key] = Mention(span.start, span.end, code, rule, kinds.get(code, "dimension"),
-                                role=role, when=pattern.when if pattern is not None else ())
-        return sorted(best.values(), key=lambda m: (m.start, m.end, m.code))
+            best[key] = Mention(start, end, code, rule, kinds.get(code, "dimension"), role, when)
+        mentions = list(best.values())
+        mentions.sort(key=lambda m: (m.start, m.end, m.code))
+        return mentions
 
-    def _cue_hits(self, ctx: DocContext, consumed: list[tuple[int, int]]) -> list[CueHit]:
-        cues = self.compiled.cues
+    def _starts_clause(self, doc, token: int) -> bool:
+        if token >= len(doc):
+            return False
+        norm = doc[token].norm
+        return norm in self.starter_norms or norm in self.strong_first
+
+    def _scope(self, doc, analysis: DocAnalysis, cue, start: int, end: int,
+               sentence: int) -> tuple[int, int]:
+        """Token range [low, high) that a cue at [start, end) covers."""
+        sent_start, sent_end = analysis.sentence_bounds(sentence)
+        terms = analysis.positions("term")
+        commas = analysis.positions("comma")
+        direction = cue.direction
+        low = high = end
+        if direction != "backward":
+            high = min(sent_end, end + cue.window)
+            term = terms.first_start_in(end, high)
+            if term is not None:
+                high = term
+            if cue.type == "negation":
+                stop = analysis.positions("stop").first_start_in(end + 1, high)
+                if stop is not None:
+                    high = stop
+            if cue.comma != "never" and commas.spans:
+                for comma in commas.starts_in(end, high):
+                    if cue.comma == "always" or self._starts_clause(doc, comma + 1):
+                        high = comma
+                        break
+        if direction == "backward":
+            low = max(sent_start, start - cue.window)
+            term = terms.last_end_in(low, start)
+            if term is not None:
+                low = term
+            if cue.comma != "never" and commas.spans:
+                for comma in reversed(commas.starts_in(low, start)):
+                    if cue.comma == "always" or self._starts_clause(doc, comma + 1):
+                        low = comma + 1
+                        break
+            high = start
+        elif direction == "both":
+            # back over the subject only: stop at a terminator, a comma, a clause starter or
+            # a provision verb ("The NGO runs a shelter and would like to ..." keeps the shelter)
+            low = max(sent_start, start - cue.back_window)
+            term = terms.last_end_in(low, start)
+            if term is not None:
+                low = term
+            comma_starts = commas.starts
+            for position in range(start - 1, low - 1, -1):
+                if position in comma_starts or self._starts_clause(doc, position):
+                    low = position + 1
+                    break
+        return low, high
+
+    def _cue_hits(self, doc, analysis: DocAnalysis, found, consumed) -> list[CueHit]:
+        cues = self.cues
         hits = []
-        for start, end, cue_id in resolve_cues(ctx.analysis.groups, cues):
+        for start, end, cue_id in resolve_cues(found):
             cue = cues[cue_id]
             if cue.type == "pseudo":
                 continue
-            if any(s <= start and end <= e for s, e in consumed):
+            if consumed and any(s <= start and end <= e for s, e in consumed):
                 continue
-            sentence = ctx.sentence_of(start)
-            low, high = scope_cue(ctx, cue, start, end, sentence)
+            sentence = analysis.sentence_of(start)
+            low, high = self._scope(doc, analysis, cue, start, end, sentence)
             hits.append(CueHit(cue_id, cue.type, start, end, low, high, sentence))
+        if not any(cues[hit.cue].cancelled_by_prior_negation for hit in hits):
+            return hits
         kept = []
         for hit in hits:
-            cue = cues[hit.cue]
-            if cue.cancelled_by_prior_negation:
-                clause_start, _ = ctx.clause(hit.start, hit.end, hit.sentence)
+            if cues[hit.cue].cancelled_by_prior_negation:
+                clause_start, _ = analysis.clause(hit.start, hit.end, hit.sentence)
                 if any(other.type == "negation" and other is not hit
                        and other.sentence == hit.sentence
                        and clause_start <= other.start < hit.start for other in hits):
@@ -264,12 +237,12 @@ class ContextComponent:
             kept.append(hit)
         return kept
 
-    @staticmethod
-    def _names_actor(doc, ctx: DocContext, sentence: int) -> bool:
-        start, end = ctx.analysis.sentence_bounds(sentence)
-        if ctx.positions("actor").any_in(start, end):
-            return True
+    def _names_actor(self, doc, analysis: DocAnalysis, sentence: int) -> bool:
+        start, end = analysis.sentence_bounds(sentence)
+        actors = self.actor_norms
         for token in doc[start:end]:
+            if token.norm in actors:
+                return True
             text = token.text
             if len(text) >= 2 and text.isupper() and text.isalpha():
                 return True

@@ -1,9 +1,17 @@
-"""The spaCy pipeline: blank English, our sentencizer and lemmatizer, the codebook's
-SpanRuler, then the context, reassignment and initiative components.
+"""The spaCy pipeline's base: blank English, our lookup lemmatizer and sentencizer.
 
-Everything is offline: the lemma table is read from the installed spacy-lookups-data
-package, never downloaded. The sentencizer and lemmatizer are vectorised over token hashes
-(see `hashmap.py`), so they cost a small fraction of tokenisation.
+Speed matters (the coder should run at a good fraction of the tokenizer's speed), and any
+per-token Python or per-document numpy call costs as much as tokenising. So:
+
+- the lemmatizer works on the vocabulary: each word's lemma (lower-cased, codebook
+  overrides, then spacy-lookups-data's English table, then spelling variants) is computed
+  once, when spaCy first sees the word, and stored as the lexeme's NORM. Matchers match on
+  NORM. Copying lemmas into `token.lemma_` costs a numpy round trip per document, so it is
+  optional (`token_lemmas=True`);
+- the sentencizer reads the sentence-final tokens that the code ruler's single matcher pass
+  already found (see `pipeline.py`), and falls back to a vectorised scan on its own.
+
+Everything is offline: the lemma table is read from the installed package, never downloaded.
 """
 
 from __future__ import annotations
@@ -14,17 +22,16 @@ from functools import lru_cache
 from importlib import resources
 
 import numpy
-from spacy.attrs import LEMMA, LOWER, ORTH, SENT_START
+from spacy.attrs import LEMMA, NORM, ORTH, SENT_START
 from spacy.language import Language
 
-from pipeline.nlp.hashmap import LazyHashMap
-
 CODES_KEY = "cityqda_codes"
+AUX_KEY = "cityqda_aux"  # doc.user_data: (key, start, end) matches of the cue lists
+SENTENCE_END = "\n"  # NORM given to sentence-final punctuation and line breaks
 
-# Token classes for sentence boundaries.
-_PLAIN, _END, _BREAK, _CLOSER = 0, 1, 2, 3
 _END_CHARS = frozenset(".!?\u3002\uff01\uff1f\u2026\u203c\u2047\u2048\u2049")
 _CLOSERS = frozenset({'"', "'", ")", "]", "}", "\u201d", "\u2019", "\u00bb"})
+_MINUS_ONE = numpy.uint64(2 ** 64 - 1)
 
 
 @lru_cache(maxsize=1)
@@ -51,68 +58,96 @@ def lemma_of(lower: str, overrides: dict, variants: dict) -> str:
     return variants.get(lemma, lemma)
 
 
-class LookupLemmatizer:
-    """Lower-cases, then looks the word up (codebook overrides first, then the English table)."""
+def is_sentence_end(text: str) -> bool:
+    """Sentence-final punctuation ("." "?!" "...") or whitespace holding a line break."""
+    if not text:
+        return False
+    if all(ch in _END_CHARS for ch in text):
+        return True
+    return "\n" in text and not text.strip()
 
-    def __init__(self, vocab, overrides: dict, variants: dict):
+
+class LookupLemmatizer:
+    """Lower-cases each word, then looks it up: codebook overrides, the English table,
+    spelling variants. Runs once per vocabulary entry (as the lexeme NORM getter)."""
+
+    def __init__(self, vocab, overrides: dict, variants: dict, token_lemmas: bool = False):
         self.vocab = vocab
         self.overrides = {k.lower(): v.lower() for k, v in overrides.items()}
         self.variants = {k.lower(): v.lower() for k, v in variants.items()}
-        self._map = LazyHashMap(self._compute)
-
-    def _compute(self, lower_hash: int) -> int:
-        lower = self.vocab.strings[lower_hash]
-        return self.vocab.strings.add(lemma_of(lower, self.overrides, self.variants))
+        self.token_lemmas = token_lemmas
+        vocab.lex_attr_getters[NORM] = self.norm
+        for lexeme in vocab:  # words spaCy created before we were installed
+            lexeme.norm_ = self.norm(lexeme.orth_)
 
     def lemma(self, word: str) -> str:
         return lemma_of(word.lower(), self.overrides, self.variants)
 
+    def norm(self, text: str) -> str:
+        """What matchers compare: the lemma, one mark for every sentence end."""
+        if is_sentence_end(text):
+            return SENTENCE_END
+        return self.lemma(text)
+
     def __call__(self, doc):
-        if len(doc):
-            lemmas = self._map.lookup(doc.to_array(LOWER))
-            doc.from_array([LEMMA], lemmas.reshape(-1, 1))
+        if self.token_lemmas and len(doc):
+            doc.from_array([LEMMA], doc.to_array([NORM]))
         return doc
 
 
 class FastSentencizer:
-    """Sentence starts after sentence-final punctuation (and closing quotes) or a line break."""
+    """A sentence starts after sentence-final punctuation or a line break (closing quotes and
+    brackets stay with the sentence they close)."""
 
     def __init__(self, vocab):
         self.vocab = vocab
-        self._map = LazyHashMap(self._compute)
-
-    def _compute(self, orth_hash: int) -> int:
-        text = self.vocab.strings[orth_hash]
-        if text and all(ch in _END_CHARS for ch in text):
-            return _END
-        if "\n" in text and not text.strip():
-            return _BREAK
-        if text in _CLOSERS:
-            return _CLOSER
-        return _PLAIN
+        self.end_key = vocab.strings.add("sentence_end")
+        self._buffer = numpy.empty(0, dtype=numpy.uint64)
 
     def __call__(self, doc):
         length = len(doc)
         if not length:
             return doc
-        classes = self._map.lookup(doc.to_array(ORTH)).astype(numpy.int8)
-        ends = (classes == _END) | (classes == _BREAK)
-        continues = ends | (classes == _CLOSER)
-        previous_end = numpy.zeros(length, dtype=bool)
-        previous_end[1:] = ends[:-1]
-        # a closing quote right after an end still belongs to the sentence it closes
-        previous_end[2:] |= (classes[1:-1] == _CLOSER) & ends[:-2]
-        starts = previous_end & ~continues
-        values = numpy.full(length, -1, dtype=numpy.int64)
-        values[starts] = 1
+        ends = self._ends(doc)
+        ending = set(start for start, _ in ends)
+        starts = []
+        for _, position in ends:
+            if position >= length or position in ending:
+                continue  # "?!" or ". \n": the next token ends the sentence too
+            if doc[position].text in _CLOSERS:
+                position += 1
+                while position < length and position in ending:
+                    position += 1
+                if position >= length:
+                    continue
+            if not starts or starts[-1] != position:
+                starts.append(position)
+        if len(self._buffer) < length:
+            self._buffer = numpy.empty(max(length, 2 * len(self._buffer)), dtype=numpy.uint64)
+        values = self._buffer[:length]
+        values.fill(_MINUS_ONE)
         values[0] = 1
-        doc.from_array([SENT_START], values.astype(numpy.uint64).reshape(-1, 1))
+        if starts:
+            values[starts] = 1
+        doc.from_array([SENT_START], values.reshape(-1, 1))
+        doc.user_data["cityqda_sentences"] = [0, *(s for s in starts if s)]
         return doc
 
+    def _ends(self, doc) -> list[tuple[int, int]]:
+        """(start, end) of sentence-end tokens, from the ruler's matches if it ran."""
+        aux = doc.user_data.get(AUX_KEY)
+        if aux is not None:
+            end_key = self.end_key
+            return [(start, end) for key, start, end in aux if key == end_key]
+        orth = doc.to_array(ORTH)
+        strings = self.vocab.strings
+        return [(i, i + 1) for i, h in enumerate(orth.tolist()) if is_sentence_end(strings[h])]
 
-@Language.factory("cityqda_lemmatizer", default_config={"overrides": {}, "variants": {}})
-def make_lemmatizer(nlp, name, overrides, variants):
-    return LookupLemmatizer(nlp.vocab, overrides, variants)
+
+@Language.factory("cityqda_lemmatizer",
+                  default_config={"overrides": {}, "variants": {}, "token_lemmas": False})
+def make_lemmatizer(nlp, name, overrides, variants, token_lemmas):
+    return LookupLemmatizer(nlp.vocab, overrides, variants, token_lemmas)
 
 
 @Language.factory("cityqda_sentencizer")
@@ -120,12 +155,12 @@ def make_sentencizer(nlp, name):
     return FastSentencizer(nlp.vocab)
 
 
-def new_language(codebook) -> Language:
-    """Blank English with our sentencizer and lemmatizer (no codes yet)."""
+def new_language(codebook, token_lemmas: bool = False) -> Language:
+    """Blank English with our lemmatizer installed (no codes yet)."""
     import spacy
 
     nlp = spacy.blank("en")
-    nlp.add_pipe("cityqda_sentencizer")
     nlp.add_pipe("cityqda_lemmatizer", config={"overrides": dict(codebook.lemma_overrides),
-                                               "variants": dict(codebook.lemma_variants)})
+                                               "variants": dict(codebook.lemma_variants),
+                                               "token_lemmas": token_lemmas})
     return nlp

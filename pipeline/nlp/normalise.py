@@ -47,6 +47,10 @@ _SPECIAL = re.compile(
     "|(?<![.!?:;\n])\n(?=[ \t]*[a-z])",          # soft line wrap inside a sentence
     re.S,
 )
+# A cheap first test: most texts hold none of the characters any change starts from.
+_CANDIDATE = re.compile(
+    "[\r\n" + re.escape("".join(REPLACEMENTS)) +
+    "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ def _replacement(match: re.Match) -> str:
 
 def normalise(text: str) -> NormalisedText:
     """The matching copy of `text` with its offset map (pure; no state)."""
-    if _SPECIAL.search(text) is None:
+    if _CANDIDATE.search(text) is None or _SPECIAL.search(text) is None:
         return NormalisedText(text, text)
     pieces: list[str] = []
     starts: list[int] = []

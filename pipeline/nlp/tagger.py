@@ -54,11 +54,12 @@ class Tagger:
     def result(self, record_id, norm: NormalisedText, doc) -> dict:
         analysis = analysis_of(doc)
         codes, challenges, suppressed = [], [], []
-        if analysis is not None:
+        if analysis is not None and (analysis.mentions or analysis.suppressed):
             shown = [m for m in analysis.mentions if m.kind == "dimension" and m.emitted]
             shown.extend(analysis.challenges)
             shown.sort(key=lambda m: (m.start, m.end, m.kind != "dimension", m.code))
-            codes = [self._coding(m, doc, norm, analysis) for m in shown]
+            sentences: dict[int, tuple[str, int, int]] = {}
+            codes = [self._coding(m, doc, norm, analysis, sentences) for m in shown]
             challenges = sorted({m.code for m in analysis.challenges})
             suppressed = [self._suppressed(m, doc, norm) for m in
                           sorted(analysis.suppressed, key=lambda m: (m.start, m.end, m.code))]
@@ -73,19 +74,30 @@ class Tagger:
             "suppressed": suppressed,
         }
 
-    def _span(self, doc, norm: NormalisedText, start: int, end: int) -> tuple[int, int]:
-        span = doc[start:end]
-        return norm.to_original(span.start_char, span.end_char)
+    @staticmethod
+    def _span(doc, norm: NormalisedText, start: int, end: int) -> tuple[int, int]:
+        """Original code-point offsets of tokens [start, end)."""
+        last = doc[end - 1]
+        return norm.to_original(doc[start].idx, last.idx + len(last.text))
 
-    def _coding(self, mention: Mention, doc, norm: NormalisedText, analysis) -> dict:
+    def _sentence(self, doc, norm, analysis, index: int, cache: dict) -> tuple[str, int, int]:
+        found = cache.get(index)
+        if found is None:
+            first, last = analysis.sentence_bounds(index)
+            start, end = self._span(doc, norm, first, last)
+            text = norm.original[start:end]
+            stripped = text.strip()
+            if stripped != text:
+                start += len(text) - len(text.lstrip())
+                end = start + len(stripped)
+            found = cache[index] = (stripped, start, end)
+        return found
+
+    def _coding(self, mention: Mention, doc, norm: NormalisedText, analysis,
+                sentences: dict) -> dict:
         start, end = self._span(doc, norm, mention.start, mention.end)
-        sent_first, sent_last = analysis.sentence_bounds(mention.sentence)
-        sent_start, sent_end = self._span(doc, norm, sent_first, sent_last)
-        sentence = norm.original[sent_start:sent_end]
-        stripped = sentence.strip()
-        if stripped != sentence:
-            sent_start += len(sentence) - len(sentence.lstrip())
-            sent_end = sent_start + len(stripped)
+        sentence, sent_start, sent_end = self._sentence(doc, norm, analysis, mention.sentence,
+                                                        sentences)
         cues = []
         for hit in mention.cues:
             cue_start, cue_end = self._span(doc, norm, hit.start, hit.end)
@@ -105,7 +117,7 @@ class Tagger:
             "counts": mention.counts,
             "problem": mention.problem,
             "codebook_version": self.codebook.version,
-            "sentence": stripped,
+            "sentence": sentence,
             "sentence_start": sent_start,
             "sentence_end": sent_end,
             "cues": cues,

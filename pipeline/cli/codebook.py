@@ -1,0 +1,94 @@
+"""`cityqda codebook validate|show|export`: check, print and export the codebook.
+
+The codebook comes from FILE or --codebook, else from the study (`--project`), else from the
+package defaults. Later issues add `diff`, `import` and `--format qdc` here; the logic lives
+in `pipeline.codebook`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pipeline.cli.output import emit_json, info
+
+
+def resolve_codebook_path(obj, given: str | None) -> tuple[Path, tuple[str, ...] | None]:
+    """(codebook path, the study's dimensions or None): given, else the study, else default."""
+    from pipeline.codebook import default_codebook_path
+
+    study = obj.study_or_none()
+    dimensions = tuple(study.vocabularies["dimensions"]) if study is not None else None
+    if given is not None:
+        return Path(given), dimensions
+    if study is not None:
+        return study.path("codebook"), dimensions
+    return default_codebook_path(), None
+
+
+def _load(obj, given):
+    from pipeline.codebook import DIMENSION_ORDER, load_codebook
+
+    path, dimensions = resolve_codebook_path(obj, given)
+    return load_codebook(path, dimensions or DIMENSION_ORDER)
+
+
+@click.group("codebook")
+def group():
+    """Check, print and export the codebook (codes, rules, cue lists)."""
+
+
+@group.command("validate")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=str))
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {file, version, problems} as one JSON object on stdout.")
+@click.pass_obj
+@click.pass_context
+def validate_command(ctx, obj, file, as_json):
+    """Check FILE (default: the study's codebook) and list every problem with its place."""
+    from pipeline.codebook import DIMENSION_ORDER, check_codebook
+
+    path, dimensions = resolve_codebook_path(obj, file)
+    problems = check_codebook(path, dimensions or DIMENSION_ORDER)
+    for problem in problems:
+        info(problem.render())
+    info(f"codebook {path}: {len(problems)} problem(s)")
+    if as_json:
+        emit_json({"file": str(path), "valid": not problems,
+                   "problems": [dict(p.as_dict(), path=p.fields.get("yaml_path"),
+                                     line=p.fields.get("line")) for p in problems]})
+    ctx.exit(1 if problems else 0)
+
+
+@group.command("show")
+@click.option("--codebook", "codebook_file", type=click.Path(dir_okay=False, path_type=str),
+              help="Codebook file (default: the study's, else the packaged one).")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole codebook as JSON.")
+@click.pass_obj
+def show_command(obj, codebook_file, as_json):
+    """Print the code tree (dimensions, subcodes, challenges) and the rules."""
+    from pipeline.codebook.present import codebook_dict, render_tree
+
+    codebook = _load(obj, codebook_file)
+    if as_json:
+        emit_json(codebook_dict(codebook))
+    else:
+        click.echo("\n".join(render_tree(codebook)))
+
+
+@group.command("export")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), required=True,
+              help="xlsx: sheets Codes, Rules, Cues; csv: one row per code.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help="File to write (replaced if it exists).")
+@click.option("--codebook", "codebook_file", type=click.Path(dir_okay=False, path_type=str),
+              help="Codebook file (default: the study's, else the packaged one).")
+@click.pass_obj
+def export_command(obj, fmt, out, codebook_file):
+    """Write the codebook as a file coders can read: definitions, criteria, examples, patterns."""
+    from pipeline.codebook.present import export_csv, export_xlsx
+
+    codebook = _load(obj, codebook_file)
+    (export_xlsx if fmt == "xlsx" else export_csv)(codebook, out)
+    info(f"wrote {out} ({len(codebook.codes)} codes, version {codebook.version})")
