@@ -38,8 +38,10 @@ SERVICES = ["free language courses", "English conversation circles", "a job plac
             "a welcome desk for newcomers", "rent subsidies", "citizenship classes"]
 GROUPS = ["refugees", "asylum seekers", "newly arrived migrants", "undocumented workers",
           "migrant women", "young newcomers", "families with children", "returnees"]
-PROBLEMS = ["Housing remains the most pressing problem", "Many newcomers do not speak the language",
-            "Funding has been cut twice since 2012", "Discrimination in the rental market is common",
+PROBLEMS = ["Housing remains the most pressing problem",
+            "Many newcomers do not speak the language",
+            "Funding has been cut twice since 2012",
+            "Discrimination in the rental market is common",
             "Nobody has evaluated the programme", "Organisations rarely share information",
             "Waiting lists for courses are long", "Employers are reluctant to hire refugees"]
 NEGATIONS = ["There is no", "The city does not offer any", "There are hardly any",

@@ -242,7 +242,7 @@ _define("CQ204", "Codebook names a code it does not define",
         "or add it.")
 _define("CQ205", "Codebook pattern does not compile",
         "{location}: {problem}",
-        "Write phrases as plain words with optional {a|b} alternatives, and token patterns as "
+        "Write phrases as plain words with optional {{a|b}} alternatives, and token patterns as "
         "spaCy token specs (https://spacy.io/usage/rule-based-matching).")
 _define("CQ206", "Codebook hierarchy is wrong",
         "{location}: {problem}",
@@ -261,8 +261,80 @@ _define("CQ212", "Cannot write the export",
         "Choose a writable path with the extension of the format (.xlsx or .csv).")
 
 # --- CQ3xx: actors, initiatives, partnerships -----------------------------------------------
+_define("CQ301", "Actor registry cannot be read",
+        "{path}: {problem}",
+        "Check the path, save the file as UTF-8 and fix the YAML syntax at the line given.")
+_define("CQ302", "Actor registry does not match the registry schema",
+        "{location}: {problem}",
+        "Fix that entry; each actor needs id, name, category and sector, and may have aliases, "
+        "city, country, parent and note (see pipeline/schemas/actors.schema.json).")
+_define("CQ303", "Actor id used twice",
+        "{location}: id {id!r} is already used at {first}",
+        "Give every actor its own id; ids are stable, so rename the new one, not the old one.")
+_define("CQ304", "Unknown parent actor",
+        "{location}: parent {parent!r} is not the id of an actor in this registry",
+        "Write the id of the body this actor belongs to (e.g. the municipality's id), or add "
+        "that body to the registry, or remove `parent`.")
+_define("CQ305", "Parent actors form a cycle",
+        "{location}: parents go round in a circle ({cycle})",
+        "An actor cannot belong, directly or through others, to itself; fix the `parent` of "
+        "one of them.")
+_define("CQ306", "Name shared by two actors",
+        "{location}: {alias!r} also names {other_id!r} at {other} (both among {scope})",
+        "A name or alias must point at one actor of a city (names are compared ignoring case, "
+        "accents and punctuation); remove it from one of them, or set their city or country "
+        "if they are different bodies.")
+_define("CQ307", "Unknown actor category",
+        "{location}: category {category!r} is not one of the study's categories ({known})",
+        "Use one of the study's categories, or add the category to [vocabularies] categories "
+        "in cityqda.toml.")
+_define("CQ310", "Cannot write the actor registry",
+        "{path}: {problem}",
+        "Choose a writable path for --out; nothing was written.")
+_define("CQ311", "Entity cue lists are invalid",
+        "{location}: {problem}",
+        "Fix that entry against pipeline/schemas/entity_cues.schema.json.")
+_warning("CQ350", "Unusual sector for the category",
+         "{location}: a {category} is usually {expected}, not {sector}",
+         "Check the category and sector; keep them if the organisation really is so (e.g. a "
+         "state-owned company).")
+_warning("CQ351", "Name listed twice for one actor",
+         "{location}: {alias!r} is the same name as {other} once case, accents and "
+         "punctuation are ignored",
+         "Remove the repeated alias; matching already covers those differences.")
+_warning("CQ352", "No reviewed actors in the store",
+         "{path} holds no reviewed actors yet{reason}; the registry was written as it is",
+         "Code the study and review its actors first; `actors export` then adds the confirmed "
+         "ones.")
 
 # --- CQ4xx: coding into the store -----------------------------------------------------------
+_define("CQ401", "Codebook changed without a new version",
+        "{path}: version {version} was used before with other matching content ({what})",
+        "Give the codebook a new `version` (e.g. {suggested}) and list renamed, merged, split or "
+        "retired codes under `changes`; wording-only edits (labels, definitions, examples) may "
+        "keep the version. Nothing was coded.")
+_define("CQ402", "Coded codes missing from the codebook",
+        "{path}: codes {codes} have codings in the store but are not in the codebook, and no "
+        "`changes` entry says what became of them",
+        "Keep the code (with `retired: true`), or add a `changes` entry (renamed, merged, "
+        "split or retired) naming it. Nothing was coded.")
+_define("CQ403", "Code id reused",
+        "{path}: code {code!r} is defined again, but codebook version {version} {how}",
+        "Code ids are never reused: give the new code another id. Nothing was coded.")
+_define("CQ404", "Unknown decision",
+        "decision {decision!r} on coding {coding_id}: {problem}",
+        "Use one of accept, reject, change, discuss (role coder or adjudicator) on a coding that "
+        "exists.")
+_define("CQ410", "Codebook change entry is wrong",
+        "{location}: {problem}",
+        "Write each `changes` entry as {{version, kind, from, to}} (renamed: one from, one to; "
+        "merged: from several, one to; split: one from, several to) or {{version, kind: "
+        "retired, codes}}; codes it leads to must be defined, codes it ends must not stay "
+        "active.")
+_warning("CQ420", "Segment changed while coding",
+         "interview {interview_id}: {count} segment(s) changed after they were read (another "
+         "ingest ran meanwhile); they were not coded",
+         "Run `cityqda code` again.")
 
 # --- CQ5xx: review workbooks, decisions, audit log -------------------------------------------
 

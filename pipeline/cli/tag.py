@@ -6,12 +6,13 @@ JSON object per non-blank input line, in input order, on stdout (see pipeline.nl
 
 from __future__ import annotations
 
+import io
 import sys
 
 import click
 
 from pipeline.cli.output import emit_json, info
-from pipeline.errors import CityQDAError, EXIT_INPUT
+from pipeline.errors import EXIT_INPUT, CityQDAError
 
 
 @click.command("tag")
@@ -47,7 +48,9 @@ def command(ctx, obj, input_file, text, codebook_file, actors_file, keep_going):
                 with open(input_file, encoding="utf-8") as handle:
                     records, problems = parse_lines(handle, source)
             else:
-                stream = click.get_text_stream("stdin", encoding="utf-8")
+                binary = getattr(sys.stdin, "buffer", None)
+                stream = (io.TextIOWrapper(binary, encoding="utf-8") if binary is not None
+                          else sys.stdin)
                 records, problems = parse_lines(stream, source)
         except FileNotFoundError as exc:
             raise CityQDAError("CQ006", path=input_file) from exc

@@ -182,6 +182,9 @@ def semantic_problems(doc: YamlDocument, file: str,
                 problems.append(_problem("CQ204", doc, file, [*where, "patterns", k],
                                          what="rule pattern", ref=pattern_id))
 
+    from pipeline.codebook.changes import change_problems
+
+    problems.extend(change_problems(doc, file))
     if compile_patterns:
         problems.extend(_compile_problems(doc, file, data))
     return problems
@@ -243,7 +246,7 @@ def _compile_problems(doc: YamlDocument, file: str, data: dict) -> list[Problem]
 
 def token_pattern_error(tokens: list) -> str | None:
     """spaCy's own validation of one token pattern, as a short message (None when fine)."""
-    from spacy.errors import MatcherValidationError
+    from spacy.errors import MatchPatternError
     from spacy.matcher import Matcher
 
     from pipeline.nlp.language import blank_tokenizer
@@ -251,7 +254,7 @@ def token_pattern_error(tokens: list) -> str | None:
     matcher = Matcher(blank_tokenizer().vocab, validate=True)
     try:
         matcher.add("check", [tokens])
-    except MatcherValidationError as exc:
+    except MatchPatternError as exc:
         lines = [line.strip() for line in str(exc).splitlines() if line.strip().startswith("-")]
         detail = "; ".join(line.lstrip("- ").strip() for line in lines) or str(exc)
         return f"token pattern is not valid for spaCy: {detail}"

@@ -230,9 +230,14 @@ class ContextComponent:
         for hit in hits:
             if cues[hit.cue].cancelled_by_prior_negation:
                 clause_start, _ = analysis.clause(hit.start, hit.end, hit.sentence)
-                if any(other.type == "negation" and other is not hit
-                       and other.sentence == hit.sentence
-                       and clause_start <= other.start < hit.start for other in hits):
+                prior = [other for other in hits
+                         if other.type == "negation" and other is not hit
+                         and other.sentence == hit.sentence
+                         and clause_start <= other.start < hit.start]
+                if prior:
+                    # "no one is left without legal aid": the two negations cancel out
+                    for other in prior:
+                        other.scope_end = min(other.scope_end, hit.start)
                     continue
             kept.append(hit)
         return kept

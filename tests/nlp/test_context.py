@@ -1,0 +1,90 @@
+"""Context cues: negation, hypotheticals, plans and background, each scoped to its clause."""
+
+import pytest
+
+from tests.nlp.conftest import coding
+
+# (text, evidence, expected flags, counts toward a dimension)
+CASES = [
+    # negation and absence
+    ("There is no housing programme for refugees.", "housing programme",
+     {"negated"}, False),
+    ("The lack of language courses is a problem.", "language courses", {"negated"}, False),
+    ("The council did not fund the legal clinic.", "legal clinic", {"negated"}, False),
+    ("The city never offered English classes.", "English classes", {"negated"}, False),
+    ("Almost no employers offer internships.", "internships", {"negated"}, False),
+    ("Few hospitals employ interpreters.", "interpreters", {"negated"}, False),
+    ("Legal aid is not available in the suburbs.", "Legal aid", {"negated"}, False),
+    ("The job fair was cancelled last year.", "job fair", {"negated"}, False),
+    ("The region no longer funds the shelter.", "shelter", {"negated"}, False),
+    # pseudo-negation
+    ("The NGO not only runs a shelter but also offers legal aid.", "shelter", set(), True),
+    ("A few NGOs offer Arabic classes.", "Arabic classes", set(), True),
+    ("There is no doubt that the job fair helps refugees.", "job fair", set(), True),
+    ("Newcomers do not know that free legal advice is available at the library.",
+     "free legal advice", set(), True),
+    # scope ends at the clause
+    ("There is no shelter, but the city offers legal aid.", "legal aid", set(), True),
+    ("There is no shelter; the NGO runs English classes.", "English classes", set(), True),
+    ("The city has no budget, however it funds a job fair.", "job fair", set(), True),
+    ("Refugees who do not speak Greek can attend free vocational courses.",
+     "vocational courses", set(), True),
+    ("The centre is not funded by the state, which runs a legal clinic elsewhere.",
+     "legal clinic", set(), True),
+    # hypotheticals: wishes, recommendations, conditions, considerations
+    ("The organisation would like to open a legal clinic.", "legal clinic",
+     {"hypothetical"}, False),
+    ("The city should provide more social housing.", "social housing", {"hypothetical"}, False),
+    ("The council could fund a job fair.", "job fair", {"hypothetical"}, False),
+    ("If funding arrives, the NGO will open a night shelter.", "funding",
+     {"hypothetical"}, False),
+    ("The municipality is considering a microcredit scheme.", "microcredit",
+     {"hypothetical"}, False),
+    ("The director expressed the desire to start Arabic classes.", "Arabic classes",
+     {"hypothetical"}, False),
+    ("Respondents recommended interpreters at the town hall.", "interpreters",
+     {"hypothetical"}, False),
+    ("A municipal identity card is still under consideration.", "municipal identity card",
+     {"hypothetical"}, False),
+    # plans: count when a named actor plans them, hypothetical otherwise
+    ("The municipality will launch a job fair next year.", "job fair", {"planned"}, True),
+    ("The NGO is setting up a legal clinic.", "legal clinic", {"planned"}, True),
+    ("UNHCR plans to open a reception centre.", "reception centre", {"planned"}, True),
+    ("New Arabic classes will be offered next year.", "Arabic classes",
+     {"hypothetical"}, False),
+    ("The city will continue the job fair.", "job fair", set(), True),
+    ("The city will not open a shelter.", "shelter", {"negated"}, False),
+    # background: questions asked and competences, not initiatives
+    ("Asked about housing support, she said nothing.", "housing support", set(), False),
+    ("Work permits are handled by the national government.", "Work permits", set(), False),
+]
+
+
+@pytest.mark.parametrize("text, evidence, flags, counts", CASES,
+                         ids=[case[0][:50] for case in CASES])
+def test_context_flags_and_scope(tagger, text, evidence, flags, counts):
+    result = tagger.tag(text)
+    if not flags and not counts:
+        assert all(c["text"] != evidence or c["kind"] != "dimension" for c in result["codes"])
+        assert result["dimensions"] == []
+        return
+    found = coding(result, evidence)
+    assert {name for name in ("negated", "hypothetical", "planned") if found[name]} == flags
+    assert found["counts"] is counts
+    if flags:
+        assert found["cues"], "a flagged coding names the cue that flagged it"
+        cue = found["cues"][0]
+        assert text[cue["start"]:cue["end"]] == cue["text"]
+
+
+def test_context_negated_and_hypothetical_mentions_stay_visible(tagger):
+    result = tagger.tag("There is no housing programme, and the city should fund a job fair.")
+    assert result["dimensions"] == []
+    assert {c["code"] for c in result["codes"] if c["kind"] == "dimension"} == {
+        "social.housing", "economic.employment"}
+
+
+def test_context_double_negation_with_without(tagger):
+    result = tagger.tag("The network makes sure that no asylum seeker is left without "
+                        "legal aid.")
+    assert coding(result, "legal aid")["negated"] is False

@@ -1,0 +1,57 @@
+"""Only passages describing an actor doing or providing something give dimensions."""
+
+import pytest
+
+# (text, dimensions, challenges)
+CASES = [
+    # initiatives: an actor provides something
+    ("The city council runs free Portuguese classes for refugees.", ["cultural_religious"], []),
+    ("Free legal aid for asylum seekers.", ["legal"], []),
+    ("The NGO helps refugee families find housing.", ["social"], []),
+    ("The company hires refugees and pays for their German course.",
+     ["cultural_religious", "economic"], []),
+    ("The council consults migrant associations on the integration plan.", ["political"], []),
+    # topics and problems: no dimension, at most a challenge
+    ("Housing is the biggest problem for refugees in the city.", [], ["challenge.housing"]),
+    ("Many refugees struggle to find employment.", [], []),
+    ("Migrants face discrimination in the rental market.", [],
+     ["challenge.discrimination", "challenge.housing"]),
+    ("The interview focused on housing and employment.", [], []),
+    ("Limited funding is a problem for most NGOs.", [], ["challenge.funding"]),
+    ("Nobody has evaluated the programme.", [], ["challenge.monitoring_evaluation"]),
+    ("Organisations rarely share information with each other.", [],
+     ["challenge.knowledge_sharing"]),
+    ("The term 'expat' is used for wealthy Europeans only.", [], ["challenge.terminology"]),
+    ("Many newcomers do not speak Portuguese.", [], ["challenge.language"]),
+    # recommendations and gaps
+    ("The city should offer more language courses.", [], ["challenge.language"]),
+    ("There is no affordable housing for newcomers.", [], ["challenge.housing"]),
+]
+
+
+@pytest.mark.parametrize("text, dimensions, challenges", CASES,
+                         ids=[case[0][:45] for case in CASES])
+def test_initiative_decision(tagger, text, dimensions, challenges):
+    result = tagger.tag(text)
+    assert result["dimensions"] == dimensions
+    assert result["challenges"] == challenges
+
+
+def test_initiative_topic_needs_a_provision_verb_nearby(tagger):
+    near = tagger.tag("The NGO provides housing to refugee families.")
+    far = tagger.tag("Housing was discussed for a long time at the meeting where, years later, "
+                     "the mayor thanked volunteers and the NGO that provides meals.")
+    assert "social" in near["dimensions"]
+    assert all(c["text"] != "Housing" or not c["counts"] for c in far["codes"])
+
+
+def test_initiative_problem_clause_keeps_service_words_from_counting(tagger):
+    result = tagger.tag("Waiting lists for language courses are a problem.")
+    assert result["dimensions"] == []
+
+
+def test_initiative_multi_clause_passage(tagger):
+    result = tagger.tag("Housing remains a huge problem for refugees, but the municipality "
+                        "funds a job fair every spring.")
+    assert result["dimensions"] == ["economic"]
+    assert result["challenges"] == ["challenge.housing"]

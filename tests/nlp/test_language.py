@@ -1,0 +1,57 @@
+"""The lookup lemmatizer (lower-cased, offline) and the sentencizer."""
+
+import pytest
+
+from pipeline.codebook import load_codebook
+from pipeline.nlp.language import english_lemma_table, new_language
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return new_language(load_codebook())
+
+
+def test_language_lemma_table_comes_from_the_installed_package():
+    import spacy_lookups_data
+
+    table = english_lemma_table()
+    assert table["refugees"] == "refugee"
+    assert spacy_lookups_data.__file__  # read from the package, no download involved
+
+
+@pytest.mark.parametrize("word, lemma", [
+    ("Refugees", "refugee"),
+    ("COURSES", "course"),
+    ("housing", "housing"),          # codebook override: the noun is kept
+    ("trainings", "training"),
+    ("programs", "programme"),       # spelling variant after the lookup
+    ("Organized", "organise"),
+    ("centers", "centre"),
+    ("does", "do"),
+    ("NGOs", "ngo"),
+    ("Quilicura", "quilicura"),      # unknown words: lower-cased
+])
+def test_language_lemmatizer_lower_cases_then_looks_up(nlp, word, lemma):
+    doc = nlp(f"The {word} here.")
+    assert doc[1].norm_ == lemma
+
+
+def test_language_token_lemmas_are_filled_on_request():
+    codebook = load_codebook()
+    plain = new_language(codebook)("Refugees attended courses.")
+    assert plain[0].lemma_ == ""
+    filled = new_language(codebook, token_lemmas=True)("Refugees attended courses.")
+    assert [t.lemma_ for t in filled] == ["refugee", "attend", "course", "\n"]
+
+
+@pytest.mark.parametrize("text, sentences", [
+    ("One sentence. Another one! A third?", ["One sentence.", "Another one!", "A third?"]),
+    ('She said "yes." Then she left.', ['She said "yes."', "Then she left."]),
+    ("Dr. Smith works in the U.S. office. Next.", ["Dr. Smith works in the U.S. office.",
+                                                   "Next."]),
+    ("A heading\nThe first line.", ["A heading\n", "The first line."]),
+    ("Wait?! Yes...", ["Wait?!", "Yes..."]),
+])
+def test_language_sentencizer(tagger, text, sentences):
+    doc = tagger.nlp(text)
+    assert [s.text_with_ws.rstrip(" ") for s in doc.sents] == sentences

@@ -1,0 +1,97 @@
+"""The study's coding rules: each moves or drops codings and says which rule did it."""
+
+import pytest
+
+from tests.nlp.conftest import coding
+
+# (rule, text, evidence, code after the rule, moved from)
+MOVES = [
+    ("R01", "The company runs workshops against discrimination in hiring for its recruiters.",
+     "discrimination in hiring", "economic.workplace_discrimination", None),
+    ("R01", "The city's office handles complaints of discrimination by employers at work.",
+     "complaints of discrimination", "economic.workplace_discrimination",
+     "social.discrimination"),
+    ("R02", "The NGO offers language training to young refugees.",
+     "language training", "cultural_religious.language", None),
+    ("R03", "The hospital provides interpreters for refugee patients in its clinic.",
+     "interpreters", "social.health_care", "social.language_access"),
+    ("R03", "The legal clinic employs interpreters for asylum seekers.",
+     "interpreters", "legal.legal_aid", "social.language_access"),
+    ("R04", "The council offers vocational training for civil servants on diversity.",
+     "vocational training", "cultural_religious.intercultural",
+     "economic.vocational_training"),
+    ("R05", "The club offers vocational training for the refugee football team.",
+     "vocational training", "cultural_religious.sports", "economic.vocational_training"),
+    ("R06", "The NGO runs education programmes on the rights of asylum seekers.",
+     "education programmes", "legal.rights_framework", "social.education"),
+    ("R07", "The chamber runs an education programme for employers about hiring refugees.",
+     "education programme", "economic.employment", "social.education"),
+    ("R08", "The charity runs an education campaign to counter myths about refugees.",
+     "education", "social.discrimination", "social.education"),
+    ("R09", "The network runs a buddy scheme that helps refugees write their CV.",
+     "buddy scheme", "economic.employment", "social.connecting_people"),
+]
+
+
+@pytest.mark.parametrize("rule, text, evidence, code, moved_from", MOVES,
+                         ids=[f"{m[0]}-{m[2]}" for m in MOVES])
+def test_reassign_moves_with_reason(tagger, rule, text, evidence, code, moved_from):
+    found = coding(tagger.tag(text), evidence)
+    assert found["code"] == code
+    if moved_from is not None:
+        assert found["reassigned_from"] == moved_from
+        assert found["reassigned_by"] == rule
+        assert found["reason"]
+
+
+# (rule, text, evidence that must not give a coding, dimensions still expected)
+DROPS = [
+    ("R10", "The city has a legal obligation to house asylum seekers in collective centres.",
+     "legal obligation", ["social"]),
+    ("R11", "The mayor restated her political commitment and opened a welcome centre.",
+     "political commitment", ["social"]),
+    ("R12", "The Department of Employment and Social Policies funds Arabic classes.",
+     "Employment", ["cultural_religious"]),
+    ("R12", "The education secretariat funds Arabic classes.", "education",
+     ["cultural_religious"]),
+    ("R13", "A faith-based organisation runs a night shelter.", "faith-based organisation",
+     ["social"]),
+    ("R14", "The city runs an anti-discrimination office that covers sexual orientation.",
+     "orientation", ["social"]),
+    ("R15", "The NGO runs vocational courses at the adult education centre.",
+     "education centre", ["economic"]),
+    ("R16", "The office publishes employment rates and runs a legal clinic.", "employment",
+     ["legal"]),
+    ("R17", "The job centre pays the rent of refugee families.", "job centre", ["social"]),
+    ("R18", "The agency runs entrepreneurship courses in Spanish.", "courses in Spanish",
+     ["economic"]),
+]
+
+
+@pytest.mark.parametrize("rule, text, evidence, dimensions", DROPS,
+                         ids=[f"{d[0]}-{d[2]}" for d in DROPS])
+def test_reassign_drops_with_reason(tagger, rule, text, evidence, dimensions):
+    result = tagger.tag(text)
+    assert result["dimensions"] == dimensions
+    assert all(c["text"] != evidence for c in result["codes"] if c["kind"] == "dimension")
+    dropped = [s for s in result["suppressed"] if evidence in s["text"] or s["text"] in evidence]
+    if dropped:
+        assert dropped[0]["suppressed_by"] in (rule, "longest_match")
+        assert dropped[0]["reason"]
+
+
+def test_reassign_discrimination_outside_work_stays_social(tagger):
+    result = tagger.tag("The office handles complaints of discrimination by landlords.")
+    assert coding(result, "complaints of discrimination")["code"] == "social.discrimination"
+    assert result["dimensions"] == ["social"]
+
+
+def test_reassign_language_course_at_the_workplace_is_cultural(tagger):
+    result = tagger.tag("The company offers Dutch lessons at the workplace for its cleaners.")
+    assert result["dimensions"] == ["cultural_religious"]
+
+
+def test_reassign_longest_match_wins(tagger):
+    result = tagger.tag("The city runs a reception centre.")
+    assert [c["text"] for c in result["codes"]] == ["reception centre"]
+    assert {s["text"] for s in result["suppressed"]} == {"reception"}
