@@ -1,0 +1,252 @@
+"""`cityqda code`: code every segment that needs it into the store.
+
+A segment needs coding when it was never coded, when its text changed (a new transcript
+version), or when the fingerprint of what decides codings changed (the codebook's matching
+content, the coder's and spaCy's versions). A segment that only moved in its transcript (a
+paragraph inserted above it) has its codings' offsets moved, without coding. Nothing else is
+touched, so a re-run with nothing changed does no coding work at all.
+
+Order of work: load and check the codebook (a broken codebook codes nothing); in one
+transaction check it against the store's history, record its version and carry out its new
+`changes` entries (renames, merges, splits, retirements); then code interview by interview,
+each tagged before its write transaction opens and written in one transaction, so a crash
+loses at most the interview being written and leaves the store consistent.
+
+Measured on the 1,000-interview synthetic study (docs/BENCHMARKS.md): re-coding everything
+after a rule change costs little more than coding afresh, while narrowing the re-code to
+segments where changed rules could match would need the tokenizer and lemmatizer on every
+segment anyway (most of the coder's time); so a changed fingerprint re-codes all segments,
+and identity-preserving upserts keep every decision.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, insert, select, update
+
+from pipeline import __version__
+from pipeline.coding.code_changes import AppliedChange, apply_changes
+from pipeline.coding.reconcile import (
+    CodingContext,
+    InterviewWriter,
+    SegmentWork,
+    Tally,
+    orphaned_condition,
+    usable,
+)
+from pipeline.coding.versions import (
+    CodebookSource,
+    check_against_store,
+    coder_fingerprint,
+    record_version,
+)
+from pipeline.errors import Problem
+from pipeline.store import Store, utc_now
+from pipeline.store.schema import codings, interviews, runs, segment_coding, segments
+
+Progress = Callable[[Iterable, int], Iterable]
+
+
+@dataclass
+class CodeReport:
+    codebook_id: str
+    codebook_version: str
+    fingerprint: str
+    run_id: int | None = None
+    new_codebook_version: bool = False
+    changes: list[AppliedChange] = field(default_factory=list)
+    interviews: int = 0  # interviews with work
+    segments: int = 0  # current segments of active interviews
+    tally: Tally = field(default_factory=Tally)
+    orphaned: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return any(p.spec.level == "error" for p in self.problems)
+
+    def counts(self) -> dict[str, int]:
+        counts = {"interviews": self.interviews, "segments": self.segments,
+                  **self.tally.counts(), "orphaned_codings": self.orphaned,
+                  "changes_applied": len(self.changes)}
+        return counts
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.new_codebook_version:
+            out.append(f"codebook {self.codebook_id} {self.codebook_version}: new version "
+                       "recorded")
+        out.extend(f"change {c.line()}" for c in self.changes)
+        return out
+
+    def summary(self) -> str:
+        t = self.tally
+        text = (f"code: {t.segments_coded} of {self.segments} segment(s) coded in "
+                f"{self.interviews} interview(s) with codebook {self.codebook_id} "
+                f"{self.codebook_version}; codings {t.codings_new} new, {t.codings_updated} "
+                f"updated, {t.codings_stopped} no longer produced")
+        extra = [f"{n} {label}" for n, label in (
+            (t.segments_moved, "segment(s) moved"), (t.rule_gone, "rule gone"),
+            (t.needs_review, "flagged for review"), (t.reanchored, "re-anchored"),
+            (t.segments_skipped, "segment(s) changed meanwhile"),
+            (self.orphaned, "orphaned coding(s) on retired segments")) if n]
+        if extra:
+            text += "; " + ", ".join(extra)
+        return text + f" ({self.seconds:.1f} s)"
+
+
+def load_study_codebook(study):
+    from pipeline.codebook import load_codebook
+
+    return load_codebook(study.path("codebook"), tuple(study.vocabularies["dimensions"]))
+
+
+def _start_run(conn, run_id: int | None) -> int:
+    if run_id is not None:
+        return run_id
+    return int(conn.execute(insert(runs).values(command="code", started_at=utc_now(),
+                                                status="running")).inserted_primary_key[0])
+
+
+def _finish_run(store: Store, report: CodeReport, status: str) -> None:
+    import json
+
+    manifest = {"cityqda_version": __version__,
+                "codebook": {"id": report.codebook_id, "version": report.codebook_version},
+                "fingerprint": report.fingerprint, "counts": report.counts()}
+    with store.write() as conn:
+        conn.execute(update(runs).where(runs.c.id == report.run_id).values(
+            finished_at=utc_now(), status=status,
+            manifest=json.dumps(manifest, sort_keys=True, ensure_ascii=False)))
+
+
+def find_work(conn, fingerprint: str, recode_all: bool = False
+              ) -> tuple[dict[int, list[SegmentWork]], int]:
+    """Segments that need coding or moving, by interview; and the number of segments."""
+    query = (select(segments.c.id, segments.c.interview_id, segments.c.sha256,
+                    segments.c.start, segments.c.end, segments.c.version,
+                    segment_coding.c.sha256.label("st_sha256"),
+                    segment_coding.c.start.label("st_start"),
+                    segment_coding.c.end.label("st_end"),
+                    segment_coding.c.version.label("st_version"),
+                    segment_coding.c.fingerprint.label("st_fingerprint"),
+                    segment_coding.c.codebook_version.label("st_codebook_version"))
+             .join(interviews, interviews.c.id == segments.c.interview_id)
+             .outerjoin(segment_coding, segment_coding.c.segment_id == segments.c.id)
+             .where(segments.c.status == "current", interviews.c.status == "active",
+                    interviews.c.purged == 0)
+             .order_by(segments.c.interview_id, segments.c.ord, segments.c.id))
+    work: dict[int, list[SegmentWork]] = defaultdict(list)
+    total = 0
+    for row in conn.execute(query):
+        total += 1
+        state = None
+        if row.st_sha256 is not None:
+            state = _State(row.st_sha256, row.st_start, row.st_end, row.st_version,
+                           row.st_fingerprint, row.st_codebook_version)
+        tag = (recode_all or state is None or state.sha256 != row.sha256
+               or state.fingerprint != fingerprint)
+        moved = state is not None and (state.start, state.end, state.version) != \
+            (row.start, row.end, row.version)
+        if tag or moved:
+            work[row.interview_id].append(SegmentWork(
+                row.id, row.sha256, row.start, row.end, row.version, tag, state))
+    return work, total
+
+
+@dataclass(frozen=True)
+class _State:
+    sha256: str
+    start: int
+    end: int
+    version: int
+    fingerprint: str
+    codebook_version: str
+
+
+def code_study(study, store: Store, *, progress: Progress | None = None,
+               run_id: int | None = None, recode_all: bool = False,
+               tagger_factory: Callable | None = None) -> CodeReport:
+    """Code every segment of the study that needs it; see the module docstring.
+
+    Raises CityQDAError (nothing coded) when the codebook is broken or contradicts the
+    store's history. `progress` wraps the list of interviews to code (a progress bar);
+    `tagger_factory(codebook)` replaces the spaCy tagger (tests).
+    """
+    started = time.perf_counter()
+    codebook = load_study_codebook(study)
+    source = CodebookSource.read(codebook)
+    fingerprint = coder_fingerprint(source)
+    report = CodeReport(codebook.id, codebook.version, fingerprint)
+    with store.write() as conn:
+        check_against_store(conn, source)
+        report.run_id = _start_run(conn, run_id)
+        report.new_codebook_version = record_version(conn, source, report.run_id)
+        report.changes = apply_changes(conn, codebook, report.run_id)
+    status = "failed"
+    try:
+        with store.read() as conn:
+            work, report.segments = find_work(conn, fingerprint, recode_all)
+        report.interviews = len(work)
+        tagger = None
+        if any(item.tag for items in work.values() for item in items):
+            if tagger_factory is not None:
+                tagger = tagger_factory(codebook)
+            else:
+                from pipeline.nlp.tagger import Tagger
+
+                tagger = Tagger(codebook)
+        order = sorted(work)
+        for interview_id in (progress(order, len(order)) if progress else order):
+            items = work[interview_id]
+            _tag(store, tagger, codebook, items)
+            ctx = CodingContext(codebook, fingerprint, report.run_id, utc_now())
+            with store.write() as conn:
+                tally = InterviewWriter(conn, interview_id, ctx).write(items)
+            report.tally.add(tally)
+            if tally.segments_skipped:
+                report.problems.append(Problem("CQ420", {"interview_id": interview_id,
+                                                         "count": tally.segments_skipped}))
+        with store.read() as conn:
+            report.orphaned = orphaned_total(conn)
+        status = "ok"
+    finally:
+        report.seconds = time.perf_counter() - started
+        if run_id is None:
+            _finish_run(store, report, status)
+    return report
+
+
+def _tag(store: Store, tagger, codebook, items: list[SegmentWork]) -> None:
+    """Tag the segments of one interview that need it (before any write opens)."""
+    wanted = [item for item in items if item.tag]
+    if not wanted:
+        return
+    with store.read() as conn:
+        texts = dict(conn.execute(select(segments.c.id, segments.c.text)
+                                  .where(segments.c.id.in_([i.segment_id for i in wanted])))
+                     .all())
+    results = tagger.tag_records((item.segment_id, texts[item.segment_id]) for item in wanted)
+    for item, result in zip(wanted, results, strict=True):
+        item.result = result
+        item.outputs = [code for code in result.get("codes", []) if usable(codebook, code)]
+
+
+def orphaned_total(conn) -> int:
+    return conn.execute(select(func.count()).select_from(codings)
+                        .join(segments, segments.c.id == codings.c.segment_id)
+                        .where(orphaned_condition())).scalar() or 0
+
+
+def orphaned_by_interview(conn) -> dict[int, int]:
+    """Codings on retired segments, per interview (for `status`)."""
+    return dict(conn.execute(select(codings.c.interview_id, func.count())
+                             .select_from(codings)
+                             .join(segments, segments.c.id == codings.c.segment_id)
+                             .where(orphaned_condition())
+                             .group_by(codings.c.interview_id)).all())
