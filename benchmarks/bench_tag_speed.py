@@ -6,7 +6,8 @@ Generates a corpus of interview-summary and policy-report paragraphs from a seed
 grammar (initiatives, negations, plans, problems, background), then times, on one core:
 the bare `spacy.blank("en")` tokenizer, the coder's spaCy pipeline (`nlp.pipe`), and the
 full `Tagger` (normalisation, pipeline and the output objects `cityqda tag` prints).
-Words are whitespace-separated tokens of the input text.
+Words are whitespace-separated tokens of the input text; times are CPU seconds of the
+process (one core), best of --repeat runs.
 """
 
 from __future__ import annotations
@@ -115,12 +116,13 @@ def generate_corpus(words: int, seed: int) -> list[str]:
 
 
 def timed(label: str, function, words: int, repeat: int) -> float:
-    """Best of `repeat` runs (the machine may be shared; the best run is the least disturbed)."""
+    """CPU seconds of one process (one core), best of `repeat` runs: the machine may be
+    shared, and the best run is the least disturbed."""
     best = float("inf")
     for _ in range(repeat):
-        started = time.perf_counter()
+        started = time.process_time()
         function()
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.process_time() - started)
     rate = words / best
     print(f"  {label:<34}{best:8.2f} s {rate:12,.0f} words/s")
     return rate

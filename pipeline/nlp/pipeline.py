@@ -12,6 +12,7 @@ per-document analysis.
 
 from __future__ import annotations
 
+import gc
 from functools import lru_cache
 
 from spacy.language import Language
@@ -136,5 +137,13 @@ def build_pipeline(codebook: Codebook, token_lemmas: bool = False) -> Language:
 
 @lru_cache(maxsize=4)
 def pipeline_for(codebook: Codebook) -> Language:
-    """The pipeline for a codebook, built once per process."""
-    return build_pipeline(codebook)
+    """The pipeline for a codebook, built once per process.
+
+    The pipeline lives as long as the process, so its many objects (vocabulary, tens of
+    thousands of patterns) are moved out of the garbage collector's way (`gc.freeze`):
+    otherwise every full collection walks them again while documents are tagged.
+    """
+    nlp = build_pipeline(codebook)
+    gc.collect()
+    gc.freeze()
+    return nlp
