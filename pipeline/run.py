@@ -82,10 +82,24 @@ def stage_ingest(ctx: RunContext) -> None:
     ctx.stage_lines.append(line)
 
 
+def stage_code(ctx: RunContext) -> None:
+    """Code the segments that need it (a broken codebook codes nothing: its problems are
+    the run's)."""
+    from pipeline.code_study import code_study
+
+    report = code_study(ctx.study, ctx.store, run_id=ctx.run_id)
+    ctx.problems.extend(report.problems)
+    for name, count in report.counts().items():
+        ctx.counts[f"code_{name}"] = count
+    ctx.stage_lines.extend(report.lines())
+    ctx.stage_lines.append(report.summary())
+
+
 STAGES: list[tuple[str, Callable[[RunContext], None]]] = [
     ("guides", stage_validate_guides),
     ("register", stage_validate_register),
     ("ingest", stage_ingest),
+    ("code", stage_code),
 ]
 
 

@@ -30,6 +30,7 @@ COMMANDS = {
     "qdpx": "pipeline.cli.qdpx:group",
     "codebook": "pipeline.cli.codebook:group",
     "tag": "pipeline.cli.tag:command",
+    "code": "pipeline.cli.code:command",
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

@@ -92,3 +92,26 @@ def export_command(obj, fmt, out, codebook_file):
     codebook = _load(obj, codebook_file)
     (export_xlsx if fmt == "xlsx" else export_csv)(codebook, out)
     info(f"wrote {out} ({len(codebook.codes)} codes, version {codebook.version})")
+
+
+@group.command("diff")
+@click.argument("old", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("new", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as one JSON object.")
+@click.pass_obj
+@click.pass_context
+def diff_command(ctx, obj, old, new, as_json):
+    """List what changed from codebook OLD to NEW: declared changes (renamed, merged, split,
+    retired), codes, patterns, rules, cues, wording. Exit 1 when NEW could not follow OLD
+    (matching content changed under the same version, codes dropped without a change)."""
+    from pipeline.codebook.diff import diff_files
+
+    _path, dimensions = resolve_codebook_path(obj, None)
+    result = diff_files(old, new, dimensions)
+    if as_json:
+        emit_json(result.as_dict())
+    else:
+        click.echo("\n".join(result.lines()))
+    for problem in result.problems:
+        info(f"problem: {problem}")
+    ctx.exit(1 if result.problems else 0)

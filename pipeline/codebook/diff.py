@@ -201,3 +201,13 @@ def diff_codebooks(old: dict, new: dict) -> CodebookDiff:
                  for code in ended_codes(entry)}
     result.undeclared_removals = [c for c in result.removed if c not in explained]
     return result
+
+
+def diff_files(old_path, new_path, dimensions: tuple[str, ...] | None = None) -> CodebookDiff:
+    """Diff two codebook files; each must be valid (CityQDAError otherwise)."""
+    from pipeline.codebook.load import load_codebook
+    from pipeline.codebook.model import DIMENSION_ORDER
+
+    old = load_codebook(old_path, dimensions or DIMENSION_ORDER)
+    new = load_codebook(new_path, dimensions or DIMENSION_ORDER)
+    return diff_codebooks(old.raw, new.raw)

@@ -63,7 +63,12 @@ def status_report(study, store: Store) -> dict:
         notes = dict(conn.execute(
             select(interview_notes.c.interview_id, func.count())
             .group_by(interview_notes.c.interview_id)).all())
+        from pipeline.code_study import orphaned_by_interview
+
+        orphaned = orphaned_by_interview(conn)  # codings on retired segments, kept
     entries = [interview_entry(r, counts.get(r.id, 0), notes.get(r.id, 0)) for r in rows]
+    for entry in entries:
+        entry["orphaned_codings"] = orphaned.get(entry["id"], 0)
 
     problems: list[dict] = []
     found = ignored = 0
@@ -101,6 +106,7 @@ def status_report(study, store: Store) -> dict:
         "duplicates": by_outcome.get("duplicate", 0),
         "missing": by_outcome.get("missing", 0),
         "pending": sum(by_outcome.get(k, 0) for k in PENDING),
+        "orphaned_codings": sum(orphaned.values()),
     }
     return {"interviews": entries, "problems": problems, "totals": totals}
 
@@ -117,6 +123,8 @@ def status_lines(report: dict) -> list[str]:
         if entry["warnings"]:
             facts.append(f"{len(entry['warnings'])} warning(s): "
                          + ", ".join(sorted({w['code'] for w in entry['warnings']})))
+        if entry.get("orphaned_codings"):
+            facts.append(f"{entry['orphaned_codings']} orphaned coding(s)")
         lines.append(f"{entry['id']:>5}  {entry['path']}  ({'; '.join(facts)})")
     if report["problems"]:
         lines.append("")
