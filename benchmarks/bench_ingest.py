@@ -6,9 +6,11 @@ For each N, a synthetic study is generated once (benchmarks/generate_study.py) u
 benchmarks/_work/, then a child process pinned to one CPU core ingests it into a fresh
 store three times: a timed first ingest (every file new), a timed second ingest (every
 file unchanged), and a first ingest again under tracemalloc for the peak of Python
-allocations. The child's maximum resident set size is reported too. Memory should not
-grow with N: each transcript is read, analysed, written in its own transaction and
-dropped. Prints a Markdown table (for docs/BENCHMARKS.md) and JSON lines on stderr.
+allocations, and the traced memory in use after a quarter of the files and after all
+of them. The child's maximum resident set size is reported too. Memory should not grow
+with the number of files ingested: each transcript is read, analysed, written in its own
+transaction and dropped (what does grow with N is the register, loaded once). Prints a
+Markdown table (for docs/BENCHMARKS.md) and JSON lines on stderr.
 """
 
 from __future__ import annotations
@@ -69,7 +71,16 @@ def measure(folder: Path) -> dict:
 
     store = _fresh_store(study)
     tracemalloc.start()
-    ingest_study(study, store, keep_all=False)
+    settled: dict[str, float] = {}
+    seen = [0]
+
+    def on_file(_outcome):
+        seen[0] += 1
+        if seen[0] in (files // 4, files):
+            key = "quarter" if seen[0] == files // 4 else "end"
+            settled[key] = tracemalloc.get_traced_memory()[0] / 2**20
+
+    ingest_study(study, store, keep_all=False, on_file=on_file)
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     store.close()
@@ -85,6 +96,8 @@ def measure(folder: Path) -> dict:
         "unchanged_seconds": round(second_seconds, 2),
         "unchanged_per_second": round(files / second_seconds, 1),
         "peak_traced_mib": round(peak / 2**20, 1),
+        "traced_after_quarter_mib": round(settled.get("quarter", 0.0), 2),
+        "traced_after_all_mib": round(settled.get("end", 0.0), 2),
         "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
@@ -111,11 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}; ingest pinned to one core.\n")
     print("| transcripts | first ingest s | transcripts/s | unchanged re-ingest s | "
-          "unchanged/s | peak traced MiB | max RSS MiB |")
-    print("|---|---|---|---|---|---|---|")
+          "unchanged/s | traced MiB after N/4, after N | peak traced MiB | max RSS MiB |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['n']} | {r['first_seconds']} | {r['files_per_second']} | "
               f"{r['unchanged_seconds']} | {r['unchanged_per_second']} | "
+              f"{r['traced_after_quarter_mib']}, {r['traced_after_all_mib']} | "
               f"{r['peak_traced_mib']} | {r['max_rss_mib']} |")
     return 0
 

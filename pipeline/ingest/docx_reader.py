@@ -94,7 +94,7 @@ class Block:
     """One paragraph, list item, table cell (its paragraphs) or text-box paragraph."""
 
     index: int
-    kind: str  # paragraph | list_item | cell | textbox
+    kind: str  # paragraph | list_item | table_cell | textbox
     text: str
     start: int
     end: int
@@ -644,7 +644,7 @@ def _assemble(walker: _Walker) -> tuple[list[Block], str, dict[int, int]]:
         italic = bool(visible) and all(m.italic for m in visible)
         style = styles.name(first.style_id)
         if first.cell is not None:
-            block = Block(len(blocks), "cell", text, start, offset, style, None, False, bold,
+            block = Block(len(blocks), "table_cell", text, start, offset, style, None, False, bold,
                           italic)
             (_, block.table, block.table_root, block.row, block.column, block.columns,
              block.depth, block.header_row) = first.cell

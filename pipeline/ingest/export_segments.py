@@ -3,9 +3,11 @@
 One record per segment of the active interviews, sorted by file and order, in DESIGN.md's
 shape: ``segment_id``, ``interview_id``, ``file``, each metadata field with ``_raw`` and
 ``_source``, ``section``, ``question``, ``order``, ``text``, ``start``, ``end``,
-``sha256``; then ``path`` and ``kind``. With ``all_paragraphs`` every block of the
-transcripts is listed with the ``role`` it was given (``segment_id`` is null for blocks
-that are not segments), so a team can see what was read and how.
+``sha256``; then ``path``, ``kind`` (paragraph, list_item, table_cell) and
+``section_heading`` (the heading as written, where ``section`` is the guide's title).
+With ``all_paragraphs`` every block of the transcripts is listed with the ``role`` it was
+given (``segment_id`` is null for blocks that are not segments), so a team can see what
+was read and how.
 
 JSON Lines, CSV or XLSX; the same store gives byte-identical files (no timestamps, fixed
 zip entry dates and document properties in the workbook).
@@ -33,7 +35,8 @@ def columns(all_paragraphs: bool = False) -> list[str]:
     keys = ["segment_id", "interview_id", "file"]
     for name in METADATA_FIELDS:
         keys += [name, f"{name}_raw", f"{name}_source"]
-    keys += ["section", "question", "order", "text", "start", "end", "sha256", "path", "kind"]
+    keys += ["section", "question", "order", "text", "start", "end", "sha256", "path", "kind",
+             "section_heading"]
     if all_paragraphs:
         keys += ["role", "part"]
     return keys
@@ -76,7 +79,8 @@ def segment_records(store: Store, all_paragraphs: bool = False) -> Iterator[dict
                     yield {"segment_id": seg.id, **base, "section": seg.section,
                            "question": seg.question, "order": seg.ord, "text": seg.text,
                            "start": seg.start, "end": seg.end, "sha256": seg.sha256,
-                           "path": interview.path, "kind": seg.kind}
+                           "path": interview.path, "kind": seg.kind,
+                           "section_heading": seg.heading}
 
 
 def _paragraph_records(conn, interview, base: dict) -> Iterator[dict]:
@@ -85,14 +89,15 @@ def _paragraph_records(conn, interview, base: dict) -> Iterator[dict]:
         select(segments.c.id, segments.c.ord, segments.c.sha256).where(
             segments.c.interview_id == interview.id, segments.c.status == "current"))}
     layout = json.loads(interview.paragraphs or "[]")
-    for order, part, role, kind, start, end, section, question, is_segment in layout:
+    for order, part, role, kind, start, end, section, question, is_segment, heading in layout:
         text = plain[start:end]
         segment = current.get(order) if is_segment else None
         yield {"segment_id": segment.id if segment else None, **base, "section": section,
                "question": question, "order": order, "text": text, "start": start,
                "end": end, "sha256": segment.sha256 if segment else hashlib.sha256(
                    text.encode("utf-8")).hexdigest(),
-               "path": interview.path, "kind": kind, "role": role, "part": part}
+               "path": interview.path, "kind": kind, "section_heading": heading,
+               "role": role, "part": part}
 
 
 def _cell(value):

@@ -485,7 +485,8 @@ class StoredProblem(Problem):
 def _layout(transcript: Transcript) -> str:
     """Every block with its role; a segment is found by (interview, order) when current."""
     return json.dumps([[p.order, p.part, p.role, p.kind, p.start, p.end, p.section,
-                        p.question, p.is_segment] for p in transcript.structure.paragraphs],
+                        p.question, p.is_segment, p.heading]
+                       for p in transcript.structure.paragraphs],
                       ensure_ascii=False)
 
 
@@ -545,7 +546,7 @@ def _write_segments(conn: Connection, interview_id: int, version: int,
                   "question": paragraph.question, "text": paragraph.text,
                   "start": paragraph.start, "end": paragraph.end,
                   "sha256": text_sha256(paragraph.text), "kind": paragraph.kind,
-                  "version": version}
+                  "heading": paragraph.heading, "version": version}
         if old_id is None:
             fresh.append({"interview_id": interview_id, "status": "current",
                           "first_version": version, **values})

@@ -49,6 +49,7 @@ class Paragraph:
     section: str | None = None
     question: str | None = None
     part: int = 0  # 1 for an answer following "A:" inside a "Q:" paragraph
+    heading: str | None = None  # the section's heading as written
 
     @property
     def is_segment(self) -> bool:
@@ -151,6 +152,7 @@ def assign_roles(blocks, plain: str, top_roles: dict[int, str], matcher: Section
     warned: set[str] = set()
     headers = _header_rows(blocks)
     section: str | None = None
+    heading_text: str | None = None
     question: str | None = None
 
     for block in blocks:
@@ -175,7 +177,7 @@ def assign_roles(blocks, plain: str, top_roles: dict[int, str], matcher: Section
         elif not text:
             entries.append(("empty", start, end, None))
         elif heading is not None:
-            section, question = heading, None
+            section, heading_text, question = heading, text, None
             entries.append(("heading", start, end, None))
         elif prefix:
             asked = text[prefix.end():]
@@ -204,7 +206,7 @@ def assign_roles(blocks, plain: str, top_roles: dict[int, str], matcher: Section
             paragraphs.append(Paragraph(
                 block.index, block.index + 1, entry_role, block.kind, entry_start, entry_end,
                 plain[entry_start:entry_end], section if role is None else None,
-                entry_question, part))
+                entry_question, part, heading_text if role is None else None))
 
     if not plain.strip():
         warnings.append(Problem("CQ126", {"file": file}, file=file))

@@ -71,7 +71,7 @@ interviews = Table(
     Column("warnings", Text),  # JSON list of problems
     Column("structure_guide", Text),  # guide the sections were matched against
     # JSON list, one entry per block of the current version with the role it was given:
-    # [order, part, role, kind, start, end, section, question, is_segment]
+    # [order, part, role, kind, start, end, section, question, is_segment, heading]
     Column("paragraphs", Text),
     Column("ingested_at", Text, nullable=False),
     UniqueConstraint("path", name="uq_interviews_path"),
@@ -105,7 +105,8 @@ segments = Table(
     Column("end", Integer, nullable=False),
     Column("sha256", Text, nullable=False),
     Column("status", Text, nullable=False, server_default="current"),  # current | retired
-    Column("kind", Text, nullable=False, server_default="paragraph"),  # or list_item, cell, textbox
+    Column("kind", Text, nullable=False, server_default="paragraph"),  # list_item, table_cell
+    Column("heading", Text),  # the section's heading as written ("3. Policies & Programs")
     Column("version", Integer, nullable=False, server_default="1"),  # offsets refer to it
     Column("first_version", Integer, nullable=False, server_default="1"),
     sqlite_autoincrement=True,

@@ -345,7 +345,7 @@ def test_docx_reader_tracked_insertions_in_deletions_out():
 
 def test_docx_reader_table_cells_each_once_in_order():
     content = read(table_answer())
-    cells = [b for b in content.blocks if b.kind == "cell"]
+    cells = [b for b in content.blocks if b.kind == "table_cell"]
     assert [c.text for c in cells] == ["Programme", "What it does", "Welcome desk",
                                        "Legal advice for newcomers", "Job club",
                                        "Mentoring by local employers"]

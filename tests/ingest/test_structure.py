@@ -40,6 +40,8 @@ def test_structure_heading_styles_and_bold_headings_match_the_guide(guides):
         ("metadata", None), ("heading", "Introduction"), ("answer", "Introduction"),
         ("heading", "Policies and programmes"), ("answer", "Policies and programmes"),
         ("heading", "Future perspectives"), ("answer", "Future perspectives")]
+    assert [p.heading for p in result.structure.segments] == [
+        "1. Introduction", "III. Policies & Programs:", "Future perspective"]
     assert result.structure.warnings == []
 
 
@@ -97,8 +99,10 @@ def test_structure_table_cells_and_list_items_are_segments(guides):
     document.add_paragraph("Language courses", style="List Bullet")
     result = structure(document, guides)
     assert [(p.role, p.kind, p.text) for p in result.structure.paragraphs[1:]] == [
-        ("table_header", "cell", "Initiative"), ("table_header", "cell", "Target group"),
-        ("answer", "cell", "Welcome desk"), ("answer", "cell", "Newly arrived refugees"),
+        ("table_header", "table_cell", "Initiative"),
+        ("table_header", "table_cell", "Target group"),
+        ("answer", "table_cell", "Welcome desk"),
+        ("answer", "table_cell", "Newly arrived refugees"),
         ("answer", "list_item", "Language courses")]
     assert [s.text for s in result.structure.segments] == [
         "Welcome desk", "Newly arrived refugees", "Language courses"]
