@@ -42,3 +42,20 @@ def test_package_checks_external_entity_is_never_resolved(tmp_path, monkeypatch)
 
 def test_package_checks_accept_an_ordinary_document():
     assert read_docx(valid_docx(), "ok.docx").plain == "A perfectly ordinary answer."
+
+
+@pytest.mark.parametrize("xml, declares", [
+    (b'<?xml version="1.0"?><w:document/>', False),
+    (b'<?xml version="1.0"?>\n<!-- ' + b"x" * 20000 + b' -->\n<!DOCTYPE d [<!ENTITY e "x">]><d/>',
+     True),
+    (b"\xef\xbb\xbf<?xml version='1.0'?><?pi data?>  <!DOCTYPE d SYSTEM 'http://x'><d/>", True),
+    ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE d><d/>'.encode("utf-16"), True),
+    (b'<?xml version="1.0"?><d>&lt;!DOCTYPE in text is fine&gt;</d>', False),
+    (b"", False),
+])
+def test_package_checks_prolog_scan(xml, declares):
+    import io
+
+    from pipeline.ingest.package_checks import _prolog_declares_dtd
+
+    assert _prolog_declares_dtd(io.BytesIO(xml)) is declares
