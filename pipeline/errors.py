@@ -319,7 +319,7 @@ _define("CQ402", "Coded codes missing from the codebook",
         "Keep the code (with `retired: true`), or add a `changes` entry (renamed, merged, "
         "split or retired) naming it. Nothing was coded.")
 _define("CQ403", "Code id reused",
-        "{path}: code {code!r} is defined again, but codebook version {version} {how}",
+        "{path}: code {code_id!r} is defined again, but codebook version {version} {how}",
         "Code ids are never reused: give the new code another id. Nothing was coded.")
 _define("CQ404", "Unknown decision",
         "decision {decision!r} on coding {coding_id}: {problem}",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
@@ -72,7 +72,6 @@ class Tally:
     needs_review: int = 0
     reanchored: int = 0  # decided or manual codings followed into edited text
     text_gone: int = 0
-    events: list[dict] = field(default_factory=list)
 
     def add(self, other: Tally) -> None:
         for name, value in vars(other).items():

@@ -116,7 +116,7 @@ def check_against_store(conn: Connection, source: CodebookSource) -> None:
     for code in codebook.codes:
         if not code.retired and code.id in ended:
             version, how = ended[code.id]
-            raise CityQDAError("CQ403", file=source.path, path=source.path, code=code.id,
+            raise CityQDAError("CQ403", file=source.path, path=source.path, code_id=code.id,
                                version=version, how=how)
 
     explained = {code.id for code in codebook.codes}
