@@ -53,22 +53,21 @@ def _metadata_values(metadata_json: str | None) -> dict:
     return values
 
 
-def _active_interviews(conn) -> list:
-    return conn.execute(
-        select(interviews.c.id, interviews.c.file, interviews.c.path, interviews.c.metadata,
-               interviews.c.plain_text, interviews.c.paragraphs)
-        .where(interviews.c.status == "active", interviews.c.purged == 0)
-        .order_by(interviews.c.file, interviews.c.path, interviews.c.id)).all()
+_INTERVIEW = select(interviews.c.id, interviews.c.file, interviews.c.path,
+                    interviews.c.metadata, interviews.c.plain_text, interviews.c.paragraphs)
 
 
 def segment_records(store: Store, all_paragraphs: bool = False) -> Iterator[dict]:
-    """The export records, one interview at a time (memory stays flat)."""
+    """The export records, one interview at a time, from one consistent snapshot."""
     with store.read() as conn:
-        rows = _active_interviews(conn)
-    for interview in rows:
-        base = {"interview_id": interview.id, "file": interview.file,
-                **_metadata_values(interview.metadata)}
-        with store.read() as conn:
+        ids = [row.id for row in conn.execute(
+            select(interviews.c.id).where(interviews.c.status == "active",
+                                          interviews.c.purged == 0)
+            .order_by(interviews.c.file, interviews.c.path, interviews.c.id))]
+        for interview_id in ids:
+            interview = conn.execute(_INTERVIEW.where(interviews.c.id == interview_id)).one()
+            base = {"interview_id": interview.id, "file": interview.file,
+                    **_metadata_values(interview.metadata)}
             if all_paragraphs:
                 yield from _paragraph_records(conn, interview, base)
             else:
