@@ -181,7 +181,7 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
     started = time.perf_counter()
     codebook = load_study_codebook(study)
     source = CodebookSource.read(codebook)
-    fingerprint = coder_fingerprint(source)
+    fingerprint = coder_fingerprint(source, _other_inputs(study))
     report = CodeReport(codebook.id, codebook.version, fingerprint)
     with store.write() as conn:
         check_against_store(conn, source)
@@ -220,6 +220,17 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
         if run_id is None:
             _finish_run(store, report, status)
     return report
+
+
+def _other_inputs(study) -> dict:
+    """Hashes of the other files that decide what the coder finds (the actor registry)."""
+    import hashlib
+
+    inputs = {}
+    registry = study.path("actors")
+    if registry.is_file():
+        inputs["actors"] = hashlib.sha256(registry.read_bytes()).hexdigest()
+    return inputs
 
 
 def _tag(store: Store, tagger, codebook, items: list[SegmentWork]) -> None:

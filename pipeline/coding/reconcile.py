@@ -26,8 +26,15 @@ from sqlalchemy.engine import Connection
 from pipeline.codebook.model import Codebook
 from pipeline.coding.anchor import anchor_group, instances, occurrence_of, position_map
 from pipeline.coding.decisions import decided_ids
+from pipeline.coding.entities import EntityWriter
 from pipeline.store import record_event
-from pipeline.store.schema import codings, interview_versions, segment_coding, segments
+from pipeline.store.schema import (
+    codings,
+    interview_versions,
+    interviews,
+    segment_coding,
+    segments,
+)
 
 ACTOR = "cityqda"
 FLAGS = ("negated", "hypothetical", "planned")
@@ -166,6 +173,12 @@ class InterviewWriter:
         rows = self.conn.execute(select(segments).where(segments.c.id.in_(ids))).all()
         return {r.id: r for r in rows}
 
+    def _city(self) -> str | None:
+        raw = self.conn.execute(select(interviews.c.metadata)
+                                .where(interviews.c.id == self.interview_id)).scalar()
+        value = (json.loads(raw or "{}").get("city") or {}).get("value")
+        return str(value) if value else None
+
     def _old_texts(self, versions: set[int]) -> dict[int, str | None]:
         if not versions:
             return {}
@@ -200,6 +213,7 @@ class InterviewWriter:
         old_texts = self._old_texts({item.state.version for item, seg in ready
                                      if item.state is not None
                                      and item.state.sha256 != seg.sha256})
+        self.entities = EntityWriter(self.conn, self._city(), self.ctx.run_id)
         for item, seg in ready:
             old_text = None
             if item.state is not None and item.state.sha256 != seg.sha256:
@@ -246,8 +260,11 @@ class InterviewWriter:
             self.tally.codings_new += 1
         if item.tag:
             self.tally.segments_coded += 1
+            if item.result is not None:
+                self.entities.recoded(seg, item.result)
         else:
             self.tally.segments_moved += 1
+            self.entities.moved(seg, state)
         fingerprint = self.ctx.fingerprint if item.tag or state is None else state.fingerprint
         codebook_version = self.ctx.codebook.version if item.tag or state is None \
             else state.codebook_version
