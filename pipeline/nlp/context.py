@@ -206,8 +206,9 @@ class ContextComponent:
             if term is not None:
                 low = term
             comma_starts = commas.starts
+            clauses = cue.type != "background"  # "Permits and residence are handled by ..."
             for position in range(start - 1, low - 1, -1):
-                if position in comma_starts or self._starts_clause(doc, position):
+                if position in comma_starts or (clauses and self._starts_clause(doc, position)):
                     low = position + 1
                     break
         return low, high

@@ -32,6 +32,8 @@ class InitiativeComponent:
             for derivation in code.derive:
                 for source in derivation.sources:
                     self.derivations.setdefault(source, []).append(derivation)
+        self.follow_rules = {rule.id for rule in compiled.codebook.rules
+                             if rule.type == "follow_service"}
         order = {d: i for i, d in enumerate(DIMENSION_ORDER)}
         self._order = lambda d: (order.get(d, len(order)), d)
 
@@ -92,7 +94,11 @@ class InitiativeComponent:
                 continue
             found = derivations.get(mention.code, ())
             if mention.reassigned_from is not None:
-                found = [*found, *derivations.get(mention.reassigned_from, ())]
+                if mention.reassigned_by in self.follow_rules:
+                    # interpreting moved to the service it opens: its challenge stays language
+                    found = derivations.get(mention.reassigned_from, ())
+                else:
+                    found = [*found, *derivations.get(mention.reassigned_from, ())]
             if not found:
                 continue
             contexts = mention.contexts

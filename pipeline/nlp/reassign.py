@@ -44,6 +44,7 @@ class ReassignComponent:
         self.compiled = compiled
         self.rules = compiled.codebook.rules
         self.strong_first = compiled.strong_first_norms
+        self.venue_rules = {rule.id for rule in self.rules if rule.type == "venue"}
 
     def __call__(self, doc):
         analysis = analysis_of(doc)
@@ -58,7 +59,10 @@ class ReassignComponent:
                 if f"rule:{rule.id}:context" in groups:
                     self._reassign(mentions, rule, analysis)
             elif kind == "follow_service":
-                self._follow(mentions, rule)
+                # a service named only as the place ("interpreters at health centres") still
+                # tells which service the interpreting opens
+                places = [m for m in analysis.suppressed if m.suppressed_by in self.venue_rules]
+                self._follow(mentions, rule, places)
             elif kind == "overlap":
                 mentions = self._overlap(mentions, rule, analysis)
             elif kind == "suppress":
@@ -192,14 +196,14 @@ class ReassignComponent:
                     self._move(mention, rule.target, rule)
                     break
 
-    def _follow(self, mentions, rule):
+    def _follow(self, mentions, rule, places=()):
         sources = rule.sources
         services = rule.services
         for mention in mentions:
             if mention.code not in sources or mention.reassigned_by is not None:
                 continue
             nearest = None
-            for other in mentions:
+            for other in [*mentions, *places]:
                 if (other is not mention and other.sentence == mention.sentence
                         and other.code in services and other.kind == "dimension"):
                     distance = (abs(other.start - mention.start), other.start)

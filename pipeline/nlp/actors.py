@@ -1,0 +1,1138 @@
+"""Recognising actors: organisations named in a text, with a category and a sector.
+
+The registry comes first: every name and alias is matched ignoring case (not for acronyms),
+accents, hyphens, dots, "&"/"and" and British or American spelling. Then capitalised names
+(and acronyms) are recognised as organisations when something says so: a word that heads an
+organisation's name ("Ministry of ...", "... Foundation", "... City Council"), a company
+ending ("GmbH", "S.A."), a description next to the name ("the NGO X", "X, a company", "run
+by the Scalabrini fathers"), a role ("the director of X"), a group it belongs to ("employers
+such as X"), or the place of a partner ("in partnership with X"). Their category is a
+weighted vote of the words in and around the name (cue lists in `entity_cues.yaml`), flagged
+`guess`; it is never empty. Lower-case mentions of a kind of actor ("the municipality",
+"NGOs", "local businesses") are generic actors; "the charity" or "her organisation" refers to
+the actor named before it (or to the speaker, when known).
+
+Everything works on the spaCy doc the coder made, with one extra PhraseMatcher pass (on
+LOWER, with accent-free and spelling variants of every phrase), so the cost per text is small.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy
+from spacy.attrs import ORTH, SENT_START
+from spacy.matcher import PhraseMatcher
+
+from pipeline.codebook.phrases import PhraseError, expand_phrase
+from pipeline.codebook.yamlsource import YamlDocument, format_path
+from pipeline.errors import CityQDAError, Problem
+from pipeline.nlp.hashmap import LazyHashMap
+from pipeline.nlp.registry import Registry, RegistryActor, fold_key, strip_accents
+
+DEFAULT_CUES_NAME = "entity_cues.yaml"
+
+# Token classes (one per vocabulary entry, looked up for a whole doc at once).
+OTHER, LOWER, CAP, ACR, NUM, COMMA, QUOTE, OPEN, CLOSE, HYPHEN, AMP, POSS, BREAK = range(13)
+_QUOTES = frozenset({'"', "'", "\u201c", "\u201d", "\u2018", "\u2019", "\u00ab", "\u00bb",
+                     "\u201e"})
+_HYPHENS = frozenset({"-", "\u2010", "\u2011", "\u2013", "\u2014"})
+_YEAR = re.compile(r"^(1[89]|20)\d\d$")
+
+
+# ------------------------------------------------------------------------------ cue lists
+
+
+@dataclass(frozen=True)
+class Kind:
+    id: str
+    category: str
+    sector: str
+    role: str  # head | modifier
+    weight: float
+    generic: bool
+
+
+@dataclass
+class EntityCues:
+    """The cue lists, read and checked once."""
+
+    raw: dict
+    sha256: str
+    variants: dict[str, str]
+    kinds: dict[str, Kind]
+    default: tuple[str, str]
+    connectors: frozenset[str]
+    complement: frozenset[str]
+    initial: frozenset[str]
+    acronym_stop: frozenset[str]
+    lower_suffixes: frozenset[str]
+    role_preps: frozenset[str]
+    relative: frozenset[str]
+    fillers: frozenset[str]
+    determiners: frozenset[str]
+    reference_any: frozenset[str]
+
+    def fold(self, word: str) -> str:
+        folded = strip_accents(word.lower()).replace(".", "").replace("\u2019", "'")
+        return self.variants.get(folded, folded)
+
+
+@lru_cache(maxsize=1)
+def cues_schema() -> dict:
+    path = resources.files("pipeline") / "schemas" / "entity_cues.schema.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def default_cues_path() -> Path:
+    return Path(str(resources.files("pipeline") / "defaults" / DEFAULT_CUES_NAME))
+
+
+def cue_problems(doc: YamlDocument, file: str) -> list[Problem]:
+    """Schema problems and phrases that do not expand, each with its YAML path."""
+    import jsonschema
+
+    def problem(path, message):
+        return Problem("CQ311", {"location": doc.location(path), "yaml_path": format_path(path),
+                                 "line": doc.line_of(path), "problem": message}, file=file)
+
+    validator = jsonschema.Draft202012Validator(cues_schema())
+    problems = [problem(list(e.absolute_path), e.message)
+                for e in sorted(validator.iter_errors(doc.data),
+                                key=lambda e: [str(p) for p in e.absolute_path])]
+    if problems:
+        return problems
+
+    def check(path, phrases):
+        for i, phrase in enumerate(phrases):
+            try:
+                expand_phrase(phrase)
+            except PhraseError as exc:
+                problems.append(problem([*path, i], f"{phrase!r}: {exc}"))
+
+    data = doc.data
+    for key in ("company_suffixes", "report_verbs", "terminators", "member_markers",
+                "list_words", "list_fillers", "self_references"):
+        check([key], data[key])
+    for i, kind in enumerate(data["kinds"]):
+        check(["kinds", i, "phrases"], kind["phrases"])
+    for i, role in enumerate(data["role_nouns"]):
+        check(["role_nouns", i, "phrases"], role["phrases"])
+    for key, phrases in data["initiatives"].items():
+        check(["initiatives", key], phrases)
+    for i, cue in enumerate(data["partnership_cues"]):
+        check(["partnership_cues", i, "phrases"], cue["phrases"])
+    for key, phrases in data["status_cues"].items():
+        check(["status_cues", key], phrases)
+    seen: dict[str, int] = {}
+    for i, kind in enumerate(data["kinds"]):
+        if kind["id"] in seen:
+            problems.append(problem(["kinds", i, "id"], f"id {kind['id']!r} is used twice"))
+        seen.setdefault(kind["id"], i)
+    return problems
+
+
+def load_entity_cues(path: str | Path | None = None) -> EntityCues:
+    """The cue lists at `path` (the package's when None), or CityQDAError CQ311."""
+    path = Path(path) if path is not None else default_cues_path()
+    return _load_cues(str(path))
+
+
+@lru_cache(maxsize=4)
+def _load_cues(path: str) -> EntityCues:
+    raw_bytes = Path(path).read_bytes()
+    try:
+        doc = YamlDocument.from_text(raw_bytes.decode("utf-8"))
+    except Exception as exc:  # noqa: BLE001 - any YAML or decoding failure is the user's
+        raise CityQDAError("CQ311", file=path, location="(top level)",
+                           problem=f"cannot be read: {exc}") from exc
+    problems = cue_problems(doc, path)
+    if problems:
+        raise CityQDAError.from_problems(problems)
+    data = doc.data
+    variants = {k: v for k, v in data["spelling_variants"].items()}
+    fold = lambda word: strip_accents(word.lower()).replace(".", "")  # noqa: E731
+    kinds = {k["id"]: Kind(k["id"], k["category"], k["sector"], k["role"], float(k["weight"]),
+                           bool(k.get("generic", False))) for k in data["kinds"]}
+    return EntityCues(
+        raw=data, sha256=hashlib.sha256(raw_bytes).hexdigest(), variants=variants,
+        kinds=kinds, default=(data["default_kind"]["category"], data["default_kind"]["sector"]),
+        connectors=frozenset(fold(w) for w in data["name_connectors"]),
+        complement=frozenset(fold(w) for w in data["complement_connectors"]),
+        initial=frozenset(fold(w) for w in data["initial_words"]),
+        acronym_stop=frozenset(w.upper().replace(".", "") for w in data["acronym_stoplist"]),
+        lower_suffixes=frozenset(fold(w) for w in data["lower_company_suffixes"]),
+        role_preps=frozenset(fold(w) for w in data["role_prepositions"]),
+        relative=frozenset(fold(w) for w in data["relative_words"]),
+        fillers=frozenset(fold(p) for p in data["list_fillers"]),
+        determiners=frozenset(fold(w) for w in data["reference_determiners"]),
+        reference_any=frozenset(fold(w) for w in data["reference_any"]))
+
+
+# ------------------------------------------------------------------------------ matching
+
+
+def phrase_variants(text: str, variants: dict[str, str]) -> list[str]:
+    """The forms a phrase may take in a text: as written, without accents, without dots,
+    hyphens as spaces or joined, "&" for "and" (and back), British and American spelling."""
+    reverse: dict[str, list[str]] = {}
+    for a, b in variants.items():
+        reverse.setdefault(b, []).append(a)
+        reverse.setdefault(a, []).append(b)
+    forms = {" ".join(text.split())}
+    for transform in (strip_accents, lambda s: s.replace(".", ""),
+                      lambda s: s.replace("-", " "), lambda s: s.replace("-", ""),
+                      lambda s: s.replace(" & ", " and "), lambda s: s.replace(" and ", " & ")):
+        forms |= {" ".join(transform(f).split()) for f in forms}
+    spelled = set(forms)
+    for form in forms:
+        words = form.split(" ")
+        for i, word in enumerate(words):
+            key = strip_accents(word.lower())
+            for other in reverse.get(key, ()):
+                spelled.add(" ".join([*words[:i], other, *words[i + 1:]]))
+    return sorted(f for f in spelled if f)
+
+
+def _alias_case(alias: str) -> str:
+    """acronym (case must match), proper (capitals must stay capitals), any."""
+    letters = [ch for ch in alias if ch.isalpha()]
+    uppers = sum(1 for ch in letters if ch.isupper())
+    if uppers >= 2 and (uppers == len(letters) or not alias.split()[0][1:].islower()) \
+            and len(alias.split()) <= 3 and all(not w[1:].islower() or len(w) <= 1
+                                                for w in alias.split() if w[0].isalpha()):
+        return "acronym"
+    if uppers:
+        return "proper"
+    return "any"
+
+
+@dataclass(frozen=True)
+class Alias:
+    actor: RegistryActor
+    text: str
+    case: str
+
+
+class EntityMatcher:
+    """Everything compiled for one vocabulary, registry and cue lists."""
+
+    def __init__(self, nlp, registry: Registry, cues: EntityCues):
+        self.nlp = nlp
+        self.vocab = nlp.vocab
+        self.registry = registry
+        self.cues = cues
+        self.matcher = PhraseMatcher(self.vocab, attr="LOWER")
+        self.payload: dict[int, tuple[str, object]] = {}
+        self._shape = LazyHashMap(self._shape_of)
+        self._docs: dict[str, object] = {}
+        data = cues.raw
+        for actor in registry.actors:
+            for name in actor.names:
+                self._add("reg", Alias(actor, name, _alias_case(name)), [name],
+                          key=f"reg|{actor.id}|{name}")
+        phrases_of = {k["id"]: k["phrases"] for k in data["kinds"]}
+        for kind in cues.kinds.values():
+            self._add("kind", kind, phrases_of[kind.id], key=f"kind|{kind.id}")
+        self._add("suffix", None, data["company_suffixes"])
+        for i, role in enumerate(data["role_nouns"]):
+            lean = (role["category"], role["sector"]) if "category" in role else None
+            self._add("role", lean, role["phrases"], key=f"role|{i}")
+        self._add("report", None, data["report_verbs"])
+        self._add("term", None, data["terminators"])
+        self._add("member", None, data["member_markers"])
+        self._add("selfref", None, data["self_references"])
+        for key in ("heads", "ambiguous_heads", "lower_heads", "run_verbs", "by_verbs"):
+            self._add(f"init_{key}", None, data["initiatives"][key])
+        for cue in data["partnership_cues"]:
+            self._add("pcue", (cue["id"], cue["kind"]), cue["phrases"], key=f"pcue|{cue['id']}")
+        for status, phrases in data["status_cues"].items():
+            self._add("status", status, phrases, key=f"status|{status}")
+        self._docs.clear()
+
+    def _add(self, group: str, payload, phrases, key: str | None = None) -> None:
+        key = key or group
+        texts: set[str] = set()
+        for phrase in phrases:
+            for expanded in expand_phrase(phrase):
+                texts.update(phrase_variants(expanded, self.cues.variants))
+        if not texts:
+            return
+        docs = []
+        for text in sorted(texts):
+            doc = self._docs.get(text)
+            if doc is None:
+                doc = self.nlp.make_doc(text)
+                self._docs[text] = doc
+            docs.append(doc)
+        key_hash = self.vocab.strings.add(key)
+        self.payload[key_hash] = (group, payload)
+        self.matcher.add(key, docs)
+
+    def _shape_of(self, orth: int) -> int:
+        text = self.vocab.strings[orth]
+        if not text.strip():
+            return BREAK if "\n" in text else OTHER
+        if text == ",":
+            return COMMA
+        if text in _QUOTES:
+            return QUOTE
+        if text in ("(", "["):
+            return OPEN
+        if text in (")", "]"):
+            return CLOSE
+        if text in _HYPHENS:
+            return HYPHEN
+        if text == "&":
+            return AMP
+        if text.lower() in ("'s", "\u2019s", "s'"):
+            return POSS
+        first = text[0]
+        if first.isdigit():
+            return NUM
+        if first.isalpha():
+            if first.isupper():
+                letters = [ch for ch in text if ch.isalpha()]
+                if len(letters) >= 2 and all(ch.isupper() for ch in letters):
+                    return ACR
+                return CAP
+            return LOWER
+        return OTHER
+
+    def shapes(self, doc) -> numpy.ndarray:
+        return self._shape.lookup(doc.to_array(ORTH)).astype(numpy.int8)
+
+
+# ------------------------------------------------------------------------------ the document
+
+
+@dataclass
+class ActorMention:
+    """One mention of an actor, on tokens [start, end) of the doc."""
+
+    start: int
+    end: int
+    name: str
+    canonical: str
+    category: str
+    sector: str
+    guess: bool
+    generic: bool = False
+    registry_id: str | None = None
+    source: str = "name"
+    sentence: int = 0
+    refers_to: str | None = None
+    city: str | None = None
+    kind: str | None = None  # the kind of a generic or referring mention
+    based_on: str | None = None
+    evidence: list[str] = field(default_factory=list)
+    votes: list[tuple[str, str, float, str]] = field(default_factory=list, repr=False)
+
+    @property
+    def key(self) -> str:
+        """What identifies the actor across mentions (registry id, else its folded name)."""
+        if self.registry_id:
+            return f"id:{self.registry_id}"
+        return f"name:{fold_key(self.canonical)}"
+
+
+@dataclass
+class Chunk:
+    """A capitalised name (or quoted span) on tokens [start, end)."""
+
+    start: int
+    end: int
+    quoted: bool = False
+    owns: bool = False  # "BRAC's Migration Programme": the owner of what follows
+
+
+class DocView:
+    """One document with everything the entity passes share."""
+
+    def __init__(self, doc, matcher: EntityMatcher, context: dict | None = None):
+        self.doc = doc
+        self.m = matcher
+        self.cues = matcher.cues
+        self.context = context or {}
+        self.length = len(doc)
+        self.shape = matcher.shapes(doc) if self.length else numpy.zeros(0, dtype=numpy.int8)
+        flags = doc.to_array(SENT_START) if self.length else numpy.zeros(0)
+        starts = numpy.flatnonzero(flags == 1).tolist()
+        if not starts or starts[0] != 0:
+            starts.insert(0, 0)
+        self.sentence_starts = starts
+        sent_ids = numpy.zeros(self.length, dtype=numpy.int32)
+        for number, start in enumerate(starts[1:], start=1):
+            sent_ids[start:] = number
+        self.sent = sent_ids
+        self.groups: dict[str, list[tuple[int, int, object]]] = {}
+        payload = matcher.payload
+        for key, start, end in matcher.matcher(doc) if self.length else ():
+            group, data = payload[key]
+            if sent_ids[start] != sent_ids[end - 1]:
+                continue
+            self.groups.setdefault(group, []).append((start, end, data))
+        for spans in self.groups.values():
+            spans.sort(key=lambda item: (item[0], -item[1]))
+        self._folded: dict[int, str] = {}
+        self.actors: list[ActorMention] = []
+        self.chunks: list[Chunk] = []
+        self.initiative_chunks: list[Chunk] = []
+        self.consumed = numpy.zeros(self.length, dtype=bool)
+        self.extend_to: dict[int, int] = {}  # a name that takes the kind word after it
+        self.terminator_at: set[int] = {s for s, _, _ in self.groups.get("term", ())}
+
+    # -- token helpers -------------------------------------------------------------------
+    def text(self, i: int) -> str:
+        return self.doc[i].text
+
+    def folded(self, i: int) -> str:
+        value = self._folded.get(i)
+        if value is None:
+            value = self.cues.fold(self.doc[i].text)
+            self._folded[i] = value
+        return value
+
+    def span_text(self, start: int, end: int) -> str:
+        return self.doc[start:end].text
+
+    def sentence_bounds(self, sentence: int) -> tuple[int, int]:
+        starts = self.sentence_starts
+        end = starts[sentence + 1] if sentence + 1 < len(starts) else self.length
+        return starts[sentence], end
+
+    def clause_bounds(self, start: int, end: int) -> tuple[int, int]:
+        """Tokens of the clause around [start, end): inside the sentence, between terminators."""
+        sent_start, sent_end = self.sentence_bounds(int(self.sent[start]))
+        left, right = sent_start, sent_end
+        for s, e, _ in self.groups.get("term", ()):
+            if sent_start <= s and e <= start and e > left:
+                left = e
+            if end <= s < right and s < sent_end:
+                right = s
+        return left, right
+
+    def in_group(self, group: str, start: int, end: int) -> list[tuple[int, int, object]]:
+        return [m for m in self.groups.get(group, ()) if start <= m[0] and m[1] <= end]
+
+    def longest(self, group: str, start: int = 0, end: int | None = None
+                ) -> list[tuple[int, int, object]]:
+        """Matches of a group in [start, end), overlaps resolved: the longest wins."""
+        end = self.length if end is None else end
+        found = sorted(self.in_group(group, start, end), key=lambda m: (m[0] - m[1], m[0]))
+        kept: list[tuple[int, int, object]] = []
+        spans: set[tuple[int, int]] = set()
+        taken = numpy.zeros(max(self.length, 1), dtype=bool)
+        for s, e, data in found:
+            if (s, e) in spans or not taken[s:e].any():  # same span: keep every reading
+                taken[s:e] = True
+                spans.add((s, e))
+                kept.append((s, e, data))
+        kept.sort(key=lambda m: (m[0], m[1]))
+        return kept
+
+    def actor_at(self, i: int) -> ActorMention | None:
+        for actor in self.actors:
+            if actor.start <= i < actor.end:
+                return actor
+        return None
+
+
+# ------------------------------------------------------------------------------ recognition
+
+
+class ActorRecognizer:
+    """Finds the actors of a DocView (fills `view.actors`, sorted by position)."""
+
+    def __init__(self, matcher: EntityMatcher):
+        self.m = matcher
+        self.cues = matcher.cues
+
+    def __call__(self, view: DocView) -> list[ActorMention]:
+        if not view.length:
+            return []
+        taken = numpy.zeros(view.length, dtype=bool)
+        actors: list[ActorMention] = []
+        for mention in self._registry(view):
+            actors.append(mention)
+            taken[mention.start:mention.end] = True
+        view.chunks = self._chunks(view, taken)
+        for chunk in view.chunks:
+            found = self._classify(view, chunk)
+            if found is not None:
+                actors.append(found)
+                taken[found.start:found.end] = True
+        actors.extend(self._aliases_in_brackets(view, actors, taken))
+        actors.extend(self._generic(view, taken))
+        actors.sort(key=lambda a: (a.start, a.end))
+        view.actors = actors
+        self._resolve_references(view)
+        return view.actors
+
+    # -- registry ------------------------------------------------------------------------
+    def _registry(self, view: DocView) -> list[ActorMention]:
+        found = []
+        for start, end, alias in view.longest("reg"):
+            if not self._case_ok(view, start, end, alias):
+                continue
+            found.append((start, end, alias))
+        # several entries may share an alias: the longest match wins, then context decides
+        by_span: dict[tuple[int, int], list[Alias]] = {}
+        for start, end, alias in view.groups.get("reg", ()):
+            by_span.setdefault((start, end), []).append(alias)
+        mentions = []
+        for start, end, alias in found:
+            candidates = [a.actor for a in by_span[(start, end)]
+                          if self._case_ok(view, start, end, a)]
+            actor = self._choose(view, candidates)
+            end2 = self._extension(view, end)
+            if end2 > end:  # "JRS Romania", "Equity Bank Rwanda": a branch of a known body
+                name = view.span_text(start, end2)
+                mentions.append(ActorMention(
+                    start, end2, name, name, actor.category, actor.sector, guess=True,
+                    source="registry_branch", sentence=int(view.sent[start]),
+                    based_on=actor.id, city=actor.city, evidence=[f"registry:{actor.id}"]))
+                continue
+            ambiguous = len({a.id for a in candidates}) > 1 and actor is None
+            chosen = actor or candidates[0]
+            mentions.append(ActorMention(
+                start, end, view.span_text(start, end), chosen.name, chosen.category,
+                chosen.sector, guess=ambiguous, registry_id=None if ambiguous else chosen.id,
+                source="registry", sentence=int(view.sent[start]), city=chosen.city,
+                evidence=[f"registry:{a.id}" for a in candidates]))
+        return mentions
+
+    def _case_ok(self, view: DocView, start: int, end: int, alias: Alias) -> bool:
+        if alias.case == "any":
+            return True
+        words = [view.text(i) for i in range(start, end)
+                 if view.shape[i] not in (HYPHEN, OTHER) and view.text(i) not in (".", "'")]
+        if alias.case == "acronym":
+            def plain(s):
+                return strip_accents(s).replace(".", "").replace("-", "").replace(" ", "")
+            return plain("".join(words)) == plain(alias.text)
+        alias_words = [w for w in alias.text.replace("-", " ").split() if w[:1].isalpha()]
+        text_words = [w for w in words if w[:1].isalpha()]
+        if len(alias_words) != len(text_words):
+            return any(w[:1].isupper() for w in text_words)
+        return all(t[:1].isupper() for a, t in zip(alias_words, text_words, strict=True)
+                   if a[:1].isupper())
+
+    def _choose(self, view: DocView, candidates: list[RegistryActor]) -> RegistryActor | None:
+        unique = {a.id: a for a in candidates}
+        if len(unique) == 1:
+            return next(iter(unique.values()))
+        city = fold_key(view.context.get("city") or "")
+        country = fold_key(view.context.get("country") or "")
+        text = fold_key(view.doc.text)
+        for test in (lambda a: city and a.city and fold_key(a.city) == city,
+                     lambda a: country and a.country and fold_key(a.country) == country,
+                     lambda a: a.city and fold_key(a.city) in text,
+                     lambda a: a.country and fold_key(a.country) in text):
+            hits = [a for a in unique.values() if test(a)]
+            if len(hits) == 1:
+                return hits[0]
+        return None
+
+    def _extension(self, view: DocView, end: int) -> int:
+        """End of the capitalised words right after a registry name (a branch's place)."""
+        i = end
+        while i < view.length and view.shape[i] in (CAP,) and int(view.sent[i]) == int(
+                view.sent[end - 1]) and not view.in_group("reg", i, i + 1) \
+                and view.folded(i) not in self.cues.initial:
+            i += 1
+        return i
+
+    # -- capitalised names ---------------------------------------------------------------
+    def _chunks(self, view: DocView, taken: numpy.ndarray) -> list[Chunk]:
+        shape = view.shape
+        cues = self.cues
+        chunks: list[Chunk] = []
+        n = view.length
+        i = 0
+        while i < n:
+            s = shape[i]
+            if s == QUOTE:
+                quoted = self._quoted(view, i, taken)
+                if quoted is not None:
+                    chunks.append(quoted)
+                    i = quoted.end + 1
+                    continue
+            if s not in (CAP, ACR) or taken[i]:
+                i += 1
+                continue
+            start = i
+            end = i + 1
+            j = i + 1
+            in_complement = False
+            while j < n and not taken[j] and view.sent[j] == view.sent[start]:
+                sj = shape[j]
+                if sj in (CAP, ACR, NUM):
+                    end = j + 1
+                    j += 1
+                    continue
+                if sj == LOWER and view.folded(j) in cues.lower_suffixes:
+                    end = j + 1
+                    j += 1
+                    continue
+                if sj in (LOWER, AMP, POSS, HYPHEN, OTHER) and (
+                        view.folded(j) in cues.connectors or sj in (AMP, POSS, HYPHEN)
+                        or view.text(j) in ("'", "\u2019", ".")):
+                    # connectors only inside a name: a capitalised word must follow
+                    k = j
+                    while k < n and not taken[k] and (
+                            shape[k] in (AMP, POSS, HYPHEN)
+                            or (shape[k] in (LOWER, OTHER) and (
+                                view.folded(k) in cues.connectors
+                                or view.text(k) in ("'", "\u2019", ".")))):
+                        k += 1
+                    if k < n and shape[k] in (CAP, ACR) and not taken[k] \
+                            and view.sent[k] == view.sent[start] and k - j <= 3:
+                        if view.text(j) == "." and not _initial_dot(view, j):
+                            break
+                        if view.folded(j) in cues.complement:
+                            in_complement = True
+                        if view.folded(j) == "and" and (k != j + 1 or not self._and_joins(
+                                view, start, j, k, in_complement)):
+                            break
+                        end = k + 1
+                        j = k + 1
+                        continue
+                    break
+                if sj == COMMA and in_complement and self._comma_list(view, j):
+                    j += 1
+                    continue
+                break
+            # drop a leading word capitalised only because it starts the sentence
+            while start < end and self._initial(view, start):
+                start += 1
+            while start < end and shape[start] not in (CAP, ACR):
+                start += 1
+            while end > start and shape[end - 1] not in (CAP, ACR, NUM) and not (
+                    shape[end - 1] == LOWER and view.folded(end - 1) in cues.lower_suffixes):
+                end -= 1
+            if end > start:
+                quoted = (start > 0 and shape[start - 1] == QUOTE and end < n
+                          and shape[end] == QUOTE)
+                chunks.extend(self._split_possessive(view, Chunk(start, end, quoted)))
+            i = max(j, i + 1)
+        return chunks
+
+    def _quoted(self, view: DocView, i: int, taken) -> Chunk | None:
+        """ 'Arrivo Berlin', "Safe House": a short quoted name starting with a capital."""
+        mark = view.text(i)
+        j = i + 1
+        while j < view.length and j - i <= 9 and view.text(j) != mark \
+                and view.sent[j] == view.sent[i]:
+            j += 1
+        if j >= view.length or view.text(j) != mark or j == i + 1 or taken[i + 1:j].any():
+            return None
+        if view.shape[i + 1] not in (CAP, ACR) or view.shape[j - 1] not in (CAP, ACR, NUM,
+                                                                            LOWER):
+            return None
+        if any(view.shape[k] in (COMMA, QUOTE, BREAK) for k in range(i + 1, j)):
+            return None
+        return Chunk(i + 1, j, quoted=True)
+
+    def _initial(self, view: DocView, i: int) -> bool:
+        """A capitalised word that only starts the sentence (or follows a quote or colon)."""
+        first = i == view.sentence_bounds(int(view.sent[i]))[0] or (
+            i > 0 and (view.shape[i - 1] in (QUOTE, BREAK) or view.text(i - 1) in (":",)))
+        if not first:
+            return view.folded(i) in ("the",)
+        folded = view.folded(i)
+        return folded in self.cues.initial or folded in _STOP_WORDS
+
+    def _and_joins(self, view: DocView, start: int, and_at: int, next_at: int,
+                   in_complement: bool) -> bool:
+        """Does "and" continue one name ("Refugee and Migrant Centre") or join two?"""
+        if in_complement:
+            return True
+        left_heads = self._head_positions(view, start, and_at)
+        if left_heads or view.shape[and_at - 1] == ACR:
+            return False
+        # the words after "and" must end in an organisation or initiative head
+        k = next_at
+        while k + 1 < view.length and view.shape[k + 1] in (CAP, ACR):
+            k += 1
+        return bool(self._head_positions(view, next_at, k + 1))
+
+    def _comma_list(self, view: DocView, comma: int) -> bool:
+        """After a comma inside a name's complement: "X, Y and Z" continues the name."""
+        k = comma + 1
+        seen_cap = False
+        while k < view.length and view.sent[k] == view.sent[comma]:
+            s = view.shape[k]
+            if s in (CAP, ACR):
+                seen_cap = True
+            elif s == COMMA and seen_cap:
+                seen_cap = False
+            elif view.folded(k) == "and" and seen_cap:
+                return k + 1 < view.length and view.shape[k + 1] in (CAP, ACR)
+            else:
+                return False
+            k += 1
+        return False
+
+    def _split_possessive(self, view: DocView, chunk: Chunk) -> list[Chunk]:
+        """ "City of Vienna's Municipal Department" names two bodies; "Women's Association"
+        one."""
+        for i in range(chunk.start + 1, chunk.end - 1):
+            if view.shape[i] != POSS:
+                continue
+            right_org = self._head_positions(view, i + 1, chunk.end)
+            right_init = view.in_group("init_heads", i + 1, chunk.end)
+            left_org = self._head_positions(view, chunk.start, i) or (
+                i - chunk.start == 1 and view.shape[chunk.start] == ACR)
+            if (left_org and (right_org or right_init)) or (right_init and not right_org):
+                owner = Chunk(chunk.start, i)
+                owner.owns = True
+                return [owner, *self._split_possessive(
+                    view, Chunk(i + 1, chunk.end, chunk.quoted))]
+        return [chunk]
+
+    def _head_positions(self, view: DocView, start: int, end: int) -> list[tuple[int, int, Kind]]:
+        return [(s, e, k) for s, e, k in view.longest("kind", start, end) if k.role == "head"]
+
+    # -- classifying a name --------------------------------------------------------------
+    def _classify(self, view: DocView, chunk: Chunk) -> ActorMention | None:
+        start, end = chunk.start, chunk.end
+        cues = self.cues
+        votes: list[tuple[str, str, float, str]] = []
+        evidence: list[str] = []
+        kinds = view.longest("kind", start, end)
+        head = self._syntactic_head(view, start, end, kinds)
+        init_head = self._initiative_head(view, start, end)
+        acronym = end - start == 1 and view.shape[start] == ACR
+        if acronym and strip_accents(view.text(start)).replace(".", "").upper() in \
+                cues.acronym_stop:
+            return None
+        suffix = self._company_suffix(view, start, end)
+        described = self._descriptors(view, start, end)
+        role = self._role(view, start)
+        members = self._member_of(view, start)
+        initiative_position = self._initiative_position(view, start, end)
+        slot = self._partner_slot(view, start) or (
+            not initiative_position and self._partner_subject(view, start, end))
+        for s, e, kind in kinds:
+            factor = 2.0 if head is not None and (s, e) == head[:2] else 1.0
+            if kind.role == "head" and (head is None or (s, e) != head[:2]):
+                factor = 0.5
+            votes.append((kind.category, kind.sector, kind.weight * factor, f"name:{kind.id}"))
+        if suffix:
+            votes.append(("business", "private", 8.0, "company_suffix"))
+            evidence.append("company_suffix")
+        for category, sector, weight, why in described:
+            votes.append((category, sector, weight * 3, why))
+        if described:
+            evidence.append("description")
+        if members is not None:
+            votes.append((members.category, members.sector, members.weight * 3, "member"))
+            evidence.append("member_of")
+        if chunk.owns:
+            evidence.append("owner")
+        if role is not None:
+            evidence.append("role")
+            if role != (None, None):
+                votes.append((role[0], role[1], 2.0, "role"))
+        if slot:
+            evidence.append("partner_slot")
+        org_head = head is not None and head[2].role == "head"
+        # an initiative's name: its head says so, or it is quoted, or something is run
+        strong = bool(suffix or described or role is not None or members is not None
+                      or chunk.owns)
+        ambiguous = False
+        if init_head is not None and (not org_head or init_head[0] >= head[1]):
+            ambiguous = bool(view.in_group("init_ambiguous_heads", init_head[0], init_head[1]))
+            if not ambiguous or initiative_position:
+                view.initiative_chunks.append(chunk)
+            if not ambiguous and not strong:
+                return None
+            # a centre or desk is an actor too, unless it is only named as what someone runs
+            if ambiguous and initiative_position == "object" and not (strong or slot):
+                return None
+        elif not org_head and not strong and (
+                chunk.quoted or initiative_position or self._lower_head_after(view, end)):
+            view.initiative_chunks.append(chunk)
+            return None
+        if not (org_head or strong or ambiguous or acronym or slot):
+            return None
+        if (slot or acronym) and not (org_head or strong or ambiguous):
+            if not self._stands_alone(view, start, end):
+                return None
+            evidence.append("acronym" if acronym else "partner_slot")
+        if org_head:
+            evidence.append(f"head:{head[2].id}")
+        category, sector = self._decide(votes)
+        end = view.extend_to.get(start, end)
+        name = view.span_text(start, end)
+        return ActorMention(start, end, name, name, category, sector, guess=True,
+                            source="name", sentence=int(view.sent[start]), evidence=evidence,
+                            votes=votes)
+
+    def _decide(self, votes) -> tuple[str, str]:
+        if not votes:
+            return self.cues.default
+        totals: dict[str, float] = {}
+        for category, _, weight, _ in votes:
+            totals[category] = totals.get(category, 0.0) + weight
+        order = list(self.cues.kinds.values())
+        rank = {k.category: i for i, k in reversed(list(enumerate(order)))}
+        category = max(totals, key=lambda c: (totals[c], -rank.get(c, 99)))
+        best = max((v for v in votes if v[0] == category), key=lambda v: v[2])
+        return category, best[1]
+
+    def _syntactic_head(self, view, start, end, kinds):
+        """The head word of a name: the last organisation or initiative head before its
+        complement ("Ministry of Justice" -> Ministry; "Refugee Council" -> Council)."""
+        limit = end
+        for i in range(start + 1, end):
+            if view.shape[i] == LOWER and view.folded(i) in self.cues.complement:
+                limit = i
+                break
+        heads = [k for k in kinds if k[2].role == "head" and k[0] < limit]
+        inits = self._initiative_head(view, start, limit)
+        if heads:
+            head = heads[-1]
+            if inits is not None and inits[0] >= head[1]:
+                return None
+            return head
+        return None
+
+    def _initiative_head(self, view, start, end):
+        heads = [m for m in view.longest("init_heads", start, end)]
+        if not heads:
+            return None
+        limit = end
+        for i in range(start + 1, end):
+            if view.shape[i] == LOWER and view.folded(i) in self.cues.complement:
+                limit = i
+                break
+        inside = [h for h in heads if h[0] < limit]
+        return inside[-1] if inside else None
+
+    def _company_suffix(self, view, start, end) -> bool:
+        for s, e, _ in view.groups.get("suffix", ()):
+            if e == end and s > start:
+                return True
+        return False
+
+    def _descriptors(self, view: DocView, start: int, end: int):
+        """Kinds in a description next to the name: "the NGO X", "a chain, X", "X, a
+        charity", "X is a non-profit"."""
+        found = []
+        sent_start, sent_end = view.sentence_bounds(int(view.sent[start]))
+        # before: [the|a] <modifiers> KIND [,] NAME
+        j = start - 1
+        if j >= sent_start and view.shape[j] == COMMA:
+            j -= 1
+        before = [m for m in view.longest("kind", max(sent_start, j - 5), j + 1)
+                  if m[1] == j + 1]
+        if before and view.shape[before[-1][0]] in (LOWER, OTHER, HYPHEN) \
+                and before[-1][2].role == "head":
+            s = before[-1][0]
+            window_start = s
+            k = s - 1
+            while k >= sent_start and k >= s - 4 and view.shape[k] in (LOWER, HYPHEN, CAP) \
+                    and view.folded(k) not in ("and", "or", "with", "by", "from", "of"):
+                window_start = k
+                if view.folded(k) in ("the", "a", "an", "its", "their"):
+                    break
+                k -= 1
+            for ms, me, kind in view.longest("kind", window_start, j + 1):
+                if view.shape[ms] == CAP and ms != window_start:
+                    continue
+                found.append((kind.category, kind.sector, kind.weight, f"described:{kind.id}"))
+                view.consumed[ms:me] = True
+        # right after: "the Citizens Advice bureau", "the DITIB mosque", "Swedish embassy"
+        # (not "a Catholic charity", nor "the German development agency GIZ")
+        after = [m for m in view.longest("kind", end, min(sent_end, end + 4))
+                 if m[0] == end and m[2].role == "head"
+                 and all(view.shape[i] in (LOWER, HYPHEN) for i in range(m[0], m[1]))]
+        if after and not (start > 0 and view.folded(start - 1) in ("a", "an")):
+            ms, me, kind = after[-1]
+            nxt = me
+            while nxt < sent_end and view.shape[nxt] in (COMMA, OPEN):
+                nxt += 1
+            if not (nxt < sent_end and view.shape[nxt] in (CAP, ACR)):
+                found.append((kind.category, kind.sector, kind.weight,
+                              f"described:{kind.id}"))
+                view.consumed[ms:me] = True
+                view.extend_to[start] = me
+        # after: NAME, a|an ... KIND   or   NAME is|as a ... KIND
+        k = end
+        if k < sent_end and (view.shape[k] == COMMA or view.folded(k) in ("is", "as", "was")):
+            k += 1
+            if k < sent_end and view.folded(k) in ("a", "an", "one"):
+                stop = min(sent_end, k + 7)
+                for i in range(k + 1, stop):
+                    if view.shape[i] == COMMA or view.folded(i) in ("that", "which", "who",
+                                                                     "of", "in", "for"):
+                        stop = i
+                        break
+                heads = [m for m in view.longest("kind", k, stop) if m[2].role == "head"]
+                if heads:
+                    for ms, me, kind in view.longest("kind", k, heads[-1][1]):
+                        found.append((kind.category, kind.sector, kind.weight,
+                                      f"described:{kind.id}"))
+                        view.consumed[ms:me] = True
+        return found
+
+    def _role(self, view: DocView, start: int):
+        """ "the director of X": X is an organisation; an owner's is a business."""
+        sent_start = view.sentence_bounds(int(view.sent[start]))[0]
+        k = start - 1
+        if k >= sent_start and view.folded(k) == "the":
+            k -= 1
+        if k < sent_start or view.folded(k) not in self.cues.role_preps:
+            return None
+        for s, e, lean in view.groups.get("role", ()):
+            if k - 5 <= e - 1 < k and s >= sent_start and e <= k:
+                between = range(e, k)
+                if all(view.shape[i] in (LOWER, HYPHEN) for i in between):
+                    return lean if lean is not None else (None, None)
+        return None
+
+    def _member_of(self, view: DocView, start: int):
+        """ "employers such as X, Y and Z": the group's kind."""
+        sent_start = view.sentence_bounds(int(view.sent[start]))[0]
+        for s, e, _ in view.groups.get("member", ()):
+            if not (sent_start <= s and e <= start):
+                continue
+            between = range(e, start)
+            if any(view.shape[i] not in (CAP, ACR, COMMA, LOWER, AMP, POSS, HYPHEN)
+                   for i in between) or len(between) > 14:
+                continue
+            if any(view.shape[i] == LOWER and view.folded(i) not in (
+                    "and", "the", "or", *self.cues.connectors) for i in between):
+                continue
+            kinds = [m for m in view.longest("kind", max(sent_start, s - 5), s)
+                     if m[1] >= s - 2 and m[2].role == "head"]
+            if kinds:
+                ks, ke, kind = kinds[-1]
+                view.consumed[ks:ke] = True
+                return kind
+        return None
+
+    def _partner_slot(self, view: DocView, start: int) -> bool:
+        """Right after a partnership cue or "run by" ("funded by X", "together with X")."""
+        sent_start = view.sentence_bounds(int(view.sent[start]))[0]
+        for group in ("pcue", "init_by_verbs"):
+            for s, e, data in view.groups.get(group, ()):
+                if group == "pcue" and data[1] in ("joint", "verb"):
+                    continue
+                if sent_start <= s and e <= start and start - e <= 2 and all(
+                        view.folded(i) in ("the", "a", "an", "local") for i in range(e, start)):
+                    return True
+        return False
+
+    def _partner_subject(self, view: DocView, start: int, end: int) -> bool:
+        """The first name of a clause that holds a partnership cue after it ("Philips and
+        ASML, together with ...", "Bosch has trained ... under an agreement with")."""
+        clause_start, clause_end = view.clause_bounds(start, end)
+        for s, e, _ in view.groups.get("report", ()):
+            if clause_start <= s and e <= start:
+                clause_start = e
+        for chunk in view.chunks:
+            if clause_start <= chunk.start < start and view.folded(chunk.start) not in ("and",):
+                between = range(chunk.end, start)
+                if not all(view.shape[i] in (COMMA, AMP) or view.folded(i) in ("and", "the")
+                           for i in between):
+                    return False
+        return any(end <= s and e <= clause_end for s, e, _ in view.groups.get("pcue", ()))
+
+    def _stands_alone(self, view, start, end) -> bool:
+        """A name found only by its place must not be a modifier ("with Syrian volunteers")."""
+        if end >= view.length:
+            return True
+        if view.shape[end] != LOWER:
+            return True
+        return view.folded(end) in _STOP_WORDS
+
+    def _initiative_position(self, view: DocView, start: int, end: int) -> str | None:
+        """Something is run, opened or funded: "runs the X" (object), "X, run by" or "X is
+        funded" (passive); None otherwise."""
+        sent_start, sent_end = view.sentence_bounds(int(view.sent[start]))
+        for s, e, _ in view.groups.get("init_run_verbs", ()):
+            if sent_start <= s and e <= start and start - e <= 3 and all(
+                    view.shape[i] in (LOWER, QUOTE) and view.folded(i) in (
+                        "the", "a", "an", "its", "their", "his", "her", "our", "new", "'", '"')
+                    or view.shape[i] == QUOTE for i in range(e, start)):
+                return "object"
+        k = end
+        if k < sent_end and view.shape[k] == COMMA:
+            k += 1
+        if k < sent_end and view.folded(k) in ("is", "was", "are", "were", "has", "been",
+                                               "will", "be"):
+            k += 1
+            if k < sent_end and view.folded(k) in ("been", "be"):
+                k += 1
+        for s, _, _ in view.groups.get("init_by_verbs", ()):
+            if s == k:
+                return "passive"
+        if k > end and k < sent_end and view.in_group("init_run_verbs", k, k + 2):
+            word = view.folded(k)
+            if word.endswith("ed") or word in ("run", "led", "set", "funded"):
+                return "passive"
+        return None
+
+    def _lower_head_after(self, view: DocView, end: int) -> bool:
+        """ "the Papyrus operation", "the 'Arrivo Berlin' training initiative"."""
+        k = end
+        if k < view.length and view.shape[k] == QUOTE:
+            k += 1
+        for s, e, _ in view.groups.get("init_lower_heads", ()):
+            if k <= s <= k + 1 and all(view.shape[i] == LOWER for i in range(s, e)):
+                return True
+        return False
+
+    # -- brackets, generic mentions, references ------------------------------------------
+    def _aliases_in_brackets(self, view, actors, taken) -> list[ActorMention]:
+        """ "Toronto Region Immigrant Employment Council (TRIEC)": the bracket names the same
+        actor."""
+        found = []
+        generic = [a for a in self._generic(view, taken.copy(), dry=True)]
+        for actor in [*actors, *generic]:
+            k = actor.end
+            if k < view.length and view.shape[k] == OPEN:
+                close = k + 1
+                while close < view.length and view.shape[close] != CLOSE and close - k < 8:
+                    close += 1
+                if close < view.length and view.shape[close] == CLOSE and close > k + 1 \
+                        and view.shape[k + 1] in (CAP, ACR) and not taken[k + 1:close].any():
+                    name = view.span_text(k + 1, close)
+                    taken[k + 1:close] = True
+                    if actor.generic:  # "the Ghent social welfare centre (OCMW Gent)"
+                        found.append(ActorMention(
+                            k + 1, close, name, name, actor.category, actor.sector,
+                            guess=True, source="name", sentence=actor.sentence,
+                            evidence=["brackets", f"described:{actor.kind}"]))
+                        view.consumed[actor.start:actor.end] = True
+                        continue
+                    found.append(ActorMention(
+                        k + 1, close, name, actor.canonical, actor.category, actor.sector,
+                        guess=actor.guess, registry_id=actor.registry_id, source="alias",
+                        sentence=actor.sentence, refers_to=actor.canonical, city=actor.city,
+                        evidence=["brackets"]))
+        return found
+
+    def _generic(self, view: DocView, taken: numpy.ndarray, dry: bool = False
+                 ) -> list[ActorMention]:
+        found = []
+        for s, e, kind in view.longest("kind"):
+            if kind.role != "head" or not kind.generic or taken[s:e].any() \
+                    or view.consumed[s:e].any():
+                continue
+            if any(view.shape[i] in (CAP, ACR) for i in range(s, e)) and not (
+                    s > 0 and view.folded(s - 1) == "the" and e - s == 1
+                    and view.folded(s) in ("state", "government")):
+                # capitalised kind words outside a recognised name: "the State" only
+                if not self._lower_generic_ok(view, s, e):
+                    continue
+            if view.in_group("init_heads", e, e + 1) and view.shape[e] == LOWER:
+                continue  # "the municipality programme"? a compound noun, not an actor
+            if e < view.length and view.shape[e] == LOWER and view.in_group("kind", e, e + 1):
+                continue  # part of a longer lower-case noun ("employment office")
+            if kind.id == "municipality" and view.folded(s) == "city" and e - s == 1:
+                continue  # "the city" is mostly the place
+            name = view.span_text(s, e)
+            found.append(ActorMention(s, e, name, name, kind.category, kind.sector, guess=True,
+                                      generic=True, source="generic",
+                                      sentence=int(view.sent[s]), kind=kind.id,
+                                      evidence=[f"generic:{kind.id}"]))
+            taken[s:e] = True
+        return found
+
+    @staticmethod
+    def _lower_generic_ok(view, s, e) -> bool:
+        first = view.sentence_bounds(int(view.sent[s]))[0]
+        return s == first and all(view.shape[i] in (LOWER, HYPHEN) for i in range(s + 1, e))
+
+    def _resolve_references(self, view: DocView) -> None:
+        """ "the charity", "her organisation": the actor named before, or the speaker."""
+        speaker = view.context.get("speaker")
+        kept: list[ActorMention] = []
+        named: list[ActorMention] = []
+        references = {(s, e) for s, e, _ in view.groups.get("selfref", ())}
+        for actor in view.actors:
+            is_reference = False
+            if actor.generic and actor.start > 0 and view.folded(actor.start - 1) in \
+                    self.cues.determiners and view.folded(actor.end - 1) in \
+                    self.cues.reference_any:
+                is_reference = True
+            elif (actor.start - 1, actor.end) in references:
+                is_reference = True
+            if is_reference:
+                neutral = actor.kind == "organisation"
+                antecedent = next((a for a in reversed(named)
+                                   if a.category == actor.category or neutral), None)
+                if antecedent is None and named and named[-1].source == "name" \
+                        and not view.folded(actor.start - 1) in ("her", "his", "their", "our"):
+                    # "Rio Tinto's director said the company ...": the name was a company
+                    antecedent = named[-1]
+                    kind = self.cues.kinds.get(actor.kind or "")
+                    if kind is not None:
+                        antecedent.votes.append((kind.category, kind.sector, kind.weight * 3,
+                                                 f"reference:{kind.id}"))
+                        antecedent.category, antecedent.sector = self._decide(antecedent.votes)
+                        antecedent.evidence.append(f"reference:{kind.id}")
+                own = view.folded(actor.start - 1) in ("her", "his", "their", "our", "my")
+                if antecedent is not None and not own:
+                    actor.refers_to = antecedent.canonical
+                    actor.canonical = antecedent.canonical
+                    actor.registry_id = antecedent.registry_id
+                    actor.sector = antecedent.sector
+                    actor.source = "reference"
+                elif speaker and own:
+                    self._speaker(actor, speaker)
+                elif antecedent is not None:
+                    actor.refers_to = antecedent.canonical
+                    actor.canonical = antecedent.canonical
+                    actor.registry_id = antecedent.registry_id
+                    actor.source = "reference"
+            if not actor.generic or actor.refers_to:
+                named.append(actor)
+            kept.append(actor)
+        if speaker:
+            for s, e, _ in view.groups.get("selfref", ()):
+                if any(a.start <= s < a.end for a in kept):
+                    continue
+                mention = ActorMention(s, e, view.span_text(s, e), "", "", "", guess=True,
+                                       generic=True, sentence=int(view.sent[s]))
+                self._speaker(mention, speaker)
+                kept.append(mention)
+        kept.sort(key=lambda a: (a.start, a.end))
+        view.actors = kept
+
+    @staticmethod
+    def _speaker(actor: ActorMention, speaker: dict) -> None:
+        actor.refers_to = speaker.get("name")
+        actor.canonical = speaker.get("name") or actor.canonical
+        actor.category = speaker.get("category") or actor.category
+        actor.sector = speaker.get("sector") or actor.sector
+        actor.registry_id = speaker.get("registry_id")
+        actor.source = "speaker"
+
+
+def _initial_dot(view: DocView, i: int) -> bool:
+    """A dot inside a name ("St. Andrew's"), not the end of a sentence."""
+    return i > 0 and view.shape[i - 1] == CAP and len(view.text(i - 1)) <= 3
+
+
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
+
+
+_STOP_WORDS = _stop_words()
+
+
+def is_year(text: str) -> bool:
+    return bool(_YEAR.match(text))
