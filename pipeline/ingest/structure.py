@@ -160,7 +160,6 @@ def assign_roles(blocks, plain: str, top_roles: dict[int, str], matcher: Section
         text = plain[start:end]
         entries: list[tuple[str, int, int, str | None]] = []  # role, start, end, question
         role = top_roles.get(block.index)
-        words = len(text.split())
         styled_heading = block.table is None and (
             block.heading_level is not None or (block.title and block.index >= top_end))
         heading = None
@@ -194,7 +193,7 @@ def assign_roles(blocks, plain: str, top_roles: dict[int, str], matcher: Section
                 entries.append(("question", start, end, question))
         elif block.table is not None and (block.table, block.row) in headers:
             entries.append(("table_header", start, end, question))
-        elif (block.bold or block.italic) and words <= LONG_QUESTION_WORDS:
+        elif (block.bold or block.italic) and len(text.split()) <= LONG_QUESTION_WORDS:
             question = text
             entries.append(("question", start, end, question))
         else:
