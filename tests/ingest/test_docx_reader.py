@@ -444,3 +444,14 @@ def test_docx_reader_heading_styles_and_bold():
     assert heading.heading_level == 1 and heading.style.lower() == "heading 1"
     assert answer.heading_level is None and not answer.bold
     assert bold.bold and bold.heading_level is None
+
+
+def test_docx_reader_reports_content_it_cannot_read(guides):
+    document = new_document()
+    document.add_paragraph("Readable answer.")
+    append_xml(document, '<w:altChunk r:id="rId900"/>')
+    data = to_bytes(document)
+    assert read_docx(data, "x.docx").left_out == ["an embedded document part (altChunk)"]
+    result = analyse(data, file_name="x.docx", display="x.docx",
+                     settings=IngestSettings(guides=guides))
+    assert "CQ134" in [w.code for w in result.warnings]
