@@ -408,7 +408,11 @@ def test_docx_reader_keeps_original_spaces_breaks_and_hyphens():
     (text,) = texts(read(spaces_and_breaks()))
     assert text == ("The local\u00a0integration\nplan\u202fworks\u2009well;\tco\u00adordination"
                     "\u00adok.")
-    assert normalise(text).text == "The local integration plan works well; coordinationok."
+    normalised = normalise(text)
+    assert normalised.text == "The local integration plan works well; coordinationok."
+    start = normalised.text.index("local integration plan")
+    span = normalised.to_original(start, start + len("local integration plan"))
+    assert text[span[0]:span[1]] == "local\u00a0integration\nplan"
 
 
 def test_docx_reader_keeps_ligatures_and_normalised_copy_reads_them():
