@@ -248,7 +248,8 @@ class EntityMatcher:
         self._add("term", None, data["terminators"])
         self._add("member", None, data["member_markers"])
         self._add("selfref", None, data["self_references"])
-        for key in ("heads", "ambiguous_heads", "lower_heads", "run_verbs", "by_verbs"):
+        for key in ("heads", "ambiguous_heads", "lower_heads", "run_verbs", "start_verbs",
+                    "by_verbs"):
             self._add(f"init_{key}", None, data["initiatives"][key])
         for cue in data["partnership_cues"]:
             self._add("pcue", (cue["id"], cue["kind"]), cue["phrases"], key=f"pcue|{cue['id']}")
@@ -443,6 +444,52 @@ class DocView:
                 return actor
         return None
 
+    def actors_in(self, start: int, end: int) -> list[ActorMention]:
+        return [a for a in self.actors if start <= a.start and a.end <= end]
+
+    def coordinated(self, position: int, limit: int, skip_first: int = 3
+                    ) -> tuple[list[ActorMention], int]:
+        """The actors listed from `position` ("the NGO X, Y and Z", "X and with Y"), and where
+        the list stops. Up to `skip_first` filler words may come before the first one."""
+        found: list[ActorMention] = []
+        i = position
+        gap = skip_first
+        fillers = self.cues.fillers
+        list_words = ("and", "or", "&", ",", "as", "well", "along", "with", "plus", "also",
+                      "both", "from", "by", "including", "such", "among", "them")
+        while i < limit:
+            actor = self.actor_at(i)
+            if actor is not None and actor.start == i:
+                found.append(actor)
+                i = actor.end
+                gap = 3
+                # an apposition after a party: ", a refugee support NGO that ...,"
+                if i < limit and self.shape[i] == COMMA and i + 1 < limit and \
+                        self.folded(i + 1) in ("a", "an"):
+                    k = i + 1
+                    while k < limit and self.shape[k] != COMMA and k - i < 16:
+                        k += 1
+                    if k < limit and k + 1 < limit and self.folded(k + 1) == "and":
+                        i = k
+                continue
+            word = self.folded(i)
+            shape = self.shape[i]
+            if found and (shape == COMMA or word in list_words):
+                if shape == COMMA and i + 1 < limit and self.folded(i + 1) in self.cues.relative:
+                    break
+                i += 1
+                continue
+            if (word in fillers or shape in (QUOTE, HYPHEN)) and gap > 0:
+                gap -= 1
+                i += 1
+                continue
+            if not found and gap > 0 and shape in (LOWER, CAP) and word in fillers:
+                gap -= 1
+                i += 1
+                continue
+            break
+        return found, i
+
 
 # ------------------------------------------------------------------------------ recognition
 
@@ -487,7 +534,7 @@ class ActorRecognizer:
         for start, end, alias in view.groups.get("reg", ()):
             by_span.setdefault((start, end), []).append(alias)
         mentions = []
-        for start, end, alias in found:
+        for start, end, _ in found:
             candidates = [a.actor for a in by_span[(start, end)]
                           if self._case_ok(view, start, end, a)]
             actor = self._choose(view, candidates)
@@ -764,9 +811,11 @@ class ActorRecognizer:
         if not (org_head or strong or ambiguous or acronym or slot):
             return None
         if (slot or acronym) and not (org_head or strong or ambiguous):
-            if not self._stands_alone(view, start, end):
+            if not self._stands_alone(view, start, end) or self._common(view, start, end):
                 return None
             evidence.append("acronym" if acronym else "partner_slot")
+        elif ambiguous and not (org_head or strong) and self._common(view, start, end):
+            return None
         if org_head:
             evidence.append(f"head:{head[2].id}")
         category, sector = self._decide(votes)
@@ -853,9 +902,11 @@ class ActorRecognizer:
         # right after: "the Citizens Advice bureau", "the DITIB mosque", "Swedish embassy"
         # (not "a Catholic charity", nor "the German development agency GIZ")
         after = [m for m in view.longest("kind", end, min(sent_end, end + 4))
-                 if m[0] == end and m[2].role == "head"
-                 and all(view.shape[i] in (LOWER, HYPHEN) for i in range(m[0], m[1]))]
-        if after and not (start > 0 and view.folded(start - 1) in ("a", "an")):
+                 if m[0] == end and m[2].role == "head" and m[2].id != "region"
+                 and all(view.shape[i] in (LOWER, HYPHEN) for i in range(m[0], m[1]))
+                 and not view.in_group("init_heads", m[1] - 1, m[1])]
+        if after and not (start > 0 and view.folded(start - 1) in ("a", "an")) and not (
+                end - start == 1 and self._common(view, start, end)):
             ms, me, kind = after[-1]
             nxt = me
             while nxt < sent_end and view.shape[nxt] in (COMMA, OPEN):
@@ -946,6 +997,13 @@ class ActorRecognizer:
                            for i in between):
                     return False
         return any(end <= s and e <= clause_end for s, e, _ in view.groups.get("pcue", ()))
+
+    @staticmethod
+    def _common(view, start, end) -> bool:
+        """Only frequent English words ("Shelter", "Beds", "April 2013")."""
+        words = common_words()
+        caps = [view.folded(i) for i in range(start, end) if view.shape[i] in (CAP, ACR)]
+        return bool(caps) and all(w in words for w in caps)
 
     def _stands_alone(self, view, start, end) -> bool:
         """A name found only by its place must not be a modifier ("with Syrian volunteers")."""
@@ -1073,7 +1131,7 @@ class ActorRecognizer:
                 antecedent = next((a for a in reversed(named)
                                    if a.category == actor.category or neutral), None)
                 if antecedent is None and named and named[-1].source == "name" \
-                        and not view.folded(actor.start - 1) in ("her", "his", "their", "our"):
+                        and view.folded(actor.start - 1) not in ("her", "his", "their", "our"):
                     # "Rio Tinto's director said the company ...": the name was a company
                     antecedent = named[-1]
                     kind = self.cues.kinds.get(actor.kind or "")
@@ -1120,6 +1178,35 @@ class ActorRecognizer:
         actor.source = "speaker"
 
 
+COMMON_WORDS_NAME = "common_words.txt"
+COMMON_WORD_LOG_PROB = -14.0
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Frequent English words (package data): a capitalised "Shelter" or "April" found only by
+    its place in a sentence is not taken for an organisation's name."""
+    path = resources.files("pipeline") / "defaults" / COMMON_WORDS_NAME
+    return frozenset(line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
+def common_words_text() -> str:
+    """`common_words.txt` rebuilt from spacy-lookups-data's English word probabilities
+    (`python -m pipeline.nlp.actors > pipeline/defaults/common_words.txt`)."""
+    import gzip
+
+    path = resources.files("spacy_lookups_data") / "data" / "en_lexeme_prob.json.gz"
+    with path.open("rb") as handle:
+        probs = json.loads(gzip.decompress(handle.read()).decode("utf-8"))
+    words = sorted(w for w, p in probs.items()
+                   if p > COMMON_WORD_LOG_PROB and w.isalpha() and w.islower() and w.isascii())
+    header = ("# Frequent English words (log probability above "
+              f"{COMMON_WORD_LOG_PROB} in spacy-lookups-data's en_lexeme_prob table).\n"
+              "# Generated by `python -m pipeline.nlp.actors`; do not edit.\n")
+    return header + "\n".join(words) + "\n"
+
+
 def _initial_dot(view: DocView, i: int) -> bool:
     """A dot inside a name ("St. Andrew's"), not the end of a sentence."""
     return i > 0 and view.shape[i - 1] == CAP and len(view.text(i - 1)) <= 3
@@ -1136,3 +1223,9 @@ _STOP_WORDS = _stop_words()
 
 def is_year(text: str) -> bool:
     return bool(_YEAR.match(text))
+
+
+if __name__ == "__main__":  # pragma: no cover - regenerates package data
+    import sys
+
+    sys.stdout.write(common_words_text())

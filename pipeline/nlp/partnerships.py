@@ -1,0 +1,198 @@
+"""Partnerships: a partnership cue with two or more actors in its clause.
+
+Cues (`partnership_cues` in entity_cues.yaml) come in five kinds; the parties are
+- with     the subject of the clause and the actors listed after the cue ("X partners with Y
+           and Z", "in cooperation with");
+- by       the subject (or the body that runs what is funded) and the actors after the cue
+           ("funded by Y", "with support from Y");
+- between  the actors listed after the cue ("agreement between X and Y");
+- joint    the actors of the subject ("X and Y jointly run", "signed an agreement");
+- verb     the subject and the actors after the verb ("X funds Y", "X commissioned Y").
+The subject is the first actor of the clause (with those listed with it), after any "the
+director of X said" that reports the clause; if the reported clause names no actor, the
+reporting one is the subject, and with a known speaker (`context["speaker"]`) an unnamed
+subject is the speaker. A name owned by another ("the City of Vienna's Municipal Department")
+acts for itself. A party named twice counts once.
+
+Type (DESIGN.md), from the set of the parties' sectors: exactly public and private ->
+public_private, third and private -> third_actor_private, third and public ->
+third_actor_public; one sector only, or all three -> other. So a city, a ministry and a company
+make a public_private partnership, and a city, a company and an NGO one of type other.
+
+Status: desired when a wish, request or condition comes before the cue in its clause ("would
+like to partner with", "has asked ... for"); ended when the clause (or a following "but"
+clause) says it ended ("until 2019", "was not renewed", "used to"); planned when it holds a
+plan or future cue ("will", "is preparing", "next year"); else existing. A denied one ("has no
+agreement with", "never worked with") is not a partnership.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline.nlp.actors import COMMA, ActorMention, DocView
+from pipeline.nlp.initiatives import but_clause_end, status_cues_in, year_ended
+
+PAIR_TYPES = {
+    frozenset({"public", "private"}): "public_private",
+    frozenset({"third", "private"}): "third_actor_private",
+    frozenset({"third", "public"}): "third_actor_public",
+}
+STATUS_ORDER = ("desired", "ended", "planned", "existing")
+
+
+def partnership_type(sectors) -> str:
+    """The study's partnership type from the parties' sectors (see the module docstring)."""
+    return PAIR_TYPES.get(frozenset(sectors), "other")
+
+
+@dataclass
+class PartnershipMention:
+    parties: list[ActorMention]
+    type: str
+    status: str
+    cue_start: int
+    cue_end: int
+    kind: str
+    sentence: int
+    start: int = 0
+    end: int = 0
+    implicit: list[dict] = field(default_factory=list)  # parties known only from context
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return frozenset(p.key for p in self.parties) | frozenset(
+            f"name:{p['name']}" for p in self.implicit)
+
+
+class PartnershipRecognizer:
+    def __init__(self, cues):
+        self.cues = cues
+
+    def __call__(self, view: DocView, initiatives=()) -> list[PartnershipMention]:
+        found: dict[frozenset, PartnershipMention] = {}
+        for s, e, (_cue_id, kind) in view.longest("pcue"):
+            mention = self._one(view, s, e, kind, initiatives)
+            if mention is None:
+                continue
+            known = found.get(mention.keys)
+            if known is None:
+                found[mention.keys] = mention
+            elif STATUS_ORDER.index(mention.status) < STATUS_ORDER.index(known.status):
+                known.status = mention.status
+        return sorted(found.values(), key=lambda m: (m.start, m.end))
+
+    def _one(self, view: DocView, s: int, e: int, kind: str, initiatives):
+        clause_start, clause_end = view.clause_bounds(s, e)
+        region = clause_start
+        attribution: list[ActorMention] = []
+        for rs, re_, _ in view.groups.get("report", ()):
+            if clause_start <= rs and re_ <= s:
+                if view.actors_in(region, rs):
+                    attribution = view.actors_in(region, rs)[:1]
+                region = re_
+        if not attribution:
+            sent_start = view.sentence_bounds(int(view.sent[s]))[0]
+            attribution = [a for a in view.actors_in(sent_start, region) if not a.generic][:1]
+        right: list[ActorMention] = []
+        stop = e
+        if kind in ("with", "by", "between", "verb"):
+            right, stop = view.coordinated(e, clause_end, skip_first=4 if kind != "verb" else 6)
+            if kind == "verb" and not right:
+                # "funds the 'X' initiative, a coalition of ..., run by Y": objects further on
+                right = [a for a in view.actors_in(e, self._object_end(view, e, clause_end))]
+        subject = self._subject(view, region, s, kind, initiatives)
+        if kind == "between":
+            parties = right
+        elif kind == "joint":
+            parties = subject
+            if len(parties) < 2:
+                parties = subject + [a for a in view.actors_in(region, s) if a not in subject]
+            if len(parties) < 2:
+                parties = parties + right
+        else:
+            if not subject and attribution:
+                subject = attribution
+            parties = subject + right
+        parties = self._clean(view, parties)
+        implicit = []
+        speaker = view.context.get("speaker")
+        if speaker and kind != "between" and not subject and right:
+            implicit.append(speaker)
+        if len({p.key for p in parties}) + len(implicit) < 2:
+            return None
+        status = self._status(view, s, e, clause_start, max(stop, e), region)
+        if status is None:
+            return None
+        sectors = {p.sector for p in parties} | {p.get("sector") for p in implicit}
+        sectors.discard(None)
+        tokens = [s, e] + [p.start for p in parties] + [p.end for p in parties]
+        mention = PartnershipMention(parties, partnership_type(sectors), status, s, e, kind,
+                                     int(view.sent[s]), min(tokens), max(tokens), implicit)
+        return mention
+
+    @staticmethod
+    def _object_end(view: DocView, start: int, clause_end: int) -> int:
+        for i in range(start, clause_end - 1):
+            if view.shape[i] == COMMA and view.folded(i + 1) in ("and", "but") and \
+                    view.actor_at(i + 2) is None and view.actor_at(i + 3) is None:
+                return i
+        return clause_end
+
+    def _subject(self, view: DocView, region: int, cue: int, kind: str, initiatives
+                 ) -> list[ActorMention]:
+        candidates = [a for a in view.actors_in(region, cue)]
+        if not candidates:
+            return []
+        # a passive agent is the subject: "is run by the county's public health department
+        # together with ..." (not an aside between commas: "X, run by Y, receives ...")
+        for s, e, _ in view.groups.get("init_by_verbs", ()):
+            if region <= s and e <= cue and not (s > 0 and view.shape[s - 1] == COMMA):
+                agents, _ = view.coordinated(e, cue)
+                if agents:
+                    return agents
+        first, _ = view.coordinated(candidates[0].start, cue, skip_first=0)
+        # a name owned by another acts for itself ("Reykjavík City's Welfare Department")
+        owned = [a for a in first if not (a.end < view.length and view.text(a.end) in (
+            "'s", "\u2019s"))]
+        subject = owned or first
+        # what is funded may be an initiative run by someone: "the X programme, run by Y,
+        # is funded by Z" -> Y
+        if kind == "by" and not subject:
+            for initiative in initiatives:
+                if region <= initiative.start < cue and initiative.actors:
+                    return list(initiative.actors)
+        return subject
+
+    @staticmethod
+    def _clean(view: DocView, parties: list[ActorMention]) -> list[ActorMention]:
+        """One mention per actor; a generic group dropped when its members are named ("partner
+        employers such as RBC and Deloitte"); owners of a named part dropped."""
+        unique: list[ActorMention] = []
+        keys: set[str] = set()
+        named = [p for p in parties if not p.generic]
+        for party in parties:
+            if party.generic and not party.refers_to and any(
+                    0 < n.start - party.end <= 3 and view.in_group("member", party.end, n.start)
+                    for n in named):
+                continue
+            if party.key in keys:
+                continue
+            keys.add(party.key)
+            unique.append(party)
+        return unique
+
+    def _status(self, view: DocView, s: int, e: int, clause_start: int, stop: int, region: int
+                ) -> str | None:
+        cues = status_cues_in(view, clause_start, but_clause_end(view, stop))
+        inside = status_cues_in(view, clause_start, stop)
+        for ns, _ne in inside.get("negated", ()):
+            if max(region, s - 6) <= ns < s or s <= ns < e:
+                return None
+        if any(region <= ds < s or clause_start <= ds < s for ds, _ in inside.get("desired", ())):
+            return "desired"
+        if cues.get("ended") or year_ended(view, clause_start, but_clause_end(view, stop)):
+            return "ended"
+        if inside.get("planned"):
+            return "planned"
+        return "existing"
