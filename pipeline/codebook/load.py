@@ -108,7 +108,8 @@ def build_codebook(data: dict, sha256: str = "", source: str = "") -> Codebook:
                     phrases=tuple(p.get("phrases", ())),
                     tokens=tuple(p.get("tokens", ())),
                     path=format_path(["codes", i, "patterns", j]),
-                    consumes_cues=bool(p.get("consumes_cues", False)))
+                    consumes_cues=bool(p.get("consumes_cues", False)),
+                    cue=p.get("cue"))
             for j, p in enumerate(raw.get("patterns") or []))
         derive = tuple(Derivation(id=d["id"], code=raw["id"], sources=tuple(d["from"]),
                                   when=tuple(d["when"]))

@@ -21,6 +21,7 @@ class Pattern:
     tokens: tuple[dict, ...] = ()
     path: str = ""
     consumes_cues: bool = False
+    cue: str | None = None  # the match also acts as a cue of this type
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ class ContextComponent:
         self.strong_first = compiled.strong_first_norms
         self.actor_norms = compiled.actor_norms
         self.consuming = {p.id for p in compiled.patterns.values() if p.consumes_cues}
+        self.pattern_cues = {p.id: p.cue for p in compiled.patterns.values() if p.cue}
         self._codes: dict[int, tuple[str, str, str, tuple]] = {}
 
     def __call__(self, doc):
@@ -74,6 +75,13 @@ class ContextComponent:
         analysis.mentions = mentions
         consumed = [(m.start, m.end) for m in mentions if m.rule in self.consuming]
         hits = self._cue_hits(doc, analysis, cues, consumed) if cues else []
+        for mention in mentions:
+            cue_type = self.pattern_cues.get(mention.rule)
+            if cue_type is not None:  # "lobbies parliament for easier family reunification"
+                sentence = analysis.sentence_of(mention.start)
+                _, high = analysis.clause(mention.start, mention.end, sentence)
+                hits.append(CueHit(mention.rule, cue_type, mention.start, mention.end,
+                                   mention.end, high, sentence))
         analysis.cue_hits = hits
         by_sentence: dict[int, list[CueHit]] = {}
         for hit in hits:

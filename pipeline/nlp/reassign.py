@@ -154,7 +154,8 @@ class ReassignComponent:
         return self._filter(mentions, rule, analysis, is_venue)
 
     def _subject(self, doc, mentions, rule, analysis):
-        """Drop a service named as the actor of a provision verb ("the job centre pays ...")."""
+        """Drop a service named as the actor of a provision verb when what it provides is
+        coded ("the job centre pays the rent")."""
         head_ends = {e for _, e in analysis.groups[f"rule:{rule.id}:heads"]}
         skip = set(rule.skip)
         strong = self.strong_first
@@ -166,7 +167,12 @@ class ReassignComponent:
             i = mention.end
             while i < length and i - mention.end < 3 and doc[i].lower_ in skip:
                 i += 1
-            return i < length and doc[i].norm in strong
+            if i >= length or doc[i].norm not in strong:
+                return False
+            # only when what it provides is coded too ("the legal aid office helps
+            # refugees" keeps its legal aid)
+            return any(other is not mention and other.kind == "dimension"
+                       and i <= other.start < mention.clause_end for other in mentions)
 
         return self._filter(mentions, rule, analysis, acts)
 
@@ -181,9 +187,12 @@ class ReassignComponent:
 
     def _reassign(self, mentions, rule, analysis):
         sources = rule.sources
+        patterns = rule.patterns
         context = analysis.groups[f"rule:{rule.id}:context"]
         for mention in mentions:
             if mention.code not in sources or mention.reassigned_by is not None:
+                continue
+            if patterns and mention.rule not in patterns:
                 continue
             if rule.scope == "window":
                 low, high = mention.start - rule.window, mention.end + rule.window
