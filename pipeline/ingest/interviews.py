@@ -10,6 +10,7 @@ recognised, and refused, if it is dropped into the folder again.
 
 from __future__ import annotations
 
+import importlib
 import unicodedata
 from pathlib import Path
 
@@ -28,6 +29,11 @@ from pipeline.store.schema import (
     segments,
 )
 from pipeline.vocabulary import METADATA_FIELDS, field_for_label
+
+# Stages that keep text taken from segments (coding evidence, mention texts, comments) add
+# one "module:function" line here; purge calls each as function(conn, interview_id,
+# segment_ids) inside its transaction, so withdrawn consent removes their copies too.
+PURGE_HOOKS: list[str] = []
 
 
 def find_interview(conn, ref: str, root: Path):
@@ -198,6 +204,12 @@ def _purge(conn, interview_id: int) -> None:
     conn.execute(delete(interview_notes).where(interview_notes.c.interview_id == interview_id))
     conn.execute(delete(metadata_overrides)
                  .where(metadata_overrides.c.interview_id == interview_id))
+    segment_ids = list(conn.execute(select(segments.c.id).where(
+        segments.c.interview_id == interview_id)).scalars())
+    for target in PURGE_HOOKS:
+        module_name, function_name = target.split(":")
+        getattr(importlib.import_module(module_name), function_name)(
+            conn, interview_id, segment_ids)
     # The one exception to "events are never updated": withdrawn consent. The events stay
     # (what happened, when, by whom) but lose the values (paths, metadata) they carried.
     conn.execute(update(events).where(events.c.entity == "interviews",
