@@ -281,3 +281,25 @@ def test_ingest_lean_report_keeps_counts_and_problems_only(study, folder):
     assert [o.outcome for o in seen] == ["ingested", "ingested", "failed"]
     assert [o.outcome for o in report.outcomes] == ["failed"]
     assert report.counts()["ingested"] == 2 and report.failed
+
+
+PURGED_CALLS: list = []
+
+
+def record_purge(conn, interview_id, segment_ids):
+    PURGED_CALLS.append((interview_id, len(segment_ids)))
+
+
+def test_ingest_purge_calls_the_hooks_of_other_stages(study, folder, monkeypatch):
+    from pipeline.ingest import interviews as lifecycle
+
+    make(folder / "LIS-PM-01.docx")
+    ingest(study)
+    monkeypatch.setattr(lifecycle, "PURGE_HOOKS", [f"{__name__}:record_purge"])
+    PURGED_CALLS.clear()
+    store = open_study_store(study)
+    try:
+        retire(study, store, "1", reason="consent withdrawn", purge=True)
+    finally:
+        store.close()
+    assert PURGED_CALLS == [(1, 3)]
