@@ -1,0 +1,87 @@
+"""`cityqda run` on the sample study: every landed stage runs, outputs are named, reruns are calm."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.run import STAGES
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+STUDY_PARTS = ("cityqda.toml", "register.xlsx", "transcripts_sample", "interview_guides",
+               "codebooks")
+
+
+@pytest.fixture
+def sample_copy(tmp_path) -> Path:
+    root = tmp_path / "sample"
+    root.mkdir()
+    for part in STUDY_PARTS:
+        source = REPO_ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, root / part)
+        else:
+            shutil.copyfile(source, root / part)
+    return root
+
+
+def test_run_stages_are_in_flow_order():
+    names = [name for name, _ in STAGES]
+    assert names[:4] == ["guides", "register", "ingest", "code"]
+
+
+def test_run_sample_study_end_to_end(runner, sample_copy):
+    result = runner.invoke(main, ["--project", str(sample_copy), "run"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    for name, _ in STAGES:
+        assert any(line.startswith(f"{name}") for line in result.stderr.splitlines()), name
+    assert "run 1: ok" in result.stderr
+
+    conn = sqlite3.connect(sample_copy / "cityqda.sqlite")
+    try:
+        interviews = conn.execute("SELECT COUNT(*) FROM interviews").fetchone()[0]
+        codings = conn.execute("SELECT COUNT(*) FROM codings").fetchone()[0]
+        status, manifest = conn.execute("SELECT status, manifest FROM runs").fetchone()
+    finally:
+        conn.close()
+    assert interviews == len(list((sample_copy / "transcripts_sample").glob("*.docx")))
+    assert codings > 0
+    assert status == "ok"
+    counts = json.loads(manifest)["counts"]
+    assert counts, "the run manifest records counts"
+
+
+def test_run_rerun_changes_nothing(runner, sample_copy):
+    first = runner.invoke(main, ["--project", str(sample_copy), "run"])
+    assert first.exit_code == 0, first.stderr
+    conn = sqlite3.connect(sample_copy / "cityqda.sqlite")
+    before = conn.execute("SELECT COUNT(*) FROM codings").fetchone()[0]
+    versions = conn.execute("SELECT SUM(version) FROM interviews").fetchone()[0]
+    conn.close()
+    second = runner.invoke(main, ["--project", str(sample_copy), "run"])
+    assert second.exit_code == 0, second.stderr
+    assert "run 2: ok" in second.stderr
+    conn = sqlite3.connect(sample_copy / "cityqda.sqlite")
+    assert conn.execute("SELECT COUNT(*) FROM codings").fetchone()[0] == before
+    assert conn.execute("SELECT SUM(version) FROM interviews").fetchone()[0] == versions
+    conn.close()
+
+
+def test_run_reports_a_broken_register_and_exits_1(runner, sample_copy):
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(sample_copy / "register.xlsx")
+    sheet = workbook["register"]
+    header = [cell.value for cell in sheet[1]]
+    sheet.cell(row=2, column=header.index("outcome") + 1, value="maybe")
+    workbook.save(sample_copy / "register.xlsx")
+    result = runner.invoke(main, ["--project", str(sample_copy), "run"])
+    assert result.exit_code == 1
+    assert "register.xlsx" in result.stderr and "row 2" in result.stderr
+    assert "failed" in result.stderr
