@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pipeline.codebook.model import Codebook, Cue, Pattern
 from pipeline.codebook.phrases import expand_phrase
 from pipeline.codebook.validate import PHRASE_TOKEN_KEYS
-from pipeline.nlp.language import AUX_KEY
+from pipeline.nlp.language import AUX_KEY, CLOSERS
 
 MAX_TOKEN_EXPANSIONS = 5000
 
@@ -133,6 +133,8 @@ def compile_codebook(codebook: Codebook, nlp, ruler) -> CompiledCodebook:
     # "." has the NORM of every sentence end (see LookupLemmatizer.norm)
     group_of[nlp.vocab.strings.add("sentence_end")] = "sentence_end"
     ruler.add_phrase_group("sentence_end", ["."])
+    group_of[nlp.vocab.strings.add("closer")] = "closer"
+    ruler.add_phrase_group("closer", list(CLOSERS))
     for rule in codebook.rules:
         for part in ("context", "phrases", "heads", "before"):
             phrases = getattr(rule, part)

@@ -30,7 +30,7 @@ AUX_KEY = "cityqda_aux"  # doc.user_data: (key, start, end) matches of the cue l
 SENTENCE_END = "\n"  # NORM given to sentence-final punctuation and line breaks
 
 _END_CHARS = frozenset(".!?\u3002\uff01\uff1f\u2026\u203c\u2047\u2048\u2049")
-_CLOSERS = frozenset({'"', "'", ")", "]", "}", "\u201d", "\u2019", "\u00bb"})
+CLOSERS = ('"', "'", ")", "]", "}", "\u201d", "\u2019", "\u00bb")
 _MINUS_ONE = numpy.uint64(2 ** 64 - 1)
 
 
@@ -102,19 +102,20 @@ class FastSentencizer:
     def __init__(self, vocab):
         self.vocab = vocab
         self.end_key = vocab.strings.add("sentence_end")
+        self.closer_key = vocab.strings.add("closer")
         self._buffer = numpy.empty(0, dtype=numpy.uint64)
 
     def __call__(self, doc):
         length = len(doc)
         if not length:
             return doc
-        ends = self._ends(doc)
+        ends, closers = self._ends(doc)
         ending = set(start for start, _ in ends)
         starts = []
         for _, position in ends:
             if position >= length or position in ending:
                 continue  # "?!" or ". \n": the next token ends the sentence too
-            if doc[position].text in _CLOSERS:
+            if position in closers:
                 position += 1
                 while position < length and position in ending:
                     position += 1
@@ -133,15 +134,22 @@ class FastSentencizer:
         doc.user_data["cityqda_sentences"] = [0, *(s for s in starts if s)]
         return doc
 
-    def _ends(self, doc) -> list[tuple[int, int]]:
-        """(start, end) of sentence-end tokens, from the ruler's matches if it ran."""
+    def _ends(self, doc) -> tuple[list[tuple[int, int]], set[int]]:
+        """(start, end) of sentence-end tokens and the positions of closing quotes or
+        brackets, from the ruler's matches if it ran."""
         aux = doc.user_data.get(AUX_KEY)
         if aux is not None:
-            end_key = self.end_key
-            return [(start, end) for key, start, end in aux if key == end_key]
-        orth = doc.to_array(ORTH)
-        strings = self.vocab.strings
-        return [(i, i + 1) for i, h in enumerate(orth.tolist()) if is_sentence_end(strings[h])]
+            end_key, closer_key = self.end_key, self.closer_key
+            ends, closers = [], set()
+            for key, start, end in aux:
+                if key == end_key:
+                    ends.append((start, end))
+                elif key == closer_key:
+                    closers.add(start)
+            return ends, closers
+        texts = [self.vocab.strings[h] for h in doc.to_array(ORTH).tolist()]
+        return ([(i, i + 1) for i, text in enumerate(texts) if is_sentence_end(text)],
+                {i for i, text in enumerate(texts) if text in CLOSERS})
 
 
 @Language.factory("cityqda_lemmatizer",

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from spacy.attrs import IDX, SPACY
+
 from pipeline.codebook.load import load_codebook
 from pipeline.codebook.model import Codebook
 from pipeline.nlp.analysis import Mention, analysis_of
@@ -55,13 +57,14 @@ class Tagger:
         analysis = analysis_of(doc)
         codes, challenges, suppressed = [], [], []
         if analysis is not None and (analysis.mentions or analysis.suppressed):
+            offsets = TokenOffsets(doc, norm)
             shown = [m for m in analysis.mentions if m.kind == "dimension" and m.emitted]
             shown.extend(analysis.challenges)
             shown.sort(key=lambda m: (m.start, m.end, m.kind != "dimension", m.code))
             sentences: dict[int, tuple[str, int, int]] = {}
-            codes = [self._coding(m, doc, norm, analysis, sentences) for m in shown]
+            codes = [self._coding(m, offsets, norm, analysis, sentences) for m in shown]
             challenges = sorted({m.code for m in analysis.challenges})
-            suppressed = [self._suppressed(m, doc, norm) for m in
+            suppressed = [self._suppressed(m, offsets, norm) for m in
                           sorted(analysis.suppressed, key=lambda m: (m.start, m.end, m.code))]
         return {
             "id": record_id,
@@ -75,16 +78,11 @@ class Tagger:
         }
 
     @staticmethod
-    def _span(doc, norm: NormalisedText, start: int, end: int) -> tuple[int, int]:
-        """Original code-point offsets of tokens [start, end)."""
-        last = doc[end - 1]
-        return norm.to_original(doc[start].idx, last.idx + len(last.text))
-
-    def _sentence(self, doc, norm, analysis, index: int, cache: dict) -> tuple[str, int, int]:
+    def _sentence(offsets, norm, analysis, index: int, cache: dict) -> tuple[str, int, int]:
         found = cache.get(index)
         if found is None:
             first, last = analysis.sentence_bounds(index)
-            start, end = self._span(doc, norm, first, last)
+            start, end = offsets.span(first, last)
             text = norm.original[start:end]
             stripped = text.strip()
             if stripped != text:
@@ -93,14 +91,14 @@ class Tagger:
             found = cache[index] = (stripped, start, end)
         return found
 
-    def _coding(self, mention: Mention, doc, norm: NormalisedText, analysis,
+    def _coding(self, mention: Mention, offsets, norm: NormalisedText, analysis,
                 sentences: dict) -> dict:
-        start, end = self._span(doc, norm, mention.start, mention.end)
-        sentence, sent_start, sent_end = self._sentence(doc, norm, analysis, mention.sentence,
-                                                        sentences)
+        start, end = offsets.span(mention.start, mention.end)
+        sentence, sent_start, sent_end = self._sentence(offsets, norm, analysis,
+                                                        mention.sentence, sentences)
         cues = []
         for hit in mention.cues:
-            cue_start, cue_end = self._span(doc, norm, hit.start, hit.end)
+            cue_start, cue_end = offsets.span(hit.start, hit.end)
             cues.append({"type": hit.type, "cue": hit.cue, "start": cue_start, "end": cue_end,
                          "text": norm.original[cue_start:cue_end]})
         return {
@@ -126,11 +124,29 @@ class Tagger:
             "reason": mention.reason,
         }
 
-    def _suppressed(self, mention: Mention, doc, norm: NormalisedText) -> dict:
-        start, end = self._span(doc, norm, mention.start, mention.end)
+    def _suppressed(self, mention: Mention, offsets, norm: NormalisedText) -> dict:
+        start, end = offsets.span(mention.start, mention.end)
         return {"code": mention.code, "start": start, "end": end,
                 "text": norm.original[start:end], "rule": mention.rule,
                 "suppressed_by": mention.suppressed_by, "reason": mention.reason}
+
+
+class TokenOffsets:
+    """Original code-point offsets of token ranges, from one array read per document."""
+
+    __slots__ = ("starts", "ends", "norm")
+
+    def __init__(self, doc, norm: NormalisedText):
+        rows = doc.to_array([IDX, SPACY]).tolist()
+        self.starts = [row[0] for row in rows]
+        # a token ends where the next starts, less the space that follows it
+        self.ends = [rows[i + 1][0] - rows[i][1] for i in range(len(rows) - 1)]
+        last = doc[len(doc) - 1]
+        self.ends.append(last.idx + len(last.text))
+        self.norm = norm
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        return self.norm.to_original(self.starts[start], self.ends[end - 1])
 
 
 def tag_texts(texts: Iterable[str], codebook: Codebook | str | Path | None = None) -> list[dict]:
