@@ -118,7 +118,8 @@ def cue_problems(doc: YamlDocument, file: str) -> list[Problem]:
 
     data = doc.data
     for key in ("company_suffixes", "report_verbs", "terminators", "member_markers",
-                "list_words", "list_fillers", "self_references"):
+                "list_words", "list_fillers", "self_references", "agreement_nouns",
+                "funding_nouns"):
         check([key], data[key])
     for i, kind in enumerate(data["kinds"]):
         check(["kinds", i, "phrases"], kind["phrases"])
@@ -251,6 +252,8 @@ class EntityMatcher:
         for key in ("heads", "ambiguous_heads", "lower_heads", "run_verbs", "start_verbs",
                     "by_verbs"):
             self._add(f"init_{key}", None, data["initiatives"][key])
+        self._add("agreement", None, data["agreement_nouns"])
+        self._add("funding", None, data["funding_nouns"])
         for cue in data["partnership_cues"]:
             self._add("pcue", (cue["id"], cue["kind"]), cue["phrases"], key=f"pcue|{cue['id']}")
         for status, phrases in data["status_cues"].items():
@@ -363,6 +366,11 @@ class DocView:
         self.context = context or {}
         self.length = len(doc)
         self.shape = matcher.shapes(doc) if self.length else numpy.zeros(0, dtype=numpy.int8)
+        for i in numpy.flatnonzero(self.shape == QUOTE).tolist():
+            # "Seekers' Support": an apostrophe stuck to a plural is a possessive
+            if i and doc[i].text in ("'", "\u2019") and not doc[i - 1].whitespace_ \
+                    and doc[i - 1].text[-1:] in ("s", "S") and doc[i].whitespace_:
+                self.shape[i] = POSS
         flags = doc.to_array(SENT_START) if self.length else numpy.zeros(0)
         starts = numpy.flatnonzero(flags == 1).tolist()
         if not starts or starts[0] != 0:
@@ -479,16 +487,27 @@ class DocView:
                     break
                 i += 1
                 continue
-            if (word in fillers or shape in (QUOTE, HYPHEN)) and gap > 0:
+            if gap > 0 and (word in fillers or shape in (QUOTE, HYPHEN)):
                 gap -= 1
                 i += 1
                 continue
-            if not found and gap > 0 and shape in (LOWER, CAP) and word in fillers:
-                gap -= 1
-                i += 1
-                continue
+            if gap > 0 and shape in (LOWER, CAP):
+                # "the German development agency GIZ", "a local credit union, X": modifiers
+                nxt = self._actor_within(i + 1, min(limit, i + 1 + gap))
+                if nxt is not None and all(
+                        self.shape[k] in (LOWER, CAP, HYPHEN) or
+                        (self.shape[k] == COMMA and k == nxt - 1) for k in range(i, nxt)) \
+                        and not any(self.folded(k) in self.cues.relative for k in range(i, nxt)):
+                    i = nxt
+                    continue
             break
         return found, i
+
+    def _actor_within(self, start: int, end: int) -> int | None:
+        for actor in self.actors:
+            if start <= actor.start < end:
+                return actor.start
+        return None
 
 
 # ------------------------------------------------------------------------------ recognition
@@ -511,10 +530,13 @@ class ActorRecognizer:
             taken[mention.start:mention.end] = True
         view.chunks = self._chunks(view, taken)
         for chunk in view.chunks:
+            if self._bracketed_alias(view, chunk, taken):
+                continue
             found = self._classify(view, chunk)
             if found is not None:
                 actors.append(found)
                 taken[found.start:found.end] = True
+        self._whole_text_name(view, actors)
         actors.extend(self._aliases_in_brackets(view, actors, taken))
         actors.extend(self._generic(view, taken))
         actors.sort(key=lambda a: (a.start, a.end))
@@ -811,7 +833,9 @@ class ActorRecognizer:
         if not (org_head or strong or ambiguous or acronym or slot):
             return None
         if (slot or acronym) and not (org_head or strong or ambiguous):
-            if not self._stands_alone(view, start, end) or self._common(view, start, end):
+            first = start == view.sentence_bounds(int(view.sent[start]))[0]
+            if not self._stands_alone(view, start, end) or (
+                    self._common(view, start, end) and (end - start == 1 or first)):
                 return None
             evidence.append("acronym" if acronym else "partner_slot")
         elif ambiguous and not (org_head or strong) and self._common(view, start, end):
@@ -987,6 +1011,8 @@ class ActorRecognizer:
         """The first name of a clause that holds a partnership cue after it ("Philips and
         ASML, together with ...", "Bosch has trained ... under an agreement with")."""
         clause_start, clause_end = view.clause_bounds(start, end)
+        if after_preposition(view, start):
+            return False
         for s, e, _ in view.groups.get("report", ()):
             if clause_start <= s and e <= start:
                 clause_start = e
@@ -1051,6 +1077,28 @@ class ActorRecognizer:
         return False
 
     # -- brackets, generic mentions, references ------------------------------------------
+    @staticmethod
+    def _whole_text_name(view: DocView, actors) -> None:
+        """A text that is only a capitalised name and no organisation (a table cell or list
+        item such as "Welcome Aboard") names an initiative."""
+        if len(view.chunks) != 1 or actors:
+            return
+        chunk = view.chunks[0]
+        words = [i for i in range(view.length) if view.shape[i] not in (OTHER, QUOTE, BREAK)]
+        if not words or chunk.start > words[0] or chunk.end <= words[-1]:
+            return
+        if chunk.end - chunk.start == 1 and view.folded(chunk.start) in common_words():
+            return
+        if not any(c.start == chunk.start for c in view.initiative_chunks):
+            view.initiative_chunks.append(chunk)
+
+    @staticmethod
+    def _bracketed_alias(view: DocView, chunk: Chunk, taken) -> bool:
+        """ "(TRIEC)" right after a name: left for `_aliases_in_brackets`."""
+        start, end = chunk.start, chunk.end
+        return (start >= 2 and view.shape[start - 1] == OPEN and end < view.length
+                and view.shape[end] == CLOSE and view.shape[start - 2] in (CAP, ACR, LOWER))
+
     def _aliases_in_brackets(self, view, actors, taken) -> list[ActorMention]:
         """ "Toronto Region Immigrant Employment Council (TRIEC)": the bracket names the same
         actor."""
@@ -1087,9 +1135,11 @@ class ActorRecognizer:
             if kind.role != "head" or not kind.generic or taken[s:e].any() \
                     or view.consumed[s:e].any():
                 continue
-            if any(view.shape[i] in (CAP, ACR) for i in range(s, e)) and not (
-                    s > 0 and view.folded(s - 1) == "the" and e - s == 1
-                    and view.folded(s) in ("state", "government")):
+            stop_acronym = all(view.shape[i] == ACR and strip_accents(view.text(i)).upper()
+                               in self.cues.acronym_stop for i in range(s, e))
+            if any(view.shape[i] in (CAP, ACR) for i in range(s, e)) and not stop_acronym \
+                    and not (s > 0 and view.folded(s - 1) == "the" and e - s == 1
+                             and view.folded(s) in ("state", "government")):
                 # capitalised kind words outside a recognised name: "the State" only
                 if not self._lower_generic_ok(view, s, e):
                     continue
@@ -1147,7 +1197,8 @@ class ActorRecognizer:
                     actor.registry_id = antecedent.registry_id
                     actor.sector = antecedent.sector
                     actor.source = "reference"
-                elif speaker and own:
+                elif speaker and (own or (antecedent is None and (
+                        neutral or actor.category == speaker.get("category")))):
                     self._speaker(actor, speaker)
                 elif antecedent is not None:
                     actor.refers_to = antecedent.canonical
@@ -1157,6 +1208,29 @@ class ActorRecognizer:
             if not actor.generic or actor.refers_to:
                 named.append(actor)
             kept.append(actor)
+        for i in range(1, view.length):
+            if view.folded(i) in self.cues.reference_any and view.shape[i] == LOWER and \
+                    view.folded(i - 1) in self.cues.determiners and \
+                    not any(a.start <= i < a.end for a in kept):
+                antecedents = [a for a in kept if a.end <= i - 1 and (not a.generic
+                                                                       or a.refers_to)]
+                own = view.folded(i - 1) in ("her", "his", "their", "our", "my")
+                if own and speaker:
+                    continue  # the self-references below
+                if not antecedents and speaker:
+                    mention = ActorMention(i - 1, i + 1, view.span_text(i - 1, i + 1), "", "",
+                                           "", guess=True, generic=True,
+                                           sentence=int(view.sent[i]))
+                    self._speaker(mention, speaker)
+                    kept.append(mention)
+                elif antecedents:
+                    a = antecedents[-1]
+                    kept.append(ActorMention(
+                        i - 1 if own else i, i + 1, view.span_text(i - 1 if own else i, i + 1),
+                        a.canonical, a.category, a.sector, guess=True, generic=True,
+                        registry_id=a.registry_id, source="reference",
+                        sentence=int(view.sent[i]), refers_to=a.canonical,
+                        evidence=["reference"]))
         if speaker:
             for s, e, _ in view.groups.get("selfref", ()):
                 if any(a.start <= s < a.end for a in kept):
@@ -1205,6 +1279,20 @@ def common_words_text() -> str:
               f"{COMMON_WORD_LOG_PROB} in spacy-lookups-data's en_lexeme_prob table).\n"
               "# Generated by `python -m pipeline.nlp.actors`; do not edit.\n")
     return header + "\n".join(words) + "\n"
+
+
+PREPOSITIONS = frozenset({"with", "by", "from", "to", "of", "for", "at", "in", "on", "under",
+                          "through", "besides", "between", "among", "into", "towards", "via",
+                          "about", "near", "like", "than", "without", "beside", "after",
+                          "before", "during"})
+
+
+def after_preposition(view: DocView, start: int) -> bool:
+    """ "with ACIDI", "in Delfshaven": a name governed by a preposition is no subject."""
+    i = start - 1
+    while i >= 0 and view.folded(i) in ("the", "a", "an", "its", "their", "local"):
+        i -= 1
+    return i >= 0 and view.folded(i) in PREPOSITIONS
 
 
 def _initial_dot(view: DocView, i: int) -> bool:

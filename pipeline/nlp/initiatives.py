@@ -64,9 +64,11 @@ def year_ended(view: DocView, start: int, end: int) -> bool:
 
 
 def but_clause_end(view: DocView, clause_end: int) -> int:
-    """The end of a following "but ..." clause (where an ending is often told)."""
-    sent_end = view.sentence_bounds(int(view.sent[min(clause_end, view.length - 1)]))[1]
-    if clause_end < sent_end and view.folded(clause_end) in ("but", "however", "yet"):
+    """The end of a following "but ..." or "; ..." clause (where an ending is often told)."""
+    if clause_end >= view.length:
+        return clause_end
+    sent_end = view.sentence_bounds(int(view.sent[clause_end]))[1]
+    if clause_end < sent_end and view.folded(clause_end) in ("but", "however", "yet", ";"):
         return view.clause_bounds(min(clause_end + 1, sent_end - 1), min(clause_end + 2,
                                                                        sent_end))[1]
     return clause_end
@@ -160,8 +162,8 @@ class InitiativeRecognizer:
             mention.negated = True
             mention.cues.append("negated")
         wishes = [c for c in cues.get("desired", ()) if clause_start <= c[0] < mention.start]
-        starts = [s for s, _, _ in view.groups.get("init_start_verbs", ())
-                  if clause_start <= s < clause_end]
+        starts = [s for group in ("init_start_verbs", "init_run_verbs")
+                  for s, _, _ in view.groups.get(group, ()) if clause_start <= s < clause_end]
         plans = cues.get("planned", [])
         if wishes:
             mention.hypothetical = True
