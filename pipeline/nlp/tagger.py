@@ -27,12 +27,18 @@ from pipeline.nlp.pipeline import pipeline_for
 class Tagger:
     """Codes texts with one codebook; build once, reuse for many texts."""
 
-    def __init__(self, codebook: Codebook | str | Path | None = None, batch_size: int = 256):
+    def __init__(self, codebook: Codebook | str | Path | None = None, batch_size: int = 256,
+                 actors=None, entities: bool = True):
         self.codebook = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
         self.nlp = pipeline_for(self.codebook)
         self.batch_size = batch_size
         self._dimension_of = {code.id: self.codebook.dimension_of(code.id)
                               for code in self.codebook.codes}
+        # actors, initiatives, partnerships (pipeline.nlp.entities); `actors` is a registry
+        # path or Registry (None: the package default); entities=False leaves them empty
+        from pipeline.nlp.entities import entity_tagger_for
+
+        self.entities = entity_tagger_for(self.nlp, actors) if entities else None
 
     def tag(self, text: str, record_id=None) -> dict:
         return self.tag_texts([text], [record_id])[0]
@@ -70,9 +76,9 @@ class Tagger:
             "id": record_id,
             "dimensions": list(analysis.dimensions) if analysis is not None else [],
             "codes": codes,
-            "actors": [],
-            "initiatives": [],
-            "partnerships": [],
+            **(self.entities.extract(doc, norm, analysis, self._dimension_of)
+               if self.entities is not None else
+               {"actors": [], "initiatives": [], "partnerships": []}),
             "challenges": challenges,
             "suppressed": suppressed,
         }
