@@ -23,7 +23,8 @@ from pipeline.errors import EXIT_INPUT, CityQDAError
               help="Codebook file (default: the study's when --project is one, else the "
                    "packaged codebook).")
 @click.option("--actors", "actors_file", type=click.Path(dir_okay=False, path_type=str),
-              help="Actor registry (YAML); accepted for the actors coder.")
+              help="Actor registry (YAML) (default: the study's when --project is one, else "
+                   "the packaged registry).")
 @click.option("--keep-going", is_flag=True,
               help="Tag the valid lines even when some are malformed (exit code stays 1).")
 @click.pass_obj
@@ -66,7 +67,9 @@ def command(ctx, obj, input_file, text, codebook_file, actors_file, keep_going):
 
     from pipeline.nlp.tagger import Tagger
 
-    tagger = Tagger(codebook)
+    from pipeline.nlp.registry import registry_path_for
+
+    tagger = Tagger(codebook, actors=registry_path_for(obj.study_or_none(), actors_file))
     for result in tagger.tag_records((record.id, record.text) for record in records):
         emit_json(result)
     sys.stdout.flush()

@@ -503,9 +503,10 @@ def export_registry(registry: Registry, reviewed: Iterable[ReviewedActor]) -> Re
 
 
 def registry_path_for(study, actors_file: str | Path | None = None) -> Path:
-    """--actors, else the study's registry, else the package default."""
+    """--actors, else the study's registry (when the study has one), else the package
+    default."""
     if actors_file is not None:
         return Path(actors_file)
-    if study is not None:
+    if study is not None and study.path("actors").exists():
         return study.path("actors")
     return default_registry_path()
