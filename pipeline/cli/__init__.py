@@ -31,6 +31,7 @@ COMMANDS = {
     "codebook": "pipeline.cli.codebook:group",
     "tag": "pipeline.cli.tag:command",
     "code": "pipeline.cli.code:command",
+    "actors": "pipeline.cli.actors:group",
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

@@ -499,6 +499,65 @@ def export_registry(registry: Registry, reviewed: Iterable[ReviewedActor]) -> Re
                     source=registry.source)
 
 
+def reviewed_actors_from_store(conn, registry: Registry) -> list[ReviewedActor] | None:
+    """Every actor of the store as a ReviewedActor (None when the store has no actors table).
+
+    Registry actors are matched back to their entry by name or alias in the same city (or
+    among national and international bodies), so their review corrections update that entry.
+    """
+    from sqlalchemy import inspect, select
+
+    if not inspect(conn).has_table("actors"):
+        return None
+    from pipeline.store.schema import actors as table
+
+    by_name: dict[tuple[str, str], str] = {}
+    for entry in registry.actors:
+        for name in entry.names:
+            by_name.setdefault((fold_key(entry.city or ""), fold_key(name)), entry.id)
+    found = []
+    for row in conn.execute(select(table).order_by(table.c.id)).mappings():
+        city = row["city"] or None
+        key = fold_key(row["name"])
+        registry_id = by_name.get((fold_key(city or ""), key)) or by_name.get(("", key))
+        try:
+            aliases = tuple(json.loads(row["aliases"] or "[]"))
+        except ValueError:
+            aliases = ()
+        found.append(ReviewedActor(
+            key=str(row["id"]), name=row["name"], category=row["category"] or "",
+            sector=row["sector"] or "", status=row["review_status"] or "suggested",
+            city=city, aliases=aliases, registry_id=registry_id,
+            parent=str(row["parent_id"]) if row["parent_id"] is not None else None))
+    return found
+
+
+def export_study_registry(study, categories: Iterable[str] = CATEGORIES
+                          ) -> tuple[str, list[Problem]]:
+    """The study's registry with the store's review decisions merged in, as YAML text, and
+    any warning (CQ352 when the store holds no reviewed actors yet)."""
+    path = registry_path_for(study)
+    registry = load_registry(path, categories)
+    problems: list[Problem] = []
+    reviewed = None
+    if study.store_path.exists():
+        from pipeline.store import open_study_store
+
+        store = open_study_store(study)
+        try:
+            with store.read() as conn:
+                reviewed = reviewed_actors_from_store(conn, registry)
+        finally:
+            store.close()
+    decided = [r for r in reviewed or () if r.status != "suggested"]
+    if not decided:
+        reason = "" if reviewed is not None else " (it has no actors table)"
+        problems.append(Problem("CQ352", {"path": str(study.store_path), "reason": reason}))
+    valid = [r for r in decided if r.category in categories and r.sector in SECTORS
+             or r.status != "confirmed"]
+    return registry_to_yaml(export_registry(registry, valid)), problems
+
+
 # ------------------------------------------------------------------------------ study
 
 
