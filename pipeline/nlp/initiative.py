@@ -80,6 +80,8 @@ class InitiativeComponent:
                 flagged = mention.negated or mention.hypothetical
                 mention.counts = mention.initiative and not (flagged or mention.background)
                 mention.emitted = mention.counts or (flagged and not mention.background)
+            elif mention.background and "always" not in mention.when:
+                mention.emitted = False  # "... kept responsibility for housing allocation"
             else:
                 mention.emitted = bool(set(mention.when) & mention.contexts)
 

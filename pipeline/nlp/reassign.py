@@ -177,13 +177,14 @@ class ReassignComponent:
         return self._filter(mentions, rule, analysis, acts)
 
     def _overlap(self, mentions, rule, analysis):
-        """Drop matches of `rule.patterns` that share words with a match of another code."""
+        """Drop matches of `rule.patterns` that share words with, or touch, a match of another
+        code ("financial education workshops in Spanish")."""
         patterns = set(rule.patterns)
         if not any(m.rule in patterns for m in mentions):
             return mentions
         return self._filter(mentions, rule, analysis, lambda m: m.rule in patterns and any(
             other is not m and other.kind == m.kind and other.code != m.code
-            and other.start < m.end and m.start < other.end for other in mentions))
+            and other.start <= m.end and m.start <= other.end for other in mentions))
 
     def _reassign(self, mentions, rule, analysis):
         sources = rule.sources
