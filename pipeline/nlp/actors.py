@@ -192,12 +192,13 @@ def phrase_variants(text: str, variants: dict[str, str]) -> list[str]:
                       lambda s: s.replace(" & ", " and "), lambda s: s.replace(" and ", " & ")):
         forms |= {" ".join(transform(f).split()) for f in forms}
     spelled = set(forms)
-    for form in forms:
-        words = form.split(" ")
-        for i, word in enumerate(words):
-            key = strip_accents(word.lower())
-            for other in reverse.get(key, ()):
-                spelled.add(" ".join([*words[:i], other, *words[i + 1:]]))
+    for _ in range(3):  # "International Labor Organisation": two words differ at once
+        for form in list(spelled):
+            words = form.split(" ")
+            for i, word in enumerate(words):
+                key = strip_accents(word.lower())
+                for other in reverse.get(key, ()):
+                    spelled.add(" ".join([*words[:i], other, *words[i + 1:]]))
     return sorted(f for f in spelled if f)
 
 
@@ -242,6 +243,8 @@ class EntityMatcher:
         for kind in cues.kinds.values():
             self._add("kind", kind, phrases_of[kind.id], key=f"kind|{kind.id}")
         self._add("suffix", None, data["company_suffixes"])
+        self.suffix_words = frozenset(
+            cues.fold(s) for s in data["company_suffixes"] if " " not in s.strip())
         for i, role in enumerate(data["role_nouns"]):
             lean = (role["category"], role["sector"]) if "category" in role else None
             self._add("role", lean, role["phrases"], key=f"role|{i}")
@@ -547,9 +550,12 @@ class ActorRecognizer:
     # -- registry ------------------------------------------------------------------------
     def _registry(self, view: DocView) -> list[ActorMention]:
         found = []
+        kinds = [(s, e) for s, e, k in view.groups.get("kind", ()) if k.role == "head"]
         for start, end, alias in view.longest("reg"):
             if not self._case_ok(view, start, end, alias):
                 continue
+            if any(s <= start and end <= e and e - s > end - start for s, e in kinds):
+                continue  # "UN agencies", "EU institutions": a kind of actor
             found.append((start, end, alias))
         # several entries may share an alias: the longest match wins, then context decides
         by_span: dict[tuple[int, int], list[Alias]] = {}
@@ -678,8 +684,11 @@ class ActorRecognizer:
                     j += 1
                     continue
                 break
-            # drop a leading word capitalised only because it starts the sentence
-            while start < end and self._initial(view, start):
+            # drop a leading word capitalised only because it starts the sentence, and a
+            # describing acronym ("the NGO CITE")
+            while start < end and (self._initial(view, start) or (
+                    end - start > 1 and shape[start] == ACR and strip_accents(
+                        view.text(start)).upper() in cues.acronym_stop)):
                 start += 1
             while start < end and shape[start] not in (CAP, ACR):
                 start += 1
@@ -708,6 +717,11 @@ class ActorRecognizer:
         if any(view.shape[k] in (COMMA, QUOTE, BREAK) for k in range(i + 1, j)):
             return None
         return Chunk(i + 1, j, quoted=True)
+
+    @staticmethod
+    def _initial_position(view: DocView, i: int) -> bool:
+        return i == view.sentence_bounds(int(view.sent[i]))[0] or (
+            i > 0 and (view.shape[i - 1] in (QUOTE, BREAK) or view.text(i - 1) == ":"))
 
     def _initial(self, view: DocView, i: int) -> bool:
         """A capitalised word that only starts the sentence (or follows a quote or colon)."""
@@ -773,6 +787,13 @@ class ActorRecognizer:
     def _classify(self, view: DocView, chunk: Chunk) -> ActorMention | None:
         start, end = chunk.start, chunk.end
         cues = self.cues
+        if any(s <= start and end <= e and k.generic and k.role == "head"
+               for s, e, k in view.groups.get("kind", ())) and (
+                self._initial_position(view, start) or all(
+                    strip_accents(view.text(i)).upper() in cues.acronym_stop
+                    or view.text(i)[1:].islower() and view.text(i)[-1:] == "s"
+                    for i in range(start, end))):
+            return None  # "Employers are ...", "NGOs run ...": a kind, not a name
         votes: list[tuple[str, str, float, str]] = []
         evidence: list[str] = []
         kinds = view.longest("kind", start, end)
@@ -891,6 +912,8 @@ class ActorRecognizer:
         return inside[-1] if inside else None
 
     def _company_suffix(self, view, start, end) -> bool:
+        if end - start >= 2 and view.folded(end - 1).rstrip(".") in self.m.suffix_words:
+            return True
         for s, e, _ in view.groups.get("suffix", ()):
             if e == end and s > start:
                 return True
@@ -907,7 +930,7 @@ class ActorRecognizer:
             j -= 1
         before = [m for m in view.longest("kind", max(sent_start, j - 5), j + 1)
                   if m[1] == j + 1]
-        if before and view.shape[before[-1][0]] in (LOWER, OTHER, HYPHEN) \
+        if before and view.shape[before[-1][0]] in (LOWER, OTHER, HYPHEN, ACR) \
                 and before[-1][2].role == "head":
             s = before[-1][0]
             window_start = s
@@ -1135,16 +1158,18 @@ class ActorRecognizer:
             if kind.role != "head" or not kind.generic or taken[s:e].any() \
                     or view.consumed[s:e].any():
                 continue
-            stop_acronym = all(view.shape[i] == ACR and strip_accents(view.text(i)).upper()
-                               in self.cues.acronym_stop for i in range(s, e))
+            stop_acronym = all(strip_accents(view.text(i)).upper() in self.cues.acronym_stop
+                               for i in range(s, e))
             if any(view.shape[i] in (CAP, ACR) for i in range(s, e)) and not stop_acronym \
                     and not (s > 0 and view.folded(s - 1) == "the" and e - s == 1
                              and view.folded(s) in ("state", "government")):
                 # capitalised kind words outside a recognised name: "the State" only
                 if not self._lower_generic_ok(view, s, e):
                     continue
-            if view.in_group("init_heads", e, e + 1) and view.shape[e] == LOWER:
-                continue  # "the municipality programme"? a compound noun, not an actor
+            if view.in_group("init_heads", e, e + 1) and view.shape[e] == LOWER and not (
+                    e + 1 < view.length and view.folded(e + 1) in ("the", "a", "an", "its",
+                                                                   "their")):
+                continue  # "the municipality programme": a compound noun, not an actor
             if e < view.length and view.shape[e] == LOWER and view.in_group("kind", e, e + 1):
                 continue  # part of a longer lower-case noun ("employment office")
             if kind.id == "municipality" and view.folded(s) == "city" and e - s == 1:
@@ -1217,7 +1242,13 @@ class ActorRecognizer:
                 own = view.folded(i - 1) in ("her", "his", "their", "our", "my")
                 if own and speaker:
                     continue  # the self-references below
-                if not antecedents and speaker:
+                word_kinds = {k.category for s, e, k in view.groups.get("kind", ())
+                              if s <= i < e and k.role == "head"}
+                neutral = view.folded(i) in _NEUTRAL_REFERENCES
+                antecedents = [a for a in antecedents
+                               if neutral or a.category in word_kinds]
+                if not antecedents and speaker and (
+                        neutral or speaker.get("category") in word_kinds):
                     mention = ActorMention(i - 1, i + 1, view.span_text(i - 1, i + 1), "", "",
                                            "", guess=True, generic=True,
                                            sentence=int(view.sent[i]))
@@ -1281,6 +1312,8 @@ def common_words_text() -> str:
     return header + "\n".join(words) + "\n"
 
 
+_NEUTRAL_REFERENCES = frozenset({"organisation", "organization", "group", "institution",
+                                 "body", "team", "entity"})
 PREPOSITIONS = frozenset({"with", "by", "from", "to", "of", "for", "at", "in", "on", "under",
                           "through", "besides", "between", "among", "into", "towards", "via",
                           "about", "near", "like", "than", "without", "beside", "after",

@@ -68,9 +68,15 @@ class EntityTagger:
 
         def offsets(start_token: int, end_token: int) -> tuple[int, int]:
             span = doc[start_token:end_token]
+            end_char = span.end_char
+            last = doc[end_token - 1]
+            if len(last.text) > 1 and last.text.endswith(".") and (
+                    end_token == len(doc) or doc[end_token].is_sent_start
+                    or "\n" in doc[end_token].text):
+                end_char -= 1  # "... Logistik GmbH." at the end of a sentence
             if norm is None:
-                return span.start_char, span.end_char
-            return norm.to_original(span.start_char, span.end_char)
+                return span.start_char, end_char
+            return norm.to_original(span.start_char, end_char)
 
         actors = []
         for actor in view.actors:

@@ -1,0 +1,265 @@
+"""Actor recognition: registry first, then names with a category from cues, then generic
+mentions; offsets always point at the name as written."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+import yaml
+
+from pipeline.nlp.registry import CATEGORIES, SECTORS, load_registry
+
+REGISTRY = """\
+version: 1
+actors:
+  - id: mosque
+    name: Moskee Al-Ikhlas
+    category: civil_society
+    sector: third
+    aliases: [Al-Ikhlas mosque]
+    city: Rotterdam
+  - id: acolher
+    name: Associação Acolher
+    category: civil_society
+    sector: third
+    city: Lisbon
+  - id: council_a
+    name: City Council
+    category: policy_maker
+    sector: public
+    city: Avila
+  - id: council_b
+    name: City Council
+    category: practitioner
+    sector: public
+    city: Burgos
+"""
+
+
+def actor(result: dict, name: str) -> dict:
+    found = [a for a in result["actors"] if a["name"] == name]
+    assert found, f"no actor {name!r} in {[(a['name'], a['category']) for a in result['actors']]}"
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def custom(tagger, tmp_path_factory):
+    """An entity tagger with a small registry of accented and hyphenated names."""
+    from pipeline.nlp.entities import EntityTagger
+    from pipeline.nlp.normalise import normalise
+
+    path = tmp_path_factory.mktemp("registry") / "actors.yaml"
+    path.write_text(REGISTRY, encoding="utf-8")
+    entities = EntityTagger(tagger.nlp, load_registry(path))
+
+    def run(text, context=None):
+        norm = normalise(text)
+        return entities.extract(tagger.nlp(norm.text), norm, context=context)
+
+    return run
+
+
+@pytest.mark.parametrize("text, name, registry_id, category", [
+    ("UNHCR pays the rent.", "UNHCR", "unhcr", "international_organization"),
+    ("ACNUR abrió una oficina.", "ACNUR", "unhcr", "international_organization"),
+    ("The International Labor Organisation trains inspectors.",
+     "International Labor Organisation", "ilo", "international_organization"),
+    ("Doctors Without Borders runs a clinic.", "Doctors Without Borders", "msf", "civil_society"),
+    ("Medecins Sans Frontieres runs a clinic.", "Medecins Sans Frontieres", "msf",
+     "civil_society"),
+    ("The Camara Municipal de Lisboa funds the festival.", "Camara Municipal de Lisboa",
+     "lisbon_city_council", "policy_maker"),
+    ("The shelter is run by the Scalabrini fathers.", "Scalabrini fathers", "scalabrinians",
+     "civil_society"),
+    ("Staff of the IND explained the rules.", "IND", "nl_ind", "practitioner"),
+    ("The WHO issued guidance.", "WHO", "who", "international_organization"),
+])
+def test_actors_registry_names_aliases_accents_and_spellings(tagger, text, name, registry_id,
+                                                             category):
+    found = actor(tagger.tag(text), name)
+    assert (found["registry_id"], found["category"], found["guess"]) == (registry_id, category,
+                                                                         False)
+
+
+@pytest.mark.parametrize("text", ["She asked who pays.", "Ind. workers", "Who runs it?"])
+def test_actors_acronyms_match_only_in_capitals(tagger, text):
+    assert not [a for a in tagger.tag(text)["actors"] if a["registry_id"]]
+
+
+@pytest.mark.parametrize("text, name", [
+    ("Women meet at the Al Ikhlas Mosque.", "Al Ikhlas Mosque"),
+    ("Women meet at Moskee Al-Ikhlas on Tuesdays.", "Moskee Al-Ikhlas"),
+    ("Volunteers of Associacao Acolher help.", "Associacao Acolher"),
+    ("Volunteers of ASSOCIAÇÃO ACOLHER help.", "ASSOCIAÇÃO ACOLHER"),
+])
+def test_actors_registry_ignores_hyphens_accents_and_case(custom, text, name):
+    found = actor(custom(text), name)
+    assert found["registry_id"] in ("mosque", "acolher")
+
+
+def test_actors_registry_lowercase_words_are_not_proper_names(custom):
+    assert custom("The city council met.")["actors"][0]["registry_id"] is None
+
+
+@pytest.mark.parametrize("context, registry_id", [
+    ({"city": "Avila"}, "council_a"),
+    ({"city": "Burgos"}, "council_b"),
+    ({}, None),
+])
+def test_actors_registry_name_shared_by_two_cities(custom, context, registry_id):
+    found = actor(custom("The City Council pays.", context), "City Council")
+    assert found["registry_id"] == registry_id
+    assert found["category"] in ("policy_maker", "practitioner")
+
+
+def test_actors_registry_branch_keeps_the_category(tagger):
+    found = actor(tagger.tag("JRS Romania cooperates with the police."), "JRS Romania")
+    assert (found["category"], found["guess"], found["registry_id"]) == ("civil_society", True,
+                                                                         None)
+
+
+@pytest.mark.parametrize("text, name, category, sector", [
+    # heads of organisation names
+    ("The Ministry of Social Affairs pays for it.", "Ministry of Social Affairs", "policy_maker",
+     "public"),
+    ("The Department of Home Affairs agreed.", "Department of Home Affairs", "policy_maker",
+     "public"),
+    ("The Office for Newcomers opened in May.", "Office for Newcomers", "policy_maker", "public"),
+    ("The Directorate of Migration said no.", "Directorate of Migration", "policy_maker",
+     "public"),
+    ("The Municipality of Gent helps.", "Municipality of Gent", "policy_maker", "public"),
+    ("Lusaka City Council promised stalls.", "Lusaka City Council", "policy_maker", "public"),
+    ("The Quito Bar Council gives free advice.", "Quito Bar Council", "civil_society", "third"),
+    ("The Irish Refugee Council disagreed.", "Irish Refugee Council", "civil_society", "third"),
+    ("The Hope Foundation funds it.", "Hope Foundation", "civil_society", "third"),
+    ("Stichting Nieuwe Start helps.", "Stichting Nieuwe Start", "civil_society", "third"),
+    ("The Somali Women's Association meets.", "Somali Women's Association", "civil_society",
+     "third"),
+    ("The Accra Chamber of Commerce agreed.", "Accra Chamber of Commerce", "business",
+     "private"),
+    ("The National Migration Service checks papers.", "National Migration Service",
+     "practitioner", "public"),
+    ("The Catholic Centre for Immigrants helps.", "Catholic Centre for Immigrants",
+     "civil_society", "third"),
+    # company endings
+    ("She works for Hafen Logistik GmbH.", "Hafen Logistik GmbH", "business", "private"),
+    ("Infosys Ltd donated laptops.", "Infosys Ltd", "business", "private"),
+    ("Acme Inc. hires refugees.", "Acme Inc.", "business", "private"),
+    ("Cítricos del Sur S.A. hires pickers.", "Cítricos del Sur S.A.", "business", "private"),
+    ("Van Dam B.V. offers internships.", "Van Dam B.V.", "business", "private"),
+    # descriptions next to the name
+    ("It works with the NGO CITE.", "CITE", "civil_society", "third"),
+    ("She thanked Westpoint, a company from Perth.", "Westpoint", "business", "private"),
+    ("Food comes from a supermarket chain, Hypermart, every week.", "Hypermart", "business",
+     "private"),
+    ("Dompet Dhuafa, an Islamic charity, gives food.", "Dompet Dhuafa", "civil_society",
+     "third"),
+    ("Money came from the UN agency UNRWA last year.", "UNRWA", "international_organization",
+     "third"),
+    ("The German development agency GIZ pays.", "GIZ", "practitioner", "public"),
+    ("He described Nova as an independent nonprofit.", "Nova", "civil_society", "third"),
+    ("The DITIB mosque opened its doors.", "DITIB mosque", "civil_society", "third"),
+    # a group it belongs to, a role, a partner's place
+    ("Partner employers such as Kestrel and Pindar take trainees.", "Kestrel", "business",
+     "private"),
+    ("The owner of Zephyr said the firm hires refugees.", "Zephyr", "business", "private"),
+    ("The director of Casa Luz explained the rules.", "Casa Luz", "civil_society", "third"),
+    ("The council works in partnership with Ubuntu Trust.", "Ubuntu Trust", "civil_society",
+     "third"),
+    # a reference after the name
+    ("The director of Rio Tinto's team said the company would consider it.", "Rio Tinto",
+     "business", "private"),
+])
+def test_actors_name_patterns_and_category_cues(tagger, text, name, category, sector):
+    found = actor(tagger.tag(text), name)
+    assert (found["category"], found["sector"], found["guess"], found["generic"]) == (
+        category, sector, True, False)
+
+
+@pytest.mark.parametrize("text, name, category", [
+    ("The municipality pays for the course.", "municipality", "policy_maker"),
+    ("Local businesses donate food.", "businesses", "business"),
+    ("Several NGOs run shelters.", "NGOs", "civil_society"),
+    ("The government has no policy.", "government", "policy_maker"),
+    ("UN agencies fund the clinic.", "UN agencies", "international_organization"),
+    ("Local churches collect clothes.", "churches", "civil_society"),
+    ("Employers are reluctant.", "Employers", "business"),
+    ("Schools enrol migrant children.", "Schools", "practitioner"),
+])
+def test_actors_generic_mentions_are_categories_without_a_name(tagger, text, name, category):
+    found = actor(tagger.tag(text), name)
+    assert (found["category"], found["generic"]) == (category, True)
+
+
+@pytest.mark.parametrize("text", [
+    "Shelter residents hold an assembly every two weeks.",
+    "In April 2013 the first families arrived from Syria.",
+    "Kitchen Pathways is popular with Syrian volunteers.",
+    "English classes take place in Cape Town.",
+])
+def test_actors_ordinary_capitalised_words_are_not_organisations(tagger, text):
+    assert [a["name"] for a in tagger.tag(text)["actors"] if not a["generic"]] == []
+
+
+def test_actors_brackets_name_the_same_actor(tagger):
+    result = tagger.tag("The Toronto Region Immigrant Employment Council (TRIEC) runs it.")
+    full = actor(result, "Toronto Region Immigrant Employment Council")
+    alias = actor(result, "TRIEC")
+    assert alias["refers_to"] == full["canonical"]
+    assert alias["category"] == full["category"]
+
+
+def test_actors_reference_points_back(tagger):
+    result = tagger.tag("Belfast Multi-Cultural Association opened in 2001. The association "
+                        "now runs a community centre.")
+    reference = actor(result, "association")
+    assert reference["refers_to"] == "Belfast Multi-Cultural Association"
+
+
+def test_actors_speaker_is_our_organisation(custom):
+    speaker = {"name": "Associação Acolher", "category": "civil_society", "sector": "third",
+               "registry_id": "acolher"}
+    result = custom("Our organisation works with the municipality.", {"speaker": speaker})
+    ours = actor(result, "Our organisation")
+    assert (ours["canonical"], ours["registry_id"], ours["source"]) == (
+        "Associação Acolher", "acolher", "speaker")
+
+
+@pytest.mark.parametrize("text", [
+    "Ca\u0301mara Municipal de Lisboa 🙂 and the NGO CITE 👩\u200d👩\u200d👧 work with UNHCR.",
+    "A Associac\u0327a\u0303o Acolher e\u0301 uma ONG.\u00a0The\u00adMinistry of Labour pays.",
+    "🇵🇹 Lisbon City Council\r\nfunds the Welcome Desk, run by Caritas Lisboa.",
+])
+def test_actors_offsets_point_at_the_text_as_given(tagger, text):
+    result = tagger.tag(text)
+    assert result["actors"]
+    for item in result["actors"] + result["initiatives"]:
+        assert text[item["start"]:item["end"]] == item["name"]
+    for partnership in result["partnerships"]:
+        for party in partnership["party_mentions"]:
+            assert text[party["start"]:party["end"]] == party["name"]
+
+
+def test_actors_combining_marks_match_composed_aliases(tagger):
+    text = unicodedata.normalize("NFD", "The Câmara Municipal de Lisboa pays.")
+    found = [a for a in tagger.tag(text)["actors"] if a["registry_id"] == "lisbon_city_council"]
+    assert found and text[found[0]["start"]:found[0]["end"]] == found[0]["name"]
+
+
+def test_actors_category_and_sector_are_never_empty(tagger):
+    from tests.nlp.test_entities_devset import DEVSET
+
+    texts = [item["text"] for half in ("dev", "test") for item in
+             yaml.safe_load((DEVSET / f"entities_{half}.yaml").read_text(encoding="utf-8"))]
+    for result in tagger.tag_texts(texts):
+        for found in result["actors"]:
+            assert found["category"] in CATEGORIES and found["sector"] in SECTORS, found
+
+
+def test_actors_can_be_left_out(tagger):
+    from pipeline.nlp import Tagger
+
+    plain = Tagger(tagger.codebook, entities=False)
+    result = plain.tag("UNHCR works with the municipality.")
+    assert (result["actors"], result["initiatives"], result["partnerships"]) == ([], [], [])
