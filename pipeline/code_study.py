@@ -100,6 +100,13 @@ class CodeReport:
         return text + f" ({self.seconds:.1f} s)"
 
 
+def load_study_registry(study):
+    """The study's actor registry (else the package's); a broken one stops the stage."""
+    from pipeline.nlp.registry import load_registry, registry_path_for
+
+    return load_registry(registry_path_for(study), study.vocabularies["categories"])
+
+
 def load_study_codebook(study):
     from pipeline.codebook import load_codebook
 
@@ -180,8 +187,10 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
     """
     started = time.perf_counter()
     codebook = load_study_codebook(study)
+    registry = load_study_registry(study)
     source = CodebookSource.read(codebook)
-    fingerprint = coder_fingerprint(source, _other_inputs(study))
+    fingerprint = coder_fingerprint(source, _other_inputs(registry))
+    registry_cities = {actor.id: actor.city or "" for actor in registry.actors}
     report = CodeReport(codebook.id, codebook.version, fingerprint)
     with store.write() as conn:
         check_against_store(conn, source)
@@ -200,12 +209,13 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
             else:
                 from pipeline.nlp.tagger import Tagger
 
-                tagger = Tagger(codebook)
+                tagger = Tagger(codebook, actors=registry)
         order = sorted(work)
         for interview_id in (progress(order, len(order)) if progress else order):
             items = work[interview_id]
             _tag(store, tagger, codebook, items)
-            ctx = CodingContext(codebook, fingerprint, report.run_id, utc_now())
+            ctx = CodingContext(codebook, fingerprint, report.run_id, utc_now(),
+                                registry_cities)
             with store.write() as conn:
                 tally = InterviewWriter(conn, interview_id, ctx).write(items)
             report.tally.add(tally)
@@ -222,15 +232,12 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
     return report
 
 
-def _other_inputs(study) -> dict:
-    """Hashes of the other files that decide what the coder finds (the actor registry)."""
-    import hashlib
+def _other_inputs(registry) -> dict:
+    """Hashes of the other data that decide what the coder finds: the actor registry and
+    the entity cue lists."""
+    from pipeline.nlp.actors import load_entity_cues
 
-    inputs = {}
-    registry = study.path("actors")
-    if registry.is_file():
-        inputs["actors"] = hashlib.sha256(registry.read_bytes()).hexdigest()
-    return inputs
+    return {"actors": registry.sha256, "entity_cues": load_entity_cues().sha256}
 
 
 def _tag(store: Store, tagger, codebook, items: list[SegmentWork]) -> None:

@@ -2,20 +2,24 @@
 
 An entity is one row per identity: (city, normalised name) for actors and initiatives, (city,
 sorted normalised party names) for partnerships, so the same organisation named in ten
-interviews of a city is one actor with ten mentions. Entities are never deleted and their
-review status (set by people) is never touched here; a re-coded segment marks its old
-mentions `produced = 0` and records the new ones, a segment that only moved has its
-mentions' offsets moved. Mentions of registry actors make the actor `confirmed` (the
-registry is the team's curated list); recognised names stay `suggested` until reviewed.
+interviews of a city is one actor with ten mentions. A registry actor's city is the
+registry's (none for national and international bodies); a recognised name belongs to the
+city of the interview. Entities are never deleted and their review status (set by people) is
+never lowered here; a re-coded segment marks its old mentions `produced = 0` and records the
+new ones; a segment that only moved has its mentions' offsets moved. Mentions of registry
+actors make the actor `confirmed` (the registry is the team's curated list); recognised names
+stay `suggested` until reviewed. Negated and hypothetical initiatives ("there is no desk",
+"we would like a desk") are not initiatives and are not stored.
+
+Everything is collected per interview and written in a few set-wise statements.
 """
 
 from __future__ import annotations
 
 import json
-import unicodedata
-from collections.abc import Iterable
+from collections import defaultdict
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.schema import Table
 
@@ -30,168 +34,242 @@ from pipeline.store.schema import (
     partnerships,
 )
 
+MENTIONS = {"actor": (actor_mentions, "actor_id"),
+            "initiative": (initiative_mentions, "initiative_id"),
+            "partnership": (partnership_mentions, "partnership_id")}
+CHUNK = 500
+
 
 def norm_name(name: str) -> str:
-    """Case, accents, punctuation and spacing folded: the identity of a name in a city."""
-    try:
-        from pipeline.nlp.registry import fold_key
-    except ImportError:  # pragma: no cover - registry module always present in releases
-        fold_key = None
-    if fold_key is not None:
-        return fold_key(name)
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
-    return " ".join("".join(c if c.isalnum() else " " for c in text).split())
+    """Case, accents, punctuation, a leading article folded: a name's identity in a city."""
+    from pipeline.nlp.registry import fold_key
+
+    return fold_key(name)
+
+
+def _chunks(values: list) -> list[list]:
+    return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
+
+
+def _shift_statement(table: Table):
+    return (update(table).where(table.c.segment_id == bindparam("_segment"),
+                                table.c.version == bindparam("_old_version"))
+            .values(start=table.c.start + bindparam("_shift"),
+                    end=table.c.end + bindparam("_shift"), version=bindparam("_version")))
+
+
+SHIFT = {name: _shift_statement(table) for name, (table, _key) in MENTIONS.items()}
 
 
 class EntityWriter:
-    """Stores the entities of one interview's segments inside the caller's transaction."""
+    """Collects one interview's entities, then writes them in the caller's transaction."""
 
-    def __init__(self, conn: Connection, city: str | None, run_id: int | None):
+    def __init__(self, conn: Connection, city: str | None, run_id: int | None,
+                 registry_cities: dict[str, str] | None = None):
         self.conn = conn
         self.city = city or ""
         self.run_id = run_id
-        self.actor_ids: dict[tuple[str, str], int] = {}
+        self.registry_cities = registry_cities or {}
+        self.recoded_segments: list[int] = []
+        self.moves: list[dict] = []
+        self.actors: dict[tuple[str, str], dict] = {}
+        self.initiatives: dict[tuple[str, str], dict] = {}
+        self.initiative_links: set[tuple[tuple, tuple, str]] = set()
+        self.partnerships: dict[tuple[str, str], dict] = {}
+        self.party_links: set[tuple[tuple, tuple]] = set()
+        self.mentions: list[tuple[str, tuple, int, dict]] = []
 
-    # --- identities ---------------------------------------------------------------------
+    # --- collecting ---------------------------------------------------------------------
 
-    def actor(self, item: dict) -> int | None:
+    def _actor(self, item: dict) -> tuple[str, str] | None:
         name = (item.get("canonical") or item.get("name") or "").strip()
-        if not name:
+        if not name or item.get("generic"):
             return None
-        city = item.get("city") or self.city
+        registry_id = item.get("registry_id")
+        city = self.registry_cities.get(registry_id, self.city) if registry_id else self.city
         key = (city, norm_name(name))
-        if key in self.actor_ids:
-            return self.actor_ids[key]
-        row = self.conn.execute(select(actors.c.id, actors.c.origin, actors.c.review_status)
-                                .where(actors.c.city == key[0],
-                                       actors.c.norm_name == key[1])).first()
-        registry = bool(item.get("registry_id"))
-        if row is None:
-            actor_id = self.conn.execute(insert(actors).values(
-                city=key[0], name=name, norm_name=key[1], category=item.get("category"),
-                sector=item.get("sector"), origin="registry" if registry else "rule",
-                guess=int(bool(item.get("guess"))),
-                aliases=json.dumps(sorted({item.get("name")} - {name, None}),
-                                   ensure_ascii=False) if item.get("name") != name else None,
-                review_status="confirmed" if registry else "suggested",
-                created_run=self.run_id, updated_run=self.run_id)).inserted_primary_key[0]
-        else:
-            actor_id = row.id
-            if registry and row.origin != "registry" and row.review_status == "suggested":
-                self.conn.execute(update(actors).where(actors.c.id == row.id).values(
-                    origin="registry", review_status="confirmed", updated_run=self.run_id))
-        self.actor_ids[key] = actor_id
-        return actor_id
-
-    def _party_ids(self, parties: Iterable) -> list[int]:
-        ids = []
-        for party in parties or []:
-            item = party if isinstance(party, dict) else {"name": str(party)}
-            actor_id = self.actor(item)
-            if actor_id is not None:
-                ids.append(actor_id)
-        return sorted(set(ids))
-
-    def initiative(self, item: dict) -> int | None:
-        name = (item.get("name") or "").strip()
-        if not name:
+        if not key[1]:
             return None
-        key = (self.city, norm_name(name))
-        row = self.conn.execute(select(initiatives.c.id).where(
-            initiatives.c.city == key[0], initiatives.c.norm_name == key[1])).first()
-        if row is not None:
-            initiative_id = row.id
-        else:
-            initiative_id = self.conn.execute(insert(initiatives).values(
-                city=key[0], name=name, norm_name=key[1], status=item.get("status"),
-                dimensions=json.dumps(sorted(item.get("dimensions") or [])),
-                origin="rule", created_run=self.run_id, updated_run=self.run_id,
-            )).inserted_primary_key[0]
-        for entry in item.get("actors") or []:
-            party = entry if isinstance(entry, dict) else {"name": str(entry)}
-            actor_id = self.actor(party)
-            if actor_id is None:
-                continue
-            role = party.get("role") or "runs"
-            exists = self.conn.execute(select(initiative_actors.c.actor_id).where(
-                initiative_actors.c.initiative_id == initiative_id,
-                initiative_actors.c.actor_id == actor_id,
-                initiative_actors.c.role == role)).first()
-            if exists is None:
-                self.conn.execute(insert(initiative_actors).values(
-                    initiative_id=initiative_id, actor_id=actor_id, role=role))
-        return initiative_id
-
-    def partnership(self, item: dict) -> int | None:
-        party_ids = self._party_ids(item.get("parties"))
-        if len(party_ids) < 2:
-            return None
-        names = sorted(self.conn.execute(select(actors.c.norm_name)
-                                         .where(actors.c.id.in_(party_ids))).scalars())
-        key = (self.city, " | ".join(names))
-        row = self.conn.execute(select(partnerships.c.id).where(
-            partnerships.c.city == key[0], partnerships.c.parties_key == key[1])).first()
-        if row is not None:
-            return row.id
-        partnership_id = self.conn.execute(insert(partnerships).values(
-            city=key[0], parties_key=key[1], type=item.get("type"), status=item.get("status"),
-            origin="rule", created_run=self.run_id, updated_run=self.run_id,
-        )).inserted_primary_key[0]
-        self.conn.execute(insert(partnership_parties), [
-            {"partnership_id": partnership_id, "actor_id": a} for a in party_ids])
-        return partnership_id
-
-    # --- mentions -----------------------------------------------------------------------
+        known = self.actors.get(key)
+        if known is None or (registry_id and known["origin"] != "registry"):
+            self.actors[key] = {
+                "city": city, "name": name, "norm_name": key[1],
+                "category": item.get("category"), "sector": item.get("sector"),
+                "origin": "registry" if registry_id else "rule",
+                "guess": int(bool(item.get("guess")) and not registry_id),
+                "review_status": "confirmed" if registry_id else "suggested"}
+        return key
 
     def recoded(self, seg, result: dict) -> None:
         """A segment coded again: its mentions become the result's."""
-        for table in (actor_mentions, initiative_mentions, partnership_mentions):
-            self.conn.execute(update(table).where(table.c.segment_id == seg.id,
-                                                  table.c.produced == 1).values(produced=0))
+        self.recoded_segments.append(seg.id)
+        names: dict[str, tuple] = {}
         for item in result.get("actors") or []:
-            if item.get("generic"):
+            key = self._actor(item)
+            if key is None:
                 continue
-            actor_id = self.actor(item)
-            if actor_id is not None:
-                self._mention(actor_mentions, "actor_id", actor_id, seg, item,
-                              guess=int(bool(item.get("guess"))))
-        for item in result.get("initiatives") or []:
-            initiative_id = self.initiative(item)
-            if initiative_id is not None:
-                self._mention(initiative_mentions, "initiative_id", initiative_id, seg, item)
+            names.setdefault(item.get("canonical") or item.get("name"), key)
+            self._mention("actor", key, seg, item, guess=int(bool(item.get("guess"))))
         for item in result.get("partnerships") or []:
-            partnership_id = self.partnership(item)
-            if partnership_id is not None:
-                self._mention(partnership_mentions, "partnership_id", partnership_id, seg,
-                              item)
+            parties = []
+            for party in item.get("party_mentions") or [{"name": p} for p in
+                                                        item.get("parties") or []]:
+                key = names.get(party.get("canonical") or party.get("name")) \
+                    or self._actor(party)
+                if key is not None and key not in parties:
+                    parties.append(key)
+            if len(parties) < 2:
+                continue
+            key = (self.city, " | ".join(sorted(k[1] for k in parties)))
+            self.partnerships.setdefault(key, {
+                "city": key[0], "parties_key": key[1], "type": item.get("type"),
+                "status": item.get("status"), "origin": "rule"})
+            self.party_links.update((key, party) for party in parties)
+            self._mention("partnership", key, seg, item)
+        for item in result.get("initiatives") or []:
+            name = (item.get("name") or "").strip()
+            if not name or item.get("negated") or item.get("hypothetical"):
+                continue
+            key = (self.city, norm_name(name))
+            if not key[1]:
+                continue
+            self.initiatives.setdefault(key, {
+                "city": key[0], "name": name, "norm_name": key[1],
+                "status": item.get("status"),
+                "dimensions": json.dumps(sorted(item.get("dimensions") or [])),
+                "origin": "rule"})
+            for actor in item.get("actors") or []:
+                actor_name = actor.get("name") if isinstance(actor, dict) else actor
+                role = (actor.get("role") if isinstance(actor, dict) else None) or "runs"
+                actor_key = names.get(actor_name) or self._actor(
+                    actor if isinstance(actor, dict) else {"name": actor_name})
+                if actor_key is not None:
+                    self.initiative_links.add((key, actor_key, role))
+            self._mention("initiative", key, seg, item)
 
-    def _mention(self, table: Table, key: str, entity_id: int, seg, item: dict,
-                 **extra) -> None:
+    def _mention(self, kind: str, key: tuple, seg, item: dict, **extra) -> None:
         start, end = item.get("start"), item.get("end")
-        text = seg.text[start:end] if start is not None and end is not None else None
-        values = {"start": None if start is None else seg.start + start,
-                  "end": None if end is None else seg.start + end,
-                  "version": seg.version, "text": text, "produced": 1, **extra}
-        found = self.conn.execute(select(table.c.id).where(
-            table.c[key] == entity_id, table.c.segment_id == seg.id,
-            table.c.start.is_(values["start"]) if start is None
-            else table.c.start == values["start"],
-            table.c.version == seg.version)).first()
-        if found is None:
-            self.conn.execute(insert(table).values(**{key: entity_id}, segment_id=seg.id,
-                                                   **values))
-        else:
-            self.conn.execute(update(table).where(table.c.id == found.id).values(**values))
+        located = start is not None and end is not None
+        self.mentions.append((kind, key, seg.id, {
+            "start": seg.start + start if located else None,
+            "end": seg.start + end if located else None,
+            "version": seg.version, "text": seg.text[start:end] if located else None,
+            "produced": 1, **extra}))
 
     def moved(self, seg, state) -> None:
         """A segment that only moved: its current mentions' offsets move with it."""
-        shift = seg.start - state.start
-        for table in (actor_mentions, initiative_mentions, partnership_mentions):
-            self.conn.execute(update(table).where(
-                table.c.segment_id == seg.id, table.c.version == state.version,
-                table.c.start.is_not(None)).values(
-                start=table.c.start + shift, end=table.c.end + shift, version=seg.version))
-            self.conn.execute(update(table).where(
-                table.c.segment_id == seg.id, table.c.version == state.version,
-                table.c.start.is_(None)).values(version=seg.version))
+        self.moves.append({"_segment": seg.id, "_old_version": state.version,
+                           "_shift": seg.start - state.start, "_version": seg.version})
+
+    # --- writing ------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        conn = self.conn
+        if self.moves:
+            for statement in SHIFT.values():
+                conn.execute(statement, self.moves)
+        for segment_ids in _chunks(self.recoded_segments):
+            for table, _key in MENTIONS.values():
+                conn.execute(update(table).where(table.c.segment_id.in_(segment_ids),
+                                                 table.c.produced == 1).values(produced=0))
+        if not self.mentions:
+            return
+        ids = {"actor": self._resolve_actors()}
+        ids["initiative"] = self._resolve(initiatives, self.initiatives, "norm_name")
+        ids["partnership"] = self._resolve(partnerships, self.partnerships, "parties_key")
+        self._links(initiative_actors, "initiative_id", ids["initiative"], ids["actor"],
+                    [(i, a, {"role": role}) for i, a, role in self.initiative_links])
+        self._links(partnership_parties, "partnership_id", ids["partnership"], ids["actor"],
+                    [(p, a, {}) for p, a in self.party_links])
+        self._write_mentions(ids)
+
+    def _existing(self, table: Table, column: str, keys: list[tuple]) -> dict[tuple, object]:
+        """Rows of `table` with these (city, name) keys (the unique index leads by city)."""
+        by_city: dict[str, set] = defaultdict(set)
+        for city, name in keys:
+            by_city[city].add(name)
+        found = {}
+        for city, names in sorted(by_city.items()):
+            for chunk in _chunks(sorted(names)):
+                for row in self.conn.execute(select(table).where(
+                        table.c.city == city, table.c[column].in_(chunk))):
+                    found[(row.city, getattr(row, column))] = row
+        return found
+
+    def _resolve_actors(self) -> dict[tuple, int]:
+        existing = self._existing(actors, "norm_name", list(self.actors))
+        fresh = [dict(values, created_run=self.run_id, updated_run=self.run_id)
+                 for key, values in self.actors.items() if key not in existing]
+        if fresh:
+            self.conn.execute(insert(actors), fresh)
+        for key, values in self.actors.items():
+            row = existing.get(key)
+            if row is not None and values["origin"] == "registry" and \
+                    row.origin != "registry" and row.review_status == "suggested":
+                self.conn.execute(update(actors).where(actors.c.id == row.id).values(
+                    origin="registry", review_status="confirmed", guess=0,
+                    updated_run=self.run_id))
+        if fresh:
+            existing = self._existing(actors, "norm_name", list(self.actors))
+        return {key: existing[key].id for key in self.actors}
+
+    def _resolve(self, table: Table, collected: dict, column: str) -> dict[tuple, int]:
+        if not collected:
+            return {}
+        existing = self._existing(table, column, list(collected))
+        fresh = [dict(values, created_run=self.run_id, updated_run=self.run_id)
+                 for key, values in collected.items() if key not in existing]
+        if fresh:
+            self.conn.execute(insert(table), fresh)
+            existing = self._existing(table, column, list(collected))
+        return {key: existing[key].id for key in collected}
+
+    def _links(self, table: Table, column: str, owners: dict, actor_ids: dict,
+               links: list[tuple]) -> None:
+        wanted = {(owners[owner], actor_ids[actor], tuple(sorted(extra.items())))
+                  for owner, actor, extra in links if owner in owners and actor in actor_ids}
+        if not wanted:
+            return
+        present = set()
+        for chunk in _chunks(sorted({w[0] for w in wanted})):
+            for row in self.conn.execute(select(table).where(table.c[column].in_(chunk))):
+                extra = tuple(sorted((k, getattr(row, k)) for k in ("role",)
+                                     if k in table.c))
+                present.add((getattr(row, column), row.actor_id, extra))
+        missing = [{column: owner, "actor_id": actor, **dict(extra)}
+                   for owner, actor, extra in sorted(wanted - present)]
+        if missing:
+            self.conn.execute(insert(table), missing)
+
+    def _write_mentions(self, ids: dict) -> None:
+        by_kind: dict[str, list] = defaultdict(list)
+        for kind, key, segment_id, values in self.mentions:
+            entity_id = ids[kind].get(key)
+            if entity_id is not None:
+                by_kind[kind].append((entity_id, segment_id, values))
+        for kind, rows in by_kind.items():
+            table, column = MENTIONS[kind]
+            existing = {}
+            for chunk in _chunks(sorted({r[1] for r in rows})):
+                for row in self.conn.execute(
+                        select(table.c.id, table.c[column], table.c.segment_id,
+                               table.c.start, table.c.version)
+                        .where(table.c.segment_id.in_(chunk))):
+                    existing[(row[1], row.segment_id, row.start, row.version)] = row.id
+            inserts, updates, seen = [], [], set()
+            for entity_id, segment_id, values in rows:
+                key = (entity_id, segment_id, values["start"], values["version"])
+                if key in seen:
+                    continue
+                seen.add(key)
+                if key in existing:
+                    updates.append(dict(values, _id=existing[key]))
+                else:
+                    inserts.append(dict(values, **{column: entity_id},
+                                        segment_id=segment_id))
+            if updates:
+                self.conn.execute(update(table).where(table.c.id == bindparam("_id")),
+                                  updates)
+            if inserts:
+                self.conn.execute(insert(table), inserts)
+

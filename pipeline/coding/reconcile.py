@@ -95,6 +95,7 @@ class CodingContext:
     fingerprint: str
     run_id: int | None
     now: str
+    registry_cities: dict[str, str] | None = None  # registry actor id -> its city ('' none)
 
 
 def usable(codebook: Codebook, output: dict) -> bool:
@@ -213,7 +214,8 @@ class InterviewWriter:
         old_texts = self._old_texts({item.state.version for item, seg in ready
                                      if item.state is not None
                                      and item.state.sha256 != seg.sha256})
-        self.entities = EntityWriter(self.conn, self._city(), self.ctx.run_id)
+        self.entities = EntityWriter(self.conn, self._city(), self.ctx.run_id,
+                                     self.ctx.registry_cities)
         for item, seg in ready:
             old_text = None
             if item.state is not None and item.state.sha256 != seg.sha256:
@@ -384,6 +386,7 @@ class InterviewWriter:
                          self.updates)
         if self.inserts:
             conn.execute(insert(codings), self.inserts)
+        self.entities.flush()
         conn.execute(delete(segment_coding).where(segment_coding.c.segment_id.in_(segment_ids)))
         if self.states:
             conn.execute(insert(segment_coding), self.states)
