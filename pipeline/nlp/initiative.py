@@ -66,6 +66,7 @@ class InitiativeComponent:
             if markers is None:
                 low, high = key
                 strong_free = free(strong, low, high)
+                # a named service is itself a sign that something is provided
                 has_weak = bool(free(weak, low, high)) or any(
                     low <= s < high for s, _ in services)
                 markers = clause_cache[key] = (strong_free, has_weak)
