@@ -736,7 +736,13 @@ class ActorRecognizer:
                    in_complement: bool) -> bool:
         """Does "and" continue one name ("Refugee and Migrant Centre") or join two?"""
         if in_complement:
-            return True
+            # "Ministry of Immigration, Francization and Integration" is one name, "Ministry of
+            # Labour and Renault SA" two: the second part is a name of its own
+            k = next_at
+            while k + 1 < view.length and view.shape[k + 1] in (CAP, ACR):
+                k += 1
+            return not (self._head_positions(view, next_at, k + 1)
+                        or self._company_suffix(view, next_at, k + 1))
         left_heads = self._head_positions(view, start, and_at)
         if left_heads or view.shape[and_at - 1] == ACR:
             return False
@@ -840,8 +846,8 @@ class ActorRecognizer:
         ambiguous = False
         if init_head is not None and (not org_head or init_head[0] >= head[1]):
             ambiguous = bool(view.in_group("init_ambiguous_heads", init_head[0], init_head[1]))
-            if not ambiguous or initiative_position:
-                view.initiative_chunks.append(chunk)
+            if init_head[:2] != (start, end):  # "Shelter" alone names nothing
+                view.initiative_chunks.append(chunk)  # a centre or a fund is one too
             if not ambiguous and not strong:
                 return None
             # a centre or desk is an actor too, unless it is only named as what someone runs
@@ -859,7 +865,7 @@ class ActorRecognizer:
                     self._common(view, start, end) and (end - start == 1 or first)):
                 return None
             evidence.append("acronym" if acronym else "partner_slot")
-        elif ambiguous and not (org_head or strong) and self._common(view, start, end):
+        elif ambiguous and not (org_head or strong or slot) and self._common(view, start, end):
             return None
         if org_head:
             evidence.append(f"head:{head[2].id}")
@@ -1320,12 +1326,13 @@ PREPOSITIONS = frozenset({"with", "by", "from", "to", "of", "for", "at", "in", "
                           "before", "during"})
 
 
-def after_preposition(view: DocView, start: int) -> bool:
+def after_preposition(view: DocView, start: int, words=PREPOSITIONS) -> bool:
     """ "with ACIDI", "in Delfshaven": a name governed by a preposition is no subject."""
     i = start - 1
-    while i >= 0 and view.folded(i) in ("the", "a", "an", "its", "their", "local"):
+    while i >= 0 and (view.folded(i) in ("the", "a", "an", "its", "their", "local")
+                      or view.consumed[i]):
         i -= 1
-    return i >= 0 and view.folded(i) in PREPOSITIONS
+    return i >= 0 and view.folded(i) in words
 
 
 def _initial_dot(view: DocView, i: int) -> bool:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.nlp.actors import CAP, COMMA, LOWER, NUM, QUOTE, DocView, is_year
+from pipeline.nlp.actors import COMMA, LOWER, NUM, QUOTE, DocView, is_year
 
 _AUX = ("is", "was", "are", "were", "has", "have", "had", "been", "be", "being", "will")
 
@@ -102,8 +102,7 @@ class InitiativeRecognizer:
         clause_start, clause_end = view.clause_bounds(start, end)
         actors = []
         # "BRAC's Migration Programme", "Barcelona City Council's SAIER service"
-        if start >= 2 and view.shape[start - 1] in (LOWER, CAP) and view.text(start - 1) in (
-                "'s", "\u2019s", "'"):
+        if start >= 2 and view.text(start - 1) in ("'s", "\u2019s", "'"):
             owner = view.actor_at(start - 2)
             if owner is not None:
                 actors.append(owner)

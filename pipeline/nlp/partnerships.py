@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.nlp.actors import COMMA, ActorMention, DocView
+from pipeline.nlp.actors import COMMA, ActorMention, DocView, after_preposition
 from pipeline.nlp.initiatives import but_clause_end, status_cues_in, year_ended
 
 PAIR_TYPES = {
@@ -39,6 +39,9 @@ PAIR_TYPES = {
     frozenset({"third", "public"}): "third_actor_public",
 }
 STATUS_ORDER = ("desired", "ended", "planned", "existing")
+_PARTNER_WORDS = frozenset({"with", "by", "from", "to", "between", "and"})
+_ADVERBS = ("jointly", "also", "together", "now", "currently", "both", "have", "has", "had",
+            "will", "recently", "already", "still", "each")
 
 
 def partnership_type(sectors) -> str:
@@ -71,7 +74,7 @@ class PartnershipRecognizer:
 
     def __call__(self, view: DocView, initiatives=()) -> list[PartnershipMention]:
         found: dict[frozenset, PartnershipMention] = {}
-        for s, e, (_cue_id, kind) in view.longest("pcue"):
+        for s, e, kind in self._cues(view):
             mention = self._one(view, s, e, kind, initiatives)
             if mention is None:
                 continue
@@ -80,7 +83,83 @@ class PartnershipRecognizer:
                 found[mention.keys] = mention
             elif STATUS_ORDER.index(mention.status) < STATUS_ORDER.index(known.status):
                 known.status = mention.status
-        return sorted(found.values(), key=lambda m: (m.start, m.end))
+        # a partnership of the same sentence whose parties are all in a larger one is that one
+        kept = []
+        for mention in found.values():
+            if not any(other is not mention and other.sentence == mention.sentence
+                       and mention.keys < other.keys for other in found.values()):
+                kept.append(mention)
+        return sorted(kept, key=lambda m: (m.start, m.end))
+
+    def _cues(self, view: DocView) -> list[tuple[int, int, str]]:
+        """The cue list's matches, and patterns around them: actors listed together doing
+        something ("X and Y opened a centre"), "<something run> ... operated by Y" after a
+        verb of running, "<a scheme> with Y", a text opening "With Y, ...", "signed an
+        agreement in 2012 with Y", "donations of food from Y"."""
+        cues = [(s, e, data[1]) for s, e, data in view.longest("pcue")]
+        taken = {i for s, e, _ in cues for i in range(s, e)}
+
+        def add(s, e, kind):
+            cues.append((s, e, kind))
+            taken.update(range(s, e))
+
+        for s, e, _ in view.groups.get("init_run_verbs", ()):
+            if s in taken:
+                continue
+            before = [a for a in view.actors if a.end <= s and s - a.end <= 3
+                      and int(view.sent[a.start]) == int(view.sent[s])]
+            if before:
+                group = self._group_ending(view, before[-1])
+                if len({a.key for a in group}) >= 2 and all(
+                        view.folded(k) in _ADVERBS or view.shape[k] == COMMA
+                        for k in range(before[-1].end, s)):
+                    add(s, e, "joint")
+        run_verbs = view.groups.get("init_run_verbs", ())
+        for s, e, _ in view.groups.get("init_by_verbs", ()):
+            clause_start, _ = view.clause_bounds(s, e)
+            if s not in taken and any(clause_start <= rs and re_ < s for rs, re_, _ in run_verbs):
+                add(s, e, "by")
+        for _, e, _ in view.groups.get("init_lower_heads", ()):
+            if e < view.length and view.folded(e) == "with" and e not in taken:
+                add(e, e + 1, "with")
+        for start in view.sentence_starts:
+            if start < view.length and view.folded(start) == "with" and start not in taken and (
+                    view.actor_at(start + 1) is not None or (
+                        start + 2 < view.length and view.folded(start + 1) == "the"
+                        and view.actor_at(start + 2) is not None)):
+                add(start, start + 1, "with")
+        for group, kind, word in (("agreement", "with", "with"), ("funding", "by", "from")):
+            for s, e, _ in view.groups.get(group, ()):
+                for k in range(e, min(view.length, e + 6)):
+                    if view.shape[k] == COMMA or view.actor_at(k) is not None:
+                        break
+                    if view.folded(k) == word:
+                        if k not in taken:
+                            add(k, k + 1, kind)
+                        break
+                if group == "agreement" and s not in taken and any(
+                        view.folded(k) in ("signed", "sign", "signs")
+                        for k in range(max(0, s - 3), s)):
+                    add(s, e, "joint")
+        cues.sort()
+        return cues
+
+    @staticmethod
+    def _group_ending(view: DocView, last: ActorMention) -> list[ActorMention]:
+        """The actors listed together that end with `last` ("A, B and C")."""
+        group = [last]
+        i = last.start - 1
+        while i >= 0:
+            if view.shape[i] == COMMA or view.consumed[i] or view.folded(i) in (
+                    "and", "&", "the", "together", "with", "as", "well", "a", "an"):
+                i -= 1
+                continue
+            actor = view.actor_at(i)
+            if actor is None or int(view.sent[actor.start]) != int(view.sent[last.start]):
+                break
+            group.insert(0, actor)
+            i = actor.start - 1
+        return group
 
     def _one(self, view: DocView, s: int, e: int, kind: str, initiatives):
         clause_start, clause_end = view.clause_bounds(s, e)
@@ -115,6 +194,9 @@ class PartnershipRecognizer:
                 subject = attribution
             parties = subject + right
         parties = self._clean(view, parties)
+        if len({p.key for p in parties}) == 1 and attribution and kind != "between" and \
+                attribution[0].key not in {p.key for p in parties}:
+            parties = attribution + parties
         implicit = []
         speaker = view.context.get("speaker")
         if speaker and kind != "between" and not subject and right:
@@ -141,9 +223,6 @@ class PartnershipRecognizer:
 
     def _subject(self, view: DocView, region: int, cue: int, kind: str, initiatives
                  ) -> list[ActorMention]:
-        candidates = [a for a in view.actors_in(region, cue)]
-        if not candidates:
-            return []
         # a passive agent is the subject: "is run by the county's public health department
         # together with ..." (not an aside between commas: "X, run by Y, receives ...")
         for s, e, _ in view.groups.get("init_by_verbs", ()):
@@ -151,11 +230,29 @@ class PartnershipRecognizer:
                 agents, _ = view.coordinated(e, cue)
                 if agents:
                     return agents
-        first, _ = view.coordinated(candidates[0].start, cue, skip_first=0)
-        # a name owned by another acts for itself ("Reykjavík City's Welfare Department")
-        owned = [a for a in first if not (a.end < view.length and view.text(a.end) in (
-            "'s", "\u2019s"))]
-        subject = owned or first
+        before = view.actors_in(region, cue)
+        candidates = [a for a in before if not after_preposition(view, a.start)] or [
+            a for a in before if not after_preposition(view, a.start, _PARTNER_WORDS)]
+        if not candidates:
+            return []  # "The clinic of X is funded by Y" keeps X (above)
+        opener = candidates[0]
+        for actor in candidates[1:]:  # "..., and the Foundation trains ...": a new subject
+            before = actor.start - 1
+            while before > region and view.folded(before) in ("the", "a", "an"):
+                before -= 1
+            if before > region and (
+                    view.folded(before) == "that"
+                    or (view.folded(before) == "and" and view.shape[before - 1] == COMMA)):
+                opener = actor
+        while opener.end < view.length and view.text(opener.end) in ("'s", "\u2019s"):
+            # a name owned by another acts for itself ("Reykjavík City's Welfare Department")
+            owned = view.actor_at(opener.end + 1)
+            if owned is None or owned.start >= cue:
+                break
+            opener = owned
+        first, _ = view.coordinated(opener.start, cue, skip_first=0)
+        subject = [a for a in first if not (a.end < view.length and view.text(a.end) in (
+            "'s", "\u2019s"))] or first
         # what is funded may be an initiative run by someone: "the X programme, run by Y,
         # is funded by Z" -> Y
         if kind == "by" and not subject:
@@ -184,14 +281,15 @@ class PartnershipRecognizer:
 
     def _status(self, view: DocView, s: int, e: int, clause_start: int, stop: int, region: int
                 ) -> str | None:
-        cues = status_cues_in(view, clause_start, but_clause_end(view, stop))
+        clause_end = view.clause_bounds(s, e)[1]
+        cues = status_cues_in(view, clause_start, but_clause_end(view, clause_end))
         inside = status_cues_in(view, clause_start, stop)
         for ns, _ne in inside.get("negated", ()):
             if max(region, s - 6) <= ns < s or s <= ns < e:
                 return None
         if any(region <= ds < s or clause_start <= ds < s for ds, _ in inside.get("desired", ())):
             return "desired"
-        if cues.get("ended") or year_ended(view, clause_start, but_clause_end(view, stop)):
+        if cues.get("ended") or year_ended(view, clause_start, but_clause_end(view, clause_end)):
             return "ended"
         if inside.get("planned"):
             return "planned"

@@ -1,0 +1,142 @@
+"""Partnerships: cues, parties in scope, type from the parties' sectors, status."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.nlp.partnerships import partnership_type
+
+
+@pytest.mark.parametrize("sectors, expected", [
+    ({"public", "private"}, "public_private"),
+    ({"third", "private"}, "third_actor_private"),
+    ({"third", "public"}, "third_actor_public"),
+    ({"public"}, "other"),
+    ({"third"}, "other"),
+    ({"private"}, "other"),
+    ({"public", "private", "third"}, "other"),  # three sectors: other
+    (["public", "public", "private"], "public_private"),  # city, ministry and a company
+    (["third", "third", "public"], "third_actor_public"),
+])
+def test_partnerships_type_from_sectors(sectors, expected):
+    assert partnership_type(sectors) == expected
+
+
+def partnership(result: dict, parties: set[str]) -> dict:
+    found = [p for p in result["partnerships"] if set(p["parties"]) == parties]
+    assert found, f"no partnership {parties} in {[p['parties'] for p in result['partnerships']]}"
+    return found[0]
+
+
+@pytest.mark.parametrize("text, parties, kind", [
+    ("Caritas Wien runs the course in partnership with the Vienna Chamber of Commerce.",
+     {"Caritas Wien", "Vienna Chamber of Commerce"}, "with"),
+    ("The Irish Refugee Council partners with Dublin City Council on housing.",
+     {"Irish Refugee Council", "Dublin City Council"}, "with"),
+    ("The Hope Foundation, together with Lyon City Council, opened a shelter.",
+     {"Hope Foundation", "Lyon City Council"}, "with"),
+    ("The clinic of the Kenya Red Cross Society is funded by Safaricom.",
+     {"Kenya Red Cross Society", "Safaricom"}, "by"),
+    ("An agreement between the Municipality of Lima and IOM created an orientation point.",
+     {"Municipality of Lima", "International Organization for Migration"}, "between"),
+    ("UNHCR and the Municipality of Athens jointly run the centre.",
+     {"UNHCR", "Municipality of Athens"}, "joint"),
+    ("The Ghana Immigration Service cooperates with MTN Ghana Ltd on registration.",
+     {"Ghana Immigration Service", "MTN Ghana Ltd"}, "with"),
+    ("The Centre for Peace Studies collaborates with the Jesuit Refugee Service.",
+     {"Centre for Peace Studies", "Jesuit Refugee Service"}, "with"),
+    ("The school offers Estonian classes with support from the Integration Foundation and "
+     "the Tallinn City Government.",
+     {"school", "Integration Foundation", "Tallinn City Government"}, "by"),
+    ("Birmingham City Council commissioned the Refugee and Migrant Centre to run casework.",
+     {"Birmingham City Council", "Refugee and Migrant Centre"}, "verb"),
+    ("Dublin City Council and the Irish Refugee Council signed a memorandum of understanding.",
+     {"Dublin City Council", "Irish Refugee Council"}, "joint"),
+    ("The Intendencia de Montevideo and the NGO Idas y Vueltas opened an information point.",
+     {"Intendencia de Montevideo", "Idas y Vueltas"}, "joint"),
+])
+def test_partnerships_cue_families(tagger, text, parties, kind):
+    found = partnership(tagger.tag(text), parties)
+    assert found["kind"] == kind
+    assert text[found["start"]:found["end"]] in text and found["cue"] in text
+
+
+@pytest.mark.parametrize("text, parties, type_", [
+    ("Lyon City Council works with Renault SA on apprenticeships.",
+     {"Lyon City Council", "Renault SA"}, "public_private"),
+    ("The Hope Foundation works with Renault SA on apprenticeships.",
+     {"Hope Foundation", "Renault SA"}, "third_actor_private"),
+    ("The Hope Foundation works with Lyon City Council on housing.",
+     {"Hope Foundation", "Lyon City Council"}, "third_actor_public"),
+    ("The Hope Foundation works with the Jesuit Refugee Service on housing.",
+     {"Hope Foundation", "Jesuit Refugee Service"}, "other"),
+    ("Lyon City Council works with the Ministry of the Interior on housing.",
+     {"Lyon City Council", "Ministry of the Interior"}, "other"),
+    ("Renault SA works with Orange SA on training.", {"Renault SA", "Orange SA"}, "other"),
+    ("Kitchen Pathways is run by Tejo Hotels Ltd in partnership with the Hope Foundation and "
+     "the Lisbon School of Hospitality.",
+     {"Tejo Hotels Ltd", "Hope Foundation", "Lisbon School of Hospitality"}, "other"),
+    ("Lyon City Council runs the scheme in partnership with the Ministry of Labour and Renault "
+     "SA.", {"Lyon City Council", "Ministry of Labour", "Renault SA"}, "public_private"),
+    ("The Hope Foundation works with UNHCR on housing.", {"Hope Foundation", "UNHCR"},
+     "other"),
+])
+def test_partnerships_types_including_three_parties_and_one_sector(tagger, text, parties,
+                                                                   type_):
+    assert partnership(tagger.tag(text), parties)["type"] == type_
+
+
+@pytest.mark.parametrize("text, status", [
+    ("The Hope Foundation works with Lyon City Council on housing.", "existing"),
+    ("The Hope Foundation had a contract with Lyon City Council until 2019.", "ended"),
+    ("The Hope Foundation worked with Lyon City Council, but the agreement was not renewed.",
+     "ended"),
+    ("The Hope Foundation used to work with Lyon City Council on housing.", "ended"),
+    ("The Hope Foundation will work with Lyon City Council from next year.", "planned"),
+    ("The Hope Foundation is preparing a joint project with Lyon City Council.", "planned"),
+    ("The Hope Foundation would like to partner with Lyon City Council.", "desired"),
+    ("The Hope Foundation has asked Lyon City Council for a joint campaign.", "desired"),
+])
+def test_partnerships_status(tagger, text, status):
+    assert partnership(tagger.tag(text), {"Hope Foundation", "Lyon City Council"})["status"] \
+        == status
+
+
+@pytest.mark.parametrize("text", [
+    "The Hope Foundation has no agreement with Lyon City Council.",
+    "The Hope Foundation has never worked with Lyon City Council.",
+    "The Hope Foundation receives no money from Lyon City Council.",
+    "The Hope Foundation runs a shelter, and Lyon City Council runs a school.",
+])
+def test_partnerships_denied_or_absent_are_none(tagger, text):
+    assert tagger.tag(text)["partnerships"] == []
+
+
+def test_partnerships_reported_speech_and_references(tagger):
+    result = tagger.tag("The director of the Hope Foundation said the charity works together "
+                        "with Renault SA.")
+    found = partnership(result, {"Hope Foundation", "Renault SA"})
+    assert found["type"] == "third_actor_private"
+
+
+def test_partnerships_party_named_twice_counts_once(tagger):
+    result = tagger.tag("The Toronto Region Immigrant Employment Council (TRIEC) works with "
+                        "RBC Bank.")
+    found = partnership(result, {"Toronto Region Immigrant Employment Council", "RBC Bank"})
+    assert len(found["party_mentions"]) == 2
+
+
+def test_partnerships_the_speaker_is_the_unnamed_party(tagger):
+    from pipeline.nlp.entities import entity_tagger_for
+    from pipeline.nlp.normalise import normalise
+
+    entities = entity_tagger_for(tagger.nlp)
+    speaker = {"name": "Hope Foundation", "category": "civil_society", "sector": "third",
+               "registry_id": None}
+    text = "Shared costs with the Islamic Association of Mouraria."
+    norm = normalise(text)
+    result = entities.extract(tagger.nlp(norm.text), norm, context={"speaker": speaker})
+    found = partnership(result, {"Hope Foundation", "Islamic Association of Mouraria"})
+    assert found["type"] == "other"
+    assert found["party_mentions"][-1]["start"] is None
+    assert entities.extract(tagger.nlp(norm.text), norm)["partnerships"] == []
