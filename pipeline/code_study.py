@@ -46,7 +46,14 @@ from pipeline.coding.versions import (
 )
 from pipeline.errors import Problem
 from pipeline.store import Store, utc_now
-from pipeline.store.schema import codings, interviews, runs, segment_coding, segments
+from pipeline.store.schema import (
+    codebook_versions,
+    codings,
+    interviews,
+    runs,
+    segment_coding,
+    segments,
+)
 
 Progress = Callable[[Iterable, int], Iterable]
 
@@ -91,6 +98,7 @@ class CodeReport:
                 f"{self.codebook_version}; codings {t.codings_new} new, {t.codings_updated} "
                 f"updated, {t.codings_stopped} no longer produced")
         extra = [f"{n} {label}" for n, label in (
+            (t.segments_refreshed, "segment(s) untouched by the codebook change"),
             (t.segments_moved, "segment(s) moved"), (t.rule_gone, "rule gone"),
             (t.needs_review, "flagged for review"), (t.reanchored, "re-anchored"),
             (t.segments_skipped, "segment(s) changed meanwhile"),
@@ -201,6 +209,8 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
     try:
         with store.read() as conn:
             work, report.segments = find_work(conn, fingerprint, recode_all)
+            if not recode_all:
+                narrow_work(conn, work, fingerprint, codebook)
         report.interviews = len(work)
         tagger = None
         if any(item.tag for items in work.values() for item in items):
@@ -230,6 +240,46 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
         if run_id is None:
             _finish_run(store, report, status)
     return report
+
+
+def narrow_work(conn, work: dict[int, list[SegmentWork]], fingerprint: str,
+                codebook) -> None:
+    """Segments due only to a codebook whose patterns alone changed, and where none of
+    the changed patterns (old or new) match, are refreshed instead of coded again."""
+    import yaml
+
+    from pipeline.coding.narrow import changed_pattern_codes, matching_segments
+    from pipeline.coding.versions import fingerprint_parts
+
+    current = fingerprint_parts(fingerprint)
+    stale: dict[str, list[SegmentWork]] = defaultdict(list)
+    for items in work.values():
+        for item in items:
+            if item.tag and item.state is not None and item.state.sha256 == item.sha256 \
+                    and item.state.fingerprint != fingerprint:
+                stale[item.state.fingerprint].append(item)
+    for old_fingerprint, items in sorted(stale.items()):
+        before = fingerprint_parts(old_fingerprint)
+        if current is None or before is None or before[0] != current[0]:
+            continue
+        text = conn.execute(select(codebook_versions.c.text).where(
+            codebook_versions.c.matching_sha256.like(f"{before[1]}%"))
+            .order_by(codebook_versions.c.id).limit(1)).scalar()
+        if text is None:
+            continue
+        old = yaml.safe_load(text)
+        codes = changed_pattern_codes(old, codebook.raw)
+        if codes is None:
+            continue
+        ids = [item.segment_id for item in items]
+        texts = []
+        for start in range(0, len(ids), 500):
+            texts.extend(conn.execute(select(segments.c.id, segments.c.text)
+                                      .where(segments.c.id.in_(ids[start:start + 500]))))
+        hits = matching_segments(old, codebook.raw, codes, [tuple(row) for row in texts])
+        for item in items:
+            if item.segment_id not in hits:
+                item.tag, item.refresh = False, True
 
 
 def _other_inputs(registry) -> dict:

@@ -62,6 +62,7 @@ class SegmentWork:
     version: int
     tag: bool
     state: object | None = None  # its segment_coding row, if coded before
+    refresh: bool = False  # the new codebook cannot change its codings: not coded again
     outputs: list[dict] | None = None  # tagger codes (offsets relative to the segment)
     result: dict | None = None  # the whole tagger result (entities)
 
@@ -70,6 +71,7 @@ class SegmentWork:
 class Tally:
     segments_coded: int = 0
     segments_moved: int = 0
+    segments_refreshed: int = 0  # the rules changed, but not where they match here
     segments_skipped: int = 0
     codings_new: int = 0
     codings_updated: int = 0
@@ -167,6 +169,7 @@ class InterviewWriter:
         self.renumber: list[int] = []
         self.inserts: list[dict] = []
         self.states: list[dict] = []
+        self.refreshed: list[int] = []
 
     # --- reading ------------------------------------------------------------------------
 
@@ -260,16 +263,21 @@ class InterviewWriter:
                                      updated_run=self.ctx.run_id,
                                      created_at=self.ctx.now, updated_at=self.ctx.now))
             self.tally.codings_new += 1
+        moved = state is not None and (state.start, state.version) != (seg.start, seg.version)
         if item.tag:
             self.tally.segments_coded += 1
             if item.result is not None:
                 self.entities.recoded(seg, item.result)
         else:
-            self.tally.segments_moved += 1
-            self.entities.moved(seg, state)
-        fingerprint = self.ctx.fingerprint if item.tag or state is None else state.fingerprint
-        codebook_version = self.ctx.codebook.version if item.tag or state is None \
-            else state.codebook_version
+            if item.refresh:
+                self.tally.segments_refreshed += 1
+                self.refreshed.append(seg.id)
+            if moved:
+                self.tally.segments_moved += 1
+                self.entities.moved(seg, state)
+        current = item.tag or item.refresh or state is None
+        fingerprint = self.ctx.fingerprint if current else state.fingerprint
+        codebook_version = self.ctx.codebook.version if current else state.codebook_version
         self.states.append({"segment_id": seg.id, "sha256": seg.sha256, "start": seg.start,
                             "end": seg.end, "version": seg.version,
                             "fingerprint": fingerprint, "codebook_version": codebook_version,
@@ -387,6 +395,14 @@ class InterviewWriter:
         if self.inserts:
             conn.execute(insert(codings), self.inserts)
         self.entities.flush()
+        version = self.ctx.codebook.version
+        for start in range(0, len(self.refreshed), 500):
+            conn.execute(update(codings).where(
+                codings.c.segment_id.in_(self.refreshed[start:start + 500]),
+                codings.c.coder == "", codings.c.produced == 1,
+                codings.c.codebook_version != version).values(
+                codebook_version=version, updated_run=self.ctx.run_id,
+                updated_at=self.ctx.now))
         conn.execute(delete(segment_coding).where(segment_coding.c.segment_id.in_(segment_ids)))
         if self.states:
             conn.execute(insert(segment_coding), self.states)

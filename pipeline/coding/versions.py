@@ -64,19 +64,27 @@ class CodebookSource:
 
 
 def coder_fingerprint(source: CodebookSource, extra: dict | None = None) -> str:
-    """What decides the codings of a text: matching content, coder and spaCy versions.
+    """What decides the codings of a text: coder, spaCy and data versions, then the
+    codebook's matching content (two parts, so a change of the codebook alone can be told
+    from any other: see `pipeline.coding.narrow`).
 
     A segment coded under the same fingerprint with the same text is not coded again.
     `extra` holds further inputs (the actor registry's hash, for instance).
     """
-    parts = {
-        "matching": source.matching_sha256,
+    others = {
         "cityqda": __version__,
         "spacy": _package_version("spacy"),
         "lookups": _package_version("spacy-lookups-data"),
         **(extra or {}),
     }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()[:32]
+    digest = hashlib.sha256(json.dumps(others, sort_keys=True).encode("utf-8")).hexdigest()
+    return f"{digest[:16]}-{source.matching_sha256[:16]}"
+
+
+def fingerprint_parts(fingerprint: str) -> tuple[str, str] | None:
+    """(everything but the codebook, the codebook's matching content) of a fingerprint."""
+    others, _, matching = fingerprint.partition("-")
+    return (others, matching) if matching else None
 
 
 def _next_version(version: str) -> str:
