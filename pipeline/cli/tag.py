@@ -65,9 +65,8 @@ def command(ctx, obj, input_file, text, codebook_file, actors_file, keep_going):
              "the others)")
         ctx.exit(EXIT_INPUT)
 
-    from pipeline.nlp.tagger import Tagger
-
     from pipeline.nlp.registry import registry_path_for
+    from pipeline.nlp.tagger import Tagger
 
     tagger = Tagger(codebook, actors=registry_path_for(obj.study_or_none(), actors_file))
     for result in tagger.tag_records((record.id, record.text) for record in records):
