@@ -1,6 +1,8 @@
 """Accuracy of actor, initiative and partnership recognition against hand-labelled passages.
 
     python benchmarks/bench_entities.py [--errors dev|sample] [--json]
+    python benchmarks/bench_entities.py --speed 1000000
+
 
 Scores three sets separately: the development half (tests/data/devset/entities_dev.yaml), the
 frozen test half (entities_test.yaml; its sha256 is checked) and the sample study's answer key
@@ -18,6 +20,10 @@ registry, which holds none of their invented organisations.
   parties (all of them when it has fewer); type and status accuracy are over the found ones;
   "type end-to-end" counts a partnership right only when it is found with the right type.
 `--errors` lists the mistakes of a development split (never of the test half).
+
+`--speed WORDS` times `Tagger(entities=False)` (the coder alone) and `Tagger()` on the corpus
+of benchmarks/bench_tag_speed.py (same generator and seed), CPU time of this process, best
+of three runs each.
 """
 
 from __future__ import annotations
@@ -266,11 +272,43 @@ def run(items: list[dict], tagger, entities) -> tuple[list[dict], float]:
     return results, time.perf_counter() - started
 
 
+def speed(words: int) -> None:
+    import platform
+    import time
+
+    import spacy
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_tag_speed import generate_corpus
+
+    from pipeline.nlp.tagger import Tagger
+
+    texts = generate_corpus(words, 7)
+    count = sum(len(text.split()) for text in texts)
+    print(f"corpus: {len(texts):,} paragraphs, {count:,} words (seed 7); Python "
+          f"{platform.python_version()}, spaCy {spacy.__version__}")
+    for entities in (False, True):
+        tagger = Tagger(entities=entities)
+        tagger.tag_texts(texts[:200])
+        best = None
+        for _ in range(3):
+            started = time.process_time()
+            tagger.tag_texts(texts)
+            seconds = time.process_time() - started
+            best = seconds if best is None else min(best, seconds)
+        label = "tag with actors, initiatives, partnerships" if entities else "tag, codes only"
+        print(f"  {label:<46}{best:7.2f} s {count / best:10,.0f} words/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--errors", choices=["dev", "sample"])
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--speed", type=int, metavar="WORDS")
     args = parser.parse_args()
+    if args.speed:
+        speed(args.speed)
+        return
 
     from pipeline.nlp.entities import EntityTagger
     from pipeline.nlp.registry import load_registry

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -40,6 +41,7 @@ DEFAULT_CUES_NAME = "entity_cues.yaml"
 
 # Token classes (one per vocabulary entry, looked up for a whole doc at once).
 OTHER, LOWER, CAP, ACR, NUM, COMMA, QUOTE, OPEN, CLOSE, HYPHEN, AMP, POSS, BREAK = range(13)
+_SHAPE_BITS, _REFERENCE = 0x0F, 0x10
 _QUOTES = frozenset({'"', "'", "\u201c", "\u201d", "\u2018", "\u2019", "\u00ab", "\u00bb",
                      "\u201e"})
 _HYPHENS = frozenset({"-", "\u2010", "\u2011", "\u2013", "\u2014"})
@@ -232,7 +234,9 @@ class EntityMatcher:
         self.cues = cues
         self.matcher = PhraseMatcher(self.vocab, attr="LOWER")
         self.payload: dict[int, tuple[str, object]] = {}
-        self._shape = LazyHashMap(self._shape_of)
+        self._shape = LazyHashMap(self._class_of)
+        self.fold_cache: dict[int, str] = {}  # vocabulary entry -> folded word
+
         self._docs: dict[str, object] = {}
         data = cues.raw
         for actor in registry.actors:
@@ -312,8 +316,19 @@ class EntityMatcher:
             return LOWER
         return OTHER
 
-    def shapes(self, doc) -> numpy.ndarray:
-        return self._shape.lookup(doc.to_array(ORTH)).astype(numpy.int8)
+    def reference_positions(self, view) -> list[int]:
+        """Tokens (after the first) that may refer back: "the organisation", "the bank"."""
+        return [i for i in numpy.flatnonzero(view.classes & _REFERENCE).tolist() if i]
+
+    def _class_of(self, orth: int) -> int:
+        shape = self._shape_of(orth)
+        if self.cues.fold(self.vocab.strings[orth]) in self.cues.reference_any:
+            shape |= _REFERENCE
+        return shape
+
+    def classes(self, orth: numpy.ndarray) -> numpy.ndarray:
+        """Per token: its shape (low bits) and whether it may refer back (_REFERENCE)."""
+        return self._shape.lookup(orth).astype(numpy.int8)
 
 
 # ------------------------------------------------------------------------------ the document
@@ -359,6 +374,33 @@ class Chunk:
     owns: bool = False  # "BRAC's Migration Programme": the owner of what follows
 
 
+def _by_start_longest_first(item) -> tuple[int, int]:
+    return item[0], -item[1]
+
+
+class Mask:
+    """Marked tokens (a bytearray: cheaper than numpy for the few tokens asked at a time)."""
+
+    __slots__ = ("flags",)
+
+    def __init__(self, length: int):
+        self.flags = bytearray(length)
+
+    def mark(self, start: int, end: int) -> None:
+        self.flags[start:end] = b"\x01" * (end - start)
+
+    def any(self, start: int, end: int) -> bool:
+        return any(self.flags[start:end])
+
+    def __getitem__(self, index: int) -> int:
+        return self.flags[index]
+
+    def copy(self) -> Mask:
+        other = Mask(0)
+        other.flags = bytearray(self.flags)
+        return other
+
+
 class DocView:
     """One document with everything the entity passes share."""
 
@@ -368,47 +410,63 @@ class DocView:
         self.cues = matcher.cues
         self.context = context or {}
         self.length = len(doc)
-        self.shape = matcher.shapes(doc) if self.length else numpy.zeros(0, dtype=numpy.int8)
-        for i in numpy.flatnonzero(self.shape == QUOTE).tolist():
+        orth = doc.to_array(ORTH) if self.length else numpy.zeros(0, dtype=numpy.uint64)
+        self.orth = orth.tolist()
+        self.orth_array = orth
+        classes = matcher.classes(orth) if self.length else numpy.zeros(0, dtype=numpy.int8)
+        self.classes = classes
+        shape = classes & _SHAPE_BITS
+        for i in numpy.flatnonzero(shape == QUOTE).tolist():
             # "Seekers' Support": an apostrophe stuck to a plural is a possessive
             if i and doc[i].text in ("'", "\u2019") and not doc[i - 1].whitespace_ \
                     and doc[i - 1].text[-1:] in ("s", "S") and doc[i].whitespace_:
-                self.shape[i] = POSS
+                shape[i] = POSS
         flags = doc.to_array(SENT_START) if self.length else numpy.zeros(0)
         starts = numpy.flatnonzero(flags == 1).tolist()
         if not starts or starts[0] != 0:
             starts.insert(0, 0)
         self.sentence_starts = starts
-        sent_ids = numpy.zeros(self.length, dtype=numpy.int32)
-        for number, start in enumerate(starts[1:], start=1):
-            sent_ids[start:] = number
-        self.sent = sent_ids
-        self.groups: dict[str, list[tuple[int, int, object]]] = {}
+        marks = numpy.zeros(self.length, dtype=numpy.int32)
+        marks[starts[1:]] = 1
+        sent_ids = numpy.cumsum(marks)
+        self.shape_array = shape  # for whole-document tests
+        self.shape = shape.tolist()  # for one token at a time (much faster than numpy)
+        self.sent = sent_ids.tolist()
+        groups: dict[str, list[tuple[int, int, object]]] = {}
         payload = matcher.payload
+        sent = self.sent
         for key, start, end in matcher.matcher(doc) if self.length else ():
-            group, data = payload[key]
-            if sent_ids[start] != sent_ids[end - 1]:
-                continue
-            self.groups.setdefault(group, []).append((start, end, data))
-        for spans in self.groups.values():
-            spans.sort(key=lambda item: (item[0], -item[1]))
-        self._folded: dict[int, str] = {}
+            if sent[start] == sent[end - 1]:
+                group, data = payload[key]
+                if group in groups:
+                    groups[group].append((start, end, data))
+                else:
+                    groups[group] = [(start, end, data)]
+        for spans in groups.values():
+            if len(spans) > 1:
+                spans.sort(key=_by_start_longest_first)
+        self.groups = groups
+        self._fold_cache = matcher.fold_cache
+        self._longest: dict[str, list] = {}
+        self._starts: dict[str, list[int]] = {}
+        self._longest_starts: dict[str, list[int]] = {}
         self.actors: list[ActorMention] = []
         self.chunks: list[Chunk] = []
         self.initiative_chunks: list[Chunk] = []
-        self.consumed = numpy.zeros(self.length, dtype=bool)
+        self.consumed = Mask(self.length)
         self.extend_to: dict[int, int] = {}  # a name that takes the kind word after it
         self.terminator_at: set[int] = {s for s, _, _ in self.groups.get("term", ())}
 
     # -- token helpers -------------------------------------------------------------------
     def text(self, i: int) -> str:
-        return self.doc[i].text
+        return self.m.vocab.strings[self.orth[i]]
 
     def folded(self, i: int) -> str:
-        value = self._folded.get(i)
+        orth = self.orth[i]
+        value = self._fold_cache.get(orth)
         if value is None:
-            value = self.cues.fold(self.doc[i].text)
-            self._folded[i] = value
+            value = self.cues.fold(self.m.vocab.strings[orth])
+            self._fold_cache[orth] = value
         return value
 
     def span_text(self, start: int, end: int) -> str:
@@ -431,19 +489,53 @@ class DocView:
         return left, right
 
     def in_group(self, group: str, start: int, end: int) -> list[tuple[int, int, object]]:
-        return [m for m in self.groups.get(group, ()) if start <= m[0] and m[1] <= end]
+        spans = self.groups.get(group)
+        if not spans:
+            return []
+        starts = self._starts.get(group)
+        if starts is None:
+            starts = self._starts[group] = [m[0] for m in spans]
+        found = []
+        for index in range(bisect_left(starts, start), len(spans)):
+            match = spans[index]
+            if match[0] >= end:
+                break
+            if match[1] <= end:
+                found.append(match)
+        return found
 
     def longest(self, group: str, start: int = 0, end: int | None = None
                 ) -> list[tuple[int, int, object]]:
         """Matches of a group in [start, end), overlaps resolved: the longest wins."""
+        if group not in self.groups:
+            return []
+        cached = self._longest.get(group)
+        if cached is None:
+            cached = self._longest[group] = self._resolve(group, 0, self.length)
+            self._longest_starts[group] = [m[0] for m in cached]
+        if start == 0 and (end is None or end >= self.length):
+            return cached
         end = self.length if end is None else end
+        starts = self._longest_starts[group]
+        found = []
+        for index in range(bisect_left(starts, start), len(cached)):
+            match = cached[index]
+            if match[0] >= end:
+                break
+            if match[1] <= end:
+                found.append(match)
+        return found
+
+    def _resolve(self, group: str, start: int, end: int) -> list[tuple[int, int, object]]:
         found = sorted(self.in_group(group, start, end), key=lambda m: (m[0] - m[1], m[0]))
+        if len(found) == 1:
+            return found
         kept: list[tuple[int, int, object]] = []
         spans: set[tuple[int, int]] = set()
-        taken = numpy.zeros(max(self.length, 1), dtype=bool)
+        taken = Mask(self.length)
         for s, e, data in found:
-            if (s, e) in spans or not taken[s:e].any():  # same span: keep every reading
-                taken[s:e] = True
+            if (s, e) in spans or not taken.any(s, e):  # same span: keep every reading
+                taken.mark(s, e)
                 spans.add((s, e))
                 kept.append((s, e, data))
         kept.sort(key=lambda m: (m[0], m[1]))
@@ -526,11 +618,11 @@ class ActorRecognizer:
     def __call__(self, view: DocView) -> list[ActorMention]:
         if not view.length:
             return []
-        taken = numpy.zeros(view.length, dtype=bool)
+        taken = Mask(view.length)
         actors: list[ActorMention] = []
         for mention in self._registry(view):
             actors.append(mention)
-            taken[mention.start:mention.end] = True
+            taken.mark(mention.start, mention.end)
         view.chunks = self._chunks(view, taken)
         for chunk in view.chunks:
             if self._bracketed_alias(view, chunk, taken):
@@ -538,7 +630,7 @@ class ActorRecognizer:
             found = self._classify(view, chunk)
             if found is not None:
                 actors.append(found)
-                taken[found.start:found.end] = True
+                taken.mark(found.start, found.end)
         self._whole_text_name(view, actors)
         actors.extend(self._aliases_in_brackets(view, actors, taken))
         actors.extend(self._generic(view, taken))
@@ -630,8 +722,19 @@ class ActorRecognizer:
         cues = self.cues
         chunks: list[Chunk] = []
         n = view.length
-        i = 0
+        array = view.shape_array
+        candidates = numpy.flatnonzero((array == CAP) | (array == ACR) | (array == QUOTE))
+        if not len(candidates):
+            return chunks
+        visit = candidates.tolist()
+        cursor = 0
+        i = visit[0]
         while i < n:
+            while cursor < len(visit) and visit[cursor] < i:
+                cursor += 1
+            if cursor >= len(visit):
+                break
+            i = visit[cursor]
             s = shape[i]
             if s == QUOTE:
                 quoted = self._quoted(view, i, taken)
@@ -709,7 +812,7 @@ class ActorRecognizer:
         while j < view.length and j - i <= 9 and view.text(j) != mark \
                 and view.sent[j] == view.sent[i]:
             j += 1
-        if j >= view.length or view.text(j) != mark or j == i + 1 or taken[i + 1:j].any():
+        if j >= view.length or view.text(j) != mark or j == i + 1 or taken.any(i + 1, j):
             return None
         if view.shape[i + 1] not in (CAP, ACR) or view.shape[j - 1] not in (CAP, ACR, NUM,
                                                                             LOWER):
@@ -951,7 +1054,7 @@ class ActorRecognizer:
                 if view.shape[ms] == CAP and ms != window_start:
                     continue
                 found.append((kind.category, kind.sector, kind.weight, f"described:{kind.id}"))
-                view.consumed[ms:me] = True
+                view.consumed.mark(ms, me)
         # right after: "the Citizens Advice bureau", "the DITIB mosque", "Swedish embassy"
         # (not "a Catholic charity", nor "the German development agency GIZ")
         after = [m for m in view.longest("kind", end, min(sent_end, end + 4))
@@ -967,7 +1070,7 @@ class ActorRecognizer:
             if not (nxt < sent_end and view.shape[nxt] in (CAP, ACR)):
                 found.append((kind.category, kind.sector, kind.weight,
                               f"described:{kind.id}"))
-                view.consumed[ms:me] = True
+                view.consumed.mark(ms, me)
                 view.extend_to[start] = me
         # after: NAME, a|an ... KIND   or   NAME is|as a ... KIND
         k = end
@@ -985,7 +1088,7 @@ class ActorRecognizer:
                     for ms, me, kind in view.longest("kind", k, heads[-1][1]):
                         found.append((kind.category, kind.sector, kind.weight,
                                       f"described:{kind.id}"))
-                        view.consumed[ms:me] = True
+                        view.consumed.mark(ms, me)
         return found
 
     def _role(self, view: DocView, start: int):
@@ -1020,7 +1123,7 @@ class ActorRecognizer:
                      if m[1] >= s - 2 and m[2].role == "head"]
             if kinds:
                 ks, ke, kind = kinds[-1]
-                view.consumed[ks:ke] = True
+                view.consumed.mark(ks, ke)
                 return kind
         return None
 
@@ -1132,6 +1235,8 @@ class ActorRecognizer:
         """ "Toronto Region Immigrant Employment Council (TRIEC)": the bracket names the same
         actor."""
         found = []
+        if OPEN not in view.shape:
+            return []
         generic = [a for a in self._generic(view, taken.copy(), dry=True)]
         for actor in [*actors, *generic]:
             k = actor.end
@@ -1140,15 +1245,15 @@ class ActorRecognizer:
                 while close < view.length and view.shape[close] != CLOSE and close - k < 8:
                     close += 1
                 if close < view.length and view.shape[close] == CLOSE and close > k + 1 \
-                        and view.shape[k + 1] in (CAP, ACR) and not taken[k + 1:close].any():
+                        and view.shape[k + 1] in (CAP, ACR) and not taken.any(k + 1, close):
                     name = view.span_text(k + 1, close)
-                    taken[k + 1:close] = True
+                    taken.mark(k + 1, close)
                     if actor.generic:  # "the Ghent social welfare centre (OCMW Gent)"
                         found.append(ActorMention(
                             k + 1, close, name, name, actor.category, actor.sector,
                             guess=True, source="name", sentence=actor.sentence,
                             evidence=["brackets", f"described:{actor.kind}"]))
-                        view.consumed[actor.start:actor.end] = True
+                        view.consumed.mark(actor.start, actor.end)
                         continue
                     found.append(ActorMention(
                         k + 1, close, name, actor.canonical, actor.category, actor.sector,
@@ -1161,8 +1266,8 @@ class ActorRecognizer:
                  ) -> list[ActorMention]:
         found = []
         for s, e, kind in view.longest("kind"):
-            if kind.role != "head" or not kind.generic or taken[s:e].any() \
-                    or view.consumed[s:e].any():
+            if kind.role != "head" or not kind.generic or taken.any(s, e) \
+                    or view.consumed.any(s, e):
                 continue
             stop_acronym = all(strip_accents(view.text(i)).upper() in self.cues.acronym_stop
                                for i in range(s, e))
@@ -1185,7 +1290,7 @@ class ActorRecognizer:
                                       generic=True, source="generic",
                                       sentence=int(view.sent[s]), kind=kind.id,
                                       evidence=[f"generic:{kind.id}"]))
-            taken[s:e] = True
+            taken.mark(s, e)
         return found
 
     @staticmethod
@@ -1239,7 +1344,7 @@ class ActorRecognizer:
             if not actor.generic or actor.refers_to:
                 named.append(actor)
             kept.append(actor)
-        for i in range(1, view.length):
+        for i in self.m.reference_positions(view):
             if view.folded(i) in self.cues.reference_any and view.shape[i] == LOWER and \
                     view.folded(i - 1) in self.cues.determiners and \
                     not any(a.start <= i < a.end for a in kept):
