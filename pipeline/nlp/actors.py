@@ -41,7 +41,7 @@ DEFAULT_CUES_NAME = "entity_cues.yaml"
 
 # Token classes (one per vocabulary entry, looked up for a whole doc at once).
 OTHER, LOWER, CAP, ACR, NUM, COMMA, QUOTE, OPEN, CLOSE, HYPHEN, AMP, POSS, BREAK = range(13)
-_SHAPE_BITS, _REFERENCE = 0x0F, 0x10
+_SHAPE_BITS, _REFERENCE, _CONNECTOR, _WEAK, _LOW_SUFFIX = 0x0F, 0x10, 0x20, 0x40, 0x80
 _QUOTES = frozenset({'"', "'", "\u201c", "\u201d", "\u2018", "\u2019", "\u00ab", "\u00bb",
                      "\u201e"})
 _HYPHENS = frozenset({"-", "\u2010", "\u2011", "\u2013", "\u2014"})
@@ -321,14 +321,22 @@ class EntityMatcher:
         return [i for i in numpy.flatnonzero(view.classes & _REFERENCE).tolist() if i]
 
     def _class_of(self, orth: int) -> int:
-        shape = self._shape_of(orth)
-        if self.cues.fold(self.vocab.strings[orth]) in self.cues.reference_any:
-            shape |= _REFERENCE
-        return shape
+        text = self.vocab.strings[orth]
+        folded = self.cues.fold(text)
+        flags = self._shape_of(orth)
+        if folded in self.cues.reference_any:
+            flags |= _REFERENCE
+        if folded in self.cues.connectors or text in ("'", "\u2019", "."):
+            flags |= _CONNECTOR
+        if folded in self.cues.initial or folded in _STOP_WORDS:
+            flags |= _WEAK
+        if folded in self.cues.lower_suffixes:
+            flags |= _LOW_SUFFIX
+        return flags
 
     def classes(self, orth: numpy.ndarray) -> numpy.ndarray:
         """Per token: its shape (low bits) and whether it may refer back (_REFERENCE)."""
-        return self._shape.lookup(orth).astype(numpy.int8)
+        return self._shape.lookup(orth).astype(numpy.int16)
 
 
 # ------------------------------------------------------------------------------ the document
@@ -413,8 +421,9 @@ class DocView:
         orth = doc.to_array(ORTH) if self.length else numpy.zeros(0, dtype=numpy.uint64)
         self.orth = orth.tolist()
         self.orth_array = orth
-        classes = matcher.classes(orth) if self.length else numpy.zeros(0, dtype=numpy.int8)
+        classes = matcher.classes(orth) if self.length else numpy.zeros(0, dtype=numpy.int16)
         self.classes = classes
+        self.flags = classes.tolist()
         shape = classes & _SHAPE_BITS
         for i in numpy.flatnonzero(shape == QUOTE).tolist():
             # "Seekers' Support": an apostrophe stuck to a plural is a possessive
@@ -719,6 +728,7 @@ class ActorRecognizer:
     # -- capitalised names ---------------------------------------------------------------
     def _chunks(self, view: DocView, taken: numpy.ndarray) -> list[Chunk]:
         shape = view.shape
+        flags = view.flags
         cues = self.cues
         chunks: list[Chunk] = []
         n = view.length
@@ -745,6 +755,11 @@ class ActorRecognizer:
             if s not in (CAP, ACR) or taken[i]:
                 i += 1
                 continue
+            if s == CAP and flags[i] & _WEAK and (i + 1 >= n or (
+                    shape[i + 1] == LOWER and not flags[i + 1] & (_CONNECTOR | _LOW_SUFFIX))) \
+                    and self._initial(view, i):
+                i += 1  # "The respondent ...", "She said ...": the common case, quickly
+                continue
             start = i
             end = i + 1
             j = i + 1
@@ -755,20 +770,17 @@ class ActorRecognizer:
                     end = j + 1
                     j += 1
                     continue
-                if sj == LOWER and view.folded(j) in cues.lower_suffixes:
+                if sj == LOWER and flags[j] & _LOW_SUFFIX:
                     end = j + 1
                     j += 1
                     continue
                 if sj in (LOWER, AMP, POSS, HYPHEN, OTHER) and (
-                        view.folded(j) in cues.connectors or sj in (AMP, POSS, HYPHEN)
-                        or view.text(j) in ("'", "\u2019", ".")):
+                        flags[j] & _CONNECTOR or sj in (AMP, POSS, HYPHEN)):
                     # connectors only inside a name: a capitalised word must follow
                     k = j
                     while k < n and not taken[k] and (
                             shape[k] in (AMP, POSS, HYPHEN)
-                            or (shape[k] in (LOWER, OTHER) and (
-                                view.folded(k) in cues.connectors
-                                or view.text(k) in ("'", "\u2019", ".")))):
+                            or (shape[k] in (LOWER, OTHER) and flags[k] & _CONNECTOR)):
                         k += 1
                     if k < n and shape[k] in (CAP, ACR) and not taken[k] \
                             and view.sent[k] == view.sent[start] and k - j <= 3:
@@ -832,8 +844,7 @@ class ActorRecognizer:
             i > 0 and (view.shape[i - 1] in (QUOTE, BREAK) or view.text(i - 1) in (":",)))
         if not first:
             return view.folded(i) in ("the",)
-        folded = view.folded(i)
-        return folded in self.cues.initial or folded in _STOP_WORDS
+        return bool(view.flags[i] & _WEAK)
 
     def _and_joins(self, view: DocView, start: int, and_at: int, next_at: int,
                    in_complement: bool) -> bool:
