@@ -22,6 +22,15 @@ from pipeline.nlp.language import CODES_KEY
 
 CODE_MATCHES_KEY = "cityqda_code_matches"  # doc.user_data: (start, end, label, id) hashes
 
+# Problem verbs that, as the aim of an activity ("workshops on avoiding debt", "a line to
+# prevent evictions"), describe what an initiative works against rather than a difficulty.
+AIM_VERBS = frozenset({"avoid", "avoiding", "prevent", "preventing", "reduce", "reducing",
+                       "tackle", "tackling", "combat", "combating", "combatting"})
+# Words before such a verb that make it an aim: a purpose "to", a topic "on"/"about", or a
+# gerund listed among an activity's contents ("budgeting, savings and avoiding ...").
+AIM_LEADS = frozenset({"to", "on", "about", "against", "for", "in"})
+AIM_LIST_LEADS = frozenset({"and", "or", ","})
+
 
 def resolve_cues(cues: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """Cue matches (in text order) with overlaps resolved: the longest wins (ties: the
@@ -96,6 +105,8 @@ class ContextComponent:
                 continue
             if any(hit.covers(start, start + 1) for hit in negations):
                 continue
+            if start and self._is_aim(doc, start):
+                continue
             problem_starts.append(start)
         actor_cache: dict[int, bool] = {}
         sentence_of = analysis.sentence_of
@@ -139,6 +150,15 @@ class ContextComponent:
                     mention.problem = True
                     break
         return doc
+
+    @staticmethod
+    def _is_aim(doc, start: int) -> bool:
+        """Whether the problem word at `start` is the aim of an activity, not a difficulty."""
+        word = doc[start].lower_
+        if word not in AIM_VERBS:
+            return False
+        lead = doc[start - 1].lower_
+        return lead in AIM_LEADS or (word.endswith("ing") and lead in AIM_LIST_LEADS)
 
     def _code(self, label: int, pattern: int, strings) -> tuple[str, str, str, tuple]:
         """(code, pattern id, role, when) for a match's label and span id hashes."""
