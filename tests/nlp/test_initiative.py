@@ -23,6 +23,21 @@ CASES = [
      ["challenge.knowledge_sharing"]),
     ("The term 'expat' is used for wealthy Europeans only.", [], ["challenge.terminology"]),
     ("Many newcomers do not speak Portuguese.", [], ["challenge.language"]),
+    # a problem verb that is the aim of an activity does not make it a problem statement
+    ("The bank runs workshops on budgeting and avoiding debt.", ["economic"], []),
+    ("Financial literacy classes on savings and avoiding debt traps.", ["economic"], []),
+    ("Migrants avoid clinics for fear of being reported.", [], []),
+    ("Refugees often avoid the job centre.", [], []),
+    # financial literacy is not a literacy course; reading classes still are
+    ("Literacy classes for adult refugees.", ["cultural_religious"], []),
+    # service vocabulary: what is provided, even without a verb
+    ("A weekly antenatal class for migrant mothers.", ["social"], []),
+    ("Donations of clothing from local residents.", ["social"], []),
+    ("Community health agents visit refugee families.", ["social"], []),
+    ("A shared dinner for Christian and Muslim neighbours every month.",
+     ["cultural_religious"], []),
+    ("The city holds a municipal conference on migrant policies every two years.",
+     ["political"], []),
     # recommendations and gaps
     ("The city should offer more language courses.", [], ["challenge.language"]),
     ("There is no affordable housing for newcomers.", [], ["challenge.housing"]),
