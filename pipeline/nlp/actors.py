@@ -166,6 +166,7 @@ def _load_cues(path: str) -> EntityCues:
     return EntityCues(
         raw=data, sha256=hashlib.sha256(raw_bytes).hexdigest(), variants=variants,
         kinds=kinds, default=(data["default_kind"]["category"], data["default_kind"]["sector"]),
+
         connectors=frozenset(fold(w) for w in data["name_connectors"]),
         complement=frozenset(fold(w) for w in data["complement_connectors"]),
         initial=frozenset(fold(w) for w in data["initial_words"]),
@@ -595,7 +596,7 @@ class DocView:
                 gap -= 1
                 i += 1
                 continue
-            if gap > 0 and shape in (LOWER, CAP):
+            if gap > 0 and shape in (LOWER, CAP) and (not found or self.folded(i - 1) in fillers):
                 # "the German development agency GIZ", "a local credit union, X": modifiers
                 nxt = self._actor_within(i + 1, min(limit, i + 1 + gap))
                 if nxt is not None and all(
@@ -1280,8 +1281,8 @@ class ActorRecognizer:
             if kind.role != "head" or not kind.generic or taken.any(s, e) \
                     or view.consumed.any(s, e):
                 continue
-            stop_acronym = all(strip_accents(view.text(i)).upper() in self.cues.acronym_stop
-                               for i in range(s, e))
+            stop_acronym = all(view.shape[i] != CAP or strip_accents(view.text(i)).upper()
+                               in self.cues.acronym_stop for i in range(s, e))
             if any(view.shape[i] in (CAP, ACR) for i in range(s, e)) and not stop_acronym \
                     and not (s > 0 and view.folded(s - 1) == "the" and e - s == 1
                              and view.folded(s) in ("state", "government")):
