@@ -36,6 +36,7 @@ from pipeline.coding.reconcile import (
     SegmentWork,
     Tally,
     orphaned_condition,
+    refresh_states,
     usable,
 )
 from pipeline.coding.versions import (
@@ -209,8 +210,14 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
     try:
         with store.read() as conn:
             work, report.segments = find_work(conn, fingerprint, recode_all)
-            if not recode_all:
-                narrow_work(conn, work, fingerprint, codebook)
+            refresh = narrow_work(conn, work, fingerprint, codebook) if not recode_all \
+                else {}
+        ctx = CodingContext(codebook, fingerprint, report.run_id, utc_now(), registry_cities)
+        for old_fingerprint, segment_ids in sorted(refresh.items()):
+            with store.write() as conn:
+                report.tally.segments_refreshed += refresh_states(conn, segment_ids,
+                                                                  old_fingerprint, ctx)
+        work = {k: v for k, v in work.items() if v}
         report.interviews = len(work)
         tagger = None
         if any(item.tag for items in work.values() for item in items):
@@ -224,8 +231,7 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
         for interview_id in (progress(order, len(order)) if progress else order):
             items = work[interview_id]
             _tag(store, tagger, codebook, items)
-            ctx = CodingContext(codebook, fingerprint, report.run_id, utc_now(),
-                                registry_cities)
+            ctx.now = utc_now()
             with store.write() as conn:
                 tally = InterviewWriter(conn, interview_id, ctx).write(items)
             report.tally.add(tally)
@@ -243,9 +249,11 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
 
 
 def narrow_work(conn, work: dict[int, list[SegmentWork]], fingerprint: str,
-                codebook) -> None:
+                codebook) -> dict[str, list[int]]:
     """Segments due only to a codebook whose patterns alone changed, and where none of
-    the changed patterns (old or new) match, are refreshed instead of coded again."""
+    the changed patterns (old or new) match, are refreshed instead of coded again: those
+    that also moved stay in `work` flagged `refresh`; the others leave `work` and are
+    returned by old fingerprint, for `refresh_states`."""
     import yaml
 
     from pipeline.coding.narrow import changed_pattern_codes, matching_segments
@@ -280,6 +288,17 @@ def narrow_work(conn, work: dict[int, list[SegmentWork]], fingerprint: str,
         for item in items:
             if item.segment_id not in hits:
                 item.tag, item.refresh = False, True
+    refresh: dict[str, list[int]] = defaultdict(list)
+    for interview_id, items in work.items():
+        kept = []
+        for item in items:
+            if item.refresh and (item.state.start, item.state.end, item.state.version) == \
+                    (item.start, item.end, item.version):
+                refresh[item.state.fingerprint].append(item.segment_id)
+            else:
+                kept.append(item)
+        work[interview_id] = kept
+    return refresh
 
 
 def _other_inputs(registry) -> dict:

@@ -202,3 +202,39 @@ def decided_ids(conn: Connection, coding_ids: Iterable[int]) -> set[int]:
         found.update(conn.execute(select(decisions.c.coding_id).distinct()
                                   .where(decisions.c.coding_id.in_(chunk))).scalars())
     return found
+
+
+def purge_interview_codings(conn: Connection, interview_id: int) -> int:
+    """Remove the words of a purged interview (consent withdrawn) from its codings.
+
+    Codings and decisions stay as facts (which code, who decided what, when) but lose the
+    evidence, sentences, context and comments that quote the interview; so do their events
+    and the interview's entity mentions. Returns how many codings were purged. Meant to run
+    in the same transaction as the interview's own purge.
+    """
+    from pipeline.store.schema import (
+        actor_mentions,
+        events,
+        initiative_mentions,
+        partnership_mentions,
+    )
+
+    rows = conn.execute(select(codings.c.id, codings.c.segment_id)
+                        .where(codings.c.interview_id == interview_id)).all()
+    for row in rows:
+        conn.execute(update(codings).where(codings.c.id == row.id).values(
+            evidence_text=f"(purged coding {row.id})", occurrence=-row.id, sentence=None,
+            sentence_start=None, sentence_end=None, context=None, review_reason=None))
+    ids = [row.id for row in rows]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        conn.execute(update(decisions).where(decisions.c.coding_id.in_(chunk))
+                     .values(comment=None))
+        conn.execute(update(events).where(events.c.entity == "codings",
+                                          events.c.entity_key.in_([str(i) for i in chunk]))
+                     .values(old=None, new=None, reason=None))
+    segment_ids = select(segments.c.id).where(segments.c.interview_id == interview_id)
+    for table in (actor_mentions, initiative_mentions, partnership_mentions):
+        conn.execute(update(table).where(table.c.segment_id.in_(segment_ids))
+                     .values(text=None))
+    return len(rows)

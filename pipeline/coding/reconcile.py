@@ -408,6 +408,40 @@ class InterviewWriter:
             conn.execute(insert(segment_coding), self.states)
 
 
+def refresh_states(conn: Connection, segment_ids: list[int], old_fingerprint: str,
+                   ctx: CodingContext) -> int:
+    """Move segments the new codebook cannot change to its fingerprint, set-wise.
+
+    Only segments still exactly as they were coded (text, place, old fingerprint) move;
+    their produced rule codings take the new codebook version. Returns how many moved.
+    """
+    moved = 0
+    version = ctx.codebook.version
+    for start in range(0, len(segment_ids), 500):
+        chunk = segment_ids[start:start + 500]
+        current = select(segments.c.id).where(
+            segments.c.id.in_(chunk), segments.c.status == "current",
+            segments.c.id == segment_coding.c.segment_id,
+            segments.c.sha256 == segment_coding.c.sha256,
+            segments.c.start == segment_coding.c.start,
+            segments.c.version == segment_coding.c.version)
+        result = conn.execute(update(segment_coding).where(
+            segment_coding.c.segment_id.in_(chunk),
+            segment_coding.c.fingerprint == old_fingerprint,
+            current.exists()).values(
+            fingerprint=ctx.fingerprint, codebook_version=version, run_id=ctx.run_id,
+            coded_at=ctx.now))
+        moved += result.rowcount
+        conn.execute(update(codings).where(
+            codings.c.segment_id.in_(select(segment_coding.c.segment_id).where(
+                segment_coding.c.segment_id.in_(chunk),
+                segment_coding.c.fingerprint == ctx.fingerprint)),
+            codings.c.coder == "", codings.c.produced == 1,
+            codings.c.codebook_version != version).values(
+            codebook_version=version, updated_run=ctx.run_id, updated_at=ctx.now))
+    return moved
+
+
 def orphaned_condition():
     """Codings whose segment left the transcript (retired segments)."""
     return and_(segments.c.id == codings.c.segment_id, segments.c.status == "retired",

@@ -148,3 +148,22 @@ def test_decisions_manual_coding_outside_its_segment_is_refused(study, coded, in
         in_store(lambda conn: add_manual_coding(conn, seg.id, "social.housing", "ana",
                                                 seg.end - 2, seg.end + 5, source="t"))
     assert info.value.code == "CQ404"
+
+
+def test_decisions_purge_removes_the_interviews_words_and_keeps_the_facts(
+        study, coded, in_store):
+    from pipeline.coding.decisions import purge_interview_codings
+
+    shelter = coded["social.housing"]
+    in_store(lambda conn: set_decision(conn, shelter, "ana", "reject", "shelter is fine",
+                                       source="t"))
+    (seg,) = query(study, select(segments))
+    purged = in_store(lambda conn: purge_interview_codings(conn, seg.interview_id))
+    assert purged == 2
+    words = ("night shelter", "legal aid", "families", "shelter is fine")
+    for row in all_codings(study):
+        assert not any(w in repr(tuple(row)) for w in words)
+    for row in query(study, select(decisions)) + query(study, select(events).where(
+            events.c.entity == "codings")):
+        assert not any(w in repr(tuple(row)) for w in words)
+    assert in_store(lambda conn: coding_statuses(conn))[shelter] == "rejected"
