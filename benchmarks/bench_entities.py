@@ -73,14 +73,10 @@ def _interviews() -> dict[str, dict]:
 
 def load_sample(registry) -> list[dict]:
     """The sample key, one item per segment, with the interviewee's organisation as speaker."""
-    from pipeline.nlp.registry import fold_key
+    from pipeline.nlp.registry import find_actor
 
     if not SAMPLE.exists():
         return []
-    lookup = {}
-    for actor in registry.actors:
-        for name in actor.names:
-            lookup.setdefault(fold_key(name), actor)
     interviews = _interviews()
     data = yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
     items = []
@@ -89,8 +85,7 @@ def load_sample(registry) -> list[dict]:
                    "sector": a["sector"]} for a in seg.get("actors", [])]
         interview = interviews.get(seg["file"], {})
         context = {"city": interview.get("city"), "country": interview.get("country")}
-        organisation = interview.get("organisation")
-        entry = lookup.get(fold_key(organisation)) if organisation else None
+        entry = find_actor(registry, interview.get("organisation"), interview.get("city"))
         if entry is not None:
             context["speaker"] = {"name": entry.name, "category": entry.category,
                                   "sector": entry.sector, "registry_id": entry.id}

@@ -558,6 +558,27 @@ def export_study_registry(study, categories: Iterable[str] = CATEGORIES
     return registry_to_yaml(export_registry(registry, valid)), problems
 
 
+def find_actor(registry: Registry, text: str | None, city: str | None = None
+               ) -> RegistryActor | None:
+    """The registry entry an organisation field names ("International Mobility and
+    Integration Organisation (IMIO)", "Lisbon City Council – Department of Social
+    Development"): the whole text, else its parts around brackets and dashes; an entry of the
+    given city first. For the speaker of an interview (see pipeline.nlp.entities)."""
+    if not text:
+        return None
+    parts = [text, *re.split(r"\s*[()\u2013\u2014]\s*|\s+-\s+|,\s*", text)]
+    city_key = fold_key(city) if city else None
+    for part in parts:
+        key = fold_key(part)
+        if not key:
+            continue
+        hits = [a for a in registry.actors if any(fold_key(n) == key for n in a.names)]
+        if hits:
+            local = [a for a in hits if city_key and a.city and fold_key(a.city) == city_key]
+            return (local or hits)[0]
+    return None
+
+
 # ------------------------------------------------------------------------------ study
 
 

@@ -262,3 +262,19 @@ def test_actor_registry_common_words_match_their_source():
     shipped = (Path(default_registry_path()).parents[1] / COMMON_WORDS_NAME).read_text(
         encoding="utf-8")
     assert shipped == common_words_text()
+
+
+@pytest.mark.parametrize("text, city, expected", [
+    ("International Mobility and Integration Organisation (IMIO)", None,
+     "lis.imio"),
+    ("Lisbon City Council – Department of Social Development", "Lisbon",
+     "lisbon_city_council"),
+    ("UNHCR", None, "unhcr"),
+    ("A bakery nobody knows", None, None),
+    (None, None, None),
+])
+def test_actor_registry_finds_an_interviewee_organisation(text, city, expected):
+    from pipeline.nlp.registry import find_actor
+
+    found = find_actor(load_registry(REPO_REGISTRY), text, city)
+    assert (found.id if found else None) == expected
