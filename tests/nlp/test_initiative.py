@@ -28,6 +28,10 @@ CASES = [
     ("Financial literacy classes on savings and avoiding debt traps.", ["economic"], []),
     ("Migrants avoid clinics for fear of being reported.", [], []),
     ("Refugees often avoid the job centre.", [], []),
+    # being turned down or turned away is a problem, not an offer
+    ("Young refugees are turned down for internships because of their names.", [],
+     ["challenge.discrimination"]),
+    ("The company offers internships to refugees.", ["economic"], []),
     # financial literacy is not a literacy course; reading classes still are
     ("Literacy classes for adult refugees.", ["cultural_religious"], []),
     # service vocabulary: what is provided, even without a verb
