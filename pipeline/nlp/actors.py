@@ -28,13 +28,12 @@ from importlib import resources
 from pathlib import Path
 
 import numpy
-from spacy.attrs import ORTH, SENT_START
+from spacy.attrs import IDX, LENGTH, ORTH, SENT_START
 from spacy.matcher import PhraseMatcher
 
 from pipeline.codebook.phrases import PhraseError, expand_phrase
 from pipeline.codebook.yamlsource import YamlDocument, format_path
 from pipeline.errors import CityQDAError, Problem
-from pipeline.nlp.hashmap import LazyHashMap
 from pipeline.nlp.registry import Registry, RegistryActor, fold_key, strip_accents
 
 DEFAULT_CUES_NAME = "entity_cues.yaml"
@@ -235,7 +234,7 @@ class EntityMatcher:
         self.cues = cues
         self.matcher = PhraseMatcher(self.vocab, attr="LOWER")
         self.payload: dict[int, tuple[str, object]] = {}
-        self._shape = LazyHashMap(self._class_of)
+        self._classes: dict[int, int] = {}
         self.fold_cache: dict[int, str] = {}  # vocabulary entry -> folded word
 
         self._docs: dict[str, object] = {}
@@ -335,9 +334,19 @@ class EntityMatcher:
             flags |= _LOW_SUFFIX
         return flags
 
-    def classes(self, orth: numpy.ndarray) -> numpy.ndarray:
-        """Per token: its shape (low bits) and whether it may refer back (_REFERENCE)."""
-        return self._shape.lookup(orth).astype(numpy.int16)
+    def classes(self, orth: list[int]) -> list[int]:
+        """Per token: its shape (low bits) and flags (_REFERENCE, _CONNECTOR, ...). A dict
+        per vocabulary entry: it grows with the vocabulary without re-sorting anything."""
+        cache = self._classes
+        found = [cache.get(o, -1) for o in orth]
+        if -1 in found:
+            for i, value in enumerate(found):
+                if value == -1:
+                    value = cache.get(orth[i])
+                    if value is None:
+                        value = cache[orth[i]] = self._class_of(orth[i])
+                    found[i] = value
+        return found
 
 
 # ------------------------------------------------------------------------------ the document
@@ -413,23 +422,33 @@ class Mask:
 class DocView:
     """One document with everything the entity passes share."""
 
-    def __init__(self, doc, matcher: EntityMatcher, context: dict | None = None):
+    def __init__(self, doc, matcher: EntityMatcher, context: dict | None = None,
+                 text: str | None = None):
         self.doc = doc
+        self.string = text if text is not None else doc.text
         self.m = matcher
         self.cues = matcher.cues
         self.context = context or {}
         self.length = len(doc)
-        orth = doc.to_array(ORTH) if self.length else numpy.zeros(0, dtype=numpy.uint64)
+        if self.length:
+            arrays = doc.to_array([ORTH, IDX, LENGTH])
+            orth = numpy.ascontiguousarray(arrays[:, 0])
+            self.idx = arrays[:, 1].tolist()
+            self.ends = (arrays[:, 1] + arrays[:, 2]).tolist()
+        else:
+            orth = numpy.zeros(0, dtype=numpy.uint64)
+            self.idx, self.ends = [], []
         self.orth = orth.tolist()
-        self.orth_array = orth
-        classes = matcher.classes(orth) if self.length else numpy.zeros(0, dtype=numpy.int16)
+        self.flags = matcher.classes(self.orth)
+        classes = numpy.array(self.flags, dtype=numpy.int16)
         self.classes = classes
-        self.flags = classes.tolist()
         shape = classes & _SHAPE_BITS
+        string = self.string
         for i in numpy.flatnonzero(shape == QUOTE).tolist():
             # "Seekers' Support": an apostrophe stuck to a plural is a possessive
-            if i and doc[i].text in ("'", "\u2019") and not doc[i - 1].whitespace_ \
-                    and doc[i - 1].text[-1:] in ("s", "S") and doc[i].whitespace_:
+            at = self.idx[i]
+            if i and string[at] in ("'", "\u2019") and self.ends[i - 1] == at \
+                    and string[at - 1:at] in ("s", "S") and string[at + 1:at + 2] == " ":
                 shape[i] = POSS
         flags = doc.to_array(SENT_START) if self.length else numpy.zeros(0)
         starts = numpy.flatnonzero(flags == 1).tolist()
@@ -480,7 +499,7 @@ class DocView:
         return value
 
     def span_text(self, start: int, end: int) -> str:
-        return self.doc[start:end].text
+        return self.string[self.idx[start]:self.ends[end - 1]]
 
     def sentence_bounds(self, sentence: int) -> tuple[int, int]:
         starts = self.sentence_starts

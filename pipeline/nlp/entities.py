@@ -43,9 +43,11 @@ class EntityTagger:
         self.initiatives = InitiativeRecognizer(self.cues)
         self.partnerships = PartnershipRecognizer(self.cues)
 
-    def analyse(self, doc, analysis=None, dimension_of=None, context: dict | None = None):
-        """The DocView with actors, and the initiative and partnership mentions (tokens)."""
-        view = DocView(doc, self.matcher, context)
+    def analyse(self, doc, analysis=None, dimension_of=None, context: dict | None = None,
+                text: str | None = None):
+        """The DocView with actors, and the initiative and partnership mentions (tokens);
+        `text` is the doc's text when the caller has it (saves rebuilding it)."""
+        view = DocView(doc, self.matcher, context, text)
         if not view.length:
             return view, [], []
         self.actors(view)
@@ -63,20 +65,20 @@ class EntityTagger:
         mean and which is the unnamed party of "a partnership with X")."""
         if not len(doc):
             return {key: [] for key in EMPTY}
-        view, initiatives, partnerships = self.analyse(doc, analysis, dimension_of, context)
-        original = norm.original if norm is not None else doc.text
+        view, initiatives, partnerships = self.analyse(
+            doc, analysis, dimension_of, context, norm.text if norm is not None else None)
+        original = norm.original if norm is not None else view.string
+        string, idx, ends, sent = view.string, view.idx, view.ends, view.sent
 
         def offsets(start_token: int, end_token: int) -> tuple[int, int]:
-            span = doc[start_token:end_token]
-            end_char = span.end_char
-            last = doc[end_token - 1]
-            if len(last.text) > 1 and last.text.endswith(".") and (
-                    end_token == len(doc) or doc[end_token].is_sent_start
-                    or "\n" in doc[end_token].text):
+            start_char, end_char = idx[start_token], ends[end_token - 1]
+            if end_char - idx[end_token - 1] > 1 and string[end_char - 1] == "." and (
+                    end_token == len(idx) or sent[end_token] != sent[end_token - 1]
+                    or "\n" in string[end_char:idx[end_token]]):
                 end_char -= 1  # "... Logistik GmbH." at the end of a sentence
             if norm is None:
-                return span.start_char, end_char
-            return norm.to_original(span.start_char, end_char)
+                return start_char, end_char
+            return norm.to_original(start_char, end_char)
 
         actors = []
         for actor in view.actors:
