@@ -54,6 +54,9 @@ DROPS = [
      "Employment", ["cultural_religious"]),
     ("R12", "The education secretariat funds Arabic classes.", "education",
      ["cultural_religious"]),
+    ("R12", "The Associação Cultural dos Imigrantes runs a night shelter.", "Cultural",
+     ["social"]),
+    ("R12", "The Legal Aid Foundation hosts a weekly job fair.", "Legal Aid", ["economic"]),
     ("R13", "A faith-based organisation runs a night shelter.", "faith-based organisation",
      ["social"]),
     ("R14", "The city runs an anti-discrimination office that covers sexual orientation.",
@@ -64,6 +67,8 @@ DROPS = [
      ["legal"]),
     ("R17", "The job centre pays the rent of refugee families.", "job centre", ["social"]),
     ("R18", "The agency runs entrepreneurship courses in Spanish.", "courses in Spanish",
+     ["economic"]),
+    ("R19", "The bank offers financial literacy classes to refugees.", "literacy classes",
      ["economic"]),
 ]
 
