@@ -14,8 +14,8 @@ loses at most the interview being written and leaves the store consistent.
 
 When the codebook changed in patterns only, the re-code is narrowed to the segments where
 an old or new pattern of the changed codes matches (`pipeline.coding.narrow`, decided by the
-coder's own tokenizer, lemmatizer and ruler: under 2 s for 71,000 segments, against about
-80 s for the whole tagger); the other segments keep their codings and take the new
+coder's own tokenizer, lemmatizer and ruler, about 2 % of the tagger's time); the other
+segments keep their codings and take the new
 fingerprint. Any other change (rules, cues, context, hierarchy, coder or registry version)
 re-codes every segment, with identity-preserving upserts that keep every decision. Figures
 in docs/BENCHMARKS.md (`## Code into the store`).
