@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from pipeline.coding.anchor import occurrence_of
 from pipeline.errors import CityQDAError
 from pipeline.store import record_event, utc_now
-from pipeline.store.schema import codings, decisions, segments
+from pipeline.store.schema import codings, decisions, interviews, segments
 
 DECISIONS = ("accept", "reject", "change", "discuss")
 ROLES = ("coder", "adjudicator")
@@ -33,14 +33,17 @@ def coding_identity(conn: Connection, coding_id: int) -> dict:
     row = conn.execute(
         select(codings.c.interview_id, codings.c.segment_id, codings.c.code,
                codings.c.evidence_text, codings.c.occurrence, codings.c.coder,
-               segments.c.ord)
+               segments.c.ord, segments.c.sha256, interviews.c.path)
         .join(segments, segments.c.id == codings.c.segment_id)
+        .join(interviews, interviews.c.id == codings.c.interview_id)
         .where(codings.c.id == coding_id)).first()
     if row is None:
         return {}
-    return {"interview_id": row.interview_id, "segment_id": row.segment_id,
-            "segment_ord": row.ord, "code": row.code, "evidence_text": row.evidence_text,
-            "occurrence": row.occurrence, "coder": row.coder or None}
+    return {"interview_id": row.interview_id, "interview_path": row.path,
+            "segment_id": row.segment_id, "segment_ord": row.ord,
+            "segment_sha256": row.sha256, "code": row.code,
+            "evidence_text": row.evidence_text, "occurrence": row.occurrence,
+            "coder": row.coder or None}
 
 
 def _decision_state(row) -> dict | None:
@@ -192,6 +195,11 @@ def coding_statuses(conn: Connection, *, coding_ids: Iterable[int] | None = None
             by_coding[coding_id].append((role, decision))
     return {r.id: derive_status(bool(r.produced), by_coding.get(r.id, ()),
                                 r.merged_into is not None) for r in rows}
+
+
+def coding_status(conn: Connection, coding_id: int) -> str | None:
+    """Derived status of one coding (None when there is no such coding)."""
+    return coding_statuses(conn, coding_ids=[coding_id]).get(coding_id)
 
 
 def decided_ids(conn: Connection, coding_ids: Iterable[int]) -> set[int]:

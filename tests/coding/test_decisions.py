@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from pipeline.coding.decisions import (
     add_manual_coding,
+    coding_status,
     coding_statuses,
     derive_status,
     set_decision,
@@ -84,7 +85,10 @@ def test_decisions_set_decision_records_one_current_decision_and_events(
     assert last["decision"] == "reject"
     assert last["coding"]["code"] == "social.housing"
     assert last["coding"]["evidence_text"] == "night shelter"
+    assert last["coding"]["interview_path"] == "transcripts/LIS-PM-01.docx"
     assert logged[-1].actor == "ana" and logged[-1].source == "workbook 7"
+    assert in_store(lambda conn: coding_status(conn, coding_id)) == "rejected"
+    assert in_store(lambda conn: coding_status(conn, 9999)) is None
 
 
 @pytest.mark.parametrize("decision, role, coding, message", [
