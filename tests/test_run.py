@@ -1,4 +1,4 @@
-"""`cityqda run` on the sample study: every landed stage runs, outputs are named, reruns are calm."""
+"""`cityqda run` on the sample study: every landed stage runs; reruns are calm."""
 
 from __future__ import annotations
 
@@ -85,3 +85,27 @@ def test_run_reports_a_broken_register_and_exits_1(runner, sample_copy):
     assert result.exit_code == 1
     assert "register.xlsx" in result.stderr and "row 2" in result.stderr
     assert "failed" in result.stderr
+
+
+def test_run_purge_removes_an_interviews_words_from_its_codings(runner, sample_copy):
+    """Withdrawn consent: after `interview retire --purge` no coding quotes the interview."""
+    assert runner.invoke(main, ["--project", str(sample_copy), "run"]).exit_code == 0
+    conn = sqlite3.connect(sample_copy / "cityqda.sqlite")
+    interview_id, path = conn.execute(
+        "SELECT id, path FROM interviews WHERE file = 'LIS-PM-01.docx'").fetchone()
+    quoted = conn.execute("SELECT COUNT(*) FROM codings WHERE interview_id = ? "
+                          "AND evidence_text NOT LIKE '(purged%'", (interview_id,)).fetchone()[0]
+    conn.close()
+    assert quoted > 0
+    result = runner.invoke(main, ["--project", str(sample_copy), "interview", "retire", path,
+                                  "--reason", "consent withdrawn", "--purge"])
+    assert result.exit_code == 0, result.stderr
+    conn = sqlite3.connect(sample_copy / "cityqda.sqlite")
+    left = conn.execute("SELECT COUNT(*) FROM codings WHERE interview_id = ? AND "
+                        "(evidence_text NOT LIKE '(purged%' OR sentence IS NOT NULL)",
+                        (interview_id,)).fetchone()[0]
+    kept = conn.execute("SELECT COUNT(*) FROM codings WHERE interview_id = ?",
+                        (interview_id,)).fetchone()[0]
+    conn.close()
+    assert left == 0
+    assert kept == quoted  # the facts stay: codings are never deleted

@@ -212,13 +212,15 @@ def decided_ids(conn: Connection, coding_ids: Iterable[int]) -> set[int]:
     return found
 
 
-def purge_interview_codings(conn: Connection, interview_id: int) -> int:
+def purge_interview_codings(conn: Connection, interview_id: int,
+                            segment_ids: Iterable[int] | None = None) -> int:
     """Remove the words of a purged interview (consent withdrawn) from its codings.
 
     Codings and decisions stay as facts (which code, who decided what, when) but lose the
     evidence, sentences, context and comments that quote the interview; so do their events
     and the interview's entity mentions. Returns how many codings were purged. Meant to run
-    in the same transaction as the interview's own purge.
+    in the same transaction as the interview's own purge (it is one of ingest's
+    PURGE_HOOKS; `segment_ids` is part of that hook signature and not needed here).
     """
     from pipeline.store.schema import (
         actor_mentions,

@@ -33,7 +33,7 @@ from pipeline.vocabulary import METADATA_FIELDS, field_for_label
 # Stages that keep text taken from segments (coding evidence, mention texts, comments) add
 # one "module:function" line here; purge calls each as function(conn, interview_id,
 # segment_ids) inside its transaction, so withdrawn consent removes their copies too.
-PURGE_HOOKS: list[str] = []
+PURGE_HOOKS: list[str] = ["pipeline.coding.decisions:purge_interview_codings"]
 
 
 def find_interview(conn, ref: str, root: Path):
