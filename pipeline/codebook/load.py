@@ -6,11 +6,8 @@ nothing is ever coded with a broken codebook.
 
 from __future__ import annotations
 
-import hashlib
 from importlib import resources
 from pathlib import Path
-
-import yaml
 
 from pipeline.codebook.model import (
     DIMENSION_ORDER,
@@ -23,7 +20,7 @@ from pipeline.codebook.model import (
     Rule,
 )
 from pipeline.codebook.validate import schema_problems, semantic_problems
-from pipeline.codebook.yamlsource import YamlDocument, format_path
+from pipeline.codebook.yamlsource import YamlDocument, format_path, read_yaml_document
 from pipeline.errors import CityQDAError, Problem
 
 DEFAULT_CODEBOOK_NAME = "integration_policy.yaml"
@@ -37,26 +34,7 @@ def default_codebook_path() -> Path:
 
 def read_codebook_document(path: Path) -> tuple[YamlDocument, str]:
     """The parsed document and the sha256 of its bytes; CQ201 when it cannot be read."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise CityQDAError("CQ201", path=str(path), problem="file not found") from exc
-    except OSError as exc:
-        raise CityQDAError("CQ201", path=str(path), problem=exc.strerror or str(exc)) from exc
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CityQDAError("CQ201", path=str(path),
-                           problem=f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    try:
-        doc = YamlDocument.from_text(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise CityQDAError("CQ201", path=str(path),
-                           problem=f"{where}not valid YAML: {problem}") from exc
-    return doc, hashlib.sha256(raw).hexdigest()
+    return read_yaml_document(path, "CQ201")
 
 
 def check_codebook(path: str | Path, dimensions: tuple[str, ...] = DIMENSION_ORDER

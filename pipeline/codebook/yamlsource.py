@@ -6,6 +6,7 @@ line it sits on, so a coder editing the codebook in a text editor finds the plac
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import yaml
@@ -85,3 +86,34 @@ def format_path(path: list) -> str:
         else:
             text += f".{part}" if text else str(part)
     return text or "(top level)"
+
+
+def read_yaml_document(path: Path, error_code: str) -> tuple[YamlDocument, str]:
+    """The parsed document and the sha256 of its bytes.
+
+    `error_code` is the caller's "cannot be read" code (its template takes `path` and
+    `problem`), so the codebook and the actor registry report in their own terms.
+    """
+    from pipeline.errors import CityQDAError
+
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise CityQDAError(error_code, path=str(path), problem="file not found") from exc
+    except OSError as exc:
+        raise CityQDAError(error_code, path=str(path),
+                           problem=exc.strerror or str(exc)) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CityQDAError(error_code, path=str(path),
+                           problem=f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    try:
+        doc = YamlDocument.from_text(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CityQDAError(error_code, path=str(path),
+                           problem=f"{where}not valid YAML: {problem}") from exc
+    return doc, hashlib.sha256(raw).hexdigest()

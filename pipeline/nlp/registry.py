@@ -9,7 +9,6 @@ writes it back in one canonical layout, so an unchanged registry exports byte fo
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import unicodedata
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.codebook.yamlsource import YamlDocument, format_path
+from pipeline.codebook.yamlsource import YamlDocument, format_path, read_yaml_document
 from pipeline.errors import CityQDAError, Problem
 
 CATEGORIES = ("policy_maker", "practitioner", "business", "civil_society",
@@ -157,26 +156,7 @@ def registry_schema() -> dict:
 
 def read_registry_document(path: Path) -> tuple[YamlDocument, str]:
     """The parsed document and the sha256 of its bytes; CQ301 when it cannot be read."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise CityQDAError("CQ301", path=str(path), problem="file not found") from exc
-    except OSError as exc:
-        raise CityQDAError("CQ301", path=str(path), problem=exc.strerror or str(exc)) from exc
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CityQDAError("CQ301", path=str(path),
-                           problem=f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    try:
-        doc = YamlDocument.from_text(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise CityQDAError("CQ301", path=str(path),
-                           problem=f"{where}not valid YAML: {problem}") from exc
-    return doc, hashlib.sha256(raw).hexdigest()
+    return read_yaml_document(path, "CQ301")
 
 
 def _problem(code: str, doc: YamlDocument, file: str, path: list, **fields) -> Problem:
