@@ -99,8 +99,19 @@ def _paragraph_records(conn, interview, base: dict) -> Iterator[dict]:
                "role": role, "part": part}
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value):
     return "" if value is None else value
+
+
+def _csv_cell(value):
+    """CSV is opened in Excel, which runs a cell starting with = + - @ as a formula: such
+    text gets a leading apostrophe (the usual guard against formula injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return _cell(value)
 
 
 def write_jsonl(records, stream) -> int:
@@ -116,7 +127,7 @@ def write_csv(records, stream, keys: list[str]) -> int:
     writer.writeheader()
     count = 0
     for record in records:
-        writer.writerow({k: _cell(record.get(k)) for k in keys})
+        writer.writerow({k: _csv_cell(record.get(k)) for k in keys})
         count += 1
     return count
 

@@ -89,3 +89,22 @@ def test_export_cli_xlsx_needs_out_and_is_reproducible(runner, ingested, tmp_pat
     cell = next(c for row in sheet.iter_rows() for c in row
                 if c.value == "=SUM(A1:A2) is not a formula.")
     assert cell.data_type == "s"
+
+
+def test_export_cli_csv_escapes_text_excel_would_run_as_a_formula(runner, ingested):
+    rows = list(csv.DictReader(io.StringIO(invoke(runner, ingested, "--format", "csv").stdout)))
+    texts = [row["text"] for row in rows]
+    assert "'=SUM(A1:A2) is not a formula." in texts
+    assert "Second 👍." in texts  # ordinary text is left alone
+    jsonl = [json.loads(line) for line in invoke(runner, ingested).stdout.splitlines()]
+    assert "=SUM(A1:A2) is not a formula." in [r["text"] for r in jsonl]  # data unchanged
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("=1+1", "'=1+1"), ("+31 10 123", "'+31 10 123"), ("-5 days", "'-5 days"),
+    ("@SUM(A1)", "'@SUM(A1)"), ("plain", "plain"), (None, ""), (12, 12),
+])
+def test_export_cli_csv_cell_guard(value, expected):
+    from pipeline.ingest.export_segments import _csv_cell
+
+    assert _csv_cell(value) == expected
