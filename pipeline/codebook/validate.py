@@ -11,7 +11,7 @@ from importlib import resources
 
 from pipeline.codebook.model import DIMENSION_ORDER
 from pipeline.codebook.phrases import PhraseError, expand_phrase
-from pipeline.codebook.yamlsource import YamlDocument, format_path
+from pipeline.codebook.yamlsource import YamlDocument, yaml_problem
 from pipeline.errors import Problem
 
 # Token-pattern keys that `tokens` patterns made only of literal values may use to be matched
@@ -25,11 +25,6 @@ def codebook_schema() -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _problem(code: str, doc: YamlDocument, file: str, path: list, **fields) -> Problem:
-    fields.setdefault("location", doc.location(path))
-    fields["yaml_path"] = format_path(path)
-    fields["line"] = doc.line_of(path)
-    return Problem(code, fields, file=file)
 
 
 def schema_problems(doc: YamlDocument, file: str) -> list[Problem]:
@@ -44,7 +39,7 @@ def schema_problems(doc: YamlDocument, file: str) -> list[Problem]:
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = sorted(error.schema.get("properties", {}))
             for extra in sorted(k for k in error.instance if k not in allowed):
-                problems.append(_problem(
+                problems.append(yaml_problem(
                     "CQ202", doc, file, [*path, extra],
                     problem=f"unknown key {extra!r}; allowed here: {', '.join(allowed)}"))
             continue
@@ -54,7 +49,7 @@ def schema_problems(doc: YamlDocument, file: str) -> list[Problem]:
             message = error.message.replace("is a required property", "is required here")
         else:
             message = error.message
-        problems.append(_problem("CQ202", doc, file, path, problem=message))
+        problems.append(yaml_problem("CQ202", doc, file, path, problem=message))
     return problems
 
 
@@ -74,7 +69,7 @@ def semantic_problems(doc: YamlDocument, file: str,
         if not isinstance(identifier, str):
             return
         if identifier in seen:
-            problems.append(_problem("CQ203", doc, file, [*path, "id"], id=identifier,
+            problems.append(yaml_problem("CQ203", doc, file, [*path, "id"], id=identifier,
                                      first=doc.location([*seen[identifier], "id"])))
         else:
             seen[identifier] = path
@@ -100,7 +95,7 @@ def semantic_problems(doc: YamlDocument, file: str,
 
     def known(ref, path, what):
         if isinstance(ref, str) and ref not in kinds:
-            problems.append(_problem("CQ204", doc, file, path, what=what, ref=ref))
+            problems.append(yaml_problem("CQ204", doc, file, path, what=what, ref=ref))
             return False
         return isinstance(ref, str)
 
@@ -112,54 +107,54 @@ def semantic_problems(doc: YamlDocument, file: str,
         if kind == "dimension":
             defined_dimensions.add(code_id)
             if code_id not in dimensions:
-                problems.append(_problem(
+                problems.append(yaml_problem(
                     "CQ206", doc, file, [*where, "id"],
                     problem=f"{code_id!r} is not one of the study's dimensions "
                             f"({', '.join(dimensions)})"))
             if parent is not None:
-                problems.append(_problem("CQ206", doc, file, [*where, "parent"],
+                problems.append(yaml_problem("CQ206", doc, file, [*where, "parent"],
                                          problem="a dimension has no parent"))
         elif kind in ("subcode", "challenge"):
             expected = "dimension" if kind == "subcode" else "challenge_group"
             if parent is None:
-                problems.append(_problem("CQ206", doc, file, where,
+                problems.append(yaml_problem("CQ206", doc, file, where,
                                          problem=f"a {kind} needs a `parent` ({expected})"))
             elif known(parent, [*where, "parent"], "parent"):
                 if kinds[parent] != expected:
-                    problems.append(_problem(
+                    problems.append(yaml_problem(
                         "CQ206", doc, file, [*where, "parent"],
                         problem=f"the parent of a {kind} must be a {expected}, "
                                 f"not {kinds[parent]!r} ({parent})"))
         elif kind == "challenge_group" and parent is not None:
-            problems.append(_problem("CQ206", doc, file, [*where, "parent"],
+            problems.append(yaml_problem("CQ206", doc, file, [*where, "parent"],
                                      problem="a challenge group has no parent"))
         if kind in ("dimension", "challenge_group") and code.get("patterns"):
-            problems.append(_problem("CQ206", doc, file, [*where, "patterns"],
+            problems.append(yaml_problem("CQ206", doc, file, [*where, "patterns"],
                                      problem=f"a {kind} has no patterns of its own; put them on "
                                              "its subcodes"))
         if kind != "challenge" and code.get("derive"):
-            problems.append(_problem("CQ206", doc, file, [*where, "derive"],
+            problems.append(yaml_problem("CQ206", doc, file, [*where, "derive"],
                                      problem="only challenge codes derive from other codes"))
         for j, pattern in _ids(code.get("patterns")):
             ppath = [*where, "patterns", j]
             if kind == "subcode" and "role" not in pattern:
-                problems.append(_problem("CQ202", doc, file, ppath,
+                problems.append(yaml_problem("CQ202", doc, file, ppath,
                                          problem="a subcode pattern needs `role` "
                                                  "(service or topic)"))
             if kind == "challenge" and "when" not in pattern:
-                problems.append(_problem("CQ202", doc, file, ppath,
+                problems.append(yaml_problem("CQ202", doc, file, ppath,
                                          problem="a challenge pattern needs `when`"))
         for j, derivation in _ids(code.get("derive")):
             for k, source in enumerate(derivation.get("from") or []):
                 spath = [*where, "derive", j, "from", k]
                 if known(source, spath, "derive.from") and kinds[source] != "subcode":
-                    problems.append(_problem("CQ206", doc, file, spath,
+                    problems.append(yaml_problem("CQ206", doc, file, spath,
                                              problem=f"{source!r} is a {kinds[source]}; "
                                                      "derive from subcodes"))
     if codes and not problems:
         for dimension in dimensions:
             if dimension not in defined_dimensions:
-                problems.append(_problem("CQ206", doc, file, ["codes"],
+                problems.append(yaml_problem("CQ206", doc, file, ["codes"],
                                          problem=f"the study's dimension {dimension!r} is not "
                                                  "defined"))
 
@@ -172,14 +167,14 @@ def semantic_problems(doc: YamlDocument, file: str,
             known(source, [*where, "from", k], "rule source")
         if "to" in rule and known(rule["to"], [*where, "to"], "rule target"):
             if kinds[rule["to"]] != "subcode":
-                problems.append(_problem("CQ206", doc, file, [*where, "to"],
+                problems.append(yaml_problem("CQ206", doc, file, [*where, "to"],
                                          problem="a rule moves codings to a subcode, not to a "
                                                  f"{kinds[rule['to']]}"))
         for k, service in enumerate(rule.get("services") or []):
             known(service, [*where, "services", k], "rule service")
         for k, pattern_id in enumerate(rule.get("patterns") or []):
             if isinstance(pattern_id, str) and pattern_id not in pattern_ids:
-                problems.append(_problem("CQ204", doc, file, [*where, "patterns", k],
+                problems.append(yaml_problem("CQ204", doc, file, [*where, "patterns", k],
                                          what="rule pattern", ref=pattern_id))
 
     from pipeline.codebook.changes import change_problems
@@ -225,12 +220,12 @@ def _compile_problems(doc: YamlDocument, file: str, data: dict) -> list[Problem]
             try:
                 expansions = expand_phrase(phrase)
             except PhraseError as exc:
-                problems.append(_problem("CQ205", doc, file, [*path, k],
+                problems.append(yaml_problem("CQ205", doc, file, [*path, k],
                                          problem=f"phrase {phrase!r} {exc}"))
                 continue
             empty = [text for text in expansions if not len(tokenizer(text))]
             if empty:
-                problems.append(_problem("CQ205", doc, file, [*path, k],
+                problems.append(yaml_problem("CQ205", doc, file, [*path, k],
                                          problem=f"phrase {phrase!r} has no words"))
     for i, code in _ids(data.get("codes") if isinstance(data.get("codes"), list) else []):
         for j, pattern in _ids(code.get("patterns")):
@@ -238,7 +233,7 @@ def _compile_problems(doc: YamlDocument, file: str, data: dict) -> list[Problem]
             if isinstance(tokens, list) and tokens:
                 error = token_pattern_error(tokens)
                 if error:
-                    problems.append(_problem("CQ205", doc, file,
+                    problems.append(yaml_problem("CQ205", doc, file,
                                              ["codes", i, "patterns", j, "tokens"],
                                              problem=error))
     return problems

@@ -117,3 +117,13 @@ def read_yaml_document(path: Path, error_code: str) -> tuple[YamlDocument, str]:
         raise CityQDAError(error_code, path=str(path),
                            problem=f"{where}not valid YAML: {problem}") from exc
     return doc, hashlib.sha256(raw).hexdigest()
+
+
+def yaml_problem(code: str, doc: YamlDocument, file: str, path: list, **fields):
+    """A Problem located by its YAML path and line, for codes whose templates use them."""
+    from pipeline.errors import Problem
+
+    fields.setdefault("location", doc.location(path))
+    fields["yaml_path"] = format_path(path)
+    fields["line"] = doc.line_of(path)
+    return Problem(code, fields, file=file)

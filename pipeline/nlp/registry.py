@@ -20,7 +20,11 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.codebook.yamlsource import YamlDocument, format_path, read_yaml_document
+from pipeline.codebook.yamlsource import (
+    YamlDocument,
+    read_yaml_document,
+    yaml_problem,
+)
 from pipeline.errors import CityQDAError, Problem
 
 CATEGORIES = ("policy_maker", "practitioner", "business", "civil_society",
@@ -159,11 +163,6 @@ def read_registry_document(path: Path) -> tuple[YamlDocument, str]:
     return read_yaml_document(path, "CQ301")
 
 
-def _problem(code: str, doc: YamlDocument, file: str, path: list, **fields) -> Problem:
-    fields.setdefault("location", doc.location(path))
-    fields["yaml_path"] = format_path(path)
-    fields["line"] = doc.line_of(path)
-    return Problem(code, fields, file=file)
 
 
 def schema_problems(doc: YamlDocument, file: str) -> list[Problem]:
@@ -178,7 +177,7 @@ def schema_problems(doc: YamlDocument, file: str) -> list[Problem]:
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = sorted(error.schema.get("properties", {}))
             for extra in sorted(k for k in error.instance if k not in allowed):
-                problems.append(_problem(
+                problems.append(yaml_problem(
                     "CQ302", doc, file, [*path, extra],
                     problem=f"unknown key {extra!r}; allowed here: {', '.join(allowed)}"))
             continue
@@ -189,7 +188,7 @@ def schema_problems(doc: YamlDocument, file: str) -> list[Problem]:
                        "'.', '_' and '-', starting with a letter or digit")
         else:
             message = error.message
-        problems.append(_problem("CQ302", doc, file, path, problem=message))
+        problems.append(yaml_problem("CQ302", doc, file, path, problem=message))
     return problems
 
 
@@ -216,7 +215,7 @@ def semantic_problems(doc: YamlDocument, file: str,
         if not isinstance(actor_id, str):
             continue
         if actor_id in first_of:
-            problems.append(_problem("CQ303", doc, file, ["actors", i, "id"], id=actor_id,
+            problems.append(yaml_problem("CQ303", doc, file, ["actors", i, "id"], id=actor_id,
                                      first=doc.location(["actors", first_of[actor_id], "id"])))
         else:
             first_of[actor_id] = i
@@ -226,10 +225,10 @@ def semantic_problems(doc: YamlDocument, file: str,
         if parent is None or not isinstance(parent, str):
             continue
         if parent not in first_of:
-            problems.append(_problem("CQ304", doc, file, ["actors", i, "parent"],
+            problems.append(yaml_problem("CQ304", doc, file, ["actors", i, "parent"],
                                      parent=parent))
         elif parent == entry.get("id"):
-            problems.append(_problem("CQ305", doc, file, ["actors", i, "parent"],
+            problems.append(yaml_problem("CQ305", doc, file, ["actors", i, "parent"],
                                      cycle=f"{parent} -> {parent}"))
         elif isinstance(entry.get("id"), str):
             parents.setdefault(entry["id"], parent)
@@ -241,16 +240,16 @@ def semantic_problems(doc: YamlDocument, file: str,
             current = parents[current]
         if current in chain and current == start and not reported & set(chain):
             reported.update(chain)
-            problems.append(_problem("CQ305", doc, file, ["actors", first_of[start], "parent"],
+            problems.append(yaml_problem("CQ305", doc, file, ["actors", first_of[start], "parent"],
                                      cycle=" -> ".join([*chain, start])))
     for i, entry in items:
         category, sector = entry.get("category"), entry.get("sector")
         if isinstance(category, str) and category not in categories:
-            problems.append(_problem("CQ307", doc, file, ["actors", i, "category"],
+            problems.append(yaml_problem("CQ307", doc, file, ["actors", i, "category"],
                                      category=category, known=", ".join(categories)))
         elif (isinstance(category, str) and sector in SECTORS
               and sector not in USUAL_SECTORS.get(category, SECTORS)):
-            problems.append(_problem(
+            problems.append(yaml_problem(
                 "CQ350", doc, file, ["actors", i, "sector"], category=category, sector=sector,
                 expected=" or ".join(USUAL_SECTORS[category])))
     owners: dict[tuple, tuple[int, list]] = {}
@@ -266,13 +265,13 @@ def semantic_problems(doc: YamlDocument, file: str,
                 continue
             key = fold_key(name, variants)
             if key in own:
-                problems.append(_problem("CQ351", doc, file, path, alias=name,
+                problems.append(yaml_problem("CQ351", doc, file, path, alias=name,
                                          other=doc.location(own[key])))
                 continue
             own[key] = path
             holder = owners.get((scope, key))
             if holder is not None and holder[0] != i:
-                problems.append(_problem(
+                problems.append(yaml_problem(
                     "CQ306", doc, file, path, alias=name, other=doc.location(holder[1]),
                     other_id=entries[holder[0]].get("id"),
                     scope=_scope_label(entry.get("city"), entry.get("country"))))
