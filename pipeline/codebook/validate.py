@@ -11,7 +11,7 @@ from importlib import resources
 
 from pipeline.codebook.model import DIMENSION_ORDER
 from pipeline.codebook.phrases import PhraseError, expand_phrase
-from pipeline.codebook.yamlsource import YamlDocument, yaml_problem
+from pipeline.codebook.yamlsource import YamlDocument, json_schema_problems, yaml_problem
 from pipeline.errors import Problem
 
 # Token-pattern keys that `tokens` patterns made only of literal values may use to be matched
@@ -27,30 +27,14 @@ def codebook_schema() -> dict:
 
 
 
-def schema_problems(doc: YamlDocument, file: str) -> list[Problem]:
-    import jsonschema
+def _codebook_message(error, path) -> str | None:
+    if error.validator == "oneOf" and isinstance(error.instance, dict):
+        return "give either `phrases` or `tokens` (exactly one of them)"
+    return None
 
-    validator = jsonschema.Draft202012Validator(codebook_schema())
-    problems = []
-    errors = sorted(validator.iter_errors(doc.data),
-                    key=lambda e: ([str(p) for p in e.absolute_path], e.message))
-    for error in errors:
-        path = list(error.absolute_path)
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            allowed = sorted(error.schema.get("properties", {}))
-            for extra in sorted(k for k in error.instance if k not in allowed):
-                problems.append(yaml_problem(
-                    "CQ202", doc, file, [*path, extra],
-                    problem=f"unknown key {extra!r}; allowed here: {', '.join(allowed)}"))
-            continue
-        if error.validator == "oneOf" and isinstance(error.instance, dict):
-            message = "give either `phrases` or `tokens` (exactly one of them)"
-        elif error.validator == "required":
-            message = error.message.replace("is a required property", "is required here")
-        else:
-            message = error.message
-        problems.append(yaml_problem("CQ202", doc, file, path, problem=message))
-    return problems
+
+def schema_problems(doc: YamlDocument, file: str) -> list[Problem]:
+    return json_schema_problems(doc, file, codebook_schema(), "CQ202", _codebook_message)
 
 
 def _ids(items) -> list:

@@ -127,3 +127,35 @@ def yaml_problem(code: str, doc: YamlDocument, file: str, path: list, **fields):
     fields["yaml_path"] = format_path(path)
     fields["line"] = doc.line_of(path)
     return Problem(code, fields, file=file)
+
+
+def json_schema_problems(doc: YamlDocument, file: str, schema: dict, code: str,
+                         message_for=None) -> list:
+    """Every JSON Schema error of `doc` as a located Problem with `code`.
+
+    Unknown keys are named one by one with the keys allowed there; `message_for(error,
+    path)` may return a friendlier message for a schema-specific error, else None.
+    """
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = []
+    errors = sorted(validator.iter_errors(doc.data),
+                    key=lambda e: ([str(p) for p in e.absolute_path], e.message))
+    for error in errors:
+        path = list(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = sorted(error.schema.get("properties", {}))
+            for extra in sorted(k for k in error.instance if k not in allowed):
+                problems.append(yaml_problem(
+                    code, doc, file, [*path, extra],
+                    problem=f"unknown key {extra!r}; allowed here: {', '.join(allowed)}"))
+            continue
+        message = message_for(error, path) if message_for else None
+        if message is None:
+            if error.validator == "required":
+                message = error.message.replace("is a required property", "is required here")
+            else:
+                message = error.message
+        problems.append(yaml_problem(code, doc, file, path, problem=message))
+    return problems

@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 from rapidfuzz import fuzz
 
+from pipeline.codebook.yamlsource import YamlDocument
 from pipeline.errors import CityQDAError, Problem
 from pipeline.study import DEFAULT_VOCABULARIES
 from pipeline.vocabulary import normalise_label
@@ -304,34 +305,10 @@ class Guide:
 
 # --- reading YAML with locations --------------------------------------------------------------
 
-class _DuplicateKey(yaml.MarkedYAMLError):
-    pass
-
-
-class _GuideLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key written twice instead of keeping the last one."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if isinstance(key, str) and key in seen:
-                raise _DuplicateKey(
-                    "while reading a mapping", node.start_mark,
-                    f"key {key!r} is written twice (first on line {seen[key] + 1})",
-                    key_node.start_mark)
-            seen[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep=deep)
-
-
 def _read_yaml(path: Path) -> tuple[object, yaml.Node | None]:
-    loader = _GuideLoader(path.read_text(encoding="utf-8"))
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
-    return data, node
+    """Data and node tree; a key written twice is refused (shared strict loader)."""
+    document = YamlDocument.from_path(path)
+    return document.data, document.root
 
 
 def _node_at(node: yaml.Node | None, path: list) -> yaml.Node | None:

@@ -22,6 +22,7 @@ import yaml
 
 from pipeline.codebook.yamlsource import (
     YamlDocument,
+    json_schema_problems,
     read_yaml_document,
     yaml_problem,
 )
@@ -165,31 +166,15 @@ def read_registry_document(path: Path) -> tuple[YamlDocument, str]:
 
 
 
-def schema_problems(doc: YamlDocument, file: str) -> list[Problem]:
-    import jsonschema
+def _registry_message(error, path) -> str | None:
+    if error.validator == "pattern" and path and path[-1] == "id":
+        return (f"{error.instance!r} is not a valid id: use lower-case letters, digits, "
+                "'.', '_' and '-', starting with a letter or digit")
+    return None
 
-    validator = jsonschema.Draft202012Validator(registry_schema())
-    problems = []
-    errors = sorted(validator.iter_errors(doc.data),
-                    key=lambda e: ([str(p) for p in e.absolute_path], e.message))
-    for error in errors:
-        path = list(error.absolute_path)
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            allowed = sorted(error.schema.get("properties", {}))
-            for extra in sorted(k for k in error.instance if k not in allowed):
-                problems.append(yaml_problem(
-                    "CQ302", doc, file, [*path, extra],
-                    problem=f"unknown key {extra!r}; allowed here: {', '.join(allowed)}"))
-            continue
-        if error.validator == "required":
-            message = error.message.replace("is a required property", "is required here")
-        elif error.validator == "pattern" and path and path[-1] == "id":
-            message = (f"{error.instance!r} is not a valid id: use lower-case letters, digits, "
-                       "'.', '_' and '-', starting with a letter or digit")
-        else:
-            message = error.message
-        problems.append(yaml_problem("CQ302", doc, file, path, problem=message))
-    return problems
+
+def schema_problems(doc: YamlDocument, file: str) -> list[Problem]:
+    return json_schema_problems(doc, file, registry_schema(), "CQ302", _registry_message)
 
 
 def _scope_label(city, country) -> str:
