@@ -365,3 +365,76 @@ partnership_mentions = Table(
     sqlite_autoincrement=True,
 )
 Index("ix_partnership_mentions_segment", partnership_mentions.c.segment_id)
+
+# --- version 2: the Excel review -------------------------------------------------------------
+
+review_exports = Table(
+    "review_exports", metadata,
+    Column("id", Text, primary_key=True),  # export id, also in the workbook's _meta sheet
+    Column("kind", Text, nullable=False, server_default="review"),  # review | adjudication
+    Column("coder", Text, nullable=False),
+    Column("role", Text, nullable=False, server_default="coder"),
+    Column("file", Text),  # where it was written (relative to the study when inside it)
+    Column("codebook_id", Text),
+    Column("codebook_version", Text),
+    Column("scope", Text),  # JSON: filters, sample size and seed
+    Column("rows", Integer, nullable=False, server_default="0"),
+    Column("created_at", Text, nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id")),
+)
+
+review_export_rows = Table(
+    "review_export_rows", metadata,
+    Column("export_id", Text, ForeignKey("review_exports.id"), primary_key=True),
+    Column("sheet", Text, primary_key=True),
+    Column("row_key", Text, primary_key=True),  # the id written in the row
+    Column("entity", Text, nullable=False),  # codings | segments | initiatives | actors | ...
+    Column("entity_id", Integer, nullable=False),
+    Column("content_sha256", Text, nullable=False),  # of the read-only cells as written
+    Column("state", Text),  # JSON: this coder's decision as exported (pre-filled cells)
+)
+Index("ix_review_export_rows_entity", review_export_rows.c.entity,
+      review_export_rows.c.entity_id)
+
+review_imports = Table(
+    "review_imports", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("export_id", Text, ForeignKey("review_exports.id"), nullable=False),
+    Column("file", Text, nullable=False),
+    Column("sha256", Text, nullable=False),  # of the workbook bytes
+    Column("coder", Text, nullable=False),
+    Column("changes", Integer, nullable=False, server_default="0"),
+    Column("imported_at", Text, nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id")),
+    sqlite_autoincrement=True,
+)
+Index("ix_review_imports_sha256", review_imports.c.sha256)
+
+entity_decisions = Table(
+    "entity_decisions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entity", Text, nullable=False),  # actors | initiatives | partnerships
+    Column("entity_id", Integer, nullable=False),
+    Column("coder", Text, nullable=False),
+    Column("role", Text, nullable=False, server_default="coder"),  # or adjudicator
+    Column("decision", Text, nullable=False),  # confirm | reject | merge | discuss
+    Column("merge_into", Integer),  # id in the same entity table
+    Column("fields", Text),  # JSON: corrected category, sector, parent, dimensions, status,
+    #                          ratings, verdict, justification, parties, type
+    Column("comment", Text),
+    Column("time", Text, nullable=False),
+    Column("source", Text),
+    UniqueConstraint("entity", "entity_id", "coder", name="uq_entity_decisions"),
+    sqlite_autoincrement=True,
+)
+Index("ix_entity_decisions_coder", entity_decisions.c.coder)
+
+entity_aliases = Table(
+    "entity_aliases", metadata,
+    Column("entity", Text, primary_key=True),  # actors | initiatives
+    Column("city", Text, primary_key=True),
+    Column("norm_name", Text, primary_key=True),
+    Column("target_id", Integer, nullable=False),
+    Column("name", Text, nullable=False),  # as written
+    Column("source", Text),
+)
