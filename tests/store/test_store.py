@@ -77,8 +77,10 @@ def test_store_each_migration_applies_to_the_frozen_previous_version(tmp_path, v
     path = tmp_path / "old.sqlite"
     conn = sqlite3.connect(path)
     if version > 1:
-        previous = (FROZEN / f"schema_v{version - 1}.sql").read_text().splitlines()
-        for _type, _name, sql in (line.split("\t") for line in previous):
+        previous = [line.split("\t") for line in
+                    (FROZEN / f"schema_v{version - 1}.sql").read_text().splitlines()]
+        # Tables before the indexes on them (the file is sorted by type, then name).
+        for _type, _name, sql in sorted(previous, key=lambda r: r[0] != "table"):
             if sql:
                 conn.execute(sql)
         conn.execute("INSERT INTO store_meta VALUES ('schema_version', ?)", (str(version - 1),))
