@@ -337,10 +337,194 @@ _warning("CQ420", "Segment changed while coding",
          "Run `cityqda code` again.")
 
 # --- CQ5xx: review workbooks, decisions, audit log -------------------------------------------
+_define("CQ500", "Review workbook cannot be read",
+        "{problem}",
+        "Save the workbook as an Excel workbook (.xlsx) and close it in Excel before importing; "
+        "import the file you received from `cityqda review export`, not a copy in another "
+        "format.")
+_define("CQ501", "Review sheet missing",
+        "no sheet named {expected!r}; the workbook has: {found}",
+        "Do not rename or delete the sheets of a review workbook; export a new one with "
+        "`cityqda review export` if it was damaged.")
+_define("CQ502", "Review column missing",
+        "no column {expected!r} in the header row; found: {found}",
+        "Put the header back as exported (row 1); columns may be moved but not renamed or "
+        "deleted.")
+_define("CQ503", "Workbook from another study",
+        "the workbook belongs to study {found!r}, not to this study {expected!r}",
+        "Import it into the study it was exported from (`--project DIR`).")
+_define("CQ504", "Export not in this store",
+        "export {export_id!r} is not recorded in this store",
+        "Import workbooks into the study store that exported them; a store rebuilt since "
+        "cannot take old workbooks (replay the audit log with `cityqda restore` instead).")
+_define("CQ505", "Workbook of another coder",
+        "the workbook was exported for coder {expected!r} but {found}",
+        "Each coder returns their own workbook; do not edit the _meta sheet. Export one for "
+        "{found_coder} with `cityqda review export --coder {found_coder}`.")
+_define("CQ506", "Row id repeated",
+        "row id {row_id!r} appears again (first on row {first})",
+        "Keep one row per id: delete the copy, or clear its row_id if it is a new coding "
+        "(a copied row with a new code and no id is added as a manual coding).")
+_define("CQ507", "Unknown row id",
+        "row id {row_id!r} is not part of export {export_id}",
+        "Do not type or change ids; to add a coding, clear the row_id of a copied row or use "
+        "the add_code column of the Segments sheet.")
+_define("CQ508", "Read-only cell edited",
+        "read-only column {field!r} was changed (now {found!r}, exported {expected!r})",
+        "Undo the edit: only decision, corrected_code, corrected_flags and comment (and "
+        "add_* on Segments) are read; write remarks in the comment column.")
+_define("CQ509", "Unknown decision",
+        "{value!r} is not a decision",
+        "Write one of {known}, or leave the cell empty for no decision.")
+_define("CQ510", "Unknown code",
+        "{value!r} is not a code of codebook {codebook} {version}",
+        "Use a code id from the dropdown or the Codebook sheet (codes renamed or merged in "
+        "a later codebook version are translated automatically).")
+_define("CQ511", "Bad flags",
+        "{value!r} is not a list of flags",
+        "Write the flags that apply separated by commas, from: {known}; write none to clear "
+        "every flag.")
+_define("CQ512", "Decision contradicts the correction",
+        "decision {decision!r} with {field} {value!r}",
+        "Write change as the decision when you correct the code or the flags, or clear the "
+        "correction.")
+_define("CQ513", "Formula in a review cell",
+        "the cell holds a formula ({formula})",
+        "Type the value itself (paste as values only); review imports take typed values.")
+_define("CQ514", "Stale row",
+        "{row_id}: {reason}",
+        "Export a fresh workbook for this coder, or import with --skip-stale to apply the "
+        "other rows and leave these as they are in the store.")
+_define("CQ515", "Added coding cannot be placed",
+        "{problem}",
+        "Copy the evidence exactly from the segment text (add_evidence), or leave it empty to "
+        "code the whole segment.")
+_define("CQ516", "Not a review workbook",
+        "{problem}",
+        "Import workbooks written by `cityqda review export`; keep their hidden _meta sheet "
+        "as it is.")
+_define("CQ517", "Change without a correction",
+        "decision change but corrected_code and corrected_flags are empty",
+        "Write the right code in corrected_code (or the right flags in corrected_flags), or "
+        "choose reject.")
+_define("CQ520", "Audit log line cannot be replayed",
+        "line {line}: {problem}",
+        "Pass a log written by `cityqda review log --format jsonl`; do not edit it.")
+_define("CQ521", "Logged coding not found",
+        "line {line}: no coding in this store matches {what}",
+        "Rebuild the store from the same transcripts and codebook as the logged study "
+        "(`cityqda run --no-import`) before `cityqda restore`.")
+_define("CQ522", "Store already holds decisions",
+        "the store already holds {count} decision(s)",
+        "Restore replays a log into a freshly rebuilt store; pass --force to replay into this "
+        "one anyway (later log entries overwrite current decisions).",
+        EXIT_USAGE)
+_define("CQ523", "Unknown review filter value",
+        "{option} {value!r} matches nothing; known: {known}",
+        "Use one of the values listed.",
+        EXIT_USAGE)
+_warning("CQ530", "Rows deleted from the workbook",
+         "{count} row(s) of export {export_id} are missing (e.g. {examples}); they keep "
+         "their decision in the store (no decision if they had none), never rejected",
+         "Nothing to do if deleting them was meant; otherwise decide them in a new export.")
+_warning("CQ531", "Workbook already imported",
+         "this workbook (same content) was already imported on {time}; nothing to do",
+         "Nothing to do; edit the workbook or export a new one to record more decisions.")
+_warning("CQ532", "Stale rows skipped",
+         "{count} stale row(s) left as they are in the store: {rows}",
+         "Export a fresh workbook to review them again.")
+_warning("CQ533", "Nothing to review",
+         "no codings or segments match the filters; the workbook is empty",
+         "Loosen the filters, or run `cityqda code` first.")
+_warning("CQ534", "Entity decision not replayed",
+         "line {line}: {problem}",
+         "Install a cityqda with entity review, then restore again to replay entity decisions.")
 
 # --- CQ6xx: agreement and adjudication --------------------------------------------------------
+_define("CQ601", "Adjudicator named for agreement",
+        "{coder!r} has the role adjudicator; agreement compares independent coders only",
+        "Name coders with the role `coder` (see [[coders]] in cityqda.toml), or leave "
+        "`--coder` out to compare every coder.",
+        EXIT_USAGE)
+_warning("CQ650", "Nothing to compare",
+         "agreement was not computed: {reason}",
+         "Export the same segments to two or more coders (`cityqda review export`), import "
+         "their workbooks, then run `cityqda agreement` again.")
 
 # --- CQ7xx: aggregate, cross-checks, reports, run --------------------------------------------
+_define("CQ740", "Output cannot be written",
+        "{path}: {problem}",
+        "Close the file if Word, Excel or a PDF viewer has it open, check that the outputs "
+        "folder can be written, and run again; the other outputs were written.")
+_define("CQ741", "Unknown city",
+        "no active interview in the store is from city {city!r}; cities: {known}",
+        "Use one of the cities listed (as written in the register), or ingest that city's "
+        "transcripts first.",
+        EXIT_USAGE)
+_define("CQ742", "Unknown round",
+        "no interview in the store belongs to round {round!r}; rounds: {known}",
+        "Use one of the rounds listed (the register's round column).",
+        EXIT_USAGE)
+_warning("CQ743", "City opening text cannot be read",
+         "{path}: {problem}",
+         "Save cities/<city>.md as UTF-8 plain text (Markdown); the report was written "
+         "without its opening text.")
+_warning("CQ744", "PDF not made",
+         "{path}: LibreOffice could not convert it: {problem}",
+         "The DOCX report was written; open it in Word or LibreOffice and export a PDF, or "
+         "check that `soffice --headless --convert-to pdf` works on this machine.")
+_define("CQ701", "Interviewee table disagrees with the interviews",
+        "{city}: the interviewees table counts {table} interview(s), but the store holds "
+        "{store} current interview(s) for this city{scope}",
+        "This is a bug in cityqda, not in your data; report it with the message. The tables "
+        "were written but should not be used until it is fixed.")
+_define("CQ702", "Interviews disagree with the register",
+        "{city}: {interviews} current interview(s) but {register} register row(s) marked "
+        "interviewed{scope}{detail}",
+        "Make the register's outcome, city and transcript_file match the transcripts ingested "
+        "(or the transcripts' City metadata match the register); then run `cityqda aggregate` "
+        "again.")
+_define("CQ703", "Initiatives table disagrees with the confirmed initiatives",
+        "{city}: the initiatives table sums to {table} (initiative, dimension) pair(s), but "
+        "the store holds {store} for its confirmed existing initiatives: {detail}",
+        "Review the initiatives named: give each only the study's dimensions ({known}), each "
+        "once, in the review workbook's Initiatives sheet; then run `cityqda aggregate` again.")
+_define("CQ704", "Partnerships table disagrees with the confirmed partnerships",
+        "{city}: the partnerships table counts {table} partnership(s), but the store holds "
+        "{store} confirmed existing partnership(s): {detail}",
+        "Give the partnerships named one of the study's types ({known}) in the review "
+        "workbook's Partnerships sheet; then run `cityqda aggregate` again.")
+_define("CQ705", "Transcript without a register row",
+        "interview {interview_id} ({file}) has no register row naming it in transcript_file",
+        "Add a register row with outcome interviewed and transcript_file {file}, or retire the "
+        "interview (`cityqda interview retire {file} --reason TEXT`).")
+_define("CQ706", "Interviewed register row without a transcript",
+        "{city}: the row is marked interviewed with transcript_file {value!r}, but no current "
+        "interview in the store comes from that file",
+        "Put the transcript in the transcripts folder and run `cityqda ingest` (or `cityqda "
+        "run`), or correct transcript_file or the outcome.")
+_define("CQ720", "Cannot write the aggregate outputs",
+        "{path}: {problem}",
+        "Choose a writable folder with --out (or free the file if Excel holds it open); files "
+        "already written are complete, the one named was not written.")
+_define("CQ721", "Unknown round",
+        "round {round!r} is not in the register; its rounds are: {known}",
+        "Give one of the register's rounds, or leave out --round for all rounds.",
+        EXIT_USAGE)
+_warning("CQ730", "Register checks skipped",
+         "{path} lists no contacted stakeholders, so the response-rate table is empty and "
+         "interviews were not checked against the register",
+         "Fill in the register (one row per stakeholder contacted) to get response rates and "
+         "the register cross-checks.")
+_warning("CQ731", "Parquet not written",
+         "pyarrow is not installed, so {what} was written as CSV and XLSX only",
+         "Install the optional extra (`pip install cityqda[parquet]`) to also get Parquet "
+         "files.")
+_warning("CQ732", "Codebook not read for labels",
+         "{path} could not be loaded ({problem}); code labels and code order come from the "
+         "codings",
+         "Fix the codebook (`cityqda codebook validate`); the datasets are complete without "
+         "it.")
 
 # --- CQ8xx: exchange (REFI-QDA) ---------------------------------------------------------------
 _define("CQ801", "Not a REFI-QDA file",
@@ -399,6 +583,20 @@ _warning("CQ851", "REFI-QDA selection left out",
          "{part}: selection {guid} {problem}",
          "The selection was skipped and the rest read; check it in the program that made the "
          "file.")
+_warning("CQ852", "Coding not placeable in the exported text",
+         "coding {coding} ({code}, {evidence!r}) is no longer at its stored offsets in the "
+         "current transcript text; it was left out of the project",
+         "The transcript changed since the coding was made and the coding waits for review; "
+         "run `cityqda code`, review it, and export again.")
+_warning("CQ853", "Imported codebook is a draft",
+         "{problem}",
+         "Edit the draft YAML as said, then run `cityqda codebook validate FILE` until it "
+         "reports no problem; patterns must be written before the codes find anything.")
+_define("CQ813", "Codebook file already exists",
+        "{path} already exists; the imported codebook was not written",
+        "Name a new file with --out, or pass --force to replace it (a codebook holds work: "
+        "keep a copy first).",
+        EXIT_USAGE)
 
 # --- CQ9xx: guides and register ---------------------------------------------------------------
 _define("CQ901", "Guide file is not valid YAML",

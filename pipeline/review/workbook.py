@@ -1,0 +1,445 @@
+"""Building blocks of review workbooks: safe text cells, dropdowns, table styling, reading.
+
+Coders edit these workbooks in Excel or LibreOffice and hand them back, so what is written
+must come back unchanged: text is always a string cell (never a formula, whatever it starts
+with), characters XML forbids are replaced visibly, and over-long cells are cut with a
+marker. Reading goes through python-calamine (fast, no formulas evaluated) and normalises
+what spreadsheet programs do to values on a re-save (integers that come back as floats,
+empty strings). Rows are identified by their id and a hash of their read-only cells, never
+by position, so the helpers here never rely on row order.
+
+Large sheets are written in openpyxl's write-only mode; everything here works in both
+modes. Closed lists live on a hidden `_lists` sheet behind defined names, written when the
+workbook is saved with `save_workbook`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path, PurePosixPath
+
+from openpyxl.utils import get_column_letter
+
+from pipeline.errors import CityQDAError, Problem
+
+MAX_CELL_CHARS = 32767
+TRUNCATION_MARKER = " [... truncated by cityqda]"
+LISTS_SHEET = "_lists"
+META_SHEET = "_meta"
+HEADER_FILL = "DDEBF7"
+CODER_FILL = "FFF2CC"
+
+# Characters XML 1.0 cannot hold (openpyxl refuses them): C0 controls except tab and
+# newline, lone surrogates, U+FFFE/U+FFFF.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z0-9_]+:)?f[ >/]")
+
+
+def safe_text(value) -> str:
+    """`value` as the text a cell will hold and give back unchanged when read again.
+
+    Carriage returns become newlines (XML readers fold them anyway), forbidden characters
+    become U+FFFD so the loss is visible, and text beyond Excel's 32,767 characters per
+    cell is cut, ending with TRUNCATION_MARKER.
+    """
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _FORBIDDEN.sub("\ufffd", text)
+    if len(text) > MAX_CELL_CHARS:
+        text = text[:MAX_CELL_CHARS - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
+    return text
+
+
+def _styles():
+    from openpyxl.styles import Alignment, Font, PatternFill, Protection
+
+    cache = _styles.__dict__.setdefault("cache", {})
+    if not cache:
+        cache.update(
+            wrap=Alignment(wrap_text=True, vertical="top"),
+            top=Alignment(vertical="top"),
+            bold=Font(bold=True),
+            header_fill=PatternFill("solid", fgColor=HEADER_FILL),
+            coder_fill=PatternFill("solid", fgColor=CODER_FILL),
+            unlocked=Protection(locked=False),
+        )
+    return cache
+
+
+def text_cell(ws, value, *, bold: bool = False, wrap: bool = False, fill: str | None = None,
+              unlocked: bool = False):
+    """A cell holding `value` as text (data type "s"), for `ws.append([...])`.
+
+    Text starting with `=`, `+`, `-` or `@` stays text: the data type is forced after the
+    value is set, so openpyxl never writes it as a formula. `fill` is "header" or "coder".
+    """
+    from openpyxl.cell import WriteOnlyCell
+
+    text = safe_text(value)
+    if not text and not (bold or wrap or fill or unlocked):
+        return None
+    cell = WriteOnlyCell(ws, value=text)
+    cell.data_type = "s"
+    _style(cell, bold=bold, wrap=wrap, fill=fill, unlocked=unlocked)
+    return cell
+
+
+def rich_text_cell(ws, text, spans: Iterable[tuple[int, int]], *, wrap: bool = True,
+                   unlocked: bool = False):
+    """A text cell whose `spans` (code point offsets into `text`) are bold and dark red.
+
+    Read back, the cell is the plain text: rich text only changes how it looks.
+    """
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+
+    plain = safe_text(text)
+    spans = sorted((max(0, s), min(len(plain), e)) for s, e in spans if e > s)
+    if not spans or len(plain) != len(text or ""):
+        return text_cell(ws, plain, wrap=wrap, unlocked=unlocked)
+    pieces: list[list] = []  # [text, bold]
+    at = 0
+    for start, end in spans:
+        start = max(start, at)
+        if end <= start:
+            continue
+        if start > at:
+            pieces.append([plain[at:start], False])
+        pieces.append([plain[start:end], True])
+        at = end
+    if at < len(plain):
+        pieces.append([plain[at:], False])
+    # openpyxl drops a run that is only whitespace (no xml:space="preserve"): join such
+    # runs to a neighbour so the text reads back unchanged.
+    merged: list[list] = []
+    for piece in pieces:
+        if merged and not piece[0].strip():
+            merged[-1][0] += piece[0]
+        elif merged and not merged[-1][0].strip():
+            merged[-1] = [merged[-1][0] + piece[0], piece[1]]
+        else:
+            merged.append(piece)
+    font = InlineFont(b=True, color="C00000")
+    parts = [TextBlock(font, text) if bold else text for text, bold in merged]
+    cell = WriteOnlyCell(ws, value=CellRichText(parts))
+    _style(cell, wrap=wrap, unlocked=unlocked)
+    return cell
+
+
+def _style(cell, *, bold=False, wrap=False, fill=None, unlocked=False) -> None:
+    styles = _styles()
+    if bold:
+        cell.font = styles["bold"]
+    if wrap:
+        cell.alignment = styles["wrap"]
+    if fill:
+        cell.fill = styles[f"{fill}_fill"]
+    if unlocked:
+        cell.protection = styles["unlocked"]
+
+
+def write_header(ws, headers: Sequence[str], *, coder_columns: Iterable[str] = ()) -> None:
+    """The header row: bold, shaded; the columns a coder fills in shaded differently."""
+    coder_columns = set(coder_columns)
+    ws.append([text_cell(ws, h, bold=True,
+                         fill="coder" if h in coder_columns else "header") for h in headers])
+
+
+def write_row(ws, values: Sequence, *, rich: dict[int, Iterable[tuple[int, int]]] | None = None,
+              unlocked_columns: Iterable[int] = ()) -> None:
+    """One data row of text cells; columns named wrapped by `style_table` wrap.
+
+    `rich` maps a 0-based column index to bold spans of that cell's text;
+    `unlocked_columns` (0-based) stay editable when the sheet is protected.
+    """
+    wrap = getattr(ws, "_cityqda_wrap", frozenset())
+    unlocked = set(unlocked_columns)
+    rich = rich or {}
+    cells = []
+    for index, value in enumerate(values):
+        letter = get_column_letter(index + 1)
+        if index in rich:
+            cells.append(rich_text_cell(ws, value, rich[index], wrap=letter in wrap,
+                                        unlocked=index in unlocked))
+        else:
+            cells.append(text_cell(ws, value, wrap=letter in wrap, unlocked=index in unlocked))
+    ws.append(cells)
+
+
+def register_list(wb, name: str, values: Sequence[str]) -> str:
+    """Define `name` as a closed list for dropdowns; returns the name.
+
+    The values go on the hidden `_lists` sheet (one column per list) when the workbook is
+    saved with `save_workbook`; the defined name is created now.
+    """
+    from openpyxl.workbook.defined_name import DefinedName
+
+    lists: dict[str, list[str]] = wb.__dict__.setdefault("_cityqda_lists", {})
+    if name in lists:
+        raise ValueError(f"list {name!r} registered twice")
+    values = [safe_text(v) for v in values] or [""]
+    lists[name] = values
+    column = get_column_letter(len(lists))
+    wb.defined_names[name] = DefinedName(
+        name, attr_text=f"{LISTS_SHEET}!${column}$1:${column}${len(values)}")
+    return name
+
+
+def add_list_validation(ws, column_letter: str, first_row: int, last_row: int,
+                        list_name: str):
+    """A dropdown from the defined name `list_name` on column cells first_row..last_row.
+
+    Typing another value only warns (Excel's "warning" style), so the import is what
+    refuses unknown values, with a message naming the cell.
+    """
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    validation = DataValidation(type="list", formula1=list_name, allow_blank=True,
+                                showErrorMessage=True, errorStyle="warning",
+                                errorTitle="Not in the list",
+                                error="This value is not in the list; the import will "
+                                      "report it.")
+    validation.add(f"{column_letter}{first_row}:{column_letter}{max(first_row, last_row)}")
+    ws.data_validations.append(validation)
+    return validation
+
+
+def style_table(ws, widths: dict[str, float], wrap_columns: Iterable[str] = (), *,
+                rows: int | None = None, columns: int | None = None) -> None:
+    """Frozen header row, autofilter, column widths (keys are column letters), wrapping.
+
+    Call before writing rows (write-only sheets need it). `rows` is the number of rows
+    including the header (the filter covers whole columns when unknown); `columns`
+    defaults to the widest column named in `widths`.
+    """
+    from openpyxl.utils import column_index_from_string
+
+    for letter, width in widths.items():
+        ws.column_dimensions[letter].width = width
+    ws.freeze_panes = "A2"
+    last = columns or max((column_index_from_string(k) for k in widths), default=1)
+    ws.auto_filter.ref = f"A1:{get_column_letter(last)}{rows if rows else 1048576}"
+    ws._cityqda_wrap = frozenset(wrap_columns)
+
+
+def protect_sheet(ws) -> None:
+    """Protect a sheet so only filtering (and editing unlocked cells) remains possible.
+
+    Excel cannot sort or delete rows on a protected sheet, which is why review sheets are
+    unprotected unless the user asks (`review export --protect`).
+    """
+    ws.protection.sheet = True
+    ws.protection.autoFilter = False
+    ws.protection.selectLockedCells = False
+    ws.protection.selectUnlockedCells = False
+
+
+def new_workbook(*, write_only: bool = True):
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=write_only)
+    if not write_only:
+        wb.remove(wb.active)
+    return wb
+
+
+def save_workbook(wb, path: str | Path) -> Path:
+    """Write the `_lists` sheet, then save with fixed dates so equal content gives equal
+    bytes; the file appears complete or not at all."""
+    import os
+    import tempfile
+
+    from pipeline.xlsx_determinism import normalise_ooxml_zip
+
+    path = Path(path)
+    lists: dict[str, list[str]] = wb.__dict__.get("_cityqda_lists", {})
+    if lists:
+        ws = wb.create_sheet(LISTS_SHEET)
+        ws.sheet_state = "hidden"
+        height = max(len(v) for v in lists.values())
+        columns = list(lists.values())
+        for index in range(height):
+            ws.append([text_cell(ws, col[index]) if index < len(col) else None
+                       for col in columns])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=".cityqda-", suffix=".xlsx", dir=path.parent)
+    os.close(handle)
+    try:
+        wb.save(temp_name)
+        normalise_ooxml_zip(temp_name)
+        os.chmod(temp_name, 0o666 & ~_umask())
+        os.replace(temp_name, path)
+    finally:
+        if os.path.exists(temp_name):
+            os.unlink(temp_name)
+    return path
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# --- reading -----------------------------------------------------------------------------
+
+def normalise_value(value):
+    """A cell value as the import compares it: None/"" -> None, integral floats -> int,
+    dates -> ISO text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value != "" else None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def content_hash(values: list) -> str:
+    """sha256 of read-only cells, compared between export and import.
+
+    Values are normalised as `read_sheet_rows` gives them back (a number re-saved as a
+    float hashes like the integer; empty text like no value), so a re-save by Excel or
+    LibreOffice does not count as an edit.
+    """
+    normal = []
+    for value in values:
+        if isinstance(value, str):
+            value = safe_text(value)
+        value = normalise_value(value)
+        normal.append(None if value is None else str(value))
+    data = json.dumps(normal, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def open_workbook(path: str | Path):
+    """A python-calamine workbook, or CQ500 saying why the file cannot be read."""
+    import python_calamine
+
+    path = Path(path)
+    if not path.is_file():
+        raise CityQDAError("CQ006", path=str(path))
+    try:
+        return python_calamine.CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises several unrelated exception types
+        raise CityQDAError("CQ500", file=str(path),
+                           problem=f"{type(exc).__name__}: {exc}") from exc
+
+
+def sheet_names(path: str | Path) -> list[str]:
+    return list(open_workbook(path).sheet_names)
+
+
+def read_sheet_rows(path: str | Path, sheet: str, *, required: Iterable[str] = (),
+                    workbook=None) -> list[dict]:
+    """Rows of `sheet` as dicts keyed by header text, each with `_row` (Excel row number).
+
+    Rows with no value at all are skipped (a coder's emptied row is a deleted row).
+    Raises CQ501 when the sheet is missing and CQ502 naming every `required` column the
+    header row lacks; values are normalised with `normalise_value`.
+    """
+    book = workbook if workbook is not None else open_workbook(path)
+    if sheet not in book.sheet_names:
+        raise CityQDAError("CQ501", file=str(path), sheet=sheet, expected=sheet,
+                           found=", ".join(book.sheet_names) or "(no sheets)")
+    try:
+        data = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    except Exception as exc:
+        raise CityQDAError("CQ500", file=str(path), sheet=sheet,
+                           problem=f"{type(exc).__name__}: {exc}") from exc
+    if not data:
+        headers: list = []
+    else:
+        headers = [normalise_value(h) for h in data[0]]
+        headers = [h.strip() if isinstance(h, str) else h for h in headers]
+    missing = [name for name in required if name not in headers]
+    if missing:
+        found = ", ".join(str(h) for h in headers if h is not None) or "(empty header row)"
+        raise CityQDAError.from_problems([
+            Problem("CQ502", {"expected": name, "found": found}, str(path), 1, name, sheet)
+            for name in missing])
+    index = {}
+    for position, header in enumerate(headers):
+        if isinstance(header, str) and header and header not in index:
+            index[header] = position
+    rows = []
+    for number, raw in enumerate(data[1:], start=2):
+        values = [normalise_value(v) for v in raw]
+        if all(v is None for v in values):
+            continue
+        row = {name: (values[pos] if pos < len(values) else None)
+               for name, pos in index.items()}
+        row["_row"] = number
+        rows.append(row)
+    return rows
+
+
+def formula_cells(path: str | Path, sheet: str) -> list[tuple[int, str, str]]:
+    """(row, column letter, formula) of every formula cell of `sheet`.
+
+    Calamine reads only cached values, so a pasted formula would pass for typed text;
+    reviews take typed values only. The sheet XML is searched as bytes first (fast), and
+    parsed only when a formula element is there.
+    """
+    from lxml import etree
+
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as package:
+            part = _sheet_part(package, sheet)
+            if part is None:
+                return []
+            data = package.read(part)
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return []
+    if not _FORMULA_TAG.search(data):
+        return []
+    found = []
+    for _event, cell in etree.iterparse(io.BytesIO(data), tag="{*}c"):
+        formula = next((child for child in cell if etree.QName(child).localname == "f"),
+                       None)
+        if formula is not None:
+            ref = cell.get("r") or ""
+            match = re.match(r"([A-Z]+)(\d+)", ref)
+            if match:
+                found.append((int(match.group(2)), match.group(1),
+                              "=" + (formula.text or "")))
+        cell.clear()
+    return found
+
+
+def _sheet_part(package: zipfile.ZipFile, sheet: str) -> str | None:
+    from lxml import etree
+
+    book = etree.fromstring(package.read("xl/workbook.xml"))
+    rels = etree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+    targets = {rel.get("Id"): rel.get("Target") for rel in rels}
+    for node in book.iter("{*}sheet"):
+        if node.get("name") == sheet:
+            rid = next((v for k, v in node.attrib.items() if k.endswith("}id")), None)
+            target = targets.get(rid)
+            if target is None:
+                return None
+            if target.startswith("/"):
+                return target.lstrip("/")
+            return str(PurePosixPath("xl") / target)
+    return None
+
+
+def column_letters(headers: Sequence[str]) -> dict[str, str]:
+    """Header text -> column letter."""
+    return {header: get_column_letter(index + 1) for index, header in enumerate(headers)}
