@@ -8,14 +8,12 @@ that adds a stage adds it here and to the run test.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import update
 
-from pipeline import __version__
 from pipeline.errors import EXIT_INPUT, EXIT_OK, CityQDAError, Problem
 from pipeline.store import Store, open_study_store, utc_now
 from pipeline.store.schema import runs
@@ -111,17 +109,17 @@ def _start_run(store: Store) -> int:
 
 
 def _finish_run(ctx: RunContext) -> None:
-    manifest = {
-        "cityqda_version": __version__,
-        "study": ctx.study.name,
-        "counts": dict(sorted(ctx.counts.items())),
-        "outputs": {k: str(v) for k, v in sorted(ctx.outputs.items())},
-        "problems": [p.as_dict() for p in ctx.problems],
-    }
+    """Close the run, then write its manifest (also into runs.manifest) and the change
+    report since the previous run (pipeline.report.manifest)."""
+    from pipeline.report.manifest import finish_manifest
+
     with ctx.store.write() as conn:
         conn.execute(update(runs).where(runs.c.id == ctx.run_id).values(
-            finished_at=utc_now(), status="failed" if ctx.failed else "ok",
-            manifest=json.dumps(manifest, ensure_ascii=False, sort_keys=True)))
+            finished_at=utc_now(), status="failed" if ctx.failed else "ok"))
+    finish_manifest(ctx)
+    if ctx.failed:
+        with ctx.store.write() as conn:
+            conn.execute(update(runs).where(runs.c.id == ctx.run_id).values(status="failed"))
 
 
 def run_study(study: Study, options: RunOptions | None = None) -> RunContext:

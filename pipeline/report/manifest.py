@@ -1,0 +1,399 @@
+"""The run manifest (outputs/manifest.json and runs.manifest) and what changed since the last run.
+
+A PI regenerating tables after a batch of interviews or decisions needs to know which
+inputs produced them and what moved. The manifest records input hashes, the codebook,
+package versions, counts, output hashes and problems; it also keeps a snapshot of the
+interviews, the last audit-log event and every aggregate table cell, so the next run can
+say which interviews are new, changed or retired, who decided what since, and which cells
+moved. It is the only data file that carries timestamps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from collections import Counter
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from pipeline.errors import Problem
+from pipeline.store.schema import (
+    actors,
+    codebook_versions,
+    decisions,
+    events,
+    initiatives,
+    interviews,
+    partnerships,
+    review_imports,
+    runs,
+    segments,
+)
+
+MANIFEST_NAME = "manifest.json"
+CHANGES_NAME = "changes.md"
+MANIFEST_FORMAT = 1
+# distribution names whose versions make a run reproducible
+PACKAGES = ("cityqda", "spacy", "spacy-lookups-data", "python-docx", "openpyxl",
+            "python-calamine", "SQLAlchemy", "matplotlib")
+STDERR_CELL_LINES = 20
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _relative(study, path: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(study.root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _file_entry(study, path: Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        return {"path": _relative(study, path), "sha256": None, "missing": True}
+    return {"path": _relative(study, path), "sha256": file_sha256(path)}
+
+
+def package_versions() -> dict[str, str | None]:
+    found: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def _interview_snapshot(conn: Connection) -> dict[str, dict]:
+    rows = conn.execute(select(interviews.c.id, interviews.c.file, interviews.c.path,
+                               interviews.c.version, interviews.c.status,
+                               interviews.c.sha256).order_by(interviews.c.id))
+    return {str(r.id): {"file": r.file, "path": r.path, "version": r.version,
+                        "status": r.status, "sha256": r.sha256} for r in rows}
+
+
+def _store_counts(conn: Connection) -> dict[str, int]:
+    from pipeline.coding.decisions import coding_statuses
+
+    counts: dict[str, int] = {}
+    for status, n in conn.execute(select(interviews.c.status, func.count())
+                                  .group_by(interviews.c.status)):
+        counts[f"interviews_{status}"] = n
+    counts["segments_current"] = conn.execute(
+        select(func.count()).select_from(segments).where(segments.c.status == "current")
+    ).scalar_one()
+    for status, n in Counter(coding_statuses(conn).values()).items():
+        counts[f"codings_{status}"] = n
+    counts["decisions"] = conn.execute(select(func.count()).select_from(decisions)).scalar_one()
+    for name, table in (("actors", actors), ("initiatives", initiatives),
+                        ("partnerships", partnerships)):
+        for status, n in conn.execute(select(table.c.review_status, func.count())
+                                      .group_by(table.c.review_status)):
+            key = status.split(":", 1)[0]
+            counts[f"{name}_{key}"] = counts.get(f"{name}_{key}", 0) + n
+    return counts
+
+
+def _cell_value(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def table_cells(tables: dict) -> dict[str, dict]:
+    """Every cell of the aggregate tables, keyed so two runs can be compared.
+
+    A row is named by its leading text columns (city, dimension, ...): the longest prefix
+    of columns that holds no number in any row. The other columns are the cells.
+    """
+    snapshot: dict[str, dict] = {}
+    for name in sorted(tables):
+        table = tables[name]
+        columns = list(table.columns)
+        key_count = 0
+        for index in range(len(columns)):
+            if all(not isinstance(row[index], (int, float)) or isinstance(row[index], bool)
+                   for row in table.rows if index < len(row)):
+                key_count += 1
+            else:
+                break
+        key_count = max(1, min(key_count, len(columns) - 1)) if len(columns) > 1 else 0
+        cells: dict[str, dict] = {}
+        for row in table.rows:
+            key = json.dumps([_cell_value(v) for v in row[:key_count]], ensure_ascii=False)
+            values = cells.setdefault(key, {})
+            for column, value in zip(columns[key_count:], row[key_count:], strict=False):
+                values[column] = _cell_value(value)
+        snapshot[name] = {"title": table.title, "key_columns": columns[:key_count],
+                          "cells": cells}
+    return snapshot
+
+
+def _study_table_cells(conn: Connection, study) -> dict | None:
+    """The aggregate tables' cells, or None while the aggregate stage is not installed."""
+    try:
+        from pipeline.aggregate.tables import study_tables
+    except ImportError:
+        return None
+    from pipeline.errors import CityQDAError
+
+    try:
+        return table_cells(study_tables(conn, study))
+    except CityQDAError:  # the aggregate stage reports its own problems
+        return None
+
+
+def build_manifest(ctx, conn: Connection) -> dict:
+    """The manifest of the run in `ctx` as a JSON-ready dict (reads the store, writes
+    nothing)."""
+    study = ctx.study
+    from pipeline.nlp.registry import registry_path_for
+
+    run = conn.execute(select(runs).where(runs.c.id == ctx.run_id)).first()
+    snapshot = _interview_snapshot(conn)
+    codebook_entry = _file_entry(study, study.path("codebook"))
+    codebook_row = None
+    if codebook_entry["sha256"]:
+        codebook_row = conn.execute(
+            select(codebook_versions.c.codebook_id, codebook_versions.c.version)
+            .where(codebook_versions.c.sha256 == codebook_entry["sha256"])).first()
+    guides_dir = study.path("guides")
+    guides = ([_file_entry(study, p) for p in sorted(guides_dir.glob("*.yaml"))]
+              if guides_dir.is_dir() else [])
+    imported = [{"file": r.file, "sha256": r.sha256, "coder": r.coder, "changes": r.changes,
+                 "export_id": r.export_id}
+                for r in conn.execute(select(review_imports)
+                                      .where(review_imports.c.run_id == ctx.run_id)
+                                      .order_by(review_imports.c.id))]
+    cells = _study_table_cells(conn, study)
+    outputs = {}
+    for name, path in sorted(ctx.outputs.items()):
+        entry = _file_entry(study, Path(path))
+        outputs[name] = entry
+    counts = dict(sorted({**_store_counts(conn), **ctx.counts}.items()))
+    return {
+        "format": MANIFEST_FORMAT,
+        "study": study.name,
+        "run_id": ctx.run_id,
+        "started_at": run.started_at if run is not None else None,
+        "finished_at": run.finished_at if run is not None else None,
+        "status": "failed" if ctx.failed else "ok",
+        "codebook": {"id": codebook_row.codebook_id if codebook_row else None,
+                     "version": codebook_row.version if codebook_row else None,
+                     "sha256": codebook_entry["sha256"]},
+        "packages": package_versions(),
+        "inputs": {
+            "transcripts": [{"interview_id": int(k), **v} for k, v in snapshot.items()],
+            "register": _file_entry(study, study.path("register")),
+            "guides": guides,
+            "codebook": codebook_entry,
+            "actor_registry": _file_entry(study, registry_path_for(study)),
+            "reviews_imported": imported,
+        },
+        "counts": counts,
+        "outputs": outputs,
+        "problems": [p.as_dict() for p in ctx.problems],
+        "last_event_id": conn.execute(select(func.max(events.c.id))).scalar_one(),
+        "tables": cells,
+    }
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write beside the target and rename, so a failure never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=".cityqda-", suffix=path.suffix,
+                                         dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temp_name, 0o666 & ~mask)
+        os.replace(temp_name, path)
+    finally:
+        if os.path.exists(temp_name):
+            os.unlink(temp_name)
+
+
+def manifest_json(manifest: dict) -> str:
+    return json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+
+
+def write_manifest(ctx) -> Path:
+    """Build the run's manifest, store it in runs.manifest and write outputs/manifest.json.
+
+    The run's `finished_at` and `status` must already be set. The manifest lists the
+    outputs known when it is written (not itself, nor the change report written after).
+    """
+    with ctx.store.write() as conn:
+        manifest = build_manifest(ctx, conn)
+        text = manifest_json(manifest)
+        conn.execute(runs.update().where(runs.c.id == ctx.run_id).values(manifest=text))
+    path = ctx.study.path("outputs") / MANIFEST_NAME
+    atomic_write_text(path, text)
+    return path
+
+
+def previous_run_id(conn: Connection, run_id: int) -> int | None:
+    """The latest earlier `cityqda run` that left a manifest."""
+    return conn.execute(select(func.max(runs.c.id)).where(
+        runs.c.id < run_id, runs.c.command == "run",
+        runs.c.manifest.is_not(None))).scalar_one()
+
+
+def _load_manifest(conn: Connection, run_id: int | None) -> dict | None:
+    if run_id is None:
+        return None
+    text = conn.execute(select(runs.c.manifest).where(runs.c.id == run_id)).scalar_one_or_none()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _interviews_of(manifest: dict) -> dict[int, dict]:
+    return {int(entry["interview_id"]): entry
+            for entry in manifest.get("inputs", {}).get("transcripts", [])}
+
+
+def _interview_lines(old: dict, new: dict) -> list[str]:
+    before, after = _interviews_of(old), _interviews_of(new)
+    lines = []
+    for interview_id in sorted(after, key=lambda i: (after[i]["path"], i)):
+        now = after[interview_id]
+        was = before.get(interview_id)
+        if was is None:
+            state = " (retired)" if now["status"] == "retired" else ""
+            lines.append(f"new interview: {now['path']}{state}")
+            continue
+        if now["status"] == "retired" and was["status"] != "retired":
+            lines.append(f"retired interview: {now['path']}")
+        elif now["status"] != "retired" and was["status"] == "retired":
+            lines.append(f"reinstated interview: {now['path']}")
+        if now["version"] != was["version"]:
+            lines.append(f"changed interview: {now['path']} (version {was['version']} -> "
+                         f"{now['version']})")
+    return lines
+
+
+_DECISION_KINDS = {"decision.set": "coding decision(s)",
+                   "entity_decision.set": "entity decision(s)",
+                   "coding.added": "manual coding(s)"}
+
+
+def _event_lines(conn: Connection, old: dict, new: dict) -> list[str]:
+    first = old.get("last_event_id") or 0
+    last = new.get("last_event_id") or 0
+    counts: Counter = Counter()
+    for actor, kind, n in conn.execute(
+            select(events.c.actor, events.c.kind, func.count())
+            .where(events.c.id > first, events.c.id <= last)
+            .group_by(events.c.actor, events.c.kind)):
+        label = _DECISION_KINDS.get(kind)
+        if label is not None:
+            counts[(actor, label)] += n
+    lines = []
+    for coder in sorted({actor for actor, _label in counts}):
+        parts = [f"{counts[(coder, label)]} {label}" for label in _DECISION_KINDS.values()
+                 if counts[(coder, label)]]
+        lines.append(f"new decisions by {coder}: {', '.join(parts)}")
+    return lines
+
+
+def _show(value) -> str:
+    return "blank" if value is None else str(value)
+
+
+def _cell_lines(old: dict, new: dict) -> list[str]:
+    before, after = old.get("tables"), new.get("tables")
+    if before is None or after is None:
+        return []
+    lines = []
+    for name in sorted(set(before) | set(after)):
+        was = before.get(name, {}).get("cells", {})
+        now = after.get(name, {}).get("cells", {})
+        title = (after.get(name) or before.get(name)).get("title") or name
+        for key in sorted(set(was) | set(now)):
+            label = ", ".join(_show(v) for v in json.loads(key))
+            old_row, new_row = was.get(key, {}), now.get(key, {})
+            for column in sorted(set(old_row) | set(new_row)):
+                a, b = old_row.get(column), new_row.get(column)
+                if a != b:
+                    lines.append(f"cell moved: {title} [{label}] {column}: {_show(a)} -> "
+                                 f"{_show(b)}")
+    return lines
+
+
+def change_report(conn: Connection, previous_run_id: int | None, run_id: int) -> list[str]:
+    """What changed between two runs' manifests: new, changed and retired interviews, new
+    decisions per coder (audit-log events in between), and aggregate table cells that
+    moved. The first line names the runs compared."""
+    new = _load_manifest(conn, run_id) or {}
+    old = _load_manifest(conn, previous_run_id)
+    if old is None:
+        active = sum(1 for e in _interviews_of(new).values() if e["status"] != "retired")
+        return [f"changes: run {run_id} is the first run with a manifest; "
+                f"{active} active interview(s), nothing to compare with"]
+    body = _interview_lines(old, new) + _event_lines(conn, old, new) + _cell_lines(old, new)
+    if old.get("tables") is not None and new.get("tables") is None:
+        body.append("table cells not compared: this run has no aggregate tables")
+    head = f"changes since run {previous_run_id} (run {run_id}):"
+    return [head] + (body or ["nothing changed"])
+
+
+def changes_markdown(lines: list[str]) -> str:
+    head, *body = lines
+    return "# " + head.rstrip(":") + "\n\n" + "".join(f"- {line}\n" for line in body)
+
+
+def stderr_lines(lines: list[str], changes_path: Path | None) -> list[str]:
+    """The change report for stderr: cell lines beyond a screenful are summarised."""
+    cells = [line for line in lines if line.startswith("cell moved:")]
+    if len(cells) <= STDERR_CELL_LINES:
+        shown = lines
+    else:
+        kept = set(cells[:STDERR_CELL_LINES])
+        shown = [line for line in lines if not line.startswith("cell moved:") or line in kept]
+        more = f"... and {len(cells) - STDERR_CELL_LINES} more cell(s)"
+        shown.append(more + (f" (see {changes_path})" if changes_path else ""))
+    return [shown[0]] + [f"  {line}" for line in shown[1:]]
+
+
+def finish_manifest(ctx) -> None:
+    """Manifest, then change report (printed by `run`, written to outputs/changes.md).
+
+    An output that cannot be written is a CQ740 problem of the run, not a crash.
+    """
+    try:
+        ctx.outputs["manifest"] = write_manifest(ctx)
+    except OSError as exc:
+        ctx.problems.append(Problem("CQ740", {
+            "path": str(ctx.study.path("outputs") / MANIFEST_NAME),
+            "problem": exc.strerror or str(exc)}))
+        return
+    with ctx.store.read() as conn:
+        lines = change_report(conn, previous_run_id(conn, ctx.run_id), ctx.run_id)
+    path: Path | None = ctx.study.path("outputs") / CHANGES_NAME
+    try:
+        atomic_write_text(path, changes_markdown(lines))
+        ctx.outputs["changes"] = path
+    except OSError as exc:
+        ctx.problems.append(Problem("CQ740", {"path": str(path),
+                                              "problem": exc.strerror or str(exc)}))
+        path = None
+    ctx.stage_lines.extend(stderr_lines(lines, path))
