@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import update
 
 from pipeline.errors import EXIT_INPUT, EXIT_OK, CityQDAError, Problem
+from pipeline.review.agreement import stage_agreement
 from pipeline.store import Store, open_study_store, utc_now
 from pipeline.store.schema import runs
 from pipeline.study import Study
@@ -98,6 +99,7 @@ STAGES: list[tuple[str, Callable[[RunContext], None]]] = [
     ("register", stage_validate_register),
     ("ingest", stage_ingest),
     ("code", stage_code),
+    ("agreement", stage_agreement),
 ]
 
 

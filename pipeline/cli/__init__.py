@@ -32,6 +32,7 @@ COMMANDS = {
     "tag": "pipeline.cli.tag:command",
     "code": "pipeline.cli.code:command",
     "actors": "pipeline.cli.actors:group",
+    "agreement": "pipeline.cli.agreement:command",
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

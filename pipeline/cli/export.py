@@ -45,3 +45,32 @@ def segments_command(obj, fmt, out, all_paragraphs):
         store.close()
     if out is not None:
         info(f"wrote {count} record(s) to {out}")
+
+
+@group.command("qdpx")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: outputs/<study>.qdpx; replaced if it exists).")
+@click.option("--accepted-only", is_flag=True,
+              help="Only accepted codings (what the tables count); by default undecided "
+                   "suggestions and disputed codings are included too, under their own user.")
+@click.pass_obj
+def qdpx_command(obj, out, accepted_only):
+    """The study as a REFI-QDA project (.qdpx) for NVivo, ATLAS.ti, MAXQDA, QualCoder...
+
+    Transcripts as text sources, the codebook as a code tree, coders as users, codings as
+    coded selections with their evidence and comments as notes, interviews as cases with
+    their metadata, sets per city and category. The same store gives the same bytes.
+    """
+    from pipeline.exchange.from_store import export_qdpx
+    from pipeline.store import open_study_store
+
+    study = obj.study()
+    store = open_study_store(study)
+    try:
+        result = export_qdpx(study, store, out=out, accepted_only=accepted_only)
+    finally:
+        store.close()
+    for problem in result.problems:
+        info(problem.render())
+    for line in result.lines():
+        info(line)

@@ -46,6 +46,7 @@ DATA_COMMANDS = [
     (["guides", "show", "--json"], _json),
     (["guides", "validate", "--json"], _json),
     (["register", "validate", "--json"], _json),
+    (["agreement", "--json", "--no-xlsx"], _json),
 ]
 
 
