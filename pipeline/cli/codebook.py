@@ -78,8 +78,9 @@ def show_command(obj, codebook_file, as_json):
 
 
 @group.command("export")
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), required=True,
-              help="xlsx: sheets Codes, Rules, Cues; csv: one row per code.")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "qdc"]), required=True,
+              help="xlsx: sheets Codes, Rules, Cues; csv: one row per code; qdc: REFI-QDA "
+                   "codebook (code tree) for NVivo, ATLAS.ti, MAXQDA, QualCoder.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=str),
               help="File to write (replaced if it exists).")
 @click.option("--codebook", "codebook_file", type=click.Path(dir_okay=False, path_type=str),
@@ -90,7 +91,13 @@ def export_command(obj, fmt, out, codebook_file):
     from pipeline.codebook.present import export_csv, export_xlsx
 
     codebook = _load(obj, codebook_file)
-    (export_xlsx if fmt == "xlsx" else export_csv)(codebook, out)
+    if fmt == "qdc":
+        from pipeline.exchange.from_codebook import export_qdc
+
+        for problem in export_qdc(codebook, out):
+            info(problem.render())
+    else:
+        (export_xlsx if fmt == "xlsx" else export_csv)(codebook, out)
     info(f"wrote {out} ({len(codebook.codes)} codes, version {codebook.version})")
 
 

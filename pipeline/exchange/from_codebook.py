@@ -67,3 +67,10 @@ def codebook_to_qdc(codebook: YamlCodebook) -> Codebook:
     """The `.qdc` content of a codebook: its code tree without retired codes."""
     return Codebook(codes=code_tree(codebook, include_retired=False),
                     origin=f"{ORIGIN} (codebook {codebook.id} {codebook.version})")
+
+
+def export_qdc(codebook: YamlCodebook, path) -> list:
+    """Write the codebook as a `.qdc`; returns what it could not carry (CQ850 warnings)."""
+    from pipeline.exchange.qdc import write_qdc
+
+    return write_qdc(codebook_to_qdc(codebook), path)
