@@ -122,3 +122,33 @@ def diff_command(ctx, obj, old, new, as_json):
     for problem in result.problems:
         info(f"problem: {problem}")
     ctx.exit(1 if result.problems else 0)
+
+
+@group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=str),
+              help="Draft codebook YAML to write (default: FILE with .yaml).")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {file, out, codes, problems} as one JSON object on stdout.")
+@click.pass_obj
+def import_command(obj, file, out, force, as_json):
+    """Turn a REFI-QDA codebook (.qdc) from another tool into a draft cityqda codebook.
+
+    Names, hierarchy and descriptions carry over; patterns, colours, notes and sets cannot,
+    and each loss is listed. The draft needs patterns (and the study's dimensions) before
+    `cityqda code` can use it.
+    """
+    from pipeline.codebook import DIMENSION_ORDER
+    from pipeline.codebook.from_qdc import import_qdc
+
+    path, dimensions = resolve_codebook_path(obj, None)
+    result = import_qdc(file, out, dimensions=dimensions or DIMENSION_ORDER,
+                        reference_path=path, force=force)
+    for problem in result.problems:
+        info(problem.render())
+    for line in result.lines():
+        info(line)
+    if as_json:
+        emit_json({"file": str(result.source), "out": str(result.out), "codes": result.codes,
+                   "problems": [p.as_dict() for p in result.problems]})
