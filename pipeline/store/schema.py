@@ -438,3 +438,19 @@ entity_aliases = Table(
     Column("name", Text, nullable=False),  # as written
     Column("source", Text),
 )
+
+# Memos a coder wrote in a review workbook: on an interview (Interviews sheet) or on a
+# segment (a Segments comment with no code added). One current memo per (row, coder);
+# every change is also a `memo.set` event.
+memos = Table(
+    "memos", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entity", Text, nullable=False),  # interviews | segments
+    Column("entity_id", Integer, nullable=False),
+    Column("coder", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("time", Text, nullable=False),
+    Column("source", Text),
+    UniqueConstraint("entity", "entity_id", "coder", name="uq_memos"),
+    sqlite_autoincrement=True,
+)

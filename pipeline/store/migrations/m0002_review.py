@@ -98,5 +98,20 @@ Table(
 )
 
 
+# Memos a coder wrote in a review workbook (Interviews sheet, Segments comments).
+Table(
+    "memos", _md,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entity", Text, nullable=False),  # interviews | segments
+    Column("entity_id", Integer, nullable=False),
+    Column("coder", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("time", Text, nullable=False),
+    Column("source", Text),
+    UniqueConstraint("entity", "entity_id", "coder", name="uq_memos"),
+    sqlite_autoincrement=True,
+)
+
+
 def upgrade(conn) -> None:
     _md.create_all(conn, tables=[t for t in _md.sorted_tables if t is not _runs])
