@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import update
 
+from pipeline.aggregate.aggregate import stage_aggregate
 from pipeline.errors import EXIT_INPUT, EXIT_OK, CityQDAError, Problem
 from pipeline.review.agreement import stage_agreement
 from pipeline.store import Store, open_study_store, utc_now
@@ -100,6 +101,7 @@ STAGES: list[tuple[str, Callable[[RunContext], None]]] = [
     ("ingest", stage_ingest),
     ("code", stage_code),
     ("agreement", stage_agreement),
+    ("aggregate", stage_aggregate),
 ]
 
 
