@@ -278,7 +278,8 @@ def draft_problems(text: str, display: str, dimensions: tuple[str, ...]) -> list
 
 def import_qdc(path: str | Path, out: str | Path | None = None, *,
                dimensions: tuple[str, ...] = DIMENSION_ORDER,
-               reference_path: str | Path | None = None, force: bool = False) -> QdcImport:
+               reference_path: str | Path | None = None, force: bool = False,
+               limits=None) -> QdcImport:
     """Convert the `.qdc` at `path` into a draft YAML codebook at `out` (default: beside it,
     `.yaml`); refuses to replace an existing file unless `force`. Raises CityQDAError
     (CQ8xx) when the file cannot be read safely; nothing is written then."""
@@ -289,7 +290,7 @@ def import_qdc(path: str | Path, out: str | Path | None = None, *,
     out = Path(out) if out is not None else path.with_suffix(".yaml")
     if out.exists() and not force:
         raise CityQDAError("CQ813", path=str(out))
-    read_result = read_qdc(path)
+    read_result = read_qdc(path) if limits is None else read_qdc(path, limits=limits)
     reference_file = Path(reference_path) if reference_path else default_codebook_path()
     try:
         reference = load_codebook(reference_file, dimensions)
