@@ -461,10 +461,6 @@ _define("CQ741", "Unknown city",
         "Use one of the cities listed (as written in the register), or ingest that city's "
         "transcripts first.",
         EXIT_USAGE)
-_define("CQ742", "Unknown round",
-        "no interview in the store belongs to round {round!r}; rounds: {known}",
-        "Use one of the rounds listed (the register's round column).",
-        EXIT_USAGE)
 _warning("CQ743", "City opening text cannot be read",
          "{path}: {problem}",
          "Save cities/<city>.md as UTF-8 plain text (Markdown); the report was written "

@@ -16,6 +16,7 @@ from sqlalchemy import update
 
 from pipeline.aggregate.aggregate import stage_aggregate
 from pipeline.errors import EXIT_INPUT, EXIT_OK, CityQDAError, Problem
+from pipeline.report.report import stage_report
 from pipeline.review.agreement import stage_agreement
 from pipeline.store import Store, open_study_store, utc_now
 from pipeline.store.schema import runs
@@ -102,6 +103,7 @@ STAGES: list[tuple[str, Callable[[RunContext], None]]] = [
     ("code", stage_code),
     ("agreement", stage_agreement),
     ("aggregate", stage_aggregate),
+    ("report", stage_report),
 ]
 
 

@@ -32,6 +32,7 @@ COMMANDS = {
     "tag": "pipeline.cli.tag:command",
     "code": "pipeline.cli.code:command",
     "actors": "pipeline.cli.actors:group",
+    "report": "pipeline.cli.report:command",
     "aggregate": "pipeline.cli.aggregate:command",
     "agreement": "pipeline.cli.agreement:command",
 }

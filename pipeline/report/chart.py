@@ -1,0 +1,57 @@
+"""The chart of initiatives by dimension, as PNG bytes that depend only on the counts.
+
+matplotlib's Agg renderer draws the same pixels for the same figure; the PNG writer adds a
+`Software` text chunk naming the matplotlib version, which is dropped so that upgrading
+matplotlib alone does not change a report. The figure is built without pyplot, so no
+global state (open figures, rcParams changed elsewhere) leaks into it.
+"""
+
+from __future__ import annotations
+
+import io
+
+CONFIRMED_COLOUR = "#2f5d8a"
+UNREVIEWED_COLOUR = "#c9d6e3"
+_RC = {"font.family": "DejaVu Sans", "font.size": 9, "svg.hashsalt": "cityqda",
+       "path.simplify": True}
+
+
+def dimension_chart(labels: list[str], confirmed: list[int], unreviewed: list[int], *,
+                    title: str) -> bytes:
+    """A horizontal stacked bar per dimension: confirmed initiatives, then unreviewed ones
+    (suggested or disputed), so a reader sees how much of the picture is still unchecked."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with rc_context(_RC):
+        figure = Figure(figsize=(6.0, 0.45 * max(len(labels), 1) + 1.6), dpi=150)
+        FigureCanvasAgg(figure)
+        axes = figure.add_subplot(1, 1, 1)
+        positions = list(range(len(labels)))[::-1]
+        axes.barh(positions, confirmed, color=CONFIRMED_COLOUR, label="confirmed")
+        axes.barh(positions, unreviewed, left=confirmed, color=UNREVIEWED_COLOUR,
+                  hatch="//", edgecolor="#7f95ab", linewidth=0.5,
+                  label="unreviewed (suggested or disputed)")
+        axes.set_yticks(positions, labels)
+        top = max([c + u for c, u in zip(confirmed, unreviewed, strict=True)] or [0])
+        axes.set_xlim(0, max(top, 1) * 1.15)
+        axes.xaxis.get_major_locator().set_params(integer=True)
+        axes.set_xlabel("initiatives")
+        axes.set_title(title)
+        for position, c, u in zip(positions, confirmed, unreviewed, strict=True):
+            if c + u:
+                axes.text(c + u + top * 0.02, position, f"{c}" + (f" + {u}" if u else ""),
+                          va="center", fontsize=8)
+        axes.spines[["top", "right"]].set_visible(False)
+        axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2, fontsize=7,
+                    frameon=False)
+        height = figure.get_figheight()
+        figure.subplots_adjust(left=0.3, right=0.95, top=1 - 0.45 / height,
+                               bottom=1.05 / height)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()

@@ -1,0 +1,347 @@
+"""What a city report says, gathered from the store (entity columns, derived coding status).
+
+Confirmed entities and accepted codings are the findings; suggested and disputed ones are
+shown too, marked unreviewed, so a PI sees the whole picture and how much of it is still
+unchecked. Rejected and merged entities, rejected or superseded codings never appear.
+
+Quoted passages follow one stated rule (PASSAGE_RULE): for an initiative in a dimension,
+the candidates are the dimension codings of that dimension that count as an initiative
+mention (not negated, not hypothetical), are accepted or still unreviewed, and lie in a
+current segment that mentions the initiative. The passage is the coding's sentence, or its
+evidence when the sentence is longer than the limit; longer evidence is not quoted.
+Accepted codings come first, then passages whose sentence holds the initiative's name,
+then longer passages, ties by interview pseudonym and position. At most two, never the
+same text twice. Every passage is cut from the interview's stored plain text by offset,
+so it is verbatim.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from pipeline.store.schema import (
+    actors,
+    codings,
+    initiative_actors,
+    initiative_mentions,
+    initiatives,
+    interviews,
+    partnership_mentions,
+    partnership_parties,
+    partnerships,
+    segments,
+)
+
+PASSAGE_WORDS = 60
+PASSAGES_PER_ENTRY = 2
+SHOWN_STATUSES = ("confirmed", "suggested", "disputed")
+UNREVIEWED = ("suggested", "disputed")
+QUOTABLE_CODINGS = ("accepted", "suggested", "disputed")
+PASSAGE_RULE = (
+    f"Quoted passages (at most {PASSAGES_PER_ENTRY} per initiative and dimension, "
+    f"{PASSAGE_WORDS} words or fewer each) come from dimension codings of that dimension that "
+    "count as an initiative mention (not negated, not hypothetical) in a segment that names "
+    "the initiative. The passage is the coding's sentence, or its evidence when the sentence "
+    f"is longer than {PASSAGE_WORDS} words. Accepted codings come first, then passages whose "
+    "sentence names the initiative, then longer passages; ties go by interview pseudonym "
+    "and position in the interview. Passages from codings nobody has reviewed yet are "
+    "marked [unreviewed].")
+
+
+@dataclass
+class InterviewRef:
+    id: int
+    pseudonym: str
+    category: str | None
+    date: str | None
+    mode: str | None
+    organisation: str | None
+    position: str | None
+    round: str | None
+
+
+@dataclass
+class Passage:
+    text: str
+    pseudonym: str
+    interview_id: int
+    order: int
+    start: int
+    end: int
+    accepted: bool
+
+
+@dataclass
+class InitiativeEntry:
+    id: int
+    name: str
+    status: str | None
+    review_status: str
+    dimensions: list[str]
+    actors: list[str]
+    passages: dict[str, list[Passage]] = field(default_factory=dict)
+    verdict: str | None = None
+    ratings: dict[str, str | None] = field(default_factory=dict)
+    justification: str | None = None
+
+    @property
+    def unreviewed(self) -> bool:
+        return self.review_status in UNREVIEWED
+
+
+@dataclass
+class PartnershipEntry:
+    id: int
+    parties: list[str]
+    type: str | None
+    status: str | None
+    review_status: str
+
+
+@dataclass
+class ChallengeEntry:
+    code: str
+    label: str
+    accepted_interviews: int
+    unreviewed_interviews: int
+
+
+@dataclass
+class CityContent:
+    city: str
+    interviews: list[InterviewRef]
+    initiatives: list[InitiativeEntry]
+    partnerships: list[PartnershipEntry]
+    challenges: list[ChallengeEntry]
+    coding_counts: dict[str, int]
+    entity_counts: dict[str, dict[str, int]]
+
+    def in_dimension(self, dimension: str) -> list[InitiativeEntry]:
+        return [i for i in self.initiatives if dimension in i.dimensions]
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _value(metadata: dict, name: str):
+    state = metadata.get(name) or {}
+    return state.get("value") if isinstance(state, dict) else None
+
+
+def _shown(review_status: str | None) -> bool:
+    return review_status in SHOWN_STATUSES
+
+
+class StudyReader:
+    """Loads what every city report needs once (statuses, actors, plain texts on demand)."""
+
+    def __init__(self, conn: Connection, study, scope, pseudonyms: dict[int, str],
+                 labels: dict[str, str]):
+        from pipeline.aggregate.tables import resolved_actor_ids
+        from pipeline.coding.decisions import coding_statuses
+
+        self.conn = conn
+        self.study = study
+        self.scope = scope
+        self.pseudonyms = pseudonyms
+        self.labels = labels
+        self.dimensions = list(scope.dimensions)
+        self.statuses = coding_statuses(conn)
+        self.resolved = resolved_actor_ids(conn)
+        self.actor_names = dict(conn.execute(select(actors.c.id, actors.c.name)).all())
+        self._plain: dict[int, tuple[int, str | None]] = {}
+
+    def plain(self, interview_id: int) -> tuple[int, str | None]:
+        if interview_id not in self._plain:
+            row = self.conn.execute(select(interviews.c.version, interviews.c.plain_text)
+                                    .where(interviews.c.id == interview_id)).first()
+            self._plain[interview_id] = (row.version, row.plain_text) if row else (0, None)
+        return self._plain[interview_id]
+
+    def cities(self) -> list[str]:
+        from pipeline.aggregate.tables import city_sort_key
+
+        return sorted({i.city for i in self.scope.interviews}, key=city_sort_key)
+
+    # --- per city ------------------------------------------------------------------------
+
+    def city_content(self, city: str) -> CityContent:
+        refs = self._interviews(city)
+        ids = {r.id for r in refs}
+        segment_rows = self.conn.execute(
+            select(segments.c.id, segments.c.interview_id, segments.c.ord)
+            .where(segments.c.status == "current")).all()
+        segment_of = {s.id: (s.interview_id, s.ord) for s in segment_rows
+                      if s.interview_id in ids}
+        coding_rows = [c for c in self.conn.execute(
+            select(codings.c.id, codings.c.segment_id, codings.c.interview_id, codings.c.code,
+                   codings.c.dimension, codings.c.kind, codings.c.counts, codings.c.negated,
+                   codings.c.hypothetical, codings.c.start, codings.c.end,
+                   codings.c.sentence_start, codings.c.sentence_end, codings.c.version)
+            .where(codings.c.interview_id.in_(sorted(ids)) if ids else codings.c.id < 0))
+            if c.segment_id in segment_of]
+        initiatives_found = self._initiatives(city, segment_of, coding_rows)
+        return CityContent(
+            city=city, interviews=refs, initiatives=initiatives_found,
+            partnerships=self._partnerships(city, segment_of),
+            challenges=self._challenges(coding_rows),
+            coding_counts=dict(Counter(self.statuses.get(c.id, "suggested")
+                                       for c in coding_rows)),
+            entity_counts=self._entity_counts(city, segment_of))
+
+    def _interviews(self, city: str) -> list[InterviewRef]:
+        refs = []
+        for interview in self.scope.interviews:
+            if interview.city != city:
+                continue
+            metadata = interview.metadata
+            refs.append(InterviewRef(
+                id=interview.id, pseudonym=self.pseudonyms.get(interview.id, f"#{interview.id}"),
+                category=interview.category, date=_value(metadata, "interview_date"),
+                mode=_value(metadata, "mode"), organisation=_value(metadata, "organisation"),
+                position=_value(metadata, "position"), round=interview.round))
+        return sorted(refs, key=lambda r: (r.pseudonym.casefold(), r.id))
+
+    def _mentioned(self, mention_table, key: str, segment_of: dict) -> dict[int, list]:
+        found: dict[int, list] = defaultdict(list)
+        for entity_id, segment_id, start, end in self.conn.execute(
+                select(mention_table.c[key], mention_table.c.segment_id, mention_table.c.start,
+                       mention_table.c.end).where(mention_table.c.produced == 1)):
+            if segment_id in segment_of:
+                found[entity_id].append((segment_id, start, end))
+        return found
+
+    def _in_city(self, rows, city: str, mentioned: dict) -> list:
+        """Entities of the city to show: confirmed ones (in a round: those its interviews
+        mention) and unreviewed ones its interviews mention."""
+        kept = []
+        for row in rows:
+            if self.scope.canonical_city(row.city) != city or not _shown(row.review_status):
+                continue
+            if row.id in mentioned or (row.review_status == "confirmed"
+                                       and self.scope.round is None):
+                kept.append(row)
+        return kept
+
+    def _initiatives(self, city: str, segment_of: dict, coding_rows) -> list[InitiativeEntry]:
+        from pipeline.aggregate.tables import initiative_dimensions, ratings_of, verdict_of
+
+        mentioned = self._mentioned(initiative_mentions, "initiative_id", segment_of)
+        rows = self._in_city(self.conn.execute(select(initiatives)
+                                               .order_by(initiatives.c.id)).all(),
+                             city, mentioned)
+        links: dict[int, set] = defaultdict(set)
+        for initiative_id, actor_id, role in self.conn.execute(
+                select(initiative_actors.c.initiative_id, initiative_actors.c.actor_id,
+                       initiative_actors.c.role)):
+            target = self.resolved.get(actor_id)
+            if target is not None:
+                links[initiative_id].add((self.actor_names.get(target, "?"), role))
+        by_segment: dict[int, list] = defaultdict(list)
+        for coding in coding_rows:
+            if coding.kind == "dimension" and coding.counts == 1 and not coding.negated \
+                    and not coding.hypothetical \
+                    and self.statuses.get(coding.id) in QUOTABLE_CODINGS:
+                by_segment[coding.segment_id].append(coding)
+        found = []
+        for row in rows:
+            dims = initiative_dimensions(row, self.dimensions)
+            actor_list = sorted(links.get(row.id, ()), key=lambda a: (a[0].casefold(), a[1]))
+            entry = InitiativeEntry(
+                id=row.id, name=row.name, status=row.status, review_status=row.review_status,
+                dimensions=dims, actors=[f"{name} ({role})" for name, role in actor_list],
+                verdict=verdict_of(row.verdict), ratings=ratings_of(row.ratings),
+                justification=row.justification)
+            for dimension in dims:
+                entry.passages[dimension] = self._passages(
+                    mentioned.get(row.id, []), dimension, by_segment, segment_of)
+            found.append(entry)
+        return sorted(found, key=lambda e: (e.unreviewed, e.name.casefold(), e.id))
+
+    def _passages(self, mentions: list, dimension: str, by_segment: dict,
+                  segment_of: dict) -> list[Passage]:
+        spans_by_segment: dict[int, list] = defaultdict(list)
+        for segment_id, start, end in mentions:
+            spans_by_segment[segment_id].append((start, end))
+        candidates = []
+        for segment_id, spans in spans_by_segment.items():
+            interview_id, order = segment_of[segment_id]
+            version, plain = self.plain(interview_id)
+            if plain is None:
+                continue
+            for coding in by_segment.get(segment_id, ()):
+                if coding.dimension != dimension or coding.version != version:
+                    continue
+                start, end = coding.sentence_start, coding.sentence_end
+                if start is None or end is None or _words(plain[start:end]) > PASSAGE_WORDS:
+                    start, end = coding.start, coding.end
+                text = plain[start:end]
+                if not text.strip() or _words(text) > PASSAGE_WORDS:
+                    continue
+                names_it = any(s is not None and start <= s and e <= end for s, e in spans)
+                accepted = self.statuses.get(coding.id) == "accepted"
+                pseudonym = self.pseudonyms.get(interview_id, f"#{interview_id}")
+                candidates.append(((not accepted, not names_it, -_words(text),
+                                    pseudonym.casefold(), order, start),
+                                   Passage(text, pseudonym, interview_id, order, start, end,
+                                           accepted)))
+        chosen: list[Passage] = []
+        for _key, passage in sorted(candidates, key=lambda c: c[0]):
+            if any(p.text == passage.text for p in chosen):
+                continue
+            chosen.append(passage)
+            if len(chosen) == PASSAGES_PER_ENTRY:
+                break
+        return chosen
+
+    def _partnerships(self, city: str, segment_of: dict) -> list[PartnershipEntry]:
+        mentioned = self._mentioned(partnership_mentions, "partnership_id", segment_of)
+        rows = self._in_city(self.conn.execute(select(partnerships)
+                                               .order_by(partnerships.c.id)).all(),
+                             city, mentioned)
+        parties: dict[int, list[str]] = defaultdict(list)
+        for partnership_id, actor_id in self.conn.execute(
+                select(partnership_parties.c.partnership_id, partnership_parties.c.actor_id)):
+            target = self.resolved.get(actor_id, actor_id)
+            parties[partnership_id].append(self.actor_names.get(target or actor_id, "?"))
+        found = [PartnershipEntry(row.id, sorted(set(parties.get(row.id, [])), key=str.casefold),
+                                  row.type, row.status, row.review_status) for row in rows]
+        return sorted(found, key=lambda p: (p.type or "", p.review_status in UNREVIEWED,
+                                            [n.casefold() for n in p.parties], p.id))
+
+    def _challenges(self, coding_rows) -> list[ChallengeEntry]:
+        accepted: dict[str, set] = defaultdict(set)
+        unreviewed: dict[str, set] = defaultdict(set)
+        for coding in coding_rows:
+            if coding.kind != "challenge" or coding.negated:
+                continue
+            status = self.statuses.get(coding.id)
+            if status == "accepted":
+                accepted[coding.code].add(coding.interview_id)
+            elif status in UNREVIEWED:
+                unreviewed[coding.code].add(coding.interview_id)
+        codes = sorted(set(accepted) | set(unreviewed),
+                       key=lambda c: (-len(accepted[c]), -len(unreviewed[c]), c))
+        return [ChallengeEntry(c, self.labels.get(c, c), len(accepted[c]),
+                               len(unreviewed[c] - accepted[c])) for c in codes]
+
+    def _entity_counts(self, city: str, segment_of: dict) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {}
+        for name, table, mention_table, key in (
+                ("initiatives", initiatives, initiative_mentions, "initiative_id"),
+                ("partnerships", partnerships, partnership_mentions, "partnership_id")):
+            mentioned = self._mentioned(mention_table, key, segment_of)
+            bucket: Counter = Counter()
+            for row in self.conn.execute(select(table.c.id, table.c.city,
+                                                table.c.review_status)):
+                if self.scope.canonical_city(row.city) == city and (
+                        row.id in mentioned or self.scope.round is None):
+                    bucket[row.review_status.split(":", 1)[0]] += 1
+            counts[name] = dict(bucket)
+        return counts
+

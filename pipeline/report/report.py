@@ -1,0 +1,571 @@
+"""`cityqda report`: a coded summary per city (DOCX, and PDF when LibreOffice is there) and a
+cross-city summary, regenerated from the store after every batch of interviews or decisions.
+
+A report is something a PI sends out, so it cites interviews by pseudonym only (organisation
+and position only with `identify`, which writes separate `-identified` files), marks every
+unreviewed finding, states how passages were chosen, and says in its footer which codebook
+version and run it reflects. Equal store content gives byte-identical DOCX files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from pipeline import __version__
+from pipeline.errors import CityQDAError, Problem
+from pipeline.report.content import (
+    PASSAGE_RULE,
+    UNREVIEWED,
+    CityContent,
+    InitiativeEntry,
+    StudyReader,
+)
+from pipeline.report.docx_writing import (
+    add_box,
+    add_grid,
+    add_markdown,
+    add_paragraph,
+    add_picture,
+    add_runs,
+    new_document,
+    save_deterministic,
+    set_footer,
+)
+
+REPORTS_FOLDER = "reports"
+SUMMARY_STEM = "cross-city-summary"
+CITY_WIDE_LIMIT = 7  # tables with more columns are shown one row at a time (portrait page)
+SUMMARY_WIDE_LIMIT = 15  # landscape page
+PDF_TIMEOUT_SECONDS = 600
+RATING_LABELS = {"practicality": "Practicality", "innovation": "Innovation",
+                 "successfulness": "Successfulness", "transferability": "Transferability",
+                 "sustainability": "Sustainability", "strategic_fit": "Strategic fit"}
+PARTNERSHIP_TYPE_LABELS = {"public_private": "Public and private",
+                           "third_actor_private": "Third actor and private",
+                           "third_actor_public": "Third actor and public", "other": "Other"}
+VERDICT_LABELS = {"good_practice": "good practice", "promising_practice": "promising practice"}
+
+
+@dataclass
+class ReportResult:
+    outputs: dict[str, Path] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    cities: list[str] = field(default_factory=list)
+    pdf_note: str | None = None
+
+    def lines(self) -> list[str]:
+        docx = [p for k, p in self.outputs.items() if not k.endswith("_pdf")]
+        pdfs = [p for k, p in self.outputs.items() if k.endswith("_pdf")]
+        folder = docx[0].parent if docx else None
+        line = (f"report: {len(self.cities)} city report(s) and a cross-city summary in "
+                f"{folder}" if folder else "report: nothing written")
+        line += f"; {len(pdfs)} PDF(s)" if pdfs else ""
+        return [line] + ([f"report: {self.pdf_note}"] if self.pdf_note else [])
+
+
+# --- small formatting helpers -----------------------------------------------------------
+
+def slug(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-") or "city"
+
+
+def label_of(identifier: str | None) -> str:
+    if not identifier:
+        return "not recorded"
+    return identifier.replace("_", " ").capitalize()
+
+
+def format_cell(table, column: str, value) -> str:
+    """How an aggregate table cell is written in a report (tests use the same function)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if table.number_formats.get(column, "").endswith("%"):
+            return f"{value:.0%}"
+        return f"{value:g}"
+    return str(value)
+
+
+def city_rows(table, city: str) -> list[list] | None:
+    """The table's rows for one city, or None when the table is not per city."""
+    if not table.columns or table.columns[0] != "city":
+        return None
+    return [row for row in table.rows if row[0] == city]
+
+
+def _marks(review_status: str) -> str:
+    if review_status == "disputed":
+        return " [disputed]"
+    return " [unreviewed]" if review_status in UNREVIEWED else ""
+
+
+# --- sections ---------------------------------------------------------------------------
+
+def add_result_table(document, table, rows: list[list], *, wide_limit: int,
+                     heading_level: int = 2) -> None:
+    """An aggregate table with its title, rows as given, and notes. A table wider than
+    `wide_limit` columns is shown as one two-column block (column, value) per row."""
+    document.add_heading(table.title, level=heading_level)
+    if not rows:
+        add_paragraph(document, "No rows.", italic=True)
+    elif len(table.columns) <= wide_limit:
+        add_grid(document, list(table.columns),
+                 [[format_cell(table, c, v) for c, v in zip(table.columns, row, strict=True)]
+                  for row in rows], caption=f"Table {table.name}")
+    else:
+        for index, row in enumerate(rows, start=1):
+            add_grid(document, ["column", "value"],
+                     [[c, format_cell(table, c, v)] for c, v in
+                      zip(table.columns, row, strict=True)],
+                     caption=f"Table {table.name}, row {index} of {len(rows)}")
+    for note in table.notes:
+        add_paragraph(document, note, italic=True)
+
+
+def review_box_lines(coding_counts: dict[str, int],
+                     entity_counts: dict[str, dict[str, int]]) -> list[str]:
+    def n(key):
+        return coding_counts.get(key, 0)
+
+    undecided = n("suggested")
+    disputed = n("disputed")
+    lines = [f"Codings: {n('accepted')} accepted, {n('rejected')} rejected, {disputed} "
+             f"disputed, {undecided} undecided (suggested, nobody has reviewed them), "
+             f"{n('superseded')} superseded."]
+    for name, counts in sorted(entity_counts.items()):
+        lines.append(f"{name.capitalize()}: {counts.get('confirmed', 0)} confirmed, "
+                     f"{counts.get('suggested', 0)} undecided, {counts.get('disputed', 0)} "
+                     f"disputed, {counts.get('rejected', 0)} rejected.")
+    pending = undecided + disputed + sum(c.get("suggested", 0) + c.get("disputed", 0)
+                                         for c in entity_counts.values())
+    if pending:
+        lines.append("Findings nobody has confirmed yet are marked [unreviewed] and disputed "
+                     "ones [disputed]; the tables count only accepted codings and confirmed "
+                     "initiatives and partnerships.")
+    else:
+        lines.append("Everything shown here has been reviewed.")
+    return lines
+
+
+def _interviews_section(document, content: CityContent, identify: bool) -> None:
+    document.add_heading("Interviews", level=1)
+    header = ["pseudonym", "category", "date", "mode"]
+    if identify:
+        header += ["organisation", "position"]
+    rows = []
+    for ref in content.interviews:
+        row = [ref.pseudonym, label_of(ref.category), ref.date or "", label_of(ref.mode)]
+        if identify:
+            row += [ref.organisation or "", ref.position or ""]
+        rows.append(row)
+    add_grid(document, header, rows, font_size=9)
+    if not identify:
+        add_paragraph(document, "Interviews are cited by pseudonym; organisations and "
+                      "positions are left out (consent).", italic=True)
+
+
+def _passage_paragraph(document, passage, unreviewed_coding: bool) -> None:
+    paragraph = document.add_paragraph(style="Quote")
+    add_runs(paragraph, [(f"“{passage.text}”", "i"),
+                         (f" ({passage.pseudonym}, ¶{passage.order})", "")])
+    if unreviewed_coding:
+        add_runs(paragraph, [(" [unreviewed]", "b")])
+
+
+def _initiative_paragraphs(document, entry: InitiativeEntry, dimension: str) -> None:
+    paragraph = document.add_paragraph(style="List Bullet")
+    add_runs(paragraph, [(entry.name, "b")])
+    extra = []
+    if entry.status and entry.status != "existing":
+        extra.append(entry.status)
+    if entry.verdict:
+        extra.append(VERDICT_LABELS.get(entry.verdict, entry.verdict))
+    if extra:
+        add_runs(paragraph, [(f" ({', '.join(extra)})", "")])
+    marks = _marks(entry.review_status)
+    if marks:
+        add_runs(paragraph, [(marks, "b")])
+    add_paragraph(document, "Actors: " + ("; ".join(entry.actors) or "none recorded"))
+    passages = entry.passages.get(dimension, [])
+    for passage in passages:
+        _passage_paragraph(document, passage, not passage.accepted)
+    if not passages:
+        add_paragraph(document, "No passage to quote under the rule below.", italic=True)
+
+
+def _dimensions_section(document, content: CityContent, dimensions: list[str],
+                        labels: dict[str, str], chart: bytes) -> None:
+    document.add_heading("Initiatives by dimension", level=1)
+    add_picture(document, chart)
+    add_paragraph(document, "Initiatives per dimension: confirmed (solid) and unreviewed "
+                  "(hatched). An initiative counts in every dimension it has.", italic=True)
+    for dimension in dimensions:
+        document.add_heading(labels.get(dimension, label_of(dimension)), level=2)
+        entries = content.in_dimension(dimension)
+        if not entries:
+            add_paragraph(document, "No initiative found in this dimension.", italic=True)
+        for entry in entries:
+            _initiative_paragraphs(document, entry, dimension)
+
+
+def _partnerships_section(document, content: CityContent, types: list[str]) -> None:
+    document.add_heading("Partnerships by type", level=1)
+    if not content.partnerships:
+        add_paragraph(document, "No partnership found.", italic=True)
+        return
+    known = list(types) + sorted({p.type or "" for p in content.partnerships} - set(types))
+    for type_id in known:
+        entries = [p for p in content.partnerships if (p.type or "") == type_id]
+        if not entries:
+            continue
+        document.add_heading(PARTNERSHIP_TYPE_LABELS.get(type_id, label_of(type_id or None)),
+                             level=2)
+        for entry in entries:
+            paragraph = document.add_paragraph(style="List Bullet")
+            add_runs(paragraph, [(" + ".join(entry.parties) or "parties not recorded", "")])
+            if entry.status and entry.status != "existing":
+                add_runs(paragraph, [(f" ({entry.status})", "")])
+            marks = _marks(entry.review_status)
+            if marks:
+                add_runs(paragraph, [(marks, "b")])
+
+
+def _practices_section(document, content: CityContent) -> None:
+    from pipeline.aggregate.tables import RATING_CRITERIA
+
+    document.add_heading("Good and promising practices", level=1)
+    practices = [e for e in content.initiatives if e.verdict]
+    if not practices:
+        add_paragraph(document, "No initiative has been rated a good or promising practice "
+                      "yet.", italic=True)
+        return
+    practices.sort(key=lambda e: (e.verdict != "good_practice", e.unreviewed,
+                                  e.name.casefold(), e.id))
+    header = ["initiative", "verdict", *(RATING_LABELS.get(c, c) for c in RATING_CRITERIA)]
+    rows = [[entry.name + _marks(entry.review_status),
+             VERDICT_LABELS.get(entry.verdict, entry.verdict),
+             *(entry.ratings.get(c) or "" for c in RATING_CRITERIA)] for entry in practices]
+    add_grid(document, header, rows)
+    for entry in practices:
+        if entry.justification:
+            paragraph = document.add_paragraph()
+            add_runs(paragraph, [(f"{entry.name}: ", "b"), (entry.justification, "")])
+
+
+def _challenges_section(document, content: CityContent) -> None:
+    document.add_heading("Challenges", level=1)
+    if not content.challenges:
+        add_paragraph(document, "No challenge coded.", italic=True)
+        return
+    add_grid(document, ["challenge", "interviews (accepted)", "more interviews (unreviewed)"],
+             [[c.label, str(c.accepted_interviews), str(c.unreviewed_interviews)]
+              for c in content.challenges])
+
+
+def _gaps_section(document, content: CityContent, dimensions: list[str],
+                  labels: dict[str, str]) -> None:
+    document.add_heading("Dimensions with no initiative", level=1)
+    gaps = []
+    for dimension in dimensions:
+        entries = content.in_dimension(dimension)
+        confirmed = [e for e in entries if not e.unreviewed]
+        if not confirmed:
+            label = labels.get(dimension, label_of(dimension))
+            gaps.append(label + (f" ({len(entries)} unreviewed)" if entries else ""))
+    if not gaps:
+        add_paragraph(document, "Every dimension has at least one confirmed initiative.")
+    for gap in gaps:
+        add_paragraph(document, gap, style="List Bullet")
+
+
+def _method_section(document, identify: bool) -> None:
+    from pipeline.report.pseudonyms import __doc__ as pseudonym_rule
+
+    document.add_heading("How this report was made", level=1)
+    add_paragraph(document, "Generated by cityqda from the project store; regenerate it "
+                  "rather than edit it. Tables count accepted codings and confirmed "
+                  "initiatives and partnerships only; the lists above also show unreviewed "
+                  "findings, marked.")
+    add_paragraph(document, PASSAGE_RULE)
+    rule = " ".join((pseudonym_rule or "").split("\n\n", 1)[-1].split())
+    add_paragraph(document, "Pseudonyms: " + rule)
+    if identify:
+        add_paragraph(document, "This copy names organisations and positions (--identify): "
+                      "check the interviewees' consent before sharing it.", bold=True)
+
+
+# --- documents --------------------------------------------------------------------------
+
+@dataclass
+class ReportSettings:
+    study: object
+    round: str | None
+    identify: bool
+    footer: str
+    dimensions: list[str]
+    labels: dict[str, str]
+    partnership_types: list[str]
+
+
+def _chart_for(content_list: list[CityContent], settings: ReportSettings, title: str) -> bytes:
+    from pipeline.report.chart import dimension_chart
+
+    confirmed, unreviewed = [], []
+    for dimension in settings.dimensions:
+        entries = [e for c in content_list for e in c.in_dimension(dimension)]
+        confirmed.append(sum(not e.unreviewed for e in entries))
+        unreviewed.append(sum(e.unreviewed for e in entries))
+    return dimension_chart([settings.labels.get(d, label_of(d)) for d in settings.dimensions],
+                           confirmed, unreviewed, title=title)
+
+
+def _scope_text(settings: ReportSettings) -> str:
+    scope = f"round {settings.round}" if settings.round is not None else "all rounds"
+    return f"Study {settings.study.name}, {scope}. Coded summary generated by cityqda."
+
+
+def opening_text(study, city: str, code: str | None) -> tuple[str | None, Problem | None]:
+    """cities/<city>.md (the file's name may also be the city's slug or code, any case)."""
+    folder = study.path("cities")
+    if not folder.is_dir():
+        return None, None
+    wanted = {city.casefold(), slug(city)} | ({code.casefold()} if code else set())
+    for path in sorted(folder.glob("*.md")):
+        if path.stem.casefold() in wanted or slug(path.stem) in wanted:
+            try:
+                return path.read_text(encoding="utf-8-sig"), None
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = getattr(exc, "strerror", None) or str(exc)
+                return None, Problem("CQ743", {"path": str(path), "problem": reason},
+                                     file=str(path))
+    return None, None
+
+
+def write_city_report(path: Path, content: CityContent, settings: ReportSettings,
+                      tables: dict, opening: str | None) -> None:
+    document = new_document(f"{content.city}: coded summary")
+    document.add_heading(f"{content.city}: coded summary", level=0)
+    add_paragraph(document, _scope_text(settings), italic=True)
+    if opening:
+        add_markdown(document, opening)
+    document.add_heading("Review status", level=1)
+    add_box(document, "Review status", review_box_lines(content.coding_counts,
+                                                        content.entity_counts))
+    _interviews_section(document, content, settings.identify)
+    _dimensions_section(document, content, settings.dimensions, settings.labels,
+                        _chart_for([content], settings, content.city))
+    _partnerships_section(document, content, settings.partnership_types)
+    _practices_section(document, content)
+    _challenges_section(document, content)
+    _gaps_section(document, content, settings.dimensions, settings.labels)
+    document.add_heading("Tables", level=1)
+    for name in sorted(tables, key=_table_order):
+        rows = city_rows(tables[name], content.city)
+        if rows is not None:
+            add_result_table(document, tables[name], rows, wide_limit=CITY_WIDE_LIMIT)
+    _method_section(document, settings.identify)
+    set_footer(document, settings.footer)
+    save_deterministic(document, path)
+
+
+def write_summary(path: Path, contents: list[CityContent], settings: ReportSettings,
+                  tables: dict, city_files: dict[str, Path]) -> None:
+    document = new_document("Cross-city summary", landscape=True)
+    document.add_heading("Cross-city summary", level=0)
+    add_paragraph(document, _scope_text(settings), italic=True)
+    document.add_heading("Review status", level=1)
+    coding_counts: dict[str, int] = {}
+    entity_counts: dict[str, dict[str, int]] = {}
+    for content in contents:
+        for key, value in content.coding_counts.items():
+            coding_counts[key] = coding_counts.get(key, 0) + value
+        for name, counts in content.entity_counts.items():
+            bucket = entity_counts.setdefault(name, {})
+            for key, value in counts.items():
+                bucket[key] = bucket.get(key, 0) + value
+    add_box(document, "Review status (all cities)", review_box_lines(coding_counts,
+                                                                     entity_counts))
+    document.add_heading("Initiatives by dimension", level=1)
+    add_picture(document, _chart_for(contents, settings, "All cities"), width_cm=16)
+    document.add_heading("Dimensions with no initiative", level=1)
+    for content in contents:
+        missing = [settings.labels.get(d, label_of(d)) for d in settings.dimensions
+                   if not any(not e.unreviewed for e in content.in_dimension(d))]
+        add_paragraph(document, f"{content.city}: " + (", ".join(missing) or "none"),
+                      style="List Bullet")
+    document.add_heading("Tables", level=1)
+    for name in sorted(tables, key=_table_order):
+        table = tables[name]
+        rows = list(table.rows) + ([list(table.totals)] if table.totals else [])
+        add_result_table(document, table, rows, wide_limit=SUMMARY_WIDE_LIMIT)
+    document.add_heading("City reports", level=1)
+    for city in sorted(city_files):
+        add_paragraph(document, f"{city}: {city_files[city].name}", style="List Bullet")
+    _method_section(document, settings.identify)
+    set_footer(document, settings.footer)
+    save_deterministic(document, path)
+
+
+def _table_order(name: str) -> tuple[int, str]:
+    from pipeline.aggregate.tables import TABLE_NAMES
+
+    return (TABLE_NAMES.index(name) if name in TABLE_NAMES else len(TABLE_NAMES), name)
+
+
+# --- PDF --------------------------------------------------------------------------------
+
+def convert_to_pdf(paths: list[Path]) -> tuple[dict[Path, Path], list[Problem], str | None]:
+    """PDFs beside the DOCX files with LibreOffice, in one process and a private profile
+    (so it neither disturbs nor waits for a LibreOffice the user has open)."""
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        return {}, [], "PDF skipped: LibreOffice (soffice) is not installed"
+    made: dict[Path, Path] = {}
+    problems: list[Problem] = []
+    by_folder: dict[Path, list[Path]] = {}
+    for path in paths:
+        by_folder.setdefault(path.parent, []).append(path)
+        path.with_suffix(".pdf").unlink(missing_ok=True)  # never leave a stale PDF
+    with tempfile.TemporaryDirectory(prefix="cityqda-lo-") as profile:
+        for folder, group in sorted(by_folder.items()):
+            try:
+                result = subprocess.run(
+                    [soffice, "--headless", "--norestore",
+                     f"-env:UserInstallation={Path(profile).as_uri()}",
+                     "--convert-to", "pdf", "--outdir", str(folder), *map(str, group)],
+                    capture_output=True, text=True, timeout=PDF_TIMEOUT_SECONDS,
+                    env={**os.environ, "HOME": profile})
+                reason = (result.stderr or result.stdout).strip().splitlines()
+                reason = reason[-1] if reason else f"exit code {result.returncode}"
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                reason = str(exc)
+            for path in group:
+                pdf = path.with_suffix(".pdf")
+                if pdf.is_file():
+                    made[path] = pdf
+                else:
+                    problems.append(Problem("CQ744", {"path": str(path), "problem": reason},
+                                            file=str(path)))
+    return made, problems, None
+
+
+# --- the entry points -------------------------------------------------------------------
+
+def _codebook_label(conn, study) -> str:
+    from pipeline.report.manifest import file_sha256
+    from pipeline.store.schema import codebook_versions
+
+    path = study.path("codebook")
+    row = None
+    if path.is_file():
+        row = conn.execute(select(codebook_versions.c.codebook_id, codebook_versions.c.version)
+                           .where(codebook_versions.c.sha256 == file_sha256(path))).first()
+    if row is None:
+        row = conn.execute(select(codebook_versions.c.codebook_id, codebook_versions.c.version)
+                           .order_by(codebook_versions.c.id.desc())).first()
+    return f"{row.codebook_id} {row.version}" if row else "none recorded"
+
+
+def _choose_cities(reader: StudyReader, wanted: list[str] | None) -> list[str]:
+    known = reader.cities()
+    if not wanted:
+        return known
+    chosen = []
+    for name in wanted:
+        canonical = reader.scope.register.canonical_city(name) or name
+        match = next((c for c in known if c.casefold() == canonical.casefold()), None)
+        if match is None:
+            raise CityQDAError("CQ741", city=name, known=", ".join(known) or "(none)")
+        if match not in chosen:
+            chosen.append(match)
+    return chosen
+
+
+def report_study(study, store, *, cities: list[str] | None = None, round: str | None = None,
+                 identify: bool = False, out: Path | None = None, pdf: bool = True,
+                 run_id: int | None = None) -> ReportResult:
+    """Write the reports; returns what was written. `run_id` is the run named in the
+    footer (default: the latest run in the store), so rerunning `report` on an unchanged
+    store gives identical bytes. Usage problems (unknown city or round) raise before
+    anything is written."""
+    from pipeline.aggregate.tables import build_scope, codebook_info, study_tables
+    from pipeline.ingest.register import load_register
+    from pipeline.report.pseudonyms import assign_pseudonyms
+    from pipeline.store.schema import runs
+
+    result = ReportResult()
+    register = load_register(study.path("register"), study.vocabularies)
+    info = codebook_info(study)
+    if info.problem is not None:
+        result.problems.append(info.problem)
+    with store.read() as conn:
+        scope = build_scope(conn, study, round=round, register=register)
+        reader = StudyReader(conn, study, scope, assign_pseudonyms(conn, register),
+                             info.labels)
+        chosen = _choose_cities(reader, cities)
+        tables = study_tables(conn, study, round=round, register=register, scope=scope,
+                              codebook=info)
+        if run_id is None:
+            run_id = conn.execute(select(func.max(runs.c.id))).scalar_one()
+        settings = ReportSettings(
+            study=study, round=round, identify=identify,
+            footer=(f"{study.name} · codebook {_codebook_label(conn, study)} · run "
+                    f"{run_id if run_id is not None else 'none'} · cityqda {__version__}"),
+            dimensions=list(scope.dimensions), labels=info.labels,
+            partnership_types=list(scope.partnership_types))
+        contents = [reader.city_content(city) for city in chosen]
+    folder = Path(out) if out is not None else study.path("outputs") / REPORTS_FOLDER
+    suffix = (f"-round-{slug(str(round))}" if round is not None else "") + \
+        ("-identified" if identify else "")
+    written: list[Path] = []
+    city_files: dict[str, Path] = {}
+    try:
+        for content in contents:
+            code = register.city_code(content.city) if content.city else None
+            opening, problem = opening_text(study, content.city, code)
+            if problem is not None:
+                result.problems.append(problem)
+            path = folder / f"{slug(content.city)}{suffix}.docx"
+            write_city_report(path, content, settings, tables, opening)
+            result.outputs[f"report_{slug(content.city)}"] = path
+            city_files[content.city] = path
+            written.append(path)
+        path = folder / f"{SUMMARY_STEM}{suffix}.docx"
+        write_summary(path, contents, settings, tables, city_files)
+        result.outputs["report_summary"] = path
+        written.append(path)
+    except OSError as exc:
+        raise CityQDAError("CQ740", path=str(getattr(exc, "filename", None) or folder),
+                           problem=exc.strerror or str(exc)) from exc
+    result.cities = [c.city for c in contents]
+    if pdf:
+        made, problems, note = convert_to_pdf(written)
+        result.problems.extend(problems)
+        result.pdf_note = note
+        for key, path in list(result.outputs.items()):
+            if path in made:
+                result.outputs[f"{key}_pdf"] = made[path]
+    else:
+        result.pdf_note = "PDF not requested"
+    return result
+
+
+def stage_report(ctx) -> None:
+    """`cityqda run`: every city's report and the summary, footer naming this run."""
+    result = report_study(ctx.study, ctx.store, run_id=ctx.run_id)
+    ctx.problems.extend(result.problems)
+    ctx.outputs.update(result.outputs)
+    ctx.counts["report_cities"] = len(result.cities)
+    ctx.stage_lines.extend(result.lines())
