@@ -439,6 +439,22 @@ _warning("CQ533", "Nothing to review",
 _warning("CQ534", "Entity decision not replayed",
          "line {line}: {problem}",
          "Install a cityqda with entity review, then restore again to replay entity decisions.")
+_define("CQ550", "Entity decision refused",
+        "{entity} {entity_id}: {problem}",
+        "Use one of the decisions offered (confirm, reject, merge, discuss) and a role from "
+        "cityqda.toml; nothing was changed.")
+_define("CQ551", "Entity not in the store",
+        "{entity} {entity_id} is not in this store",
+        "Decide on entities listed in a fresh review workbook (`cityqda review export`); an "
+        "entity from another study or a rebuilt store cannot be found.")
+_define("CQ552", "Merge not possible",
+        "{entity} {entity_id}: {problem}",
+        "Write the row id of the entity to keep in merge_into (e.g. I12), choose merge as the "
+        "decision, and do not merge an entity into itself or into one merged into it.")
+_define("CQ553", "Entity field value not allowed",
+        "{entity} {entity_id}: {field}: {problem}",
+        "Pick the value from the cell's dropdown (lists separated by commas); a good-practice "
+        "verdict needs a justification.")
 
 # --- CQ6xx: agreement and adjudication --------------------------------------------------------
 _define("CQ601", "Adjudicator named for agreement",

@@ -35,7 +35,7 @@ CODES = {"social.housing": ["night shelter"], "economic.jobs": ["job fair"],
 
 __all__ = ["PhraseTagger", "codebook_yaml", "write_codebook", "write_transcript",
            "add_coders", "build_study", "segment_ids", "coding_id", "with_store",
-           "record_reviewed"]
+           "record_reviewed", "EntityTagger", "recode", "entity_id"]
 
 
 def add_coders(study_dir: Path, coders: dict[str, str] = CODERS) -> None:
@@ -101,3 +101,51 @@ def record_reviewed(conn, export_id: str, coder: str, segment_ids_seen: list[int
         conn.execute(insert(review_imports).values(
             export_id=export_id, file=f"{export_id}.xlsx", sha256="1" * 64, coder=coder,
             imported_at=utc_now()))
+
+
+ENTITY_NAMES = {"Lisbon City Council": ("policy_maker", "public", "lisbon_council"),
+                "Caritas": ("civil_society", "third", None),
+                "Banco Amigo": ("business", "private", None)}
+
+
+class EntityTagger(PhraseTagger):
+    """Phrase codes plus: known names are actors; 'X and Y run Z.' is an initiative Z run
+    by both and a partnership between them."""
+
+    def tag_records(self, records):
+        records = list(records)
+        for result, (_id, text) in zip(super().tag_records(records), records, strict=True):
+            found = []
+            for name, (category, sector, registry_id) in ENTITY_NAMES.items():
+                at = text.find(name)
+                if at >= 0:
+                    found.append({"name": name, "category": category, "sector": sector,
+                                  "start": at, "end": at + len(name), "guess": False,
+                                  "registry_id": registry_id})
+            found.sort(key=lambda a: a["start"])
+            result["actors"] = found
+            if " run " in text and len(found) >= 2:
+                initiative = text.split(" run ", 1)[1].rstrip(".")
+                at = text.index(initiative)
+                result["initiatives"] = [{
+                    "name": initiative, "status": "existing", "dimensions": ["social"],
+                    "start": at, "end": at + len(initiative),
+                    "actors": [{"name": a["name"], "role": "runs"} for a in found]}]
+                result["partnerships"] = [{"parties": [a["name"] for a in found],
+                                           "type": "public_private", "status": "existing"}]
+            yield result
+
+
+def recode(study, tagger_factory=EntityTagger):
+    store = open_study_store(study)
+    try:
+        return code_study(study, store, tagger_factory=tagger_factory, recode_all=True)
+    finally:
+        store.close()
+
+
+def entity_id(study, table, name: str) -> int:
+    from pipeline.coding.entities import norm_name
+
+    return with_store(study, lambda conn: conn.execute(select(table.c.id).where(
+        table.c.norm_name == norm_name(name))).scalar_one(), write=False)
