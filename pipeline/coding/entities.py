@@ -211,7 +211,7 @@ class EntityWriter:
                     updated_run=self.run_id))
         if fresh:
             existing = self._existing(actors, "norm_name", list(self.actors))
-        return {key: existing[key].id for key in self.actors}
+        return self._aliased("actors", {key: existing[key].id for key in self.actors})
 
     def _resolve(self, table: Table, collected: dict, column: str) -> dict[tuple, int]:
         if not collected:
@@ -222,7 +222,13 @@ class EntityWriter:
         if fresh:
             self.conn.execute(insert(table), fresh)
             existing = self._existing(table, column, list(collected))
-        return {key: existing[key].id for key in collected}
+        return self._aliased(table.name, {key: existing[key].id for key in collected})
+
+    def _aliased(self, entity: str, ids: dict[tuple, int]) -> dict[tuple, int]:
+        """A name merged away in review stands for the entity it was merged into."""
+        from pipeline.review.entity_decisions import resolve_aliases
+
+        return {**ids, **resolve_aliases(self.conn, entity, ids)}
 
     def _links(self, table: Table, column: str, owners: dict, actor_ids: dict,
                links: list[tuple]) -> None:
