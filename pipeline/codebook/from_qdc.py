@@ -222,6 +222,11 @@ def qdc_to_document(read_result, display: str, *, dimensions: tuple[str, ...] = 
     converter = _Converter(display, dimensions, reference)
     for code in codebook.codes:
         converter.top(code)
+    defined = {e["id"] for e in converter.entries if e["kind"] == "dimension"}
+    for dimension in dimensions:
+        if dimension not in defined:
+            converter.draft(f"the study's dimension {dimension!r} is not defined: add it (or "
+                            "rename a top-level code to it)")
     if converter.colours:
         converter.lost(f"the colours of {converter.colours} code(s) (a cityqda codebook has "
                        "no colours)")
@@ -301,9 +306,9 @@ def import_qdc(path: str | Path, out: str | Path | None = None, *,
         read_result, str(path), dimensions=dimensions, reference=reference,
         context=reference_context(reference_file))
     text = document_text(document, path.name)
-    # top-level codes that are not study dimensions were already reported with advice
+    # dimensions were already checked above, with advice
     problems += [p for p in draft_problems(text, str(out), dimensions)
-                 if "is not one of the study's dimensions" not in p.message]
+                 if "the study's dimension" not in p.message]
     out.parent.mkdir(parents=True, exist_ok=True)
     temp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
