@@ -309,6 +309,14 @@ def normalise_value(value):
     return value
 
 
+def comparable(value) -> str | None:
+    """A cell value as `content_hash` sees it (text, or None for an empty cell)."""
+    if isinstance(value, str):
+        value = safe_text(value)
+    value = normalise_value(value)
+    return None if value is None else str(value)
+
+
 def content_hash(values: list) -> str:
     """sha256 of read-only cells, compared between export and import.
 
@@ -316,12 +324,7 @@ def content_hash(values: list) -> str:
     float hashes like the integer; empty text like no value), so a re-save by Excel or
     LibreOffice does not count as an edit.
     """
-    normal = []
-    for value in values:
-        if isinstance(value, str):
-            value = safe_text(value)
-        value = normalise_value(value)
-        normal.append(None if value is None else str(value))
+    normal = [comparable(value) for value in values]
     data = json.dumps(normal, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 

@@ -1,0 +1,782 @@
+"""`review import`: read returned workbooks, check all of them, then apply all or nothing.
+
+Rows are matched by id and by the hash of their read-only cells recorded at export, never by
+position, so sorted, filtered and re-ordered sheets import the same. What each row means:
+
+* a Codings row whose coder cells differ from what was pre-filled is a decision (accept,
+  reject, discuss; change = reject plus a manual coding of the corrected code or flags,
+  linked to the decision); unchanged rows change nothing;
+* a Codings row copied with another code, and a Segments row with add_code, add a manual
+  coding; a Segments comment without a code and an Interviews memo are memos;
+* a deleted row is no decision (reported, never a rejection);
+* a row is stale when the same coder decided it differently after this export, or its
+  coding was superseded or merged since: stale rows stop the import unless skip_stale.
+
+Every workbook is validated before anything is written; one problem anywhere refuses the
+whole import and the store is left as it was, with the problems listed in a CSV file next
+to each workbook. Importing the same workbook twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import insert, select, update
+
+from pipeline.coding.code_changes import code_kind
+from pipeline.coding.decisions import DECISIONS, add_manual_coding, set_decision
+from pipeline.errors import CityQDAError, Problem
+from pipeline.review import rows as R
+from pipeline.review.export import FORMAT, export_rows
+from pipeline.review.sheets import ImportContext, load_plugins
+from pipeline.review.workbook import (
+    META_SHEET,
+    comparable,
+    content_hash,
+    formula_cells,
+    open_workbook,
+    read_sheet_rows,
+)
+from pipeline.store import Store, record_event, utc_now
+from pipeline.store.schema import (
+    codings,
+    decisions,
+    memos,
+    review_exports,
+    review_imports,
+    segments,
+)
+
+
+class _DryRun(Exception):
+    """Raised inside the write transaction to roll a dry run back."""
+
+
+@dataclass
+class FileChanges:
+    file: str
+    export_id: str = ""
+    coder: str = ""
+    decisions: int = 0
+    added: int = 0
+    memos: int = 0
+    plugin_rows: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    cleared: int = 0  # decision cells emptied (decisions are kept)
+    stale: list[str] = field(default_factory=list)
+    skipped: bool = False  # the same bytes were imported before
+
+    @property
+    def total(self) -> int:
+        return self.decisions + self.added + self.memos + self.plugin_rows
+
+    def line(self, dry_run: bool = False) -> str:
+        name = Path(self.file).name
+        if self.skipped:
+            return f"{name}: already imported, nothing to do"
+        verb = "would change" if dry_run else "changed"
+        parts = [f"{self.decisions} decision(s)", f"{self.added} added coding(s)",
+                 f"{self.memos} memo(s)"]
+        if self.plugin_rows:
+            parts.append(f"{self.plugin_rows} other row(s)")
+        text = (f"{name} (export {self.export_id}, coder {self.coder}): {verb} "
+                + ", ".join(parts) + f"; {self.unchanged} row(s) unchanged")
+        if self.deleted:
+            text += f"; {self.deleted} row(s) deleted (no decision)"
+        if self.cleared:
+            text += f"; {self.cleared} emptied decision cell(s) ignored (decisions are kept)"
+        if self.stale:
+            text += f"; {len(self.stale)} stale row(s) skipped"
+        return text
+
+
+@dataclass
+class ImportReport:
+    changes: list[FileChanges] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # warnings
+    dry_run: bool = False
+
+    def lines(self) -> list[str]:
+        lines = [c.line(self.dry_run) for c in self.changes]
+        if self.dry_run:
+            lines.append("dry run: nothing was written")
+        return lines
+
+
+@dataclass
+class _Work:
+    """What one workbook will do, worked out before anything is written."""
+
+    path: Path
+    sha256: str
+    changes: FileChanges
+    ctx: ImportContext | None = None
+    decisions: list[dict] = field(default_factory=list)
+    additions: list[dict] = field(default_factory=list)
+    memo_sets: list[dict] = field(default_factory=list)
+    plugin_changes: list[tuple] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def problems_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.problems.csv")
+
+
+def import_reviews(study, store: Store, paths: list[Path], *, dry_run: bool = False,
+                   skip_stale: bool = False, run_id: int | None = None,
+                   coder: str | None = None) -> ImportReport:
+    """Import review workbooks (see the module docstring); CityQDAError when any is invalid."""
+    from pipeline.code_study import load_study_codebook
+
+    codebook = load_study_codebook(study)
+    report = ImportReport(dry_run=dry_run)
+    works: list[_Work] = []
+    try:
+        with store.write() as conn:
+            for path in paths:
+                work = _validate(conn, study, codebook, Path(path), skip_stale=skip_stale,
+                                 dry_run=dry_run, run_id=run_id, coder=coder)
+                works.append(work)
+            problems = [p for w in works for p in w.problems]
+            if problems:
+                raise CityQDAError.from_problems(problems)
+            for work in works:
+                if not work.changes.skipped:
+                    _apply(conn, work, run_id)
+            if dry_run:
+                raise _DryRun()
+    except _DryRun:
+        pass
+    except CityQDAError as exc:
+        _write_problem_files(works, exc.problems)
+        raise
+    _write_problem_files(works, [])
+    report.changes = [w.changes for w in works]
+    report.problems = [p for w in works for p in w.warnings]
+    return report
+
+
+def _write_problem_files(works: list[_Work], problems: list[Problem]) -> None:
+    """<workbook>.problems.csv beside each workbook with problems; stale ones removed."""
+    by_file: dict[str, list[Problem]] = defaultdict(list)
+    for problem in problems:
+        by_file[str(problem.file)].append(problem)
+    for work in works:
+        target = problems_path(work.path)
+        found = by_file.get(str(work.path), []) + [
+            w for w in work.warnings if str(w.file) == str(work.path)] if problems else []
+        if not found:
+            if target.exists():
+                target.unlink()
+            continue
+        try:
+            with open(target, "w", encoding="utf-8-sig", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["code", "level", "sheet", "row", "column", "message",
+                                 "hint"])
+                for p in found:
+                    writer.writerow([p.code, p.spec.level, p.sheet or "",
+                                     "" if p.row is None else p.row, p.column or "",
+                                     p.message, p.hint])
+        except OSError:
+            pass  # a read-only folder: the problems are printed anyway
+
+
+# --- validation ----------------------------------------------------------------------------
+
+def _meta(path: Path, book) -> dict:
+    if META_SHEET not in book.sheet_names:
+        raise CityQDAError("CQ516", file=str(path),
+                           problem="it has no _meta sheet (not exported by cityqda, or the "
+                                   "sheet was deleted)")
+    meta = {}
+    for row in read_sheet_rows(path, META_SHEET, required=["key", "value"], workbook=book):
+        if row.get("key") is not None:
+            meta[str(row["key"])] = "" if row.get("value") is None else str(row["value"])
+    if meta.get("format") != FORMAT or not meta.get("export_id"):
+        raise CityQDAError("CQ516", file=str(path), sheet=META_SHEET,
+                           problem=f"_meta does not describe a {FORMAT} export")
+    return meta
+
+
+def _validate(conn, study, codebook, path: Path, *, skip_stale: bool, dry_run: bool,
+              run_id: int | None, coder: str | None) -> _Work:
+    work = _Work(path, file_sha256(path) if path.is_file() else "", FileChanges(str(path)))
+    book = open_workbook(path)
+    meta = _meta(path, book)
+    file = str(path)
+    if meta.get("study") != study.name:
+        work.problems.append(Problem("CQ503", {"found": meta.get("study"),
+                                               "expected": study.name}, file,
+                                     sheet=META_SHEET))
+        return work
+    export = conn.execute(select(review_exports)
+                          .where(review_exports.c.id == meta["export_id"])).first()
+    if export is None:
+        work.problems.append(Problem("CQ504", {"export_id": meta["export_id"]}, file,
+                                     sheet=META_SHEET))
+        return work
+    work.changes.export_id, work.changes.coder = export.id, export.coder
+    if meta.get("coder") != export.coder:
+        work.problems.append(Problem("CQ505", {
+            "expected": export.coder, "found": f"its _meta sheet names {meta.get('coder')!r}",
+            "found_coder": meta.get("coder")}, file, sheet=META_SHEET))
+        return work
+    if coder is not None and coder != export.coder:
+        work.problems.append(Problem("CQ505", {
+            "expected": export.coder, "found": f"it is imported as coder {coder!r}",
+            "found_coder": coder}, file))
+        return work
+    person = study.coder(export.coder)
+    done = conn.execute(select(review_imports.c.imported_at).where(
+        review_imports.c.sha256 == work.sha256,
+        review_imports.c.export_id == export.id)).first()
+    if done is not None:
+        work.changes.skipped = True
+        work.warnings.append(Problem("CQ531", {"time": done.imported_at}, file))
+        return work
+    source = f"workbook {path.name} export {export.id}"
+    recorded = export_rows(conn, export.id)
+    ctx = ImportContext(conn=conn, study=study, codebook=codebook, coder=export.coder,
+                        role=person.role, export_id=export.id, source=source,
+                        export_rows=recorded, export_created_at=export.created_at,
+                        dry_run=dry_run, run_id=run_id, file=file)
+    work.ctx = ctx
+    scope = json.loads(export.scope or "{}")
+    columns = R.adjudication_columns(scope.get("other_coders") or []) \
+        if export.kind == "adjudication" else list(R.CODING_COLUMNS)
+    sheets = {R.CODINGS_SHEET: columns, R.SEGMENTS_SHEET: R.SEGMENT_COLUMNS,
+              R.INTERVIEWS_SHEET: R.INTERVIEW_COLUMNS}
+    read: dict[str, list[dict]] = {}
+    for sheet, required in sheets.items():
+        try:
+            read[sheet] = read_sheet_rows(path, sheet, required=required, workbook=book)
+        except CityQDAError as exc:
+            work.problems.extend(exc.problems)
+            continue
+        work.problems.extend(_formula_problems(path, sheet, book))
+    translations = R.code_translations(codebook)
+    checker = _RowChecker(conn, codebook, translations, ctx, work, skip_stale)
+    if R.CODINGS_SHEET in read:
+        checker.codings(read[R.CODINGS_SHEET], columns)
+    if R.SEGMENTS_SHEET in read:
+        checker.segments(read[R.SEGMENTS_SHEET])
+    if R.INTERVIEWS_SHEET in read:
+        checker.interviews(read[R.INTERVIEWS_SHEET])
+    for plugin in load_plugins():
+        exported = any(sheet == plugin.sheet for sheet, _key in recorded)
+        if plugin.sheet not in book.sheet_names:
+            if exported:
+                work.problems.append(Problem("CQ501", {
+                    "expected": plugin.sheet, "found": ", ".join(book.sheet_names)}, file,
+                    sheet=plugin.sheet))
+            continue
+        try:
+            plugin_rows = read_sheet_rows(path, plugin.sheet, workbook=book)
+        except CityQDAError as exc:
+            work.problems.extend(exc.problems)
+            continue
+        work.problems.extend(_formula_problems(path, plugin.sheet, book))
+        changes, problems = plugin.read(plugin_rows, ctx)
+        work.problems.extend(problems)
+        work.plugin_changes.append((plugin, changes))
+    return work
+
+
+def _formula_problems(path: Path, sheet: str, book) -> list[Problem]:
+    found = formula_cells(path, sheet)
+    if not found:
+        return []
+    header = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=1)
+    header = header[0] if header else []
+    from openpyxl.utils import column_index_from_string
+
+    problems = []
+    for row, letter, formula in found:
+        index = column_index_from_string(letter) - 1
+        name = header[index] if index < len(header) and header[index] else letter
+        problems.append(Problem("CQ513", {"formula": formula}, str(path), row, str(name),
+                                sheet))
+    return problems
+
+
+def _text(value) -> str | None:
+    value = comparable(value)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _state_cells(state: dict | None) -> dict:
+    """Exported or stored decision state, in the form the workbook cells are parsed to."""
+    if not state:
+        return {"decision": None, "corrected_code": None, "corrected_flags": None,
+                "comment": None}
+    return {"decision": state.get("decision"),
+            "corrected_code": state.get("corrected_code") or None,
+            "corrected_flags": state.get("corrected_flags"),
+            "comment": (state.get("comment") or "").strip() or None}
+
+
+class _RowChecker:
+    def __init__(self, conn, codebook, translations, ctx: ImportContext, work: _Work,
+                 skip_stale: bool):
+        self.conn, self.codebook, self.translations = conn, codebook, translations
+        self.ctx, self.work, self.skip_stale = ctx, work, skip_stale
+        self.file = str(work.path)
+        self._infos: dict[int, R.SegmentInfo | None] = {}
+
+    def problem(self, code, sheet, row, column, **fields):
+        self.work.problems.append(Problem(code, fields, self.file, row, column, sheet))
+
+    def info(self, segment_id: int) -> R.SegmentInfo | None:
+        if segment_id not in self._infos:
+            self._infos[segment_id] = R.segment_info(self.conn, segment_id)
+        return self._infos[segment_id]
+
+    def code(self, value, sheet, row, column) -> str | None:
+        code = R.translate_code(self.codebook, self.translations, value)
+        if code is None:
+            self.problem("CQ510", sheet, row, column, value=value, codebook=self.codebook.id,
+                         version=self.codebook.version)
+        return code
+
+    def flags(self, value, sheet, row, column) -> dict | None:
+        flags = R.parse_flags(value)
+        if flags is None:
+            self.problem("CQ511", sheet, row, column, value=value,
+                         known=", ".join(R.FLAGS) + f" (or {R.NO_FLAGS})")
+        return flags
+
+    def _groups(self, rows: list[dict], sheet: str) -> dict[str, list[dict]]:
+        groups: dict[str, list[dict]] = defaultdict(list)
+        for row in rows:
+            row_id = _text(row.get("row_id"))
+            if row_id is None or (sheet, row_id) not in self.ctx.export_rows:
+                self.problem("CQ507", sheet, row["_row"], "row_id", row_id=row_id or "",
+                             export_id=self.ctx.export_id)
+                continue
+            groups[row_id].append(row)
+        return groups
+
+    def _deleted(self, sheet: str, seen) -> None:
+        missing = sorted((key for s, key in self.ctx.export_rows if s == sheet
+                          and key not in seen), key=lambda k: (len(k), k))
+        if missing:
+            self.work.changes.deleted += len(missing)
+            self.work.warnings.append(Problem("CQ530", {
+                "count": len(missing), "export_id": self.ctx.export_id,
+                "examples": ", ".join(missing[:5])}, self.file, sheet=sheet))
+
+    # -- Codings ---------------------------------------------------------------------------
+    def codings(self, rows: list[dict], columns: list[str]) -> None:
+        sheet = R.CODINGS_SHEET
+        readonly = R.read_only(columns, R.CODER_COLUMNS)
+        groups = self._groups(rows, sheet)
+        self._deleted(sheet, groups)
+        ids = {self.ctx.export_rows[(sheet, k)]["entity_id"] for k in groups}
+        current = {c.id: c for c in self._codings(ids)}
+        mine = {d.coding_id: d for d in self._decisions(ids)}
+        for row_id, group in groups.items():
+            record = self.ctx.export_rows[(sheet, row_id)]
+            coding = current.get(record["entity_id"])
+            originals = [r for r in group
+                         if content_hash([r.get(c) for c in readonly]) ==
+                         record["content_sha256"]]
+            copies = [r for r in group if r not in originals]
+            if len(originals) > 1:
+                for extra in originals[1:]:
+                    self.problem("CQ506", sheet, extra["_row"], "row_id", row_id=row_id,
+                                 first=originals[0]["_row"])
+            base = originals[0] if originals else None
+            for copy in copies:
+                self._copy(copy, base, coding, readonly, row_id)
+            if base is not None and coding is not None:
+                self._decision(base, coding, record, mine.get(coding.id), row_id)
+
+    def _codings(self, ids):
+        ids = sorted(ids)
+        found = []
+        for start in range(0, len(ids), 900):
+            found.extend(self.conn.execute(select(codings).where(
+                codings.c.id.in_(ids[start:start + 900]))))
+        return found
+
+    def _decisions(self, ids):
+        ids = sorted(ids)
+        found = []
+        for start in range(0, len(ids), 900):
+            found.extend(self.conn.execute(select(decisions).where(
+                decisions.c.coding_id.in_(ids[start:start + 900]),
+                decisions.c.coder == self.ctx.coder)))
+        return found
+
+    def _expected(self, coding, columns) -> dict:
+        info = self.info(coding.segment_id) if coding is not None else None
+        if info is None:
+            return {}
+        others = {}
+        other_coders = [c.split(": ")[0] for c in columns if c.endswith(": decision")]
+        for d in self.conn.execute(select(decisions).where(
+                decisions.c.coding_id == coding.id)):
+            others[d.coder] = R.decision_state(d)
+        return R.coding_values(coding, info, others, other_coders)
+
+    def _copy(self, copy, base, coding, readonly, row_id) -> None:
+        """A row whose read-only cells differ from the export: a copy with a new code, or
+        an edit."""
+        sheet = R.CODINGS_SHEET
+        reference = {c: base.get(c) for c in readonly} if base is not None \
+            else self._expected(coding, readonly)
+        changed = [c for c in readonly if comparable(copy.get(c)) !=
+                   comparable(reference.get(c))]
+        if base is None or not (changed and set(changed) <= {"code", "dimension"}
+                                and "code" in changed):
+            if base is not None and not changed:
+                self.problem("CQ506", sheet, copy["_row"], "row_id", row_id=row_id,
+                             first=base["_row"])
+                return
+            for column in [c for c in changed if c not in ("code", "dimension")] or \
+                    changed or ["(read-only columns)"]:
+                self.problem("CQ508", sheet, copy["_row"], column, field=column,
+                             found=_short(copy.get(column)),
+                             expected=_short(reference.get(column)))
+            return
+        if coding is None:
+            return
+        new_code = _text(copy.get("code"))
+        code = self.code(new_code, sheet, copy["_row"], "code") if new_code else None
+        info = self.info(coding.segment_id)
+        span = R.evidence_span(coding, info) if info is not None else None
+        if code is None:
+            return
+        if span is None:
+            self.problem("CQ515", sheet, copy["_row"], "code",
+                         problem=f"the evidence of {row_id} is no longer in its segment")
+            return
+        flags = R.coding_flags(coding)
+        flags_cell = _text(copy.get("corrected_flags"))
+        if flags_cell:
+            flags = self.flags(flags_cell, sheet, copy["_row"], "corrected_flags") or flags
+        self._add(info, code, span, flags, _text(copy.get("comment")), copy["_row"], sheet)
+
+    def _decision(self, row, coding, record, stored, row_id) -> None:
+        sheet, at = R.CODINGS_SHEET, row["_row"]
+        decision = _text(row.get("decision"))
+        decision = decision.lower() if decision else None
+        corrected_code = _text(row.get("corrected_code"))
+        flags_cell = _text(row.get("corrected_flags"))
+        comment = _text(row.get("comment"))
+        before = len(self.work.problems)
+        if decision is not None and decision not in DECISIONS:
+            self.problem("CQ509", sheet, at, "decision", value=row.get("decision"),
+                         known=", ".join(DECISIONS))
+        if corrected_code is not None:
+            corrected_code = self.code(corrected_code, sheet, at, "corrected_code")
+        flags = self.flags(flags_cell, sheet, at, "corrected_flags") if flags_cell else None
+        if corrected_code is not None or flags is not None:
+            if decision is None:
+                decision = "change"
+            elif decision != "change":
+                field_name = "corrected_code" if corrected_code else "corrected_flags"
+                self.problem("CQ512", sheet, at, "decision", decision=decision,
+                             field=field_name, value=row.get(field_name))
+        elif decision == "change" and corrected_code is None and flags_cell is None:
+            self.problem("CQ517", sheet, at, "corrected_code")
+        if len(self.work.problems) > before:
+            return
+        wanted = {"decision": decision, "corrected_code": corrected_code,
+                  "corrected_flags": flags, "comment": comment}
+        exported = _state_cells((record.get("state") or {}).get("decision"))
+        if wanted == exported:
+            self.work.changes.unchanged += 1
+            return
+        if decision is None:
+            if comment is not None and exported["decision"] is None:
+                self.problem("CQ518", sheet, at, "comment")
+            else:
+                self.work.changes.cleared += 1
+            return
+        now = _state_cells(R.decision_state(stored))
+        if wanted == now:
+            self.work.changes.unchanged += 1  # already in the store (a re-saved copy)
+            return
+        reason = None
+        if stored is not None and now != exported and stored.time > self.ctx.export_created_at:
+            reason = (f"{self.ctx.coder} decided it {stored.decision} at {stored.time}, "
+                      f"after this export ({self.ctx.export_created_at})")
+        elif coding.merged_into is not None:
+            reason = f"its coding was merged into C{coding.merged_into} since this export"
+        elif not coding.produced and not coding.coder and \
+                (record.get("state") or {}).get("produced", 1):
+            reason = "its coding was superseded since this export (the rules no longer find it)"
+        if reason is not None:
+            if self.skip_stale:
+                self.work.changes.stale.append(row_id)
+            else:
+                self.problem("CQ514", sheet, at, "decision", row_id=row_id, reason=reason)
+            return
+        change = dict(wanted, coding=coding, stored=stored, row=at)
+        if decision == "change":
+            info = self.info(coding.segment_id)
+            span = R.evidence_span(coding, info) if info is not None else None
+            if span is None:
+                self.problem("CQ515", sheet, at, "corrected_code",
+                             problem=f"the evidence of {row_id} is no longer in its segment, "
+                                     "so the corrected coding cannot be placed")
+                return
+            change["place"] = (info, span)
+        self.work.decisions.append(change)
+
+    # -- Segments ----------------------------------------------------------------------------
+    def segments(self, rows: list[dict]) -> None:
+        sheet = R.SEGMENTS_SHEET
+        readonly = R.read_only(R.SEGMENT_COLUMNS, R.SEGMENT_CODER_COLUMNS)
+        groups = self._groups(rows, sheet)
+        self._deleted(sheet, groups)
+        for row_id, group in groups.items():
+            record = self.ctx.export_rows[(sheet, row_id)]
+            info = self.info(record["entity_id"])
+            for row in group:
+                if content_hash([row.get(c) for c in readonly]) != record["content_sha256"]:
+                    expected = R.segment_values(info) if info is not None else {}
+                    changed = [c for c in readonly if comparable(row.get(c)) !=
+                               comparable(expected.get(c))] or ["(read-only columns)"]
+                    for column in changed:
+                        self.problem("CQ508", sheet, row["_row"], column, field=column,
+                                     found=_short(row.get(column)),
+                                     expected=_short(expected.get(column)))
+                    continue
+                self._segment_row(row, record, info, row_id)
+
+    def _segment_row(self, row, record, info, row_id) -> None:
+        sheet, at = R.SEGMENTS_SHEET, row["_row"]
+        codes_cell = _text(row.get("add_code"))
+        evidence = comparable(row.get("add_evidence"))
+        flags_cell = _text(row.get("add_flags"))
+        comment = _text(row.get("comment"))
+        if codes_cell is None:
+            if evidence is not None or flags_cell is not None:
+                self.problem("CQ515", sheet, at, "add_code",
+                             problem="add_evidence or add_flags is filled in but add_code "
+                                     "is empty")
+                return
+            exported = ((record.get("state") or {}).get("memo") or "").strip() or None
+            if comment != exported:
+                self._memo("segments", record["entity_id"], comment)
+            else:
+                self.work.changes.unchanged += 1
+            return
+        codes = [c.strip() for c in codes_cell.replace(";", ",").split(",") if c.strip()]
+        found = [self.code(c, sheet, at, "add_code") for c in codes]
+        flags = self.flags(flags_cell, sheet, at, "add_flags") if flags_cell else \
+            {flag: False for flag in R.FLAGS}
+        if info is None or info.version is None:
+            self.problem("CQ515", sheet, at, "add_code",
+                         problem=f"segment {row_id} is no longer in the store")
+            return
+        current = self.conn.execute(select(segments.c.status, segments.c.sha256)
+                                    .where(segments.c.id == info.id)).first()
+        if current.status != "current":
+            self.problem("CQ515", sheet, at, "add_code",
+                         problem=f"segment {row_id} was replaced by a new transcript version "
+                                 "since this export; add the coding in a new export")
+            return
+        if evidence is None:
+            span = (0, len(info.text))
+        else:
+            from pipeline.coding.anchor import instances
+
+            places = instances(info.text, evidence)
+            if not places:
+                stripped = evidence.strip()
+                places = instances(info.text, stripped) if stripped else []
+                evidence = stripped
+            if not places:
+                self.problem("CQ515", sheet, at, "add_evidence",
+                             problem=f"{_short(evidence)!r} is not in the text of segment "
+                                     f"{row_id}")
+                return
+            span = (places[0], places[0] + len(evidence))
+        if any(c is None for c in found) or flags is None:
+            return
+        for code in found:
+            self._add(info, code, span, flags, comment, at, sheet)
+
+    def _add(self, info, code, span, flags, comment, at, sheet) -> None:
+        evidence = info.text[span[0]:span[1]]
+        exists = self.conn.execute(select(codings.c.id).where(
+            codings.c.segment_id == info.id, codings.c.code == code,
+            codings.c.evidence_text == evidence, codings.c.coder == self.ctx.coder,
+            codings.c.start == info.start + span[0], codings.c.version == info.version)
+        ).scalar()
+        if exists is not None:
+            self.work.changes.unchanged += 1
+            return
+        self.work.additions.append({"info": info, "code": code, "span": span, "flags": flags,
+                                    "comment": comment, "row": at, "sheet": sheet})
+
+    # -- Interviews --------------------------------------------------------------------------
+    def interviews(self, rows: list[dict]) -> None:
+        sheet = R.INTERVIEWS_SHEET
+        readonly = R.read_only(R.INTERVIEW_COLUMNS, R.INTERVIEW_CODER_COLUMNS)
+        groups = self._groups(rows, sheet)
+        for row_id, group in groups.items():
+            record = self.ctx.export_rows[(sheet, row_id)]
+            for row in group[1:]:
+                self.problem("CQ506", sheet, row["_row"], "row_id", row_id=row_id,
+                             first=group[0]["_row"])
+            row = group[0]
+            if content_hash([row.get(c) for c in readonly]) != record["content_sha256"]:
+                self.problem("CQ508", sheet, row["_row"], "(read-only columns)",
+                             field="(read-only columns)", found="edited", expected="as exported")
+                continue
+            memo = _text(row.get("memo"))
+            exported = ((record.get("state") or {}).get("memo") or "").strip() or None
+            if memo != exported:
+                self._memo("interviews", record["entity_id"], memo)
+            else:
+                self.work.changes.unchanged += 1
+
+    def _memo(self, entity: str, entity_id: int, text: str | None) -> None:
+        stored = self.conn.execute(select(memos.c.text).where(
+            memos.c.entity == entity, memos.c.entity_id == entity_id,
+            memos.c.coder == self.ctx.coder)).scalar()
+        if (stored or None) == text:
+            self.work.changes.unchanged += 1
+            return
+        self.work.memo_sets.append({"entity": entity, "entity_id": entity_id, "text": text})
+
+
+def _short(value, limit: int = 60) -> str:
+    text = comparable(value) or ""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+# --- applying --------------------------------------------------------------------------------
+
+def _apply(conn, work: _Work, run_id: int | None) -> None:
+    ctx = work.ctx
+    changes = work.changes
+    codebook = ctx.codebook
+    for item in work.additions:
+        info = item["info"]
+        new_id = add_manual_coding(
+            conn, info.id, item["code"], ctx.coder, info.start + item["span"][0],
+            info.start + item["span"][1], source=ctx.source,
+            dimension=codebook.dimension_of(item["code"]),
+            kind=code_kind(codebook, item["code"]), comment=item["comment"], role=ctx.role,
+            codebook_version=codebook.version, run_id=run_id, **item["flags"])
+        _record_flags(conn, new_id, item["flags"], ctx, run_id)
+        changes.added += 1
+    for item in work.decisions:
+        coding, stored = item["coding"], item["stored"]
+        linked = None
+        if item["decision"] == "change":
+            info, span = item["place"]
+            flags = item["corrected_flags"] or R.coding_flags(coding)
+            code = item["corrected_code"] or coding.code
+            linked = add_manual_coding(
+                conn, info.id, code, ctx.coder, info.start + span[0], info.start + span[1],
+                source=ctx.source, dimension=codebook.dimension_of(code),
+                kind=code_kind(codebook, code), role=ctx.role,
+                comment=f"correction of C{coding.id}", codebook_version=codebook.version,
+                run_id=run_id, **flags)
+            _record_flags(conn, linked, flags, ctx, run_id)
+        previous_link = stored.linked_coding_id if stored is not None else None
+        if set_decision(conn, coding.id, ctx.coder, item["decision"], item["comment"],
+                        source=ctx.source, role=ctx.role,
+                        corrected_code=item["corrected_code"],
+                        corrected_flags=item["corrected_flags"], linked_coding_id=linked,
+                        run_id=run_id):
+            changes.decisions += 1
+        if previous_link is not None and previous_link != linked:
+            set_decision(conn, previous_link, ctx.coder, "reject",
+                         f"withdrawn: the decision on C{coding.id} is now {item['decision']}",
+                         source=ctx.source, role=ctx.role, run_id=run_id)
+    for item in work.memo_sets:
+        _set_memo(conn, item["entity"], item["entity_id"], ctx.coder, item["text"],
+                  source=ctx.source, run_id=run_id)
+        changes.memos += 1
+    for plugin, plugin_changes in work.plugin_changes:
+        changes.plugin_rows += plugin.apply(plugin_changes, ctx)
+    conn.execute(insert(review_imports).values(
+        export_id=ctx.export_id, file=work.path.name, sha256=work.sha256, coder=ctx.coder,
+        changes=changes.total, imported_at=utc_now(), run_id=run_id))
+    record_event(conn, actor=ctx.coder, kind="review.imported", entity="review_imports",
+                 entity_key=ctx.export_id,
+                 new={"file": work.path.name, "sha256": work.sha256,
+                      "decisions": changes.decisions, "added": changes.added,
+                      "memos": changes.memos, "other_rows": changes.plugin_rows,
+                      "deleted_rows": changes.deleted, "stale_skipped": changes.stale},
+                 source=ctx.source, run_id=run_id)
+
+
+def _record_flags(conn, coding_id: int, flags: dict, ctx: ImportContext,
+                  run_id: int | None) -> None:
+    """The context flags of a manual coding, for `restore` (coding.added does not carry
+    them)."""
+    if not any(flags.values()):
+        return
+    from pipeline.coding.decisions import coding_identity
+
+    record_event(conn, actor=ctx.coder, kind="coding.flags", entity="codings",
+                 entity_key=coding_id,
+                 new={"coding": coding_identity(conn, coding_id), **flags},
+                 source=ctx.source, run_id=run_id)
+
+
+def memo_identity(conn, entity: str, entity_id: int) -> dict:
+    """What names a memo's row independently of row ids (for the log and its replay)."""
+    from pipeline.store.schema import interviews
+
+    if entity == "interviews":
+        path = conn.execute(select(interviews.c.path)
+                            .where(interviews.c.id == entity_id)).scalar()
+        return {"interview_path": path}
+    row = conn.execute(select(segments.c.ord, segments.c.sha256, interviews.c.path)
+                       .join(interviews, interviews.c.id == segments.c.interview_id)
+                       .where(segments.c.id == entity_id)).first()
+    return {"interview_path": row.path, "segment_ord": row.ord,
+            "segment_sha256": row.sha256} if row else {}
+
+
+def _set_memo(conn, entity: str, entity_id: int, coder: str, text: str | None, *,
+              source: str, run_id: int | None) -> bool:
+    """Set (or with None clear) a coder's memo; appends a memo.set event."""
+    old = conn.execute(select(memos).where(memos.c.entity == entity,
+                                           memos.c.entity_id == entity_id,
+                                           memos.c.coder == coder)).first()
+    if (old.text if old else None) == text:
+        return False
+    now = utc_now()
+    if old is None:
+        conn.execute(insert(memos).values(entity=entity, entity_id=entity_id, coder=coder,
+                                          text=text, time=now, source=source))
+    elif text is None:
+        conn.execute(memos.delete().where(memos.c.id == old.id))
+    else:
+        conn.execute(update(memos).where(memos.c.id == old.id)
+                     .values(text=text, time=now, source=source))
+    record_event(conn, actor=coder, kind="memo.set", entity=entity, entity_key=entity_id,
+                 old=None if old is None else {"text": old.text},
+                 new={"text": text, "coder": coder,
+                      "identity": memo_identity(conn, entity, entity_id)},
+                 source=source, run_id=run_id)
+    return True
