@@ -363,8 +363,8 @@ _define("CQ505", "Workbook of another coder",
         "{found_coder} with `cityqda review export --coder {found_coder}`.")
 _define("CQ506", "Row id repeated",
         "row id {row_id!r} appears again (first on row {first})",
-        "Keep one row per id: delete the copy, or clear its row_id if it is a new coding "
-        "(a copied row with a new code and no id is added as a manual coding).")
+        "Keep one row per id: delete the copy. To add a coding, copy the row and change its "
+        "code (the copy becomes a manual coding), or use add_code on the Segments sheet.")
 _define("CQ507", "Unknown row id",
         "row id {row_id!r} is not part of export {export_id}",
         "Do not type or change ids; to add a coding, clear the row_id of a copied row or use "
@@ -407,6 +407,10 @@ _define("CQ517", "Change without a correction",
         "decision change but corrected_code and corrected_flags are empty",
         "Write the right code in corrected_code (or the right flags in corrected_flags), or "
         "choose reject.")
+_define("CQ518", "Comment without a decision",
+        "the comment is filled in but decision is empty",
+        "Choose a decision too (discuss raises the comment with the team), or move the remark "
+        "to the Interviews memo.")
 _define("CQ520", "Audit log line cannot be replayed",
         "line {line}: {problem}",
         "Pass a log written by `cityqda review log --format jsonl`; do not edit it.")
