@@ -18,6 +18,7 @@ from pipeline.aggregate.aggregate import stage_aggregate
 from pipeline.errors import EXIT_INPUT, EXIT_OK, CityQDAError, Problem
 from pipeline.report.report import stage_report
 from pipeline.review.agreement import stage_agreement
+from pipeline.review.inbox import stage_import_reviews
 from pipeline.store import Store, open_study_store, utc_now
 from pipeline.store.schema import runs
 from pipeline.study import Study
@@ -101,6 +102,7 @@ STAGES: list[tuple[str, Callable[[RunContext], None]]] = [
     ("register", stage_validate_register),
     ("ingest", stage_ingest),
     ("code", stage_code),
+    ("import_reviews", stage_import_reviews),
     ("agreement", stage_agreement),
     ("aggregate", stage_aggregate),
     ("report", stage_report),

@@ -35,6 +35,8 @@ COMMANDS = {
     "report": "pipeline.cli.report:command",
     "aggregate": "pipeline.cli.aggregate:command",
     "agreement": "pipeline.cli.agreement:command",
+    "review": "pipeline.cli.review:group",
+    "restore": "pipeline.cli.restore:command",
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

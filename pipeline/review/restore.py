@@ -1,0 +1,246 @@
+"""`cityqda restore LOG`: replay the human record (`review log --format jsonl`) into a store.
+
+The store is first rebuilt from the transcripts and the codebook (`cityqda run --no-import`),
+so row ids differ from the logged ones: every event is matched by the stable identity it
+carries (interview path, segment hash and order, code, evidence text, occurrence, coder; for
+entities city and normalised name). Codes renamed or merged by later codebook versions are
+translated. Events are replayed in log order inside one transaction: the replay succeeds as
+a whole or leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from pipeline.coding.code_changes import code_kind
+from pipeline.coding.decisions import add_manual_coding, set_decision
+from pipeline.errors import CityQDAError, Problem
+from pipeline.review import rows as R
+from pipeline.review.importer import _set_memo
+from pipeline.store import Store
+from pipeline.store.schema import codings, decisions, interviews, segments
+
+REPLAYED = ("coding.added", "decision.set", "memo.set", "entity_decision.set")
+
+
+@dataclass
+class RestoreReport:
+    replayed: Counter = field(default_factory=Counter)
+    unchanged: int = 0
+    skipped: Counter = field(default_factory=Counter)  # kinds that are not human work
+    warnings: list[Problem] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        done = ", ".join(f"{n} {kind}" for kind, n in sorted(self.replayed.items())) or \
+            "nothing"
+        lines = [f"restore: replayed {done}; {self.unchanged} already so"]
+        if self.skipped:
+            lines.append("not replayed (recomputed by `cityqda run`): " + ", ".join(
+                f"{n} {kind}" for kind, n in sorted(self.skipped.items())))
+        return lines
+
+
+def read_log(path: Path) -> tuple[list[tuple[int, dict]], list[Problem]]:
+    events, problems = [], []
+    if not path.is_file():
+        raise CityQDAError("CQ006", path=str(path))
+    with open(path, encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError as exc:
+                problems.append(Problem("CQ520", {"line": number, "problem": str(exc)},
+                                        str(path), number))
+                continue
+            if not isinstance(event, dict) or not isinstance(event.get("kind"), str):
+                problems.append(Problem("CQ520", {"line": number,
+                                                  "problem": "not an event object with a kind"},
+                                        str(path), number))
+                continue
+            events.append((number, event))
+    return events, problems
+
+
+class _Finder:
+    """Rows of this store named by logged identities."""
+
+    def __init__(self, conn, codebook):
+        self.conn, self.codebook = conn, codebook
+        self.translations = R.code_translations(codebook)
+        self.coding_ids: dict[str, int] = {}  # logged coding id -> id here
+        self._interviews = {row.path: row.id for row in conn.execute(
+            select(interviews.c.path, interviews.c.id))}
+
+    def code(self, code: str | None) -> str | None:
+        if code is None:
+            return None
+        return R.translate_code(self.codebook, self.translations, code) or code
+
+    def segment(self, identity: dict):
+        interview_id = self._interviews.get(identity.get("interview_path"))
+        if interview_id is None:
+            return None
+        rows = self.conn.execute(select(segments).where(
+            segments.c.interview_id == interview_id, segments.c.status == "current",
+            segments.c.sha256 == identity.get("segment_sha256"))).all()
+        if not rows:
+            rows = self.conn.execute(select(segments).where(
+                segments.c.interview_id == interview_id, segments.c.status == "current",
+                segments.c.ord == identity.get("segment_ord"))).all()
+        if not rows:
+            return None
+        return next((r for r in rows if r.ord == identity.get("segment_ord")), rows[0])
+
+    def coding(self, identity: dict, logged_id) -> int | None:
+        if str(logged_id) in self.coding_ids:
+            return self.coding_ids[str(logged_id)]
+        seg = self.segment(identity)
+        if seg is None:
+            return None
+        codes = sorted({identity.get("code"), self.code(identity.get("code"))} - {None})
+        found = self.conn.execute(select(codings.c.id).where(
+            codings.c.segment_id == seg.id, codings.c.code.in_(codes),
+            codings.c.evidence_text == identity.get("evidence_text"),
+            codings.c.occurrence == identity.get("occurrence"),
+            codings.c.coder == (identity.get("coder") or ""),
+            codings.c.merged_into.is_(None))).scalar()
+        if found is not None:
+            self.coding_ids[str(logged_id)] = found
+        return found
+
+    def memo_target(self, entity: str, identity: dict) -> int | None:
+        if entity == "interviews":
+            return self._interviews.get(identity.get("interview_path"))
+        seg = self.segment(identity)
+        return seg.id if seg is not None else None
+
+
+def _what(identity: dict) -> str:
+    return (f"{identity.get('interview_path')} ¶{identity.get('segment_ord')} "
+            f"{identity.get('code')} {identity.get('evidence_text')!r}")
+
+
+def restore_log(study, store: Store, log: Path, *, force: bool = False,
+                run_id: int | None = None) -> RestoreReport:
+    """Replay a JSON Lines audit log into the study's store (see the module docstring)."""
+    from pipeline.code_study import load_study_codebook
+
+    log = Path(log)
+    events, problems = read_log(log)
+    if problems:
+        raise CityQDAError.from_problems(problems)
+    codebook = load_study_codebook(study)
+    flags_of = {str(e.get("entity_key")): e.get("new") or {} for _n, e in events
+                if e["kind"] == "coding.flags"}
+    report = RestoreReport()
+    with store.write() as conn:
+        count = conn.execute(select(func.count()).select_from(decisions)).scalar()
+        if count and not force:
+            raise CityQDAError("CQ522", count=count)
+        finder = _Finder(conn, codebook)
+        for number, event in events:
+            kind = event["kind"]
+            if kind not in REPLAYED:
+                if kind not in ("coding.flags", "review.imported"):
+                    report.skipped[kind] += 1
+                continue
+            try:
+                changed = _replay(conn, finder, study, event, number, flags_of, report,
+                                  run_id)
+            except CityQDAError as exc:
+                problems.extend(Problem(p.code, p.fields, str(log), number, p.column,
+                                        p.sheet) for p in exc.problems)
+                continue
+            if changed is None:
+                continue
+            if changed:
+                report.replayed[kind] += 1
+            else:
+                report.unchanged += 1
+        if problems:
+            raise CityQDAError.from_problems(problems)
+    return report
+
+
+def _replay(conn, finder: _Finder, study, event: dict, number: int, flags_of: dict,
+            report: RestoreReport, run_id: int | None) -> bool | None:
+    kind, new = event["kind"], event.get("new") or {}
+    actor = event.get("actor") or ""
+    source = event.get("source") or "restore"
+    if kind == "coding.added":
+        identity = new.get("coding") or {}
+        if finder.coding(identity, event.get("entity_key")) is not None:
+            return False
+        seg = finder.segment(identity)
+        code = finder.code(identity.get("code"))
+        if seg is None or code is None:
+            raise CityQDAError("CQ521", line=number, what=_what(identity))
+        from pipeline.coding.anchor import instances
+
+        places = instances(seg.text, identity.get("evidence_text") or "")
+        occurrence = identity.get("occurrence") or 0
+        if not places:
+            raise CityQDAError("CQ521", line=number, what=_what(identity))
+        at = places[min(max(occurrence, 0), len(places) - 1)]
+        details = flags_of.get(str(event.get("entity_key")), {})
+        flags = {flag: bool(details.get(flag)) for flag in R.FLAGS}
+        coder = identity.get("coder") or actor
+        new_id = add_manual_coding(
+            conn, seg.id, code, coder, seg.start + at,
+            seg.start + at + len(identity.get("evidence_text")), source=source,
+            dimension=finder.codebook.dimension_of(code),
+            kind=code_kind(finder.codebook, code) if finder.codebook.has_code(code)
+            else "dimension", codebook_version=finder.codebook.version, run_id=run_id,
+            **flags)
+        finder.coding_ids[str(event.get("entity_key"))] = new_id
+        return True
+    if kind == "decision.set":
+        identity = new.get("coding") or {}
+        coding_id = finder.coding(identity, event.get("entity_key"))
+        if coding_id is None:
+            raise CityQDAError("CQ521", line=number, what=_what(identity))
+        linked = new.get("linked_coding_id")
+        if linked is not None:
+            linked = finder.coding_ids.get(str(linked))
+        flags = new.get("corrected_flags")
+        return set_decision(conn, coding_id, actor, new["decision"], new.get("comment"),
+                            source=source, role=new.get("role") or "coder",
+                            corrected_code=finder.code(new.get("corrected_code")),
+                            corrected_flags=flags if isinstance(flags, dict) else None,
+                            linked_coding_id=linked, run_id=run_id)
+    if kind == "memo.set":
+        entity = event.get("entity")
+        target = finder.memo_target(entity, new.get("identity") or {})
+        if target is None:
+            raise CityQDAError("CQ521", line=number, what=json.dumps(
+                new.get("identity"), ensure_ascii=False))
+        return _set_memo(conn, entity, target, new.get("coder") or actor, new.get("text"),
+                         source=source, run_id=run_id)
+    if kind == "entity_decision.set":
+        try:
+            from pipeline.review import entity_decisions
+        except ImportError:
+            report.warnings.append(Problem("CQ534", {
+                "line": number, "problem": "this cityqda has no entity review "
+                                           "(pipeline.review.entity_decisions)"}))
+            return None
+        replay = getattr(entity_decisions, "replay_entity_decision", None)
+        if replay is not None:
+            return replay(conn, new, actor=actor, source=source, run_id=run_id)
+        entity_id = entity_decisions.find_entity(conn, new.get("entity") or event["entity"],
+                                                 new.get("identity") or {})
+        if entity_id is None:
+            raise CityQDAError("CQ521", line=number,
+                               what=json.dumps(new.get("identity"), ensure_ascii=False))
+        return entity_decisions.set_entity_decision(
+            conn, event["entity"], entity_id, actor, new["decision"],
+            role=new.get("role") or "coder", fields=new.get("fields"),
+            comment=new.get("comment"), source=source, run_id=run_id)
+    return None
