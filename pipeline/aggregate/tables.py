@@ -480,22 +480,32 @@ class CodebookInfo:
     problem: object = None  # a CQ732 Problem when the codebook could not be read
 
 
+_CODEBOOK_CACHE: dict[str, CodebookInfo] = {}
+
+
 def codebook_info(study) -> CodebookInfo:
     """Labels and order of the study's codes, read from the codebook's YAML without
-    compiling its patterns (that needs spaCy and is not needed for labels); empty, with a
+    validating or compiling it (`code` does that; labels need neither); empty, with a
     CQ732 warning, when it cannot be read, since the codings carry their codes anyway."""
-    from pipeline.codebook.load import read_codebook_document
+    import hashlib
+
+    import yaml
+
     from pipeline.errors import Problem
 
     path = study.path("codebook")
     try:
-        doc, _sha256 = read_codebook_document(path)
-        entries = doc.data.get("codes") if isinstance(doc.data, dict) else None
+        data = path.read_bytes()
+        key = hashlib.sha256(data).hexdigest()
+        if key in _CODEBOOK_CACHE:
+            return _CODEBOOK_CACHE[key]
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        document = yaml.load(data.decode("utf-8"), Loader=loader)  # noqa: S506 - safe loader
+        entries = document.get("codes") if isinstance(document, dict) else None
         if not isinstance(entries, list):
             raise ValueError("it has no list of codes")
-    except (CityQDAError, OSError, ValueError) as exc:
-        problems = getattr(exc, "problems", None)
-        reason = problems[0].message if problems else str(exc)
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
         return CodebookInfo({}, [], {}, Problem("CQ732", {"path": str(path),
                                                           "problem": reason}, file=str(path)))
     labels, order, kinds = {}, [], {}
@@ -507,7 +517,9 @@ def codebook_info(study) -> CodebookInfo:
         kinds[code_id] = str(entry.get("kind") or "")
         if not entry.get("retired"):
             order.append(code_id)
-    return CodebookInfo(labels, order, kinds)
+    info = CodebookInfo(labels, order, kinds)
+    _CODEBOOK_CACHE[key] = info
+    return info
 
 
 def challenges(conn: Connection, scope: Scope, *, include_suggested: bool = False,

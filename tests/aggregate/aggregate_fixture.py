@@ -288,3 +288,11 @@ def build_aggregate_study(root: Path) -> AggregateStudy:
     built.write(lambda conn: (_add_interviews(conn, built), _add_codings(conn, built),
                               _add_entities(conn, built)))
     return built
+
+
+def code_label(study, code_id: str) -> str:
+    """The label the study's codebook gives a code (read here independently of cityqda)."""
+    import yaml
+
+    data = yaml.safe_load(study.path("codebook").read_text(encoding="utf-8"))
+    return next(entry["label"] for entry in data["codes"] if entry["id"] == code_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from aggregate_fixture import code_label
 
 from pipeline.aggregate.tables import TABLE_NAMES, study_tables
 from pipeline.errors import CityQDAError
@@ -142,16 +143,25 @@ def test_tables_partnerships_in_a_round_are_those_its_interviews_mention(tables_
     assert tables_of(round="2")["partnerships_planned"].rows == []
 
 
+HOUSING, LANGUAGE, FUNDING = "Housing", "Language", "Funding"  # checked against the codebook
+
+
+def test_tables_challenge_labels_come_from_the_codebook(agg):
+    assert (code_label(agg.study, "challenge.housing"), code_label(agg.study,
+            "challenge.language"), code_label(agg.study, "challenge.funding")) == (
+        HOUSING, LANGUAGE, FUNDING)
+
+
 @pytest.mark.parametrize("include_suggested, round_, expected", [
     # challenge.housing: c2 (LIS-PM-01), c7 (adjudicator accepted) and c8 (LIS-BU-01); not
     # c6 (retired segment) or c14 (retired interview); negated c5 left out.
-    (False, None, [["Lisbon", "challenge.housing", "Housing", 2, 3],
-                   ["São Paulo", "challenge.funding", "Funding", 2, 2]]),
+    (False, None, [["Lisbon", "challenge.housing", HOUSING, 2, 3],
+                   ["São Paulo", "challenge.funding", FUNDING, 2, 2]]),
     # the undecided c4 joins when suggestions count
-    (True, None, [["Lisbon", "challenge.housing", "Housing", 2, 3],
-                  ["Lisbon", "challenge.language", "Language", 1, 1],
-                  ["São Paulo", "challenge.funding", "Funding", 2, 2]]),
-    (False, "2", [["São Paulo", "challenge.funding", "Funding", 1, 1]]),
+    (True, None, [["Lisbon", "challenge.housing", HOUSING, 2, 3],
+                  ["Lisbon", "challenge.language", LANGUAGE, 1, 1],
+                  ["São Paulo", "challenge.funding", FUNDING, 2, 2]]),
+    (False, "2", [["São Paulo", "challenge.funding", FUNDING, 1, 1]]),
 ])
 def test_tables_challenges_count_accepted_codings(tables_of, include_suggested, round_,
                                                   expected):
