@@ -1,0 +1,242 @@
+"""Initiatives, Actors and Partnerships sheets: written into a real workbook, edited as a
+coder would in openpyxl, read back with calamine, checked, and applied to a real store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from entity_review_helpers import EntityTagger, build_study, entity_id, with_store
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from pipeline.review.entity_sheets import ActorsSheet, InitiativesSheet, PartnershipsSheet
+from pipeline.review.sheets import ExportContext, ImportContext
+from pipeline.review.workbook import new_workbook, read_sheet_rows, save_workbook
+from pipeline.store.schema import actors, events, initiatives, partnerships, segments
+
+FUND = "Lisbon City Council and Banco Amigo run the Night Shelter Fund."
+PROGRAMME = "Caritas and Banco Amigo run the Night Shelter Programme."
+PLUGINS = (InitiativesSheet(), ActorsSheet(), PartnershipsSheet())
+ROLES = {"ana": "coder", "ben": "coder", "judge": "adjudicator"}
+
+
+@pytest.fixture
+def study(study_dir):
+    return build_study(study_dir, {"LIS-PM-01.docx": [FUND], "LIS-PM-02.docx": [PROGRAMME]},
+                       tagger_factory=EntityTagger)
+
+
+def export(study, coder, path):
+    """Write the three sheets for `coder`; returns {(sheet, row_key): export row dict}."""
+    def write(conn):
+        scope = set(conn.execute(select(segments.c.id)).scalars())
+        ctx = ExportContext(conn=conn, study=study, codebook=None, coder=coder,
+                            role=ROLES[coder],
+                            kind="adjudication" if ROLES[coder] == "adjudicator" else "review",
+                            export_id=f"E-{coder}", segment_ids=scope)
+        wb = new_workbook()
+        records = [r for plugin in PLUGINS for r in plugin.write(wb, ctx)]
+        save_workbook(wb, path)
+        return {(r.sheet, r.row_key): {"entity": r.entity, "entity_id": r.entity_id,
+                                       "content_sha256": r.content_sha256,
+                                       "state": json.loads(json.dumps(r.state))}
+                for r in records}
+    return with_store(study, write)
+
+
+def edit(path, sheet, changes: dict[str, dict]):
+    """Type values into cells as a coder would: {row_id: {column: value}}."""
+    wb = load_workbook(path)
+    ws = wb[sheet]
+    header = [c.value for c in ws[1]]
+    for row in ws.iter_rows(min_row=2):
+        row_id = row[0].value
+        for column, value in changes.get(row_id, {}).items():
+            row[header.index(column)].value = value
+    wb.save(path)
+
+
+def import_sheets(study, coder, path, export_rows, *, apply=True):
+    """Read every sheet first; apply only when no sheet had a problem (all or nothing)."""
+    def run(conn):
+        ctx = ImportContext(conn=conn, study=study, codebook=None, coder=coder,
+                            role=ROLES[coder], export_id=f"E-{coder}",
+                            source=f"workbook {path.name} export E-{coder}",
+                            export_rows=export_rows, file=str(path))
+        read = [(plugin, *plugin.read(read_sheet_rows(path, plugin.sheet), ctx))
+                for plugin in PLUGINS]
+        problems = [p for _plugin, _changes, found in read for p in found]
+        if problems or not apply:
+            return problems, 0
+        return [], sum(plugin.apply(changes, ctx) for plugin, changes, _ in read)
+    return with_store(study, run)
+
+
+def rows_of(path, sheet):
+    return {row["row_id"]: row for row in read_sheet_rows(path, sheet)}
+
+
+def test_entity_sheets_export_shows_entities_with_segment_references(study, tmp_path):
+    path = tmp_path / "ana.xlsx"
+    export(study, "ana", path)
+    fund = entity_id(study, initiatives, "Night Shelter Fund")
+    row = rows_of(path, "Initiatives")[f"I{fund}"]
+    assert row["name"] == "the Night Shelter Fund" and row["city"] == "Lisbon"
+    assert row["actors"] == "Banco Amigo (runs); Lisbon City Council (runs)"
+    assert row["segments"] == "1" and row["mentioned_in"].startswith("LIS-PM-01 ¶")
+    assert row["dimensions"] == "social" and row["status"] == "existing"
+    assert row["decision"] is None and row["verdict"] is None
+    bank = rows_of(path, "Actors")[f"A{entity_id(study, actors, 'Banco Amigo')}"]
+    assert (bank["category"], bank["sector"], bank["segments"]) == ("business", "private", "2")
+    partnership = next(iter(rows_of(path, "Partnerships").values()))
+    assert partnership["type"] == "public private"
+    workbook = load_workbook(path)
+    assert workbook["_lists"].sheet_state == "hidden"
+    validated = {str(v.sqref): v.formula1 for v in workbook["Initiatives"].data_validations
+                 .dataValidation}
+    assert "ratings" in validated.values() and "verdicts" in validated.values()
+
+
+def test_entity_sheets_import_records_decisions_and_derives_state(study, tmp_path):
+    path = tmp_path / "ana.xlsx"
+    rows = export(study, "ana", path)
+    fund = entity_id(study, initiatives, "Night Shelter Fund")
+    programme = entity_id(study, initiatives, "Night Shelter Programme")
+    bank = entity_id(study, actors, "Banco Amigo")
+    council = entity_id(study, actors, "Lisbon City Council")
+    edit(path, "Initiatives", {
+        f"I{fund}": {"decision": "confirm", "practicality": "met", "innovation": "partly",
+                     "verdict": "good practice", "justification": "Flagship, evaluated.",
+                     "dimensions": "social, economic", "comment": "-looks right"},
+        f"I{programme}": {"decision": "merge", "merge_into": f"I{fund}"}})
+    edit(path, "Actors", {f"A{bank}": {"decision": "confirm", "category": "civil society",
+                                       "sector": "third", "parent": f"A{council}"}})
+    problems, changed = import_sheets(study, "ana", path, rows)
+    assert problems == [] and changed == 3
+    found = with_store(study, lambda conn: conn.execute(select(initiatives).where(
+        initiatives.c.id == fund)).one(), write=False)
+    assert found.review_status == "confirmed"
+    assert json.loads(found.ratings) == {"innovation": "partly", "practicality": "met"}
+    assert (found.verdict, found.justification) == ("good_practice", "Flagship, evaluated.")
+    assert json.loads(found.dimensions) == ["economic", "social"]
+    merged = with_store(study, lambda conn: conn.execute(select(initiatives.c.review_status)
+                        .where(initiatives.c.id == programme)).scalar_one(), write=False)
+    assert merged == f"merged_into:{fund}"
+    actor = with_store(study, lambda conn: conn.execute(select(actors).where(
+        actors.c.id == bank)).one(), write=False)
+    assert (actor.category, actor.sector, actor.parent_id) == ("civil_society", "third",
+                                                              council)
+    logged = with_store(study, lambda conn: conn.execute(select(events.c.source, events.c.new)
+                        .where(events.c.kind == "entity_decision.set")).all(), write=False)
+    assert len(logged) == 3 and all(s == "workbook ana.xlsx export E-ana" for s, _ in logged)
+    comment = [json.loads(n)["comment"] for _s, n in logged if json.loads(n)["comment"]]
+    assert comment == ["-looks right"]
+
+    # the same workbook again changes nothing
+    assert import_sheets(study, "ana", path, rows) == ([], 0)
+
+    # ana's next workbook is pre-filled with her decisions; ben's shows none of them
+    again = tmp_path / "ana2.xlsx"
+    export(study, "ana", again)
+    mine = rows_of(again, "Initiatives")[f"I{fund}"]
+    assert (mine["decision"], mine["practicality"], mine["verdict"]) == \
+        ("confirm", "met", "good practice")
+    assert rows_of(again, "Initiatives")[f"I{programme}"]["merge_into"] == f"I{fund}"
+    theirs_path = tmp_path / "ben.xlsx"
+    export(study, "ben", theirs_path)
+    theirs = rows_of(theirs_path, "Initiatives")
+    assert theirs[f"I{fund}"]["decision"] is None and theirs[f"I{fund}"]["verdict"] is None
+    assert theirs[f"I{fund}"]["dimensions"] == "social"
+    assert f"I{programme}" in theirs  # merged by ana, still there for ben to decide
+    ben_bank = rows_of(theirs_path, "Actors")[f"A{bank}"]
+    assert (ben_bank["category"], ben_bank["found_category"]) == ("business", "business")
+
+
+@pytest.mark.parametrize(("sheet", "target", "cells", "code", "column"), [
+    ("Initiatives", "FUND", {"decision": "approve"}, "CQ509", "decision"),
+    ("Initiatives", "FUND", {"decision": "confirm", "verdict": "good practice"}, "CQ553",
+     "justification"),
+    ("Initiatives", "FUND", {"decision": "confirm", "practicality": "brilliant"}, "CQ553",
+     "practicality"),
+    ("Initiatives", "FUND", {"decision": "confirm", "dimensions": "social, sporty"}, "CQ553",
+     "dimensions"),
+    ("Initiatives", "FUND", {"practicality": "met"}, "CQ550", "decision"),
+    ("Initiatives", "FUND", {"decision": "merge"}, "CQ552", "merge_into"),
+    ("Initiatives", "FUND", {"decision": "merge", "merge_into": "FUND"}, "CQ552",
+     "merge_into"),
+    ("Initiatives", "FUND", {"decision": "merge", "merge_into": "I9999"}, "CQ552",
+     "merge_into"),
+    ("Initiatives", "FUND", {"decision": "confirm", "merge_into": "PROG"}, "CQ552",
+     "merge_into"),
+    ("Initiatives", "FUND", {"name": "Another name"}, "CQ508", "name"),
+    ("Initiatives", "FUND", {"row_id": "I9999"}, "CQ507", "row_id"),
+    ("Actors", "BANK", {"decision": "confirm", "sector": "fourth"}, "CQ553", "sector"),
+    ("Actors", "BANK", {"decision": "confirm", "parent": "A9999"}, "CQ553", "parent"),
+    ("Partnerships", "PART", {"decision": "confirm", "parties": "A9999"}, "CQ553",
+     "parties"),
+])
+def test_entity_sheets_bad_rows_are_located_and_nothing_applies(study, tmp_path, sheet,
+                                                                target, cells, code, column):
+    path = tmp_path / "ana.xlsx"
+    rows = export(study, "ana", path)
+    ids = {"FUND": f"I{entity_id(study, initiatives, 'Night Shelter Fund')}",
+           "PROG": f"I{entity_id(study, initiatives, 'Night Shelter Programme')}",
+           "BANK": f"A{entity_id(study, actors, 'Banco Amigo')}",
+           "PART": "P" + str(with_store(study, lambda conn: conn.execute(
+               select(partnerships.c.id)).scalars().first(), write=False))}
+    cells = {k: ids.get(v, v) for k, v in cells.items()}
+    edit(path, sheet, {ids[target]: cells})
+    # a good row elsewhere must not be applied either
+    edit(path, "Initiatives" if sheet != "Initiatives" else "Actors",
+         {ids["FUND"] if sheet != "Initiatives" else ids["BANK"]: {"decision": "reject"}})
+    before = with_store(study, lambda conn: conn.execute(select(events)).all(), write=False)
+    problems, changed = import_sheets(study, "ana", path, rows)
+    assert changed == 0
+    assert [(p.code, p.sheet, p.column) for p in problems] == [(code, sheet, column)]
+    assert problems[0].row == 2 or problems[0].row == 3
+    assert problems[0].file == str(path)
+    assert with_store(study, lambda conn: conn.execute(select(events)).all(),
+                      write=False) == before
+
+
+def test_entity_sheets_repeated_row_id(study, tmp_path):
+    path = tmp_path / "ana.xlsx"
+    rows = export(study, "ana", path)
+    wb = load_workbook(path)
+    ws = wb["Actors"]
+    ws.append([c.value for c in ws[2]])
+    wb.save(path)
+    problems, _ = import_sheets(study, "ana", path, rows, apply=False)
+    assert [p.code for p in problems] == ["CQ506"]
+
+
+def test_entity_sheets_adjudication_lists_disputes_with_each_decision(study, tmp_path):
+    fund = entity_id(study, initiatives, "Night Shelter Fund")
+    for coder, decision in (("ana", "confirm"), ("ben", "reject")):
+        path = tmp_path / f"{coder}.xlsx"
+        rows = export(study, coder, path)
+        cells = {"decision": decision, "comment": f"{coder} says so"}
+        if coder == "ana":
+            cells.update(verdict="promising practice", justification="New idea.")
+        edit(path, "Initiatives", {f"I{fund}": cells})
+        assert import_sheets(study, coder, path, rows)[0] == []
+    status = with_store(study, lambda conn: conn.execute(select(initiatives.c.review_status)
+                        .where(initiatives.c.id == fund)).scalar_one(), write=False)
+    assert status == "disputed"
+
+    path = tmp_path / "judge.xlsx"
+    rows = export(study, "judge", path)
+    listed = rows_of(path, "Initiatives")
+    assert list(listed) == [f"I{fund}"]
+    row = listed[f"I{fund}"]
+    assert row["ana: decision"] == "confirm; verdict = promising practice; " \
+                                   "justification = New idea."
+    assert (row["ben: decision"], row["ben: comment"]) == ("reject", "ben says so")
+    assert row["review_status"] == "disputed"
+    assert rows_of(path, "Actors") == {}
+    edit(path, "Initiatives", {f"I{fund}": {"decision": "reject"}})
+    assert import_sheets(study, "judge", path, rows) == ([], 1)
+    settled = with_store(study, lambda conn: conn.execute(select(initiatives.c.review_status)
+                         .where(initiatives.c.id == fund)).scalar_one(), write=False)
+    assert settled == "rejected"
