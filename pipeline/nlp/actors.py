@@ -69,6 +69,7 @@ class EntityCues:
     variants: dict[str, str]
     kinds: dict[str, Kind]
     default: tuple[str, str]
+    bare_name: tuple[str, str] | None
     connectors: frozenset[str]
     complement: frozenset[str]
     initial: frozenset[str]
@@ -165,6 +166,8 @@ def _load_cues(path: str) -> EntityCues:
     return EntityCues(
         raw=data, sha256=hashlib.sha256(raw_bytes).hexdigest(), variants=variants,
         kinds=kinds, default=(data["default_kind"]["category"], data["default_kind"]["sector"]),
+        bare_name=((data["bare_name_kind"]["category"], data["bare_name_kind"]["sector"])
+                   if "bare_name_kind" in data else None),
 
         connectors=frozenset(fold(w) for w in data["name_connectors"]),
         complement=frozenset(fold(w) for w in data["complement_connectors"]),
@@ -1003,6 +1006,11 @@ class ActorRecognizer:
             return None
         if org_head:
             evidence.append(f"head:{head[2].id}")
+        if not votes and not acronym and init_head is None and cues.bare_name is not None \
+                and not view.in_group("init_ambiguous_heads", start, end):
+            # nothing in or around the name says what it is: a brand ("Bosch", "Westpac")
+            evidence.append("bare_name")
+            votes.append((*cues.bare_name, 1.0, "bare_name"))
         category, sector = self._decide(votes)
         end = view.extend_to.get(start, end)
         name = view.span_text(start, end)

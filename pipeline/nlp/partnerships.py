@@ -199,8 +199,10 @@ class PartnershipRecognizer:
             parties = attribution + parties
         implicit = []
         speaker = view.context.get("speaker")
-        if speaker and kind != "between" and not subject and right:
-            implicit.append(speaker)
+        if speaker and kind != "between" and not subject and right and not any(
+                (speaker.get("registry_id") and p.registry_id == speaker.get("registry_id"))
+                or p.canonical == speaker.get("name") for p in parties):
+            implicit.append(speaker)  # never a partnership of the speaker with itself
         if len({p.key for p in parties}) + len(implicit) < 2:
             return None
         status = self._status(view, s, e, clause_start, max(stop, e), region)

@@ -170,6 +170,11 @@ def test_actors_registry_branch_keeps_the_category(tagger):
     # a reference after the name
     ("The director of Rio Tinto's team said the company would consider it.", "Rio Tinto",
      "business", "private"),
+    # a bare name found only by its place says nothing of a charity or a public body: a brand
+    ("The Hope Foundation runs the course with sponsorship from Korvalt.", "Korvalt",
+     "business", "private"),
+    ("Brenmark, together with Lyon City Council, runs the course.", "Brenmark", "business",
+     "private"),
 ])
 def test_actors_name_patterns_and_category_cues(tagger, text, name, category, sector):
     found = actor(tagger.tag(text), name)

@@ -54,6 +54,16 @@ def partnership(result: dict, parties: set[str]) -> dict:
      {"Dublin City Council", "Irish Refugee Council"}, "joint"),
     ("The Intendencia de Montevideo and the NGO Idas y Vueltas opened an information point.",
      {"Intendencia de Montevideo", "Idas y Vueltas"}, "joint"),
+    ("The Hope Foundation runs the course with the support of Lyon City Council.",
+     {"Hope Foundation", "Lyon City Council"}, "by"),
+    ("The Hope Foundation runs the course in consortium with Lyon City Council.",
+     {"Hope Foundation", "Lyon City Council"}, "with"),
+    ("The Hope Foundation set up work placements, arranged with Lyon City Council.",
+     {"Hope Foundation", "Lyon City Council"}, "with"),
+    ("A consortium of the Hope Foundation and Lyon City Council runs the course.",
+     {"Hope Foundation", "Lyon City Council"}, "between"),
+    ("Renault SA funded the Hope Foundation's new clinic for two years.",
+     {"Renault SA", "Hope Foundation"}, "verb"),
 ])
 def test_partnerships_cue_families(tagger, text, parties, kind):
     found = partnership(tagger.tag(text), parties)
@@ -109,6 +119,14 @@ def test_partnerships_status(tagger, text, status):
     "The Hope Foundation runs a shelter, and Lyon City Council runs a school.",
 ])
 def test_partnerships_denied_or_absent_are_none(tagger, text):
+    assert tagger.tag(text)["partnerships"] == []
+
+
+@pytest.mark.parametrize("text", [
+    "Publicly funded Dutch classes are held at the Hope Foundation.",
+    "The Hope Foundation runs federally funded language classes.",
+])
+def test_partnerships_funded_as_an_adjective_is_no_cue(tagger, text):
     assert tagger.tag(text)["partnerships"] == []
 
 
