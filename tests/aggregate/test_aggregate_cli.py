@@ -1,0 +1,59 @@
+"""`cityqda aggregate` through the real CLI: files, JSON on stdout only, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+from aggregate_fixture import CITIES, REGISTER_ROWS
+
+from pipeline.cli import main
+
+
+def test_aggregate_cli_writes_files_and_reports_on_stderr(runner, agg):
+    result = runner.invoke(main, ["--project", str(agg.study.root), "aggregate"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.startswith("aggregate: ")
+    assert (agg.study.path("outputs") / "tables-accepted-all-rounds.xlsx").is_file()
+
+
+def test_aggregate_cli_json_round_suggested_and_out(runner, agg, tmp_path):
+    out = tmp_path / "elsewhere"
+    result = runner.invoke(main, ["--project", str(agg.study.root), "aggregate", "--round",
+                                  "2", "--include-suggested", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["round"] == "2"
+    assert report["selection"] == "accepted and suggested"
+    assert report["outputs"]["tables_xlsx"] == str(
+        out / "tables-accepted-and-suggested-round-2.xlsx")
+    assert report["counts"]["interviews"] == 1
+    assert report["problems"] == []
+
+
+def test_aggregate_cli_unknown_round_is_a_usage_error(runner, agg):
+    result = runner.invoke(main, ["--project", str(agg.study.root), "aggregate", "--round",
+                                  "7"])
+    assert result.exit_code == 2
+    assert "CQ721" in result.stderr
+    assert not (agg.study.path("outputs") / "tables-accepted-round-7.xlsx").exists()
+
+
+def test_aggregate_cli_failing_cross_check_exits_1(runner, agg):
+    from pipeline.ingest.register import write_register
+
+    rows = [dict(r) for r in REGISTER_ROWS]
+    rows[5]["city"] = "Lisbon"  # SAO-CS-01 listed under the wrong city
+    write_register(agg.study.path("register"), rows, CITIES, agg.study.vocabularies)
+    result = runner.invoke(main, ["--project", str(agg.study.root), "aggregate", "--json"])
+    assert result.exit_code == 1
+    assert "error CQ702" in result.stderr
+    codes = [p["code"] for p in json.loads(result.stdout)["problems"]]
+    assert codes.count("CQ702") == 2  # Lisbon has one too many, São Paulo one too few
+
+
+def test_aggregate_cli_help_names_the_files(runner):
+    result = runner.invoke(main, ["aggregate", "--help"])
+    assert result.exit_code == 0
+    for text in ("--round", "--include-suggested", "--out", "coded_long", "tables-"):
+        assert text in result.output

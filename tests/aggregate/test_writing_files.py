@@ -1,0 +1,99 @@
+"""CSV, XLSX and Parquet writing: Excel-safe text, BOM, fixed bytes, notes and totals."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from pipeline.aggregate.tables import ResultTable
+from pipeline.aggregate.writing import (
+    TRUNCATED,
+    XLSX_CELL_LIMIT,
+    parquet_available,
+    sheet_title,
+    write_csv,
+    write_parquet,
+    write_xlsx,
+)
+
+TRICKY = ["=1+1", "+33 1 23", "-minus", "@user", "São Paulo ¶3", "tab\there"]
+
+
+def _table() -> ResultTable:
+    rows = [[text, index, 0.5 if index % 2 else None] for index, text in enumerate(TRICKY)]
+    return ResultTable(name="demo", title="Demo table", columns=["text", "n", "rate"],
+                       rows=rows, notes=["A note."], totals=["Total", 15, 0.25],
+                       number_formats={"rate": "0%"})
+
+
+def test_writing_files_csv_has_bom_guards_formulas_and_ends_with_totals(tmp_path):
+    path = write_csv(_table(), tmp_path / "demo.csv")
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert rows[0] == ["text", "n", "rate"]
+    assert [r[0] for r in rows[1:-1]] == ["'=1+1", "'+33 1 23", "'-minus", "'@user",
+                                          "São Paulo ¶3", "tab\there"]
+    assert rows[1][2] == ""  # None is a blank cell
+    assert rows[2][2] == "0.5"
+    assert rows[-1] == ["Total", "15", "0.25"]
+
+
+def test_writing_files_xlsx_keeps_text_as_text_with_notes_and_formats(tmp_path):
+    from openpyxl import load_workbook
+
+    table = _table()
+    table.rows.append(["bad\x01char", 99, None])
+    table.rows.append(["x" * (XLSX_CELL_LIMIT + 10), 100, None])
+    path = write_xlsx([table], tmp_path / "demo.xlsx")
+    workbook = load_workbook(path)
+    assert workbook.sheetnames == ["demo", "notes"]
+    sheet = workbook["demo"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet["A2"].value == "=1+1" and sheet["A2"].data_type == "s"
+    assert [sheet.cell(row=r, column=1).value for r in range(2, 8)] == TRICKY
+    assert sheet["A8"].value == "bad\ufffdchar"
+    assert len(sheet["A9"].value) == XLSX_CELL_LIMIT
+    assert sheet["A9"].value.endswith(TRUNCATED)
+    total_row = sheet.max_row
+    assert [c.value for c in sheet[total_row]] == ["Total", 15, 0.25]
+    assert sheet.cell(row=total_row, column=1).font.b
+    assert sheet["C3"].number_format == "0%"
+    notes = [tuple(r) for r in workbook["notes"].iter_rows(values_only=True)]
+    assert notes == [("sheet", "title", "note"), ("demo", "Demo table", None),
+                     ("demo", None, "A note.")]
+    assert workbook.properties.creator == "cityqda"
+
+
+def test_writing_files_xlsx_bytes_depend_only_on_content(tmp_path):
+    first = write_xlsx([_table()], tmp_path / "a.xlsx").read_bytes()
+    second = write_xlsx([_table()], tmp_path / "b.xlsx").read_bytes()
+    assert first == second
+    changed = _table()
+    changed.rows[0][1] = 7
+    assert write_xlsx([changed], tmp_path / "c.xlsx").read_bytes() != first
+
+
+def test_writing_files_sheet_titles_are_valid_and_unique():
+    taken: set[str] = set()
+    titles = [sheet_title(name, taken) for name in ("a/b", "A_B", "x" * 40, "x" * 40)]
+    assert titles[0] == "a_b"
+    assert titles[1] == "A_B_2"
+    assert len(titles[2]) == 31 and titles[3].endswith("_2") and len(titles[3]) == 31
+
+
+@pytest.mark.skipif(not parquet_available(), reason="pyarrow (the parquet extra) not installed")
+def test_writing_files_parquet_round_trips(tmp_path):
+    import pyarrow.parquet as pq
+
+    table = _table()
+    table.rows.append(["mixed", "seven", None])  # a column mixing numbers and text
+    path = write_parquet(table, tmp_path / "demo.parquet")
+    read = pq.read_table(path)
+    assert read.column_names == ["text", "n", "rate"]
+    assert read.column("text").to_pylist() == [*TRICKY, "mixed"]
+    assert read.column("n").to_pylist() == ["0", "1", "2", "3", "4", "5", "seven"]
+    assert read.column("rate").to_pylist() == [None, 0.5, None, 0.5, None, 0.5, None]
+    assert read.schema.metadata[b"cityqda.title"] == b"Demo table"
