@@ -1,6 +1,13 @@
 """Agreement statistics and REFI-QDA export/import: time at several sizes.
 
     python benchmarks/bench_exchange.py --units 1000 20000 100000 --sources 20 200 1000
+    python benchmarks/bench_exchange.py --units --sources --study-n 1000
+
+`--study-n N` times `cityqda export qdpx` on a generated, ingested and coded study of N
+transcripts (benchmarks/_work/code-nN-seedS from bench_code.py is copied when it exists,
+else generated, ingested and coded here): a seeded sample of codings is decided by two
+coders and an adjudicator and a few manual codings are added, then the export runs twice
+(the bytes must be equal) and the file is checked against the schema.
 
 Agreement: a presence table of N units (segment × code) rated by three coders, each unit
 seen by two or three of them (seeded), 1,000 bootstrap resamples. Exchange: a synthetic
@@ -14,6 +21,9 @@ from __future__ import annotations
 import argparse
 import platform
 import random
+import resource
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -68,6 +78,112 @@ def synthetic_project(sources: int, seed: int) -> Project:
                    selections=tuple(selections))
 
 
+WORK = Path(__file__).resolve().parent / "_work"
+CLI = [sys.executable, "-m", "pipeline.cli"]
+
+
+def coded_study(n: int, seed: int) -> Path:
+    """A coded study of n transcripts, copied to its own folder (decisions are added)."""
+    folder = WORK / f"exchange-n{n}-seed{seed}"
+    if (folder / "cityqda.toml").is_file():
+        return folder
+    source = WORK / f"code-n{n}-seed{seed}"
+    if (source / "cityqda.sqlite").is_file():
+        shutil.copytree(source, folder)
+        return folder
+    subprocess.run([sys.executable, str(Path(__file__).parent / "generate_study.py"),
+                    "--n", str(n), "--seed", str(seed), "--out", str(folder)], check=True)
+    for command in (["ingest"], ["code"]):
+        subprocess.run(CLI + ["--project", str(folder), *command], check=True)
+    return folder
+
+
+def review_sample(study, store, seed: int) -> dict[str, int]:
+    """Seeded decisions (ana 20 %, ben 10 %, adjudicator on 1 %) and 200 manual codings,
+    once per study folder (a second run finds them and adds nothing)."""
+    from sqlalchemy import func, select
+
+    from pipeline.coding.decisions import add_manual_coding, set_decision
+    from pipeline.store.schema import codings, decisions, segments
+
+    with store.read() as conn:
+        if conn.execute(select(func.count()).select_from(decisions)
+                        .where(decisions.c.source == "bench_exchange")).scalar():
+            return {}
+        ids = list(conn.execute(select(codings.c.id).order_by(codings.c.id)).scalars())
+        segs = conn.execute(select(segments.c.id, segments.c.start, segments.c.end)
+                            .where(segments.c.status == "current")
+                            .order_by(segments.c.id)).all()
+    rng = random.Random(seed)
+    counts = {"decisions": 0, "manual": 0}
+    with store.write() as conn:
+        for coding_id in ids:
+            draw = rng.random()
+            for coder, share in (("ana", 0.2), ("ben", 0.1)):
+                if draw < share:
+                    decision = "accept" if rng.random() < 0.8 else "reject"
+                    set_decision(conn, coding_id, coder, decision,
+                                 "checked" if rng.random() < 0.1 else None,
+                                 source="bench_exchange")
+                    counts["decisions"] += 1
+            if draw < 0.01:
+                set_decision(conn, coding_id, "pi", "accept", source="bench_exchange",
+                             role="adjudicator")
+                counts["decisions"] += 1
+        for seg in rng.sample(segs, min(200, len(segs))):
+            end = min(seg.end, seg.start + 40)
+            if end > seg.start:
+                add_manual_coding(conn, seg.id, "social.connecting_people", "ben", seg.start,
+                                  end, source="bench_exchange")
+                counts["manual"] += 1
+    return counts
+
+
+def bench_study_export(n: int, seed: int) -> None:
+    from pipeline.code_study import load_study_codebook
+    from pipeline.exchange.from_store import export_qdpx
+    from pipeline.store import open_study_store
+    from pipeline.study import load_study
+
+    folder = coded_study(n, seed)
+    study = load_study(folder)
+    store = open_study_store(study)
+    try:
+        added = review_sample(study, store, seed)
+        codebook, load_s = timed(lambda: load_study_codebook(study))
+        out = folder / "outputs" / "bench.qdpx"
+        first, first_s = timed(lambda: export_qdpx(study, store, out=out, codebook=codebook))
+        data = out.read_bytes()
+        _, second_s = timed(lambda: export_qdpx(study, store, out=out, codebook=codebook))
+        same = out.read_bytes() == data
+        accepted, accepted_s = timed(lambda: export_qdpx(
+            study, store, out=folder / "outputs" / "bench-accepted.qdpx", codebook=codebook,
+            accepted_only=True))
+    finally:
+        store.close()
+    report, check_s = timed(lambda: check_file(out))
+    _, cli_s = timed(lambda: subprocess.run(
+        CLI + ["--project", str(folder), "export", "qdpx", "--out",
+               str(folder / "outputs" / "cli.qdpx")], check=True, capture_output=True))
+    assert report.valid, [p.render() for p in report.problems[:5]]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nStudy of {n:,} transcripts ({first.sources:,} sources); review added "
+          f"{added or 'nothing (already there)'}; codings exported {first.codings}, "
+          f"left out {first.left_out}")
+    print("\n| step | seconds | selections | .qdpx size |")
+    print("|---|---:|---:|---:|")
+    print(f"| load the codebook | {load_s:.2f} | | |")
+    print(f"| `export_qdpx`, all current codings | {first_s:.2f} | {first.selections:,} | "
+          f"{len(data) / 1e6:.1f} MB |")
+    print(f"| `export_qdpx` again (bytes equal: {same}) | {second_s:.2f} | | |")
+    print(f"| `export_qdpx --accepted-only` | {accepted_s:.2f} | {accepted.selections:,} | |")
+    print(f"| `check_file` (schema + read back) | {check_s:.2f} | | |")
+    print(f"| `cityqda export qdpx` (whole command, new process) | {cli_s:.2f} | | |")
+    print(f"\nPeak RSS of this process: {peak:.0f} MiB")
+    if not same:
+        raise SystemExit("the two exports differ")
+
+
 def timed(function):
     start = time.perf_counter()
     result = function()
@@ -76,22 +192,26 @@ def timed(function):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--units", type=int, nargs="+", default=[1000, 20000, 100000])
-    parser.add_argument("--sources", type=int, nargs="+", default=[20, 200, 1000])
+    parser.add_argument("--units", type=int, nargs="*", default=[1000, 20000, 100000])
+    parser.add_argument("--sources", type=int, nargs="*", default=[20, 200, 1000])
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--study-n", type=int, default=None,
+                        help="also time `export qdpx` on a coded study of N transcripts")
     args = parser.parse_args()
     print(f"Machine: {platform.processor() or platform.machine()}, Python "
           f"{platform.python_version()}\n")
-    print("| units | pairable | alpha | 95% CI | time (1,000 resamples) |")
-    print("|---:|---:|---:|---|---:|")
+    if args.units:
+        print("| units | pairable | alpha | 95% CI | time (1,000 resamples) |")
+        print("|---:|---:|---:|---|---:|")
     for units in args.units:
         table = agreement_table(units, args.seed)
         result, seconds = timed(lambda table=table: agreement(table, resamples=1000))
         alpha = result.krippendorff_alpha
         print(f"| {units:,} | {result.n_units:,} | {alpha.value:.3f} | "
               f"[{alpha.ci_low:.3f}, {alpha.ci_high:.3f}] | {seconds:.2f} s |")
-    print("\n| sources | selections | .qdpx size | write | read | schema check |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    if args.sources:
+        print("\n| sources | selections | .qdpx size | write | read | schema check |")
+        print("|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as folder:
         for sources in args.sources:
             project = synthetic_project(sources, args.seed)
@@ -103,6 +223,9 @@ def main() -> None:
             print(f"| {sources:,} | {len(project.selections):,} | "
                   f"{path.stat().st_size / 1e6:.1f} MB | {write_s:.2f} s | {read_s:.2f} s | "
                   f"{check_s:.2f} s |")
+
+    if args.study_n:
+        bench_study_export(args.study_n, args.seed)
 
 
 if __name__ == "__main__":
