@@ -260,7 +260,8 @@ class EntitySheet:
                 self.sheet, values["row_id"], self.entity, entity_id,
                 content_hash(readonly_values),
                 {"decision": state, "base": original,
-                 "readonly": dict(zip(readonly, readonly_values, strict=True))}))
+                 "readonly": [list(pair) for pair in zip(readonly, readonly_values,
+                                                         strict=True)]}))
         last = len(ids) + 1
         add_list_validation(ws, letters["decision"], 2, last, ENTITY_DECISION_LIST)
         for f in fields:
@@ -298,14 +299,14 @@ class EntitySheet:
             state = record.get("state") or {}
             if isinstance(state, str):
                 state = json.loads(state)
-            exported = state.get("readonly") or {}
-            found = [row.get(c) for c in exported]
+            exported = [tuple(pair) for pair in state.get("readonly") or []]
+            found = [row.get(column) for column, _value in exported]
             if content_hash(found) != record["content_sha256"]:
-                for column, value in exported.items():
-                    if content_hash([row.get(column)]) != content_hash([value]):
-                        problem("CQ508", row, column, field=column, found=row.get(column),
-                                expected=value)
-                        break
+                edited = [(column, value) for column, value in exported
+                          if content_hash([row.get(column)]) != content_hash([value])]
+                column, value = edited[0] if edited else ("row_id", row_key)
+                problem("CQ508", row, column, field=column, found=row.get(column),
+                        expected=value)
                 continue
             entity_id = record["entity_id"]
             before = len(problems)

@@ -20,6 +20,9 @@ from pipeline.errors import Problem
 
 # "module:attribute" of each plugin, in the order their sheets are written.
 SHEET_PLUGINS: list[str] = [
+    "pipeline.review.entity_sheets:InitiativesSheet",
+    "pipeline.review.entity_sheets:ActorsSheet",
+    "pipeline.review.entity_sheets:PartnershipsSheet",
 ]
 
 

@@ -40,7 +40,7 @@ def export(study, coder, path):
         save_workbook(wb, path)
         return {(r.sheet, r.row_key): {"entity": r.entity, "entity_id": r.entity_id,
                                        "content_sha256": r.content_sha256,
-                                       "state": json.loads(json.dumps(r.state))}
+                                       "state": json.loads(json.dumps(r.state, sort_keys=True))}
                 for r in records}
     return with_store(study, write)
 
