@@ -189,12 +189,15 @@ class _State:
 
 def code_study(study, store: Store, *, progress: Progress | None = None,
                run_id: int | None = None, recode_all: bool = False,
-               tagger_factory: Callable | None = None) -> CodeReport:
+               tagger_factory: Callable | None = None,
+               workers: int | None = None) -> CodeReport:
     """Code every segment of the study that needs it; see the module docstring.
 
     Raises CityQDAError (nothing coded) when the codebook is broken or contradicts the
     store's history. `progress` wraps the list of interviews to code (a progress bar);
-    `tagger_factory(codebook)` replaces the spaCy tagger (tests).
+    `tagger_factory(codebook)` replaces the spaCy tagger (tests). `workers`: processes
+    that tag while this one writes (None: one per core, when the work is big enough to
+    pay for them; 0 or 1: tag here). The codings written are the same either way.
     """
     started = time.perf_counter()
     codebook = load_study_codebook(study)
@@ -230,16 +233,20 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
 
                 tagger = Tagger(codebook, actors=registry)
         order = sorted(work)
-        for interview_id in (progress(order, len(order)) if progress else order):
-            items = work[interview_id]
-            _tag(store, tagger, codebook, items)
-            ctx.now = utc_now()
-            with store.write() as conn:
-                tally = InterviewWriter(conn, interview_id, ctx).write(items)
-            report.tally.add(tally)
-            if tally.segments_skipped:
-                report.problems.append(Problem("CQ420", {"interview_id": interview_id,
-                                                         "count": tally.segments_skipped}))
+        tagged = _tagged(store, tagger, codebook, work, order,
+                         _worker_count(workers, work) if tagger is not None else 0)
+        try:
+            for interview_id in (progress(order, len(order)) if progress else order):
+                items = next(tagged)
+                ctx.now = utc_now()
+                with store.write() as conn:
+                    tally = InterviewWriter(conn, interview_id, ctx).write(items)
+                report.tally.add(tally)
+                if tally.segments_skipped:
+                    report.problems.append(Problem("CQ420", {
+                        "interview_id": interview_id, "count": tally.segments_skipped}))
+        finally:
+            tagged.close()  # stops the workers, if any
         with store.read() as conn:
             report.orphaned = orphaned_total(conn)
         status = "ok"
@@ -311,19 +318,100 @@ def _other_inputs(registry) -> dict:
     return {"actors": registry.sha256, "entity_cues": load_entity_cues().sha256}
 
 
-def _tag(store: Store, tagger, codebook, items: list[SegmentWork]) -> None:
-    """Tag the segments of one interview that need it (before any write opens)."""
-    wanted = [item for item in items if item.tag]
+def _texts(store: Store, items: list[SegmentWork]) -> list[tuple[int, str]]:
+    """(segment id, text) of the segments of one interview that need tagging."""
+    wanted = [item.segment_id for item in items if item.tag]
     if not wanted:
-        return
+        return []
     with store.read() as conn:
         texts = dict(conn.execute(select(segments.c.id, segments.c.text)
-                                  .where(segments.c.id.in_([i.segment_id for i in wanted])))
-                     .all())
-    results = tagger.tag_records((item.segment_id, texts[item.segment_id]) for item in wanted)
+                                  .where(segments.c.id.in_(wanted))).all())
+    return [(segment_id, texts[segment_id]) for segment_id in wanted]
+
+
+def _attach(codebook, items: list[SegmentWork], results: list[dict]) -> None:
+    wanted = [item for item in items if item.tag]
     for item, result in zip(wanted, results, strict=True):
         item.result = result
         item.outputs = [code for code in result.get("codes", []) if usable(codebook, code)]
+
+
+# Below this many segments to tag, starting worker processes costs more than it saves.
+MIN_PARALLEL_SEGMENTS = 2000
+# Interviews handed out ahead of the one being written, per worker.
+AHEAD_PER_WORKER = 4
+
+
+def _worker_count(workers: int | None, work: dict[int, list[SegmentWork]]) -> int:
+    """Processes to tag in: none (tag here) unless fork is available and it pays."""
+    import multiprocessing
+    import os
+    import sys
+
+    if workers is not None:
+        wanted = workers
+    else:
+        segments_to_tag = sum(item.tag for items in work.values() for item in items)
+        wanted = (os.cpu_count() or 1) if segments_to_tag >= MIN_PARALLEL_SEGMENTS else 0
+    if wanted < 2 or len(work) < 2 or not sys.platform.startswith("linux") \
+            or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    return min(wanted, len(work))
+
+
+def _tagged(store: Store, tagger, codebook, work: dict[int, list[SegmentWork]],
+            order: list[int], workers: int):
+    """Each interview's work items in `order`, tagged (results attached).
+
+    With workers, forked processes (sharing the tagger built here, copy-on-write) tag the
+    next interviews while the caller writes the current one; results come back in order.
+    Texts are read here, in this thread, a few interviews ahead, so memory stays flat.
+    """
+    if not workers:
+        for interview_id in order:
+            items = work[interview_id]
+            records = _texts(store, items)
+            if records:
+                _attach(codebook, items, list(tagger.tag_records(records)))
+            yield items
+        return
+    import multiprocessing
+    from collections import deque
+
+    global _WORKER_TAGGER
+    _WORKER_TAGGER = tagger
+    context = multiprocessing.get_context("fork")
+    try:
+        with context.Pool(workers, initializer=_worker_start, initargs=(store,)) as pool:
+            pending: deque = deque()
+            upcoming = iter(order)
+            for _ in order:
+                while len(pending) < workers * AHEAD_PER_WORKER:
+                    interview_id = next(upcoming, None)
+                    if interview_id is None:
+                        break
+                    records = _texts(store, work[interview_id])
+                    pending.append((interview_id, pool.apply_async(_worker_tag, (records,))
+                                    if records else None))
+                interview_id, handle = pending.popleft()
+                items = work[interview_id]
+                if handle is not None:
+                    _attach(codebook, items, handle.get())
+                yield items
+    finally:
+        _WORKER_TAGGER = None
+
+
+_WORKER_TAGGER = None  # the parent's tagger, inherited by forked workers
+
+
+def _worker_start(store: Store) -> None:
+    """In a forked worker: leave the parent's pooled database connections alone."""
+    store.engine.dispose(close=False)
+
+
+def _worker_tag(records: list[tuple[int, str]]) -> list[dict]:
+    return list(_WORKER_TAGGER.tag_records(records))
 
 
 def orphaned_total(conn) -> int:

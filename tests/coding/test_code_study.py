@@ -339,8 +339,9 @@ def test_code_study_refuses_a_retired_id_coming_back(study, run_code, run_ingest
     assert "1.1.0" in info.value.render()
 
 
+@pytest.mark.parametrize("workers", [0, 2])
 def test_code_study_crash_loses_only_the_interview_being_written(
-        study, run_code, run_ingest, monkeypatch):
+        study, run_code, run_ingest, monkeypatch, workers):
     write_codebook(study, codebook_yaml("1.0.0", V1_CODES))
     first_version(study.path("transcripts"))
     run_ingest()
@@ -355,7 +356,7 @@ def test_code_study_crash_loses_only_the_interview_being_written(
 
     monkeypatch.setattr(InterviewWriter, "_flush", crashing_flush)
     with pytest.raises(RuntimeError):
-        run_code()
+        run_code(workers=workers)
     coded = {r.interview_id for r in all_codings(study)}
     assert coded == {calls[0]}  # the first interview committed, the second rolled back
     states = query(study, select(segment_coding.c.segment_id))
@@ -386,3 +387,42 @@ def test_code_study_crash_during_a_recode_leaves_decisions_and_codings_as_they_w
     with pytest.raises(RuntimeError):
         run_code()
     assert table_dump(study, *tables) == before
+
+
+def _coding_rows(study) -> list:
+    """Codings and coding states without the clock columns."""
+    dump = table_dump(study, codings, segment_coding)
+    clock = {"created_at", "updated_at", "coded_at"}
+    return [[{k: v for k, v in row._mapping.items() if k not in clock} for row in rows]
+            for rows in dump]
+
+
+def test_code_study_workers_write_what_one_process_writes(tmp_path, run_ingest, run_code,
+                                                           study):
+    from pipeline.init_study import init_study
+    from pipeline.study import load_study
+
+    write_codebook(study, codebook_yaml("1.0.0", V1_CODES))
+    first_version(study.path("transcripts"))
+    run_ingest()
+    alone = run_code(workers=0)
+    other = load_study(init_study(tmp_path / "other"))
+    write_codebook(other, codebook_yaml("1.0.0", V1_CODES))
+    first_version(other.path("transcripts"))
+    store = open_study_store(other)
+    try:
+        from pipeline.code_study import code_study
+        from pipeline.ingest.ingest import ingest_study
+
+        ingest_study(other, store)
+        from coding_helpers import PhraseTagger
+
+        forked = code_study(other, store, tagger_factory=PhraseTagger, workers=2)
+    finally:
+        store.close()
+    assert forked.tally.counts() == alone.tally.counts()
+    assert alone.tally.codings_new == 12
+    assert _coding_rows(other) == _coding_rows(study)
+    again = run_code(workers=2, recode_all=True)  # the same codings: nothing to update
+    assert (again.tally.segments_coded, again.tally.codings_new,
+            again.tally.codings_updated) == (alone.tally.segments_coded, 0, 0)
