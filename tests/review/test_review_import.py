@@ -1,0 +1,456 @@
+"""Review export and import through the real CLI, with workbooks edited as coders edit them."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+from review_helpers import build_study, edit_workbook, query, store_dump
+from sqlalchemy import select
+
+from pipeline.cli import main
+from pipeline.coding.decisions import coding_statuses
+from pipeline.review.workbook import read_sheet_rows
+from pipeline.store import open_study_store
+from pipeline.store.schema import codings, decisions, memos
+from pipeline.study import load_study
+
+
+@pytest.fixture(scope="module")
+def coded_template(tmp_path_factory):
+    return build_study(tmp_path_factory.mktemp("review") / "study").root
+
+
+@pytest.fixture
+def study(coded_template, tmp_path):
+    root = tmp_path / "study"
+    shutil.copytree(coded_template, root)
+    return load_study(root)
+
+
+def cli(runner, study, *args):
+    return runner.invoke(main, ["--project", str(study.root), *args])
+
+
+def export(runner, study, coder="ana", *extra):
+    out = study.root / f"{coder}-{len(list(study.root.glob('*.xlsx')))}.xlsx"
+    result = cli(runner, study, "review", "export", "--coder", coder, "--out", str(out),
+                 *extra)
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+NAMES = {("LIS", "social.housing"): "shelter", ("LIS", "legal.legal_aid"): "aid",
+         ("LIS", "economic.employment"): "fair", ("ROT", "legal.legal_aid"): "rot_aid"}
+
+
+def coding_ids(study) -> dict[str, int]:
+    """shelter, aid, fair (Lisbon), rot_aid (Rotterdam) -> rule coding id."""
+    from pipeline.store.schema import interviews
+
+    rows = query(study, select(codings.c.id, codings.c.code, interviews.c.file)
+                 .join(interviews, interviews.c.id == codings.c.interview_id)
+                 .where(codings.c.coder == ""))
+    return {NAMES[(r.file[:3], r.code)]: r.id for r in rows}
+
+
+def my_decisions(study, coder="ana") -> dict[int, tuple]:
+    return {r.coding_id: (r.decision, r.corrected_code, r.comment) for r in query(
+        study, select(decisions).where(decisions.c.coder == coder))}
+
+
+def statuses(study) -> dict[int, str]:
+    store = open_study_store(study)
+    try:
+        with store.read() as conn:
+            return coding_statuses(conn)
+    finally:
+        store.close()
+
+
+def test_review_export_writes_every_sheet_in_document_order(runner, study):
+    path = export(runner, study)
+    rows = read_sheet_rows(path, "Codings")
+    ids = coding_ids(study)
+    assert [r["row_id"] for r in rows] == [f"C{ids[k]}" for k in ("shelter", "aid", "fair",
+                                                                 "rot_aid")]
+    first = rows[0]
+    assert first["segment"].startswith("LIS-PM-01 ¶")
+    assert first["city"] == "Lisbon" and first["code"] == "social.housing"
+    assert first["dimension"] == "social" and first["rule"] == "social.housing.p0"
+    assert first["next"].startswith("A job fair")
+    assert first["decision"] is None
+    segments = read_sheet_rows(path, "Segments")
+    assert any(r["text"] == "=SUM(A1) is how she wrote it, and @home too." for r in segments)
+    meta = {r["key"]: r["value"] for r in read_sheet_rows(path, "_meta")}
+    assert meta["coder"] == "ana" and meta["study"] == study.name
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    assert wb.sheetnames[:5] == ["Instructions", "Codings", "Segments", "Interviews",
+                                 "Codebook"]
+    assert wb["_meta"].sheet_state == "hidden" and wb["_lists"].sheet_state == "hidden"
+    ws = wb["Codings"]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref
+    assert {str(v.sqref) for v in ws.data_validations.dataValidation} == {"N2:N5", "O2:O5",
+                                                                       "P2:P5"}
+    assert not ws.protection.sheet
+    formula_text = next(c for c in wb["Segments"]["G"] if str(c.value).startswith("=SUM"))
+    assert formula_text.data_type == "s"
+
+
+def test_review_import_records_accept_reject_change_discuss(runner, study):
+    path = export(runner, study)
+    ids = coding_ids(study)
+    shelter, aid, fair, rot_aid = (f"C{ids[k]}" for k in ("shelter", "aid", "fair",
+                                                          "rot_aid"))
+    with edit_workbook(path) as sheets:
+        codings_sheet = sheets["Codings"]
+        codings_sheet.set(shelter, decision="accept", comment="clear case")
+        codings_sheet.set(aid, decision="reject")
+        codings_sheet.set(fair, decision="change", corrected_code="economic")
+        codings_sheet.set(rot_aid, decision="discuss", comment="is this the council?")
+    result = cli(runner, study, "review", "import", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert "4 decision(s), 0 added coding(s)" in result.stderr
+    got = my_decisions(study)
+    assert got[int(shelter[1:])] == ("accept", None, "clear case")
+    assert got[int(aid[1:])] == ("reject", None, None)
+    assert got[int(fair[1:])] == ("change", "economic", None)
+    assert got[int(rot_aid[1:])] == ("discuss", None, "is this the council?")
+    linked = query(study, select(decisions.c.linked_coding_id)
+                   .where(decisions.c.coding_id == int(fair[1:])))[0][0]
+    manual = query(study, select(codings).where(codings.c.id == linked))[0]
+    assert (manual.code, manual.evidence_text, manual.origin) == ("economic", "job fair",
+                                                                 "coder:ana")
+    status = statuses(study)
+    assert status[int(shelter[1:])] == "accepted" and status[int(fair[1:])] == "rejected"
+    assert status[int(rot_aid[1:])] == "disputed" and status[linked] == "accepted"
+    # a re-export pre-fills this coder's decisions and comments
+    again = read_sheet_rows(export(runner, study), "Codings")
+    by_id = {r["row_id"]: r for r in again}
+    assert by_id[shelter]["decision"] == "accept" and by_id[shelter]["comment"] == "clear case"
+    assert by_id[fair]["corrected_code"] == "economic"
+
+
+def test_review_import_adds_codings_from_segments_and_copied_rows(runner, study):
+    path = export(runner, study)
+    shelter = f"C{coding_ids(study)['shelter']}"
+    segs = {r["text"]: r["row_id"] for r in read_sheet_rows(path, "Segments")}
+    formula_seg = segs["=SUM(A1) is how she wrote it, and @home too."]
+    aid_seg = segs["The council offers legal aid in two districts."]
+    with edit_workbook(path) as sheets:
+        sheets["Segments"].set(formula_seg, add_code="cultural_religious",
+                               comment="whole segment")
+        sheets["Segments"].set(aid_seg, add_code="political", add_evidence="two districts",
+                               add_flags="planned")
+        sheets["Codings"].copy_row(shelter, code="social", comment="also social in general")
+    result = cli(runner, study, "review", "import", str(path))
+    assert result.exit_code == 0, result.stderr
+    manual = {(r.code, r.evidence_text): r for r in query(
+        study, select(codings).where(codings.c.coder == "ana"))}
+    assert set(manual) == {
+        ("cultural_religious", "=SUM(A1) is how she wrote it, and @home too."),
+        ("political", "two districts"), ("social", "night shelter")}
+    assert manual[("political", "two districts")].planned == 1
+    comments = {r.coding_id: r.comment for r in query(study, select(decisions))}
+    assert comments[manual[("social", "night shelter")].id] == "also social in general"
+    assert my_decisions(study).get(int(shelter[1:])) is None  # the original stays undecided
+
+
+def test_review_import_ignores_row_order_filters_and_hidden_rows(runner, study):
+    path = export(runner, study)
+    ids = sorted(coding_ids(study).values())
+    with edit_workbook(path) as sheets:
+        sheet = sheets["Codings"]
+        for coding_id, decision in zip(ids, ["accept", "reject", "accept", "discuss"],
+                                       strict=True):
+            sheet.set(f"C{coding_id}", decision=decision)
+        sheet.reverse()
+        sheet.ws.row_dimensions[3].hidden = True  # a filter hides rows; they still count
+        sheet.ws.auto_filter.ref = "A1:Q5"
+    result = cli(runner, study, "review", "import", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert [my_decisions(study)[i][0] for i in ids] == ["accept", "reject", "accept",
+                                                        "discuss"]
+
+
+def test_review_import_deleted_rows_are_no_decision(runner, study):
+    path = export(runner, study)
+    ids = sorted(coding_ids(study).values())
+    with edit_workbook(path) as sheets:
+        sheets["Codings"].set(f"C{ids[0]}", decision="accept")
+        sheets["Codings"].delete(f"C{ids[1]}")
+        sheets["Codings"].delete(f"C{ids[2]}")
+    result = cli(runner, study, "review", "import", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert "CQ530" in result.stderr and f"C{ids[1]}" in result.stderr
+    assert "2 row(s) deleted (no decision)" in result.stderr
+    assert my_decisions(study) == {ids[0]: ("accept", None, None)}
+
+
+def test_review_import_corrects_a_flag(runner, study):
+    path = export(runner, study)
+    coding_id = coding_ids(study)["shelter"]
+    with edit_workbook(path) as sheets:
+        sheets["Codings"].set(f"C{coding_id}", corrected_flags="hypothetical")
+    result = cli(runner, study, "review", "import", str(path))
+    assert result.exit_code == 0, result.stderr
+    row = query(study, select(decisions).where(decisions.c.coding_id == coding_id))[0]
+    assert row.decision == "change"
+    assert json.loads(row.corrected_flags) == {"hypothetical": True, "negated": False,
+                                               "planned": False}
+    manual = query(study, select(codings).where(codings.c.id == row.linked_coding_id))[0]
+    assert (manual.code, manual.hypothetical, manual.counts) == ("social.housing", 1, 0)
+
+
+def test_review_import_twice_changes_nothing(runner, study, tmp_path):
+    path = export(runner, study)
+    coding_id = coding_ids(study)["aid"]
+    with edit_workbook(path) as sheets:
+        sheets["Codings"].set(f"C{coding_id}", decision="reject", comment="no")
+    assert cli(runner, study, "review", "import", str(path)).exit_code == 0
+    before = store_dump(study)
+    again = cli(runner, study, "review", "import", str(path))
+    assert again.exit_code == 0 and "already imported" in again.stderr
+    assert store_dump(study) == before
+    # a copy saved again (other bytes, same content) finds every row already so
+    copy = tmp_path / "copy.xlsx"
+    with edit_workbook(path, copy):
+        pass
+    third = cli(runner, study, "review", "import", str(copy))
+    assert third.exit_code == 0, third.stderr
+    assert "changed 0 decision(s)" in third.stderr
+    assert store_dump(study)[:3] == before[:3]
+
+
+def test_review_import_dry_run_writes_nothing(runner, study):
+    path = export(runner, study)
+    coding_id = coding_ids(study)["aid"]
+    with edit_workbook(path) as sheets:
+        sheets["Codings"].set(f"C{coding_id}", decision="reject")
+    before = study.store_path.read_bytes()
+    result = cli(runner, study, "review", "import", "--dry-run", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert "would change 1 decision(s)" in result.stderr and "dry run" in result.stderr
+    assert study.store_path.read_bytes() == before
+
+
+def _formula(sheets, ids):
+    sheets["Codings"].set(f"C{ids[0]}", decision="=IF(1,\"accept\")")
+    return "Codings", "decision", "CQ513"
+
+
+def _unknown_code(sheets, ids):
+    sheets["Codings"].set(f"C{ids[0]}", decision="change", corrected_code="social.shelters")
+    return "Codings", "corrected_code", "CQ510"
+
+
+def _edited_text(sheets, ids):
+    sheets["Codings"].set(f"C{ids[0]}", text="The city runs nothing.", decision="accept")
+    return "Codings", "text", "CQ508"
+
+
+def _duplicate_id(sheets, ids):
+    sheets["Codings"].copy_row(f"C{ids[0]}")
+    return "Codings", "row_id", "CQ506"
+
+
+def _unknown_id(sheets, ids):
+    sheets["Codings"].set(f"C{ids[0]}", row_id="C99999")
+    return "Codings", "row_id", "CQ507"
+
+
+def _bad_decision(sheets, ids):
+    sheets["Codings"].set(f"C{ids[0]}", decision="maybe")
+    return "Codings", "decision", "CQ509"
+
+
+def _bad_flags(sheets, ids):
+    sheets["Codings"].set(f"C{ids[0]}", corrected_flags="negated, perhaps")
+    return "Codings", "corrected_flags", "CQ511"
+
+
+def _bad_evidence(sheets, ids):
+    row_id = sheets["Segments"].ids()[0]
+    sheets["Segments"].set(row_id, add_code="social", add_evidence="not in the text")
+    return "Segments", "add_evidence", "CQ515"
+
+
+def _other_study(sheets, ids):
+    sheets["_meta"].ws["B3"] = "another-study"
+    return "_meta", None, "CQ503"
+
+
+def _other_coder(sheets, ids):
+    sheets["_meta"].ws["B5"] = "ben"
+    return "_meta", None, "CQ505"
+
+
+def _comment_only(sheets, ids):
+    sheets["Codings"].set(f"C{ids[0]}", comment="what is this?")
+    return "Codings", "comment", "CQ518"
+
+
+@pytest.mark.parametrize("edit", [_formula, _unknown_code, _edited_text, _duplicate_id,
+                                  _unknown_id, _bad_decision, _bad_flags, _bad_evidence,
+                                  _other_study, _other_coder, _comment_only],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_review_import_refuses_a_bad_workbook_and_changes_nothing(runner, study, edit):
+    path = export(runner, study)
+    ids = sorted(coding_ids(study).values())
+    with edit_workbook(path) as sheets:
+        sheets["Codings"].set(f"C{ids[-1]}", decision="accept")  # a good row too
+        sheet, column, code = edit(sheets, ids)
+    before = study.store_path.read_bytes()
+    result = cli(runner, study, "review", "import", str(path))
+    assert result.exit_code == 1, result.stderr
+    assert code in result.stderr and f"sheet {sheet}" in result.stderr
+    if column:
+        assert f"column {column}" in result.stderr
+    assert "nothing was imported" in result.stderr
+    assert study.store_path.read_bytes() == before
+    with open(path.with_name(f"{path.stem}.problems.csv"), encoding="utf-8-sig") as handle:
+        listed = list(csv.DictReader(handle))
+    assert any(p["code"] == code and p["sheet"] == sheet for p in listed)
+
+
+def test_review_import_refuses_another_coders_workbook_by_option(runner, study):
+    path = export(runner, study)
+    result = cli(runner, study, "review", "import", "--coder", "ben", str(path))
+    assert result.exit_code == 1 and "CQ505" in result.stderr
+
+
+def test_review_import_stale_rows_stop_the_import_unless_skipped(runner, study):
+    ids = sorted(coding_ids(study).values())
+    old = export(runner, study)
+    new = export(runner, study)
+    with edit_workbook(new) as sheets:
+        sheets["Codings"].set(f"C{ids[0]}", decision="reject")
+    assert cli(runner, study, "review", "import", str(new)).exit_code == 0
+    # ben deciding another row never makes ana's rows stale
+    ben = export(runner, study, "ben")
+    with edit_workbook(ben) as sheets:
+        sheets["Codings"].set(f"C{ids[1]}", decision="reject")
+    assert cli(runner, study, "review", "import", str(ben)).exit_code == 0
+    with edit_workbook(old) as sheets:
+        sheets["Codings"].set(f"C{ids[0]}", decision="accept")
+        sheets["Codings"].set(f"C{ids[1]}", decision="accept")
+    refused = cli(runner, study, "review", "import", str(old))
+    assert refused.exit_code == 1 and "CQ514" in refused.stderr
+    assert f"C{ids[0]}" in refused.stderr and f"C{ids[1]}:" not in refused.stderr
+    skipped = cli(runner, study, "review", "import", "--skip-stale", str(old))
+    assert skipped.exit_code == 0, skipped.stderr
+    assert "1 stale row(s) skipped" in skipped.stderr
+    got = my_decisions(study)
+    assert got[ids[0]][0] == "reject" and got[ids[1]][0] == "accept"
+    assert statuses(study)[ids[1]] == "disputed"
+
+
+def test_review_import_superseded_coding_is_stale(runner, study):
+    path = export(runner, study)
+    coding_id = coding_ids(study)["aid"]
+    store = open_study_store(study)
+    try:
+        with store.write() as conn:
+            conn.execute(codings.update().where(codings.c.id == coding_id)
+                         .values(produced=0))
+    finally:
+        store.close()
+    with edit_workbook(path) as sheets:
+        sheets["Codings"].set(f"C{coding_id}", decision="accept")
+    result = cli(runner, study, "review", "import", str(path))
+    assert result.exit_code == 1 and "superseded" in result.stderr
+
+
+def test_review_import_translates_renamed_codes(runner, study):
+    from review_helpers import CODES, codebook_text, recode
+
+    path = export(runner, study)
+    coding_id = coding_ids(study)["aid"]
+    codes = {("social.shelter" if k == "social.housing" else k): v for k, v in CODES.items()}
+    study.path("codebook").write_text(codebook_text("1.1.0", codes, [
+        {"version": "1.1.0", "kind": "renamed", "from": ["social.housing"],
+         "to": ["social.shelter"]}]), encoding="utf-8")
+    recode(study)
+    with edit_workbook(path) as sheets:
+        sheets["Codings"].set(f"C{coding_id}", decision="change",
+                              corrected_code="social.housing")
+    result = cli(runner, study, "review", "import", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert my_decisions(study)[coding_id] == ("change", "social.shelter", None)
+
+
+def test_review_import_records_memos(runner, study):
+    path = export(runner, study)
+    with edit_workbook(path) as sheets:
+        interview = sheets["Interviews"].ids()[0]
+        sheets["Interviews"].set(interview, memo="Long interview, mostly about housing.")
+        segment = sheets["Segments"].ids()[0]
+        sheets["Segments"].set(segment, comment="Check the date.")
+    assert cli(runner, study, "review", "import", str(path)).exit_code == 0
+    found = {(r.entity, r.text) for r in query(study, select(memos))}
+    assert found == {("interviews", "Long interview, mostly about housing."),
+                     ("segments", "Check the date.")}
+    again = read_sheet_rows(export(runner, study), "Interviews")
+    assert again[0]["memo"] == "Long interview, mostly about housing."
+
+
+def test_review_adjudication_shows_coders_and_settles_disputes(runner, study):
+    ids = sorted(coding_ids(study).values())
+    for coder, decision in (("ana", "accept"), ("ben", "reject")):
+        path = export(runner, study, coder)
+        with edit_workbook(path) as sheets:
+            sheets["Codings"].set(f"C{ids[0]}", decision=decision, comment=f"{coder} says")
+        assert cli(runner, study, "review", "import", str(path)).exit_code == 0
+    # blind double coding: ana never sees ben's decision or comment
+    ana_rows = read_sheet_rows(export(runner, study, "ana"), "Codings")
+    assert all("ben" not in str(v) for r in ana_rows for v in r.values())
+    assert statuses(study)[ids[0]] == "disputed"
+    path = export(runner, study, "pi")
+    rows = read_sheet_rows(path, "Codings")
+    assert [r["row_id"] for r in rows] == [f"C{ids[0]}"]
+    assert rows[0]["ana: decision"] == "accept" and rows[0]["ben: comment"] == "ben says"
+    with edit_workbook(path) as sheets:
+        sheets["Codings"].set(f"C{ids[0]}", decision="reject")
+    assert cli(runner, study, "review", "import", str(path)).exit_code == 0
+    role = query(study, select(decisions.c.role).where(decisions.c.coder == "pi"))
+    assert role == [("adjudicator",)]
+    assert statuses(study)[ids[0]] == "rejected"
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--city", "Rotterdam"], 1),
+    (["--code", "legal"], 2),
+    (["--sample", "1", "--seed", "3"], None),
+    (["--status", "accepted"], 0),
+])
+def test_review_export_filters(runner, study, args, expected):
+    path = export(runner, study, "ana", *args)
+    rows = read_sheet_rows(path, "Codings")
+    if expected is None:
+        segments = read_sheet_rows(path, "Segments")
+        assert len(segments) == 1
+        again = read_sheet_rows(export(runner, study, "ben", *args), "Segments")
+        assert [r["row_id"] for r in again] == [r["row_id"] for r in segments]
+    else:
+        assert len(rows) == expected
+
+
+def test_review_export_refuses_unknown_filter_values(runner, study):
+    result = cli(runner, study, "review", "export", "--coder", "ana", "--city", "Atlantis")
+    assert result.exit_code == 2 and "CQ523" in result.stderr and "Lisbon" in result.stderr
+    unknown = cli(runner, study, "review", "export", "--coder", "zoe")
+    assert unknown.exit_code == 2 and "CQ005" in unknown.stderr
+
+
+def test_review_export_protect_allows_filtering_only(runner, study):
+    from openpyxl import load_workbook
+
+    path = export(runner, study, "ana", "--protect")
+    ws = load_workbook(path)["Codings"]
+    assert ws.protection.sheet and not ws.protection.autoFilter
+    assert ws.protection.sort and ws.protection.deleteRows
+    assert ws["N2"].protection.locked is False and ws["G2"].protection.locked is not False
