@@ -258,6 +258,7 @@ def study_project(study, conn, codebook, *, accepted_only: bool = False
     selections: list[Selection] = []
     user_keys: set[str] = set()
     used_codes: set[str] = set()
+    identities: set[str] = set()
     for row in coding_rows:
         interview = interview_rows.get(row.interview_id)
         segment_key = segment_keys.get(row.segment_id)
@@ -270,6 +271,9 @@ def study_project(study, conn, codebook, *, accepted_only: bool = False
         manual = row.origin.startswith("coder:")
         identity = "|".join([interview.path, segment_key, row.code, row.evidence_text,
                              str(row.occurrence)] + ([row.origin] if manual else []))
+        if identity in identities:  # not expected (identities are unique in the store)
+            identity += f"|#{row.id}"
+        identities.add(identity)
         text = interview.plain_text
         coding = _Coding(
             id=row.id, interview_id=row.interview_id, identity=identity, code=row.code,

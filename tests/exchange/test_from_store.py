@@ -336,3 +336,14 @@ def test_from_store_cli_refuses_a_folder_without_a_study(tmp_path, runner):
     assert result.exit_code == 2
     assert "CQ001" in result.output
     assert not (tmp_path / "outputs").exists()
+
+
+def test_from_store_study_without_interviews_exports_a_valid_project(study_dir, runner,
+                                                                     tmp_path):
+    out = tmp_path / "empty.qdpx"
+    result = runner.invoke(main, ["--project", str(study_dir), "export", "qdpx", "--out",
+                                  str(out)])
+    assert result.exit_code == 0, result.output
+    assert "0 source(s)" in result.stderr
+    assert runner.invoke(main, ["qdpx", "check", str(out)]).exit_code == 0
+    assert read_qdpx(out).project.codes  # the code tree is there to start coding with
