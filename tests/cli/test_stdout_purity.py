@@ -47,6 +47,7 @@ DATA_COMMANDS = [
     (["guides", "validate", "--json"], _json),
     (["register", "validate", "--json"], _json),
     (["agreement", "--json", "--no-xlsx"], _json),
+    (["review", "log", "--format", "jsonl", "--all"], _jsonl),
 ]
 
 
