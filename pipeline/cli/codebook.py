@@ -97,7 +97,11 @@ def export_command(obj, fmt, out, codebook_file):
         for problem in export_qdc(codebook, out):
             info(problem.render())
     else:
-        (export_xlsx if fmt == "xlsx" else export_csv)(codebook, out)
+        from pipeline.review.rule_quality import study_codebook_quality
+
+        study = obj.study_or_none()  # with a reviewed store, how each code's rules did
+        quality = study_codebook_quality(study) if study is not None else None
+        (export_xlsx if fmt == "xlsx" else export_csv)(codebook, out, quality=quality)
     info(f"wrote {out} ({len(codebook.codes)} codes, version {codebook.version})")
 
 

@@ -96,14 +96,22 @@ def _patterns_text(code: Code) -> str:
     return "\n".join(parts)
 
 
-def code_rows(codebook: Codebook) -> list[list[str]]:
+def code_rows(codebook: Codebook, quality: dict | None = None) -> list[list[str]]:
+    """One row per code; `quality` ({"columns", "codes": {id: values}}, from
+    pipeline.review.rule_quality) adds how well each code's rules did in review."""
     rows = []
+    extra = len(quality["columns"]) if quality else 0
     for code in codebook.codes:
         rows.append([code.id, code.kind, code.parent or "", codebook.dimension_of(code.id) or "",
                      code.label, code.definition, _joined(code.include), _joined(code.exclude),
                      _joined(code.examples), _joined(code.counter_examples),
-                     _patterns_text(code)])
+                     _patterns_text(code)]
+                    + (list(quality["codes"].get(code.id) or [None] * extra) if quality else []))
     return rows
+
+
+def _code_header(quality: dict | None) -> list[str]:
+    return list(CODE_COLUMNS) + (list(quality["columns"]) if quality else [])
 
 
 def _replace_atomically(out: Path, write) -> None:
@@ -123,17 +131,17 @@ def _replace_atomically(out: Path, write) -> None:
             os.unlink(temp)
 
 
-def export_csv(codebook: Codebook, out: str | Path) -> None:
+def export_csv(codebook: Codebook, out: str | Path, quality: dict | None = None) -> None:
     """One row per code (UTF-8 with BOM so Excel opens it right)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CODE_COLUMNS)
-    writer.writerows(code_rows(codebook))
+    writer.writerow(_code_header(quality))
+    writer.writerows(code_rows(codebook, quality))
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
     _replace_atomically(Path(out), lambda path: path.write_bytes(data))
 
 
-def export_xlsx(codebook: Codebook, out: str | Path) -> None:
+def export_xlsx(codebook: Codebook, out: str | Path, quality: dict | None = None) -> None:
     """Sheets Codes, Rules and Cues; text cells only, wrapped, header frozen."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -161,7 +169,9 @@ def export_xlsx(codebook: Codebook, out: str | Path) -> None:
 
     codes = workbook.active
     codes.title = "Codes"
-    fill(codes, CODE_COLUMNS, code_rows(codebook), (34, 14, 20, 18, 28, 60, 45, 45, 50, 50, 80))
+    fill(codes, _code_header(quality), code_rows(codebook, quality),
+         (34, 14, 20, 18, 28, 60, 45, 45, 50, 50, 80)
+         + ((12, 10, 10, 10, 60) if quality else ()))
     rules = workbook.create_sheet("Rules")
     fill(rules, ("id", "type", "label", "reason", "from", "to", "context"),
          [[r.id, r.type, r.label, r.reason, ", ".join(r.sources), r.target or "",

@@ -174,6 +174,8 @@ class AgreementReport:
     pairs: dict[tuple[str, str], AgreementResult] = field(default_factory=dict)
     reason: str | None = None  # why there is no report
     out: Path | None = None
+    rule_quality: object | None = None  # rule_quality.RuleQuality, when asked for
+    rule_outputs: dict[str, Path] = field(default_factory=dict)
 
     @property
     def compared(self) -> bool:
@@ -210,7 +212,26 @@ class AgreementReport:
             "pairs": [{"coders": list(pair), "unit": UNITS["segment"], **result.as_dict()}
                       for pair, result in sorted(self.pairs.items())],
             "output": str(self.out) if self.out else None,
+            "rule_quality": self.rule_quality.as_dict() if self.rule_quality else None,
+            "rule_quality_outputs": {k: str(v) for k, v in sorted(self.rule_outputs.items())},
         }
+
+    def rule_lines(self, weakest: int = 5) -> list[str]:
+        quality = self.rule_quality
+        if quality is None:
+            return []
+        if not quality.reviewed:
+            return ["rule quality: no reviewed suggestions yet"]
+        lines = ["rule quality (precision = accepted / decided suggestions; weakest first):"]
+        for row in quality.rule_rows()[:weakest]:
+            rule, code, precision, decided = row[0], row[1], row[9], row[4]
+            if precision is None:
+                break
+            lines.append(f"  {rule} ({code}): {precision:.2f} of {decided} decided")
+        for name, path in sorted(self.rule_outputs.items()):
+            if name == "xlsx":
+                lines.append(f"wrote {path} (and CSV files beside it)")
+        return lines
 
     def lines(self) -> list[str]:
         if not self.compared:
@@ -337,20 +358,29 @@ def compute_agreement(ratings: ReviewRatings, *, resamples: int = DEFAULT_RESAMP
 
 def agreement_report(study, store, *, coders: Iterable[str] | None = None,
                      resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
-                     out: Path | None = None, write: bool = True) -> AgreementReport:
+                     out: Path | None = None, write: bool = True,
+                     rules: bool = True) -> AgreementReport:
     """Compute the report from the study's store; write the XLSX when coders overlap.
 
     `out` defaults to outputs/agreement.xlsx; nothing is written when `write` is False or
-    when there is nothing to compare.
+    when there is nothing to compare. With `rules`, rule quality (precision and recall of
+    the coding rules, pipeline.review.rule_quality) is computed as well and written to
+    outputs/ when any suggestion was reviewed.
     """
+    from pipeline.review.rule_quality import rule_quality, write_rule_quality
+
     with store.read() as conn:
         ratings = review_ratings(conn, coders)
+        quality = rule_quality(conn) if rules else None
     adjudicators = {c.id for c in study.coders if c.role == "adjudicator"}
     for coder in adjudicators & set(ratings.seen):
         ratings.seen.pop(coder)  # an adjudicator's workbook rows are not independent
         ratings.marked.pop(coder, None)
         ratings.undecided.pop(coder, None)
     report = compute_agreement(ratings, resamples=resamples, seed=seed)
+    report.rule_quality = quality
+    if write and quality is not None and quality.reviewed:
+        report.rule_outputs = write_rule_quality(quality, study.path("outputs"))
     if write and report.compared:
         target = Path(out) if out is not None else study.path("outputs") / DEFAULT_OUT
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -455,6 +485,8 @@ def stage_agreement(ctx) -> None:
     report = agreement_report(ctx.study, ctx.store)
     if report.out is not None:
         ctx.outputs["agreement"] = report.out
+    for name, path in report.rule_outputs.items():
+        ctx.outputs[f"rule_quality_{name}"] = path
     headline = report.headline
     if report.compared and headline is not None:
         ctx.stage_lines.append(
@@ -463,3 +495,7 @@ def stage_agreement(ctx) -> None:
             f"wrote {report.out}")
     else:
         ctx.stage_lines.append(f"agreement: not computed: {report.reason}")
+    quality = report.rule_quality
+    if quality is not None and quality.reviewed:
+        ctx.stage_lines.append(f"agreement: rule quality of {len(quality.rules)} rule(s) "
+                               f"written to {report.rule_outputs.get('xlsx')}")
