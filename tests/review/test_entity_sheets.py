@@ -240,3 +240,38 @@ def test_entity_sheets_adjudication_lists_disputes_with_each_decision(study, tmp
     settled = with_store(study, lambda conn: conn.execute(select(initiatives.c.review_status)
                          .where(initiatives.c.id == fund)).scalar_one(), write=False)
     assert settled == "rejected"
+
+
+def test_entity_sheets_through_review_export_and_import_cli(study, runner, tmp_path):
+    from pipeline.cli import main
+
+    fund = entity_id(study, initiatives, "Night Shelter Fund")
+    bank = entity_id(study, actors, "Banco Amigo")
+    path = tmp_path / "ana.xlsx"
+    project = ["--project", str(study.root)]
+    result = runner.invoke(main, [*project, "review", "export", "--coder", "ana", "--out",
+                                  str(path)])
+    assert result.exit_code == 0, result.output
+    assert {"Initiatives", "Actors", "Partnerships"} <= set(load_workbook(path).sheetnames)
+
+    # one bad entity row refuses the whole workbook: the good actor row is not applied
+    edit(path, "Actors", {f"A{bank}": {"decision": "reject"}})
+    edit(path, "Initiatives", {f"I{fund}": {"decision": "confirm",
+                                            "verdict": "good practice"}})
+    refused = runner.invoke(main, [*project, "review", "import", str(path)])
+    assert refused.exit_code == 1
+    assert "CQ553" in refused.stderr and "sheet Initiatives" in refused.stderr
+    assert "column justification" in refused.stderr
+    status = with_store(study, lambda conn: conn.execute(select(actors.c.review_status)
+                        .where(actors.c.id == bank)).scalar_one(), write=False)
+    assert status == "suggested"
+
+    edit(path, "Initiatives", {f"I{fund}": {"justification": "Runs well, copied elsewhere."}})
+    accepted = runner.invoke(main, [*project, "review", "import", str(path)])
+    assert accepted.exit_code == 0, accepted.stderr
+    found = with_store(study, lambda conn: conn.execute(
+        select(initiatives.c.review_status, initiatives.c.verdict)
+        .where(initiatives.c.id == fund)).one(), write=False)
+    assert tuple(found) == ("confirmed", "good_practice")
+    assert with_store(study, lambda conn: conn.execute(select(actors.c.review_status)
+                      .where(actors.c.id == bank)).scalar_one(), write=False) == "rejected"
