@@ -43,6 +43,7 @@ MANIFEST_FORMAT = 1
 PACKAGES = ("cityqda", "spacy", "spacy-lookups-data", "python-docx", "openpyxl",
             "python-calamine", "SQLAlchemy", "matplotlib")
 STDERR_CELL_LINES = 20
+KEY_COLUMNS_MAX = 2
 
 
 def file_sha256(path: Path) -> str:
@@ -116,23 +117,23 @@ def _cell_value(value):
 def table_cells(tables: dict) -> dict[str, dict]:
     """Every cell of the aggregate tables, keyed so two runs can be compared.
 
-    A row is named by its leading text columns (city, dimension, ...): the longest prefix
-    of columns that holds no number in any row. The other columns are the cells.
+    A row is named by its leading text columns, at most two (city; dimension, challenge,
+    name or parties): the columns before the first that holds a number in some row. The
+    other columns are the cells. A Total row (`totals`) is kept like any other row.
     """
     snapshot: dict[str, dict] = {}
     for name in sorted(tables):
         table = tables[name]
         columns = list(table.columns)
         key_count = 0
-        for index in range(len(columns)):
-            if all(not isinstance(row[index], (int, float)) or isinstance(row[index], bool)
+        for index in range(min(KEY_COLUMNS_MAX, len(columns) - 1)):
+            if any(isinstance(row[index], (int, float)) and not isinstance(row[index], bool)
                    for row in table.rows if index < len(row)):
-                key_count += 1
-            else:
                 break
-        key_count = max(1, min(key_count, len(columns) - 1)) if len(columns) > 1 else 0
+            key_count += 1
         cells: dict[str, dict] = {}
-        for row in table.rows:
+        totals = getattr(table, "totals", None)
+        for row in [*table.rows, *([totals] if totals else [])]:
             key = json.dumps([_cell_value(v) for v in row[:key_count]], ensure_ascii=False)
             values = cells.setdefault(key, {})
             for column, value in zip(columns[key_count:], row[key_count:], strict=False):
@@ -143,16 +144,14 @@ def table_cells(tables: dict) -> dict[str, dict]:
 
 
 def _study_table_cells(conn: Connection, study) -> dict | None:
-    """The aggregate tables' cells, or None while the aggregate stage is not installed."""
-    try:
-        from pipeline.aggregate.tables import study_tables
-    except ImportError:
-        return None
+    """The aggregate tables' cells, or None when they cannot be computed (a broken
+    register: the aggregate stage reports that problem itself)."""
+    from pipeline.aggregate.tables import study_tables
     from pipeline.errors import CityQDAError
 
     try:
         return table_cells(study_tables(conn, study))
-    except CityQDAError:  # the aggregate stage reports its own problems
+    except CityQDAError:
         return None
 
 

@@ -1,0 +1,181 @@
+"""`cityqda run` writes its manifest and says what changed since the previous run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+
+import docx
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from pipeline.aggregate.tables import ResultTable
+from pipeline.cli import main
+from pipeline.report.manifest import change_report, table_cells
+from pipeline.store import open_study_store
+from pipeline.study import load_study
+
+
+def run(runner, root):
+    result = runner.invoke(main, ["--project", str(root), "run", "--no-import"])
+    assert result.exit_code == 0, result.stderr
+    result.run_id = int(re.search(r"^run (\d+): ok", result.stderr, re.M).group(1))
+    return result
+
+
+def sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def add_interview(root, name="LIS-PM-02.docx"):
+    """A new transcript: a copy of LIS-PM-01 with one more answer (new bytes, new file)."""
+    document = docx.Document(str(root / "transcripts_sample" / "LIS-PM-01.docx"))
+    document.add_paragraph("The parish also runs a new homework club for refugee children.")
+    document.save(str(root / "transcripts_sample" / name))
+    workbook = load_workbook(root / "register.xlsx")
+    sheet = workbook["register"]
+    header = [cell.value for cell in sheet[1]]
+    values = {"round": "1", "city": "Lisbon", "country": "Portugal",
+              "category": "policy_maker", "outcome": "interviewed", "transcript_file": name}
+    sheet.append([values.get(column) for column in header])
+    workbook.save(root / "register.xlsx")
+    return f"transcripts_sample/{name}"
+
+
+def decide_challenge_in_lisbon(root, coder="ben") -> str:
+    """Accept one Lisbon challenge coding; returns its code."""
+    from pipeline.coding.decisions import set_decision
+    from pipeline.store.schema import codings, interviews
+
+    study = load_study(root)
+    store = open_study_store(study)
+    try:
+        with store.write() as conn:
+            coding_id, code = conn.execute(
+                select(codings.c.id, codings.c.code)
+                .join(interviews, interviews.c.id == codings.c.interview_id)
+                .where(codings.c.kind == "challenge", codings.c.negated == 0,
+                       interviews.c.file.like("LIS-%"))
+                .order_by(codings.c.id)).first()
+            set_decision(conn, coding_id, coder, "accept", source="test")
+    finally:
+        store.close()
+    return code
+
+
+def test_manifest_run_writes_hashes_versions_counts_and_outputs(runner, coded_sample, no_pdf):
+    result = run(runner, coded_sample)
+    path = coded_sample / "outputs" / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    assert manifest["run_id"] == result.run_id and manifest["status"] == "ok"
+    assert manifest["started_at"] and manifest["finished_at"]
+    inputs = manifest["inputs"]
+    assert inputs["register"] == {"path": "register.xlsx",
+                                  "sha256": sha256(coded_sample / "register.xlsx")}
+    assert inputs["codebook"]["sha256"] == manifest["codebook"]["sha256"] == sha256(
+        coded_sample / "codebooks" / "integration_policy.yaml")
+    assert manifest["codebook"]["id"] == "integration_policy"
+    assert manifest["codebook"]["version"] == "1.0.0"
+    assert len(inputs["guides"]) == 4 and all(g["sha256"] for g in inputs["guides"])
+    transcript = next(t for t in inputs["transcripts"] if t["file"] == "LIS-PM-01.docx")
+    assert transcript["sha256"] == sha256(coded_sample / transcript["path"])
+    assert inputs["actor_registry"]["sha256"]
+    assert {"python", "cityqda", "spacy", "python-docx", "openpyxl", "SQLAlchemy"} <= set(
+        manifest["packages"])
+    assert manifest["counts"]["interviews_active"] == 20
+    assert manifest["counts"]["codings_accepted"] > 0
+    report = manifest["outputs"]["report_lisbon"]
+    assert report["sha256"] == sha256(coded_sample / report["path"])
+    assert "initiatives_by_dimension" in manifest["tables"]
+    conn = sqlite3.connect(coded_sample / "cityqda.sqlite")
+    stored = conn.execute("SELECT manifest FROM runs WHERE id = ?",
+                          (result.run_id,)).fetchone()[0]
+    conn.close()
+    assert stored == path.read_text(encoding="utf-8")
+    assert f"changes: run {result.run_id} is the first run with a manifest" in result.stderr
+    assert (coded_sample / "outputs" / "changes.md").is_file()
+
+
+def test_manifest_change_report_names_a_new_interview_and_a_decision(runner, coded_sample,
+                                                                      no_pdf):
+    first = run(runner, coded_sample).run_id
+    new_path = add_interview(coded_sample)
+    code = decide_challenge_in_lisbon(coded_sample)
+    result = run(runner, coded_sample)
+    lines = result.stderr.splitlines()
+    assert f"changes since run {first} (run {result.run_id}):" in lines
+    assert f"  new interview: {new_path}" in lines
+    assert "  new decisions by ben: 1 coding decision(s)" in lines
+    assert any(line.startswith(f"  cell moved: Common challenges per city [Lisbon, {code}]")
+               for line in lines), result.stderr
+    assert any(line.startswith("  cell moved: Stakeholders interviewed per city and category "
+                               "[Lisbon] policy_maker: 1 -> 2") for line in lines)
+    changes = (coded_sample / "outputs" / "changes.md").read_text(encoding="utf-8")
+    assert changes.startswith(f"# changes since run {first} (run {result.run_id})\n")
+    assert f"- new interview: {new_path}\n" in changes
+    assert "- new decisions by ben: 1 coding decision(s)\n" in changes
+
+
+def test_manifest_change_report_names_changed_and_retired_interviews(runner, coded_sample,
+                                                                      no_pdf):
+    run(runner, coded_sample)
+    changed = coded_sample / "transcripts_sample" / "NAI-BU-01.docx"
+    document = docx.Document(str(changed))
+    document.add_paragraph("The bank now also offers free savings accounts to refugees.")
+    document.save(str(changed))
+    retired = runner.invoke(main, ["--project", str(coded_sample), "interview", "retire",
+                                   "transcripts_sample/ROT-BU-01.docx", "--reason", "test"])
+    assert retired.exit_code == 0, retired.stderr
+    workbook = load_workbook(coded_sample / "register.xlsx")  # the register follows
+    sheet = workbook["register"]
+    header = [cell.value for cell in sheet[1]]
+    column = header.index("transcript_file")
+    row = next(r[0].row for r in sheet.iter_rows(min_row=2)
+               if r[column].value == "ROT-BU-01.docx")
+    sheet.delete_rows(row)
+    workbook.save(coded_sample / "register.xlsx")
+    lines = run(runner, coded_sample).stderr.splitlines()
+    assert "  changed interview: transcripts_sample/NAI-BU-01.docx (version 1 -> 2)" in lines
+    assert "  retired interview: transcripts_sample/ROT-BU-01.docx" in lines
+
+
+def test_manifest_rerun_without_changes_says_nothing_changed(runner, coded_sample, no_pdf):
+    first = run(runner, coded_sample).run_id
+    second = run(runner, coded_sample)
+    lines = second.stderr.splitlines()
+    index = lines.index(f"changes since run {first} (run {second.run_id}):")
+    assert lines[index + 1] == "  nothing changed"
+
+
+@pytest.mark.parametrize("before, after, expected", [
+    ([["Lisbon", 1, 0.5]], [["Lisbon", 2, 0.5]], ["[Lisbon] initiatives: 1 -> 2"]),
+    ([["Lisbon", 1, None]], [["Lisbon", 1, 0.25]], ["[Lisbon] rate: blank -> 0.25"]),
+    ([], [["Nairobi", 3, None]], ["[Nairobi] initiatives: blank -> 3"]),
+    ([["Lisbon", 1, None]], [["Lisbon", 1, None]], []),
+])
+def test_manifest_table_cells_that_moved(coded_sample, before, after, expected):
+    """Cell comparison on stored manifests: runs 1 and 2 written by hand."""
+    def manifest(rows):
+        table = ResultTable(name="t", title="T", columns=["city", "initiatives", "rate"],
+                            rows=rows, notes=[])
+        return json.dumps({"inputs": {"transcripts": []}, "last_event_id": 0,
+                           "tables": table_cells({"t": table})})
+
+    study = load_study(coded_sample)
+    store = open_study_store(study)
+    try:
+        with store.write() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO runs (id, command, started_at, status, manifest) VALUES "
+                "(101, 'run', 'x', 'ok', ?), (102, 'run', 'x', 'ok', ?)",
+                (manifest(before), manifest(after)))
+        with store.read() as conn:
+            lines = change_report(conn, 101, 102)
+    finally:
+        store.close()
+    assert lines[0] == "changes since run 101 (run 102):"
+    moved = [line.removeprefix("cell moved: T ") for line in lines[1:]]
+    assert moved == (expected or ["nothing changed"])
