@@ -1,0 +1,26 @@
+"""The chart: a PNG whose bytes depend only on the counts, with no text chunks."""
+
+from __future__ import annotations
+
+import struct
+
+from pipeline.report.chart import dimension_chart
+
+
+def png_chunks(data: bytes) -> list[str]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks, position = [], 8
+    while position < len(data):
+        length, kind = struct.unpack(">I4s", data[position:position + 8])
+        chunks.append(kind.decode("ascii"))
+        position += 12 + length
+    return chunks
+
+
+def test_chart_bytes_are_deterministic_and_carry_no_metadata():
+    args = (["Social", "Economic"], [2, 0], [1, 3])
+    first = dimension_chart(*args, title="Lisbon")
+    assert dimension_chart(*args, title="Lisbon") == first
+    chunks = png_chunks(first)
+    assert not {"tEXt", "iTXt", "zTXt", "tIME"} & set(chunks)
+    assert dimension_chart(["Social", "Economic"], [2, 1], [1, 3], title="Lisbon") != first
