@@ -1,12 +1,15 @@
 """Tagging throughput against the bare spaCy tokenizer on the same text.
 
-    python benchmarks/bench_tag_speed.py [--words 1000000] [--seed 7] [--profile]
+    python benchmarks/bench_tag_speed.py [--words 1000000] [--seed 7] [--naive-share 20]
+        [--profile]
 
 Generates a corpus of interview-summary and policy-report paragraphs from a seeded phrase
 grammar (initiatives, negations, plans, problems, background), then times, on one core:
 the bare `spacy.blank("en")` tokenizer, the coder's spaCy pipeline (`nlp.pipe`), the
 `Tagger` with codes only (normalisation, pipeline and the output objects), and the full
-`Tagger` that `cityqda tag` uses (codes plus actors, initiatives and partnerships).
+`Tagger` that `cityqda tag` uses (codes plus actors, initiatives and partnerships), and
+the naive baseline: one compiled regular expression per codebook keyword over each text
+(what a team writes in pandas; slow, so timed on --naive-share per cent of the corpus).
 Words are whitespace-separated tokens of the input text; times are CPU seconds of the
 process (one core), best of --repeat runs.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import platform
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -116,6 +120,36 @@ def generate_corpus(words: int, seed: int) -> list[str]:
     return texts
 
 
+def naive_keyword_regexes(codebook) -> list[tuple[str, re.Pattern]]:
+    """The baseline a team writes in pandas: one compiled regular expression per keyword of
+    the codebook (a written phrase; its {a|b} alternatives become a regex alternation),
+    case-insensitive, from a word boundary; a prefix match also catches plurals."""
+    from pipeline.nlp.compiled import token_pattern_as_phrases
+
+    found = []
+    for code in codebook.codes:
+        for pattern in code.patterns:
+            keywords = list(pattern.phrases)
+            if pattern.tokens:
+                keywords.extend(token_pattern_as_phrases(list(pattern.tokens)) or [])
+            for keyword in keywords:
+                body, position = "", 0
+                for group in re.finditer(r"\{([^{}]*)\}", keyword):
+                    body += re.escape(keyword[position:group.start()]) + "(?:" + "|".join(
+                        re.escape(option) for option in group.group(1).split("|")) + ")"
+                    position = group.end()
+                body += re.escape(keyword[position:])
+                body = r"\s*".join(body.replace("\\ ", " ").split())
+                found.append((code.id, re.compile(r"\b" + body, re.IGNORECASE)))
+    return found
+
+
+def naive_code(regexes, texts: list[str]) -> list[list[tuple[str, int, int]]]:
+    """Every keyword match of every text, with its code and offsets."""
+    return [[(code, m.start(), m.end()) for code, regex in regexes
+             for m in regex.finditer(text)] for text in texts]
+
+
 def timed(label: str, function, words: int, repeat: int) -> float:
     """CPU seconds of one process (one core), best of `repeat` runs: the machine may be
     shared, and the best run is the least disturbed."""
@@ -134,6 +168,8 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=3, help="Runs per measurement; best kept.")
+    parser.add_argument("--naive-share", type=int, default=20, metavar="PERCENT",
+                        help="Share of the corpus the (slow) naive regex coder runs on.")
     parser.add_argument("--profile", action="store_true",
                         help="Profile the Tagger run with pyinstrument (if installed).")
     args = parser.parse_args()
@@ -171,9 +207,18 @@ def main() -> None:
         print(profiler.output_text(unicode=True, color=False))
     full_rate = timed("tag: codes + actors, initiatives", lambda: full.tag_texts(texts),
                       words, args.repeat)
-    print(f"  ratio pipeline / tokenizer:   {pipe_rate / bare_rate:.2f}")
-    print(f"  ratio tag codes / tokenizer:  {tag_rate / bare_rate:.2f}")
-    print(f"  ratio full tag / tokenizer:   {full_rate / bare_rate:.2f}")
+    regexes = naive_keyword_regexes(tagger.codebook)
+    naive_texts = texts[:max(1, len(texts) * args.naive_share // 100)]
+    naive_words = sum(len(text.split()) for text in naive_texts)
+    naive_rate = timed(f"naive: {len(regexes)} keyword regexes", lambda: naive_code(
+        regexes, naive_texts), naive_words, 1)
+    if naive_words != words:
+        print(f"  (naive coder timed on the first {len(naive_texts):,} paragraphs, "
+              f"{naive_words:,} words)")
+    for label, rate in (("pipeline", pipe_rate), ("tag codes", tag_rate),
+                        ("full tag", full_rate)):
+        print(f"  ratio {label + ' / tokenizer:':<24}{rate / bare_rate:6.2f}   "
+              f"{label} / naive regex: {rate / naive_rate:6.2f}")
 
 
 if __name__ == "__main__":
