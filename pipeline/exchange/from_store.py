@@ -165,7 +165,9 @@ def _segment_keys(conn, interview_ids: list[int]) -> dict[int, str]:
 
 
 def _flags(row) -> tuple[str, ...]:
-    return tuple(name for name in FLAG_NAMES if getattr(row, name))
+    values = (row.negated, row.hypothetical, row.planned, row.problem, row.rule_gone,
+              row.needs_review)
+    return tuple(name for name, value in zip(FLAG_NAMES, values, strict=True) if value)
 
 
 def _evidence_note(coding: _Coding, status: str, path: str, decided: list) -> Note:

@@ -187,3 +187,10 @@ def test_qdpx_writer_refuses_an_inconsistent_model(change, message, tmp_path):
         write_qdpx(change(sample_project()), target)
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind, key", [("code", "social"), ("selection", "São|👩🏽‍💼|0"),
+                                       ("note", ""), ("source", "x" * 5000)])
+def test_qdpx_writer_guid_for_is_exactly_uuid5(kind, key):
+    assert guid_for(kind, key) == str(uuid.uuid5(CITYQDA_NAMESPACE, f"{kind}\x1f{key}"))
+    assert guid_for(kind, key, "given") == "given"
