@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.schema import Table
 
+from pipeline.coding.bulk import insert_rows, update_rows
 from pipeline.store.schema import (
     actor_mentions,
     actors,
@@ -273,9 +274,6 @@ class EntityWriter:
                 else:
                     inserts.append(dict(values, **{column: entity_id},
                                         segment_id=segment_id))
-            if updates:
-                self.conn.execute(update(table).where(table.c.id == bindparam("_id")),
-                                  updates)
-            if inserts:
-                self.conn.execute(insert(table), inserts)
+            update_rows(self.conn, table, updates)
+            insert_rows(self.conn, table, inserts)
 

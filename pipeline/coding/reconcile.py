@@ -20,11 +20,12 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
 from pipeline.codebook.model import Codebook
 from pipeline.coding.anchor import anchor_group, instances, occurrence_of, position_map
+from pipeline.coding.bulk import insert_rows, update_rows
 from pipeline.coding.decisions import decided_ids
 from pipeline.coding.entities import EntityWriter
 from pipeline.store import record_event
@@ -389,11 +390,8 @@ class InterviewWriter:
             conn.execute(update(codings).where(codings.c.id == bindparam("_id"))
                          .values(occurrence=-bindparam("_id")),
                          [{"_id": i} for i in self.renumber])
-        if self.updates:
-            conn.execute(update(codings).where(codings.c.id == bindparam("_id")),
-                         self.updates)
-        if self.inserts:
-            conn.execute(insert(codings), self.inserts)
+        update_rows(conn, codings, self.updates)
+        insert_rows(conn, codings, self.inserts)
         self.entities.flush()
         version = self.ctx.codebook.version
         for start in range(0, len(self.refreshed), 500):
@@ -404,8 +402,7 @@ class InterviewWriter:
                 codebook_version=version, updated_run=self.ctx.run_id,
                 updated_at=self.ctx.now))
         conn.execute(delete(segment_coding).where(segment_coding.c.segment_id.in_(segment_ids)))
-        if self.states:
-            conn.execute(insert(segment_coding), self.states)
+        insert_rows(conn, segment_coding, self.states)
 
 
 def refresh_states(conn: Connection, segment_ids: list[int], old_fingerprint: str,
