@@ -609,6 +609,15 @@ class DocView:
                 continue
             word = self.folded(i)
             shape = self.shape[i]
+            if found and shape == OPEN and i == found[-1].end:
+                # a bracket after a party ("Settlement Services International (SSI) and ..."):
+                # its acronym or gloss, skipped
+                close = i + 1
+                while close < limit and self.shape[close] != CLOSE and close - i < 8:
+                    close += 1
+                if close < limit and self.shape[close] == CLOSE:
+                    i = close + 1
+                    continue
             if found and (shape == COMMA or word in list_words):
                 if shape == COMMA and i + 1 < limit and self.folded(i + 1) in self.cues.relative:
                     break
@@ -659,7 +668,7 @@ class ActorRecognizer:
         for chunk in view.chunks:
             if self._bracketed_alias(view, chunk, taken):
                 continue
-            found = self._classify(view, chunk)
+            found = self._classify(view, chunk, actors)
             if found is not None:
                 actors.append(found)
                 taken.mark(found.start, found.end)
@@ -878,6 +887,10 @@ class ActorRecognizer:
             k = next_at
             while k + 1 < view.length and view.shape[k + 1] in (CAP, ACR):
                 k += 1
+            if any(kind.id in _PLACE_HEADS for _, _, kind in
+                   self._head_positions(view, start, and_at)):
+                # "Municipality of Turin and Intesa Sanpaolo": a place names one city
+                return False
             return not (self._head_positions(view, next_at, k + 1)
                         or self._company_suffix(view, next_at, k + 1))
         left_heads = self._head_positions(view, start, and_at)
@@ -927,7 +940,7 @@ class ActorRecognizer:
         return [(s, e, k) for s, e, k in view.longest("kind", start, end) if k.role == "head"]
 
     # -- classifying a name --------------------------------------------------------------
-    def _classify(self, view: DocView, chunk: Chunk) -> ActorMention | None:
+    def _classify(self, view: DocView, chunk: Chunk, known=()) -> ActorMention | None:
         start, end = chunk.start, chunk.end
         cues = self.cues
         if any(s <= start and end <= e and k.generic and k.role == "head"
@@ -952,7 +965,8 @@ class ActorRecognizer:
         members = self._member_of(view, start)
         initiative_position = self._initiative_position(view, start, end)
         slot = self._partner_slot(view, start) or (
-            not initiative_position and self._partner_subject(view, start, end))
+            not initiative_position and self._partner_subject(view, start, end)) or (
+            self._listed_with(view, start, known))
         for s, e, kind in kinds:
             factor = 2.0 if head is not None and (s, e) == head[:2] else 1.0
             if kind.role == "head" and (head is None or (s, e) != head[:2]):
@@ -1178,6 +1192,22 @@ class ActorRecognizer:
                     return True
         return False
 
+    def _listed_with(self, view: DocView, start: int, known) -> bool:
+        """Listed after an actor in a sentence with a partnership cue ("co-funded by the
+        Municipality of Turin and Intesa Sanpaolo", "the City of Sydney and Westpac co-host")."""
+        if not known:
+            return False
+        sent_start = view.sentence_bounds(int(view.sent[start]))[0]
+        k = start - 1
+        while k >= sent_start and view.folded(k) in ("the", "a", "an", "by", "with", "from"):
+            k -= 1
+        if k <= sent_start or not (view.folded(k) in ("and", "&") or view.shape[k] == COMMA):
+            return False
+        if not any(a.end == k and not a.generic for a in known):
+            return False
+        sent_end = view.sentence_bounds(int(view.sent[start]))[1]
+        return bool(view.in_group("pcue", sent_start, sent_end))
+
     def _partner_subject(self, view: DocView, start: int, end: int) -> bool:
         """The first name of a clause that holds a partnership cue after it ("Philips and
         ASML, together with ...", "Bosch has trained ... under an agreement with")."""
@@ -1208,7 +1238,11 @@ class ActorRecognizer:
             return True
         if view.shape[end] != LOWER:
             return True
-        return view.folded(end) in _STOP_WORDS
+        if view.folded(end) in _STOP_WORDS:
+            return True
+        # the subject of a verb of running or of a partnership ("Deutsche Bahn offers ...")
+        return any(s == end for group in ("init_run_verbs", "pcue")
+                   for s, _, _ in view.in_group(group, end, min(view.length, end + 4)))
 
     def _initiative_position(self, view: DocView, start: int, end: int) -> str | None:
         """Something is run, opened or funded: "runs the X" (object), "X, run by" or "X is
@@ -1491,6 +1525,9 @@ def _stop_words() -> frozenset[str]:
 
 
 _STOP_WORDS = _stop_words()
+# Kinds whose complement is a place ("City of ...", "Province of ..."): "and" after it joins
+# two actors, not two parts of one name.
+_PLACE_HEADS = frozenset({"municipality", "region"})
 
 
 def is_year(text: str) -> bool:

@@ -227,16 +227,22 @@ class PartnershipRecognizer:
                  ) -> list[ActorMention]:
         # a passive agent is the subject: "is run by the county's public health department
         # together with ..." (not an aside between commas: "X, run by Y, receives ...")
+        aside: list[ActorMention] = []
         for s, e, _ in view.groups.get("init_by_verbs", ()):
-            if region <= s and e <= cue and not (s > 0 and view.shape[s - 1] == COMMA):
+            if region <= s and e <= cue:
                 agents, _ = view.coordinated(e, cue)
-                if agents:
-                    return agents
+                if not (s > 0 and view.shape[s - 1] == COMMA):
+                    if agents:
+                        return agents
+                elif not aside:
+                    aside = agents
         before = view.actors_in(region, cue)
         candidates = [a for a in before if not after_preposition(view, a.start)] or [
             a for a in before if not after_preposition(view, a.start, _PARTNER_WORDS)]
         if not candidates:
-            return []  # "The clinic of X is funded by Y" keeps X (above)
+            # "The programme, implemented by X and financed by Y": with no actor as the
+            # subject, the agent of the aside runs what Y funds
+            return aside if kind == "by" else []
         opener = candidates[0]
         for actor in candidates[1:]:  # "..., and the Foundation trains ...": a new subject
             before = actor.start - 1

@@ -64,6 +64,19 @@ def partnership(result: dict, parties: set[str]) -> dict:
      {"Hope Foundation", "Lyon City Council"}, "between"),
     ("Renault SA funded the Hope Foundation's new clinic for two years.",
      {"Renault SA", "Hope Foundation"}, "verb"),
+    # hyphenated cues, bracketed acronyms inside a list, place names joined by "and"
+    ("The Hope Foundation and Lyon City Council co-host the festival.",
+     {"Hope Foundation", "Lyon City Council"}, "joint"),
+    ("The Hope Foundation (HF) and Lyon City Council run it with sponsorship from Renault SA.",
+     {"Hope Foundation", "Lyon City Council", "Renault SA"}, "by"),
+    ("The courses are co-funded by the Municipality of Turin and Korvalt.",
+     {"Municipality of Turin", "Korvalt"}, "by"),
+    ("The Welcome Point is a joint initiative of the Municipality of Ghent and the Hope "
+     "Foundation.", {"Municipality of Ghent", "Hope Foundation"}, "between"),
+    ("The programme, implemented by the Hope Foundation and financed by Lyon City Council, "
+     "trains staff.", {"Hope Foundation", "Lyon City Council"}, "by"),
+    ("Korvalt offers apprenticeships in cooperation with the Lyon Employment Agency.",
+     {"Korvalt", "Lyon Employment Agency"}, "with"),
 ])
 def test_partnerships_cue_families(tagger, text, parties, kind):
     found = partnership(tagger.tag(text), parties)
