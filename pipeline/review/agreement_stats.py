@@ -23,6 +23,9 @@ Definitions (so reports can name them):
 * the **bootstrap** resamples units with replacement (a fixed-seed NumPy generator, one set of
   resamples shared by all four statistics), recomputes each statistic, drops the resamples on
   which it is undefined (their count is reported) and takes the 2.5th and 97.5th percentiles.
+  Units that contribute identically are folded into patterns first and each resample draws
+  pattern counts from the multinomial distribution that drawing units would give, so the
+  cost depends on the number of distinct patterns, not of units.
 
 Why NumPy and not a statistics package: the formulas are a few lines over a coincidence or
 confusion matrix, and writing them over per-unit count matrices lets the bootstrap run as one
@@ -260,19 +263,47 @@ def _statistics(weights: np.ndarray, counts: _Counts, positive_index: int | None
     return result
 
 
+def _patterns(counts: _Counts) -> tuple[_Counts, np.ndarray]:
+    """Units that contribute identically (same value counts, same confusion cell) folded
+    into one pattern each: the representatives' counts and how many units each stands for.
+
+    Presence data has a handful of patterns however many units there are, so the
+    bootstrap works on patterns, not units.
+    """
+    features = counts.value_counts
+    if counts.confusion is not None:
+        features = np.concatenate([features, counts.confusion], axis=1)
+    _unique, first, multiplicity = np.unique(features, axis=0, return_index=True,
+                                             return_counts=True)
+    by_unit = np.argsort(first)  # representatives in unit order, not np.unique's order
+    order, multiplicity = first[by_unit], multiplicity[by_unit]
+    folded = _Counts(counts.values, counts.coders, counts.value_counts[order],
+                     counts.pairs[order], counts.agreeing_pairs[order],
+                     counts.coincidences[order],
+                     None if counts.confusion is None else counts.confusion[order])
+    return folded, multiplicity
+
+
 def _bootstrap(counts: _Counts, positive_index: int | None, resamples: int, seed: int
                ) -> dict[str, np.ndarray]:
+    """Resample units with replacement, `resamples` times.
+
+    Drawing n units uniformly with replacement gives each pattern of identical units a
+    multinomial count with probabilities proportional to its size, so the weights are drawn
+    per pattern (the same distribution as drawing units, at a fraction of the cost).
+    """
     n_units = counts.value_counts.shape[0]
+    folded, multiplicity = _patterns(counts)
+    n_patterns = multiplicity.size
+    probabilities = multiplicity / n_units
     rng = np.random.default_rng(seed)
-    batch = max(1, min(resamples, BATCH_CELLS // max(n_units, 1)))
+    batch = max(1, min(resamples, BATCH_CELLS // max(n_patterns, 1)))
     collected: dict[str, list[np.ndarray]] = {}
     done = 0
     while done < resamples:
         size = min(batch, resamples - done)
-        picks = rng.integers(0, n_units, size=(size, n_units))
-        offsets = (np.arange(size)[:, None] * n_units + picks).ravel()
-        weights = np.bincount(offsets, minlength=size * n_units).reshape(size, n_units)
-        for name, values in _statistics(weights.astype(np.float64), counts,
+        weights = rng.multinomial(n_units, probabilities, size=size)
+        for name, values in _statistics(weights.astype(np.float64), folded,
                                         positive_index).items():
             collected.setdefault(name, []).append(values)
         done += size
