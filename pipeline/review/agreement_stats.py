@@ -68,6 +68,19 @@ def _sort_key(item: Hashable) -> tuple[str, str]:
     return (type(item).__name__, repr(item))
 
 
+def _ordered(items) -> list:
+    """Sorted naturally when the items compare (fast for many (segment, code) units),
+    else by `_sort_key`; either way the same items always come in the same order."""
+    items = list(items)
+    kinds = {type(item) for item in items}
+    if len(kinds) <= 1:
+        try:
+            return sorted(items)
+        except TypeError:
+            pass
+    return sorted(items, key=_sort_key)
+
+
 @dataclass(frozen=True)
 class RatingTable:
     """Nominal ratings by unit and coder; a missing (unit, coder) pair means not rated.
@@ -184,7 +197,7 @@ def _counts(table: RatingTable) -> _Counts:
     for (unit, coder), value in table.ratings.items():
         by_unit.setdefault(unit, {})[coder] = value
     pairable = {unit: rated for unit, rated in by_unit.items() if len(rated) >= 2}
-    units = sorted(pairable, key=_sort_key)
+    units = _ordered(pairable)
     values = sorted({v for rated in pairable.values() for v in rated.values()}, key=_sort_key)
     coders = sorted({c for rated in pairable.values() for c in rated}, key=_sort_key)
     index = {v: i for i, v in enumerate(values)}
