@@ -528,8 +528,8 @@ _define("CQ721", "Unknown round",
         "Give one of the register's rounds, or leave out --round for all rounds.",
         EXIT_USAGE)
 _warning("CQ730", "Register checks skipped",
-         "{path} lists no contacted stakeholders, so the response-rate table is empty and "
-         "interviews were not checked against the register",
+         "the register lists no contacted stakeholders, so the response-rate table is empty "
+         "and interviews were not checked against the register",
          "Fill in the register (one row per stakeholder contacted) to get response rates and "
          "the register cross-checks.")
 _warning("CQ731", "Parquet not written",
