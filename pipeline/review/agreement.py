@@ -92,9 +92,11 @@ def review_ratings(conn: Connection, coders: Iterable[str] | None = None) -> Rev
         return wanted is None or coder in wanted
 
     coding_rows = {}
+    # codings folded into another by a codebook merge carry their decisions over there
     for row in conn.execute(select(codings.c.id, codings.c.segment_id, codings.c.code,
                                    codings.c.dimension, codings.c.kind,
-                                   codings.c.interview_id)):
+                                   codings.c.interview_id)
+                            .where(codings.c.merged_into.is_(None))):
         coding_rows[row.id] = row
         ratings.interview_of[row.segment_id] = row.interview_id
         group = row.dimension or row.kind
@@ -118,6 +120,7 @@ def review_ratings(conn: Connection, coders: Iterable[str] | None = None) -> Rev
 
     imported = _imported_export_ids(conn)
     if imported:
+        segment_of = dict(conn.execute(select(codings.c.id, codings.c.segment_id)).all())
         query = (select(review_exports.c.coder, review_export_rows.c.entity,
                         review_export_rows.c.entity_id)
                  .join(review_exports, review_exports.c.id == review_export_rows.c.export_id)
@@ -130,10 +133,9 @@ def review_ratings(conn: Connection, coders: Iterable[str] | None = None) -> Rev
             if entity == "segments":
                 segment_id = entity_id
             else:
-                coding = coding_rows.get(entity_id)
-                if coding is None:
+                segment_id = segment_of.get(entity_id)
+                if segment_id is None:
                     continue
-                segment_id = coding.segment_id
             ratings.seen.setdefault(coder, set()).add(segment_id)
 
     missing = sorted({s for units in ratings.seen.values() for s in units}
