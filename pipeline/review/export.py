@@ -27,6 +27,7 @@ from pipeline.review.workbook import (
     add_list_validation,
     column_letters,
     content_hash,
+    fast_rows,
     new_workbook,
     protect_sheet,
     register_list,
@@ -192,6 +193,7 @@ def _table(wb, title: str, columns: list[str], coder_columns: list[str],
                 columns=len(columns))
     if protect:
         protect_sheet(ws)
+    fast_rows(ws)
     return ws, letters
 
 

@@ -149,6 +149,10 @@ def _style(cell, *, bold=False, wrap=False, fill=None, unlocked=False) -> None:
 def write_header(ws, headers: Sequence[str], *, coder_columns: Iterable[str] = ()) -> None:
     """The header row: bold, shaded; the columns a coder fills in shaded differently."""
     coder_columns = set(coder_columns)
+    fast = getattr(ws, "_cityqda_fast", None)
+    if fast is not None:
+        fast.header(headers, coder_columns)
+        return
     ws.append([text_cell(ws, h, bold=True,
                          fill="coder" if h in coder_columns else "header") for h in headers])
 
@@ -160,6 +164,10 @@ def write_row(ws, values: Sequence, *, rich: dict[int, Iterable[tuple[int, int]]
     `rich` maps a 0-based column index to bold spans of that cell's text;
     `unlocked_columns` (0-based) stay editable when the sheet is protected.
     """
+    fast = getattr(ws, "_cityqda_fast", None)
+    if fast is not None:
+        fast.row(values, rich or {}, unlocked_columns)
+        return
     wrap = getattr(ws, "_cityqda_wrap", frozenset())
     unlocked = set(unlocked_columns)
     rich = rich or {}
@@ -172,6 +180,100 @@ def write_row(ws, values: Sequence, *, rich: dict[int, Iterable[tuple[int, int]]
         else:
             cells.append(text_cell(ws, value, wrap=letter in wrap, unlocked=index in unlocked))
     ws.append(cells)
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class FastRows:
+    """Rows of a big write-only sheet rendered straight to sheet XML, spooled to disk.
+
+    openpyxl spends most of an export building a Cell object per value; the review sheets
+    hold only text cells in a handful of styles, so their XML is written here instead
+    (inline strings, `xml:space="preserve"`) and spliced into the saved package by
+    `save_workbook`. Memory stays flat however many rows there are.
+    """
+
+    def __init__(self, ws):
+        import tempfile
+
+        self.ws = ws
+        self.file = tempfile.TemporaryFile()
+        self.rows = 0
+        self._styles: dict[tuple, str] = {}
+        self._letters: list[str] = []
+
+    def _style(self, bold=False, wrap=False, fill=None, unlocked=False) -> str:
+        key = (bold, wrap, fill, unlocked)
+        found = self._styles.get(key)
+        if found is None:
+            probe = text_cell(self.ws, "x", bold=bold, wrap=wrap, fill=fill, unlocked=unlocked)
+            style_id = probe.style_id
+            found = f' s="{style_id}"' if style_id else ""
+            self._styles[key] = found
+        return found
+
+    def _letter(self, index: int) -> str:
+        while len(self._letters) <= index:
+            self._letters.append(get_column_letter(len(self._letters) + 1))
+        return self._letters[index]
+
+    def _write(self, cells: list[str]) -> None:
+        self.rows += 1
+        self.file.write(f'<row r="{self.rows}">{"".join(cells)}</row>'.encode())
+
+    def header(self, headers, coder_columns) -> None:
+        cells = []
+        for index, header in enumerate(headers):
+            style = self._style(bold=True, fill="coder" if header in coder_columns
+                                else "header")
+            cells.append(self._cell(index, safe_text(header), style))
+        self._write(cells)
+
+    def _cell(self, index: int, text: str, style: str) -> str:
+        ref = f"{self._letter(index)}{self.rows + 1}"
+        if not text:
+            return f'<c r="{ref}"{style}/>' if style else ""
+        return (f'<c r="{ref}" t="inlineStr"{style}><is><t xml:space="preserve">'
+                f"{_xml(text)}</t></is></c>")
+
+    def row(self, values, rich, unlocked_columns) -> None:
+        wrap = getattr(self.ws, "_cityqda_wrap", frozenset())
+        unlocked = set(unlocked_columns)
+        cells = []
+        for index, value in enumerate(values):
+            letter = self._letter(index)
+            style = self._style(wrap=letter in wrap, unlocked=index in unlocked)
+            text = safe_text(value)
+            spans = rich.get(index)
+            if spans and text and len(text) == len(value or ""):
+                cells.append(self._rich(index, text, spans, style))
+            else:
+                cells.append(self._cell(index, text, style))
+        self._write(cells)
+
+    def _rich(self, index: int, text: str, spans, style: str) -> str:
+        runs, at = [], 0
+        for start, end in sorted((max(0, s), min(len(text), e)) for s, e in spans if e > s):
+            start = max(start, at)
+            if end <= start:
+                continue
+            if start > at:
+                runs.append(f'<r><t xml:space="preserve">{_xml(text[at:start])}</t></r>')
+            runs.append('<r><rPr><b/><color rgb="FFC00000"/></rPr><t xml:space="preserve">'
+                        f"{_xml(text[start:end])}</t></r>")
+            at = end
+        if at < len(text):
+            runs.append(f'<r><t xml:space="preserve">{_xml(text[at:])}</t></r>')
+        ref = f"{self._letter(index)}{self.rows + 1}"
+        return f'<c r="{ref}" t="inlineStr"{style}><is>{"".join(runs)}</is></c>'
+
+
+def fast_rows(ws) -> None:
+    """Let `write_header`/`write_row` render this write-only sheet's rows directly (for
+    sheets of many rows); do not mix with `ws.append` on the same sheet."""
+    ws._cityqda_fast = FastRows(ws)
 
 
 def register_list(wb, name: str, values: Sequence[str]) -> str:
@@ -272,15 +374,72 @@ def save_workbook(wb, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(prefix=".cityqda-", suffix=".xlsx", dir=path.parent)
     os.close(handle)
+    fast = {ws.title: ws._cityqda_fast for ws in wb.worksheets
+            if getattr(ws, "_cityqda_fast", None) is not None}
     try:
         wb.save(temp_name)
-        normalise_ooxml_zip(temp_name)
+        if fast:
+            _splice_fast_sheets(temp_name, fast)
+        else:
+            normalise_ooxml_zip(temp_name)
         os.chmod(temp_name, 0o666 & ~_umask())
         os.replace(temp_name, path)
     finally:
         if os.path.exists(temp_name):
             os.unlink(temp_name)
     return path
+
+
+def _splice_fast_sheets(name: str, fast: dict[str, FastRows]) -> None:
+    """Rewrite the saved package with the spooled rows inside their sheets' <sheetData>,
+    with the fixed entry dates and order of `pipeline.xlsx_determinism`."""
+    import os
+    import shutil
+    import tempfile
+
+    from pipeline.xlsx_determinism import (
+        CORE_PROPERTIES,
+        FIXED_ZIP_DATE,
+        _entry_order,
+        fix_core_dates,
+    )
+
+    with zipfile.ZipFile(name) as source:
+        parts = {info.filename: source.read(info) for info in source.infolist()
+                 if not info.is_dir()}
+        spliced = {_sheet_part(source, title): rows for title, rows in fast.items()}
+    handle, temp_name = tempfile.mkstemp(suffix=".xlsx", dir=os.path.dirname(name))
+    os.close(handle)
+    try:
+        with zipfile.ZipFile(temp_name, "w") as target:
+            for part in sorted(parts, key=_entry_order):
+                data = parts[part]
+                if part == CORE_PROPERTIES:
+                    data = fix_core_dates(data)
+                info = zipfile.ZipInfo(part, date_time=FIXED_ZIP_DATE)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.create_system = 0
+                info.external_attr = 0
+                info._compresslevel = 6
+                rows = spliced.get(part)
+                if rows is None:
+                    target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED,
+                                    compresslevel=6)
+                    continue
+                marker = b"<sheetData></sheetData>"
+                if marker not in data:
+                    marker = b"<sheetData/>"
+                head, tail = data.split(marker, 1)
+                with target.open(info, "w", force_zip64=True) as stream:
+                    stream.write(head + b"<sheetData>")
+                    rows.file.seek(0)
+                    shutil.copyfileobj(rows.file, stream, 1 << 20)
+                    stream.write(b"</sheetData>" + tail)
+                rows.file.close()
+        os.replace(temp_name, name)
+    finally:
+        if os.path.exists(temp_name):
+            os.unlink(temp_name)
 
 
 def _umask() -> int:
