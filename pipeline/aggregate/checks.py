@@ -59,12 +59,17 @@ def check_interviewees(conn: Connection, scope: Scope, table: ResultTable) -> li
     return problems
 
 
-def check_register(scope: Scope, table: ResultTable) -> list[Problem]:
+def check_register(scope: Scope, table: ResultTable,
+                   retired_files: frozenset[str] = frozenset()) -> list[Problem]:
     """Per city: interviews in the table = register rows marked interviewed; every
-    transcript has a register row; every interviewed row has a transcript."""
+    transcript has a register row; every interviewed row has a transcript. A row whose
+    transcript was retired (`cityqda interview retire`) left the tables on purpose and is
+    not compared."""
     register = scope.register
     file = str(register.path) if register.path else None
     problems = []
+    retired_rows = {row.row for row in map(register.row_for_file, retired_files)
+                    if row is not None}
     matched_rows: dict[int, object] = {}
     for interview in scope.all_interviews:
         row = register.row_for_file(interview.file)
@@ -73,7 +78,8 @@ def check_register(scope: Scope, table: ResultTable) -> list[Problem]:
                                               "file": interview.file}, file=interview.path))
         else:
             matched_rows[row.row] = interview
-    interviewed = [r for r in scope.register_rows if r.outcome == "interviewed"]
+    interviewed = [r for r in scope.register_rows if r.outcome == "interviewed"
+                   and (r.row not in retired_rows or r.row in matched_rows)]
     for row in interviewed:
         if row.row not in matched_rows:
             problems.append(Problem("CQ706", {"city": scope.canonical_city(row.city),
@@ -178,7 +184,11 @@ def cross_checks(conn: Connection, study, tables: dict[str, ResultTable], *,
     scope = scope or build_scope(conn, study, round=round, register=register)
     problems = check_interviewees(conn, scope, tables["interviewees"])
     if scope.register.rows:
-        problems += check_register(scope, tables["interviewees"])
+        from pipeline.store.schema import interviews
+
+        retired = frozenset(conn.execute(select(interviews.c.file).where(
+            interviews.c.status == "retired")).scalars())
+        problems += check_register(scope, tables["interviewees"], retired)
     else:
         problems.append(Problem("CQ730", {"path": str(scope.register.path)},
                                 file=str(scope.register.path)))
