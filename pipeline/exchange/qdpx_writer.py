@@ -66,10 +66,9 @@ def xml_safe(text: str) -> str:
 
 
 def element(parent, tag: str, ns: str, text: str | None = None, /, **attributes):
-    node = etree.SubElement(parent, f"{{{ns}}}{tag}")
-    for key, value in attributes.items():
-        if value is not None:
-            node.set(key, value)
+    node = etree.SubElement(parent, f"{{{ns}}}{tag}",
+                            {key: value for key, value in attributes.items()
+                             if value is not None})
     if text is not None:
         node.text = xml_safe(text)
     return node
