@@ -217,3 +217,21 @@ def test_agreement_cli_restricted_to_named_coders(reviewed, runner):
                                   "--no-xlsx", "--json"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["coders"] == ["ana"]
+
+
+def test_agreement_run_stage_writes_reports_when_coders_overlap(reviewed):
+    from pipeline.review.agreement import stage_agreement
+    from pipeline.run import RunContext, RunOptions
+
+    study, _seg, _ids = reviewed
+    store = open_study_store(study)
+    try:
+        ctx = RunContext(study, store, RunOptions(), run_id=None)
+        stage_agreement(ctx)
+    finally:
+        store.close()
+    assert ctx.outputs["agreement"] == study.root / "outputs" / "agreement.xlsx"
+    assert ctx.outputs["rule_quality_xlsx"].name == "rule_quality.xlsx"
+    assert ctx.stage_lines[0].startswith("agreement: ana, ben on 4 segment(s); ")
+    assert HEADLINE_NAME in ctx.stage_lines[0] and "0.727" in ctx.stage_lines[0]
+    assert ctx.problems == []
