@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from pipeline import __version__
 from pipeline.coding.code_changes import AppliedChange, apply_changes
@@ -318,14 +318,17 @@ def _other_inputs(registry) -> dict:
     return {"actors": registry.sha256, "entity_cues": load_entity_cues().sha256}
 
 
+SEGMENT_TEXTS = select(segments.c.id, segments.c.text).where(
+    segments.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def _texts(store: Store, items: list[SegmentWork]) -> list[tuple[int, str]]:
     """(segment id, text) of the segments of one interview that need tagging."""
     wanted = [item.segment_id for item in items if item.tag]
     if not wanted:
         return []
     with store.read() as conn:
-        texts = dict(conn.execute(select(segments.c.id, segments.c.text)
-                                  .where(segments.c.id.in_(wanted))).all())
+        texts = dict(conn.execute(SEGMENT_TEXTS, {"ids": wanted}).all())
     return [(segment_id, texts[segment_id]) for segment_id in wanted]
 
 

@@ -60,6 +60,33 @@ def _shift_statement(table: Table):
 
 
 SHIFT = {name: _shift_statement(table) for name, (table, _key) in MENTIONS.items()}
+# Statements run for every interview, built once (building and keying a statement costs
+# more than running it on SQLite).
+_IDS = bindparam("ids", expanding=True)
+STOP_PRODUCED = {name: update(table).where(table.c.segment_id.in_(_IDS), table.c.produced == 1)
+                 .values(produced=0) for name, (table, _key) in MENTIONS.items()}
+MENTIONS_OF_SEGMENTS = {name: select(table.c.id, table.c[key], table.c.segment_id,
+                                     table.c.start, table.c.version)
+                        .where(table.c.segment_id.in_(_IDS))
+                        for name, (table, key) in MENTIONS.items()}
+_BY_NAME: dict[tuple[str, str], object] = {}
+_LINKS: dict[tuple[str, str], object] = {}
+
+
+def _by_name(table: Table, column: str):
+    """Rows of `table` in one city with one of the given names."""
+    key = (table.name, column)
+    if key not in _BY_NAME:
+        _BY_NAME[key] = select(table).where(table.c.city == bindparam("city"),
+                                            table.c[column].in_(_IDS))
+    return _BY_NAME[key]
+
+
+def _links_of(table: Table, column: str):
+    key = (table.name, column)
+    if key not in _LINKS:
+        _LINKS[key] = select(table).where(table.c[column].in_(_IDS))
+    return _LINKS[key]
 
 
 class EntityWriter:
@@ -170,9 +197,8 @@ class EntityWriter:
             for statement in SHIFT.values():
                 conn.execute(statement, self.moves)
         for segment_ids in _chunks(self.recoded_segments):
-            for table, _key in MENTIONS.values():
-                conn.execute(update(table).where(table.c.segment_id.in_(segment_ids),
-                                                 table.c.produced == 1).values(produced=0))
+            for statement in STOP_PRODUCED.values():
+                conn.execute(statement, {"ids": segment_ids})
         if not self.mentions:
             return
         ids = {"actor": self._resolve_actors()}
@@ -192,8 +218,8 @@ class EntityWriter:
         found = {}
         for city, names in sorted(by_city.items()):
             for chunk in _chunks(sorted(names)):
-                for row in self.conn.execute(select(table).where(
-                        table.c.city == city, table.c[column].in_(chunk))):
+                for row in self.conn.execute(_by_name(table, column),
+                                             {"city": city, "ids": chunk}):
                     found[(row.city, getattr(row, column))] = row
         return found
 
@@ -239,7 +265,7 @@ class EntityWriter:
             return
         present = set()
         for chunk in _chunks(sorted({w[0] for w in wanted})):
-            for row in self.conn.execute(select(table).where(table.c[column].in_(chunk))):
+            for row in self.conn.execute(_links_of(table, column), {"ids": chunk}):
                 extra = tuple(sorted((k, getattr(row, k)) for k in ("role",)
                                      if k in table.c))
                 present.add((getattr(row, column), row.actor_id, extra))
@@ -258,10 +284,7 @@ class EntityWriter:
             table, column = MENTIONS[kind]
             existing = {}
             for chunk in _chunks(sorted({r[1] for r in rows})):
-                for row in self.conn.execute(
-                        select(table.c.id, table.c[column], table.c.segment_id,
-                               table.c.start, table.c.version)
-                        .where(table.c.segment_id.in_(chunk))):
+                for row in self.conn.execute(MENTIONS_OF_SEGMENTS[kind], {"ids": chunk}):
                     existing[(row[1], row.segment_id, row.start, row.version)] = row.id
             inserts, updates, seen = [], [], set()
             for entity_id, segment_id, values in rows:

@@ -52,6 +52,18 @@ MUTABLE = ("dimension", "kind", "origin", "rule_id", "codebook_version", "occurr
            "review_reason")
 
 
+# Statements run for every interview, built once (building and keying a statement costs
+# more than running it on SQLite).
+SEGMENTS_BY_ID = select(segments).where(segments.c.id.in_(bindparam("ids", expanding=True)))
+INTERVIEW_METADATA = select(interviews.c.metadata).where(interviews.c.id == bindparam("id"))
+CODINGS_OF_SEGMENTS = (select(codings)
+                       .where(codings.c.segment_id.in_(bindparam("ids", expanding=True)),
+                              codings.c.merged_into.is_(None))
+                       .order_by(codings.c.id))
+DELETE_STATES = delete(segment_coding).where(
+    segment_coding.c.segment_id.in_(bindparam("ids", expanding=True)))
+
+
 @dataclass
 class SegmentWork:
     """A current segment that needs coding (`tag` True) or only moved in its transcript."""
@@ -175,12 +187,11 @@ class InterviewWriter:
     # --- reading ------------------------------------------------------------------------
 
     def _current(self, ids: list[int]) -> dict[int, object]:
-        rows = self.conn.execute(select(segments).where(segments.c.id.in_(ids))).all()
+        rows = self.conn.execute(SEGMENTS_BY_ID, {"ids": ids}).all()
         return {r.id: r for r in rows}
 
     def _city(self) -> str | None:
-        raw = self.conn.execute(select(interviews.c.metadata)
-                                .where(interviews.c.id == self.interview_id)).scalar()
+        raw = self.conn.execute(INTERVIEW_METADATA, {"id": self.interview_id}).scalar()
         value = (json.loads(raw or "{}").get("city") or {}).get("value")
         return str(value) if value else None
 
@@ -208,9 +219,7 @@ class InterviewWriter:
         if not ready:
             return self.tally
         ids = [seg.id for _item, seg in ready]
-        rows = self.conn.execute(select(codings).where(codings.c.segment_id.in_(ids),
-                                                       codings.c.merged_into.is_(None))
-                                 .order_by(codings.c.id)).all()
+        rows = self.conn.execute(CODINGS_OF_SEGMENTS, {"ids": ids}).all()
         by_segment: dict[int, list] = defaultdict(list)
         for row in rows:
             by_segment[row.segment_id].append(row)
@@ -401,7 +410,7 @@ class InterviewWriter:
                 codings.c.codebook_version != version).values(
                 codebook_version=version, updated_run=self.ctx.run_id,
                 updated_at=self.ctx.now))
-        conn.execute(delete(segment_coding).where(segment_coding.c.segment_id.in_(segment_ids)))
+        conn.execute(DELETE_STATES, {"ids": segment_ids})
         insert_rows(conn, segment_coding, self.states)
 
 
