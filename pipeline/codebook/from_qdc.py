@@ -105,11 +105,13 @@ class _Converter:
         for dimension in dimensions:
             self.dimension_names[slug(dimension)] = dimension
             self.dimension_names[slug(dimension.replace("_", " and "))] = dimension
-        if reference is not None:
-            for code in reference.codes:
-                self.known[guid_for("code", code.id).lower()] = (code.id, code.kind)
-                if code.kind == "dimension":
-                    self.dimension_names[slug(code.label)] = code.id
+        for code in reference or ():
+            code_id, kind, label = code.get("id"), code.get("kind"), code.get("label")
+            if not isinstance(code_id, str):
+                continue
+            self.known[guid_for("code", code_id).lower()] = (code_id, kind)
+            if kind == "dimension" and isinstance(label, str):
+                self.dimension_names[slug(label)] = code_id
         self.colours = 0
         self.uncodable: list[str] = []
 
@@ -206,20 +208,32 @@ class _Converter:
             self.second(child, parent, kind, prefix=(*prefix, label))
 
 
-def reference_context(reference_path: Path | None) -> dict:
-    """The `context` (cue lists) of the reference codebook, read without compiling it."""
+def reference_document(reference_path: Path | None) -> dict:
+    """The reference codebook's data as written (not compiled: only its code ids, kinds,
+    labels and context are used, and a half-edited codebook must not stop an import)."""
     from pipeline.codebook.load import default_codebook_path, read_codebook_document
 
-    doc, _ = read_codebook_document(reference_path or default_codebook_path())
-    return doc.data["context"]
+    for path in (reference_path, default_codebook_path()):
+        if path is None:
+            continue
+        try:
+            doc, _ = read_codebook_document(Path(path))
+        except CityQDAError:
+            continue
+        data = doc.data if isinstance(doc.data, dict) else {}
+        if isinstance(data.get("context"), dict):
+            return data
+    return {}
 
 
 def qdc_to_document(read_result, display: str, *, dimensions: tuple[str, ...] = DIMENSION_ORDER,
-                    reference=None, context: dict | None = None
-                    ) -> tuple[dict, int, list[Problem]]:
-    """(codebook document, number of codes, problems) from a read `.qdc`."""
+                    reference: dict | None = None) -> tuple[dict, int, list[Problem]]:
+    """(codebook document, number of codes, problems) from a read `.qdc`; `reference` is
+    a codebook document whose code ids returning codes keep and whose context is copied."""
     codebook = read_result.codebook
-    converter = _Converter(display, dimensions, reference)
+    reference = reference if reference is not None else reference_document(None)
+    codes = reference.get("codes") if isinstance(reference.get("codes"), list) else []
+    converter = _Converter(display, dimensions, [c for c in codes if isinstance(c, dict)])
     for code in codebook.codes:
         converter.top(code)
     defined = {e["id"] for e in converter.entries if e["kind"] == "dimension"}
@@ -248,7 +262,7 @@ def qdc_to_document(read_result, display: str, *, dimensions: tuple[str, ...] = 
                        "with it.",
         "changes": [],
         "codes": converter.entries,
-        "context": context if context is not None else reference_context(None),
+        "context": reference.get("context") or {},
     }
     return document, len(converter.entries), list(read_result.problems) + converter.problems
 
@@ -288,7 +302,6 @@ def import_qdc(path: str | Path, out: str | Path | None = None, *,
     """Convert the `.qdc` at `path` into a draft YAML codebook at `out` (default: beside it,
     `.yaml`); refuses to replace an existing file unless `force`. Raises CityQDAError
     (CQ8xx) when the file cannot be read safely; nothing is written then."""
-    from pipeline.codebook.load import default_codebook_path, load_codebook
     from pipeline.exchange.qdc import read_qdc
 
     path = Path(path)
@@ -296,15 +309,9 @@ def import_qdc(path: str | Path, out: str | Path | None = None, *,
     if out.exists() and not force:
         raise CityQDAError("CQ813", path=str(out))
     read_result = read_qdc(path) if limits is None else read_qdc(path, limits=limits)
-    reference_file = Path(reference_path) if reference_path else default_codebook_path()
-    try:
-        reference = load_codebook(reference_file, dimensions)
-    except CityQDAError:
-        reference = load_codebook(default_codebook_path())
-        reference_file = default_codebook_path()
     document, count, problems = qdc_to_document(
-        read_result, str(path), dimensions=dimensions, reference=reference,
-        context=reference_context(reference_file))
+        read_result, str(path), dimensions=dimensions,
+        reference=reference_document(Path(reference_path) if reference_path else None))
     text = document_text(document, path.name)
     # dimensions were already checked above, with advice
     problems += [p for p in draft_problems(text, str(out), dimensions)
