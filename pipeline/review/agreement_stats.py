@@ -202,10 +202,11 @@ def _counts(table: RatingTable) -> _Counts:
     coders = sorted({c for rated in pairable.values() for c in rated}, key=_sort_key)
     index = {v: i for i, v in enumerate(values)}
     n_values = len(values)
-    value_counts = np.zeros((len(units), n_values), dtype=np.int64)
-    for row, unit in enumerate(units):
-        for value in pairable[unit].values():
-            value_counts[row, index[value]] += 1
+    cells = [row * n_values + index[value] for row, unit in enumerate(units)
+             for value in pairable[unit].values()]
+    value_counts = np.bincount(np.asarray(cells, dtype=np.int64),
+                               minlength=len(units) * n_values
+                               ).reshape(len(units), n_values).astype(np.int64)
     m = value_counts.sum(axis=1)
     pairs = m * (m - 1) / 2.0
     agreeing_pairs = (value_counts * (value_counts - 1) / 2.0).sum(axis=1)
