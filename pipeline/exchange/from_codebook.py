@@ -11,6 +11,8 @@ the include/exclude criteria and examples, in a layout `from_qdc` parses back.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pipeline.codebook.model import Code as CodebookCode
 from pipeline.codebook.model import Codebook as YamlCodebook
 from pipeline.exchange.model import Code, Codebook
@@ -71,6 +73,13 @@ def codebook_to_qdc(codebook: YamlCodebook) -> Codebook:
 
 def export_qdc(codebook: YamlCodebook, path) -> list:
     """Write the codebook as a `.qdc`; returns what it could not carry (CQ850 warnings)."""
+    from pipeline.errors import Problem
     from pipeline.exchange.qdc import write_qdc
 
-    return write_qdc(codebook_to_qdc(codebook), path)
+    report = write_qdc(codebook_to_qdc(codebook), path)
+    retired = [code.id for code in codebook.codes if code.retired]
+    if retired:
+        report.append(Problem("CQ850", {"part": Path(path).name, "what": (
+            f"retired code(s) {', '.join(retired)} (ids are never reused; a project export "
+            "keeps them for the codings that use them)")}, file=str(path)))
+    return report

@@ -200,3 +200,19 @@ def test_from_qdc_refuses_to_replace_a_codebook_unless_forced(tmp_path, runner):
     assert report["codes"] == 7 and report["out"] == str(out)
     assert {p["code"] for p in report["problems"]} == {"CQ850", "CQ853"}
     assert yaml.safe_load(out.read_text(encoding="utf-8"))["id"] == "cb"
+
+
+def test_from_qdc_export_leaves_retired_codes_out_and_says_so(tmp_path, runner):
+    data = yaml.safe_load(default_codebook_path().read_text(encoding="utf-8"))
+    retired = next(c for c in data["codes"] if c["kind"] == "subcode")
+    retired["retired"] = True
+    source = tmp_path / "codebook.yaml"
+    source.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
+                      encoding="utf-8")
+    out = tmp_path / "codebook.qdc"
+    result = runner.invoke(main, ["codebook", "export", "--format", "qdc", "--out", str(out),
+                                  "--codebook", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "CQ850" in result.stderr and retired["id"] in result.stderr
+    names = [c.get("name") for c in etree.parse(str(out)).iter(f"{{{QDC_NS}}}Code")]
+    assert retired["label"] not in names and len(names) == len(data["codes"]) - 1
