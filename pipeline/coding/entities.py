@@ -261,6 +261,11 @@ class EntityWriter:
                links: list[tuple]) -> None:
         wanted = {(owners[owner], actor_ids[actor], tuple(sorted(extra.items())))
                   for owner, actor, extra in links if owner in owners and actor in actor_ids}
+        if table is partnership_parties:  # a party list corrected in review is kept as is
+            from pipeline.review.entity_decisions import corrected_parties
+
+            kept = corrected_parties(self.conn, {w[0] for w in wanted})
+            wanted = {w for w in wanted if w[0] not in kept}
         if not wanted:
             return
         present = set()

@@ -590,3 +590,18 @@ def entity_decisions_of(conn: Connection, entity: str, coder: str | None = None
         else:
             found.setdefault(row.entity_id, {})[row.coder] = state
     return found
+
+
+def corrected_parties(conn: Connection, partnership_ids: Iterable[int]) -> set[int]:
+    """Partnerships whose party list a reviewer corrected: re-coding must not add to it."""
+    ids = sorted(set(partnership_ids))
+    found: set[int] = set()
+    for start in range(0, len(ids), 500):
+        for entity_id, fields in conn.execute(select(
+                entity_decisions.c.entity_id, entity_decisions.c.fields).where(
+                entity_decisions.c.entity == "partnerships",
+                entity_decisions.c.entity_id.in_(ids[start:start + 500]),
+                entity_decisions.c.fields.is_not(None))):
+            if "parties" in json.loads(fields):
+                found.add(entity_id)
+    return found

@@ -257,3 +257,22 @@ def test_entity_decisions_refresh_without_decisions_keeps_status(study):
     council = entity_id(study, actors, "Lisbon City Council")
     assert with_store(study, lambda conn: refresh_entity(conn, "actors", council)) == \
         "confirmed"
+
+
+def test_entity_decisions_corrected_parties_survive_recoding(study):
+    bank = entity_id(study, actors, "Banco Amigo")
+    council = entity_id(study, actors, "Lisbon City Council")
+    fund_partnership = with_store(study, lambda conn: conn.execute(
+        select(partnership_parties.c.partnership_id).where(
+            partnership_parties.c.actor_id == council)).scalar_one(), write=False)
+    caritas = entity_id(study, actors, "Caritas")
+    decide(study, "partnerships", fund_partnership, "ana", "confirm",
+           fields={"parties": [council, caritas]})
+
+    def parties(conn):
+        return sorted(conn.execute(select(partnership_parties.c.actor_id).where(
+            partnership_parties.c.partnership_id == fund_partnership)).scalars())
+    assert with_store(study, parties, write=False) == sorted([council, caritas])
+    recode(study)  # the rules still name the bank as a party
+    assert with_store(study, parties, write=False) == sorted([council, caritas])
+    assert bank not in with_store(study, parties, write=False)
