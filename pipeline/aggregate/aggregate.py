@@ -84,9 +84,11 @@ def _write(report: AggregateReport, key: str, path: Path, writer) -> None:
 
 def aggregate_study(study, store: Store, *, round: str | None = None,
                     include_suggested: bool = False, run_id: int | None = None,
-                    out: Path | None = None) -> AggregateReport:
+                    out: Path | None = None,
+                    register_problems: bool = True) -> AggregateReport:
     """Write the coded datasets and the study's tables into `out` (default: the study's
-    outputs folder) and cross-check them; a broken register is reported, and the
+    outputs folder) and cross-check them; a broken register is reported (unless
+    `register_problems` is False: `run` reports it in its register stage already), and the
     datasets are still written."""
     from pipeline.aggregate.tables import load_study_register
     from pipeline.ingest.register import Register
@@ -94,13 +96,16 @@ def aggregate_study(study, store: Store, *, round: str | None = None,
     out = Path(out) if out is not None else study.path("outputs")
     report = AggregateReport(round=None if round is None else str(round),
                              selection=file_label(include_suggested).replace("-", " "))
+    register_broken = False
     try:
         register = load_study_register(study)
     except CityQDAError as exc:
-        report.problems.extend(exc.problems)
-        register = Register(path=study.path("register"), rows=[], cities=[])
         if round is not None:
             raise CityQDAError.from_problems(exc.problems) from exc
+        register_broken = True
+        if register_problems:
+            report.problems.extend(exc.problems)
+        register = Register(path=study.path("register"), rows=[], cities=[])
     codebook = codebook_info(study)
     if codebook.problem is not None:
         report.problems.append(codebook.problem)
@@ -109,7 +114,10 @@ def aggregate_study(study, store: Store, *, round: str | None = None,
         all_scope = scope if round is None else build_scope(conn, study, register=register)
         tables = study_tables(conn, study, scope=scope, include_suggested=include_suggested,
                               codebook=codebook)
-        report.problems.extend(cross_checks(conn, study, tables, scope=scope))
+        checked = cross_checks(conn, study, tables, scope=scope)
+        # an unreadable register is not an empty one: its own errors say what is wrong
+        report.problems.extend(p for p in checked
+                               if not (register_broken and p.code == "CQ730"))
         datasets = [coded_long(conn, study, include_suggested=include_suggested,
                                scope=all_scope, codebook=codebook),
                     coded_wide(conn, study, include_suggested=include_suggested,
@@ -151,7 +159,8 @@ def aggregate_study(study, store: Store, *, round: str | None = None,
 
 def stage_aggregate(ctx) -> None:
     """The run's aggregate stage: all rounds, accepted codings, into outputs/."""
-    report = aggregate_study(ctx.study, ctx.store, run_id=ctx.run_id)
+    report = aggregate_study(ctx.study, ctx.store, run_id=ctx.run_id,
+                             register_problems=False)
     ctx.problems.extend(report.problems)
     for name, path in report.outputs.items():
         ctx.outputs[f"aggregate_{name}"] = path

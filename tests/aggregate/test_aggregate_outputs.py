@@ -121,7 +121,10 @@ def test_aggregate_outputs_broken_register_is_reported_and_datasets_still_writte
     report = run_aggregate(agg)
     assert report.failed
     assert any(p.code.startswith("CQ92") for p in report.problems)
+    assert "CQ730" not in {p.code for p in report.problems}  # broken, not empty
     assert report.outputs["coded_long_csv"].is_file()
+    quiet = run_aggregate(agg, register_problems=False)  # as in `run`, which reports it
+    assert not any(p.code.startswith("CQ92") for p in quiet.problems)
     with pytest.raises(CityQDAError):
         run_aggregate(agg, round="1")
 
