@@ -137,7 +137,8 @@ def diff_command(ctx, obj, old, new, as_json):
               help="Print {file, out, codes, problems} as one JSON object on stdout.")
 @click.pass_obj
 def import_command(obj, file, out, force, as_json):
-    """Turn a REFI-QDA codebook (.qdc) from another tool into a draft cityqda codebook.
+    """Turn a REFI-QDA codebook (.qdc, or the code tree of a .qdpx project) from another
+    tool into a draft cityqda codebook.
 
     Names, hierarchy and descriptions carry over; patterns, colours, notes and sets cannot,
     and each loss is listed. The draft needs patterns (and the study's dimensions) before

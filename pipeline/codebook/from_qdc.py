@@ -1,4 +1,5 @@
-"""A REFI-QDA codebook (`.qdc`) from another tool as a draft cityqda codebook (YAML).
+"""A REFI-QDA codebook (`.qdc`, or a `.qdpx` project's code tree) from another tool as a
+draft cityqda codebook (YAML).
 
 What carries over: code names (as labels), the hierarchy, descriptions (as definitions;
 the include/exclude/examples layout that `codebook export --format qdc` writes is parsed
@@ -295,6 +296,38 @@ def draft_problems(text: str, display: str, dimensions: tuple[str, ...]) -> list
                     file=display) for p in found]
 
 
+def read_codebook_file(path: Path, limits=None):
+    """The code tree of a `.qdc`, or of a `.qdpx` project (its codebook; the rest of the
+    project is reported as not carried)."""
+    from pipeline.exchange.model import Codebook
+    from pipeline.exchange.qdc import CodebookReadResult, read_qdc
+    from pipeline.exchange.qdpx_reader import read_qdpx
+    from pipeline.exchange.untrusted import DEFAULT_LIMITS, ZIP_MAGICS
+
+    limits = limits or DEFAULT_LIMITS
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        head = b""  # read_qdc reports it (CQ810)
+    if head not in ZIP_MAGICS:
+        return read_qdc(path, limits=limits)
+    result = read_qdpx(path, limits=limits)
+    project = result.project
+    code_sets = tuple(s for s in project.sets if s.codes)
+    problems = list(result.problems)
+    if project.sources or project.cases or project.selections:
+        problems.append(Problem("CQ850", {"part": path.name, "what": (
+            f"the project's {len(project.sources)} source(s), {len(project.selections)} "
+            f"coded selection(s) and {len(project.cases)} case(s): only its code tree is "
+            "imported as a codebook")}, file=str(path)))
+    if not project.codes:
+        raise CityQDAError("CQ808", file=str(path), part=path.name,
+                           problem="the project holds no codes")
+    return CodebookReadResult(Codebook(codes=project.codes, sets=code_sets,
+                                       origin=project.origin), problems)
+
+
 def import_qdc(path: str | Path, out: str | Path | None = None, *,
                dimensions: tuple[str, ...] = DIMENSION_ORDER,
                reference_path: str | Path | None = None, force: bool = False,
@@ -302,13 +335,11 @@ def import_qdc(path: str | Path, out: str | Path | None = None, *,
     """Convert the `.qdc` at `path` into a draft YAML codebook at `out` (default: beside it,
     `.yaml`); refuses to replace an existing file unless `force`. Raises CityQDAError
     (CQ8xx) when the file cannot be read safely; nothing is written then."""
-    from pipeline.exchange.qdc import read_qdc
-
     path = Path(path)
     out = Path(out) if out is not None else path.with_suffix(".yaml")
     if out.exists() and not force:
         raise CityQDAError("CQ813", path=str(out))
-    read_result = read_qdc(path) if limits is None else read_qdc(path, limits=limits)
+    read_result = read_codebook_file(path, limits)
     document, count, problems = qdc_to_document(
         read_result, str(path), dimensions=dimensions,
         reference=reference_document(Path(reference_path) if reference_path else None))

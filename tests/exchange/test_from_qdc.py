@@ -216,3 +216,15 @@ def test_from_qdc_export_leaves_retired_codes_out_and_says_so(tmp_path, runner):
     assert "CQ850" in result.stderr and retired["id"] in result.stderr
     names = [c.get("name") for c in etree.parse(str(out)).iter(f"{{{QDC_NS}}}Code")]
     assert retired["label"] not in names and len(names) == len(data["codes"]) - 1
+
+
+def test_from_qdc_imports_the_code_tree_of_a_qdpx_project(tmp_path, study_dir, runner):
+    project = tmp_path / "study.qdpx"
+    assert runner.invoke(main, ["--project", str(study_dir), "export", "qdpx", "--out",
+                                str(project)]).exit_code == 0
+    result = runner.invoke(main, ["codebook", "import", str(project), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    document = yaml.safe_load((tmp_path / "study.yaml").read_text(encoding="utf-8"))
+    assert [c["id"] for c in document["codes"]][:2] == ["social", "social.housing"]
+    assert report["codes"] == len(document["codes"])
