@@ -32,6 +32,7 @@ from pipeline.coding.code_changes import code_kind
 from pipeline.coding.decisions import DECISIONS, add_manual_coding, set_decision
 from pipeline.errors import CityQDAError, Problem
 from pipeline.review import rows as R
+from pipeline.review.bulk import set_plain_decisions
 from pipeline.review.export import FORMAT, export_rows
 from pipeline.review.sheets import ImportContext, load_plugins
 from pipeline.review.workbook import (
@@ -346,6 +347,11 @@ class _RowChecker:
         self.work.problems.append(Problem(code, fields, self.file, row, column, sheet))
 
     def info(self, segment_id: int) -> R.SegmentInfo | None:
+        if not self._infos:  # every current segment at once: one query, not one per row
+            infos, _people = R.select_segments(self.conn, self.ctx.study, R.ReviewFilters(),
+                                               None, 0)
+            self._infos.update(infos)
+            self._infos[-1] = None
         if segment_id not in self._infos:
             self._infos[segment_id] = R.segment_info(self.conn, segment_id)
         return self._infos[segment_id]
@@ -552,9 +558,9 @@ class _RowChecker:
         self._deleted(sheet, groups)
         for row_id, group in groups.items():
             record = self.ctx.export_rows[(sheet, row_id)]
-            info = self.info(record["entity_id"])
             for row in group:
                 if content_hash([row.get(c) for c in readonly]) != record["content_sha256"]:
+                    info = self.info(record["entity_id"])
                     expected = R.segment_values(info) if info is not None else {}
                     changed = [c for c in readonly if comparable(row.get(c)) !=
                                comparable(expected.get(c))] or ["(read-only columns)"]
@@ -563,9 +569,9 @@ class _RowChecker:
                                      found=_short(row.get(column)),
                                      expected=_short(expected.get(column)))
                     continue
-                self._segment_row(row, record, info, row_id)
+                self._segment_row(row, record, row_id)
 
-    def _segment_row(self, row, record, info, row_id) -> None:
+    def _segment_row(self, row, record, row_id) -> None:
         sheet, at = R.SEGMENTS_SHEET, row["_row"]
         codes_cell = _text(row.get("add_code"))
         evidence = comparable(row.get("add_evidence"))
@@ -583,6 +589,7 @@ class _RowChecker:
             else:
                 self.work.changes.unchanged += 1
             return
+        info = self.info(record["entity_id"])
         codes = [c.strip() for c in codes_cell.replace(";", ",").split(",") if c.strip()]
         found = [self.code(c, sheet, at, "add_code") for c in codes]
         flags = self.flags(flags_cell, sheet, at, "add_flags") if flags_cell else \
@@ -685,7 +692,18 @@ def _apply(conn, work: _Work, run_id: int | None) -> None:
             codebook_version=codebook.version, run_id=run_id, **item["flags"])
         _record_flags(conn, new_id, item["flags"], ctx, run_id)
         changes.added += 1
+    plain = [item for item in work.decisions
+             if item["decision"] != "change" and item["corrected_code"] is None
+             and item["corrected_flags"] is None
+             and (item["stored"] is None or item["stored"].linked_coding_id is None)]
+    if plain:
+        changes.decisions += set_plain_decisions(
+            conn, [(i["coding"].id, i["decision"], i["comment"]) for i in plain], ctx.coder,
+            role=ctx.role, source=ctx.source, run_id=run_id)
+    done = {id(item) for item in plain}
     for item in work.decisions:
+        if id(item) in done:
+            continue
         coding, stored = item["coding"], item["stored"]
         linked = None
         if item["decision"] == "change":

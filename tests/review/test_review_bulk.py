@@ -1,0 +1,68 @@
+"""set_plain_decisions writes exactly what set_decision writes, decision by decision."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from review_helpers import build_study, query
+from sqlalchemy import select, update
+
+from pipeline.coding.decisions import set_decision
+from pipeline.review.bulk import set_plain_decisions
+from pipeline.store import open_study_store
+from pipeline.store.schema import codings, decisions, events
+from pipeline.study import load_study
+
+
+def _prepare(study) -> list[int]:
+    """Codings in several states: one flagged for review, one already decided by ana."""
+    ids = [r.id for r in query(study, select(codings.c.id).order_by(codings.c.id))]
+    store = open_study_store(study)
+    try:
+        with store.write() as conn:
+            conn.execute(update(codings).where(codings.c.id == ids[1])
+                         .values(needs_review=1, review_reason="text changed"))
+            set_decision(conn, ids[2], "ana", "reject", "first look", source="earlier")
+            set_decision(conn, ids[3], "ana", "accept", None, source="earlier")
+    finally:
+        store.close()
+    return ids
+
+
+def _state(study) -> list:
+    def strip(rows, *skip):
+        return [{k: v for k, v in row._mapping.items() if k not in skip} for row in rows]
+    return [strip(query(study, select(decisions).order_by(decisions.c.id)), "time"),
+            strip(query(study, select(codings).order_by(codings.c.id)), "updated_at"),
+            strip(query(study, select(events).order_by(events.c.id)), "time")]
+
+
+def test_review_bulk_matches_set_decision(tmp_path):
+    one = build_study(tmp_path / "one" / "study")
+    shutil.copytree(one.root, tmp_path / "two" / "study")
+    two = load_study(tmp_path / "two" / "study")
+    ids = _prepare(one)
+    assert _prepare(two) == ids
+    wanted = [(ids[0], "accept", "fine"), (ids[1], "discuss", None),
+              (ids[2], "accept", "second look"), (ids[3], "accept", None)]
+    store = open_study_store(one)
+    try:
+        with store.write() as conn:
+            changed_one = sum(set_decision(conn, i, "ana", d, c, source="wb", role="coder")
+                              for i, d, c in wanted)
+    finally:
+        store.close()
+    store = open_study_store(two)
+    try:
+        with store.write() as conn:
+            changed_two = set_plain_decisions(conn, wanted, "ana", role="coder", source="wb")
+    finally:
+        store.close()
+    assert changed_one == changed_two == 3
+    assert _state(one) == _state(two)
+
+
+def test_review_bulk_refuses_change():
+    with pytest.raises(ValueError):
+        set_plain_decisions(None, [(1, "change", None)], "ana", role="coder", source="x")
