@@ -15,6 +15,7 @@ transaction, so a failure leaves the store exactly as it was. A dry run (used by
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -256,6 +257,7 @@ class Ingester:
         self.dry_run = dry_run
         self.pending: dict[str, str] = {}  # dry run: sha -> path of files it would add
         self.renamed_from: set[str] = set()
+        self.prefetch: Prefetch | None = None  # new files analysed ahead by workers
 
     def key(self, path: Path) -> str:
         resolved = path.resolve()
@@ -311,6 +313,10 @@ class Ingester:
 
     def _analyse(self, data: bytes, name: str, key: str, overrides: dict[str, str]
                  ) -> Transcript | FileOutcome:
+        if self.prefetch is not None and not overrides:
+            ready = self.prefetch.take(key, data)
+            if ready is not None:
+                return ready
         try:
             return analyse(data, file_name=name, display=key, settings=self.settings,
                            overrides=overrides)
@@ -574,8 +580,11 @@ def ingest_paths(store: Store, root: Path, paths: list[Path], settings: IngestSe
                  on_file: Callable[[FileOutcome], None] | None = None,
                  setup_problems: list[Problem] | None = None,
                  wrap: Callable[[list], Iterable] | None = None,
-                 keep_all: bool = True) -> IngestReport:
+                 keep_all: bool = True, workers: int | None = None) -> IngestReport:
     """Ingest (or, dry, judge) every transcript under `paths`; one transaction per file.
+
+    New files are analysed a few files ahead by `workers` forked processes (None: one per
+    core when there are enough new files; 0 or 1: none); the outcome is the same.
 
     `wrap` wraps the list of files found (a progress bar, for instance). With
     `keep_all=False` the report keeps counts and only the outcomes with problems, so
@@ -586,27 +595,143 @@ def ingest_paths(store: Store, root: Path, paths: list[Path], settings: IngestSe
                           keep_all=keep_all)
     ingester = Ingester(store, root, settings, dry_run=dry_run)
     files = wrap(discovery.files) if wrap is not None else discovery.files
-    for outcome in _outcomes(ingester, files, discovery.folders):
-        if on_file is not None:
-            on_file(outcome)
-        report.add(outcome)
+    with Prefetch.start(ingester, discovery.files, workers) as prefetch:
+        ingester.prefetch = prefetch
+        try:
+            for outcome in _outcomes(ingester, files, discovery.folders):
+                if on_file is not None:
+                    on_file(outcome)
+                report.add(outcome)
+        finally:
+            ingester.prefetch = None
     return report
 
 
 def _outcomes(ingester: Ingester, files: Iterable, folders: list[Path]
               ) -> Iterator[FileOutcome]:
     for path, explicit in files:
+        if ingester.prefetch is not None:
+            ingester.prefetch.advance()
         yield ingester.process(path, explicit)
     yield from ingester.missing(folders)
+
+
+# --- analysing new files ahead, in worker processes ------------------------------------
+
+# Below this many new files, starting worker processes costs more than it saves.
+MIN_PARALLEL_FILES = 40
+AHEAD_PER_WORKER = 4  # files handed out ahead of the one being written, per worker
+_WORKER_SETTINGS: IngestSettings | None = None  # inherited by forked workers
+
+
+def _analyse_ahead(path: str, name: str, key: str):
+    """In a worker: (sha256, Transcript) of a new file, or None (the file is then read and
+    analysed again in the main process, which reports any problem as usual)."""
+    try:
+        data = read_bytes(Path(path), key)
+        transcript = analyse(data, file_name=name, display=key, settings=_WORKER_SETTINGS,
+                             overrides={})
+    except Exception:  # noqa: BLE001 - the main process redoes it and reports it
+        return None
+    return hashlib.sha256(data).hexdigest(), transcript
+
+
+class Prefetch:
+    """Analyses the files not yet in the store a few files ahead, in forked workers, while
+    the main process writes; `Ingester._analyse` takes the result when the file's bytes
+    are still those analysed. Decisions and writes stay in the main process, in order, so
+    the store ends up exactly as without it. Files already in the store (unchanged or
+    changed) are never analysed ahead: a re-ingest with nothing new starts no worker."""
+
+    def __init__(self, pool, tasks: list[tuple[int, str, str, str]], workers: int):
+        self.pool = pool
+        self.tasks = tasks  # (file index, path, name, key) of new files, in order
+        self.window = workers * AHEAD_PER_WORKER
+        self.submitted = 0
+        self.position = -1  # index of the file being processed
+        self.results: dict[str, object] = {}  # key -> AsyncResult
+
+    @classmethod
+    def start(cls, ingester: Ingester, files: list, workers: int | None):
+        tasks = _new_files(ingester, files)
+        count = _prefetch_workers(workers, len(tasks))
+        if not count:
+            return contextlib.nullcontext(None)
+        return cls._running(ingester, tasks, count)
+
+    @classmethod
+    @contextlib.contextmanager
+    def _running(cls, ingester: Ingester, tasks, count: int):
+        import multiprocessing
+
+        global _WORKER_SETTINGS
+        _WORKER_SETTINGS = ingester.settings
+        store = ingester.store
+        try:
+            with multiprocessing.get_context("fork").Pool(
+                    count, initializer=_worker_start, initargs=(store,)) as pool:
+                yield cls(pool, tasks, count)
+        finally:
+            _WORKER_SETTINGS = None
+
+    def advance(self) -> None:
+        """The main process moves to the next file: keep the window of new files ahead."""
+        self.position += 1
+        while self.submitted < len(self.tasks):
+            index, path, name, key = self.tasks[self.submitted]
+            if index > self.position + self.window:
+                break
+            self.results[key] = self.pool.apply_async(_analyse_ahead, (path, name, key))
+            self.submitted += 1
+
+    def take(self, key: str, data: bytes) -> Transcript | None:
+        handle = self.results.pop(key, None)
+        if handle is None:
+            return None
+        ready = handle.get()
+        if ready is None or ready[0] != hashlib.sha256(data).hexdigest():
+            return None  # failed there, or the file changed since
+        return ready[1]
+
+
+def _new_files(ingester: Ingester, files: list) -> list[tuple[int, str, str, str]]:
+    """(index, path, name, key) of the Word files whose path the store does not hold."""
+    with ingester.store.read() as conn:
+        known = set(conn.execute(select(interviews.c.path)).scalars())
+    found = []
+    for index, (path, _explicit) in enumerate(files):
+        if path.suffix.lower() not in WORD_SUFFIXES:
+            continue
+        key = ingester.key(path)
+        if key not in known:
+            found.append((index, str(path), nfc(path.name), key))
+    return found
+
+
+def _prefetch_workers(workers: int | None, new_files: int) -> int:
+    import multiprocessing
+    import sys
+
+    if workers is None:
+        workers = (os.cpu_count() or 1) if new_files >= MIN_PARALLEL_FILES else 0
+    if workers < 2 or not new_files or not sys.platform.startswith("linux") \
+            or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    return workers
+
+
+def _worker_start(store: Store) -> None:
+    """In a forked worker: leave the parent's pooled database connections alone."""
+    store.engine.dispose(close=False)
 
 
 def ingest_study(study, store: Store, paths: list[Path] | None = None, *,
                  dry_run: bool = False,
                  on_file: Callable[[FileOutcome], None] | None = None,
                  wrap: Callable[[list], Iterable] | None = None,
-                 keep_all: bool = True) -> IngestReport:
+                 keep_all: bool = True, workers: int | None = None) -> IngestReport:
     settings, problems = load_settings(study)
     targets = list(paths) if paths else [study.path("transcripts")]
     return ingest_paths(store, study.root, targets, settings, dry_run=dry_run,
                         on_file=on_file, setup_problems=problems, wrap=wrap,
-                        keep_all=keep_all)
+                        keep_all=keep_all, workers=workers)
