@@ -97,3 +97,36 @@ def test_writing_files_parquet_round_trips(tmp_path):
     assert read.column("n").to_pylist() == ["0", "1", "2", "3", "4", "5", "seven"]
     assert read.column("rate").to_pylist() == [None, 0.5, None, 0.5, None, 0.5, None]
     assert read.schema.metadata[b"cityqda.title"] == b"Demo table"
+
+
+def test_writing_files_xlsx_streams_plain_tables_as_openpyxl_would_read_them(tmp_path):
+    from openpyxl import load_workbook
+    from python_calamine import CalamineWorkbook
+
+    from pipeline.aggregate.writing import streamed
+
+    values = ["=1+1", "<b> & 'x' \"y\"", "  padded  ", "São Paulo ¶3", "line\nbreak",
+              "bad\x01char", "", "x" * (XLSX_CELL_LIMIT + 5)]
+    rows = [[text, index, index / 4, bool(index % 2), None, float("nan")]
+            for index, text in enumerate(values)]
+    table = ResultTable(name="plain & simple", title="Plain", columns=["text", "n", "f", "b",
+                                                                        "blank", "nan"],
+                        rows=rows, notes=[])
+    assert streamed(table)
+    path = write_xlsx([table], tmp_path / "plain.xlsx")
+    sheet = load_workbook(path)["plain & simple"]
+    read = [list(r) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    expected_text = [v.replace("\x01", "\ufffd") for v in values]
+    expected_text[-1] = "x" * (XLSX_CELL_LIMIT - len(TRUNCATED)) + TRUNCATED
+    assert [r[0] for r in read] == expected_text
+    assert [r[1] for r in read] == list(range(len(values)))
+    assert [r[2] for r in read] == [i / 4 for i in range(len(values))]
+    assert [r[3] for r in read] == [i % 2 for i in range(len(values))]
+    assert all(r[4] is None for r in read)
+    assert {r[5] for r in read} == {"nan"}  # not a number Excel could hold: kept as text
+    assert sheet["A2"].data_type == "s"
+    calamine = CalamineWorkbook.from_path(path).get_sheet_by_name("plain & simple")
+    assert calamine.to_python()[1][0] == "=1+1"
+    assert calamine.to_python()[3][0] == "  padded  "
+    again = write_xlsx([table], tmp_path / "again.xlsx")
+    assert again.read_bytes() == path.read_bytes()
