@@ -143,7 +143,14 @@ def _tagger_only(store, study) -> tuple[float, float, int]:
     return full, lemmas, len(texts)
 
 
-def measure(folder: Path, seed: int) -> dict:
+def _cpu_seconds() -> tuple[float, float]:
+    """CPU seconds of this process and of its finished children (the tagging workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def measure(folder: Path, seed: int, workers: int | None = None) -> dict:
     from pipeline.code_study import code_study
     from pipeline.ingest.ingest import ingest_study
     from pipeline.study import load_study
@@ -151,14 +158,18 @@ def measure(folder: Path, seed: int) -> dict:
     study = load_study(folder)
     _pristine_codebook(study)
     store = _fresh_store(study)
-    _, ingest_seconds = _timed(lambda: ingest_study(study, store, keep_all=False))
-    first, first_seconds = _timed(lambda: code_study(study, store))
-    again, again_seconds = _timed(lambda: code_study(study, store))
+    _, ingest_seconds = _timed(lambda: ingest_study(study, store, keep_all=False,
+                                                    workers=workers))
+    cpu_before = _cpu_seconds()
+    first, first_seconds = _timed(lambda: code_study(study, store, workers=workers))
+    cpu_after = _cpu_seconds()
+    again, again_seconds = _timed(lambda: code_study(study, store, workers=workers))
     decided = _decide_sample(store, seed)
     changed = _bump_codebook(study)
-    narrow, narrow_seconds = _timed(lambda: code_study(study, store))
+    narrow, narrow_seconds = _timed(lambda: code_study(study, store, workers=workers))
     narrow_intact = _decisions_intact(store, decided)
-    full, full_seconds = _timed(lambda: code_study(study, store, recode_all=True))
+    full, full_seconds = _timed(lambda: code_study(study, store, recode_all=True,
+                                                   workers=workers))
     full_intact = _decisions_intact(store, decided)
     tagger_seconds, lemma_seconds, segments = _tagger_only(store, study)
     store.close()
@@ -173,7 +184,10 @@ def measure(folder: Path, seed: int) -> dict:
         "transcripts": len(list(study.path("transcripts").glob("*.docx"))),
         "segments": first.segments,
         "ingest_seconds": ingest_seconds,
+        "workers": "auto" if workers is None else workers,
         "first_seconds": first_seconds,
+        "first_cpu_seconds": round(cpu_after[0] - cpu_before[0], 1),
+        "first_worker_cpu_seconds": round(cpu_after[1] - cpu_before[1], 1),
         "first_segments_coded": first.tally.segments_coded,
         "first_written": written(first),
         "again_seconds": again_seconds,
@@ -200,8 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes tagging (and analysing new files) beside the "
+                             "writer; default: one per core, as `cityqda code` does; 0: none")
     args = parser.parse_args(argv)
-    row = measure(study_folder(args.n, args.seed), args.seed)
+    row = measure(study_folder(args.n, args.seed), args.seed, args.workers)
     print(json.dumps(row), file=sys.stderr)
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}.\n")
@@ -209,8 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---:|")
     print(f"| ingest {row['transcripts']} transcripts ({row['segments']} segments) | "
           f"{row['ingest_seconds']} | | |")
-    print(f"| `code`, first time | {row['first_seconds']} | {row['first_segments_coded']} | "
-          f"{row['first_written']} |")
+    print(f"| `code`, first time (workers: {row['workers']}; CPU s {row['first_cpu_seconds']} "
+          f"main + {row['first_worker_cpu_seconds']} workers) | {row['first_seconds']} | "
+          f"{row['first_segments_coded']} | {row['first_written']} |")
     print(f"| `code` again, nothing changed | {row['again_seconds']} | "
           f"{row['again_segments_coded']} | {row['again_written']} |")
     print(f"| `code` after one pattern changed ({row['changed_pattern']}) | "

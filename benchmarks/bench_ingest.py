@@ -7,7 +7,10 @@ benchmarks/_work/, then a child process pinned to one CPU core ingests it into a
 store three times: a timed first ingest (every file new), a timed second ingest (every
 file unchanged), and a first ingest again under tracemalloc for the peak of Python
 allocations, and the traced memory in use after a quarter of the files and after all
-of them. The child's maximum resident set size is reported too. Memory should not grow
+of them. The child's maximum resident set size is reported too. With `--workers W` (W >= 2)
+the child is not pinned and new files are analysed ahead in W forked workers (the default,
+0, measures the one-process ingest); CPU seconds of the child and of its workers are
+reported beside the wall time, since the machine may be shared. Memory should not grow
 with the number of files ingested: each transcript is read, analysed, written in its own
 transaction and dropped (what does grow with N is the register, loaded once). Prints a
 Markdown table (for docs/BENCHMARKS.md) and JSON lines on stderr.
@@ -50,22 +53,32 @@ def _fresh_store(study):
     return open_study_store(study)
 
 
-def measure(folder: Path) -> dict:
-    """One study, in this process: what the parent asks a pinned child to do."""
+def _cpu_seconds(who) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(folder: Path, workers: int = 0) -> dict:
+    """One study, in this process: what the parent asks a (pinned) child to do."""
     from pipeline.ingest.ingest import ingest_study
     from pipeline.study import load_study
 
-    if hasattr(os, "sched_setaffinity"):
+    if workers < 2 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     study = load_study(folder)
     files = len(list(study.path("transcripts").glob("*.docx")))
 
     store = _fresh_store(study)
     started = time.perf_counter()
-    first = ingest_study(study, store, keep_all=False)  # as `cityqda ingest` does
+    cpu_self, cpu_workers = _cpu_seconds(resource.RUSAGE_SELF), \
+        _cpu_seconds(resource.RUSAGE_CHILDREN)
+    first = ingest_study(study, store, keep_all=False,  # as `cityqda ingest` does
+                         workers=workers)
     first_seconds = time.perf_counter() - started
+    cpu_self = _cpu_seconds(resource.RUSAGE_SELF) - cpu_self
+    cpu_workers = _cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_workers
     started = time.perf_counter()
-    second = ingest_study(study, store, keep_all=False)
+    second = ingest_study(study, store, keep_all=False, workers=workers)
     second_seconds = time.perf_counter() - started
     store.close()
 
@@ -80,7 +93,7 @@ def measure(folder: Path) -> dict:
             key = "quarter" if seen[0] == files // 4 else "end"
             settled[key] = tracemalloc.get_traced_memory()[0] / 2**20
 
-    ingest_study(study, store, keep_all=False, on_file=on_file)
+    ingest_study(study, store, keep_all=False, on_file=on_file, workers=workers)
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     store.close()
@@ -91,7 +104,10 @@ def measure(folder: Path) -> dict:
         "ingested": counts["ingested"],
         "failed": counts["failed"],
         "unchanged_second": second.counts()["unchanged"],
+        "workers": workers,
         "first_seconds": round(first_seconds, 2),
+        "first_cpu_seconds": round(cpu_self, 2),
+        "first_worker_cpu_seconds": round(cpu_workers, 2),
         "files_per_second": round(files / first_seconds, 1),
         "unchanged_seconds": round(second_seconds, 2),
         "unchanged_per_second": round(files / second_seconds, 1),
@@ -108,26 +124,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--words", type=int, default=2000,
                         help="approximate words per transcript (generator default)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="forked workers analysing new files ahead (0: one process, "
+                             "pinned to one core)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(measure(Path(args.child))))
+        print(json.dumps(measure(Path(args.child), args.workers)))
         return 0
     rows = []
     for n in args.n:
         folder = study_folder(n, args.seed, args.words)
-        output = subprocess.run([sys.executable, __file__, "--child", str(folder)],
+        output = subprocess.run([sys.executable, __file__, "--child", str(folder),
+                                 "--workers", str(args.workers)],
                                 check=True, capture_output=True, text=True).stdout
         row = json.loads(output.strip().splitlines()[-1])
         print(json.dumps(row), file=sys.stderr)
         rows.append(row)
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}; ingest pinned to one core.\n")
-    print("| transcripts | first ingest s | transcripts/s | unchanged re-ingest s | "
-          "unchanged/s | traced MiB after N/4, after N | peak traced MiB | max RSS MiB |")
-    print("|---|---|---|---|---|---|---|---|")
+          f"{platform.python_version()}; " + ("ingest pinned to one core.\n" if args.workers < 2
+          else f"{args.workers} workers analysing new files.\n"))
+    print("| transcripts | first ingest s | CPU s (main + workers) | transcripts/s | "
+          "unchanged re-ingest s | unchanged/s | traced MiB after N/4, after N | "
+          "peak traced MiB | max RSS MiB |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['n']} | {r['first_seconds']} | {r['files_per_second']} | "
+        print(f"| {r['n']} | {r['first_seconds']} | {r['first_cpu_seconds']} + "
+              f"{r['first_worker_cpu_seconds']} | {r['files_per_second']} | "
               f"{r['unchanged_seconds']} | {r['unchanged_per_second']} | "
               f"{r['traced_after_quarter_mib']}, {r['traced_after_all_mib']} | "
               f"{r['peak_traced_mib']} | {r['max_rss_mib']} |")
