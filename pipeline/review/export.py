@@ -92,16 +92,14 @@ def export_review(study, store: Store, coder: str, *, out: Path | None = None,
                   seed: int = 0, only_unreviewed: bool = False,
                   protect: bool = False, run_id: int | None = None) -> ExportResult:
     """Write one review workbook for `coder` and record it; see the module docstring."""
-    from pipeline.code_study import load_study_codebook
-
     person = study.coder(coder)
     kind = "adjudication" if person.role == "adjudicator" else "review"
     filters = filters or ReviewFilters()
-    codebook = load_study_codebook(study)
     export_id = new_export_id()
     out = Path(out) if out is not None else (
         study.root / "reviews" / "outbox" / f"{study.name}-{coder}-{export_id}.xlsx")
     with store.write() as conn:
+        codebook = R.review_codebook(conn, study)
         infos, people = R.select_segments(conn, study, filters, sample, seed)
         family = R.code_family(codebook, filters.codes) if filters.codes else None
         all_codings = R.coding_rows(conn, infos)

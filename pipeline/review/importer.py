@@ -142,13 +142,11 @@ def import_reviews(study, store: Store, paths: list[Path], *, dry_run: bool = Fa
                    skip_stale: bool = False, run_id: int | None = None,
                    coder: str | None = None) -> ImportReport:
     """Import review workbooks (see the module docstring); CityQDAError when any is invalid."""
-    from pipeline.code_study import load_study_codebook
-
-    codebook = load_study_codebook(study)
     report = ImportReport(dry_run=dry_run)
     works: list[_Work] = []
     try:
         with store.write() as conn:
+            codebook = R.review_codebook(conn, study)
             for path in paths:
                 work = _validate(conn, study, codebook, Path(path), skip_stale=skip_stale,
                                  dry_run=dry_run, run_id=run_id, coder=coder)

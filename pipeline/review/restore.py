@@ -130,13 +130,10 @@ def _what(identity: dict) -> str:
 def restore_log(study, store: Store, log: Path, *, force: bool = False,
                 run_id: int | None = None) -> RestoreReport:
     """Replay a JSON Lines audit log into the study's store (see the module docstring)."""
-    from pipeline.code_study import load_study_codebook
-
     log = Path(log)
     events, problems = read_log(log)
     if problems:
         raise CityQDAError.from_problems(problems)
-    codebook = load_study_codebook(study)
     flags_of = {str(e.get("entity_key")): e.get("new") or {} for _n, e in events
                 if e["kind"] == "coding.flags"}
     report = RestoreReport()
@@ -144,7 +141,7 @@ def restore_log(study, store: Store, log: Path, *, force: bool = False,
         count = conn.execute(select(func.count()).select_from(decisions)).scalar()
         if count and not force:
             raise CityQDAError("CQ522", count=count)
-        finder = _Finder(conn, codebook)
+        finder = _Finder(conn, R.review_codebook(conn, study))
         for number, event in events:
             kind = event["kind"]
             if kind not in REPLAYED:

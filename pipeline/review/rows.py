@@ -403,3 +403,31 @@ def parse_flags(text: str) -> dict | None:
     if not words or any(w not in FLAGS for w in words):
         return None
     return {flag: flag in words for flag in FLAGS}
+
+
+def review_codebook(conn: Connection, study):
+    """The study's codebook for review: the text the store recorded when `code` used this
+    very file (same bytes, already validated then), else the file loaded and validated.
+
+    Loading re-validates every phrase with the tokenizer, seconds a review does not need
+    when the store already holds the same codebook.
+    """
+    import hashlib
+
+    import yaml
+
+    from pipeline.code_study import load_study_codebook
+    from pipeline.codebook.load import build_codebook
+    from pipeline.store.schema import codebook_versions
+
+    path = study.path("codebook")
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return load_study_codebook(study)
+    text = conn.execute(select(codebook_versions.c.text)
+                        .where(codebook_versions.c.sha256 == digest)).scalar()
+    if text is None:
+        return load_study_codebook(study)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return build_codebook(yaml.load(text, Loader=loader), sha256=digest, source=str(path))

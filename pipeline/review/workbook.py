@@ -470,6 +470,13 @@ def normalise_value(value):
 
 def comparable(value) -> str | None:
     """A cell value as `content_hash` sees it (text, or None for an empty cell)."""
+    if type(value) is str:
+        if not value:
+            return None
+        if len(value) <= MAX_CELL_CHARS and "\r" not in value and \
+                not _FORBIDDEN.search(value):
+            return value
+        return safe_text(value)
     if isinstance(value, str):
         value = safe_text(value)
     value = normalise_value(value)
