@@ -35,7 +35,7 @@ CODES = {"social.housing": ["night shelter"], "economic.jobs": ["job fair"],
 
 __all__ = ["PhraseTagger", "codebook_yaml", "write_codebook", "write_transcript",
            "add_coders", "build_study", "segment_ids", "coding_id", "with_store",
-           "record_reviewed", "EntityTagger", "recode", "entity_id"]
+           "record_reviewed", "EntityTagger", "recode", "entity_id", "ingest_and_code"]
 
 
 def add_coders(study_dir: Path, coders: dict[str, str] = CODERS) -> None:
@@ -149,3 +149,13 @@ def entity_id(study, table, name: str) -> int:
 
     return with_store(study, lambda conn: conn.execute(select(table.c.id).where(
         table.c.norm_name == norm_name(name))).scalar_one(), write=False)
+
+
+def ingest_and_code(study, tagger_factory=EntityTagger) -> None:
+    """Ingest and code a study folder whose store is new (a rebuilt study)."""
+    store = open_study_store(study)
+    try:
+        assert not ingest_study(study, store).failed
+        code_study(study, store, tagger_factory=tagger_factory)
+    finally:
+        store.close()

@@ -275,3 +275,59 @@ def test_entity_sheets_through_review_export_and_import_cli(study, runner, tmp_p
     assert tuple(found) == ("confirmed", "good_practice")
     assert with_store(study, lambda conn: conn.execute(select(actors.c.review_status)
                       .where(actors.c.id == bank)).scalar_one(), write=False) == "rejected"
+
+
+def test_entity_sheets_decisions_restored_from_the_review_log(study, runner, tmp_path):
+    import shutil
+
+    from entity_review_helpers import ingest_and_code
+
+    from pipeline.cli import main
+    from pipeline.study import load_study
+
+    fund = entity_id(study, initiatives, "Night Shelter Fund")
+    programme = entity_id(study, initiatives, "Night Shelter Programme")
+    bank = entity_id(study, actors, "Banco Amigo")
+    path = tmp_path / "ana.xlsx"
+    rows = export(study, "ana", path)
+    edit(path, "Initiatives", {
+        f"I{fund}": {"decision": "confirm", "sustainability": "partly",
+                     "verdict": "good practice", "justification": "Ten years running."},
+        f"I{programme}": {"decision": "merge", "merge_into": f"I{fund}"}})
+    edit(path, "Actors", {f"A{bank}": {"decision": "confirm", "sector": "third"}})
+    assert import_sheets(study, "ana", path, rows) == ([], 3)
+
+    log = tmp_path / "log.jsonl"
+    result = runner.invoke(main, ["--project", str(study.root), "review", "log", "--format",
+                                  "jsonl", "--out", str(log)])
+    assert result.exit_code == 0, result.stderr
+    rebuilt_root = tmp_path / "rebuilt"
+    shutil.copytree(study.root, rebuilt_root, ignore=shutil.ignore_patterns("cityqda.sqlite*"))
+    rebuilt = load_study(rebuilt_root)
+    ingest_and_code(rebuilt)
+    restored = runner.invoke(main, ["--project", str(rebuilt_root), "restore", str(log)])
+    assert restored.exit_code == 0, restored.stderr
+
+    def state(target):
+        def read(conn):
+            from pipeline.coding.entities import norm_name
+
+            found = {}
+            for table in (initiatives, actors):
+                for row in conn.execute(select(table).order_by(table.c.norm_name)):
+                    status = row.review_status
+                    if status.startswith("merged_into:"):
+                        into = conn.execute(select(table.c.norm_name).where(
+                            table.c.id == int(status.split(":")[1]))).scalar_one()
+                        status = f"merged into {into}"
+                    extra = ((row.verdict, row.ratings) if table is initiatives
+                             else (row.sector, row.category))
+                    found[(table.name, row.norm_name)] = (status, *extra)
+            assert norm_name("Banco Amigo") in {k[1] for k in found}
+            return found
+        return with_store(target, read, write=False)
+    original = state(study)
+    assert original[("initiatives", "night shelter programme")][0] == \
+        "merged into night shelter fund"
+    assert original[("actors", "banco amigo")][:2] == ("confirmed", "third")
+    assert state(rebuilt) == original
