@@ -608,6 +608,10 @@ _warning("CQ853", "Imported codebook is a draft",
          "{problem}",
          "Edit the draft YAML as said, then run `cityqda codebook validate FILE` until it "
          "reports no problem; patterns must be written before the codes find anything.")
+_define("CQ814", "Cannot write the exchange file",
+        "{path}: {problem}",
+        "Choose a folder you may write to, close the file if another program has it open, "
+        "and check the disk has room; nothing was written.")
 _define("CQ813", "Codebook file already exists",
         "{path} already exists; the imported codebook was not written",
         "Name a new file with --out, or pass --force to replace it (a codebook holds work: "

@@ -347,11 +347,13 @@ def import_qdc(path: str | Path, out: str | Path | None = None, *,
     # dimensions were already checked above, with advice
     problems += [p for p in draft_problems(text, str(out), dimensions)
                  if "the study's dimension" not in p.message]
-    out.parent.mkdir(parents=True, exist_ok=True)
     temp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         temp.write_text(text, encoding="utf-8", newline="\n")
         os.replace(temp, out)
+    except OSError as exc:
+        raise CityQDAError("CQ814", path=str(out), problem=exc.strerror or str(exc)) from exc
     finally:
         if temp.exists():
             temp.unlink()

@@ -73,10 +73,13 @@ def codebook_to_qdc(codebook: YamlCodebook) -> Codebook:
 
 def export_qdc(codebook: YamlCodebook, path) -> list:
     """Write the codebook as a `.qdc`; returns what it could not carry (CQ850 warnings)."""
-    from pipeline.errors import Problem
+    from pipeline.errors import CityQDAError, Problem
     from pipeline.exchange.qdc import write_qdc
 
-    report = write_qdc(codebook_to_qdc(codebook), path)
+    try:
+        report = write_qdc(codebook_to_qdc(codebook), path)
+    except OSError as exc:
+        raise CityQDAError("CQ814", path=str(path), problem=exc.strerror or str(exc)) from exc
     retired = [code.id for code in codebook.codes if code.retired]
     if retired:
         report.append(Problem("CQ850", {"part": Path(path).name, "what": (

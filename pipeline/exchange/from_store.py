@@ -45,7 +45,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from pipeline.errors import Problem
+from pipeline.errors import CityQDAError, Problem
 from pipeline.exchange.from_codebook import code_tree
 from pipeline.exchange.model import (
     Case,
@@ -367,7 +367,10 @@ def export_qdpx(study, store, *, out: str | Path | None = None, accepted_only: b
     path = Path(out) if out is not None else default_qdpx_path(study)
     with store.read() as conn:
         project, tally = study_project(study, conn, codebook, accepted_only=accepted_only)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_qdpx(project, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_qdpx(project, path)
+    except OSError as exc:
+        raise CityQDAError("CQ814", path=str(path), problem=exc.strerror or str(exc)) from exc
     tally.path = path
     return tally

@@ -228,3 +228,18 @@ def test_from_qdc_imports_the_code_tree_of_a_qdpx_project(tmp_path, study_dir, r
     document = yaml.safe_load((tmp_path / "study.yaml").read_text(encoding="utf-8"))
     assert [c["id"] for c in document["codes"]][:2] == ["social", "social.housing"]
     assert report["codes"] == len(document["codes"])
+
+
+@pytest.mark.parametrize("argv", [
+    ["codebook", "export", "--format", "qdc", "--out", "{blocked}/codebook.qdc"],
+    ["codebook", "import", "{qdc}", "--out", "{blocked}/draft.yaml"],
+])
+def test_from_qdc_unwritable_target_is_a_clear_error(tmp_path, runner, argv):
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("x", encoding="utf-8")
+    qdc = tmp_path / "cb.qdc"
+    qdc.write_text(FOREIGN, encoding="utf-8")
+    args = [a.format(blocked=blocked, qdc=qdc) for a in argv]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert "CQ814" in result.stderr and str(blocked) in result.stderr

@@ -347,3 +347,12 @@ def test_from_store_study_without_interviews_exports_a_valid_project(study_dir, 
     assert "0 source(s)" in result.stderr
     assert runner.invoke(main, ["qdpx", "check", str(out)]).exit_code == 0
     assert read_qdpx(out).project.codes  # the code tree is there to start coding with
+
+
+def test_from_store_unwritable_target_is_a_clear_error(study_dir, runner, tmp_path):
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("x", encoding="utf-8")
+    result = runner.invoke(main, ["--project", str(study_dir), "export", "qdpx", "--out",
+                                  str(blocked / "study.qdpx")])
+    assert result.exit_code == 1
+    assert "CQ814" in result.stderr
