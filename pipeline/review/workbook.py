@@ -202,6 +202,7 @@ class FastRows:
         self.file = tempfile.TemporaryFile()
         self.rows = 0
         self._styles: dict[tuple, str] = {}
+        self._row_styles: dict[tuple, list[str]] = {}
         self._letters: list[str] = []
 
     def _style(self, bold=False, wrap=False, fill=None, unlocked=False) -> str:
@@ -239,18 +240,32 @@ class FastRows:
                 f"{_xml(text)}</t></is></c>")
 
     def row(self, values, rich, unlocked_columns) -> None:
-        wrap = getattr(self.ws, "_cityqda_wrap", frozenset())
-        unlocked = set(unlocked_columns)
+        key = (len(values), tuple(unlocked_columns))
+        styles = self._row_styles.get(key)
+        if styles is None:
+            wrap = getattr(self.ws, "_cityqda_wrap", frozenset())
+            unlocked = set(unlocked_columns)
+            styles = [self._style(wrap=self._letter(i) in wrap, unlocked=i in unlocked)
+                      for i in range(len(values))]
+            self._row_styles[key] = styles
+        number = self.rows + 1
+        letters = self._letters
         cells = []
         for index, value in enumerate(values):
-            letter = self._letter(index)
-            style = self._style(wrap=letter in wrap, unlocked=index in unlocked)
-            text = safe_text(value)
-            spans = rich.get(index)
+            if type(value) is str and len(value) <= MAX_CELL_CHARS and "\r" not in value \
+                    and not _FORBIDDEN.search(value):
+                text = value
+            else:
+                text = safe_text(value)
+            style = styles[index]
+            spans = rich.get(index) if rich else None
             if spans and text and len(text) == len(value or ""):
                 cells.append(self._rich(index, text, spans, style))
-            else:
-                cells.append(self._cell(index, text, style))
+            elif text:
+                cells.append(f'<c r="{letters[index]}{number}" t="inlineStr"{style}><is><t '
+                             f'xml:space="preserve">{_xml(text)}</t></is></c>')
+            elif style:
+                cells.append(f'<c r="{letters[index]}{number}"{style}/>')
         self._write(cells)
 
     def _rich(self, index: int, text: str, spans, style: str) -> str:

@@ -218,8 +218,8 @@ def test_review_import_twice_changes_nothing(runner, study, tmp_path):
     assert store_dump(study) == before
     # a copy saved again (other bytes, same content) finds every row already so
     copy = tmp_path / "copy.xlsx"
-    with edit_workbook(path, copy):
-        pass
+    with edit_workbook(path, copy) as sheets:
+        sheets["Codings"].ws.column_dimensions["Q"].width = 80  # a wider comment column
     third = cli(runner, study, "review", "import", str(copy))
     assert third.exit_code == 0, third.stderr
     assert "changed 0 decision(s)" in third.stderr
