@@ -665,6 +665,7 @@ class ActorRecognizer:
             actors.append(mention)
             taken.mark(mention.start, mention.end)
         view.chunks = self._chunks(view, taken)
+        rejected = []
         for chunk in view.chunks:
             if self._bracketed_alias(view, chunk, taken):
                 continue
@@ -672,6 +673,15 @@ class ActorRecognizer:
             if found is not None:
                 actors.append(found)
                 taken.mark(found.start, found.end)
+            else:
+                rejected.append(chunk)
+        for chunk in rejected:
+            # "Microsoft and the Danish Refugee Council launched ...": listed before an actor
+            if chunk not in view.initiative_chunks and self._listed_before(view, chunk, actors):
+                found = self._classify(view, chunk, actors, listed=True)
+                if found is not None:
+                    actors.append(found)
+                    taken.mark(found.start, found.end)
         self._whole_text_name(view, actors)
         actors.extend(self._aliases_in_brackets(view, actors, taken))
         actors.extend(self._generic(view, taken))
@@ -887,10 +897,14 @@ class ActorRecognizer:
             k = next_at
             while k + 1 < view.length and view.shape[k + 1] in (CAP, ACR):
                 k += 1
-            if any(kind.id in _PLACE_HEADS for _, _, kind in
-                   self._head_positions(view, start, and_at)):
-                # "Municipality of Turin and Intesa Sanpaolo": a place names one city
-                return False
+            for s, e, kind in self._head_positions(view, start, and_at):
+                if kind.id in _PLACE_HEADS:
+                    # "Municipality of Turin and Intesa Sanpaolo": a place names one city
+                    return False
+                if e == and_at and any(view.folded(i) in self.cues.complement
+                                       for i in range(s + 1, e)):
+                    # a head that holds its complement ends the name ("Chamber of Commerce")
+                    return False
             return not (self._head_positions(view, next_at, k + 1)
                         or self._company_suffix(view, next_at, k + 1))
         left_heads = self._head_positions(view, start, and_at)
@@ -940,7 +954,8 @@ class ActorRecognizer:
         return [(s, e, k) for s, e, k in view.longest("kind", start, end) if k.role == "head"]
 
     # -- classifying a name --------------------------------------------------------------
-    def _classify(self, view: DocView, chunk: Chunk, known=()) -> ActorMention | None:
+    def _classify(self, view: DocView, chunk: Chunk, known=(), listed: bool = False
+                  ) -> ActorMention | None:
         start, end = chunk.start, chunk.end
         cues = self.cues
         if any(s <= start and end <= e and k.generic and k.role == "head"
@@ -966,7 +981,7 @@ class ActorRecognizer:
         initiative_position = self._initiative_position(view, start, end)
         slot = self._partner_slot(view, start) or (
             not initiative_position and self._partner_subject(view, start, end)) or (
-            self._listed_with(view, start, known))
+            listed or self._listed_with(view, start, known))
         for s, e, kind in kinds:
             factor = 2.0 if head is not None and (s, e) == head[:2] else 1.0
             if kind.role == "head" and (head is None or (s, e) != head[:2]):
@@ -1207,6 +1222,26 @@ class ActorRecognizer:
             return False
         sent_end = view.sentence_bounds(int(view.sent[start]))[1]
         return bool(view.in_group("pcue", sent_start, sent_end))
+
+    def _listed_before(self, view: DocView, chunk: Chunk, known) -> bool:
+        """Listed before an actor that, with it, runs something or has a partnership cue
+        ("X and the Danish Refugee Council launched", "X, Y and the city co-fund")."""
+        sent_start, sent_end = view.sentence_bounds(int(view.sent[chunk.start]))
+        k = chunk.end
+        if k >= sent_end or not (view.folded(k) in ("and", "&") or view.shape[k] == COMMA):
+            return False
+        k += 1
+        while k < sent_end and view.folded(k) in ("the", "a", "an"):
+            k += 1
+        after = next((a for a in known if a.start == k and not a.generic), None)
+        if after is None:
+            return False
+        k = after.end
+        while k < sent_end and view.folded(k) in ("jointly", "also", "together", "have", "has",
+                                                  "will", "both", "recently", "now", "each"):
+            k += 1
+        return any(s == k for group in ("init_run_verbs", "pcue")
+                   for s, _, _ in view.in_group(group, k, min(sent_end, k + 4)))
 
     def _partner_subject(self, view: DocView, start: int, end: int) -> bool:
         """The first name of a clause that holds a partnership cue after it ("Philips and

@@ -42,6 +42,19 @@ CASES = [
      ["cultural_religious"], []),
     ("The city holds a municipal conference on migrant policies every two years.",
      ["political"], []),
+    # an acronym the tokenizer would split in lower case ("id" -> "i", "'d")
+    ("The city issues ID cards to all residents regardless of status.", ["legal"], []),
+    # people denied a service: negated, whatever follows
+    ("Rejected asylum seekers are not entitled to social housing.", [], ["challenge.housing"]),
+    ("Undocumented children are not allowed to enrol in public schools.", [], []),
+    # a say in drafting policy is participation; paying wages is labour market support
+    ("Migrant associations took part in drafting the city's integration strategy.",
+     ["political"], []),
+    ("The scheme pays part of the wage of each refugee hired by a small firm.", ["economic"],
+     []),
+    ("Undocumented migrants can see a doctor at the health centre.", ["social"], []),
+    ("The chamber of commerce runs a mentoring scheme for migrant entrepreneurs.",
+     ["economic"], []),
     # recommendations and gaps
     ("The city should offer more language courses.", [], ["challenge.language"]),
     ("There is no affordable housing for newcomers.", [], ["challenge.housing"]),

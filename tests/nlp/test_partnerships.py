@@ -77,6 +77,10 @@ def partnership(result: dict, parties: set[str]) -> dict:
      "trains staff.", {"Hope Foundation", "Lyon City Council"}, "by"),
     ("Korvalt offers apprenticeships in cooperation with the Lyon Employment Agency.",
      {"Korvalt", "Lyon Employment Agency"}, "with"),
+    ("The Turin Chamber of Commerce and Korvalt Automobili offer traineeships together.",
+     {"Turin Chamber of Commerce", "Korvalt Automobili"}, "joint"),
+    ("Brenmark and the Hope Foundation launched a coding course.",
+     {"Brenmark", "Hope Foundation"}, "joint"),
 ])
 def test_partnerships_cue_families(tagger, text, parties, kind):
     found = partnership(tagger.tag(text), parties)
