@@ -314,8 +314,42 @@ def _event_lines(conn: Connection, old: dict, new: dict) -> list[str]:
     return lines
 
 
+def _human_record_lines(conn: Connection, old: dict, new: dict) -> list[str]:
+    """A new codebook version and what it did to the codings, and metadata corrected
+    with `cityqda interview set`: changes no table cell may show."""
+    lines = []
+    was, now = old.get("codebook") or {}, new.get("codebook") or {}
+    if was.get("version") != now.get("version") or was.get("sha256") != now.get("sha256"):
+        lines.append(f"codebook: {now.get('id') or was.get('id')} "
+                     f"{_show(was.get('version'))} -> {_show(now.get('version'))}")
+    paths = {int(e["interview_id"]): e["path"]
+             for e in new.get("inputs", {}).get("transcripts", [])}
+    first, last = old.get("last_event_id") or 0, new.get("last_event_id") or 0
+    for row in conn.execute(select(events.c.kind, events.c.entity_key, events.c.old,
+                                   events.c.new)
+                            .where(events.c.id > first, events.c.id <= last,
+                                   events.c.kind.in_(("codebook.change_applied",
+                                                      "interview.override")))
+                            .order_by(events.c.id)):
+        before = json.loads(row.old) if row.old else {}
+        after = json.loads(row.new) if row.new else {}
+        if row.kind == "codebook.change_applied":
+            sources, targets = after.get("from") or [], after.get("to") or []
+            lines.append(f"codebook change {after.get('version')}: {after.get('kind')} "
+                         f"{', '.join(sources)}" + (f" -> {', '.join(targets)}" if targets
+                                                    else "")
+                         + f" ({after.get('codings', 0)} coding(s))")
+            continue
+        key = int(row.entity_key) if str(row.entity_key).isdigit() else row.entity_key
+        field_name = after.get("field") or before.get("field")
+        lines.append(f"metadata corrected: {paths.get(key, f'interview {key}')} "
+                     f"{field_name}: {_show(before.get('value'))} -> "
+                     f"{_show(after.get('value'))}")
+    return lines
+
+
 def _show(value) -> str:
-    return "blank" if value is None else str(value)
+    return "blank" if value is None or value == "" else str(value)
 
 
 def _cell_lines(old: dict, new: dict) -> list[str]:
@@ -332,7 +366,7 @@ def _cell_lines(old: dict, new: dict) -> list[str]:
             old_row, new_row = was.get(key, {}), now.get(key, {})
             for column in sorted(set(old_row) | set(new_row)):
                 a, b = old_row.get(column), new_row.get(column)
-                if a != b:
+                if a != b and _show(a) != _show(b):
                     lines.append(f"cell moved: {title} [{label}] {column}: {_show(a)} -> "
                                  f"{_show(b)}")
     return lines
@@ -348,7 +382,8 @@ def change_report(conn: Connection, previous_run_id: int | None, run_id: int) ->
         active = sum(1 for e in _interviews_of(new).values() if e["status"] != "retired")
         return [f"changes: run {run_id} is the first run with a manifest; "
                 f"{active} active interview(s), nothing to compare with"]
-    body = _interview_lines(old, new) + _event_lines(conn, old, new) + _cell_lines(old, new)
+    body = (_interview_lines(old, new) + _human_record_lines(conn, old, new)
+            + _event_lines(conn, old, new) + _cell_lines(old, new))
     if old.get("tables") is not None and new.get("tables") is None:
         body.append("table cells not compared: this run has no aggregate tables")
     head = f"changes since run {previous_run_id} (run {run_id}):"
