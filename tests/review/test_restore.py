@@ -188,3 +188,44 @@ def test_restore_finds_segments_by_hash_after_a_paragraph_is_inserted(runner, re
         decisions, decisions.c.coding_id == codings.c.id).where(
         decisions.c.comment == "fine"))
     assert moved[0].ord > original[0].ord
+
+
+def _add_actor(study) -> int:
+    from pipeline.store.schema import actors
+
+    store = open_study_store(study)
+    try:
+        with store.write() as conn:
+            return conn.execute(actors.insert().values(
+                city="Lisbon", name="Tejo Group", norm_name="tejo group",
+                origin="rule")).inserted_primary_key[0]
+    finally:
+        store.close()
+
+
+def test_restore_replays_entity_decisions(runner, tmp_path):
+    from pipeline.review.entity_decisions import set_entity_decision
+    from pipeline.store.schema import entity_decisions
+
+    study = build_study(tmp_path / "one" / "study")
+    actor = _add_actor(study)
+    store = open_study_store(study)
+    try:
+        with store.write() as conn:
+            set_entity_decision(conn, "actors", actor, "ana", "confirm", comment="known",
+                                source="test")
+    finally:
+        store.close()
+    log = tmp_path / "log.jsonl"
+    assert cli(runner, study, "review", "log", "--format", "jsonl", "--out",
+               str(log)).exit_code == 0
+    rebuilt_root = tmp_path / "two" / "study"
+    shutil.copytree(study.root, rebuilt_root, ignore=shutil.ignore_patterns("cityqda.sqlite*"))
+    rebuilt = load_study(rebuilt_root)
+    recode(rebuilt)
+    _add_actor(rebuilt)
+    result = cli(runner, rebuilt, "restore", str(log))
+    assert result.exit_code == 0, result.stderr
+    rows = query(rebuilt, select(entity_decisions.c.coder, entity_decisions.c.decision,
+                                 entity_decisions.c.comment))
+    assert rows == [("ana", "confirm", "known")]

@@ -454,3 +454,15 @@ def test_review_export_protect_allows_filtering_only(runner, study):
     assert ws.protection.sheet and not ws.protection.autoFilter
     assert ws.protection.sort and ws.protection.deleteRows
     assert ws["N2"].protection.locked is False and ws["G2"].protection.locked is not False
+
+
+def test_review_export_only_unreviewed_leaves_out_my_decided_rows(runner, study):
+    ids = coding_ids(study)
+    path = export(runner, study)
+    with edit_workbook(path) as sheets:
+        sheets["Codings"].set(f"C{ids['shelter']}", decision="accept")
+    assert cli(runner, study, "review", "import", str(path)).exit_code == 0
+    mine = read_sheet_rows(export(runner, study, "ana", "--only-unreviewed"), "Codings")
+    assert f"C{ids['shelter']}" not in {r["row_id"] for r in mine} and len(mine) == 3
+    theirs = read_sheet_rows(export(runner, study, "ben", "--only-unreviewed"), "Codings")
+    assert len(theirs) == 4
