@@ -230,11 +230,11 @@ def _add_streamed_rows(path: Path, streamed_tables: dict[str, ResultTable]) -> N
     names = _sheet_parts(parts)
     for title, table in streamed_tables.items():
         part = names[title]
-        xml = parts[part].decode("utf-8")
-        if xml.count("</sheetData>") != 1:
+        marker = b"</sheetData>"
+        if parts[part].count(marker) != 1:
             raise ValueError(f"unexpected worksheet layout in {part}")
-        xml = xml.replace("</sheetData>", _rows_xml(table) + "</sheetData>")
-        parts[part] = xml.encode("utf-8")
+        head, tail = parts[part].split(marker)
+        parts[part] = b"".join((head, _rows_xml(table).encode("utf-8"), marker, tail))
     write_ooxml_zip(path, parts)
 
 
