@@ -522,7 +522,9 @@ class _RowChecker:
             self.work.changes.unchanged += 1  # already in the store (a re-saved copy)
             return
         reason = None
-        if stored is not None and now != exported and stored.time > self.ctx.export_created_at:
+        # the export pre-filled the stored decision, so a stored decision that differs from
+        # the pre-filled one was made after the export (timestamps have whole seconds only)
+        if stored is not None and now != exported:
             reason = (f"{self.ctx.coder} decided it {stored.decision} at {stored.time}, "
                       f"after this export ({self.ctx.export_created_at})")
         elif coding.merged_into is not None:
