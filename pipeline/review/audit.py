@@ -39,8 +39,53 @@ def log_events(conn: Connection, *, coder: str | None = None, all_kinds: bool = 
         query = query.where(events.c.kind.in_(HUMAN_KINDS))
     if coder is not None:
         query = query.where(events.c.actor == coder)
+    now = _current_identities(conn)
     for row in conn.execute(query):
-        yield event_dict(row)
+        yield _with_current_identity(event_dict(row), now)
+
+
+def _current_identities(conn: Connection) -> dict[str, dict]:
+    """Where each coding is now, and what it is, by coding id."""
+    from pipeline.store.schema import codings, interviews, segments
+
+    found = {}
+    for row in conn.execute(
+            select(codings.c.id, codings.c.interview_id, codings.c.segment_id, codings.c.code,
+                   codings.c.evidence_text, codings.c.occurrence, codings.c.coder,
+                   codings.c.dimension, codings.c.kind, codings.c.origin, codings.c.rule_id,
+                   codings.c.codebook_version, codings.c.negated, codings.c.hypothetical,
+                   codings.c.planned, codings.c.counts, segments.c.ord, segments.c.sha256,
+                   interviews.c.path)
+            .join(segments, segments.c.id == codings.c.segment_id)
+            .join(interviews, interviews.c.id == codings.c.interview_id)):
+        found[str(row.id)] = {
+            "interview_id": row.interview_id, "interview_path": row.path,
+            "segment_id": row.segment_id, "segment_ord": row.ord,
+            "segment_sha256": row.sha256, "code": row.code,
+            "evidence_text": row.evidence_text, "occurrence": row.occurrence,
+            "coder": row.coder or None, "dimension": row.dimension, "kind": row.kind,
+            "origin": row.origin, "rule_id": row.rule_id,
+            "codebook_version": row.codebook_version, "negated": row.negated,
+            "hypothetical": row.hypothetical, "planned": row.planned, "counts": row.counts}
+    return found
+
+
+def _with_current_identity(event: dict, now: dict[str, dict]) -> dict:
+    """The coding's identity as it is now: a transcript edited (a typo fixed, a paragraph
+    inserted) or a code renamed since the event moved it, and a replay into a store rebuilt
+    from today's transcripts and codebook must look for it there. The identity as logged
+    stays under `coding_logged`."""
+    new = event.get("new")
+    if event.get("entity") != "codings" or not isinstance(new, dict) \
+            or not isinstance(new.get("coding"), dict):
+        return event
+    current = now.get(str(event.get("entity_key")))
+    if current is not None:
+        logged = new["coding"]
+        if any(current.get(key) != value for key, value in logged.items()):
+            new["coding_logged"] = logged
+        new["coding"] = current
+    return event
 
 
 def _state(state: dict | None) -> str:
