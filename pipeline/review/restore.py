@@ -75,6 +75,7 @@ class _Finder:
         self.conn, self.codebook = conn, codebook
         self.translations = R.code_translations(codebook)
         self.coding_ids: dict[str, int] = {}  # logged coding id -> id here
+        self.ended: set[int] = set()  # codings made again here for a split or retired code
         self._interviews = {row.path: row.id for row in conn.execute(
             select(interviews.c.path, interviews.c.id))}
 
@@ -120,6 +121,62 @@ class _Finder:
             return self._interviews.get(identity.get("interview_path"))
         seg = self.segment(identity)
         return seg.id if seg is not None else None
+
+
+def _ending_change(codebook, code: str) -> dict | None:
+    """The split or retirement that ended `code` in this codebook, if one did."""
+    from pipeline.codebook.changes import change_from, ordered_changes
+
+    for entry in ordered_changes(codebook.changes):
+        if entry.get("kind") in ("split", "retired") and code in change_from(entry):
+            return entry
+    if codebook.has_code(code) and codebook.code(code).retired:
+        return {"version": codebook.version, "kind": "retired", "codes": [code],
+                "note": "marked retired: true"}
+    return None
+
+
+def _ended_coding(conn, finder: _Finder, identity: dict, logged_id, run_id) -> int | None:
+    """A suggestion whose code the codebook later split or retired: the rules of a rebuilt
+    store no longer make it, but the decisions on it stand. It is made again as `code`
+    left it in the logged store: no longer produced, flagged `needs_review`."""
+    from pipeline.coding.anchor import instances
+    from pipeline.coding.code_changes import _reason
+    from pipeline.store import utc_now
+
+    code = identity.get("code")
+    if not code or identity.get("coder") or \
+            R.translate_code(finder.codebook, finder.translations, code) is not None:
+        return None
+    entry = _ending_change(finder.codebook, code)
+    seg = finder.segment(identity)
+    evidence = identity.get("evidence_text") or ""
+    if entry is None or seg is None or not evidence:
+        return None
+    places = instances(seg.text, evidence)
+    if not places:
+        return None
+    occurrence = identity.get("occurrence") or 0
+    at = seg.start + places[min(max(occurrence, 0), len(places) - 1)]
+    reason = _reason(finder.codebook, entry)
+    if entry["kind"] == "split":
+        reason += "; decide which of the new codes applies"
+    now = utc_now()
+    coding_id = conn.execute(codings.insert().values(
+        interview_id=seg.interview_id, segment_id=seg.id, code=code,
+        dimension=identity.get("dimension"), kind=identity.get("kind") or "dimension",
+        origin=identity.get("origin") or "rule:restored", rule_id=identity.get("rule_id"),
+        coder="", codebook_version=identity.get("codebook_version"), evidence_text=evidence,
+        occurrence=occurrence, start=at, end=at + len(evidence), version=seg.version,
+        negated=int(bool(identity.get("negated"))),
+        hypothetical=int(bool(identity.get("hypothetical"))),
+        planned=int(bool(identity.get("planned"))), counts=int(bool(identity.get("counts"))),
+        produced=0, rule_gone=1,
+        needs_review=1, review_reason=reason, created_run=run_id, updated_run=run_id,
+        created_at=now)).inserted_primary_key[0]
+    finder.coding_ids[str(logged_id)] = coding_id
+    finder.ended.add(coding_id)
+    return coding_id
 
 
 def _what(identity: dict) -> str:
@@ -202,6 +259,8 @@ def _replay(conn, finder: _Finder, study, event: dict, number: int, flags_of: di
         identity = new.get("coding") or {}
         coding_id = finder.coding(identity, event.get("entity_key"))
         if coding_id is None:
+            coding_id = _ended_coding(conn, finder, identity, event.get("entity_key"), run_id)
+        if coding_id is None:
             raise CityQDAError("CQ521", line=number, what=_what(identity))
         linked = new.get("linked_coding_id")
         if linked is not None:
@@ -211,7 +270,8 @@ def _replay(conn, finder: _Finder, study, event: dict, number: int, flags_of: di
                             source=source, role=new.get("role") or "coder",
                             corrected_code=finder.code(new.get("corrected_code")),
                             corrected_flags=flags if isinstance(flags, dict) else None,
-                            linked_coding_id=linked, run_id=run_id)
+                            linked_coding_id=linked, run_id=run_id,
+                            resolves_review=coding_id not in finder.ended)
     if kind == "memo.set":
         entity = event.get("entity")
         target = finder.memo_target(entity, new.get("identity") or {})
