@@ -19,6 +19,7 @@ Everything is generated in memory from fixed seeds; prints a Markdown table.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import random
 import resource
@@ -148,40 +149,58 @@ def bench_study_export(n: int, seed: int) -> None:
     folder = coded_study(n, seed)
     study = load_study(folder)
     store = open_study_store(study)
+    rows = []
     try:
         added = review_sample(study, store, seed)
-        codebook, load_s = timed(lambda: load_study_codebook(study))
+        codebook, load_s, load_cpu = timed_cpu(lambda: load_study_codebook(study))
+        rows.append(("load the codebook", load_s, load_cpu, "", ""))
         out = folder / "outputs" / "bench.qdpx"
-        first, first_s = timed(lambda: export_qdpx(study, store, out=out, codebook=codebook))
+        first, first_s, first_cpu = timed_cpu(
+            lambda: export_qdpx(study, store, out=out, codebook=codebook))
         data = out.read_bytes()
-        _, second_s = timed(lambda: export_qdpx(study, store, out=out, codebook=codebook))
+        rows.append(("`export_qdpx`, all current codings", first_s, first_cpu,
+                     f"{first.selections:,}", f"{len(data) / 1e6:.1f} MB"))
+        _, second_s, second_cpu = timed_cpu(
+            lambda: export_qdpx(study, store, out=out, codebook=codebook))
         same = out.read_bytes() == data
-        accepted, accepted_s = timed(lambda: export_qdpx(
+        rows.append((f"`export_qdpx` again (bytes equal: {same})", second_s, second_cpu,
+                     "", ""))
+        accepted, accepted_s, accepted_cpu = timed_cpu(lambda: export_qdpx(
             study, store, out=folder / "outputs" / "bench-accepted.qdpx", codebook=codebook,
             accepted_only=True))
+        rows.append(("`export_qdpx` accepted only", accepted_s, accepted_cpu,
+                     f"{accepted.selections:,}", ""))
     finally:
         store.close()
-    report, check_s = timed(lambda: check_file(out))
+    report, check_s, check_cpu = timed_cpu(lambda: check_file(out))
+    rows.append(("`check_file` (schema + read back)", check_s, check_cpu, "", ""))
+    assert report.valid, [p.render() for p in report.problems[:5]]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     _, cli_s = timed(lambda: subprocess.run(
         CLI + ["--project", str(folder), "export", "qdpx", "--out",
                str(folder / "outputs" / "cli.qdpx")], check=True, capture_output=True))
-    assert report.valid, [p.render() for p in report.problems[:5]]
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cli_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    rows.append(("`cityqda export qdpx` (whole command, new process)", cli_s, cli_cpu, "",
+                 ""))
     print(f"\nStudy of {n:,} transcripts ({first.sources:,} sources); review added "
           f"{added or 'nothing (already there)'}; codings exported {first.codings}, "
-          f"left out {first.left_out}")
-    print("\n| step | seconds | selections | .qdpx size |")
-    print("|---|---:|---:|---:|")
-    print(f"| load the codebook | {load_s:.2f} | | |")
-    print(f"| `export_qdpx`, all current codings | {first_s:.2f} | {first.selections:,} | "
-          f"{len(data) / 1e6:.1f} MB |")
-    print(f"| `export_qdpx` again (bytes equal: {same}) | {second_s:.2f} | | |")
-    print(f"| `export_qdpx --accepted-only` | {accepted_s:.2f} | {accepted.selections:,} | |")
-    print(f"| `check_file` (schema + read back) | {check_s:.2f} | | |")
-    print(f"| `cityqda export qdpx` (whole command, new process) | {cli_s:.2f} | | |")
+          f"left out {first.left_out}; load average {os.getloadavg()[0]:.1f}")
+    print("\n| step | wall s | CPU s | selections | .qdpx size |")
+    print("|---|---:|---:|---:|---:|")
+    for step, wall, cpu, selections, size in rows:
+        print(f"| {step} | {wall:.2f} | {cpu:.2f} | {selections} | {size} |")
     print(f"\nPeak RSS of this process: {peak:.0f} MiB")
     if not same:
         raise SystemExit("the two exports differ")
+
+
+def timed_cpu(function):
+    """(result, wall seconds, CPU seconds of this process)."""
+    cpu = time.process_time()
+    result, wall = timed(function)
+    return result, wall, time.process_time() - cpu
 
 
 def timed(function):
