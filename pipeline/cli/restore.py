@@ -15,7 +15,8 @@ from pipeline.cli.output import info
               help="Replay even though the store already holds decisions.")
 @click.pass_obj
 def command(obj, log, force):
-    """Replay decisions, added codings, memos and entity decisions from a JSON Lines log.
+    """Replay decisions, added codings, memos, entity decisions, metadata overrides and
+    retirements from a JSON Lines log.
 
     Write the log with `cityqda review log --format jsonl --out LOG`; rebuild the store from
     the transcripts and the codebook with `cityqda run --no-import`; then restore. Every

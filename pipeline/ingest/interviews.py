@@ -100,30 +100,37 @@ def set_override(study, store: Store, ref: str, field_name: str, value: str | No
             raise CityQDAError("CQ144", ref=ref, state="purged",
                                problem="its metadata was removed",
                                advice="Nothing to set; a purged interview holds no data.")
-        old = conn.execute(select(metadata_overrides.c.value).where(
-            metadata_overrides.c.interview_id == row.id,
-            metadata_overrides.c.field == field_name)).scalar()
-        if old == value:
-            return _field_state(row, field_name)
-        conn.execute(delete(metadata_overrides).where(
-            metadata_overrides.c.interview_id == row.id,
-            metadata_overrides.c.field == field_name))
-        if value is not None:
-            conn.execute(insert(metadata_overrides).values(
-                interview_id=row.id, field=field_name, value=value))
-        record_event(conn, actor=actor, kind="interview.override", entity="interviews",
-                     entity_key=row.id,
-                     old=None if old is None else {"field": field_name, "value": old},
-                     new=None if value is None else {"field": field_name, "value": value},
-                     source="command line")
-        overrides = dict(conn.execute(
-            select(metadata_overrides.c.field, metadata_overrides.c.value)
-            .where(metadata_overrides.c.interview_id == row.id)).all())
-        metadata_json, warnings_json, _guide = recompute_metadata(row, overrides, settings)
-        conn.execute(update(interviews).where(interviews.c.id == row.id).values(
-            metadata=metadata_json, warnings=warnings_json))
-        row = conn.execute(select(interviews).where(interviews.c.id == row.id)).one()
+        row = apply_override(conn, row, field_name, value, settings, actor=actor)
     return _field_state(row, field_name)
+
+
+def apply_override(conn, row, field_name: str, value: str | None, settings, *,
+                   actor: str, source: str = "command line"):
+    """Record (value None: clear) one override in the caller's transaction and resolve the
+    interview's metadata again; returns its row as now. `restore` replays overrides here."""
+    old = conn.execute(select(metadata_overrides.c.value).where(
+        metadata_overrides.c.interview_id == row.id,
+        metadata_overrides.c.field == field_name)).scalar()
+    if old == value:
+        return row
+    conn.execute(delete(metadata_overrides).where(
+        metadata_overrides.c.interview_id == row.id,
+        metadata_overrides.c.field == field_name))
+    if value is not None:
+        conn.execute(insert(metadata_overrides).values(
+            interview_id=row.id, field=field_name, value=value))
+    record_event(conn, actor=actor, kind="interview.override", entity="interviews",
+                 entity_key=row.id,
+                 old=None if old is None else {"field": field_name, "value": old},
+                 new=None if value is None else {"field": field_name, "value": value},
+                 source=source)
+    overrides = dict(conn.execute(
+        select(metadata_overrides.c.field, metadata_overrides.c.value)
+        .where(metadata_overrides.c.interview_id == row.id)).all())
+    metadata_json, warnings_json, _guide = recompute_metadata(row, overrides, settings)
+    conn.execute(update(interviews).where(interviews.c.id == row.id).values(
+        metadata=metadata_json, warnings=warnings_json))
+    return conn.execute(select(interviews).where(interviews.c.id == row.id)).one()
 
 
 def _field_state(row, field_name: str) -> dict:
@@ -154,12 +161,7 @@ def retire(study, store: Store, ref: str, *, reason: str | None, undo: bool = Fa
                                advice="Use --undo to bring it back, or --purge to remove "
                                       "its text.")
         if row.status != "retired":
-            conn.execute(update(interviews).where(interviews.c.id == row.id).values(
-                status="retired", retired_reason=reason.strip()))
-            record_event(conn, actor=actor, kind="interview.retired", entity="interviews",
-                         entity_key=row.id, old={"status": row.status},
-                         new={"status": "retired"}, reason=reason.strip(),
-                         source="command line")
+            mark_retired(conn, row, reason, actor=actor)
         if purge:
             _purge(conn, row.id)
             record_event(conn, actor=actor, kind="interview.purged", entity="interviews",
@@ -182,12 +184,26 @@ def _undo(conn, row, ref: str, actor: str) -> dict:
     if row.status != "retired":
         raise CityQDAError("CQ144", ref=ref, state=row.status, problem="it is not retired",
                            advice="Nothing to undo.")
+    mark_active(conn, row, actor=actor)
+    return {"interview_id": row.id, "status": "active", "purged": False}
+
+
+def mark_retired(conn, row, reason: str, *, actor: str, source: str = "command line") -> None:
+    """Retire in the caller's transaction (also what `restore` replays)."""
+    conn.execute(update(interviews).where(interviews.c.id == row.id).values(
+        status="retired", retired_reason=reason.strip()))
+    record_event(conn, actor=actor, kind="interview.retired", entity="interviews",
+                 entity_key=row.id, old={"status": row.status}, new={"status": "retired"},
+                 reason=reason.strip(), source=source)
+
+
+def mark_active(conn, row, *, actor: str, source: str = "command line") -> None:
+    """Bring a retired interview back in the caller's transaction."""
     conn.execute(update(interviews).where(interviews.c.id == row.id).values(
         status="active", retired_reason=None))
     record_event(conn, actor=actor, kind="interview.unretired", entity="interviews",
                  entity_key=row.id, old={"status": "retired"}, new={"status": "active"},
-                 source="command line")
-    return {"interview_id": row.id, "status": "active", "purged": False}
+                 source=source)
 
 
 def _purge(conn, interview_id: int) -> None:

@@ -16,11 +16,13 @@ from collections.abc import Iterator
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from pipeline.store.schema import events
+from pipeline.store.schema import events, interviews
 
 # Kinds a person causes (the replayable human record) and the import records themselves.
 HUMAN_KINDS = ("coding.added", "coding.flags", "decision.set", "memo.set", "review.imported",
-               "entity_decision.set")
+               "entity_decision.set", "interview.override", "interview.retired",
+               "interview.unretired")
+INTERVIEW_KINDS = ("interview.override", "interview.retired", "interview.unretired")
 
 
 def event_dict(row) -> dict:
@@ -40,8 +42,12 @@ def log_events(conn: Connection, *, coder: str | None = None, all_kinds: bool = 
     if coder is not None:
         query = query.where(events.c.actor == coder)
     now = _current_identities(conn)
+    paths = {str(i): p for i, p in conn.execute(select(interviews.c.id, interviews.c.path))}
     for row in conn.execute(query):
-        yield _with_current_identity(event_dict(row), now)
+        event = _with_current_identity(event_dict(row), now)
+        if event["kind"] in INTERVIEW_KINDS:
+            event["interview_path"] = paths.get(str(event["entity_key"]))
+        yield event
 
 
 def _current_identities(conn: Connection) -> dict[str, dict]:

@@ -25,7 +25,8 @@ from pipeline.review.importer import _set_memo
 from pipeline.store import Store
 from pipeline.store.schema import codings, decisions, interviews, segments
 
-REPLAYED = ("coding.added", "decision.set", "memo.set", "entity_decision.set")
+REPLAYED = ("coding.added", "decision.set", "memo.set", "entity_decision.set",
+            "interview.override", "interview.retired", "interview.unretired")
 
 
 @dataclass
@@ -76,6 +77,7 @@ class _Finder:
         self.translations = R.code_translations(codebook)
         self.coding_ids: dict[str, int] = {}  # logged coding id -> id here
         self.ended: set[int] = set()  # codings made again here for a split or retired code
+        self.settings = None  # ingest settings, loaded for the first override replayed
         self._interviews = {row.path: row.id for row in conn.execute(
             select(interviews.c.path, interviews.c.id))}
 
@@ -223,11 +225,42 @@ def restore_log(study, store: Store, log: Path, *, force: bool = False,
     return report
 
 
+def _replay_interview(conn, finder: _Finder, study, event: dict, number: int) -> bool:
+    """A metadata override, a retirement or its undoing, on the interview of that path."""
+    from pipeline.ingest import interviews as by_hand
+    from pipeline.ingest.ingest import load_settings
+
+    interview_id = finder._interviews.get(event.get("interview_path"))
+    if interview_id is None:
+        raise CityQDAError("CQ521", line=number, what=f"interview {event.get('interview_path')}")
+    row = conn.execute(select(interviews).where(interviews.c.id == interview_id)).one()
+    actor, source = event.get("actor") or "", event.get("source") or "restore"
+    kind, old, new = event["kind"], event.get("old") or {}, event.get("new") or {}
+    if kind == "interview.override":
+        if finder.settings is None:
+            finder.settings, _problems = load_settings(study)
+        field_name = new.get("field") or old.get("field")
+        changed = by_hand.apply_override(conn, row, field_name, new.get("value"),
+                                         finder.settings, actor=actor, source=source)
+        return changed is not row
+    wanted = "retired" if kind == "interview.retired" else "active"
+    if row.status == wanted:
+        return False
+    if wanted == "retired":
+        by_hand.mark_retired(conn, row, event.get("reason") or "restored", actor=actor,
+                             source=source)
+    else:
+        by_hand.mark_active(conn, row, actor=actor, source=source)
+    return True
+
+
 def _replay(conn, finder: _Finder, study, event: dict, number: int, flags_of: dict,
             report: RestoreReport, run_id: int | None) -> bool | None:
     kind, new = event["kind"], event.get("new") or {}
     actor = event.get("actor") or ""
     source = event.get("source") or "restore"
+    if kind.startswith("interview."):
+        return _replay_interview(conn, finder, study, event, number)
     if kind == "coding.added":
         identity = new.get("coding") or {}
         if finder.coding(identity, event.get("entity_key")) is not None:
