@@ -6,8 +6,8 @@ Round 1: `cityqda run`; coders ana and ben review overlapping random samples in 
 disagree on some codings; the adjudicator (pi) settles the disputes in the adjudication
 workbook; ana confirms the initiatives, actors and partnerships she saw.
 Round 2: a new city (Milan) with its register rows and two transcripts; a metadata override;
-a typo fixed and a paragraph inserted in LIS-PM-01; ROT-CS-02 retired; codebook 1.1.0
-renames, merges, splits and retires codes; ana merges two initiatives and corrects an
+a typo fixed and a paragraph inserted in LIS-PM-01; ROT-CS-02 retired; the next codebook
+version renames, merges, splits and retires codes; ana merges two initiatives and corrects an
 actor's category in a workbook dropped into reviews/inbox/; `cityqda run` again.
 Then: the change report, the audit log replayed into a store rebuilt from the transcripts
 and the codebook, and the REFI-QDA export checked against the official schema.
@@ -24,6 +24,7 @@ import copy
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,33 +39,36 @@ SAMPLE = 300
 SEEDS = {"ana": 1, "ben": 2}
 
 # The transcript edited in round 2: a transcriber's typo (made in round 1) is fixed, and a
-# paragraph is inserted after ANCHOR.
+# paragraph is inserted after ANCHOR, before the typo: that segment changes text and place.
 EDITED = "LIS-PM-01.docx"
 TYPO, FIXED = "Dialouge happens mainly", "Dialogue happens mainly"
-ANCHOR = "Asked about housing, she was clear"
+ANCHOR = "She said there is no dedicated budget line"
 INSERTED = ("Since last winter the council also runs a night shelter for refugee families "
             "in Arroios, with beds for forty people and a social worker on duty.")
 RETIRED = "ROT-CS-02.docx"
 RETIRE_REASON = "Interviewee withdrew from the study's second round"
 OVERRIDE = ("SAO-CS-02.docx", "stakeholder_category", "international_organization")
 
-# Codebook 1.1.0
-NEW_VERSION = "1.1.0"
+# The next codebook version (the next major one: renames and merges break old analyses)
 RENAMED = ("economic.financial_inclusion", "economic.financial_services")
 MERGED = (("challenge.knowledge_sharing", "challenge.monitoring_evaluation"),
           "challenge.monitoring_evaluation")
 SPLIT = ("social.health_care", ("social.health_services", "social.health_information"))
 RETIRED_CODE = "political.voting"
-CHANGES = [
-    {"version": NEW_VERSION, "kind": "renamed", "from": [RENAMED[0]], "to": [RENAMED[1]],
-     "note": "the code covers banking, credit and insurance, not only inclusion"},
-    {"version": NEW_VERSION, "kind": "merged", "from": list(MERGED[0]), "to": [MERGED[1]],
-     "note": "knowledge sharing is part of monitoring and evaluation"},
-    {"version": NEW_VERSION, "kind": "split", "from": [SPLIT[0]], "to": list(SPLIT[1]),
-     "note": "services apart from information about health"},
-    {"version": NEW_VERSION, "kind": "retired", "codes": [RETIRED_CODE],
-     "note": "voting rights are coded under participation from round 2"},
-]
+
+
+def codebook_changes(version: str) -> list[dict]:
+    return [
+        {"version": version, "kind": "renamed", "from": [RENAMED[0]], "to": [RENAMED[1]],
+         "note": "the code covers banking, credit and insurance, not only inclusion"},
+        {"version": version, "kind": "merged", "from": list(MERGED[0]), "to": [MERGED[1]],
+         "note": "knowledge sharing is part of monitoring and evaluation"},
+        {"version": version, "kind": "split", "from": [SPLIT[0]], "to": list(SPLIT[1]),
+         "note": "services apart from information about health"},
+        {"version": version, "kind": "retired", "codes": [RETIRED_CODE],
+         "note": "voting rights are coded under participation from round 2"},
+    ]
+
 
 # The new city of round 2.
 NEW_CITY = {"city": "Milan", "country": "Italy", "code": "MIL", "aliases": "Milano"}
@@ -148,12 +152,14 @@ class Story:
     steps: list[str] = field(default_factory=list)
     workbooks: dict[str, Path] = field(default_factory=dict)
     results: dict[str, object] = field(default_factory=dict)  # step name -> click Result
+    seconds: dict[str, float] = field(default_factory=dict)  # step name -> wall time
     filled: dict[str, dict] = field(default_factory=dict)  # coder -> {row_id: decision}
     added: dict = field(default_factory=dict)  # ben's added coding: segment row id, code
     changed: dict = field(default_factory=dict)  # ana's change: row id, corrected code
     verdict: dict = field(default_factory=dict)  # initiative row id -> verdict given
     entity_edits: dict = field(default_factory=dict)  # merge and category correction
     snapshots: dict[str, object] = field(default_factory=dict)  # taken by the caller
+    codebook_version: str = ""  # the version round 2 introduces
     rebuilt: Path | None = None
     log: Path | None = None
     qdpx: Path | None = None
@@ -166,7 +172,9 @@ def cli(story: Story, name: str, *args: str, project: Path | None = None,
 
     from pipeline.cli import main
 
+    started = time.perf_counter()
     result = CliRunner().invoke(main, ["--project", str(project or story.root), *args])
+    story.seconds[name] = round(time.perf_counter() - started, 1)
     story.results[name] = result
     if expect is not None and result.exit_code != expect:
         raise AssertionError(
@@ -277,14 +285,17 @@ def add_city_to_register(path: Path) -> None:
 
 # --- the codebook ---------------------------------------------------------------------------
 
-def codebook_1_1(path: Path) -> None:
-    """Version 1.1.0: a rename, a merge, a split and a retirement, each with its `changes`
-    entry; patterns move with their codes so the rules keep finding the same words."""
+def next_codebook(path: Path) -> tuple[str, list[dict]]:
+    """The next major version: a rename, a merge, a split and a retirement, each with its
+    `changes` entry; patterns move with their codes so the rules keep finding the same
+    words. Returns the version and its changes."""
     import yaml
 
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    document["version"] = NEW_VERSION
-    document["changes"] = list(document.get("changes") or []) + CHANGES
+    version = f"{int(str(document['version']).split('.')[0]) + 1}.0.0"
+    changes = codebook_changes(version)
+    document["version"] = version
+    document["changes"] = list(document.get("changes") or []) + changes
     codes = document["codes"]
     by_id = {code["id"]: code for code in codes}
     by_id[RENAMED[0]]["id"] = RENAMED[1]
@@ -313,6 +324,7 @@ def codebook_1_1(path: Path) -> None:
             rule["to"] = SPLIT[1][0]
     path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100),
                     encoding="utf-8")
+    return version, changes
 
 
 # --- review workbooks ------------------------------------------------------------------------
@@ -486,11 +498,12 @@ def round_two(story: Story, say: Callable[[str], None]) -> None:
     cli(story, "retire", "interview", "retire", RETIRED, "--reason", RETIRE_REASON,
         "--by", "pi")
     say(f"retired {RETIRED}: {RETIRE_REASON}")
-    codebook_1_1(root / "codebooks" / "integration_policy.yaml")
+    story.codebook_version, changes = next_codebook(root / "codebooks" /
+                                                    "integration_policy.yaml")
     cli(story, "codebook_validate", "codebook", "validate")
-    say(f"codebook {NEW_VERSION}: " + "; ".join(
+    say(f"codebook {story.codebook_version}: " + "; ".join(
         f"{c['kind']} {', '.join(c.get('from') or c.get('codes'))}"
-        + (f" -> {', '.join(c['to'])}" if c.get("to") else "") for c in CHANGES))
+        + (f" -> {', '.join(c['to'])}" if c.get("to") else "") for c in changes))
     inbox = root / "reviews" / "inbox"
     inbox.mkdir(parents=True, exist_ok=True)
     path = inbox / "ana-entities.xlsx"
