@@ -8,6 +8,7 @@ global state (open figures, rcParams changed elsewhere) leaks into it.
 
 from __future__ import annotations
 
+import functools
 import io
 
 CONFIRMED_COLOUR = "#2f5d8a"
@@ -17,9 +18,15 @@ _RC = {"font.family": "DejaVu Sans", "font.size": 9, "svg.hashsalt": "cityqda",
 
 
 def dimension_chart(labels: list[str], confirmed: list[int], unreviewed: list[int], *,
-                    title: str) -> bytes:
+                    title: str | None = None) -> bytes:
     """A horizontal stacked bar per dimension: confirmed initiatives, then unreviewed ones
-    (suggested or disputed), so a reader sees how much of the picture is still unchecked."""
+    (suggested or disputed), so a reader sees how much of the picture is still unchecked.
+    Equal arguments give the same bytes, drawn once per process (many cities share counts)."""
+    return _chart(tuple(labels), tuple(confirmed), tuple(unreviewed), title)
+
+
+@functools.lru_cache(maxsize=256)
+def _chart(labels: tuple, confirmed: tuple, unreviewed: tuple, title: str | None) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -28,7 +35,8 @@ def dimension_chart(labels: list[str], confirmed: list[int], unreviewed: list[in
     from matplotlib.figure import Figure
 
     with rc_context(_RC):
-        figure = Figure(figsize=(6.0, 0.45 * max(len(labels), 1) + 1.6), dpi=150)
+        height = 0.45 * max(len(labels), 1) + (1.6 if title else 1.3)
+        figure = Figure(figsize=(6.0, height), dpi=150)
         FigureCanvasAgg(figure)
         axes = figure.add_subplot(1, 1, 1)
         positions = list(range(len(labels)))[::-1]
@@ -41,7 +49,8 @@ def dimension_chart(labels: list[str], confirmed: list[int], unreviewed: list[in
         axes.set_xlim(0, max(top, 1) * 1.15)
         axes.xaxis.get_major_locator().set_params(integer=True)
         axes.set_xlabel("initiatives")
-        axes.set_title(title)
+        if title:
+            axes.set_title(title)
         for position, c, u in zip(positions, confirmed, unreviewed, strict=True):
             if c + u:
                 axes.text(c + u + top * 0.02, position, f"{c}" + (f" + {u}" if u else ""),
@@ -49,8 +58,7 @@ def dimension_chart(labels: list[str], confirmed: list[int], unreviewed: list[in
         axes.spines[["top", "right"]].set_visible(False)
         axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2, fontsize=7,
                     frameon=False)
-        height = figure.get_figheight()
-        figure.subplots_adjust(left=0.3, right=0.95, top=1 - 0.45 / height,
+        figure.subplots_adjust(left=0.3, right=0.95, top=1 - (0.45 if title else 0.15) / height,
                                bottom=1.05 / height)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", metadata={"Software": None})

@@ -138,7 +138,8 @@ def _shown(review_status: str | None) -> bool:
 
 
 class StudyReader:
-    """Loads what every city report needs once (statuses, actors, plain texts on demand)."""
+    """Loads what the city reports need once (statuses, segments, mentions, entities, codings
+    grouped by interview), so a study of many cities costs one pass over the store."""
 
     def __init__(self, conn: Connection, study, scope, pseudonyms: dict[int, str],
                  labels: dict[str, str]):
@@ -155,6 +156,50 @@ class StudyReader:
         self.resolved = resolved_actor_ids(conn)
         self.actor_names = dict(conn.execute(select(actors.c.id, actors.c.name)).all())
         self._plain: dict[int, tuple[int, str | None]] = {}
+        self.segments_of: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
+        for segment_id, interview_id, order in conn.execute(
+                select(segments.c.id, segments.c.interview_id, segments.c.ord)
+                .where(segments.c.status == "current")):
+            self.segments_of[interview_id][segment_id] = (interview_id, order)
+        self.codings_of: dict[int, list] = defaultdict(list)
+        for row in conn.execute(
+                select(codings.c.id, codings.c.segment_id, codings.c.interview_id, codings.c.code,
+                       codings.c.dimension, codings.c.kind, codings.c.counts, codings.c.negated,
+                       codings.c.hypothetical, codings.c.start, codings.c.end,
+                       codings.c.sentence_start, codings.c.sentence_end, codings.c.version)
+                .order_by(codings.c.id)):
+            self.codings_of[row.interview_id].append(row)
+        self.mentions = {name: self._all_mentions(table, key) for name, table, key in (
+            ("initiatives", initiative_mentions, "initiative_id"),
+            ("partnerships", partnership_mentions, "partnership_id"))}
+        self.entities: dict[str, dict[str, list]] = {}
+        for name, table in (("initiatives", initiatives), ("partnerships", partnerships)):
+            by_city: dict[str, list] = defaultdict(list)
+            for row in conn.execute(select(table).order_by(table.c.id)):
+                by_city[scope.canonical_city(row.city)].append(row)
+            self.entities[name] = by_city
+        self.initiative_links: dict[int, set] = defaultdict(set)
+        for initiative_id, actor_id, role in conn.execute(
+                select(initiative_actors.c.initiative_id, initiative_actors.c.actor_id,
+                       initiative_actors.c.role)):
+            target = self.resolved.get(actor_id)
+            if target is not None:
+                self.initiative_links[initiative_id].add((self.actor_names.get(target, "?"),
+                                                          role))
+        self.parties: dict[int, set] = defaultdict(set)
+        for partnership_id, actor_id in conn.execute(
+                select(partnership_parties.c.partnership_id, partnership_parties.c.actor_id)):
+            target = self.resolved.get(actor_id) or actor_id
+            self.parties[partnership_id].add(self.actor_names.get(target, "?"))
+
+    def _all_mentions(self, mention_table, key: str) -> dict[int, list]:
+        found: dict[int, list] = defaultdict(list)
+        for entity_id, segment_id, start, end in self.conn.execute(
+                select(mention_table.c[key], mention_table.c.segment_id, mention_table.c.start,
+                       mention_table.c.end).where(mention_table.c.produced == 1)
+                .order_by(mention_table.c.id)):
+            found[entity_id].append((segment_id, start, end))
+        return found
 
     def plain(self, interview_id: int) -> tuple[int, str | None]:
         if interview_id not in self._plain:
@@ -172,27 +217,23 @@ class StudyReader:
 
     def city_content(self, city: str) -> CityContent:
         refs = self._interviews(city)
-        ids = {r.id for r in refs}
-        segment_rows = self.conn.execute(
-            select(segments.c.id, segments.c.interview_id, segments.c.ord)
-            .where(segments.c.status == "current")).all()
-        segment_of = {s.id: (s.interview_id, s.ord) for s in segment_rows
-                      if s.interview_id in ids}
-        coding_rows = [c for c in self.conn.execute(
-            select(codings.c.id, codings.c.segment_id, codings.c.interview_id, codings.c.code,
-                   codings.c.dimension, codings.c.kind, codings.c.counts, codings.c.negated,
-                   codings.c.hypothetical, codings.c.start, codings.c.end,
-                   codings.c.sentence_start, codings.c.sentence_end, codings.c.version)
-            .where(codings.c.interview_id.in_(sorted(ids)) if ids else codings.c.id < 0))
-            if c.segment_id in segment_of]
-        initiatives_found = self._initiatives(city, segment_of, coding_rows)
+        segment_of: dict[int, tuple[int, int]] = {}
+        coding_rows = []
+        for ref in refs:
+            segment_of.update(self.segments_of.get(ref.id, {}))
+        for ref in refs:
+            coding_rows.extend(c for c in self.codings_of.get(ref.id, ())
+                               if c.segment_id in segment_of)
+        mentioned = {name: self._mentioned(name, segment_of) for name in self.mentions}
         return CityContent(
-            city=city, interviews=refs, initiatives=initiatives_found,
-            partnerships=self._partnerships(city, segment_of),
+            city=city, interviews=refs,
+            initiatives=self._initiatives(city, mentioned["initiatives"], segment_of,
+                                          coding_rows),
+            partnerships=self._partnerships(city, mentioned["partnerships"]),
             challenges=self._challenges(coding_rows),
             coding_counts=dict(Counter(self.statuses.get(c.id, "suggested")
                                        for c in coding_rows)),
-            entity_counts=self._entity_counts(city, segment_of))
+            entity_counts=self._entity_counts(city, mentioned))
 
     def _interviews(self, city: str) -> list[InterviewRef]:
         refs = []
@@ -207,41 +248,31 @@ class StudyReader:
                 position=_value(metadata, "position"), round=interview.round))
         return sorted(refs, key=lambda r: (r.pseudonym.casefold(), r.id))
 
-    def _mentioned(self, mention_table, key: str, segment_of: dict) -> dict[int, list]:
-        found: dict[int, list] = defaultdict(list)
-        for entity_id, segment_id, start, end in self.conn.execute(
-                select(mention_table.c[key], mention_table.c.segment_id, mention_table.c.start,
-                       mention_table.c.end).where(mention_table.c.produced == 1)):
-            if segment_id in segment_of:
-                found[entity_id].append((segment_id, start, end))
+    def _mentioned(self, name: str, segment_of: dict) -> dict[int, list]:
+        """Entity id -> its current mentions in the given segments."""
+        found: dict[int, list] = {}
+        for entity_id, mentions in self.mentions[name].items():
+            inside = [m for m in mentions if m[0] in segment_of]
+            if inside:
+                found[entity_id] = inside
         return found
 
-    def _in_city(self, rows, city: str, mentioned: dict) -> list:
+    def _in_city(self, name: str, city: str, mentioned: dict) -> list:
         """Entities of the city to show: confirmed ones (in a round: those its interviews
         mention) and unreviewed ones its interviews mention."""
         kept = []
-        for row in rows:
-            if self.scope.canonical_city(row.city) != city or not _shown(row.review_status):
+        for row in self.entities[name].get(city, ()):
+            if not _shown(row.review_status):
                 continue
             if row.id in mentioned or (row.review_status == "confirmed"
                                        and self.scope.round is None):
                 kept.append(row)
         return kept
 
-    def _initiatives(self, city: str, segment_of: dict, coding_rows) -> list[InitiativeEntry]:
+    def _initiatives(self, city: str, mentioned: dict, segment_of: dict,
+                     coding_rows) -> list[InitiativeEntry]:
         from pipeline.aggregate.tables import initiative_dimensions, ratings_of, verdict_of
 
-        mentioned = self._mentioned(initiative_mentions, "initiative_id", segment_of)
-        rows = self._in_city(self.conn.execute(select(initiatives)
-                                               .order_by(initiatives.c.id)).all(),
-                             city, mentioned)
-        links: dict[int, set] = defaultdict(set)
-        for initiative_id, actor_id, role in self.conn.execute(
-                select(initiative_actors.c.initiative_id, initiative_actors.c.actor_id,
-                       initiative_actors.c.role)):
-            target = self.resolved.get(actor_id)
-            if target is not None:
-                links[initiative_id].add((self.actor_names.get(target, "?"), role))
         by_segment: dict[int, list] = defaultdict(list)
         for coding in coding_rows:
             if coding.kind == "dimension" and coding.counts == 1 and not coding.negated \
@@ -249,9 +280,10 @@ class StudyReader:
                     and self.statuses.get(coding.id) in QUOTABLE_CODINGS:
                 by_segment[coding.segment_id].append(coding)
         found = []
-        for row in rows:
+        for row in self._in_city("initiatives", city, mentioned):
             dims = initiative_dimensions(row, self.dimensions)
-            actor_list = sorted(links.get(row.id, ()), key=lambda a: (a[0].casefold(), a[1]))
+            actor_list = sorted(self.initiative_links.get(row.id, ()),
+                                key=lambda a: (a[0].casefold(), a[1]))
             entry = InitiativeEntry(
                 id=row.id, name=row.name, status=row.status, review_status=row.review_status,
                 dimensions=dims, actors=[f"{name} ({role})" for name, role in actor_list],
@@ -299,18 +331,10 @@ class StudyReader:
                 break
         return chosen
 
-    def _partnerships(self, city: str, segment_of: dict) -> list[PartnershipEntry]:
-        mentioned = self._mentioned(partnership_mentions, "partnership_id", segment_of)
-        rows = self._in_city(self.conn.execute(select(partnerships)
-                                               .order_by(partnerships.c.id)).all(),
-                             city, mentioned)
-        parties: dict[int, list[str]] = defaultdict(list)
-        for partnership_id, actor_id in self.conn.execute(
-                select(partnership_parties.c.partnership_id, partnership_parties.c.actor_id)):
-            target = self.resolved.get(actor_id, actor_id)
-            parties[partnership_id].append(self.actor_names.get(target or actor_id, "?"))
-        found = [PartnershipEntry(row.id, sorted(set(parties.get(row.id, [])), key=str.casefold),
-                                  row.type, row.status, row.review_status) for row in rows]
+    def _partnerships(self, city: str, mentioned: dict) -> list[PartnershipEntry]:
+        found = [PartnershipEntry(row.id, sorted(self.parties.get(row.id, ()), key=str.casefold),
+                                  row.type, row.status, row.review_status)
+                 for row in self._in_city("partnerships", city, mentioned)]
         return sorted(found, key=lambda p: (p.type or "", p.review_status in UNREVIEWED,
                                             [n.casefold() for n in p.parties], p.id))
 
@@ -330,18 +354,12 @@ class StudyReader:
         return [ChallengeEntry(c, self.labels.get(c, c), len(accepted[c]),
                                len(unreviewed[c] - accepted[c])) for c in codes]
 
-    def _entity_counts(self, city: str, segment_of: dict) -> dict[str, dict[str, int]]:
+    def _entity_counts(self, city: str, mentioned: dict) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {}
-        for name, table, mention_table, key in (
-                ("initiatives", initiatives, initiative_mentions, "initiative_id"),
-                ("partnerships", partnerships, partnership_mentions, "partnership_id")):
-            mentioned = self._mentioned(mention_table, key, segment_of)
+        for name, by_city in sorted(self.entities.items()):
             bucket: Counter = Counter()
-            for row in self.conn.execute(select(table.c.id, table.c.city,
-                                                table.c.review_status)):
-                if self.scope.canonical_city(row.city) == city and (
-                        row.id in mentioned or self.scope.round is None):
+            for row in by_city.get(city, ()):
+                if row.id in mentioned[name] or self.scope.round is None:
                     bucket[row.review_status.split(":", 1)[0]] += 1
             counts[name] = dict(bucket)
         return counts
-

@@ -13,6 +13,7 @@ import io
 import re
 import zipfile
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from pipeline.xlsx_determinism import write_ooxml_zip
 
@@ -66,9 +67,25 @@ def set_footer(document, text: str) -> None:
         run.font.size = Pt(8)
 
 
+def style_of(document, name: str):
+    """The named style, looked up once per document (python-docx searches every style on
+    each lookup by name, which dominates the time of long reports)."""
+    cache = document.__dict__.setdefault("_cityqda_styles", {})
+    if name not in cache:
+        cache[name] = document.styles[name]
+    return cache[name]
+
+
+def add_heading(document, text: str, level: int = 1):
+    """document.add_heading with the style looked up once."""
+    return document.add_paragraph(safe_text(text),
+                                  style_of(document, "Title" if level == 0 else
+                                           f"Heading {level}"))
+
+
 def add_paragraph(document, text: str = "", *, style: str | None = None, bold: bool = False,
                   italic: bool = False):
-    paragraph = document.add_paragraph(style=style)
+    paragraph = document.add_paragraph(style=style_of(document, style) if style else None)
     if text:
         run = paragraph.add_run(safe_text(text))
         run.bold = bold or None
@@ -113,7 +130,7 @@ def add_markdown(document, text: str, *, heading_offset: int = 1) -> None:
 
     def flush():
         if paragraph_lines:
-            _inline_runs(document.add_paragraph(), " ".join(paragraph_lines))
+            _inline_runs(add_paragraph(document), " ".join(paragraph_lines))
             paragraph_lines.clear()
 
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
@@ -124,38 +141,58 @@ def add_markdown(document, text: str, *, heading_offset: int = 1) -> None:
         elif heading:
             flush()
             level = min(len(heading.group(1)) + heading_offset, 9)
-            document.add_heading(safe_text(heading.group(2)), level=level)
+            add_heading(document, heading.group(2), level=level)
         elif re.match(r"^[-*+]\s+", line):
             flush()
-            _inline_runs(document.add_paragraph(style="List Bullet"),
+            _inline_runs(add_paragraph(document, style="List Bullet"),
                          re.sub(r"^[-*+]\s+", "", line))
         elif re.match(r"^\d+[.)]\s+", line):
             flush()
-            _inline_runs(document.add_paragraph(style="List Number"),
+            _inline_runs(add_paragraph(document, style="List Number"),
                          re.sub(r"^\d+[.)]\s+", "", line))
         else:
             paragraph_lines.append(line)
     flush()
 
 
+def _text_width_twips(document) -> int:
+    section = document.sections[-1]
+    return int((section.page_width - section.left_margin - section.right_margin) / 635)
+
+
 def add_grid(document, header: list[str], rows: list[list[str]], *, font_size: float = 8,
              caption: str | None = None):
-    """A bordered table with a bold header row; every cell is text."""
-    from docx.shared import Pt
+    """A bordered table with a bold header row; every cell is text. The XML is written in
+    one piece: python-docx's cell-by-cell API takes seconds for a table of a few hundred
+    cells, which adds up to minutes over a study's reports."""
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+    from docx.table import Table
 
     if caption:
         add_paragraph(document, caption, italic=True)
-    table = document.add_table(rows=1 + len(rows), cols=len(header))
-    table.style = "Table Grid"
-    for row_index, values in enumerate([header, *rows]):
-        cells = table.rows[row_index].cells
-        for column_index, value in enumerate(values):
-            paragraph = cells[column_index].paragraphs[0]
-            run = paragraph.add_run(safe_text(value))
-            run.font.size = Pt(font_size)
-            if row_index == 0:
-                run.bold = True
-    return table
+    columns = max(len(header), 1)
+    width = _text_width_twips(document) // columns
+    size = int(round(font_size * 2))
+    style_id = style_of(document, "Table Grid").style_id
+
+    def cell(value: str, bold: bool) -> str:
+        weight = "<w:b/>" if bold else ""
+        return (f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr><w:p><w:r>'
+                f'<w:rPr>{weight}<w:sz w:val="{size}"/></w:rPr>'
+                f'<w:t xml:space="preserve">{escape(safe_text(value))}</w:t></w:r></w:p></w:tc>')
+
+    grid = f'<w:gridCol w:w="{width}"/>' * columns
+    body = "".join("<w:tr>" + "".join(cell(value, index == 0) for value in values) + "</w:tr>"
+                   for index, values in enumerate([header, *rows]))
+    xml = (f'<w:tbl {nsdecls("w")}><w:tblPr><w:tblStyle w:val="{style_id}"/>'
+           f'<w:tblW w:w="0" w:type="auto"/><w:tblLook w:val="04A0" w:firstRow="1" '
+           f'w:lastRow="0" w:firstColumn="1" w:lastColumn="0" w:noHBand="0" w:noVBand="1"/>'
+           f'</w:tblPr><w:tblGrid>{grid}</w:tblGrid>'
+           f'{body}</w:tbl>')
+    element = parse_xml(xml)
+    document.element.body._insert_tbl(element)
+    return Table(element, document._body)
 
 
 def add_box(document, title: str, lines: list[str]):
@@ -165,7 +202,7 @@ def add_box(document, title: str, lines: list[str]):
     from docx.shared import Pt
 
     table = document.add_table(rows=1, cols=1)
-    table.style = "Table Grid"
+    table.style = style_of(document, "Table Grid")
     cell = table.rows[0].cells[0]
     shading = OxmlElement("w:shd")
     shading.set(qn("w:val"), "clear")

@@ -32,6 +32,7 @@ from pipeline.report.content import (
 from pipeline.report.docx_writing import (
     add_box,
     add_grid,
+    add_heading,
     add_markdown,
     add_paragraph,
     add_picture,
@@ -117,7 +118,7 @@ def add_result_table(document, table, rows: list[list], *, wide_limit: int,
                      heading_level: int = 2) -> None:
     """An aggregate table with its title, rows as given, and notes. A table wider than
     `wide_limit` columns is shown as one two-column block (column, value) per row."""
-    document.add_heading(table.title, level=heading_level)
+    add_heading(document, table.title, level=heading_level)
     if not rows:
         add_paragraph(document, "No rows.", italic=True)
     elif len(table.columns) <= wide_limit:
@@ -160,7 +161,7 @@ def review_box_lines(coding_counts: dict[str, int],
 
 
 def _interviews_section(document, content: CityContent, identify: bool) -> None:
-    document.add_heading("Interviews", level=1)
+    add_heading(document, "Interviews", level=1)
     header = ["pseudonym", "category", "date", "mode"]
     if identify:
         header += ["organisation", "position"]
@@ -177,7 +178,7 @@ def _interviews_section(document, content: CityContent, identify: bool) -> None:
 
 
 def _passage_paragraph(document, passage, unreviewed_coding: bool) -> None:
-    paragraph = document.add_paragraph(style="Quote")
+    paragraph = add_paragraph(document, style="Quote")
     add_runs(paragraph, [(f"“{passage.text}”", "i"),
                          (f" ({passage.pseudonym}, ¶{passage.order})", "")])
     if unreviewed_coding:
@@ -185,7 +186,7 @@ def _passage_paragraph(document, passage, unreviewed_coding: bool) -> None:
 
 
 def _initiative_paragraphs(document, entry: InitiativeEntry, dimension: str) -> None:
-    paragraph = document.add_paragraph(style="List Bullet")
+    paragraph = add_paragraph(document, style="List Bullet")
     add_runs(paragraph, [(entry.name, "b")])
     extra = []
     if entry.status and entry.status != "existing":
@@ -207,12 +208,12 @@ def _initiative_paragraphs(document, entry: InitiativeEntry, dimension: str) -> 
 
 def _dimensions_section(document, content: CityContent, dimensions: list[str],
                         labels: dict[str, str], chart: bytes) -> None:
-    document.add_heading("Initiatives by dimension", level=1)
+    add_heading(document, "Initiatives by dimension", level=1)
     add_picture(document, chart)
     add_paragraph(document, "Initiatives per dimension: confirmed (solid) and unreviewed "
                   "(hatched). An initiative counts in every dimension it has.", italic=True)
     for dimension in dimensions:
-        document.add_heading(labels.get(dimension, label_of(dimension)), level=2)
+        add_heading(document, labels.get(dimension, label_of(dimension)), level=2)
         entries = content.in_dimension(dimension)
         if not entries:
             add_paragraph(document, "No initiative found in this dimension.", italic=True)
@@ -221,7 +222,7 @@ def _dimensions_section(document, content: CityContent, dimensions: list[str],
 
 
 def _partnerships_section(document, content: CityContent, types: list[str]) -> None:
-    document.add_heading("Partnerships by type", level=1)
+    add_heading(document, "Partnerships by type", level=1)
     if not content.partnerships:
         add_paragraph(document, "No partnership found.", italic=True)
         return
@@ -230,10 +231,10 @@ def _partnerships_section(document, content: CityContent, types: list[str]) -> N
         entries = [p for p in content.partnerships if (p.type or "") == type_id]
         if not entries:
             continue
-        document.add_heading(PARTNERSHIP_TYPE_LABELS.get(type_id, label_of(type_id or None)),
+        add_heading(document, PARTNERSHIP_TYPE_LABELS.get(type_id, label_of(type_id or None)),
                              level=2)
         for entry in entries:
-            paragraph = document.add_paragraph(style="List Bullet")
+            paragraph = add_paragraph(document, style="List Bullet")
             add_runs(paragraph, [(" + ".join(entry.parties) or "parties not recorded", "")])
             if entry.status and entry.status != "existing":
                 add_runs(paragraph, [(f" ({entry.status})", "")])
@@ -245,7 +246,7 @@ def _partnerships_section(document, content: CityContent, types: list[str]) -> N
 def _practices_section(document, content: CityContent) -> None:
     from pipeline.aggregate.tables import RATING_CRITERIA
 
-    document.add_heading("Good and promising practices", level=1)
+    add_heading(document, "Good and promising practices", level=1)
     practices = [e for e in content.initiatives if e.verdict]
     if not practices:
         add_paragraph(document, "No initiative has been rated a good or promising practice "
@@ -260,12 +261,12 @@ def _practices_section(document, content: CityContent) -> None:
     add_grid(document, header, rows)
     for entry in practices:
         if entry.justification:
-            paragraph = document.add_paragraph()
+            paragraph = add_paragraph(document)
             add_runs(paragraph, [(f"{entry.name}: ", "b"), (entry.justification, "")])
 
 
 def _challenges_section(document, content: CityContent) -> None:
-    document.add_heading("Challenges", level=1)
+    add_heading(document, "Challenges", level=1)
     if not content.challenges:
         add_paragraph(document, "No challenge coded.", italic=True)
         return
@@ -276,7 +277,7 @@ def _challenges_section(document, content: CityContent) -> None:
 
 def _gaps_section(document, content: CityContent, dimensions: list[str],
                   labels: dict[str, str]) -> None:
-    document.add_heading("Dimensions with no initiative", level=1)
+    add_heading(document, "Dimensions with no initiative", level=1)
     gaps = []
     for dimension in dimensions:
         entries = content.in_dimension(dimension)
@@ -293,7 +294,7 @@ def _gaps_section(document, content: CityContent, dimensions: list[str],
 def _method_section(document, identify: bool) -> None:
     from pipeline.report.pseudonyms import __doc__ as pseudonym_rule
 
-    document.add_heading("How this report was made", level=1)
+    add_heading(document, "How this report was made", level=1)
     add_paragraph(document, "Generated by cityqda from the project store; regenerate it "
                   "rather than edit it. Tables count accepted codings and confirmed "
                   "initiatives and partnerships only; the lists above also show unreviewed "
@@ -319,7 +320,7 @@ class ReportSettings:
     partnership_types: list[str]
 
 
-def _chart_for(content_list: list[CityContent], settings: ReportSettings, title: str) -> bytes:
+def _chart_for(content_list: list[CityContent], settings: ReportSettings) -> bytes:
     from pipeline.report.chart import dimension_chart
 
     confirmed, unreviewed = [], []
@@ -328,7 +329,7 @@ def _chart_for(content_list: list[CityContent], settings: ReportSettings, title:
         confirmed.append(sum(not e.unreviewed for e in entries))
         unreviewed.append(sum(e.unreviewed for e in entries))
     return dimension_chart([settings.labels.get(d, label_of(d)) for d in settings.dimensions],
-                           confirmed, unreviewed, title=title)
+                           confirmed, unreviewed)
 
 
 def _scope_text(settings: ReportSettings) -> str:
@@ -356,21 +357,21 @@ def opening_text(study, city: str, code: str | None) -> tuple[str | None, Proble
 def write_city_report(path: Path, content: CityContent, settings: ReportSettings,
                       tables: dict, opening: str | None) -> None:
     document = new_document(f"{content.city}: coded summary")
-    document.add_heading(f"{content.city}: coded summary", level=0)
+    add_heading(document, f"{content.city}: coded summary", level=0)
     add_paragraph(document, _scope_text(settings), italic=True)
     if opening:
         add_markdown(document, opening)
-    document.add_heading("Review status", level=1)
+    add_heading(document, "Review status", level=1)
     add_box(document, "Review status", review_box_lines(content.coding_counts,
                                                         content.entity_counts))
     _interviews_section(document, content, settings.identify)
     _dimensions_section(document, content, settings.dimensions, settings.labels,
-                        _chart_for([content], settings, content.city))
+                        _chart_for([content], settings))
     _partnerships_section(document, content, settings.partnership_types)
     _practices_section(document, content)
     _challenges_section(document, content)
     _gaps_section(document, content, settings.dimensions, settings.labels)
-    document.add_heading("Tables", level=1)
+    add_heading(document, "Tables", level=1)
     for name in sorted(tables, key=_table_order):
         rows = city_rows(tables[name], content.city)
         if rows is not None:
@@ -383,9 +384,9 @@ def write_city_report(path: Path, content: CityContent, settings: ReportSettings
 def write_summary(path: Path, contents: list[CityContent], settings: ReportSettings,
                   tables: dict, city_files: dict[str, Path]) -> None:
     document = new_document("Cross-city summary", landscape=True)
-    document.add_heading("Cross-city summary", level=0)
+    add_heading(document, "Cross-city summary", level=0)
     add_paragraph(document, _scope_text(settings), italic=True)
-    document.add_heading("Review status", level=1)
+    add_heading(document, "Review status", level=1)
     coding_counts: dict[str, int] = {}
     entity_counts: dict[str, dict[str, int]] = {}
     for content in contents:
@@ -397,20 +398,20 @@ def write_summary(path: Path, contents: list[CityContent], settings: ReportSetti
                 bucket[key] = bucket.get(key, 0) + value
     add_box(document, "Review status (all cities)", review_box_lines(coding_counts,
                                                                      entity_counts))
-    document.add_heading("Initiatives by dimension", level=1)
-    add_picture(document, _chart_for(contents, settings, "All cities"), width_cm=16)
-    document.add_heading("Dimensions with no initiative", level=1)
+    add_heading(document, "Initiatives by dimension", level=1)
+    add_picture(document, _chart_for(contents, settings), width_cm=16)
+    add_heading(document, "Dimensions with no initiative", level=1)
     for content in contents:
         missing = [settings.labels.get(d, label_of(d)) for d in settings.dimensions
                    if not any(not e.unreviewed for e in content.in_dimension(d))]
         add_paragraph(document, f"{content.city}: " + (", ".join(missing) or "none"),
                       style="List Bullet")
-    document.add_heading("Tables", level=1)
+    add_heading(document, "Tables", level=1)
     for name in sorted(tables, key=_table_order):
         table = tables[name]
         rows = list(table.rows) + ([list(table.totals)] if table.totals else [])
         add_result_table(document, table, rows, wide_limit=SUMMARY_WIDE_LIMIT)
-    document.add_heading("City reports", level=1)
+    add_heading(document, "City reports", level=1)
     for city in sorted(city_files):
         add_paragraph(document, f"{city}: {city_files[city].name}", style="List Bullet")
     _method_section(document, settings.identify)

@@ -9,6 +9,7 @@ import sqlite3
 
 import docx
 import pytest
+import yaml
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -78,7 +79,8 @@ def test_manifest_run_writes_hashes_versions_counts_and_outputs(runner, coded_sa
     assert inputs["codebook"]["sha256"] == manifest["codebook"]["sha256"] == sha256(
         coded_sample / "codebooks" / "integration_policy.yaml")
     assert manifest["codebook"]["id"] == "integration_policy"
-    assert manifest["codebook"]["version"] == "1.0.0"
+    codebook = (coded_sample / "codebooks" / "integration_policy.yaml").read_text("utf-8")
+    assert manifest["codebook"]["version"] == yaml.safe_load(codebook)["version"]
     assert len(inputs["guides"]) == 4 and all(g["sha256"] for g in inputs["guides"])
     transcript = next(t for t in inputs["transcripts"] if t["file"] == "LIS-PM-01.docx")
     assert transcript["sha256"] == sha256(coded_sample / transcript["path"])

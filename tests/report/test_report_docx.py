@@ -8,6 +8,7 @@ import shutil
 
 import docx
 import pytest
+import yaml
 from docx.table import Table
 
 from pipeline.cli import main
@@ -63,14 +64,19 @@ def lisbon_report(runner, coded_sample):
     return coded_sample / "outputs" / "reports" / "lisbon.docx"
 
 
-def test_report_docx_has_every_section_and_a_footer(lisbon_report):
+def codebook_version(root) -> str:
+    text = (root / "codebooks" / "integration_policy.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)["version"]
+
+
+def test_report_docx_has_every_section_and_a_footer(lisbon_report, coded_sample):
     found, document = blocks(lisbon_report)
     assert found[0] == ("p", "Title", "Lisbon: coded summary")
     assert headings(found, 1) == SECTIONS
     assert headings(found, 2)[:5] == ["Social", "Cultural and religious", "Economic",
                                       "Political", "Legal"]
     footer = document.sections[0].footer.paragraphs[0].text
-    assert "codebook integration_policy 1.0.0" in footer and "run " in footer
+    assert f"codebook integration_policy {codebook_version(coded_sample)} · run " in footer
     assert document.core_properties.author == "cityqda"
     assert document.core_properties.created.year == 2000
     assert len(document.inline_shapes) == 1  # the chart
