@@ -51,8 +51,9 @@ def segments_command(obj, fmt, out, all_paragraphs):
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write (default: outputs/<study>.qdpx; replaced if it exists).")
 @click.option("--accepted-only", is_flag=True,
-              help="Only accepted codings (what the tables count); by default undecided "
-                   "suggestions and disputed codings are included too, under their own user.")
+              help="Only accepted codings (what the tables count). By default disputed "
+                   "codings (under the coders who accepted them, with a note) and undecided "
+                   "suggestions (under the user 'cityqda (unreviewed)') are included too.")
 @click.pass_obj
 def qdpx_command(obj, out, accepted_only):
     """The study as a REFI-QDA project (.qdpx) for NVivo, ATLAS.ti, MAXQDA, QualCoder...
