@@ -346,6 +346,31 @@ def expected_partnerships(root: Path, cities: list[str]) -> list[list]:
     return rows + [["Total", *(sum(r[i] for r in rows) for i in range(1, 6))]]
 
 
+def expected_planned(root: Path) -> list[list]:
+    with connect(root) as conn:
+        parties = defaultdict(list)
+        for r in conn.execute("SELECT p.partnership_id, a.name FROM partnership_parties p "
+                              "JOIN actors a ON a.id = p.actor_id"):
+            parties[r["partnership_id"]].append(r["name"])
+        rows = [[r["city"], " + ".join(sorted(parties[r["id"]], key=str.casefold)), r["type"],
+                 r["status"], r["id"]] for r in conn.execute(
+            "SELECT id, city, type, status FROM partnerships WHERE "
+            "review_status = 'confirmed' AND status = 'planned'")]
+    return sorted(rows, key=lambda r: (demo_city_key(r[0]), r[1].casefold(), r[4]))
+
+
+def expected_coded_long(root: Path) -> list[list]:
+    """(coding id, code, status) of accepted codings on current segments of active
+    interviews."""
+    with connect(root) as conn:
+        statuses = coding_status_by_hand(conn)
+        return sorted([[r["id"], r["code"], "accepted"] for r in conn.execute("""
+            SELECT c.id, c.code FROM codings c JOIN segments s ON s.id = c.segment_id
+            JOIN interviews i ON i.id = s.interview_id
+            WHERE s.status = 'current' AND i.status = 'active'""")
+            if statuses[r["id"]] == "accepted"])
+
+
 def expected_challenges(root: Path) -> list[list]:
     with connect(root) as conn:
         statuses = coding_status_by_hand(conn)
@@ -417,6 +442,11 @@ def test_lifecycle_every_table_cell_equals_hand_counts(story):
     table("initiatives_by_dimension", expected_initiatives(root, cities))
     table("partnerships_by_type", expected_partnerships(root, cities))
     table("challenges", expected_challenges(root))
+    table("partnerships_planned", expected_planned(root))
+    dataset = read_csv(root / "outputs" / "coded_long-accepted.csv")
+    picked = [dataset[0].index(c) for c in ("coding_id", "code", "status")]
+    assert sorted([int(r[picked[0]]), r[picked[1]], r[picked[2]]] for r in dataset[1:]) == \
+        expected_coded_long(root)
     practices, overview = expected_practices(root)
     table("good_practices", practices)
     header = got["practice_overview"][0]
@@ -437,6 +467,7 @@ def test_lifecycle_every_table_cell_equals_hand_counts(story):
     challenges = {row[1] for row in got["challenges"][1:]}
     assert demo.MERGED[0][0] not in challenges, "the merged challenge code is gone"
     assert got["practice_overview"][1:], "the good practice rated in round 1 is listed"
+    assert (root / "outputs" / "reports" / "milan.docx").is_file(), "the new city's report"
 
 
 # --- the change report ------------------------------------------------------------------------
