@@ -304,7 +304,8 @@ def _replay(conn, finder: _Finder, study, event: dict, number: int, flags_of: di
                             corrected_code=finder.code(new.get("corrected_code")),
                             corrected_flags=flags if isinstance(flags, dict) else None,
                             linked_coding_id=linked, run_id=run_id,
-                            resolves_review=coding_id not in finder.ended)
+                            resolves_review=coding_id not in finder.ended
+                            or bool(new.get("review_cleared")))
     if kind == "memo.set":
         entity = event.get("entity")
         target = finder.memo_target(entity, new.get("identity") or {})
