@@ -565,7 +565,13 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
 
 def stage_report(ctx) -> None:
     """`cityqda run`: every city's report and the summary, footer naming this run."""
-    result = report_study(ctx.study, ctx.store, run_id=ctx.run_id)
+    try:
+        result = report_study(ctx.study, ctx.store, run_id=ctx.run_id)
+    except CityQDAError as exc:  # e.g. a broken register, already reported by its stage
+        seen = {p.render() for p in ctx.problems}
+        ctx.problems.extend(p for p in exc.problems if p.render() not in seen)
+        ctx.stage_lines.append("report: not written (see the errors)")
+        return
     ctx.problems.extend(result.problems)
     ctx.outputs.update(result.outputs)
     ctx.counts["report_cities"] = len(result.cities)

@@ -181,3 +181,25 @@ def test_manifest_table_cells_that_moved(coded_sample, before, after, expected):
     assert lines[0] == "changes since run 101 (run 102):"
     moved = [line.removeprefix("cell moved: T ") for line in lines[1:]]
     assert moved == (expected or ["nothing changed"])
+
+
+def test_manifest_failed_run_still_writes_its_manifest(runner, coded_sample, no_pdf):
+    """A broken register fails the run: the report is skipped (its error printed once)
+    and the manifest records the failure and the problems."""
+    workbook = load_workbook(coded_sample / "register.xlsx")
+    sheet = workbook["register"]
+    header = [cell.value for cell in sheet[1]]
+    sheet.cell(row=2, column=header.index("outcome") + 1, value="maybe")
+    workbook.save(coded_sample / "register.xlsx")
+    result = runner.invoke(main, ["--project", str(coded_sample), "run", "--no-import"])
+    assert result.exit_code == 1
+    assert "report: not written (see the errors)" in result.stderr
+    assert result.stderr.count("error CQ925") == 1
+    manifest = json.loads((coded_sample / "outputs" / "manifest.json").read_text("utf-8"))
+    assert manifest["status"] == "failed"
+    assert any(p["code"] == "CQ925" and p["row"] == 2 for p in manifest["problems"])
+    conn = sqlite3.connect(coded_sample / "cityqda.sqlite")
+    status = conn.execute("SELECT status FROM runs WHERE id = ?",
+                          (manifest["run_id"],)).fetchone()[0]
+    conn.close()
+    assert status == "failed"
