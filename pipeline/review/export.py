@@ -228,8 +228,9 @@ def _codings_sheet(wb, ctx: ExportContext, chosen, infos, decided,
         span = R.evidence_span(coding, info)
         write_row(ws, [values[c] for c in columns],
                   rich={text_index: [span]} if span else None, unlocked_columns=unlocked)
-        exported = {"decision": state, "produced": int(coding.produced),
-                    "code": coding.code}
+        # the import reads a missing state as undecided and produced
+        exported = None if state is None and coding.produced else \
+            {"decision": state, "produced": int(coding.produced)}
         records.append(ExportRow(R.CODINGS_SHEET, values["row_id"], "codings", coding.id,
                                  content_hash([values[c] for c in readonly]), exported))
     last = len(chosen) + 1

@@ -263,8 +263,11 @@ def _validate(conn, study, codebook, path: Path, *, skip_stale: bool, dry_run: b
               R.INTERVIEWS_SHEET: R.INTERVIEW_COLUMNS}
     read: dict[str, list[dict]] = {}
     for sheet, required in sheets.items():
+        keep = _slim(recorded, sheet, R.read_only(required, R.CODER_COLUMNS)) \
+            if sheet == R.CODINGS_SHEET else None
         try:
-            read[sheet] = read_sheet_rows(path, sheet, required=required, workbook=book)
+            read[sheet] = read_sheet_rows(path, sheet, required=required, workbook=book,
+                                          keep=keep)
         except CityQDAError as exc:
             work.problems.extend(exc.problems)
             continue
@@ -295,6 +298,24 @@ def _validate(conn, study, codebook, path: Path, *, skip_stale: bool, dry_run: b
         work.problems.extend(problems)
         work.plugin_changes.append((plugin, changes))
     return work
+
+
+BIG_COLUMNS = ("text", "previous", "next", "question", "section")
+
+
+def _slim(recorded: dict, sheet: str, readonly: list[str]):
+    """Hash each row's read-only cells as it is read; rows that match the export keep
+    their hash instead of their long texts (a 100,000-row sheet then fits in memory)."""
+    def keep(row: dict) -> dict:
+        digest = content_hash([row.get(c) for c in readonly])
+        row["_hash"] = digest
+        key = row.get("row_id")
+        record = recorded.get((sheet, key if isinstance(key, str) else str(key)))
+        if record is not None and record["content_sha256"] == digest:
+            for column in BIG_COLUMNS:
+                row.pop(column, None)
+        return row
+    return keep
 
 
 def _formula_problems(path: Path, sheet: str, book) -> list[Problem]:
@@ -401,8 +422,8 @@ class _RowChecker:
             record = self.ctx.export_rows[(sheet, row_id)]
             coding = current.get(record["entity_id"])
             originals = [r for r in group
-                         if content_hash([r.get(c) for c in readonly]) ==
-                         record["content_sha256"]]
+                         if (r.get("_hash") or content_hash([r.get(c) for c in readonly]))
+                         == record["content_sha256"]]
             copies = [r for r in group if r not in originals]
             if len(originals) > 1:
                 for extra in originals[1:]:
@@ -446,8 +467,13 @@ class _RowChecker:
         """A row whose read-only cells differ from the export: a copy with a new code, or
         an edit."""
         sheet = R.CODINGS_SHEET
-        reference = {c: base.get(c) for c in readonly} if base is not None \
-            else self._expected(coding, readonly)
+        if base is None:
+            reference = self._expected(coding, readonly)
+        else:
+            reference = {c: base.get(c) for c in readonly}
+            if any(c not in base for c in readonly):  # long texts dropped after hashing
+                expected = self._expected(coding, readonly)
+                reference.update({c: expected.get(c) for c in readonly if c not in base})
         changed = [c for c in readonly if comparable(copy.get(c)) !=
                    comparable(reference.get(c))]
         if base is None or not (changed and set(changed) <= {"code", "dimension"}
