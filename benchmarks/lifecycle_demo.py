@@ -45,6 +45,7 @@ TYPO, FIXED = "Dialouge happens mainly", "Dialogue happens mainly"
 ANCHOR = "She said there is no dedicated budget line"
 INSERTED = ("Since last winter the council also runs a night shelter for refugee families "
             "in Arroios, with beds for forty people and a social worker on duty.")
+SPLIT_CITY = "São Paulo"  # where ana settles the codings of the split code after round 2
 RETIRED = "ROT-CS-02.docx"
 RETIRE_REASON = "Interviewee withdrew from the study's second round"
 OVERRIDE = ("SAO-CS-02.docx", "stakeholder_category", "international_organization")
@@ -548,15 +549,65 @@ def exchange(story: Story, say: Callable[[str], None]) -> None:
         f"{story.results['qdpx_check'].exit_code}")
 
 
+def round_two_review(story: Story, say: Callable[[str], None]) -> None:
+    """ben reviews the new round; ana settles the split codings of one city: the first
+    becomes a health service (change), the others she accepts again with a comment (an
+    unchanged pre-filled decision would not tell the import that she looked again)."""
+    from openpyxl import load_workbook
+
+    outbox = story.root / "reviews" / "outbox"
+    path = outbox / "ben-round2.xlsx"
+    cli(story, "export_ben_round2", "review", "export", "--coder", "ben", "--round",
+        str(NEW_ROUND), "--out", str(path))
+    story.workbooks["ben_round2"] = path
+    round_two_filled = story.filled.setdefault("ben_round2", {})
+    workbook = load_workbook(path)
+    _header, rows = sheet_rows(workbook, "Codings")
+    for number, row in rows:
+        round_two_filled[row["row_id"]] = ben_decides(coding_id(row["row_id"]))
+        set_cells(workbook, "Codings", number, {"decision": round_two_filled[row["row_id"]]})
+    workbook.save(path)
+    path = outbox / "ana-split.xlsx"
+    cli(story, "export_ana_split", "review", "export", "--coder", "ana", "--city",
+        SPLIT_CITY, "--out", str(path))
+    story.workbooks["ana_split"] = path
+    split_filled = story.filled.setdefault("ana_split", {})
+    workbook = load_workbook(path)
+    _header, rows = sheet_rows(workbook, "Codings")
+    for number, row in rows:
+        if row["code"] == SPLIT[0] and "needs review" in (row["flags"] or ""):
+            if not split_filled:
+                values = {"decision": "change", "corrected_code": SPLIT[1][0]}
+            else:
+                # the pre-filled accept stays: a comment says it was looked at again
+                values = {"decision": "accept",
+                          "comment": f"checked after the split: still {SPLIT[0]}"}
+            split_filled[row["row_id"]] = values["decision"]
+            set_cells(workbook, "Codings", number, values)
+    workbook.save(path)
+    cli(story, "import_round2", "review", "import", str(story.workbooks["ben_round2"]),
+        str(path))
+    say(f"round 2 review: ben decided {len(round_two_filled)} codings of round "
+        f"{NEW_ROUND}; ana re-decided {len(split_filled)} codings of the split code in "
+        f"{SPLIT_CITY} (one changed to {SPLIT[1][0]})")
+    cli(story, "run3", "run")
+    say("`cityqda run` once more:\n    " + "\n    ".join(
+        line for line in story.results["run3"].stderr.splitlines()
+        if not line.startswith("output ")))
+
+
 def run_story(base: Path, say: Callable[[str], None] = lambda line: None,
-              between: Callable[[Story], None] | None = None) -> Story:
-    """The whole story under `base`; `between(story)` runs after round 1 (the test takes
-    its snapshot of every decision there)."""
+              between: Callable[[Story, str], None] | None = None) -> Story:
+    """The whole story under `base`; `between(story, stage)` runs after "round1" and after
+    "round2" (the test takes its snapshots there)."""
     story = Story(copy_study(base / "study"))
     round_one(story, say)
     if between is not None:
-        between(story)
+        between(story, "round1")
     round_two(story, say)
+    if between is not None:
+        between(story, "round2")
+    round_two_review(story, say)
     replay(story, base, say)
     exchange(story, say)
     return story

@@ -141,21 +141,29 @@ def story(tmp_path_factory):
     if SHARED_SCHEMAS.is_dir():
         mp.setenv("CITYQDA_REFI_QDA_SCHEMAS", str(SHARED_SCHEMAS))
 
-    def after_round_one(story):
+    def snapshot(story, stage):
         root = story.root
-        story.snapshots["decisions"] = decision_snapshot(root)
-        story.snapshots["manual"] = manual_codings(root)
-        story.snapshots["tables"] = {p.stem: read_csv(p)
-                                     for p in (root / "outputs" / TABLES).glob("*.csv")}
         with connect(root) as conn:
-            story.snapshots["by_code"] = Counter(r["code"] for r in conn.execute(
-                "SELECT DISTINCT c.id, c.code FROM codings c "
-                "JOIN decisions d ON d.coding_id = c.id"))
-            story.snapshots["last_event"] = conn.execute(
-                "SELECT MAX(id) FROM events").fetchone()[0]
+            last_event = conn.execute("SELECT MAX(id) FROM events").fetchone()[0]
+        tables = {p.stem: read_csv(p) for p in (root / "outputs" / TABLES).glob("*.csv")}
+        if stage == "round1":
+            story.snapshots["decisions"] = decision_snapshot(root)
+            story.snapshots["manual"] = manual_codings(root)
+            story.snapshots["tables"] = tables
+            story.snapshots["last_event"] = last_event
+            with connect(root) as conn:
+                story.snapshots["by_code"] = Counter(r["code"] for r in conn.execute(
+                    "SELECT DISTINCT c.id, c.code FROM codings c "
+                    "JOIN decisions d ON d.coding_id = c.id"))
+        else:
+            story.snapshots["round2_decisions"] = decision_snapshot(root)
+            story.snapshots["round2_tables"] = tables
+            story.snapshots["round2_last_event"] = last_event
+            story.snapshots["round2_changes"] = (root / "outputs" / "changes.md").read_text(
+                encoding="utf-8")
 
     try:
-        yield demo.run_story(base, between=after_round_one)
+        yield demo.run_story(base, between=snapshot)
     finally:
         mp.undo()
 
@@ -176,7 +184,10 @@ def test_lifecycle_coders_disagree_and_the_adjudicator_settles(story):
     with connect(story.root) as conn:
         stored = {(r["coder"], f"C{r['coding_id']}"): r["decision"]
                   for r in conn.execute("SELECT coder, coding_id, decision FROM decisions")}
-    for coder, filled in story.filled.items():
+    later = set(story.filled["ana_split"])  # decided again after round 2
+    for coder in ("ana", "ben", "pi"):
+        filled = {k: v for k, v in story.filled[coder].items()
+                  if coder != "ana" or k not in later}
         assert {row: stored.get((coder, row)) for row in filled} == filled, coder
     # the codings the codebook changes will touch were decided, so the test means something
     by_code = story.snapshots["by_code"]
@@ -191,7 +202,7 @@ def test_lifecycle_coders_disagree_and_the_adjudicator_settles(story):
 # --- no decision lost or moved ---------------------------------------------------------------
 
 def test_lifecycle_keeps_every_decision_on_its_coding(story):
-    before, after = story.snapshots["decisions"], decision_snapshot(story.root)
+    before, after = story.snapshots["decisions"], story.snapshots["round2_decisions"]
     expected = {}
     for (coder, path, text, code, evidence, occurrence, made_by), state in before.items():
         key = (coder, path, text.replace(demo.TYPO, demo.FIXED), RENAMES.get(code, code),
@@ -510,10 +521,13 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def change_lines(markdown: str) -> list[str]:
+    return [line[2:] for line in markdown.splitlines() if line.startswith("- ")]
+
+
 def test_lifecycle_change_report_names_every_change(story):
     root = story.root
-    lines = [line[2:] for line in (root / "outputs" / "changes.md").read_text(
-        encoding="utf-8").splitlines() if line.startswith("- ")]
+    lines = change_lines(story.snapshots["round2_changes"])
     folder = f"{demo.TRANSCRIPTS}/"
     for interview in demo.MILAN:
         assert f"new interview: {folder}{interview['file']}" in lines
@@ -522,14 +536,14 @@ def test_lifecycle_change_report_names_every_change(story):
     assert f"retired interview: {folder}{demo.RETIRED}" in lines
     with connect(root) as conn:
         made = Counter((r["actor"], r["kind"]) for r in conn.execute(
-            "SELECT actor, kind FROM events WHERE id > 0"))
+            "SELECT actor, kind FROM events WHERE id <= ?",
+            (story.snapshots["round2_last_event"],)))
     for coder in ("ana", "ben", "pi"):
         line = next(x for x in lines if x.startswith(f"new decisions by {coder}:"))
         assert f"{made[(coder, 'decision.set')]} coding decision(s)" in line
         if made[(coder, "entity_decision.set")]:
             assert f"{made[(coder, 'entity_decision.set')]} entity decision(s)" in line
-    now = {p.stem: read_csv(p) for p in (root / "outputs" / TABLES).glob("*.csv")}
-    expected = moved_cells(story.snapshots["tables"], now)
+    expected = moved_cells(story.snapshots["tables"], story.snapshots["round2_tables"])
     reported = {"[" + line.split(" [", 1)[1] for line in lines
                 if line.startswith("cell moved:")}
     assert expected, "the story moves table cells"
@@ -538,10 +552,55 @@ def test_lifecycle_change_report_names_every_change(story):
 
 
 def test_lifecycle_change_report_names_codebook_and_metadata_changes(story):
-    text = (story.root / "outputs" / "changes.md").read_text(encoding="utf-8")
+    text = story.snapshots["round2_changes"]
     assert story.codebook_version in text, "the new codebook version is not named"
     file, name, value = demo.OVERRIDE
     assert file in text and name in text and value in text, "the override is not named"
+
+
+# --- a review of round 2 -----------------------------------------------------------------
+
+def test_lifecycle_round_two_review_adds_exactly_its_decisions(story):
+    before, after = story.snapshots["round2_decisions"], decision_snapshot(story.root)
+    ben = story.filled["ben_round2"]
+    ana = story.filled["ana_split"]
+    assert ben and ana, "round 2 has codings for ben and flagged codings for ana"
+    with connect(story.root) as conn:
+        ids = {}
+        for coder, filled in (("ben", ben), ("ana", ana)):
+            for row_id in filled:
+                r = conn.execute("""SELECT c.code, c.evidence_text, c.occurrence, c.coder,
+                        c.needs_review, s.text, i.path FROM codings c
+                        JOIN segments s ON s.id = c.segment_id
+                        JOIN interviews i ON i.id = s.interview_id WHERE c.id = ?""",
+                                 (int(row_id[1:]),)).fetchone()
+                ids[(coder, r["path"], r["text"], r["code"], r["evidence_text"],
+                     r["occurrence"], r["coder"])] = (row_id, r["needs_review"])
+                assert r["path"].startswith(f"{demo.TRANSCRIPTS}/MIL-") or coder == "ana"
+        linked = conn.execute("""SELECT c.code, c.coder, d.decision FROM decisions d0
+            JOIN codings c ON c.id = d0.linked_coding_id
+            JOIN decisions d ON d.coding_id = c.id AND d.coder = c.coder
+            WHERE d0.coder = 'ana' AND d0.decision = 'change' AND d0.coding_id = ?""",
+                              (int(next(iter(ana))[1:]),)).fetchall()
+    assert [tuple(r) for r in linked] == [(demo.SPLIT[1][0], "ana", "accept")]
+    def core(state):
+        return state and {k: v for k, v in state.items() if k not in ("needs_review",
+                                                                       "review_reason")}
+
+    changed = {k for k in set(before) | set(after) if core(before.get(k)) != core(after.get(k))}
+    made = {k for k in changed if k[3] == demo.SPLIT[1][0] and k[0] == "ana"}
+    assert len(made) == 1, "the change made one coding of the new code, accepted by ana"
+    assert changed - made == {k for k in ids if core(before.get(k)) != core(after.get(k))}
+    for key, (row_id, needs_review) in ids.items():
+        coder = key[0]
+        filled = ben if coder == "ben" else ana
+        assert after[key]["decision"] == filled[row_id], key
+        assert needs_review == 0, "a decision clears the needs_review flag"
+    lines = change_lines((story.root / "outputs" / "changes.md").read_text(encoding="utf-8"))
+    for coder in ("ana", "ben"):
+        assert any(line.startswith(f"new decisions by {coder}:") for line in lines)
+    assert not any(line.startswith(("new interview", "retired interview", "codebook"))
+                   for line in lines)
 
 
 # --- replay and exchange ----------------------------------------------------------------------
