@@ -143,11 +143,7 @@ def fill(exported: Path, returned: Path, decided: float, seed: int = 2) -> int:
     """The returned workbook: every sheet copied as text, decisions filled in."""
     import python_calamine
 
-    from pipeline.review.workbook import (
-        new_workbook,
-        save_workbook,
-        text_cell,
-    )
+    from pipeline.review.workbook import fast_rows, new_workbook, save_workbook, write_row
 
     rng = random.Random(seed)
     book = python_calamine.CalamineWorkbook.from_path(str(exported))
@@ -155,6 +151,7 @@ def fill(exported: Path, returned: Path, decided: float, seed: int = 2) -> int:
     filled = 0
     for name in book.sheet_names:
         ws = wb.create_sheet(name)
+        fast_rows(ws)
         rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
         header = rows[0] if rows else []
         for index, row in enumerate(rows):
@@ -166,8 +163,8 @@ def fill(exported: Path, returned: Path, decided: float, seed: int = 2) -> int:
                 if row[header.index("decision")] == "discuss":
                     row[header.index("comment")] = "is this an initiative?"
                 filled += 1
-            ws.append([text_cell(ws, v if not isinstance(v, float) or not v.is_integer()
-                                 else int(v)) for v in row])
+            write_row(ws, [v if not isinstance(v, float) or not v.is_integer() else int(v)
+                           for v in row])
     save_workbook(wb, returned)
     return filled
 

@@ -263,8 +263,11 @@ def _validate(conn, study, codebook, path: Path, *, skip_stale: bool, dry_run: b
               R.INTERVIEWS_SHEET: R.INTERVIEW_COLUMNS}
     read: dict[str, list[dict]] = {}
     for sheet, required in sheets.items():
-        keep = _slim(recorded, sheet, R.read_only(required, R.CODER_COLUMNS)) \
-            if sheet == R.CODINGS_SHEET else None
+        keep = None
+        if sheet == R.CODINGS_SHEET:
+            keep = _slim(recorded, sheet, R.read_only(required, R.CODER_COLUMNS))
+        elif sheet == R.SEGMENTS_SHEET:
+            keep = _slim(recorded, sheet, R.read_only(required, R.SEGMENT_CODER_COLUMNS))
         try:
             read[sheet] = read_sheet_rows(path, sheet, required=required, workbook=book,
                                           keep=keep)
@@ -585,7 +588,8 @@ class _RowChecker:
         for row_id, group in groups.items():
             record = self.ctx.export_rows[(sheet, row_id)]
             for row in group:
-                if content_hash([row.get(c) for c in readonly]) != record["content_sha256"]:
+                digest = row.get("_hash") or content_hash([row.get(c) for c in readonly])
+                if digest != record["content_sha256"]:
                     info = self.info(record["entity_id"])
                     expected = R.segment_values(info) if info is not None else {}
                     changed = [c for c in readonly if comparable(row.get(c)) !=
