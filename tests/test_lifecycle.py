@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
-import shutil
 import sqlite3
 import sys
 from collections import Counter, defaultdict
@@ -601,6 +600,11 @@ def test_lifecycle_round_two_review_adds_exactly_its_decisions(story):
         assert any(line.startswith(f"new decisions by {coder}:") for line in lines)
     assert not any(line.startswith(("new interview", "retired interview", "codebook"))
                    for line in lines)
+    now = {p.stem: read_csv(p) for p in (story.root / "outputs" / TABLES).glob("*.csv")}
+    expected = moved_cells(story.snapshots["round2_tables"], now)
+    assert any("[Milan, challenge." in cell for cell in expected), "ben's accepts count"
+    assert {"[" + line.split(" [", 1)[1] for line in lines
+            if line.startswith("cell moved:")} == expected
 
 
 # --- replay and exchange ----------------------------------------------------------------------
@@ -640,11 +644,16 @@ def test_lifecycle_audit_log_replays_overrides_and_retirements(story):
 def test_lifecycle_qdpx_export_validates(story):
     result = story.results["qdpx_check"]
     assert result.exit_code == 0, result.stderr + result.stdout
-    assert story.qdpx.stat().st_size > 0
-    shutil.copyfile(story.qdpx, story.qdpx.with_suffix(".zip"))
     import zipfile
 
     with zipfile.ZipFile(story.qdpx) as archive:
         project = archive.read("project.qde").decode("utf-8")
-    assert demo.RENAMED[1] in project or "Financial services" in project
-    assert "MIL-PM-01" in project
+    with connect(story.root) as conn:
+        active = conn.execute("SELECT COUNT(*) FROM interviews WHERE status = 'active'"
+                              ).fetchone()[0]
+    sample = len(list((REPO_ROOT / demo.TRANSCRIPTS).glob("*.docx")))
+    assert project.count("<TextSource ") == active == sample - 1 + len(demo.MILAN)
+    assert Path(demo.RETIRED).stem not in project, "a retired interview leaves the export"
+    assert "MIL-PM-01" in project and "Financial services" in project
+    # decided codings of the split code stay, under a code the codebook no longer defines
+    assert f'name="{demo.SPLIT[0]}"' in project
