@@ -341,10 +341,13 @@ def _human_record_lines(conn: Connection, old: dict, new: dict) -> list[str]:
                          + f" ({after.get('codings', 0)} coding(s))")
             continue
         key = int(row.entity_key) if str(row.entity_key).isdigit() else row.entity_key
-        field_name = after.get("field") or before.get("field")
-        lines.append(f"metadata corrected: {paths.get(key, f'interview {key}')} "
-                     f"{field_name}: {_show(before.get('value'))} -> "
-                     f"{_show(after.get('value'))}")
+        where = paths.get(key, f"interview {key}")
+        if after:
+            lines.append(f"metadata corrected: {where} {after.get('field')} set to "
+                         f"{after.get('value')} (override)")
+        else:
+            lines.append(f"metadata corrected: {where} {before.get('field')} override "
+                         f"removed (was {_show(before.get('value'))})")
     return lines
 
 
