@@ -45,6 +45,8 @@ TYPO, FIXED = "Dialouge happens mainly", "Dialogue happens mainly"
 ANCHOR = "She said there is no dedicated budget line"
 INSERTED = ("Since last winter the council also runs a night shelter for refugee families "
             "in Arroios, with beds for forty people and a social worker on duty.")
+# short enough for the paragraph to stay the same segment (at least 90% alike)
+ALIAS_ADDITION = " It is still in force."
 SPLIT_CITY = "São Paulo"  # where ana settles the codings of the split code after round 2
 RETIRED = "ROT-CS-02.docx"
 RETIRE_REASON = "Interviewee withdrew from the study's second round"
@@ -161,6 +163,7 @@ class Story:
     entity_edits: dict = field(default_factory=dict)  # merge and category correction
     snapshots: dict[str, object] = field(default_factory=dict)  # taken by the caller
     codebook_version: str = ""  # the version round 2 introduces
+    alias_edit: dict = field(default_factory=dict)  # paragraph naming the merged initiative
     rebuilt: Path | None = None
     log: Path | None = None
     qdpx: Path | None = None
@@ -228,6 +231,25 @@ def insert_paragraph_after(path: Path, anchor: str, text: str) -> None:
             document.save(str(path))
             return
     raise AssertionError(f"{path.name}: no paragraph starts with {anchor!r}")
+
+
+def append_to_paragraph_naming(folder: Path, name: str, addition: str) -> dict:
+    """Add a sentence to the first answer paragraph (body or table cell) that names
+    `name` among other words; returns the file and the paragraph's text before and after."""
+    import docx
+
+    for path in sorted(folder.glob("*.docx")):
+        document = docx.Document(str(path))
+        paragraphs = list(document.paragraphs) + [
+            p for table in document.tables for row in table.rows for cell in row.cells
+            for p in cell.paragraphs]
+        for paragraph in paragraphs:
+            text = paragraph.text
+            if name in text and len(text) > len(name) + 40:
+                paragraph.add_run(addition)
+                document.save(str(path))
+                return {"file": path.name, "old": text, "new": text + addition}
+    raise AssertionError(f"no paragraph in {folder} names {name!r}")
 
 
 def write_transcript(path: Path, interview: dict) -> None:
@@ -587,9 +609,14 @@ def round_two_review(story: Story, say: Callable[[str], None]) -> None:
     workbook.save(path)
     cli(story, "import_round2", "review", "import", str(story.workbooks["ben_round2"]),
         str(path))
+    story.alias_edit = append_to_paragraph_naming(story.root / TRANSCRIPTS,
+                                                  story.entity_edits["merged_name"],
+                                                  ALIAS_ADDITION)
     say(f"round 2 review: ben decided {len(round_two_filled)} codings of round "
         f"{NEW_ROUND}; ana re-decided {len(split_filled)} codings of the split code in "
-        f"{SPLIT_CITY} (one changed to {SPLIT[1][0]})")
+        f"{SPLIT_CITY} (one changed to {SPLIT[1][0]}); {story.alias_edit['file']}: a "
+        f"sentence added where {story.entity_edits['merged_name']!r} is named (re-coded: "
+        "the merged name must find the initiative it was merged into)")
     cli(story, "run3", "run")
     say("`cityqda run` once more:\n    " + "\n    ".join(
         line for line in story.results["run3"].stderr.splitlines()

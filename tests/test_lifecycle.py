@@ -560,7 +560,10 @@ def test_lifecycle_change_report_names_codebook_and_metadata_changes(story):
 # --- a review of round 2 -----------------------------------------------------------------
 
 def test_lifecycle_round_two_review_adds_exactly_its_decisions(story):
-    before, after = story.snapshots["round2_decisions"], decision_snapshot(story.root)
+    edit = story.alias_edit
+    before = {(k[0], k[1], k[2].replace(edit["old"], edit["new"]), *k[3:]): v
+              for k, v in story.snapshots["round2_decisions"].items()}
+    after = decision_snapshot(story.root)
     ben = story.filled["ben_round2"]
     ana = story.filled["ana_split"]
     assert ben and ana, "round 2 has codings for ben and flagged codings for ana"
@@ -605,6 +608,25 @@ def test_lifecycle_round_two_review_adds_exactly_its_decisions(story):
     assert any("[Milan, challenge." in cell for cell in expected), "ben's accepts count"
     assert {"[" + line.split(" [", 1)[1] for line in lines
             if line.startswith("cell moved:")} == expected
+
+
+def test_lifecycle_merged_initiative_survives_recoding(story):
+    """The paragraph naming the merged initiative was edited after the merge and coded
+    again: its name finds the initiative it was merged into (an alias), nothing new."""
+    edits, edit = story.entity_edits, story.alias_edit
+    merged, kept = int(edits["merged"][1:]), int(edits["into"][1:])
+    with connect(story.root) as conn:
+        named = conn.execute("SELECT id, review_status FROM initiatives WHERE city = ? AND "
+                             "name = ?", (edits["city"], edits["merged_name"])).fetchall()
+        mentions = conn.execute("""SELECT m.initiative_id, m.text FROM initiative_mentions m
+            JOIN segments s ON s.id = m.segment_id WHERE m.produced = 1
+            AND s.status = 'current' AND s.text = ?""", (edit["new"],)).fetchall()
+        version = conn.execute("SELECT version FROM interviews WHERE file = ?",
+                               (edit["file"],)).fetchone()[0]
+    assert version == 2, "the edited transcript was ingested again"
+    assert [tuple(r) for r in named] == [(merged, f"merged_into:{kept}")]
+    assert (kept, edits["merged_name"]) in [tuple(r) for r in mentions]
+    assert all(r[0] != merged for r in mentions)
 
 
 # --- replay and exchange ----------------------------------------------------------------------
