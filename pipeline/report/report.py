@@ -275,16 +275,22 @@ def _challenges_section(document, content: CityContent) -> None:
               for c in content.challenges])
 
 
-def _gaps_section(document, content: CityContent, dimensions: list[str],
-                  labels: dict[str, str]) -> None:
-    add_heading(document, "Dimensions with no initiative", level=1)
+def dimension_gaps(content: CityContent, dimensions: list[str],
+                   labels: dict[str, str]) -> list[str]:
+    """Dimensions without a confirmed initiative, each with its unreviewed count if any."""
     gaps = []
     for dimension in dimensions:
         entries = content.in_dimension(dimension)
-        confirmed = [e for e in entries if not e.unreviewed]
-        if not confirmed:
+        if not any(not e.unreviewed for e in entries):
             label = labels.get(dimension, label_of(dimension))
             gaps.append(label + (f" ({len(entries)} unreviewed)" if entries else ""))
+    return gaps
+
+
+def _gaps_section(document, content: CityContent, dimensions: list[str],
+                  labels: dict[str, str]) -> None:
+    add_heading(document, "Dimensions with no initiative", level=1)
+    gaps = dimension_gaps(content, dimensions, labels)
     if not gaps:
         add_paragraph(document, "Every dimension has at least one confirmed initiative.")
     for gap in gaps:
@@ -402,8 +408,7 @@ def write_summary(path: Path, contents: list[CityContent], settings: ReportSetti
     add_picture(document, _chart_for(contents, settings), width_cm=16)
     add_heading(document, "Dimensions with no initiative", level=1)
     for content in contents:
-        missing = [settings.labels.get(d, label_of(d)) for d in settings.dimensions
-                   if not any(not e.unreviewed for e in content.in_dimension(d))]
+        missing = dimension_gaps(content, settings.dimensions, settings.labels)
         add_paragraph(document, f"{content.city}: " + (", ".join(missing) or "none"),
                       style="List Bullet")
     add_heading(document, "Tables", level=1)
