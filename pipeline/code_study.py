@@ -10,7 +10,9 @@ Order of work: load and check the codebook (a broken codebook codes nothing); in
 transaction check it against the store's history, record its version and carry out its new
 `changes` entries (renames, merges, splits, retirements); then code interview by interview,
 each tagged before its write transaction opens and written in one transaction, so a crash
-loses at most the interview being written and leaves the store consistent.
+loses at most the interview being written and leaves the store consistent. With enough
+segments to tag, forked worker processes (one per core) tag the next interviews while this
+process writes; results come back in order, so the store ends up the same.
 
 When the codebook changed in patterns only, the re-code is narrowed to the segments where
 an old or new pattern of the changed codes matches (`pipeline.coding.narrow`, decided by the
