@@ -191,16 +191,25 @@ def select_segments(conn: Connection, study, filters: ReviewFilters, sample: int
 
 
 def code_family(codebook, code_ids) -> set[str]:
-    """The codes named and every code below them."""
+    """The codes named and every code below them. Codes the codebook's `changes` ended
+    (split, retired, renamed, merged) may be named too, and count below their old parent:
+    their decided codings wait for review under the old id."""
+    from pipeline.codebook.changes import ended_codes
+
+    ended = {code for entry in codebook.changes or [] if isinstance(entry, dict)
+             for code in ended_codes(entry)}
     found = set()
     for code_id in code_ids:
-        if not codebook.has_code(code_id):
-            _known("--code", [code_id], [c.id for c in codebook.codes])
+        if not codebook.has_code(code_id) and code_id not in ended:
+            _known("--code", [code_id], [c.id for c in codebook.codes] + sorted(ended))
         stack = [code_id]
         while stack:
             current = stack.pop()
             found.add(current)
-            stack.extend(child.id for child in codebook.children(current))
+            if codebook.has_code(current):
+                stack.extend(child.id for child in codebook.children(current))
+            stack.extend(code for code in ended
+                         if code.rsplit(".", 1)[0] == current and code not in found)
     return found
 
 
