@@ -203,3 +203,16 @@ def test_manifest_failed_run_still_writes_its_manifest(runner, coded_sample, no_
                           (manifest["run_id"],)).fetchone()[0]
     conn.close()
     assert status == "failed"
+
+
+def test_manifest_many_moved_cells_are_summarised_on_stderr(tmp_path):
+    from pipeline.report.manifest import STDERR_CELL_LINES, changes_markdown, stderr_lines
+
+    lines = ["changes since run 1 (run 2):", "new interview: t/a.docx",
+             *(f"cell moved: T [c{i}] n: 0 -> 1" for i in range(STDERR_CELL_LINES + 5))]
+    shown = stderr_lines(lines, tmp_path / "changes.md")
+    assert shown[:2] == ["changes since run 1 (run 2):", "  new interview: t/a.docx"]
+    assert sum("cell moved" in line for line in shown) == STDERR_CELL_LINES
+    assert shown[-1] == f"  ... and 5 more cell(s) (see {tmp_path / 'changes.md'})"
+    markdown = changes_markdown(lines)
+    assert markdown.count("\n- cell moved: ") == STDERR_CELL_LINES + 5
