@@ -81,6 +81,8 @@ def partnership(result: dict, parties: set[str]) -> dict:
      {"Turin Chamber of Commerce", "Korvalt Automobili"}, "joint"),
     ("Brenmark and the Hope Foundation launched a coding course.",
      {"Brenmark", "Hope Foundation"}, "joint"),
+    ("The Hope Foundation's partners include Lyon City Council and Renault SA.",
+     {"Hope Foundation", "Lyon City Council", "Renault SA"}, "with"),
 ])
 def test_partnerships_cue_families(tagger, text, parties, kind):
     found = partnership(tagger.tag(text), parties)
