@@ -20,6 +20,7 @@ from pipeline.store import utc_now
 from pipeline.store.schema import codings, decisions, events, interviews, segments
 
 CHUNK = 900
+BATCH = 5000
 
 
 def _chunks(values: list, size: int = CHUNK):
@@ -56,6 +57,17 @@ def set_plain_decisions(conn: Connection, wanted: list[tuple[int, str, str | Non
     """
     if role not in ROLES or any(d not in DECISIONS or d == "change" for _i, d, _c in wanted):
         raise ValueError("set_plain_decisions takes accept, reject or discuss only")
+    if len({coding_id for coding_id, _d, _c in wanted}) != len(wanted):
+        raise ValueError("set_plain_decisions takes each coding once")
+    changed = 0
+    for start in range(0, len(wanted), BATCH):  # bounded memory for the events' JSON
+        changed += _set_batch(conn, wanted[start:start + BATCH], coder, role=role,
+                              source=source, run_id=run_id)
+    return changed
+
+
+def _set_batch(conn: Connection, wanted: list[tuple[int, str, str | None]], coder: str, *,
+               role: str, source: str, run_id: int | None) -> int:
     ids = [coding_id for coding_id, _d, _c in wanted]
     old_rows, review = {}, {}
     for chunk in _chunks(sorted(set(ids))):
