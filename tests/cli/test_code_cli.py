@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 import docx
 import yaml
 
+import pipeline
 from pipeline.cli import main
+
+DEFAULT_CODEBOOK = (Path(pipeline.__file__).parent / "defaults" / "codebooks"
+                    / "integration_policy.yaml")
+VERSION = yaml.safe_load(DEFAULT_CODEBOOK.read_text(encoding="utf-8"))["version"]
+_major, _minor, _patch = VERSION.split("-")[0].split(".")
+NEXT_VERSION = f"{_major}.{int(_minor) + 1}.0"
 
 ANSWER = ("The municipality runs a night shelter for newly arrived refugees and offers free "
           "language courses at the community centre.")
@@ -58,7 +66,7 @@ def test_code_cli_codes_then_has_nothing_to_do(runner, study_dir):
     assert again.exit_code == 0
     report = json.loads(again.stdout)
     assert (report["segments_coded"], report["codings_new"], report["interviews"]) == (0, 0, 0)
-    assert report["codebook_version"] == "1.0.0"
+    assert report["codebook_version"] == VERSION
     assert codings(study_dir) == found
 
 
@@ -66,7 +74,7 @@ def test_code_cli_broken_codebook_exits_1_and_codes_nothing(runner, study_dir):
     write_transcript(study_dir / "transcripts" / "LIS-PM-01.docx")
     invoke(runner, study_dir, "ingest")
     path = study_dir / "codebooks" / "integration_policy.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("version: 1.0.0",
+    path.write_text(path.read_text(encoding="utf-8").replace(f"version: {VERSION}",
                                                              "version: one"), encoding="utf-8")
     result = invoke(runner, study_dir, "code")
     assert result.exit_code == 1
@@ -87,28 +95,29 @@ def test_code_cli_pattern_changed_without_new_version_exits_1(runner, study_dir)
                     encoding="utf-8")
     result = invoke(runner, study_dir, "code")
     assert result.exit_code == 1
-    assert "CQ401" in result.stderr and "version 1.0.0 was used before" in result.stderr
+    assert "CQ401" in result.stderr and f"version {VERSION} was used before" in result.stderr
     assert f"patterns of {subcode['id']}" in result.stderr
 
 
 def test_code_cli_codebook_diff(runner, study_dir, tmp_path):
     old = study_dir / "codebooks" / "integration_policy.yaml"
     data = yaml.safe_load(old.read_text(encoding="utf-8"))
-    data["version"] = "1.1.0"
+    data["version"] = NEXT_VERSION
     code = next(c for c in data["codes"] if c["kind"] == "subcode" and not any(
         c["id"] in (r.get("from") or []) + [r.get("to")] + (r.get("services") or [])
         for r in data.get("rules") or []) and not any(
         c["id"] in d.get("from", []) for x in data["codes"] for d in x.get("derive") or []))
     old_id = code["id"]
     code["id"] = old_id + "_renamed"
-    data["changes"] = [{"version": "1.1.0", "kind": "renamed", "from": [old_id],
+    data["changes"] = [{"version": NEXT_VERSION, "kind": "renamed", "from": [old_id],
                         "to": [code["id"]]}]
     new = tmp_path / "new.yaml"
     new.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     result = invoke(runner, study_dir, "codebook", "diff", str(old), str(new))
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[0] == "codebook integration_policy: 1.0.0 -> 1.1.0"
-    assert f"renamed    {old_id} -> {code['id']}  [1.1.0]" in result.stdout
+    assert result.stdout.splitlines()[0] == (f"codebook integration_policy: {VERSION} -> "
+                                             f"{NEXT_VERSION}")
+    assert f"renamed    {old_id} -> {code['id']}  [{NEXT_VERSION}]" in result.stdout
     as_json = invoke(runner, study_dir, "codebook", "diff", str(old), str(new), "--json")
     assert json.loads(as_json.stdout)["codes_removed"] == [old_id]
 
