@@ -591,7 +591,7 @@ def round_two_review(story: Story, say: Callable[[str], None]) -> None:
     workbook.save(path)
     path = outbox / "ana-split.xlsx"
     cli(story, "export_ana_split", "review", "export", "--coder", "ana", "--city",
-        SPLIT_CITY, "--out", str(path))
+        SPLIT_CITY, "--code", SPLIT[0], "--out", str(path))
     story.workbooks["ana_split"] = path
     split_filled = story.filled.setdefault("ana_split", {})
     workbook = load_workbook(path)
