@@ -124,6 +124,13 @@ def event_line(event: dict) -> str:
     elif kind == "memo.set":
         what = (f"memo on {event['entity']} {event['entity_key']}: "
                 f"\"{_clip(new.get('text'), 80)}\"")
+    elif kind in INTERVIEW_KINDS:
+        what = event.get("interview_path") or f"interview {event['entity_key']}"
+        if kind == "interview.override":
+            what += (f" {new.get('field')} set to {new.get('value')!r}" if new
+                     else f" {old.get('field')} override removed")
+        if event.get("reason"):
+            what += f" ({event['reason']})"
     elif kind == "review.imported":
         what = (f"imported {new.get('file')}: {new.get('decisions')} decision(s), "
                 f"{new.get('added')} added, {new.get('memos')} memo(s)")
