@@ -27,6 +27,7 @@ from pipeline.study import Study
 @dataclass
 class RunOptions:
     import_reviews: bool = True
+    pdf: bool = True  # PDF copies of the reports when LibreOffice is installed
 
 
 @dataclass

@@ -58,13 +58,15 @@ def test_run_sample_study_end_to_end(runner, sample_copy):
 
 
 def test_run_rerun_changes_nothing(runner, sample_copy):
-    first = runner.invoke(main, ["--project", str(sample_copy), "run"])
+    first = runner.invoke(main, ["--project", str(sample_copy), "run", "--no-pdf"])
     assert first.exit_code == 0, first.stderr
+    assert "report: PDF not requested" in first.stderr
+    assert not list((sample_copy / "outputs").rglob("*.pdf"))
     conn = sqlite3.connect(sample_copy / "cityqda.sqlite")
     before = conn.execute("SELECT COUNT(*) FROM codings").fetchone()[0]
     versions = conn.execute("SELECT SUM(version) FROM interviews").fetchone()[0]
     conn.close()
-    second = runner.invoke(main, ["--project", str(sample_copy), "run"])
+    second = runner.invoke(main, ["--project", str(sample_copy), "run", "--no-pdf"])
     assert second.exit_code == 0, second.stderr
     assert "run 2: ok" in second.stderr
     conn = sqlite3.connect(sample_copy / "cityqda.sqlite")

@@ -9,12 +9,14 @@ from pipeline.run import RunOptions, exit_code, run_study
 @click.command("run")
 @click.option("--no-import", "no_import", is_flag=True,
               help="Do not import workbooks waiting in reviews/inbox/.")
+@click.option("--no-pdf", "no_pdf", is_flag=True,
+              help="Write the city reports as DOCX only, even when LibreOffice is installed.")
 @click.pass_obj
 @click.pass_context
-def command(ctx, obj, no_import):
+def command(ctx, obj, no_import, no_pdf):
     """Run every stage on the study and say where each output is."""
     study = obj.study()
-    result = run_study(study, RunOptions(import_reviews=not no_import))
+    result = run_study(study, RunOptions(import_reviews=not no_import, pdf=not no_pdf))
     for line in result.stage_lines:
         info(line)
     for problem in result.problems:

@@ -571,7 +571,7 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
 def stage_report(ctx) -> None:
     """`cityqda run`: every city's report and the summary, footer naming this run."""
     try:
-        result = report_study(ctx.study, ctx.store, run_id=ctx.run_id)
+        result = report_study(ctx.study, ctx.store, run_id=ctx.run_id, pdf=ctx.options.pdf)
     except CityQDAError as exc:  # e.g. a broken register, already reported by its stage
         seen = {p.render() for p in ctx.problems}
         ctx.problems.extend(p for p in exc.problems if p.render() not in seen)
