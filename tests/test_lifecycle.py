@@ -652,6 +652,17 @@ def test_lifecycle_audit_log_replays_into_a_rebuilt_store(story):
 
 def test_lifecycle_audit_log_replays_overrides_and_retirements(story):
     """Overrides and retirements are human work too (DESIGN, invariant 1)."""
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    text = CliRunner().invoke(main, ["--project", str(story.root), "review", "log"])
+    assert text.exit_code == 0, text.stderr
+    file, name, value = demo.OVERRIDE
+    assert f"interview.override {demo.TRANSCRIPTS}/{file} {name} set to {value!r}" in \
+        text.stdout
+    assert f"interview.retired {demo.TRANSCRIPTS}/{demo.RETIRED} ({demo.RETIRE_REASON})" \
+        in text.stdout
     def state(root):
         with connect(root) as conn:
             return ({r["path"]: r["status"] for r in conn.execute(
