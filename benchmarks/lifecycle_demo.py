@@ -1,6 +1,6 @@
 """A second year of the sample study, end to end, on a temporary copy: what a PI will see.
 
-    python benchmarks/lifecycle_demo.py [--keep DIR]
+    python benchmarks/lifecycle_demo.py [--keep DIR] [--pdf]
 
 Round 1: `cityqda run`; coders ana and ben review overlapping random samples in Excel and
 disagree on some codings; the adjudicator (pi) settles the disputes in the adjudication
@@ -164,6 +164,7 @@ class Story:
     snapshots: dict[str, object] = field(default_factory=dict)  # taken by the caller
     codebook_version: str = ""  # the version round 2 introduces
     alias_edit: dict = field(default_factory=dict)  # paragraph naming the merged initiative
+    run_options: tuple[str, ...] = ()  # options of every `cityqda run` (e.g. --no-pdf)
     rebuilt: Path | None = None
     log: Path | None = None
     qdpx: Path | None = None
@@ -482,7 +483,7 @@ def round_one(story: Story, say: Callable[[str], None]) -> None:
     root = story.root
     replace_in_paragraphs(root / TRANSCRIPTS / EDITED, FIXED, TYPO)
     say(f"study copied to {root}; the transcriber left a typo in {EDITED} ({TYPO!r})")
-    cli(story, "run1", "run")
+    cli(story, "run1", "run", *story.run_options)
     say("round 1: `cityqda run`: " + story.results["run1"].stderr.splitlines()[-1])
     outbox = root / "reviews" / "outbox"
     for coder, seed in SEEDS.items():
@@ -538,7 +539,7 @@ def round_two(story: Story, say: Callable[[str], None]) -> None:
     say(f"ana (workbook in reviews/inbox): merge {edits['merged_name']!r} into "
         f"{edits['into_name']!r} ({edits['city']}); {edits['actor_name']!r} is "
         f"{edits['category']}")
-    cli(story, "run2", "run")
+    cli(story, "run2", "run", *story.run_options)
     say("`cityqda run` again:\n    " + "\n    ".join(story.results["run2"].stderr.splitlines()))
 
 
@@ -555,7 +556,8 @@ def replay(story: Story, base: Path, say: Callable[[str], None]) -> None:
         else:
             shutil.copyfile(source, rebuilt / part)
     story.rebuilt = rebuilt
-    cli(story, "rebuild_run", "run", "--no-import", project=rebuilt)
+    cli(story, "rebuild_run", "run", "--no-import", *story.run_options,
+        project=rebuilt)
     cli(story, "restore", "restore", str(story.log), project=rebuilt, expect=None)
     say(f"audit log ({sum(1 for _ in story.log.open(encoding='utf-8'))} events) replayed "
         f"into a store rebuilt from the transcripts and codebook: exit "
@@ -617,17 +619,18 @@ def round_two_review(story: Story, say: Callable[[str], None]) -> None:
         f"{SPLIT_CITY} (one changed to {SPLIT[1][0]}); {story.alias_edit['file']}: a "
         f"sentence added where {story.entity_edits['merged_name']!r} is named (re-coded: "
         "the merged name must find the initiative it was merged into)")
-    cli(story, "run3", "run")
+    cli(story, "run3", "run", *story.run_options)
     say("`cityqda run` once more:\n    " + "\n    ".join(
         line for line in story.results["run3"].stderr.splitlines()
         if not line.startswith("output ")))
 
 
 def run_story(base: Path, say: Callable[[str], None] = lambda line: None,
-              between: Callable[[Story, str], None] | None = None) -> Story:
+              between: Callable[[Story, str], None] | None = None,
+              pdf: bool = False) -> Story:
     """The whole story under `base`; `between(story, stage)` runs after "round1" and after
-    "round2" (the test takes its snapshots there)."""
-    story = Story(copy_study(base / "study"))
+    "round2" (the test takes its snapshots there). PDF reports only with `pdf`."""
+    story = Story(copy_study(base / "study"), run_options=() if pdf else ("--no-pdf",))
     round_one(story, say)
     if between is not None:
         between(story, "round1")
@@ -644,6 +647,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", type=Path, help="Folder to keep the study in (must not "
                         "exist); default: a temporary folder removed at the end")
+    parser.add_argument("--pdf", action="store_true", help="Also make the PDF reports "
+                        "(needs LibreOffice; slower)")
     options = parser.parse_args(argv)
     sys.path.insert(0, str(REPO_ROOT))
 
@@ -652,10 +657,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if options.keep is not None:
         options.keep.mkdir(parents=True)
-        story = run_story(options.keep, say)
+        story = run_story(options.keep, say, pdf=options.pdf)
     else:
         with tempfile.TemporaryDirectory(prefix="cityqda-lifecycle-") as folder:
-            story = run_story(Path(folder), say)
+            story = run_story(Path(folder), say, pdf=options.pdf)
     changes = story.root / "outputs" / "changes.md"
     if options.keep is not None and changes.is_file():
         print(f"change report: {changes}")

@@ -133,9 +133,6 @@ def coding_status_by_hand(conn) -> dict[int, str]:
 def story(tmp_path_factory):
     base = tmp_path_factory.mktemp("lifecycle")
     mp = pytest.MonkeyPatch()
-    # PDFs need LibreOffice and minutes; the DOCX reports are still written
-    mp.setattr("pipeline.report.report.convert_to_pdf",
-               lambda paths: ({}, [], "PDF not made in the lifecycle test"))
     mp.setenv("CITYQDA_NO_LOCATION_WARNING", "1")
     if SHARED_SCHEMAS.is_dir():
         mp.setenv("CITYQDA_REFI_QDA_SCHEMAS", str(SHARED_SCHEMAS))
