@@ -152,7 +152,6 @@ class Story:
     """What the story did, for the checks: paths, workbooks and the CLI's answers."""
 
     root: Path
-    steps: list[str] = field(default_factory=list)
     workbooks: dict[str, Path] = field(default_factory=dict)
     results: dict[str, object] = field(default_factory=dict)  # step name -> click Result
     seconds: dict[str, float] = field(default_factory=dict)  # step name -> wall time
