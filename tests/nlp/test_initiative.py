@@ -55,6 +55,8 @@ CASES = [
     ("Undocumented migrants can see a doctor at the health centre.", ["social"], []),
     ("The chamber of commerce runs a mentoring scheme for migrant entrepreneurs.",
      ["economic"], []),
+    ("The synagogue offers guided synagogue tours to school classes.",
+     ["cultural_religious"], []),
     # recommendations and gaps
     ("The city should offer more language courses.", [], ["challenge.language"]),
     ("There is no affordable housing for newcomers.", [], ["challenge.housing"]),
