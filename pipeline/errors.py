@@ -443,6 +443,30 @@ _warning("CQ533", "Nothing to review",
 _warning("CQ534", "Entity decision not replayed",
          "line {line}: {problem}",
          "Install a cityqda with entity review, then restore again to replay entity decisions.")
+# --- CQ535-CQ549: adopting a workbook exported from another copy of the study (review-adopt)
+_define("CQ535", "Workbook row differs from this store",
+        "this workbook was exported from another store; row {row} shows a different {what} "
+        "than {row_id} here (column {column}: the workbook shows {found!r}, this store "
+        "{here!r})",
+        "The study's inputs differ from those the workbook was exported from (transcripts, "
+        "codebook, or coding rules changed). Import it into the store it came from, or "
+        "export a new workbook here (`cityqda review export --coder CODER`) and copy the "
+        "decisions over; for the sample study's demo workbooks run "
+        "`python scripts/build_demo_reviews.py`. Nothing was imported.")
+_define("CQ536", "Workbook row unknown to this store",
+        "this workbook was exported from another store; row id {row_id!r} names no {what} "
+        "here and none here shows the same cells",
+        "Import it into the store it came from, or export a new workbook here (`cityqda "
+        "review export --coder CODER`) and copy the decisions over. Nothing was imported.")
+_define("CQ537", "Workbook of an undeclared coder",
+        "export {export_id!r} is unknown to this store and was made for coder {coder!r}, "
+        "who is not declared in cityqda.toml (declared: {known})",
+        "Declare the coder under [[coders]] in cityqda.toml to import a workbook exported "
+        "from another copy of the study, or import it into the store that exported it.")
+_define("CQ538", "Workbook kind does not fit the coder's role",
+        "export {export_id!r} is a {kind} workbook but coder {coder!r} has role {role} here",
+        "Give the coder the same role in cityqda.toml as in the study the workbook came "
+        "from, or export a new workbook here.")
 _define("CQ550", "Entity decision refused",
         "{entity} {entity_id}: {problem}",
         "Use one of the decisions offered (confirm, reject, merge, discuss) and a role from "

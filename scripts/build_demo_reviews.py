@@ -1,15 +1,13 @@
 """Two demo coders' completed review workbooks for the sample study, from its answer key.
 
 Usage:  python scripts/build_demo_reviews.py [--out DIR] [--check] [--keep] [--quiet]
-        python scripts/build_demo_reviews.py --in-place
 
-  --out DIR  where the workbooks go (default: a folder `demo_reviews` in the temporary
-             study, reported at the end; nothing in the repository is touched)
-  --check    also compare the workbooks with those already in DIR (exit 1 when they differ)
+  --out DIR  where the workbooks go (default: the sample study's reviews/inbox/, where
+             they are committed)
+  --check    compare the workbooks with those already in DIR instead of writing them
+             (exit 1 when they differ: rebuild them after changing the sample's inputs,
+             the codebook or the coding rules)
   --keep     keep the temporary study, to look at its store, tables and agreement report
-  --in-place prepare the demo in the sample study itself (its store and reviews/inbox/),
-             ready for `cityqda run`; the store is git-ignored and the two workbooks stay
-             untracked in reviews/inbox/ (do not commit them: they fit only this store)
 
 The sample study (the repository root) is copied to a temporary folder, ingested and coded
 there; review workbooks are exported for the coders `ana` and `ben` (overlapping samples of
@@ -29,9 +27,11 @@ Export ids and times are fixed (`demo-ana`, `demo-ben`), so the same repository 
 byte-identical workbooks. The workbooks are then imported into the temporary study, and
 `aggregate` and `agreement` are run there to show that the tables get content.
 
-A workbook can only be imported into the store that exported it (CQ504), so the workbooks
-are not committed: a fresh clone's store would refuse them. `--in-place` makes them for the
-sample study's own store instead.
+The workbooks are committed in reviews/inbox/: `cityqda run` on a fresh clone builds its
+store from the same inputs and adopts them (pipeline/review/adopt.py: the export record is
+rebuilt by rendering each row from that store and comparing the read-only cells), then
+writes tables with content and outputs/agreement.xlsx. When the sample's codings change,
+adoption refuses them (CQ535) until they are rebuilt with this script.
 """
 
 from __future__ import annotations
@@ -299,59 +299,16 @@ def build(out: Path | None, *, check: bool = False, verbose: bool = True,
             shutil.rmtree(work, ignore_errors=True)
 
 
-def build_in_place(verbose: bool = True) -> int:
-    """Export and fill the two workbooks from the sample study's own store (ingested and
-    coded first) into its reviews/inbox/, so that `cityqda run` imports them and writes
-    tables with content and an agreement report. Export ids are the usual random ones: an
-    export id names one export of one store."""
-    from pipeline.code_study import code_study
-    from pipeline.ingest.ingest import ingest_study
-    from pipeline.review.export import export_review
-    from pipeline.store import open_study_store
-    from pipeline.study import load_study
-
-    study = load_study(ROOT)
-    inbox = study.path("reviews_inbox")
-    inbox.mkdir(parents=True, exist_ok=True)
-    store = open_study_store(study)
-    try:
-        ingest_study(study, store)
-        code_study(study, store)
-        with store.read() as conn:
-            facts = _coding_facts(conn)
-            entities = _entity_names(conn)
-        index = KeyIndex(load_key())
-        for coder, sample in SAMPLES.items():
-            result = export_review(study, store, coder,
-                                   out=inbox / f"{study.name}-{coder}-demo.xlsx",
-                                   sample=sample, seed=SEED)
-            counts = fill_workbook(result.path, coder, index, facts, entities)
-            if verbose:
-                print(f"{result.path}: {counts}", file=sys.stderr)
-    finally:
-        store.close()
-    if verbose:
-        print("now run: cityqda run   (imports the workbooks, then writes the tables and "
-              "outputs/agreement.xlsx)", file=sys.stderr)
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=None,
-                        help="folder for the workbooks (default: none; only the round trip "
-                             "in a temporary copy is shown)")
+    parser.add_argument("--out", type=Path, default=ROOT / "reviews" / "inbox",
+                        help="folder for the workbooks (default: reviews/inbox/)")
     parser.add_argument("--check", action="store_true",
                         help="compare with the workbooks in --out instead of writing")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary study (its store, outputs and workbooks)")
-    parser.add_argument("--in-place", action="store_true",
-                        help="prepare the demo in the sample study itself: export from its "
-                             "store into reviews/inbox/, ready for `cityqda run`")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
-    if args.in_place:
-        return build_in_place(verbose=not args.quiet)
     return build(args.out, check=args.check, verbose=not args.quiet, keep=args.keep)
 
 

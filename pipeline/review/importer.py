@@ -124,6 +124,7 @@ class _Work:
     plugin_changes: list[tuple] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    adoption: object | None = None  # adopt.Adoption: the export record rebuilt here
 
 
 def file_sha256(path: Path) -> str:
@@ -226,10 +227,16 @@ def _validate(conn, study, codebook, path: Path, *, skip_stale: bool, dry_run: b
         return work
     export = conn.execute(select(review_exports)
                           .where(review_exports.c.id == meta["export_id"])).first()
-    if export is None:
-        work.problems.append(Problem("CQ504", {"export_id": meta["export_id"]}, file,
-                                     sheet=META_SHEET))
-        return work
+    recorded = None
+    if export is None:  # exported from another copy of this study: adopt it (adopt.py)
+        from pipeline.review.adopt import adopt_workbook
+
+        adoption = adopt_workbook(conn, study, codebook, path, book, meta, run_id=run_id)
+        if adoption.problems:
+            work.problems.extend(adoption.problems)
+            return work
+        work.adoption = adoption
+        export, recorded = adoption.export, adoption.rows
     work.changes.export_id, work.changes.coder = export.id, export.coder
     if meta.get("coder") != export.coder:
         work.problems.append(Problem("CQ505", {
@@ -250,7 +257,8 @@ def _validate(conn, study, codebook, path: Path, *, skip_stale: bool, dry_run: b
         work.warnings.append(Problem("CQ531", {"time": done.imported_at}, file))
         return work
     source = f"workbook {path.name} export {export.id}"
-    recorded = export_rows(conn, export.id)
+    if recorded is None:
+        recorded = export_rows(conn, export.id)
     ctx = ImportContext(conn=conn, study=study, codebook=codebook, coder=export.coder,
                         role=person.role, export_id=export.id, source=source,
                         export_rows=recorded, export_created_at=export.created_at,
@@ -277,6 +285,7 @@ def _validate(conn, study, codebook, path: Path, *, skip_stale: bool, dry_run: b
         work.problems.extend(_formula_problems(path, sheet, book))
     translations = R.code_translations(codebook)
     checker = _RowChecker(conn, codebook, translations, ctx, work, skip_stale)
+    checker.adopted = work.adoption is not None
     if R.CODINGS_SHEET in read:
         checker.codings(read[R.CODINGS_SHEET], columns)
     if R.SEGMENTS_SHEET in read:
@@ -363,6 +372,7 @@ class _RowChecker:
         self.conn, self.codebook, self.translations = conn, codebook, translations
         self.ctx, self.work, self.skip_stale = ctx, work, skip_stale
         self.file = str(work.path)
+        self.adopted = False
         self._infos: dict[int, R.SegmentInfo | None] = {}
 
     def problem(self, code, sheet, row, column, **fields):
@@ -555,7 +565,11 @@ class _RowChecker:
         reason = None
         # the export pre-filled the stored decision, so a stored decision that differs from
         # the pre-filled one was made after the export (timestamps have whole seconds only)
-        if stored is not None and now != exported:
+        if stored is not None and now != exported and self.adopted:
+            reason = (f"{self.ctx.coder} decided it {stored.decision} in this store "
+                      f"({stored.time}); the workbook, exported from another copy of the "
+                      "study, says otherwise and which is newer cannot be told")
+        elif stored is not None and now != exported:
             reason = (f"{self.ctx.coder} decided it {stored.decision} at {stored.time}, "
                       f"after this export ({self.ctx.export_created_at})")
         elif coding.merged_into is not None:
@@ -714,6 +728,8 @@ def _apply(conn, work: _Work, run_id: int | None) -> None:
     ctx = work.ctx
     changes = work.changes
     codebook = ctx.codebook
+    if work.adoption is not None:
+        work.adoption.store(conn)
     for item in work.additions:
         info = item["info"]
         new_id = add_manual_coding(
@@ -774,7 +790,8 @@ def _apply(conn, work: _Work, run_id: int | None) -> None:
                  new={"file": work.path.name, "sha256": work.sha256,
                       "decisions": changes.decisions, "added": changes.added,
                       "memos": changes.memos, "other_rows": changes.plugin_rows,
-                      "deleted_rows": changes.deleted, "stale_skipped": changes.stale},
+                      "deleted_rows": changes.deleted, "stale_skipped": changes.stale,
+                      **({"adopted": True} if work.adoption is not None else {})},
                  source=ctx.source, run_id=run_id)
 
 
