@@ -445,8 +445,8 @@ _warning("CQ534", "Entity decision not replayed",
          "Install a cityqda with entity review, then restore again to replay entity decisions.")
 # --- CQ535-CQ549: adopting a workbook exported from another copy of the study (review-adopt)
 _define("CQ535", "Workbook row differs from this store",
-        "this workbook was exported from another store; row {row} shows a different {what} "
-        "than {row_id} here (column {column}: the workbook shows {found!r}, this store "
+        "this workbook was exported from another store; row {at_row} shows a different {what} "
+        "than {row_id} here (column {field}: the workbook shows {found!r}, this store "
         "{here!r})",
         "The study's inputs differ from those the workbook was exported from (transcripts, "
         "codebook, or coding rules changed). Import it into the store it came from, or "

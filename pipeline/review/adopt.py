@@ -178,7 +178,7 @@ class _Sheet:
         column = next((c for c in self.readonly if c != "row_id" and c not in self.scoped
                        and comparable(row.get(c)) != comparable(values.get(c))), "row_id")
         adoption.problems.append(Problem("CQ535", {
-            "row": row["_row"], "row_id": key, "what": self.entity[:-1], "column": column,
+            "at_row": row["_row"], "row_id": key, "what": self.entity[:-1], "field": column,
             "found": _short(row.get(column)), "here": _short(values.get(column))},
             file, row["_row"], column, self.name))
 
@@ -273,7 +273,7 @@ class _PluginSheet(_Sheet):
             existing = set(self.all_ids())
             self.plugin.chosen_ids = lambda _ctx: [i for i in ids if i in existing]
         found = {}
-        for record in self.plugin.write(new_workbook(), self.ctx):
+        for record in self.plugin.write(new_workbook(write_only=False), self.ctx):
             state = dict(record.state or {})
             pairs = state.get("readonly")
             if pairs is None:
