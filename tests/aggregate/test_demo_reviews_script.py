@@ -56,3 +56,12 @@ def test_demo_reviews_script_answer_key_pairs_segments_by_text(demo):
     assert len(key) > 400
     file, text = next(iter(key))
     assert file.endswith(".docx") and text == text.strip()
+
+
+def test_demo_reviews_script_committed_workbooks_are_current(demo):
+    """The workbooks in reviews/inbox/ are what the script builds now, byte for byte (a
+    change to the sample's inputs, codebook or rules needs them rebuilt)."""
+    inbox = SCRIPT.parents[1] / "reviews" / "inbox"
+    assert sorted(p.name for p in inbox.glob("*.xlsx")) == ["sample-ana-demo.xlsx",
+                                                             "sample-ben-demo.xlsx"]
+    assert demo.build(inbox, check=True, verbose=False) == 0

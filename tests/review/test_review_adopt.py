@@ -180,3 +180,22 @@ def test_review_adopt_same_coder_deciding_otherwise_here_is_stale(built_store):
                                         "--skip-stale", str(workbook)])
     assert skipped.exit_code == 0, skipped.stderr
     assert "1 stale row(s) skipped" in skipped.stderr
+
+
+def test_review_adopt_matches_a_renumbered_coding_by_what_it_shows(built_store):
+    """A coding whose id differs here (another history) is found by its cells."""
+    root, workbook = built_store
+    _row, row_id = _first_coding_row(workbook)
+    old = int(row_id[1:])
+    new = query(root, "SELECT MAX(id) FROM codings")[0][0] + 1000
+    conn = sqlite3.connect(root / "cityqda.sqlite")
+    conn.execute("UPDATE codings SET id = ? WHERE id = ?", (new, old))
+    conn.commit()
+    conn.close()
+    result = CliRunner().invoke(main, ["--project", str(root), "review", "import",
+                                       str(workbook)])
+    assert result.exit_code == 0, result.stderr
+    assert query(root, "SELECT entity_id FROM review_export_rows WHERE sheet = 'Codings' "
+                       "AND row_key = ?", row_id) == [(new,)]
+    assert query(root, "SELECT COUNT(*) FROM decisions WHERE coding_id = ? AND coder = "
+                       "'ana'", new) == [(1,)]
