@@ -194,9 +194,9 @@ class _Codings(_Sheet):
         self.conn, self.study, self.infos, self.other_coders = conn, study, infos, other_coders
 
     def all_ids(self):
-        return sorted(self.conn.execute(select(codings.c.id).where(
-            codings.c.merged_into.is_(None),
-            codings.c.segment_id.in_(sorted(self.infos)))).scalars()) if self.infos else []
+        return sorted(i for i, segment_id in self.conn.execute(
+            select(codings.c.id, codings.c.segment_id).where(codings.c.merged_into.is_(None)))
+            if segment_id in self.infos)
 
     def render(self, ids):
         found = {}

@@ -15,6 +15,10 @@ position, so sorted, filtered and re-ordered sheets import the same. What each r
 Every workbook is validated before anything is written; one problem anywhere refuses the
 whole import and the store is left as it was, with the problems listed in a CSV file next
 to each workbook. Importing the same workbook twice changes nothing.
+
+A workbook whose export this store did not make (another copy of the same study, a rebuilt
+store, the sample study's demo workbooks) is adopted: its export record is rebuilt from its
+rows by rendering them from this store (pipeline/review/adopt.py), then it imports as usual.
 """
 
 from __future__ import annotations
