@@ -8,7 +8,7 @@ fresh for every measurement:
 1. each stage as its own `cityqda` process, in order: ingest, code, review export (one coder,
    every coding), review import (a simulated coder's decisions: every row decided, one in ten
    rejected; filling the workbook is not timed), agreement, aggregate, report, QDPX export.
-   Wall seconds and the process's peak resident memory (ru_maxrss) per stage. Stages whose
+   Wall seconds and the process's peak resident memory (VmHWM) per stage. Stages whose
    command this version of cityqda does not have are listed as absent, not skipped silently.
 2. `cityqda run` on a second fresh copy: the full pipeline in one command (the 120 s target
    at N = 1,000), then the same command again with nothing changed, after one transcript
@@ -60,18 +60,34 @@ def child(args: list[str], result_file: str) -> int:
 
     started = time.perf_counter()
     try:
-        main.main(args=args, prog_name="cityqda", standalone_mode=False)
-        code = 0
+        # Without standalone mode click returns the command's exit code instead of exiting.
+        returned = main.main(args=args, prog_name="cityqda", standalone_mode=False)
+        code = returned if isinstance(returned, int) else 0
     except SystemExit as exc:
         code = int(exc.code or 0)
     except Exception as exc:  # noqa: BLE001 - reported as the stage's failure
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         code = 1
     seconds = time.perf_counter() - started
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    Path(result_file).write_text(json.dumps({"seconds": seconds, "max_rss_mib": rss,
+    Path(result_file).write_text(json.dumps({"seconds": seconds, "max_rss_mib": peak_mib(),
                                              "exit": code}))
     return 0
+
+
+def peak_mib() -> float:
+    """This process's own peak resident memory.
+
+    VmHWM belongs to the process image, so it starts afresh at exec; ru_maxrss would carry
+    over the benchmark parent's peak into every child. Worker processes a stage forks are
+    not included.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_cityqda(project: Path, args: list[str]) -> dict:

@@ -113,7 +113,10 @@ def export_review(study, store: Store, coder: str, *, out: Path | None = None,
                 continue
             status = R.status_of(coding, decided.get(coding.id, ()))
             if kind == "adjudication":
-                if R.coder_status(coding, decided.get(coding.id, ())) != "disputed":
+                # disputed codings, and decided ones a codebook or text change flagged
+                flagged = coding.needs_review and decided.get(coding.id)
+                if R.coder_status(coding, decided.get(coding.id, ())) != "disputed" \
+                        and not flagged:
                     continue
             elif status == "superseded" and not mine:
                 continue
@@ -224,13 +227,19 @@ def _codings_sheet(wb, ctx: ExportContext, chosen, infos, decided,
         others = {d.coder: R.decision_state(d) for d in decided.get(coding.id, ())
                   if d.coder != ctx.coder}
         values = R.coding_values(coding, info, others, other_coders)
-        values.update(R.coder_cells(state))
+        # A flagged coding (code split or retired, text changed) is asked again: its decision
+        # cells start blank so that whatever the coder enters is a fresh look, not a leftover.
+        asked_again = bool(coding.needs_review and state)
+        values.update(R.coder_cells({"comment": state.get("comment")} if asked_again
+                                    else state))
         span = R.evidence_span(coding, info)
         write_row(ws, [values[c] for c in columns],
                   rich={text_index: [span]} if span else None, unlocked_columns=unlocked)
         # the import reads a missing state as undecided and produced
         exported = None if state is None and coding.produced else \
             {"decision": state, "produced": int(coding.produced)}
+        if asked_again:
+            exported["asked_again"] = True
         records.append(ExportRow(R.CODINGS_SHEET, values["row_id"], "codings", coding.id,
                                  content_hash([values[c] for c in readonly]), exported))
     last = len(chosen) + 1

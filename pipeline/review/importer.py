@@ -552,7 +552,12 @@ class _RowChecker:
             return
         wanted = {"decision": decision, "corrected_code": corrected_code,
                   "corrected_flags": flags, "comment": comment}
-        exported = _state_cells((record.get("state") or {}).get("decision"))
+        record_state = record.get("state") or {}
+        # `prior` is the decision stored at export; `exported` the cells as written (a
+        # flagged coding's decision cells were left blank to be decided again)
+        prior = _state_cells(record_state.get("decision"))
+        exported = dict(prior, decision=None, corrected_code=None, corrected_flags=None) \
+            if record_state.get("asked_again") else prior
         if wanted == exported:
             self.work.changes.unchanged += 1
             return
@@ -563,17 +568,17 @@ class _RowChecker:
                 self.work.changes.cleared += 1
             return
         now = _state_cells(R.decision_state(stored))
-        if wanted == now:
+        if wanted == now and not coding.needs_review:
             self.work.changes.unchanged += 1  # already in the store (a re-saved copy)
             return
         reason = None
         # the export pre-filled the stored decision, so a stored decision that differs from
         # the pre-filled one was made after the export (timestamps have whole seconds only)
-        if stored is not None and now != exported and self.adopted:
+        if stored is not None and now != prior and self.adopted:
             reason = (f"{self.ctx.coder} decided it {stored.decision} in this store "
                       f"({stored.time}); the workbook, exported from another copy of the "
                       "study, says otherwise and which is newer cannot be told")
-        elif stored is not None and now != exported:
+        elif stored is not None and now != prior:
             reason = (f"{self.ctx.coder} decided it {stored.decision} at {stored.time}, "
                       f"after this export ({self.ctx.export_created_at})")
         elif coding.merged_into is not None:

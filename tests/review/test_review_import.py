@@ -466,3 +466,52 @@ def test_review_export_only_unreviewed_leaves_out_my_decided_rows(runner, study)
     assert f"C{ids['shelter']}" not in {r["row_id"] for r in mine} and len(mine) == 3
     theirs = read_sheet_rows(export(runner, study, "ben", "--only-unreviewed"), "Codings")
     assert len(theirs) == 4
+
+
+def _flag(study, coding_id: int, reason: str) -> None:
+    """What a codebook split or a changed paragraph does to a decided coding."""
+    store = open_study_store(study)
+    try:
+        with store.write() as conn:
+            conn.execute(codings.update().where(codings.c.id == coding_id)
+                         .values(needs_review=1, review_reason=reason))
+    finally:
+        store.close()
+
+
+def test_review_flagged_coding_is_asked_again_and_confirming_it_clears_the_flag(runner, study):
+    shelter = coding_ids(study)["shelter"]
+    path = export(runner, study)
+    with edit_workbook(path) as sheets:
+        sheets["Codings"].set(f"C{shelter}", decision="accept", comment="clear case")
+    assert cli(runner, study, "review", "import", str(path)).exit_code == 0
+    _flag(study, shelter, "code social.housing was split in 2.0.0")
+    again = export(runner, study)
+    row = {r["row_id"]: r for r in read_sheet_rows(again, "Codings")}[f"C{shelter}"]
+    assert row["decision"] is None and row["comment"] == "clear case"
+    assert "needs review: code social.housing was split" in row["flags"]
+    # left blank: nothing changes, the flag stays
+    assert cli(runner, study, "review", "import", str(again)).exit_code == 0
+    assert query(study, select(codings.c.needs_review)
+                 .where(codings.c.id == shelter)) == [(1,)]
+    # the same decision entered again is a confirmation: the flag is cleared, not stale
+    with edit_workbook(again) as sheets:
+        sheets["Codings"].set(f"C{shelter}", decision="accept")
+    result = cli(runner, study, "review", "import", str(again))
+    assert result.exit_code == 0, result.stderr
+    assert query(study, select(codings.c.needs_review, codings.c.review_reason)
+                 .where(codings.c.id == shelter)) == [(0, None)]
+    assert my_decisions(study)[shelter] == ("accept", None, "clear case")
+
+
+def test_review_adjudication_lists_decided_codings_that_need_review(runner, study):
+    shelter, aid = (coding_ids(study)[k] for k in ("shelter", "aid"))
+    path = export(runner, study)
+    with edit_workbook(path) as sheets:
+        sheets["Codings"].set(f"C{shelter}", decision="accept")
+    assert cli(runner, study, "review", "import", str(path)).exit_code == 0
+    _flag(study, shelter, "its paragraph changed")
+    _flag(study, aid, "its paragraph changed")  # nobody decided it: the coders see it
+    rows = read_sheet_rows(export(runner, study, "pi"), "Codings")
+    assert [r["row_id"] for r in rows] == [f"C{shelter}"]
+    assert rows[0]["ana: decision"] == "accept"
