@@ -10,7 +10,6 @@ moved. It is the only data file that carries timestamps.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -23,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from pipeline.errors import Problem
+from pipeline.hashing import file_sha256
 from pipeline.store.schema import (
     actors,
     codebook_versions,
@@ -44,14 +44,6 @@ PACKAGES = ("cityqda", "spacy", "spacy-lookups-data", "python-docx", "openpyxl",
             "python-calamine", "SQLAlchemy", "matplotlib")
 STDERR_CELL_LINES = 20
 KEY_COLUMNS_MAX = 2
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _relative(study, path: Path) -> str:

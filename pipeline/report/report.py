@@ -470,7 +470,7 @@ def convert_to_pdf(paths: list[Path]) -> tuple[dict[Path, Path], list[Problem], 
 # --- the entry points -------------------------------------------------------------------
 
 def _codebook_label(conn, study) -> str:
-    from pipeline.report.manifest import file_sha256
+    from pipeline.hashing import file_sha256
     from pipeline.store.schema import codebook_versions
 
     path = study.path("codebook")

@@ -24,7 +24,6 @@ rows by rendering them from this store (pipeline/review/adopt.py), then it impor
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from sqlalchemy import insert, select, update
 from pipeline.coding.code_changes import code_kind
 from pipeline.coding.decisions import DECISIONS, add_manual_coding, set_decision
 from pipeline.errors import CityQDAError, Problem
+from pipeline.hashing import file_sha256
 from pipeline.review import rows as R
 from pipeline.review.bulk import set_plain_decisions
 from pipeline.review.export import FORMAT, export_rows
@@ -129,14 +129,6 @@ class _Work:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     adoption: object | None = None  # adopt.Adoption: the export record rebuilt here
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def problems_path(path: Path) -> Path:

@@ -25,7 +25,8 @@ def inbox_workbooks(folder: Path) -> list[Path]:
 
 
 def stage_import_reviews(ctx) -> None:
-    from pipeline.review.importer import file_sha256, import_reviews
+    from pipeline.hashing import file_sha256
+    from pipeline.review.importer import import_reviews
 
     folder = ctx.study.path("reviews_inbox")
     if not ctx.options.import_reviews:

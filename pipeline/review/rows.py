@@ -421,17 +421,16 @@ def review_codebook(conn: Connection, study):
     Loading re-validates every phrase with the tokenizer, seconds a review does not need
     when the store already holds the same codebook.
     """
-    import hashlib
-
     import yaml
 
     from pipeline.code_study import load_study_codebook
     from pipeline.codebook.load import build_codebook
+    from pipeline.hashing import file_sha256
     from pipeline.store.schema import codebook_versions
 
     path = study.path("codebook")
     try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = file_sha256(path)
     except OSError:
         return load_study_codebook(study)
     text = conn.execute(select(codebook_versions.c.text)
