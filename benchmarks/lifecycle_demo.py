@@ -187,14 +187,14 @@ def cli(story: Story, name: str, *args: str, project: Path | None = None,
     return result
 
 
-def copy_study(target: Path) -> Path:
+def copy_study(target: Path, source: Path = REPO_ROOT) -> Path:
+    """The study's inputs only (no store, no outputs) copied into a new folder."""
     target.mkdir(parents=True)
     for part in STUDY_PARTS:
-        source = REPO_ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, target / part)
+        if (source / part).is_dir():
+            shutil.copytree(source / part, target / part)
         else:
-            shutil.copyfile(source, target / part)
+            shutil.copyfile(source / part, target / part)
     return target
 
 
@@ -546,14 +546,7 @@ def replay(story: Story, base: Path, say: Callable[[str], None]) -> None:
     root = story.root
     story.log = base / "human-record.jsonl"
     cli(story, "log", "review", "log", "--format", "jsonl", "--out", str(story.log))
-    rebuilt = base / "rebuilt"
-    rebuilt.mkdir()
-    for part in STUDY_PARTS:
-        source = root / part
-        if source.is_dir():
-            shutil.copytree(source, rebuilt / part)
-        else:
-            shutil.copyfile(source, rebuilt / part)
+    rebuilt = copy_study(base / "rebuilt", source=root)
     story.rebuilt = rebuilt
     cli(story, "rebuild_run", "run", "--no-import", *story.run_options,
         project=rebuilt)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -11,23 +10,12 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.run import STAGES
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-STUDY_PARTS = ("cityqda.toml", "register.xlsx", "transcripts_sample", "interview_guides",
-               "codebooks")
+from tests.sample_copy import copy_sample
 
 
 @pytest.fixture
 def sample_copy(tmp_path) -> Path:
-    root = tmp_path / "sample"
-    root.mkdir()
-    for part in STUDY_PARTS:
-        source = REPO_ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, root / part)
-        else:
-            shutil.copyfile(source, root / part)
-    return root
+    return copy_sample(tmp_path / "sample")
 
 
 def test_run_stages_are_in_flow_order():

@@ -10,20 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-STUDY_PARTS = ("cityqda.toml", "register.xlsx", "transcripts_sample", "interview_guides",
-               "codebooks")
-
-
-def copy_sample(target: Path) -> Path:
-    target.mkdir(parents=True)
-    for part in STUDY_PARTS:
-        source = REPO_ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, target / part)
-        else:
-            shutil.copyfile(source, target / part)
-    return target
+from tests.sample_copy import copy_sample
 
 
 def review_some(study) -> dict:

@@ -16,22 +16,11 @@ from pipeline.cli import main
 from pipeline.coding.decisions import set_decision
 from pipeline.store import open_study_store
 from pipeline.study import load_study
+from tests.sample_copy import REPO_ROOT, copy_sample
+from tests.sample_copy import STUDY_PARTS as SAMPLE_PARTS
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-STUDY_PARTS = ("cityqda.toml", "register.xlsx", "transcripts_sample", "interview_guides",
-               "codebooks", "reviews/inbox")
+STUDY_PARTS = (*SAMPLE_PARTS, "reviews/inbox")
 DEMO = ("sample-ana-demo.xlsx", "sample-ben-demo.xlsx")
-
-
-def copy_sample(root: Path, parts=STUDY_PARTS) -> Path:
-    root.mkdir(parents=True)
-    for part in parts:
-        source = REPO_ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, root / part)
-        else:
-            shutil.copyfile(source, root / part)
-    return root
 
 
 def query(root: Path, sql: str, *args):
@@ -45,7 +34,7 @@ def query(root: Path, sql: str, *args):
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory):
     """The sample study with its demo workbooks, run twice through the real CLI."""
-    root = copy_sample(tmp_path_factory.mktemp("adopt") / "sample")
+    root = copy_sample(tmp_path_factory.mktemp("adopt") / "sample", STUDY_PARTS)
     runner = CliRunner()
     first = runner.invoke(main, ["--project", str(root), "run"])
     counts = {
