@@ -93,14 +93,19 @@ def peak_mib() -> float:
 def run_cityqda(project: Path, args: list[str]) -> dict:
     """One cityqda command in a fresh interpreter (imports included in its time)."""
     result_file = project / ".bench-result.json"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, __file__, "--child", str(result_file), "--",
                            "--project", str(project), *args],
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU of the command and everything it waited for (LibreOffice, tagging workers): less
+    # noisy than wall time on a shared machine.
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     figures = json.loads(result_file.read_text()) if result_file.exists() else {}
     result_file.unlink(missing_ok=True)
-    return {"wall_seconds": round(wall, 2),
+    return {"wall_seconds": round(wall, 2), "cpu_seconds": round(cpu, 2),
             "max_rss_mib": round(figures.get("max_rss_mib", 0.0), 1),
             "exit": figures.get("exit", proc.returncode),
             "stderr_tail": proc.stderr.strip().splitlines()[-3:]}
@@ -211,7 +216,7 @@ def _change_rule(codebook_path: Path) -> str:
 def whole_runs(source: Path) -> list[dict]:
     from pipeline.study import load_study
 
-    project = fresh_copy(source, "pipeline-run")
+    project = fresh_copy(source, f"pipeline-run-{source.name}")
     study = load_study(project)
     rows = []
 
@@ -324,6 +329,8 @@ def markdown(n: int, seed: int, stages: list[dict], runs: list[dict], base: dict
     for row in runs:
         lines.append(f"| {row['run']} | {row['wall_seconds']} | {row['fraction_of_full']} | "
                      f"{row['max_rss_mib']} | {row['exit']} |")
+    if not base:
+        return "\n".join(lines)
     tokenizer = base["rates"]["bare spaCy tokenizer"]
     naive = next(v for k, v in base["rates"].items() if k.startswith("naive"))
     lines += ["", f"Baselines on the same {base['segments']} segments ({base['words']} words), "
@@ -343,13 +350,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-runs", action="store_true",
                         help="Stage by stage and baselines only (no `cityqda run` series).")
+    parser.add_argument("--runs-only", action="store_true",
+                        help="Only the `cityqda run` series (no stages, no baselines).")
     args = parser.parse_args(argv)
     source = generated_study(args.n, args.seed)
-    print("stage by stage:", file=sys.stderr)
-    stages = stage_by_stage(source, args.seed)
+    stages: list[dict] = []
+    base: dict = {}
+    if not args.runs_only:
+        print("stage by stage:", file=sys.stderr)
+        stages = stage_by_stage(source, args.seed)
     runs = [] if args.skip_runs else whole_runs(source)
-    print("baselines:", file=sys.stderr)
-    base = baselines(source)
+    if not args.runs_only:
+        print("baselines:", file=sys.stderr)
+        base = baselines(source)
     print(json.dumps({"n": args.n, "seed": args.seed, "stages": stages, "runs": runs,
                       "baselines": base}, ensure_ascii=False), file=sys.stderr)
     print(markdown(args.n, args.seed, stages, runs, base))

@@ -454,3 +454,11 @@ memos = Table(
     UniqueConstraint("entity", "entity_id", "coder", name="uq_memos"),
     sqlite_autoincrement=True,
 )
+
+# One change counter per tracked table, raised by triggers on every insert, update and delete
+# (migration m0003, which lists the tracked tables): what `cityqda run` compares to skip work.
+data_versions = Table(
+    "data_versions", metadata,
+    Column("table_name", Text, primary_key=True),
+    Column("version", Integer, nullable=False, server_default="0"),
+)
