@@ -1,13 +1,14 @@
 """Accuracy of actor, initiative and partnership recognition against hand-labelled passages.
 
-    python benchmarks/bench_entities.py [--errors dev|sample] [--json]
+    python benchmarks/bench_entities.py [--errors dev|sample|sample_bare] [--json]
     python benchmarks/bench_entities.py --speed 1000000
 
 
 Scores three sets separately: the development half (tests/data/devset/entities_dev.yaml), the
 frozen test half (entities_test.yaml; its sha256 is checked) and the sample study's answer key
 (tests/data/sample_labels.yaml, with the sample study's registry codebooks/actors.yaml and the
-interviewee's organisation as the speaker). The dev and test halves use the package's default
+interviewee's organisation as the speaker) and that key again as unseen text ("sample_bare": the
+package's default registry, no speaker; scored against the same labels). The dev and test halves use the package's default
 registry, which holds none of their invented organisations.
 
 - actors: a labelled actor is found when a recognised actor overlaps one of its mentions;
@@ -297,7 +298,7 @@ def speed(words: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--errors", choices=["dev", "sample"])
+    parser.add_argument("--errors", choices=["dev", "sample", "sample_bare"])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--speed", type=int, metavar="WORDS")
     args = parser.parse_args()
@@ -318,8 +319,12 @@ def main() -> None:
     for name, items, entities, registry in (
             ("dev", load_devset("dev"), default_entities, default_registry),
             ("test", load_devset("test"), default_entities, default_registry),
-            ("sample", load_sample(sample_registry), sample_entities, sample_registry)):
-        if name == "sample":
+            ("sample", load_sample(sample_registry), sample_entities, sample_registry),
+            ("sample_bare", load_sample(sample_registry), default_entities, sample_registry)):
+        if name == "sample_bare":
+            for item in items:  # unseen text: no registry entry, no known speaker
+                item["context"].pop("speaker", None)
+        if name.startswith("sample"):
             for item in items:
                 item["score_precision"] = False
         results, seconds = run(items, tagger, entities)
@@ -334,9 +339,9 @@ def main() -> None:
         print(json.dumps(report, indent=2))
         return
     keys = [k for k in report["dev"] if k != "seconds"]
-    print(f"{'':34}" + "".join(f"{name:>10}" for name in report))
+    print(f"{'':34}" + "".join(f"{name:>12}" for name in report))
     for key in keys:
-        values = "".join(f"{'' if report[n][key] is None else report[n][key]:>10}"
+        values = "".join(f"{'' if report[n][key] is None else report[n][key]:>12}"
                          for n in report)
         print(f"{key:34}{values}")
 
