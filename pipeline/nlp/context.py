@@ -30,6 +30,9 @@ AIM_VERBS = frozenset({"avoid", "avoiding", "prevent", "preventing", "reduce", "
 # gerund listed among an activity's contents ("budgeting, savings and avoiding ...").
 AIM_LEADS = frozenset({"to", "on", "about", "against", "for", "in"})
 AIM_LIST_LEADS = frozenset({"and", "or", ","})
+# Words that open a subordinate clause placed before the main one: its first comma ends it.
+FRONTED_SUBORDINATORS = frozenset({"although", "though", "while", "whilst", "whereas",
+                                   "because", "since", "unless", "once", "until"})
 
 
 def resolve_cues(cues: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -210,9 +213,14 @@ class ContextComponent:
                 stop = analysis.positions("stop").first_start_in(end + 1, high)
                 if stop is not None:
                     high = stop
-            if cue.comma != "never" and commas.spans:
+            if commas.spans:
+                # in a fronted subordinate clause ("Although the state provides no housing,
+                # the city rents ...") the first comma ends it, whatever the cue says
+                fronted = (doc[sent_start].lower_ in FRONTED_SUBORDINATORS
+                           and not commas.any_in(sent_start, start))
                 for comma in commas.starts_in(end, high):
-                    if cue.comma == "always" or self._starts_clause(doc, comma + 1):
+                    if fronted or cue.comma == "always" or (
+                            cue.comma != "never" and self._starts_clause(doc, comma + 1)):
                         high = comma
                         break
         if direction == "backward":

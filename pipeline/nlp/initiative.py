@@ -55,6 +55,14 @@ class InitiativeComponent:
             return found
 
         strong = analysis.groups.get("strong", ())
+        if strong:
+            # a provision verb that is a coded noun ("overcrowded shelters", "legal support")
+            # names the service, not someone providing it; one that starts a longer match
+            # ("helps them find housing") is still the verb
+            nouns = [(m.start, m.end) for m in mentions if m.kind == "dimension"]
+            strong = [(s, e) for s, e in strong
+                      if not any(ms <= s < me and (s > ms or me - ms == 1)
+                                 for ms, me in nouns)]
         weak = analysis.groups.get("weak", ())
         services = [(m.start, m.end) for m in mentions
                     if m.role == "service" and m.kind == "dimension"
