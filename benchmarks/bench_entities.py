@@ -8,8 +8,8 @@ Scores three sets separately: the development half (tests/data/devset/entities_d
 frozen test half (entities_test.yaml; its sha256 is checked) and the sample study's answer key
 (tests/data/sample_labels.yaml, with the sample study's registry codebooks/actors.yaml and the
 interviewee's organisation as the speaker) and that key again as unseen text ("sample_bare": the
-package's default registry, no speaker; scored against the same labels). The dev and test halves use the package's default
-registry, which holds none of their invented organisations.
+package's default registry, no speaker; scored against the same labels). The dev and test halves
+use the package's default registry, which holds none of their invented organisations.
 
 - actors: a labelled actor is found when a recognised actor overlaps one of its mentions;
   category accuracy is over the found ones (named actors; generic mentions such as "the

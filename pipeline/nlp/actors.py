@@ -965,6 +965,9 @@ class ActorRecognizer:
                     or view.text(i)[1:].islower() and view.text(i)[-1:] == "s"
                     for i in range(start, end))):
             return None  # "Employers are ...", "NGOs run ...": a kind, not a name
+        if not chunk.quoted and view.consumed.any(start, end) and all(
+                view.consumed[i] for i in range(start, end)):
+            return None  # a word of another name's description ("X, the Jesuit service")
         votes: list[tuple[str, str, float, str]] = []
         evidence: list[str] = []
         kinds = view.longest("kind", start, end)
@@ -1157,6 +1160,42 @@ class ActorRecognizer:
                         found.append((kind.category, kind.sector, kind.weight,
                                       f"described:{kind.id}"))
                         view.consumed.mark(ms, me)
+            elif view.shape[k - 1] == COMMA:
+                found.extend(self._definite_apposition(view, k, sent_end))
+        return found
+
+    def _definite_apposition(self, view: DocView, k: int, sent_end: int):
+        """ "Actiris, the regional employment office,", "SIPTU, the largest union in the
+        country", "InterAid, UNHCR's implementing partner": a description in lower case
+        that ends at a comma, a bracket, a complement or the sentence's end."""
+        if k < sent_end and view.folded(k) == "the":
+            k += 1
+        elif k + 1 < sent_end and view.shape[k] in (CAP, ACR) and view.shape[k + 1] == POSS:
+            k += 2  # "UNHCR's implementing partner"
+        else:
+            return []
+        stop = k
+        while stop < sent_end and stop - k < 6 and view.shape[stop] in (LOWER, HYPHEN, CAP) \
+                and view.folded(stop) not in ("and", "or", "that", "which", "who", "of", "in",
+                                              "for", "with", "based", "to", "on"):
+            stop += 1
+        if stop == k or view.shape[stop - 1] != LOWER:
+            return []
+        heads = [m for m in view.longest("kind", k, stop)
+                 if m[2].role == "head" and m[1] == stop and view.shape[m[0]] == LOWER]
+        if not heads:
+            return []
+        after = view.folded(stop) if stop < sent_end else ""
+        if not (stop >= sent_end or view.shape[stop] in (COMMA, CLOSE) or after in (
+                "that", "which", "who", "of", "in", "for", "with", "based", "to", "on")):
+            return []
+        if heads[-1][0] == k and stop - k == 1 and stop + 1 < sent_end \
+                and view.shape[stop] == COMMA and view.folded(stop + 1) in ("and", "or"):
+            return []  # "UNHCR, the municipality, and Caritas": a list
+        found = []
+        for ms, me, kind in view.longest("kind", k, stop):
+            found.append((kind.category, kind.sector, kind.weight, f"described:{kind.id}"))
+            view.consumed.mark(ms, me)
         return found
 
     def _role(self, view: DocView, start: int):
@@ -1425,6 +1464,9 @@ class ActorRecognizer:
                 antecedent = next((a for a in reversed(named)
                                    if a.category == actor.category or neutral), None)
                 if antecedent is None and named and named[-1].source == "name" \
+                        and (not _decided(named[-1]) or any(
+                            named[-1].end <= s and e <= actor.start
+                            for s, e, _ in view.groups.get("report", ()))) \
                         and view.folded(actor.start - 1) not in ("her", "his", "their", "our"):
                     # "Rio Tinto's director said the company ...": the name was a company
                     antecedent = named[-1]
@@ -1563,6 +1605,14 @@ _STOP_WORDS = _stop_words()
 # Kinds whose complement is a place ("City of ...", "Province of ..."): "and" after it joins
 # two actors, not two parts of one name.
 _PLACE_HEADS = frozenset({"municipality", "region"})
+
+
+def _decided(actor: ActorMention) -> bool:
+    """A name whose own words or description say what it is: a later "the bank" is another
+    actor ("the Federal Police decides ... and the bank"), unless the name's spokesperson
+    speaks of it ("a volunteer at X said the church-run agency ...")."""
+    return any(why.startswith("head:") or why in ("description", "company_suffix", "member_of")
+               for why in actor.evidence)
 
 
 def is_year(text: str) -> bool:
