@@ -34,6 +34,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 
 from pipeline import __version__
 from pipeline.coding.code_changes import AppliedChange, apply_changes
+from pipeline.coding.interview_context import add_context, whole_interviews
 from pipeline.coding.reconcile import (
     CodingContext,
     InterviewWriter,
@@ -224,7 +225,7 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
             with store.write() as conn:
                 report.tally.segments_refreshed += refresh_states(conn, segment_ids,
                                                                   old_fingerprint, ctx)
-        work = {k: v for k, v in work.items() if v}
+        work = whole_interviews(store, {k: v for k, v in work.items() if v})  # context
         report.interviews = len(work)
         tagger = None
         if any(item.tag for items in work.values() for item in items):
@@ -334,11 +335,14 @@ def _texts(store: Store, items: list[SegmentWork]) -> list[tuple[int, str]]:
     return [(segment_id, texts[segment_id]) for segment_id in wanted]
 
 
-def _attach(codebook, items: list[SegmentWork], results: list[dict]) -> None:
+def _attach(codebook, items: list[SegmentWork], results: list[dict], store: Store) -> None:
+    """Results onto the work items, then the codings each segment inherits from its
+    interview (`pipeline.coding.section_context`: every segment of it was tagged)."""
     wanted = [item for item in items if item.tag]
     for item, result in zip(wanted, results, strict=True):
         item.result = result
         item.outputs = [code for code in result.get("codes", []) if usable(codebook, code)]
+    add_context(store, codebook, items)
 
 
 # Below this many segments to tag, starting worker processes costs more than it saves.
@@ -377,7 +381,7 @@ def _tagged(store: Store, tagger, codebook, work: dict[int, list[SegmentWork]],
             items = work[interview_id]
             records = _texts(store, items)
             if records:
-                _attach(codebook, items, list(tagger.tag_records(records)))
+                _attach(codebook, items, list(tagger.tag_records(records)), store)
             yield items
         return
     import multiprocessing
@@ -401,7 +405,7 @@ def _tagged(store: Store, tagger, codebook, work: dict[int, list[SegmentWork]],
                 interview_id, handle = pending.popleft()
                 items = work[interview_id]
                 if handle is not None:
-                    _attach(codebook, items, handle.get())
+                    _attach(codebook, items, handle.get(), store)
                 yield items
     finally:
         _WORKER_TAGGER = None

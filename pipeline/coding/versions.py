@@ -69,12 +69,16 @@ def coder_fingerprint(source: CodebookSource, extra: dict | None = None) -> str:
     from any other: see `pipeline.coding.narrow`).
 
     A segment coded under the same fingerprint with the same text is not coded again.
+    The study coder's context rules (`section_context`) count among the coder's inputs.
     `extra` holds further inputs (the actor registry's hash, for instance).
     """
+    from pipeline.coding.section_context import context_fingerprint
+
     others = {
         "cityqda": __version__,
         "spacy": _package_version("spacy"),
         "lookups": _package_version("spacy-lookups-data"),
+        "context_rules": context_fingerprint(),
         **(extra or {}),
     }
     digest = hashlib.sha256(json.dumps(others, sort_keys=True).encode("utf-8")).hexdigest()
