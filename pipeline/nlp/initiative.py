@@ -21,6 +21,10 @@ from pipeline.nlp.compiled import CompiledCodebook
 TOPIC_REACH = 12
 
 _BLOCKING = frozenset({"negation", "hypothetical", "background"})
+_CLAUSE_WORDS = frozenset({"and", "or", "to", "for", "with", "in", "of", "on", "that", "who",
+                           "which"})
+DETERMINERS = frozenset({"the", "a", "an", "this", "these", "its", "their",
+                         "his", "her", "our", "my", "your", "every", "each", "any"})
 
 
 class InitiativeComponent:
@@ -56,13 +60,13 @@ class InitiativeComponent:
 
         strong = analysis.groups.get("strong", ())
         if strong:
-            # a provision verb that is a coded noun ("overcrowded shelters", "legal support")
-            # names the service, not someone providing it; one that starts a longer match
-            # ("helps them find housing") is still the verb
-            nouns = [(m.start, m.end) for m in mentions if m.kind == "dimension"]
+            # a provision verb that ends a coded match ("overcrowded shelters", "legal
+            # support") or follows a determiner ("the issue", "their help") is a noun: it
+            # names a thing, not someone providing it
+            last_words = {m.end - 1 for m in mentions if m.kind == "dimension"}
             strong = [(s, e) for s, e in strong
-                      if not any(ms <= s < me and (s > ms or me - ms == 1)
-                                 for ms, me in nouns)]
+                      if s not in last_words
+                      and not (s and doc[s - 1].lower_ in DETERMINERS)]
         weak = analysis.groups.get("weak", ())
         services = [(m.start, m.end) for m in mentions
                     if m.role == "service" and m.kind == "dimension"
@@ -80,9 +84,11 @@ class InitiativeComponent:
                 markers = clause_cache[key] = (strong_free, has_weak)
             strong_free, has_weak = markers
             if mention.kind == "dimension" and mention.role == "topic":
-                # a topic word needs an actor doing something close to it
+                # a topic word needs an actor doing something close to it, and is not that
+                # actor itself ("set up in 1998 by Turkish business owners")
                 low, high = mention.start - TOPIC_REACH, mention.end + TOPIC_REACH
-                mention.initiative = any(low <= p < high for p in strong_free)
+                mention.initiative = (any(low <= p < high for p in strong_free)
+                                      and not self._agent(doc, mention.start))
             else:
                 mention.initiative = bool(strong_free) or (has_weak and not mention.problem)
             if mention.kind == "dimension":
@@ -132,6 +138,18 @@ class InitiativeComponent:
              if m.counts and m.kind == "dimension" and dimension_of.get(m.code)},
             key=self._order)
         return doc
+
+    @staticmethod
+    def _agent(doc, start: int) -> bool:
+        """Whether the words at `start` follow "by" (at most two words between): the agent
+        of a passive, not what is provided."""
+        for i in range(start - 1, max(-1, start - 4), -1):
+            word = doc[i].lower_
+            if word == "by":
+                return True
+            if not doc[i].is_alpha or word in _CLAUSE_WORDS:
+                return False
+        return False
 
     @staticmethod
     def _derived(mention: Mention, derivation) -> Mention:
