@@ -373,10 +373,10 @@ def sentences(text: str) -> list[tuple[int, int]]:
 def is_value_cell(text: str, lists: ContextWords) -> bool:
     """Only numbers, calendar, frequency and price words: a year, a date, a price or a
     frequency, not a description."""
+    for symbol in sorted(lists.value_symbols, key=len, reverse=True):
+        text = text.replace(symbol, " ")
     tokens = words(text)
-    return bool(tokens) and all(
-        _NUMBER.match(t) or t in lists.value_words or t in lists.value_symbols
-        or (t.startswith("r$")) for t in tokens)
+    return bool(tokens) and all(_NUMBER.match(t) or t in lists.value_words for t in tokens)
 
 
 def is_label_cell(part: Part, lists: ContextWords) -> bool:
