@@ -256,6 +256,7 @@ class EntityMatcher:
             lean = (role["category"], role["sector"]) if "category" in role else None
             self._add("role", lean, role["phrases"], key=f"role|{i}")
         self._add("report", None, data["report_verbs"])
+        self._add("actor_verb", None, data.get("actor_verbs", []))
         self._add("term", None, data["terminators"])
         self._add("member", None, data["member_markers"])
         self._add("selfref", None, data["self_references"])
@@ -837,7 +838,7 @@ class ActorRecognizer:
                         j = k + 1
                         continue
                     break
-                if sj == COMMA and in_complement and self._comma_list(view, j):
+                if sj == COMMA and in_complement and self._comma_list(view, start, j):
                     j += 1
                     continue
                 break
@@ -916,9 +917,20 @@ class ActorRecognizer:
             k += 1
         return bool(self._head_positions(view, next_at, k + 1))
 
-    def _comma_list(self, view: DocView, comma: int) -> bool:
-        """After a comma inside a name's complement: "X, Y and Z" continues the name."""
+    def _comma_list(self, view: DocView, start: int, comma: int) -> bool:
+        """After a comma inside a name's complement: "X, Y and Z" continues the name, unless
+        the name's complement is a place ("Municipality of Milan, Fondazione Cariplo and
+        Assolombarda") or an item is a name of its own (its own head or company ending)."""
+        if any(kind.id in _PLACE_HEADS for _, _, kind in self._head_positions(view, start, comma)):
+            return False
         k = comma + 1
+        item = k
+        while item < view.length and view.shape[item] in (CAP, ACR, COMMA) or (
+                item < view.length and view.folded(item) == "and"):
+            item += 1
+        if self._head_positions(view, comma + 1, item) or any(
+                self._company_suffix(view, comma + 1, e) for e in range(comma + 2, item + 1)):
+            return False
         seen_cap = False
         while k < view.length and view.sent[k] == view.sent[comma]:
             s = view.shape[k]
@@ -983,7 +995,8 @@ class ActorRecognizer:
         members = self._member_of(view, start)
         initiative_position = self._initiative_position(view, start, end)
         slot = self._partner_slot(view, start) or (
-            not initiative_position and self._partner_subject(view, start, end)) or (
+            not initiative_position and (self._partner_subject(view, start, end)
+                                         or self._verb_subject(view, start, end))) or (
             listed or self._listed_with(view, start, known))
         for s, e, kind in kinds:
             factor = 2.0 if head is not None and (s, e) == head[:2] else 1.0
@@ -1186,7 +1199,8 @@ class ActorRecognizer:
         if not heads:
             return []
         after = view.folded(stop) if stop < sent_end else ""
-        if not (stop >= sent_end or view.shape[stop] in (COMMA, CLOSE) or after in (
+        if not (stop >= sent_end or view.shape[stop] in (COMMA, CLOSE) or view.text(stop) in (
+                ".", "!", "?", ";", ":") or after in (
                 "that", "which", "who", "of", "in", "for", "with", "based", "to", "on")):
             return []
         if heads[-1][0] == k and stop - k == 1 and stop + 1 < sent_end \
@@ -1298,6 +1312,23 @@ class ActorRecognizer:
                            for i in between):
                     return False
         return any(end <= s and e <= clause_end for s, e, _ in view.groups.get("pcue", ()))
+
+    def _verb_subject(self, view: DocView, start: int, end: int) -> bool:
+        """A name that starts a clause and does what organisations do ("Vodafone Greece
+        provided tablets", "and that Aldi Ireland had offered jobs")."""
+        sent_start, sent_end = view.sentence_bounds(int(view.sent[start]))
+        before = start - 1
+        if before >= sent_start and not (view.shape[before] == COMMA or view.folded(before) in (
+                "that", "and", "but", "while", "whereas", ";")):
+            return False
+        if before > sent_start and view.folded(before) == "and" and view.shape[before - 1] in (
+                CAP, ACR, NUM):
+            return False  # "the municipalities of Santiago and Estación Central run"
+        k = end
+        while k < sent_end and k - end < 2 and view.folded(k) in _AUXILIARIES:
+            k += 1
+        return any(s == k for group in ("actor_verb", "init_run_verbs")
+                   for s, _, _ in view.in_group(group, k, min(sent_end, k + 3)))
 
     @staticmethod
     def _common(view, start, end) -> bool:
@@ -1605,6 +1636,8 @@ _STOP_WORDS = _stop_words()
 # Kinds whose complement is a place ("City of ...", "Province of ..."): "and" after it joins
 # two actors, not two parts of one name.
 _PLACE_HEADS = frozenset({"municipality", "region"})
+_AUXILIARIES = frozenset({"has", "have", "had", "also", "now", "will", "recently", "already",
+                          "regularly", "itself", "then", "later", "each", "both"})
 
 
 def _decided(actor: ActorMention) -> bool:

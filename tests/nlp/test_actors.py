@@ -175,6 +175,23 @@ def test_actors_registry_branch_keeps_the_category(tagger):
      "business", "private"),
     ("Brenmark, together with Lyon City Council, runs the course.", "Brenmark", "business",
      "private"),
+    # a definite description after the name decides against its words
+    ("Refer them to Actiris, the regional employment office, for jobs.", "Actiris",
+     "practitioner", "public"),
+    ("The lawyer from Encuentros, the Jesuit migrant service, said no.", "Encuentros",
+     "civil_society", "third"),
+    ("Tamu Aid, UNHCR's implementing partner, runs it.", "Tamu Aid", "civil_society", "third"),
+    ("They signed with Orvenka, the shipping group, in May.", "Orvenka", "business", "private"),
+    ("Advice comes from Kelvari, the social insurance institution.", "Kelvari",
+     "practitioner", "public"),
+    # a place-name complement ends a list item; faith words lean a service to civil society
+    ("Partners include the Municipality of Milan, Fondazione Brera and Lombarda.",
+     "Fondazione Brera", "civil_society", "third"),
+    ("The director said Servicio Jesuita a Migrantes helps.", "Servicio Jesuita a Migrantes",
+     "civil_society", "third"),
+    # the subject of what organisations do, at the start of a clause
+    ("She said that Velmora Greece had donated tablets.", "Velmora Greece", "business",
+     "private"),
 ])
 def test_actors_name_patterns_and_category_cues(tagger, text, name, category, sector):
     found = actor(tagger.tag(text), name)
@@ -205,6 +222,21 @@ def test_actors_generic_mentions_are_categories_without_a_name(tagger, text, nam
 ])
 def test_actors_ordinary_capitalised_words_are_not_organisations(tagger, text):
     assert [a["name"] for a in tagger.tag(text)["actors"] if not a["generic"]] == []
+
+
+@pytest.mark.parametrize("text, name", [
+    ("The municipalities of Santiago and Estación Central run their own offices.", "Santiago"),
+    ("The municipalities of Santiago and Estación Central run their own offices.",
+     "Estación Central"),
+    ("Encuentros, the Jesuit migrant service, helps.", "Jesuit migrant service"),
+])
+def test_actors_places_and_descriptions_are_not_names(tagger, text, name):
+    assert name not in [a["name"] for a in tagger.tag(text)["actors"]]
+
+
+def test_actors_a_later_kind_word_does_not_overrule_a_head(tagger):
+    text = "Permits expire before the Federal Police decides, and the bank must block the account."
+    assert actor(tagger.tag(text), "Federal Police")["category"] == "practitioner"
 
 
 def test_actors_brackets_name_the_same_actor(tagger):
