@@ -577,20 +577,23 @@ class _Interview:
             self.register(part)
 
     def _refer(self, part: Part) -> None:
+        earlier = [n for n in self.named if n.part.order < part.order]
+        if not earlier:
+            return
         for start, end in sentences(part.text):
-            if self.blocked(part, start, end):
-                continue
             sentence = part.text[start:end]
-            earlier = [n for n in self.named if n.part.order < part.order]
+            found = []
             for named in earlier:
                 m = named.pattern.search(sentence)
                 if m:
-                    span = (start + m.start(), start + m.end())
-                    self.inherit(part, named.codes, RULE_REFERENCE, span, (start, end),
-                                 f"the initiative {named.name!r} it names")
-            for named, (a, b) in self._noun_references(sentence, earlier, part):
+                    found.append((named, (m.start(), m.end()), "names"))
+            found.extend((named, span, "refers to") for named, span
+                         in self._noun_references(sentence, earlier, part))
+            if not found or self.blocked(part, start, end):  # cues looked up only if needed
+                continue
+            for named, (a, b), how in found:
                 self.inherit(part, named.codes, RULE_REFERENCE, (start + a, start + b),
-                             (start, end), f"the initiative {named.name!r} it refers to")
+                             (start, end), f"the initiative {named.name!r} it {how}")
 
     def _noun_references(self, sentence: str, earlier: list[_Named], part: Part):
         """'The <modifiers> <head>' phrases of the sentence and the initiatives they mean.
