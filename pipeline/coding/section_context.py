@@ -273,7 +273,8 @@ def parts_from_layout(layout: list[list], plain: str, segments: list[dict]) -> l
     section, question, is_segment, heading] per block); `segments` the current segments
     ({"id", "ord", "kind", "section", "text", "result"}). A table's rows are counted from its
     header row: its cells give the number of columns (a table without a header row gets no
-    rows; merged cells can shift them).
+    rows; merged cells can shift them). Blocks that also carry [table, row, column] (fields
+    11-13, when ingest stores them) are placed exactly.
     """
     by_order = {seg["ord"]: seg for seg in segments}
     parts: dict[int, Part] = {}
@@ -308,6 +309,9 @@ def parts_from_layout(layout: list[list], plain: str, segments: list[dict]) -> l
 
 
 def _place_table(run: list[list], plain: str, parts: dict[int, Part], number: int) -> None:
+    if all(len(block) >= 13 and block[11] is not None for block in run):
+        _place_by_position(run, plain, parts)
+        return
     headers = []
     for block in run:
         if block[2] != "table_header":
@@ -324,6 +328,20 @@ def _place_table(run: list[list], plain: str, parts: dict[int, Part], number: in
             part.table, part.row = number, index // columns + 1
             part.column = index % columns + 1
             part.column_label = labels[index % columns]
+
+
+def _place_by_position(run: list[list], plain: str, parts: dict[int, Part]) -> None:
+    """Blocks that carry their own place ([..., table, row, column] after the ten usual
+    fields): rows and columns as the DOCX has them, header rows found by role."""
+    labels: dict[tuple[int, int], str] = {}
+    for block in run:
+        if block[2] == "table_header":
+            labels.setdefault((block[10], block[12]), plain[block[4]:block[5]])
+    for block in run:
+        part = parts.get(block[0])
+        if part is not None and block[2] != "table_header":
+            part.table, part.row, part.column = block[10], block[11], block[12]
+            part.column_label = labels.get((block[10], block[12]), "")
 
 
 # --- the rules -----------------------------------------------------------------------------

@@ -271,6 +271,22 @@ def test_section_context_parts_from_layout():
         (17, None, None, None, "", 15)]
 
 
+def test_section_context_parts_placed_by_stored_positions():
+    """Without a header row, blocks that carry [table, row, column] are still placed."""
+    plain = "Kitchen Pathways\n2011\nWelcome Aboard\n2009\n"
+    layout, start = [], 0
+    for order, line in enumerate(plain.splitlines(), start=1):
+        row, column = (order + 1) // 2, 2 - order % 2
+        layout.append([order, 0, "answer", "table_cell", start, start + len(line), "S", "Q",
+                       True, "S", 4, row, column])
+        start += len(line) + 1
+    segs = [{"id": order, "ord": order, "kind": "table_cell", "section": "S",
+             "text": plain.splitlines()[order - 1], "result": None} for order in range(1, 5)]
+    parts = parts_from_layout(layout, plain, segs)
+    assert [(p.table, p.row, p.column) for p in parts] == [
+        (4, 1, 1), (4, 1, 2), (4, 2, 1), (4, 2, 2)]
+
+
 def test_section_context_word_lists_checked(tmp_path):
     assert context_fingerprint().startswith("1:")
     broken = tmp_path / "lists.yaml"
