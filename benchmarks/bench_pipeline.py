@@ -20,7 +20,9 @@ fresh for every measurement:
    cityqda's tagger (codes only, and codes with actors, initiatives and partnerships).
 
 Prints a Markdown table per section (for docs/BENCHMARKS.md) and the raw figures as JSON on
-stderr. The machine it ran on is printed with the tables.
+stderr. The machine it ran on is printed with the tables. `--snapshot` copies the package
+first and runs every command on that copy, so edits others make in a shared working tree
+cannot change the code between two measurements of a series (a changed coder re-codes).
 """
 
 from __future__ import annotations
@@ -97,7 +99,8 @@ def run_cityqda(project: Path, args: list[str]) -> dict:
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, __file__, "--child", str(result_file), "--",
                            "--project", str(project), *args],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          env={**os.environ, PACKAGE_ROOT_VARIABLE: str(package_root())})
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     # CPU of the command and everything it waited for (LibreOffice, tagging workers): less
@@ -108,7 +111,27 @@ def run_cityqda(project: Path, args: list[str]) -> dict:
     return {"wall_seconds": round(wall, 2), "cpu_seconds": round(cpu, 2),
             "max_rss_mib": round(figures.get("max_rss_mib", 0.0), 1),
             "exit": figures.get("exit", proc.returncode),
-            "stderr_tail": proc.stderr.strip().splitlines()[-3:]}
+            "stderr_tail": proc.stderr.strip().splitlines()[-3:],
+            "times": next((line for line in proc.stderr.splitlines()
+                           if line.startswith("times: ")), None)}
+
+
+PACKAGE_ROOT_VARIABLE = "CITYQDA_BENCH_PACKAGE_ROOT"
+
+
+def package_root() -> Path:
+    return Path(os.environ.get(PACKAGE_ROOT_VARIABLE) or HERE.parent)
+
+
+def snapshot_package() -> Path:
+    """A copy of the package the commands run from (see --snapshot)."""
+    target = WORK / "package-snapshot"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(HERE.parent / "pipeline", target / "pipeline",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    os.environ[PACKAGE_ROOT_VARIABLE] = str(target)
+    return target
 
 
 # --- the study -------------------------------------------------------------------------------
@@ -213,19 +236,21 @@ def _change_rule(codebook_path: Path) -> str:
     raise SystemExit("no phrase pattern to change")
 
 
-def whole_runs(source: Path) -> list[dict]:
+def whole_runs(source: Path, pdf: bool = True) -> list[dict]:
     from pipeline.study import load_study
 
     project = fresh_copy(source, f"pipeline-run-{source.name}")
     study = load_study(project)
     rows = []
+    command = ["run"] if pdf else ["run", "--no-pdf"]
 
     def timed(label: str) -> dict:
-        figures = run_cityqda(project, ["run"])
+        figures = run_cityqda(project, command)
         row = {"run": label, **figures}
         rows.append(row)
-        print(f"  run ({label}): {figures['wall_seconds']} s, {figures['max_rss_mib']} MiB, "
-              f"exit {figures['exit']}", file=sys.stderr)
+        print(f"  run ({label}): {figures['wall_seconds']} s wall, {figures['cpu_seconds']} s "
+              f"CPU, {figures['max_rss_mib']} MiB, exit {figures['exit']}\n    "
+              f"{figures['times']}", file=sys.stderr)
         return row
 
     full = timed("full, fresh store")
@@ -233,10 +258,12 @@ def whole_runs(source: Path) -> list[dict]:
     transcript = sorted(study.path("transcripts").rglob("*.docx"))[0]
     _append_paragraph(transcript)
     timed(f"one transcript changed ({transcript.name})")
+    timed("again, nothing changed")
     rule = _change_rule(study.path("codebook"))
     timed(f"one codebook rule changed ({rule})")
     for row in rows:
         row["fraction_of_full"] = round(row["wall_seconds"] / full["wall_seconds"], 3)
+        row["cpu_fraction_of_full"] = round(row["cpu_seconds"] / full["cpu_seconds"], 3)
     return rows
 
 
@@ -314,8 +341,10 @@ def baselines(source: Path) -> dict:
 
 def markdown(n: int, seed: int, stages: list[dict], runs: list[dict], base: dict) -> str:
     lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-             f"{platform.python_version()}; N = {n}, seed {seed}.", "",
-             "| stage | wall s | peak MiB | exit |", "|---|---:|---:|---:|"]
+             f"{platform.python_version()}; N = {n}, seed {seed}; load average "
+             f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end.", ""]
+    if stages:
+        lines += ["| stage | wall s | peak MiB | exit |", "|---|---:|---:|---:|"]
     for row in stages:
         if row.get("absent"):
             lines.append(f"| {row['stage']} | (command absent) | | |")
@@ -324,11 +353,16 @@ def markdown(n: int, seed: int, stages: list[dict], runs: list[dict], base: dict
         else:
             lines.append(f"| {row['stage']} | {row['wall_seconds']} | {row['max_rss_mib']} | "
                          f"{row['exit']} |")
-    lines += ["", "| `cityqda run` | wall s | fraction of full | peak MiB | exit |",
-              "|---|---:|---:|---:|---:|"]
+    if runs:
+        lines += ["", "| `cityqda run` | wall s | fraction of full | CPU s | CPU fraction "
+                  "| peak MiB | exit |", "|---|---:|---:|---:|---:|---:|---:|"]
     for row in runs:
         lines.append(f"| {row['run']} | {row['wall_seconds']} | {row['fraction_of_full']} | "
+                     f"{row['cpu_seconds']} | {row['cpu_fraction_of_full']} | "
                      f"{row['max_rss_mib']} | {row['exit']} |")
+    if runs:
+        lines += ["", "Per stage (the run's own `times:` line, wall seconds):", ""]
+        lines += [f"- {row['run']}: {row['times'] or '(no times line)'}" for row in runs]
     if not base:
         return "\n".join(lines)
     tokenizer = base["rates"]["bare spaCy tokenizer"]
@@ -352,14 +386,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="Stage by stage and baselines only (no `cityqda run` series).")
     parser.add_argument("--runs-only", action="store_true",
                         help="Only the `cityqda run` series (no stages, no baselines).")
+    parser.add_argument("--snapshot", action="store_true",
+                        help="Run the commands on a copy of the package taken at the start.")
+    parser.add_argument("--no-pdf", action="store_true",
+                        help="`cityqda run --no-pdf` in the run series.")
     args = parser.parse_args(argv)
+    if args.snapshot:
+        print(f"package snapshot: {snapshot_package()}", file=sys.stderr)
     source = generated_study(args.n, args.seed)
     stages: list[dict] = []
     base: dict = {}
     if not args.runs_only:
         print("stage by stage:", file=sys.stderr)
         stages = stage_by_stage(source, args.seed)
-    runs = [] if args.skip_runs else whole_runs(source)
+    runs = [] if args.skip_runs else whole_runs(source, pdf=not args.no_pdf)
     if not args.runs_only:
         print("baselines:", file=sys.stderr)
         base = baselines(source)
@@ -370,5 +410,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(HERE.parent))
+    sys.path.insert(0, str(package_root()))
     sys.exit(main())

@@ -4,21 +4,24 @@ Each stage is a plain function `stage(ctx) -> None` that adds problems and outpu
 the shared `RunContext`. A stage's input failures do not stop the later stages (the other
 files still go through); they make the run exit 1. Stages are listed in `STAGES`; each issue
 that adds a stage adds it here and to the run test.
+
+A rerun costs what changed: code, agreement, aggregate and report skip themselves when
+nothing they read changed since the previous run, and rewrite only the outputs whose
+content changed (pipeline.report.incremental, records kept in the run's manifest). Each
+stage's wall and CPU seconds are reported (`times:` line) so users see where time goes.
+Stage modules are imported when their stage runs, which keeps `cityqda --help` light.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import update
 
-from pipeline.aggregate.aggregate import stage_aggregate
 from pipeline.errors import EXIT_INPUT, EXIT_OK, CityQDAError, Problem
-from pipeline.report.report import stage_report
-from pipeline.review.agreement import stage_agreement
-from pipeline.review.inbox import stage_import_reviews
 from pipeline.store import Store, open_study_store, utc_now
 from pipeline.store.schema import runs
 from pipeline.study import Study
@@ -40,6 +43,9 @@ class RunContext:
     outputs: dict[str, Path] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     stage_lines: list[str] = field(default_factory=list)
+    memory: object = None  # pipeline.report.incremental.RunMemory
+    tables: dict | None = None  # the aggregate tables, when the aggregate stage built them
+    seconds: dict[str, tuple[float, float]] = field(default_factory=dict)  # wall, CPU
 
     @property
     def failed(self) -> bool:
@@ -87,7 +93,22 @@ def stage_ingest(ctx: RunContext) -> None:
 
 def stage_code(ctx: RunContext) -> None:
     """Code the segments that need it (a broken codebook codes nothing: its problems are
-    the run's)."""
+    the run's).
+
+    Coding is idempotent: run again on the store it left, with the same codebook, registry
+    and coder, it finds no work. So the fingerprint recorded is the one *after* coding, and
+    a run that finds the same one (nothing ingested, decided or edited since) skips the
+    stage without loading spaCy, the codebook or the registry. A coding run with problems
+    (segments changed meanwhile) is not recorded: the next run retries them."""
+    from pipeline.report.incremental import memory_of
+
+    memory = memory_of(ctx)
+    with ctx.store.read() as conn:
+        before = memory.stage_fingerprint(conn, "code")
+    record = memory.skippable("code", before)
+    if record is not None:
+        memory.replay(ctx, "code", record, "code")
+        return
     from pipeline.code_study import code_study
 
     report = code_study(ctx.study, ctx.store, run_id=ctx.run_id)
@@ -96,6 +117,34 @@ def stage_code(ctx: RunContext) -> None:
         ctx.counts[f"code_{name}"] = count
     ctx.stage_lines.extend(report.lines())
     ctx.stage_lines.append(report.summary())
+    if not report.problems:
+        with ctx.store.read() as conn:
+            after = memory.stage_fingerprint(conn, "code")
+        memory.record("code", after, outputs={}, counts={}, problems=[], lines=[])
+
+
+def stage_import_reviews(ctx: RunContext) -> None:
+    from pipeline.review.inbox import stage_import_reviews as stage
+
+    stage(ctx)
+
+
+def stage_agreement(ctx: RunContext) -> None:
+    from pipeline.review.agreement import stage_agreement as stage
+
+    stage(ctx)
+
+
+def stage_aggregate(ctx: RunContext) -> None:
+    from pipeline.aggregate.aggregate import stage_aggregate as stage
+
+    stage(ctx)
+
+
+def stage_report(ctx: RunContext) -> None:
+    from pipeline.report.report import stage_report as stage
+
+    stage(ctx)
 
 
 STAGES: list[tuple[str, Callable[[RunContext], None]]] = [
@@ -131,16 +180,47 @@ def _finish_run(ctx: RunContext) -> None:
             conn.execute(update(runs).where(runs.c.id == ctx.run_id).values(status="failed"))
 
 
+def _memory(study: Study, store: Store, run_id: int):
+    from pipeline.report.incremental import RunMemory
+    from pipeline.report.manifest import load_manifest, previous_run_id
+
+    with store.read() as conn:
+        previous = load_manifest(conn, previous_run_id(conn, run_id))
+    return RunMemory(study, previous)
+
+
+def _timed(ctx: RunContext, name: str, action: Callable[[], None]) -> None:
+    wall, cpu = time.perf_counter(), time.process_time()
+    try:
+        action()
+    finally:
+        ctx.seconds[name] = (time.perf_counter() - wall, time.process_time() - cpu)
+
+
+def times_line(seconds: dict[str, tuple[float, float]]) -> str:
+    """`times: ingest 0.4 s, code 2.1 s, ...` (wall seconds; CPU of this process in the
+    total: PDF conversion and tagging workers run in other processes)."""
+    parts = [f"{name} {wall:.2f} s" for name, (wall, _cpu) in seconds.items()]
+    wall = sum(w for w, _c in seconds.values())
+    cpu = sum(c for _w, c in seconds.values())
+    return f"times: {', '.join(parts)}; total {wall:.2f} s wall, {cpu:.2f} s CPU"
+
+
 def run_study(study: Study, options: RunOptions | None = None) -> RunContext:
+    started = time.perf_counter(), time.process_time()
     store = open_study_store(study)
     try:
         ctx = RunContext(study, store, options or RunOptions(), _start_run(store))
-        for _name, stage in STAGES:
+        ctx.memory = _memory(study, store, ctx.run_id)
+        ctx.seconds["open"] = (time.perf_counter() - started[0],
+                               time.process_time() - started[1])
+        for name, stage in STAGES:
             try:
-                stage(ctx)
+                _timed(ctx, name, lambda stage=stage: stage(ctx))
             except CityQDAError as exc:
                 ctx.problems.extend(exc.problems)
-        _finish_run(ctx)
+        _timed(ctx, "manifest", lambda: _finish_run(ctx))
+        ctx.stage_lines.append(times_line(ctx.seconds))
         return ctx
     finally:
         store.close()

@@ -6,10 +6,15 @@ only on the data: two runs on the same store give identical files. What counts (
 codings only, or accepted plus undecided suggestions) and which rounds are in the file
 names. A failing cross-check does not stop the files from being written (the team needs
 them to find the fault) but is an error in the report, so the command exits 1.
+
+In `cityqda run` the stage is skipped when nothing it reads changed since the last run, and
+a file whose table content is unchanged (same fingerprint, file intact) is not rewritten
+(pipeline.report.incremental): the bytes would be the same.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +44,9 @@ class AggregateReport:
     round: str | None = None
     selection: str = "accepted"
     tables: dict = field(default_factory=dict, repr=False)  # name -> ResultTable
+    register_ok: bool = True
+    parts: dict[str, str] = field(default_factory=dict)  # output key -> content fingerprint
+    kept: int = 0  # files left as they were (content unchanged)
 
     @property
     def failed(self) -> bool:
@@ -52,7 +60,8 @@ class AggregateReport:
         lines = [f"aggregate: {len(self.outputs)} file(s) ({self.selection} codings, {scope}): "
                  f"{counts}; cross-checks "
                  + ("passed" if not errors else f"failed ({errors} error(s))")
-                 + (f", {warnings} warning(s)" if warnings else "")]
+                 + (f", {warnings} warning(s)" if warnings else "")
+                 + (f"; {self.kept} unchanged file(s) kept" if self.kept else "")]
         lines += [f"  {path}" for _key, path in sorted(self.outputs.items())]
         return lines
 
@@ -74,7 +83,33 @@ def scope_label(round: str | None) -> str:
     return f"round-{safe}"
 
 
-def _write(report: AggregateReport, key: str, path: Path, writer) -> None:
+def table_fingerprint(kind: str, tables: list) -> str:
+    """SHA-256 of everything a table file is written from (rows streamed, not copied)."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(kind.encode("utf-8"))
+    for table in tables:
+        head = [table.name, table.title, table.columns, table.notes, table.totals,
+                sorted(table.number_formats.items())]
+        digest.update(json.dumps(head, ensure_ascii=False, default=repr).encode("utf-8"))
+        for row in table.rows:
+            digest.update(b"\n")
+            digest.update(json.dumps(row, ensure_ascii=False, default=repr).encode("utf-8"))
+    return digest.hexdigest()
+
+
+KeepFile = Callable[[str, Path, str], bool]
+
+
+def _write(report: AggregateReport, key: str, path: Path, writer,
+           content: tuple[str, list] | None = None, keep: KeepFile | None = None) -> None:
+    if content is not None and keep is not None:
+        report.parts[key] = table_fingerprint(*content)
+        if keep(key, path, report.parts[key]):
+            report.outputs[key] = path
+            report.kept += 1
+            return
     try:
         writer(path)
     except OSError as exc:
@@ -85,11 +120,13 @@ def _write(report: AggregateReport, key: str, path: Path, writer) -> None:
 def aggregate_study(study, store: Store, *, round: str | None = None,
                     include_suggested: bool = False, run_id: int | None = None,
                     out: Path | None = None,
-                    register_problems: bool = True) -> AggregateReport:
+                    register_problems: bool = True,
+                    keep: KeepFile | None = None) -> AggregateReport:
     """Write the coded datasets and the study's tables into `out` (default: the study's
     outputs folder) and cross-check them; a broken register is reported (unless
     `register_problems` is False: `run` reports it in its register stage already), and the
-    datasets are still written."""
+    datasets are still written. `keep(key, path, content_fingerprint)` says when a file
+    may be left as it is (`run`: same content as last time and the file intact)."""
     from pipeline.aggregate.tables import load_study_register
     from pipeline.ingest.register import Register
 
@@ -131,21 +168,21 @@ def aggregate_study(study, store: Store, *, round: str | None = None,
     for dataset in datasets:
         stem = f"{dataset.name}-{label}"
         _write(report, f"{dataset.name}_csv", out / f"{stem}.csv",
-               lambda p, t=dataset: write_csv(t, p))
+               lambda p, t=dataset: write_csv(t, p), ("csv", [dataset]), keep)
         _write(report, f"{dataset.name}_xlsx", out / f"{stem}.xlsx",
-               lambda p, t=dataset: write_xlsx([t], p))
+               lambda p, t=dataset: write_xlsx([t], p), ("xlsx", [dataset]), keep)
         if with_parquet:
             _write(report, f"{dataset.name}_parquet", out / f"{stem}.parquet",
-                   lambda p, t=dataset: write_parquet(t, p))
+                   lambda p, t=dataset: write_parquet(t, p), ("parquet", [dataset]), keep)
     if not with_parquet:
         report.problems.append(Problem("CQ731", {"what": "the coded datasets"}))
     tables_stem = f"tables-{label}-{scope_label(round)}"
     ordered = [tables[name] for name in TABLE_NAMES]
     _write(report, "tables_xlsx", out / f"{tables_stem}.xlsx",
-           lambda p: write_xlsx(ordered, p))
+           lambda p: write_xlsx(ordered, p), ("xlsx", ordered), keep)
     for table in ordered:
         _write(report, f"table_{table.name}_csv", out / tables_stem / f"{table.name}.csv",
-               lambda p, t=table: write_csv(t, p))
+               lambda p, t=table: write_csv(t, p), ("csv", [table]), keep)
     report.counts = {
         "codings": len(datasets[0].rows),
         "segments": len(datasets[1].rows),
@@ -154,16 +191,38 @@ def aggregate_study(study, store: Store, *, round: str | None = None,
         "partnerships": sum(tables["partnerships_by_type"].column("total")),
     }
     report.tables = tables
+    report.register_ok = not register_broken
     return report
 
 
 def stage_aggregate(ctx) -> None:
-    """The run's aggregate stage: all rounds, accepted codings, into outputs/."""
+    """The run's aggregate stage: all rounds, accepted codings, into outputs/; skipped
+    when nothing it reads changed, and unchanged files are kept (see the module doc)."""
+    from pipeline.aggregate.writing import parquet_available
+    from pipeline.report.incremental import memory_of
+
+    memory = memory_of(ctx)
+    with ctx.store.read() as conn:
+        stage_fingerprint = memory.stage_fingerprint(conn, "aggregate",
+                                                     parquet=parquet_available())
+    record = memory.skippable("aggregate", stage_fingerprint)
+    if record is not None:
+        memory.replay(ctx, "aggregate", record, "aggregate")
+        return
+    previous = memory.parts("aggregate")
+
+    def keep(key: str, path: Path, content: str) -> bool:
+        return previous.get(key) == content and memory.intact(f"aggregate_{key}", path)
+
     report = aggregate_study(ctx.study, ctx.store, run_id=ctx.run_id,
-                             register_problems=False)
+                             register_problems=False, keep=keep)
     ctx.problems.extend(report.problems)
-    for name, path in report.outputs.items():
-        ctx.outputs[f"aggregate_{name}"] = path
-    for name, count in report.counts.items():
-        ctx.counts[f"aggregate_{name}"] = count
+    outputs = {f"aggregate_{name}": path for name, path in report.outputs.items()}
+    counts = {f"aggregate_{name}": count for name, count in report.counts.items()}
+    ctx.outputs.update(outputs)
+    ctx.counts.update(counts)
+    if report.register_ok:
+        ctx.tables = report.tables
     ctx.stage_lines.append(report.lines()[0])
+    memory.record("aggregate", stage_fingerprint, outputs=outputs, counts=counts,
+                  problems=report.problems, lines=report.lines()[:1], parts=report.parts)

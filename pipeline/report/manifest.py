@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from pipeline.errors import Problem
 from pipeline.hashing import file_sha256
+from pipeline.report.incremental import RECORD_FORMAT
 from pipeline.store.schema import (
     actors,
     codebook_versions,
@@ -169,11 +170,12 @@ def build_manifest(ctx, conn: Connection) -> dict:
                 for r in conn.execute(select(review_imports)
                                       .where(review_imports.c.run_id == ctx.run_id)
                                       .order_by(review_imports.c.id))]
-    cells = _study_table_cells(conn, study)
+    memory = getattr(ctx, "memory", None)
+    cells = _run_table_cells(ctx, conn)
     outputs = {}
     for name, path in sorted(ctx.outputs.items()):
-        entry = _file_entry(study, Path(path))
-        outputs[name] = entry
+        outputs[name] = (memory.output_entry(name, Path(path)) if memory is not None
+                         else _file_entry(study, Path(path)))
     counts = dict(sorted({**_store_counts(conn), **ctx.counts}.items()))
     return {
         "format": MANIFEST_FORMAT,
@@ -199,7 +201,24 @@ def build_manifest(ctx, conn: Connection) -> dict:
         "problems": [p.as_dict() for p in ctx.problems],
         "last_event_id": conn.execute(select(func.max(events.c.id))).scalar_one(),
         "tables": cells,
+        "seconds": {name: round(wall, 3)
+                    for name, (wall, _cpu) in getattr(ctx, "seconds", {}).items()},
+        "stages_format": RECORD_FORMAT,
+        "stages": dict(sorted(memory.stages.items())) if memory is not None else {},
     }
+
+
+def _run_table_cells(ctx, conn: Connection) -> dict | None:
+    """The aggregate tables' cells: from the tables the aggregate stage built, or, when
+    it was skipped as unchanged, from the previous manifest (same inputs, same tables);
+    computed here only when neither is at hand."""
+    tables = getattr(ctx, "tables", None)
+    if tables is not None:
+        return table_cells(tables)
+    memory = getattr(ctx, "memory", None)
+    if memory is not None and "aggregate" in memory.skipped:
+        return memory.previous_tables
+    return _study_table_cells(conn, ctx.study)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -245,7 +264,7 @@ def previous_run_id(conn: Connection, run_id: int) -> int | None:
         runs.c.manifest.is_not(None))).scalar_one()
 
 
-def _load_manifest(conn: Connection, run_id: int | None) -> dict | None:
+def load_manifest(conn: Connection, run_id: int | None) -> dict | None:
     if run_id is None:
         return None
     text = conn.execute(select(runs.c.manifest).where(runs.c.id == run_id)).scalar_one_or_none()
@@ -371,8 +390,8 @@ def change_report(conn: Connection, previous_run_id: int | None, run_id: int) ->
     """What changed between two runs' manifests: new, changed and retired interviews, new
     decisions per coder (audit-log events in between), and aggregate table cells that
     moved. The first line names the runs compared."""
-    new = _load_manifest(conn, run_id) or {}
-    old = _load_manifest(conn, previous_run_id)
+    new = load_manifest(conn, run_id) or {}
+    old = load_manifest(conn, previous_run_id)
     if old is None:
         active = sum(1 for e in _interviews_of(new).values() if e["status"] != "retired")
         return [f"changes: run {run_id} is the first run with a manifest; "

@@ -5,6 +5,12 @@ A report is something a PI sends out, so it cites interviews by pseudonym only (
 and position only with `identify`, which writes separate `-identified` files), marks every
 unreviewed finding, states how passages were chosen, and says in its footer which codebook
 version and run it reflects. Equal store content gives byte-identical DOCX files.
+
+In `cityqda run` a report whose content did not change (same city content, table rows,
+opening text and settings; pipeline.report.incremental) and whose files are intact is kept,
+not rewritten or converted again: after one changed interview only its city's report, the
+cross-city summary and their PDFs are made. A kept report's footer names the run that last
+wrote it.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import shutil
 import subprocess
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +69,8 @@ class ReportResult:
     problems: list[Problem] = field(default_factory=list)
     cities: list[str] = field(default_factory=list)
     pdf_note: str | None = None
+    parts: dict[str, str] = field(default_factory=dict)  # output key -> content fingerprint
+    kept: int = 0  # reports left as they were (content unchanged)
 
     def lines(self) -> list[str]:
         docx = [p for k, p in self.outputs.items() if not k.endswith("_pdf")]
@@ -70,6 +79,8 @@ class ReportResult:
         line = (f"report: {len(self.cities)} city report(s) and a cross-city summary in "
                 f"{folder}" if folder else "report: nothing written")
         line += f"; {len(pdfs)} PDF(s)" if pdfs else ""
+        if self.kept:
+            line += f"; {len(docx) - self.kept} written, {self.kept} unchanged and kept"
         return [line] + ([f"report: {self.pdf_note}"] if self.pdf_note else [])
 
 
@@ -499,13 +510,17 @@ def _choose_cities(reader: StudyReader, wanted: list[str] | None) -> list[str]:
     return chosen
 
 
+KeepReport = Callable[[str, Path, str], bool]
+
+
 def report_study(study, store, *, cities: list[str] | None = None, round: str | None = None,
                  identify: bool = False, out: Path | None = None, pdf: bool = True,
-                 run_id: int | None = None) -> ReportResult:
+                 run_id: int | None = None, keep: KeepReport | None = None) -> ReportResult:
     """Write the reports; returns what was written. `run_id` is the run named in the
     footer (default: the latest run in the store), so rerunning `report` on an unchanged
     store gives identical bytes. Usage problems (unknown city or round) raise before
-    anything is written."""
+    anything is written. `keep(key, docx_path, content_fingerprint)` says when a report
+    (and its PDF, when PDFs are wanted) may be left as it is."""
     from pipeline.aggregate.tables import build_scope, codebook_info, study_tables
     from pipeline.ingest.register import load_register
     from pipeline.report.pseudonyms import assign_pseudonyms
@@ -525,9 +540,10 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
                               codebook=info)
         if run_id is None:
             run_id = conn.execute(select(func.max(runs.c.id))).scalar_one()
+        codebook_label = _codebook_label(conn, study)
         settings = ReportSettings(
             study=study, round=round, identify=identify,
-            footer=(f"{study.name} · codebook {_codebook_label(conn, study)} · run "
+            footer=(f"{study.name} · codebook {codebook_label} · run "
                     f"{run_id if run_id is not None else 'none'} · cityqda {__version__}"),
             dimensions=list(scope.dimensions), labels=info.labels,
             partnership_types=list(scope.partnership_types))
@@ -536,7 +552,22 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
     suffix = (f"-round-{slug(str(round))}" if round is not None else "") + \
         ("-identified" if identify else "")
     written: list[Path] = []
+    kept: list[str] = []
     city_files: dict[str, Path] = {}
+    # What every report shares besides its own content (the footer's run number left out:
+    # it names the run that wrote the file, which changes nothing else in it).
+    shared = (study.name, round, identify, suffix, pdf, codebook_label, __version__,
+              settings.dimensions, settings.labels, settings.partnership_types)
+
+    def write_or_keep(key: str, path: Path, content_fingerprint: str, write) -> None:
+        result.parts[key] = content_fingerprint
+        result.outputs[key] = path
+        if keep is not None and keep(key, path, content_fingerprint):
+            kept.append(key)
+            return
+        write()
+        written.append(path)
+
     try:
         for content in contents:
             code = register.city_code(content.city) if content.city else None
@@ -544,18 +575,24 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
             if problem is not None:
                 result.problems.append(problem)
             path = folder / f"{slug(content.city)}{suffix}.docx"
-            write_city_report(path, content, settings, tables, opening)
-            result.outputs[f"report_{slug(content.city)}"] = path
+            rows = {name: city_rows(tables[name], content.city) for name in sorted(tables)}
+            titles = {name: (tables[name].title, tables[name].columns, tables[name].notes,
+                             tables[name].number_formats) for name in sorted(tables)}
+            write_or_keep(f"report_{slug(content.city)}", path,
+                          _fingerprint("city", shared, content, rows, titles, opening),
+                          lambda p=path, c=content, o=opening:
+                          write_city_report(p, c, settings, tables, o))
             city_files[content.city] = path
-            written.append(path)
         path = folder / f"{SUMMARY_STEM}{suffix}.docx"
-        write_summary(path, contents, settings, tables, city_files)
-        result.outputs["report_summary"] = path
-        written.append(path)
+        write_or_keep("report_summary", path,
+                      _fingerprint("summary", shared, contents, tables,
+                                   {c: p.name for c, p in city_files.items()}),
+                      lambda: write_summary(path, contents, settings, tables, city_files))
     except OSError as exc:
         raise CityQDAError("CQ740", path=str(getattr(exc, "filename", None) or folder),
                            problem=exc.strerror or str(exc)) from exc
     result.cities = [c.city for c in contents]
+    result.kept = len(kept)
     if pdf:
         made, problems, note = convert_to_pdf(written)
         result.problems.extend(problems)
@@ -563,15 +600,45 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
         for key, path in list(result.outputs.items()):
             if path in made:
                 result.outputs[f"{key}_pdf"] = made[path]
+            elif key in kept and path.with_suffix(".pdf").is_file():
+                result.outputs[f"{key}_pdf"] = path.with_suffix(".pdf")
     else:
         result.pdf_note = "PDF not requested"
     return result
 
 
+def _fingerprint(*parts) -> str:
+    from pipeline.report.incremental import fingerprint
+
+    return fingerprint(*parts)
+
+
 def stage_report(ctx) -> None:
-    """`cityqda run`: every city's report and the summary, footer naming this run."""
+    """`cityqda run`: every city's report and the summary, footer naming the run that
+    wrote it; skipped when nothing it reads changed, and a city whose report content is
+    unchanged keeps its files (see the module doc)."""
+    from pipeline.report.incremental import memory_of
+
+    memory = memory_of(ctx)
+    # whether LibreOffice is there decides the outputs too
+    want_pdf = bool(ctx.options.pdf and shutil.which("soffice"))
+    with ctx.store.read() as conn:
+        stage_fingerprint = memory.stage_fingerprint(conn, "report", pdf=ctx.options.pdf,
+                                                     soffice=want_pdf)
+    record = memory.skippable("report", stage_fingerprint)
+    if record is not None:
+        memory.replay(ctx, "report", record, "report")
+        return
+    previous = memory.parts("report")
+
+    def keep(key: str, path: Path, content: str) -> bool:
+        if previous.get(key) != content or not memory.intact(key, path):
+            return False
+        return not want_pdf or memory.intact(f"{key}_pdf", path.with_suffix(".pdf"))
+
     try:
-        result = report_study(ctx.study, ctx.store, run_id=ctx.run_id, pdf=ctx.options.pdf)
+        result = report_study(ctx.study, ctx.store, run_id=ctx.run_id, pdf=ctx.options.pdf,
+                              keep=keep)
     except CityQDAError as exc:  # e.g. a broken register, already reported by its stage
         seen = {p.render() for p in ctx.problems}
         ctx.problems.extend(p for p in exc.problems if p.render() not in seen)
@@ -581,3 +648,6 @@ def stage_report(ctx) -> None:
     ctx.outputs.update(result.outputs)
     ctx.counts["report_cities"] = len(result.cities)
     ctx.stage_lines.extend(result.lines())
+    memory.record("report", stage_fingerprint, outputs=result.outputs,
+                  counts={"report_cities": len(result.cities)}, problems=result.problems,
+                  lines=result.lines(), parts=result.parts)

@@ -483,21 +483,38 @@ def write_agreement_xlsx(report: AgreementReport, path: Path) -> None:
 
 
 def stage_agreement(ctx) -> None:
-    """`run` stage: the agreement report when two or more coders overlap, else why not."""
+    """`run` stage: the agreement report when two or more coders overlap, else why not.
+    Skipped when nothing it reads changed since the last run and its files are intact
+    (pipeline.report.incremental): the same store gives the same report."""
+    from pipeline.report.incremental import memory_of
+
+    memory = memory_of(ctx)
+    with ctx.store.read() as conn:
+        stage_fingerprint = memory.stage_fingerprint(conn, "agreement")
+    record = memory.skippable("agreement", stage_fingerprint)
+    if record is not None:
+        memory.replay(ctx, "agreement", record, "agreement")
+        return
     report = agreement_report(ctx.study, ctx.store)
+    outputs = {}
     if report.out is not None:
-        ctx.outputs["agreement"] = report.out
+        outputs["agreement"] = report.out
     for name, path in report.rule_outputs.items():
-        ctx.outputs[f"rule_quality_{name}"] = path
+        outputs[f"rule_quality_{name}"] = path
+    ctx.outputs.update(outputs)
+    lines = []
     headline = report.headline
     if report.compared and headline is not None:
-        ctx.stage_lines.append(
+        lines.append(
             f"agreement: {', '.join(report.coders)} on {report.overlap_segments} segment(s); "
             f"{HEADLINE_NAME} = {_figure(headline.result.krippendorff_alpha)}; "
             f"wrote {report.out}")
     else:
-        ctx.stage_lines.append(f"agreement: not computed: {report.reason}")
+        lines.append(f"agreement: not computed: {report.reason}")
     quality = report.rule_quality
     if quality is not None and quality.reviewed:
-        ctx.stage_lines.append(f"agreement: rule quality of {len(quality.rules)} rule(s) "
-                               f"written to {report.rule_outputs.get('xlsx')}")
+        lines.append(f"agreement: rule quality of {len(quality.rules)} rule(s) "
+                     f"written to {report.rule_outputs.get('xlsx')}")
+    ctx.stage_lines.extend(lines)
+    memory.record("agreement", stage_fingerprint, outputs=outputs, counts={}, problems=[],
+                  lines=lines)

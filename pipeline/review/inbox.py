@@ -26,7 +26,6 @@ def inbox_workbooks(folder: Path) -> list[Path]:
 
 def stage_import_reviews(ctx) -> None:
     from pipeline.hashing import file_sha256
-    from pipeline.review.importer import import_reviews
 
     folder = ctx.study.path("reviews_inbox")
     if not ctx.options.import_reviews:
@@ -43,6 +42,8 @@ def stage_import_reviews(ctx) -> None:
         if file_sha256(path) in known:
             already += 1
             continue
+        from pipeline.review.importer import import_reviews  # only when there is work
+
         try:
             report = import_reviews(ctx.study, ctx.store, [path], run_id=ctx.run_id)
         except CityQDAError as exc:

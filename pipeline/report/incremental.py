@@ -1,0 +1,258 @@
+"""Skipping what did not change when `cityqda run` is run again.
+
+A PI reruns the whole study after every batch of interviews or decisions, so a rerun must
+cost what changed, not what exists. Two levels, both keyed by fingerprints (SHA-256 of a
+canonical JSON of everything that decides an output):
+
+- a *stage* (code, agreement, aggregate, report) records the fingerprint of its inputs:
+  the store's change counters (`data_versions`, raised by triggers on every write: exact,
+  where counts and maximum ids miss in-place updates), the hashes of the study files it
+  reads (cityqda.toml, register, codebook, actor registry, cities/*.md), its options and
+  the cityqda version. When the previous run's record has the same fingerprint and each of
+  its output files is still there with the hash it had, the stage does nothing and says
+  "unchanged, skipped"; its outputs, counts and problems are carried over from that record
+  so the manifest and the change report stay complete;
+- inside a stage that does run, an output *part* (one city report with its PDF, one table
+  file) records the fingerprint of the content it was written from; a part whose content is
+  unchanged and whose file is intact is not rewritten. Content fingerprints leave out only
+  what may differ without changing the content's meaning (the report footer's run number:
+  a kept report names the run that last wrote it).
+
+Records live in the run's manifest (`stages`, in runs.manifest and outputs/manifest.json);
+the previous record is the latest earlier run's. A deleted or edited output, a changed
+option or a new cityqda version simply means the work is done again, so a record can only
+cost time, never correctness. Output hashes are reused from the record when a file's size
+and modification time are unchanged (what make and git trust too).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from pipeline import __version__
+from pipeline.errors import Problem
+from pipeline.hashing import file_sha256
+
+RECORD_FORMAT = 1
+
+
+def fingerprint(*parts) -> str:
+    """SHA-256 of the parts as canonical JSON (dataclasses as dicts, order kept)."""
+    text = json.dumps(parts, ensure_ascii=False, default=_jsonable, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _jsonable(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    if isinstance(value, Path):
+        return value.as_posix()
+    return repr(value)
+
+
+def data_versions(conn: Connection) -> dict[str, int]:
+    """The store's change counters (one per tracked table, see migration m0003)."""
+    from pipeline.store.schema import data_versions as table
+
+    return {row.table_name: row.version
+            for row in conn.execute(select(table.c.table_name, table.c.version)
+                                    .order_by(table.c.table_name))}
+
+
+def study_files(study) -> list[Path]:
+    """The study files the downstream stages read (besides the store)."""
+    from pipeline.nlp.registry import registry_path_for
+
+    paths = [study.root / "cityqda.toml", study.path("register"), study.path("codebook"),
+             registry_path_for(study)]
+    cities = study.path("cities")
+    if cities.is_dir():
+        paths += sorted(cities.glob("*.md"))
+    return paths
+
+
+_PACKAGE_STATE: list[str] = []
+PACKAGE_DATA = ("*.py", "*.yaml", "*.json")
+DEPENDENCIES = ("spacy", "spacy-lookups-data", "python-docx", "openpyxl", "matplotlib",
+                "SQLAlchemy", "pyarrow")
+
+
+def package_state() -> str:
+    """One hash of cityqda's own code and package data and of the versions of the
+    libraries that shape outputs: a changed coder, table or report layout (even under the
+    same version number, as while developing) is a changed input. About 10 ms, once."""
+    if not _PACKAGE_STATE:
+        from importlib import metadata
+
+        root = Path(__file__).resolve().parents[1]
+        digest = hashlib.sha256()
+        for pattern in PACKAGE_DATA:
+            for path in sorted(root.rglob(pattern)):
+                digest.update(path.relative_to(root).as_posix().encode("utf-8"))
+                digest.update(path.read_bytes())
+        for name in DEPENDENCIES:
+            try:
+                version = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                version = "-"
+            digest.update(f"{name}={version}".encode())
+        _PACKAGE_STATE.append(digest.hexdigest())
+    return _PACKAGE_STATE[0]
+
+
+def files_state(study, paths: list[Path]) -> dict[str, str | None]:
+    state = {}
+    for path in paths:
+        key = _relative(study, path)
+        state[key] = file_sha256(path) if Path(path).is_file() else None
+    return state
+
+
+def _relative(study, path: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(study.root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+class RunMemory:
+    """What the previous run recorded and what this run records, for one `run`."""
+
+    def __init__(self, study, previous_manifest: dict | None):
+        self.study = study
+        previous = previous_manifest or {}
+        ok_format = previous.get("stages_format") == RECORD_FORMAT
+        self.previous_stages: dict[str, dict] = previous.get("stages", {}) if ok_format else {}
+        self.previous_outputs: dict[str, dict] = previous.get("outputs", {}) or {}
+        self.previous_tables = previous.get("tables")
+        self.stages: dict[str, dict] = {}
+        self.skipped: set[str] = set()
+        self._files: dict[str, str | None] | None = None
+
+    # --- inputs -------------------------------------------------------------------------
+
+    def files(self) -> dict[str, str | None]:
+        """Hashes of the study files, read once per run (no stage writes them)."""
+        if self._files is None:
+            self._files = files_state(self.study, study_files(self.study))
+        return self._files
+
+    def stage_fingerprint(self, conn: Connection, stage: str, **options) -> str:
+        return fingerprint(stage, __version__, package_state(), data_versions(conn),
+                           self.files(), options)
+
+    # --- outputs ------------------------------------------------------------------------
+
+    def output_sha256(self, key: str, path: Path) -> str | None:
+        """The file's hash; the previous record's when size and mtime are unchanged."""
+        path = Path(path)
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        before = self.previous_outputs.get(key) or {}
+        if (before.get("size") == stat.st_size and before.get("mtime_ns") == stat.st_mtime_ns
+                and before.get("sha256") and before.get("path") == _relative(self.study, path)):
+            return before["sha256"]
+        return file_sha256(path)
+
+    def output_entry(self, key: str, path: Path) -> dict:
+        """The manifest's entry for an output: path, hash, and the size and mtime that
+        let the next run trust the hash without reading the file."""
+        path = Path(path)
+        entry = {"path": _relative(self.study, path), "sha256": self.output_sha256(key, path)}
+        if entry["sha256"] is None:
+            return {**entry, "missing": True}
+        stat = path.stat()
+        return {**entry, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+    def intact(self, key: str, path: Path) -> bool:
+        """The output is there with the bytes the previous run recorded for it."""
+        before = self.previous_outputs.get(key) or {}
+        return (bool(before.get("sha256")) and before.get("path") == _relative(self.study, path)
+                and self.output_sha256(key, path) == before["sha256"])
+
+    # --- stage records ------------------------------------------------------------------
+
+    def skippable(self, stage: str, stage_fingerprint: str) -> dict | None:
+        """The previous record of `stage` when it can stand for this run, else None."""
+        record = self.previous_stages.get(stage)
+        if not record or record.get("fingerprint") != stage_fingerprint:
+            return None
+        for key, relative in record.get("outputs", {}).items():
+            if not self.intact(key, self.study.root / relative):
+                return None
+        return record
+
+    def parts(self, stage: str) -> dict[str, str]:
+        """Content fingerprints of the previous run's parts of `stage` (output key -> fp)."""
+        return dict((self.previous_stages.get(stage) or {}).get("parts", {}))
+
+    def record(self, stage: str, stage_fingerprint: str | None, *, outputs: dict[str, Path],
+               counts: dict[str, int], problems: list[Problem], lines: list[str],
+               parts: dict[str, str] | None = None) -> None:
+        if stage_fingerprint is None:
+            return
+        self.stages[stage] = {
+            "fingerprint": stage_fingerprint,
+            "outputs": {key: _relative(self.study, path) for key, path in sorted(outputs.items())},
+            "counts": dict(sorted(counts.items())),
+            "problems": [problem_state(p) for p in problems],
+            "lines": list(lines),
+            "parts": dict(sorted((parts or {}).items())),
+        }
+
+    def replay(self, ctx, stage: str, record: dict, label: str) -> None:
+        """Carry a skipped stage's outputs, counts and problems into this run."""
+        outputs = {key: self.study.root / relative
+                   for key, relative in record.get("outputs", {}).items()}
+        ctx.outputs.update(outputs)
+        ctx.counts.update(record.get("counts", {}))
+        problems = [p for p in (problem_from_state(s) for s in record.get("problems", []))
+                    if p is not None]
+        ctx.problems.extend(problems)
+        ctx.stage_lines.append(f"{label}: unchanged, skipped")
+        self.stages[stage] = dict(record)
+        self.skipped.add(stage)
+
+
+def problem_state(problem: Problem) -> dict:
+    return {"code": problem.code, "fields": {k: _plain(v) for k, v in problem.fields.items()},
+            "file": problem.file, "row": problem.row, "column": problem.column,
+            "sheet": problem.sheet}
+
+
+def _plain(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def problem_from_state(state: dict) -> Problem | None:
+    from pipeline.errors import ERRORS
+
+    if state.get("code") not in ERRORS:
+        return None
+    return Problem(state["code"], dict(state.get("fields") or {}), file=state.get("file"),
+                   row=state.get("row"), column=state.get("column"), sheet=state.get("sheet"))
+
+
+def memory_of(ctx) -> RunMemory:
+    """The run's memory; a blank one (nothing to skip, nothing kept) for a stage called
+    on its own, as tests do."""
+    memory = getattr(ctx, "memory", None)
+    if memory is None:
+        memory = RunMemory(ctx.study, None)
+        try:
+            ctx.memory = memory
+        except AttributeError:
+            pass
+    return memory
