@@ -57,6 +57,21 @@ CASES = [
     # background: questions asked and competences, not initiatives
     ("Asked about housing support, she said nothing.", "housing support", set(), False),
     ("Work permits are handled by the national government.", "Work permits", set(), False),
+    # a fronted subordinate clause ends at its comma
+    ("Although the state provides no housing, the city rents hostel rooms for families.",
+     "hostel rooms", set(), True),
+    ("Although the state provides no housing, the city rents hostel rooms for families.",
+     "housing", {"negated"}, False),
+    # "one-stop" holds no "stop"; "no one-stop shop" is still absent
+    ("There is still no one-stop shop for newcomers.", "one-stop shop", {"negated"}, False),
+    ("The city runs a one-stop shop for housing advice.", "housing advice", set(), True),
+    # plans that never materialised, rules that do not apply
+    ("The promised housing advice service was never set up.", "housing advice",
+     {"negated"}, False),
+    ("A social housing quota is not applied to refugees.", "social housing", {"negated"},
+     False),
+    # "to end" in a campaign negates what follows, not the campaign
+    ("The coalition lobbies the state legislature to end detention.", "lobbies", set(), True),
 ]
 
 

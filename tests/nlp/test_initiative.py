@@ -60,6 +60,24 @@ CASES = [
     # recommendations and gaps
     ("The city should offer more language courses.", [], ["challenge.language"]),
     ("There is no affordable housing for newcomers.", [], ["challenge.housing"]),
+    # a provision verb used as a noun is no provision: after a determiner, or ending a match
+    ("Housing was the issue most often raised by the refugees interviewed.", [],
+     ["challenge.housing"]),
+    ("Many refugees live in overcrowded shelters.", [], ["challenge.housing"]),
+    # a topic after "by" names the actor of a passive, not what is provided
+    ("The foundation was set up in 1998 by Turkish business owners.", [], []),
+    # passives and nominalisations still describe what is provided
+    ("Refugee families are placed in council flats for their first two years.", ["social"],
+     []),
+    ("Refugee women are trained as home carers.", ["economic"], []),
+    ("Migrant organisations were invited to comment on the draft housing plan.",
+     ["political"], []),
+    ("The coalition lobbies the state legislature to end the detention of families.",
+     ["political"], []),
+    # the topic of a consultation is background, not an initiative
+    ("The Migrant Council was consulted on the new anti-poverty plan.", ["political"], []),
+    # a service offered only in the host language is a barrier, not an offer
+    ("Its telephone line and forms are in Portuguese only.", [], []),
 ]
 
 

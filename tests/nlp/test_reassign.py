@@ -70,6 +70,14 @@ DROPS = [
      ["economic"]),
     ("R19", "The bank offers financial literacy classes to refugees.", "literacy classes",
      ["economic"]),
+    ("R20", "The municipality funds a legal help desk for status holders.", "help desk",
+     ["legal"]),
+    ("R20", "Information sessions on the rights and duties of residents are held monthly.",
+     "Information sessions on", ["legal"]),
+    ("R21", "UNHCR provides cash assistance to registered refugees.", "registered refugees",
+     ["social"]),
+    ("R22", "Housing corporations reserve vacant homes for refugees with a residence permit.",
+     "residence permit", ["social"]),
 ]
 
 
