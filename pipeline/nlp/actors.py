@@ -41,6 +41,10 @@ DEFAULT_CUES_NAME = "entity_cues.yaml"
 # Token classes (one per vocabulary entry, looked up for a whole doc at once).
 OTHER, LOWER, CAP, ACR, NUM, COMMA, QUOTE, OPEN, CLOSE, HYPHEN, AMP, POSS, BREAK = range(13)
 _SHAPE_BITS, _REFERENCE, _CONNECTOR, _WEAK, _LOW_SUFFIX = 0x0F, 0x10, 0x20, 0x40, 0x80
+_FOREIGN = 0x100  # a lower-case word that is no English word: part of a name in another
+#                   language ("Slovenska filantropija", "Pôle emploi")
+_ENGLISH_ENDINGS = ("ing", "ings", "ers", "ed", "ship", "ships", "tions", "ments", "ness",
+                    "ly", "ful", "less")
 _QUOTES = frozenset({'"', "'", "\u201c", "\u201d", "\u2018", "\u2019", "\u00ab", "\u00bb",
                      "\u201e"})
 _HYPHENS = frozenset({"-", "\u2010", "\u2011", "\u2013", "\u2014"})
@@ -336,6 +340,10 @@ class EntityMatcher:
             flags |= _WEAK
         if folded in self.cues.lower_suffixes:
             flags |= _LOW_SUFFIX
+        if flags & _SHAPE_BITS == LOWER and not flags & (_CONNECTOR | _WEAK) and len(folded) >= 4 \
+                and folded.isalpha() and not folded.endswith(_ENGLISH_ENDINGS) \
+                and folded not in english_words():
+            flags |= _FOREIGN
         return flags
 
     def classes(self, orth: list[int]) -> list[int]:
@@ -813,7 +821,9 @@ class ActorRecognizer:
                     end = j + 1
                     j += 1
                     continue
-                if sj == LOWER and flags[j] & _LOW_SUFFIX:
+                if sj == LOWER and (flags[j] & _LOW_SUFFIX or (
+                        flags[j] & _FOREIGN and shape[j - 1] in (CAP, LOWER)
+                        and (shape[j - 1] == CAP or flags[j - 1] & _FOREIGN))):
                     end = j + 1
                     j += 1
                     continue
@@ -851,7 +861,8 @@ class ActorRecognizer:
             while start < end and shape[start] not in (CAP, ACR):
                 start += 1
             while end > start and shape[end - 1] not in (CAP, ACR, NUM) and not (
-                    shape[end - 1] == LOWER and view.folded(end - 1) in cues.lower_suffixes):
+                    shape[end - 1] == LOWER and (view.folded(end - 1) in cues.lower_suffixes
+                                                 or flags[end - 1] & _FOREIGN)):
                 end -= 1
             if end > start:
                 quoted = (start > 0 and shape[start - 1] == QUOTE and end < n
@@ -1166,6 +1177,10 @@ class ActorRecognizer:
                     if view.shape[i] == COMMA or view.folded(i) in ("that", "which", "who",
                                                                      "of", "in", "for"):
                         stop = i
+                        break
+                for i in range(k + 1, stop):
+                    if any(ms == i for ms, _, _ in view.in_group("init_by_verbs", i, i + 3)):
+                        stop = i  # "X, a fast track run by the University of Y"
                         break
                 heads = [m for m in view.longest("kind", k, stop) if m[2].role == "head"]
                 if heads:
@@ -1586,6 +1601,24 @@ def common_words() -> frozenset[str]:
     path = resources.files("pipeline") / "defaults" / COMMON_WORDS_NAME
     return frozenset(line.strip() for line in path.read_text(encoding="utf-8").splitlines()
                      if line.strip() and not line.startswith("#"))
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Every English word form spacy-lookups-data knows (the lemma table's forms and lemmas,
+    the lemma index) and the frequent words: a lower-case word outside it, after a
+    capitalised one, belongs to a name in another language."""
+    import gzip
+
+    from pipeline.nlp.language import english_lemma_table
+
+    table = english_lemma_table()
+    words = set(common_words()) | set(table) | set(table.values())
+    path = resources.files("spacy_lookups_data") / "data" / "en_lemma_index.json.gz"
+    with path.open("rb") as handle:
+        for forms in json.loads(gzip.decompress(handle.read()).decode("utf-8")).values():
+            words.update(forms)
+    return frozenset(strip_accents(w.lower()) for w in words)
 
 
 def common_words_text() -> str:

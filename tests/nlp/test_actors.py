@@ -189,6 +189,11 @@ def test_actors_registry_branch_keeps_the_category(tagger):
      "Fondazione Brera", "civil_society", "third"),
     ("The director said Servicio Jesuita a Migrantes helps.", "Servicio Jesuita a Migrantes",
      "civil_society", "third"),
+    # lower-case words that are no English words continue a name in another language
+    ("She said Slovenska filantropija, an NGO, runs it.", "Slovenska filantropija",
+     "civil_society", "third"),
+    ("Courses are given by the Université populaire albanaise, a migrant association.",
+     "Université populaire albanaise", "civil_society", "third"),
     # the subject of what organisations do, at the start of a clause
     ("She said that Velmora Greece had donated tablets.", "Velmora Greece", "business",
      "private"),
@@ -229,9 +234,18 @@ def test_actors_ordinary_capitalised_words_are_not_organisations(tagger, text):
     ("The municipalities of Santiago and Estación Central run their own offices.",
      "Estación Central"),
     ("Encuentros, the Jesuit migrant service, helps.", "Jesuit migrant service"),
+    ("Korta vägen, a fast track run by the University of Gothenburg, helps.", "Korta vägen"),
 ])
 def test_actors_places_and_descriptions_are_not_names(tagger, text, name):
     assert name not in [a["name"] for a in tagger.tag(text)["actors"]]
+
+
+@pytest.mark.parametrize("text, name", [
+    ("Caritas caseworkers help.", "Caritas"),
+    ("UBS donates laptops to the Hope Foundation.", "Hope Foundation"),
+])
+def test_actors_english_lower_case_words_end_a_name(tagger, text, name):
+    assert name in [a["name"] for a in tagger.tag(text)["actors"]]
 
 
 def test_actors_a_later_kind_word_does_not_overrule_a_head(tagger):
