@@ -174,7 +174,11 @@ class ReassignComponent:
             return any(other is not mention and other.kind == "dimension"
                        and i <= other.start < mention.clause_end for other in mentions)
 
-        return self._filter(mentions, rule, analysis, acts)
+        acting = [(m.start, m.end) for m in mentions if acts(m)]
+        # a match overlapping the actor's name is part of it ("the social welfare office")
+        return self._filter(mentions, rule, analysis, lambda m: any(
+            m.kind == "dimension" and m.start < end and start < m.end and m.end <= end
+            for start, end in acting))
 
     def _overlap(self, mentions, rule, analysis):
         """Drop matches of `rule.patterns` that share words with, or touch, a match of another
