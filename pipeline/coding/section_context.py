@@ -438,6 +438,7 @@ class _Interview:
         self.excluded = {p.segment_id for p in parts if p.kind == "table_cell" and (
             is_value_cell(p.text, lists) or is_label_cell(p, lists))}
         self.named: list[_Named] = []
+        self.heads = _heads_pattern(lists.reference_heads)
 
     # a part's dimensions: its own codings that count, then what it inherited
     def dimensions(self, part: Part) -> set[str]:
@@ -621,6 +622,8 @@ class _Interview:
         subject), a plain one ("the programme", "the language programme") means the one
         initiative named earlier in the section.
         """
+        if not self.heads.search(sentence):  # no head noun, no phrase: skip the words
+            return []
         spans = _word_spans(sentence)
         found = []
         for d, (determiner, _ds, _de) in enumerate(spans):
@@ -669,6 +672,12 @@ class _Interview:
             return None
         in_section = {n.name.lower(): n for n in earlier if n.part.section == part.section}
         return next(iter(in_section.values())) if len(in_section) == 1 else None
+
+
+@lru_cache(maxsize=4)
+def _heads_pattern(heads: frozenset[str]) -> re.Pattern:
+    alternatives = "|".join(re.escape(h) for h in sorted(heads, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
 def _own_by_dimension(part: Part) -> dict[str, list[dict]]:
