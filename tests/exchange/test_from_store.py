@@ -20,8 +20,10 @@ from pipeline.exchange.from_store import (
     UNREVIEWED_USER_NAME,
     export_qdpx,
     interview_variables,
+    study_project,
 )
 from pipeline.exchange.qdpx_reader import read_qdpx
+from pipeline.exchange.qdpx_writer import write_qdpx
 from pipeline.store import open_study_store
 from pipeline.store.schema import codings
 from pipeline.study import load_study
@@ -356,3 +358,20 @@ def test_from_store_unwritable_target_is_a_clear_error(study_dir, runner, tmp_pa
                                   str(blocked / "study.qdpx")])
     assert result.exit_code == 1
     assert "CQ814" in result.stderr
+
+
+def test_from_store_streamed_export_is_the_whole_project_written_at_once(study_copy, tmp_path):
+    from pipeline.code_study import load_study_codebook
+
+    study, _ids = study_copy
+    streamed = _export(study, tmp_path / "streamed.qdpx")
+    store = open_study_store(study)
+    try:
+        with store.read() as conn:
+            project, tally = study_project(study, conn, load_study_codebook(study))
+    finally:
+        store.close()
+    whole = write_qdpx(project, tmp_path / "whole.qdpx")
+    assert whole.read_bytes() == streamed.path.read_bytes()
+    assert tally.lines()[1:] == streamed.lines()[1:]
+    assert len(project.sources) == streamed.sources == 2

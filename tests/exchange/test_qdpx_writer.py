@@ -24,7 +24,13 @@ from pipeline.exchange.model import (
     User,
     guid_for,
 )
-from pipeline.exchange.qdpx_writer import project_xml, qdpx_parts, write_qdpx
+from pipeline.exchange.qdpx_writer import (
+    SourceGroup,
+    project_xml,
+    qdpx_parts,
+    write_qdpx,
+    write_qdpx_stream,
+)
 
 NS = {"q": "urn:QDA-XML:project:1.0"}
 
@@ -194,3 +200,62 @@ def test_qdpx_writer_refuses_an_inconsistent_model(change, message, tmp_path):
 def test_qdpx_writer_guid_for_is_exactly_uuid5(kind, key):
     assert guid_for(kind, key) == str(uuid.uuid5(CITYQDA_NAMESPACE, f"{kind}\x1f{key}"))
     assert guid_for(kind, key, "given") == "given"
+
+
+def _streamed(project: Project) -> tuple[Project, list[SourceGroup], dict[str, str]]:
+    """The project as a head, its sources one group each in key order, and its variables."""
+    groups = [SourceGroup(source, [s for s in project.selections if s.source == source.key])
+              for source in sorted(project.sources, key=lambda s: s.key)]
+    types = {"city": "Text", "interview_date": "Date", "segments": "Integer",
+             "reviewed": "Boolean", "stakeholder_category": "Text"}
+    return replace(project, sources=(), selections=()), groups, types
+
+
+def test_qdpx_writer_streamed_sources_give_the_same_bytes(tmp_path):
+    project = sample_project()
+    head, groups, types = _streamed(project)
+    streamed = write_qdpx_stream(head, iter(groups), tmp_path / "streamed.qdpx",
+                                 variable_types=types)
+    assert streamed.read_bytes() == write_qdpx(project, tmp_path / "whole.qdpx").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["streamed.qdpx", "whole.qdpx"]
+
+
+def test_qdpx_writer_streamed_head_completed_with_the_users_and_codes_sources_named(tmp_path):
+    project = sample_project()
+    head, groups, types = _streamed(project)
+    early = replace(head, users=(User("coder:ana", "Ana Sousa"),), codes=head.codes[:1])
+    streamed = write_qdpx_stream(early, iter(groups), tmp_path / "late.qdpx",
+                                 variable_types=types, complete_head=lambda: head)
+    assert streamed.read_bytes() == write_qdpx(project, tmp_path / "whole.qdpx").read_bytes()
+
+
+@pytest.mark.parametrize("completed", [
+    lambda head: replace(head, users=head.users[:1]),
+    lambda head: replace(head, users=tuple(replace(u, guid="given") for u in head.users)),
+], ids=["user-missing", "own-guid"])
+def test_qdpx_writer_streamed_head_must_hold_what_the_sources_named(completed, tmp_path):
+    head, groups, types = _streamed(sample_project())
+    early = replace(head, users=(), codes=head.codes)
+    with pytest.raises(ValueError, match="completed project has no user"):
+        write_qdpx_stream(replace(early, created_by=None), iter(groups),
+                          tmp_path / "out.qdpx", variable_types=types,
+                          complete_head=lambda: completed(head))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda groups: groups[::-1], "key order"),
+    (lambda groups: groups + groups[-1:], "used twice"),
+    (lambda groups: [replace(groups[0], selections=[
+        replace(s, notes=(Note("note:clash", "one"),)) for s in groups[0].selections[:1]]),
+                     replace(groups[1], selections=[
+        replace(s, notes=(Note("note:clash", "two"),)) for s in groups[1].selections[:1]])],
+     "two different notes"),
+], ids=["order", "source-twice", "note-clash-across-sources"])
+def test_qdpx_writer_streamed_sources_refused_when_inconsistent(change, message, tmp_path):
+    head, groups, types = _streamed(sample_project())
+    head = replace(head, cases=(), sets=())
+    with pytest.raises(ValueError, match=message):
+        write_qdpx_stream(head, iter(change(groups)), tmp_path / "out.qdpx",
+                          variable_types=types)
+    assert list(tmp_path.iterdir()) == []
