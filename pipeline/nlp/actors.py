@@ -1167,8 +1167,15 @@ class ActorRecognizer:
                               f"described:{kind.id}"))
                 view.consumed.mark(ms, me)
                 view.extend_to[start] = me
-        # after: NAME, a|an ... KIND   or   NAME is|as a ... KIND
+        # after: NAME, a|an ... KIND   or   NAME is|as a ... KIND (past a bracketed acronym:
+        # "International Mobility Organisation (IMO), an intergovernmental body")
         k = end
+        if k < sent_end and view.shape[k] == OPEN:
+            close = k + 1
+            while close < sent_end and close - k < 6 and view.shape[close] != CLOSE:
+                close += 1
+            if close < sent_end and view.shape[close] == CLOSE:
+                k = close + 1
         if k < sent_end and (view.shape[k] == COMMA or view.folded(k) in ("is", "as", "was")):
             k += 1
             if k < sent_end and view.folded(k) in ("a", "an", "one"):

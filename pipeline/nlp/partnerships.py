@@ -122,6 +122,19 @@ class PartnershipRecognizer:
         for _, e, _ in view.groups.get("init_lower_heads", ()):
             if e < view.length and view.folded(e) == "with" and e not in taken:
                 add(e, e + 1, "with")
+        for s, e, kind in list(cues):
+            if kind != "with" or view.folded(e - 1) != "with":
+                continue
+            # "works with X, which runs two centres, and with Y": a second partnership
+            sent_end = view.sentence_bounds(int(view.sent[s]))[1]
+            relative = False
+            for k in range(e + 1, min(sent_end - 2, e + 20)):
+                if view.shape[k] == COMMA and view.folded(k + 1) in ("which", "who", "where"):
+                    relative = True
+                elif relative and view.shape[k] == COMMA and view.folded(k + 1) == "and" and \
+                        view.folded(k + 2) == "with" and k + 2 not in taken:
+                    add(k + 2, k + 3, "with")
+                    break
         for start in view.sentence_starts:
             if start < view.length and view.folded(start) == "with" and start not in taken and (
                     view.actor_at(start + 1) is not None or (
@@ -278,9 +291,10 @@ class PartnershipRecognizer:
         named = [p for p in parties if not p.generic]
         for party in parties:
             if party.generic and not party.refers_to and any(
-                    0 < n.start - party.end <= 3 and view.in_group("member", party.end, n.start)
-                    for n in named):
-                continue
+                    (0 < n.start - party.end <= 3
+                     and view.in_group("member", party.end, n.start))
+                    or n.start == party.end for n in named):
+                continue  # "employers such as X", "the language school X": X is the party
             if party.key in keys:
                 continue
             keys.add(party.key)

@@ -83,6 +83,13 @@ def partnership(result: dict, parties: set[str]) -> dict:
      {"Brenmark", "Hope Foundation"}, "joint"),
     ("The Hope Foundation's partners include Lyon City Council and Renault SA.",
      {"Hope Foundation", "Lyon City Council", "Renault SA"}, "with"),
+    # buying a service, sharing an office, a second "and with" after a relative clause
+    ("The Lyon Employment Agency buys mentoring from the Hope Foundation.",
+     {"Lyon Employment Agency", "Hope Foundation"}, "verb"),
+    ("Caritas Lyon and the Lyon Employment Agency share a counselling office in Vaise.",
+     {"Caritas Lyon", "Lyon Employment Agency"}, "joint"),
+    ("The Lyon Employment Agency works with Renault SA, which hires trainees, and with the "
+     "Hope Foundation on mentoring.", {"Lyon Employment Agency", "Hope Foundation"}, "with"),
 ])
 def test_partnerships_cue_families(tagger, text, parties, kind):
     found = partnership(tagger.tag(text), parties)
@@ -147,6 +154,13 @@ def test_partnerships_denied_or_absent_are_none(tagger, text):
 ])
 def test_partnerships_funded_as_an_adjective_is_no_cue(tagger, text):
     assert tagger.tag(text)["partnerships"] == []
+
+
+def test_partnerships_a_description_before_a_name_is_no_party(tagger):
+    # a registry name keeps the kind word before it as a generic mention; the party is the name
+    result = tagger.tag("The Hope Foundation receives funding from the UN agency UNHCR.")
+    assert "UN agency" in [a["name"] for a in result["actors"]]
+    assert [p["parties"] for p in result["partnerships"]] == [["Hope Foundation", "UNHCR"]]
 
 
 def test_partnerships_reported_speech_and_references(tagger):
