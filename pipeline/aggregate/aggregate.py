@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.aggregate.checks import cross_checks
-from pipeline.aggregate.datasets import coded_long, coded_wide
+from pipeline.aggregate.datasets import coded_long, coded_wide, included_codings
 from pipeline.aggregate.tables import (
     TABLE_NAMES,
     build_scope,
@@ -83,19 +83,38 @@ def scope_label(round: str | None) -> str:
     return f"round-{safe}"
 
 
-def table_fingerprint(kind: str, tables: list) -> str:
-    """SHA-256 of everything a table file is written from (rows streamed, not copied)."""
+_TABLE_DIGESTS: dict[int, tuple[object, str]] = {}
+
+
+def _table_digest(table) -> str:
+    """SHA-256 of everything in one table (rows streamed, not copied); computed once per
+    table object, since its CSV, XLSX and Parquet files all ask."""
     import hashlib
     import json
 
+    known = _TABLE_DIGESTS.get(id(table))
+    if known is not None and known[0] is table:
+        return known[1]
+    digest = hashlib.sha256()
+    head = [table.name, table.title, table.columns, table.notes, table.totals,
+            sorted(table.number_formats.items())]
+    digest.update(json.dumps(head, ensure_ascii=False, default=repr).encode("utf-8"))
+    encode = json.JSONEncoder(ensure_ascii=False, default=repr).encode
+    for row in table.rows:
+        digest.update(b"\n")
+        digest.update(encode(row).encode("utf-8"))
+    _TABLE_DIGESTS.clear()  # only the tables of the file being written are asked twice
+    _TABLE_DIGESTS[id(table)] = (table, digest.hexdigest())
+    return _TABLE_DIGESTS[id(table)][1]
+
+
+def table_fingerprint(kind: str, tables: list) -> str:
+    """What a table file of `kind` is written from, as one SHA-256."""
+    import hashlib
+
     digest = hashlib.sha256(kind.encode("utf-8"))
     for table in tables:
-        head = [table.name, table.title, table.columns, table.notes, table.totals,
-                sorted(table.number_formats.items())]
-        digest.update(json.dumps(head, ensure_ascii=False, default=repr).encode("utf-8"))
-        for row in table.rows:
-            digest.update(b"\n")
-            digest.update(json.dumps(row, ensure_ascii=False, default=repr).encode("utf-8"))
+        digest.update(_table_digest(table).encode("ascii"))
     return digest.hexdigest()
 
 
@@ -155,10 +174,11 @@ def aggregate_study(study, store: Store, *, round: str | None = None,
         # an unreadable register is not an empty one: its own errors say what is wrong
         report.problems.extend(p for p in checked
                                if not (register_broken and p.code == "CQ730"))
+        included = included_codings(conn, all_scope, include_suggested)
         datasets = [coded_long(conn, study, include_suggested=include_suggested,
-                               scope=all_scope, codebook=codebook),
+                               scope=all_scope, codebook=codebook, included=included),
                     coded_wide(conn, study, include_suggested=include_suggested,
-                               scope=all_scope, codebook=codebook)]
+                               scope=all_scope, codebook=codebook, included=included)]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

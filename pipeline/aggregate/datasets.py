@@ -138,13 +138,19 @@ def _decisions(conn: Connection, coding_ids: set[int]) -> dict[int, tuple[str, s
             for key in decided}
 
 
+def included_codings(conn: Connection, scope: Scope, include_suggested: bool):
+    """(current segments by id, included coding rows, statuses): what both datasets are
+    built from; `aggregate` reads it once and passes it to both."""
+    return _included_codings(conn, scope, include_suggested)
+
+
 def coded_long(conn: Connection, study, *, include_suggested: bool = False,
                scope: Scope | None = None, codebook: CodebookInfo | None = None,
-               register=None) -> ResultTable:
+               register=None, included=None) -> ResultTable:
     """One row per counted coding, with its interview's metadata, segment and evidence."""
     scope = scope or build_scope(conn, study, register=register)
     codebook = codebook or codebook_info(study)
-    current, rows, statuses = _included_codings(conn, scope, include_suggested)
+    current, rows, statuses = included or _included_codings(conn, scope, include_suggested)
     interviews = {i.id: i for i in scope.interviews}
     mentions = _mentions(conn, {row.segment_id for row in rows})
     decided = _decisions(conn, {row.id for row in rows})
@@ -186,11 +192,11 @@ def coded_long(conn: Connection, study, *, include_suggested: bool = False,
 
 def coded_wide(conn: Connection, study, *, include_suggested: bool = False,
                scope: Scope | None = None, codebook: CodebookInfo | None = None,
-               register=None) -> ResultTable:
+               register=None, included=None) -> ResultTable:
     """One row per current segment: a 0/1 column per dimension and per code."""
     scope = scope or build_scope(conn, study, register=register)
     codebook = codebook or codebook_info(study)
-    current, rows, _statuses = _included_codings(conn, scope, include_suggested)
+    current, rows, _statuses = included or _included_codings(conn, scope, include_suggested)
     interviews = {i.id: i for i in scope.interviews}
     dimensions = list(scope.dimensions)
     coded = {row.code for row in rows}

@@ -60,7 +60,8 @@ def csv_bytes(table: ResultTable) -> bytes:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(table.columns)
     for row in _all_rows(table):
-        writer.writerow([csv_cell(v) for v in row])
+        # ints (0/1 flags: most cells of the wide dataset) need no guarding
+        writer.writerow([v if type(v) is int else csv_cell(v) for v in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -175,23 +176,32 @@ def _rows_xml(table: ResultTable) -> str:
 
     from openpyxl.utils import get_column_letter
 
-    letters = [get_column_letter(index + 1) for index in range(len(table.columns))]
+    width = len(table.columns)
+    opens = [f'<c r="{get_column_letter(index + 1)}' for index in range(width)]
     rows = []
     for number, row in enumerate(table.rows, start=2):
+        if len(row) != width:
+            raise ValueError(f"row {number} of {table.name} has {len(row)} cells, "
+                             f"not {width}")
+        at = str(number)
         cells = []
-        for letter, value in zip(letters, row, strict=True):
+        for index, value in enumerate(row):
             if value is None:
                 continue
-            if isinstance(value, bool):
+            kind = type(value)
+            if kind is int:  # the common case (0/1 flags), without the checks below
+                cells.append(f'{opens[index]}{at}" t="n"><v>{value}</v></c>')
+                continue
+            if kind is bool:
                 value = int(value)
             if isinstance(value, (int, float)) and math.isfinite(value):
-                cells.append(f'<c r="{letter}{number}" t="n"><v>{value!r}</v></c>')
+                cells.append(f'{opens[index]}{at}" t="n"><v>{value!r}</v></c>')
                 continue
             text = xlsx_text(str(value))
             space = ' xml:space="preserve"' if text != text.strip() else ""
-            cells.append(f'<c r="{letter}{number}" t="inlineStr"><is><t{space}>'
+            cells.append(f'{opens[index]}{at}" t="inlineStr"><is><t{space}>'
                          f'{escape(text, _XML_ESCAPES)}</t></is></c>')
-        rows.append(f'<row r="{number}">{"".join(cells)}</row>')
+        rows.append(f'<row r="{at}">{"".join(cells)}</row>')
     return "".join(rows)
 
 

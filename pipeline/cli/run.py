@@ -1,9 +1,12 @@
-"""`cityqda run`: the whole flow on the study, with a report on stderr."""
+"""`cityqda run`: the whole flow on the study, with a report on stderr.
+
+The run module (SQLAlchemy, the store) is imported when the command runs, not when
+`cityqda --help` lists it.
+"""
 
 import click
 
 from pipeline.cli.output import info
-from pipeline.run import RunOptions, exit_code, run_study
 
 
 @click.command("run")
@@ -14,7 +17,14 @@ from pipeline.run import RunOptions, exit_code, run_study
 @click.pass_obj
 @click.pass_context
 def command(ctx, obj, no_import, no_pdf):
-    """Run every stage on the study and say where each output is."""
+    """Run every stage on the study and say where each output is.
+
+    A stage whose inputs did not change since the last run is skipped ("unchanged,
+    skipped"), and only outputs whose content changed are written again; a deleted or
+    edited output is written again. The `times:` line gives each stage's seconds.
+    """
+    from pipeline.run import RunOptions, exit_code, run_study
+
     study = obj.study()
     result = run_study(study, RunOptions(import_reviews=not no_import, pdf=not no_pdf))
     for line in result.stage_lines:
