@@ -1155,7 +1155,8 @@ class ActorRecognizer:
         after = [m for m in view.longest("kind", end, min(sent_end, end + 4))
                  if m[0] == end and m[2].role == "head" and m[2].id != "region"
                  and all(view.shape[i] in (LOWER, HYPHEN) for i in range(m[0], m[1]))
-                 and not view.in_group("init_heads", m[1] - 1, m[1])]
+                 and not view.in_group("init_heads", m[1] - 1, m[1])
+                 and not _plural(view.folded(m[1] - 1))]  # "UNRWA schools": what X runs
         if after and not (start > 0 and view.folded(start - 1) in ("a", "an")) and not (
                 end - start == 1 and self._common(view, start, end)):
             ms, me, kind = after[-1]
@@ -1210,7 +1211,7 @@ class ActorRecognizer:
         else:
             return []
         stop = k
-        while stop < sent_end and stop - k < 6 and view.shape[stop] in (LOWER, HYPHEN, CAP) \
+        while stop < sent_end and stop - k < 6 and view.shape[stop] in (LOWER, HYPHEN, CAP, POSS) \
                 and view.folded(stop) not in ("and", "or", "that", "which", "who", "of", "in",
                                               "for", "with", "based", "to", "on"):
             stop += 1
@@ -1678,6 +1679,10 @@ _STOP_WORDS = _stop_words()
 _PLACE_HEADS = frozenset({"municipality", "region"})
 _AUXILIARIES = frozenset({"has", "have", "had", "also", "now", "will", "recently", "already",
                           "regularly", "itself", "then", "later", "each", "both"})
+
+
+def _plural(word: str) -> bool:
+    return word.endswith("s") and not word.endswith(("ss", "us", "is"))
 
 
 def _decided(actor: ActorMention) -> bool:

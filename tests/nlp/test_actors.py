@@ -194,6 +194,13 @@ def test_actors_registry_branch_keeps_the_category(tagger):
      "civil_society", "third"),
     ("Courses are given by the Université populaire albanaise, a migrant association.",
      "Université populaire albanaise", "civil_society", "third"),
+    # food banks are charities; publicly owned providers are public services
+    ("Food comes from the Banco Alimentare, a food bank network.", "Banco Alimentare",
+     "civil_society", "third"),
+    ("Velmora Care, a state-owned settlement provider, teaches English.", "Velmora Care",
+     "practitioner", "public"),
+    ("It signed with Harkon Steel, the metalworkers' union, in May.", "Harkon Steel",
+     "civil_society", "third"),
     # the subject of what organisations do, at the start of a clause
     ("She said that Velmora Greece had donated tablets.", "Velmora Greece", "business",
      "private"),
