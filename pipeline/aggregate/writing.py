@@ -199,8 +199,9 @@ def _rows_xml(table: ResultTable) -> str:
                 continue
             text = xlsx_text(str(value))
             space = ' xml:space="preserve"' if text != text.strip() else ""
-            cells.append(f'{opens[index]}{at}" t="inlineStr"><is><t{space}>'
-                         f'{escape(text, _XML_ESCAPES)}</t></is></c>')
+            if "&" in text or "<" in text or ">" in text or "\r" in text:
+                text = escape(text, _XML_ESCAPES)
+            cells.append(f'{opens[index]}{at}" t="inlineStr"><is><t{space}>{text}</t></is></c>')
         rows.append(f'<row r="{at}">{"".join(cells)}</row>')
     return "".join(rows)
 
