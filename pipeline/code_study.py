@@ -244,6 +244,9 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
                 ctx.now = utc_now()
                 with store.write() as conn:
                     tally = InterviewWriter(conn, interview_id, ctx).write(items)
+                # Written: drop its tagger results, or they pile up for the whole study
+                # (peak memory grew with N: 515 MiB at 1,000 interviews).
+                del work[interview_id], items
                 report.tally.add(tally)
                 if tally.segments_skipped:
                     report.problems.append(Problem("CQ420", {
