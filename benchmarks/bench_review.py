@@ -170,15 +170,25 @@ def fill(exported: Path, returned: Path, decided: float, seed: int = 2) -> int:
 
 
 def timed(argv: list[str]) -> dict:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run one step as a child process: wall and CPU seconds, the child's own peak RSS
+    (its last stderr line; RUSAGE_CHILDREN would give the largest child so far)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(done.stderr)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"seconds": round(seconds, 2), "peak_mb": round(max(peak, before) / 1024, 1),
-            "stderr": done.stderr.strip()}
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    *lines, last = done.stderr.strip().splitlines()
+    return {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
+            "peak_mb": json.loads(last)["peak_mb"], "load": os.getloadavg()[0],
+            "stderr": "\n".join(lines)}
+
+
+def _report_peak() -> None:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"peak_mb": round(peak / 1024, 1)}), file=sys.stderr)
 
 
 def main() -> int:
@@ -193,9 +203,11 @@ def main() -> int:
     os.environ.setdefault("CITYQDA_NO_LOCATION_WARNING", "1")
     if args.phase == "export":
         phase_export(args.root, args.file)
+        _report_peak()
         return 0
     if args.phase == "import":
         phase_import(args.root, args.file)
+        _report_peak()
         return 0
     work = Path(tempfile.mkdtemp(prefix="bench-review-")) if args.keep is None else args.keep
     root = work / "study"
@@ -212,12 +224,11 @@ def main() -> int:
                "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                           f"Python {platform.python_version()}"}
     print(json.dumps(figures, indent=1), file=sys.stderr)
-    print("| step | codings | rows decided | wall s | peak RSS MB |")
-    print("|---|---|---|---|---|")
-    print(f"| review export | {args.codings:,} | – | {export['seconds']} | "
-          f"{export['peak_mb']} |")
-    print(f"| review import | {args.codings:,} | {filled:,} | {imported['seconds']} | "
-          f"{imported['peak_mb']} |")
+    print("| step | codings | rows decided | wall s | CPU s | peak RSS MB | load |")
+    print("|---|---|---|---|---|---|---|")
+    for name, step, decided in (("export", export, "–"), ("import", imported, f"{filled:,}")):
+        print(f"| review {name} | {args.codings:,} | {decided} | {step['seconds']} | "
+              f"{step['cpu_seconds']} | {step['peak_mb']} | {step['load']:.1f} |")
     return 0
 
 

@@ -2,25 +2,34 @@
 
 A returned workbook can hold 100,000 decisions; `pipeline.coding.decisions.set_decision`
 runs about seven statements per decision, which makes such an import take minutes. This is
-the same write in batches (one SELECT per 900 codings, executemany for the inserts, updates
-and events), for the plain case the import has most: accept, reject or discuss, with no
-corrected coding to link. The rows and events it writes are the ones set_decision writes
-(a test compares both); anything else goes through set_decision itself.
+the same write in batches, for the plain case the import has most: accept, reject or
+discuss, with no corrected coding to link. The rows and events it writes are the ones
+set_decision writes (a test compares both); anything else goes through set_decision itself.
+
+The statements go through the driver's connection (sqlite3), inside the caller's
+transaction: plain tuples and `executemany`, because building SQLAlchemy statements and
+result rows for 100,000 decisions cost more than writing them.
 """
 
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 
-from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from pipeline.coding.decisions import DECISIONS, ROLES, _decision_state
 from pipeline.store import utc_now
-from pipeline.store.schema import codings, decisions, events, interviews, segments
 
-CHUNK = 900
-BATCH = 5000
+CHUNK = 900  # ids per IN (...), under SQLite's default limit of bound parameters
+BATCH = 5000  # decisions per batch: bounds the memory of the events' JSON
+
+# what _decision_state and the unchanged test read of a stored decision
+_Stored = namedtuple("_Stored", "id coding_id decision role corrected_code corrected_flags "
+                                "linked_coding_id comment")
+_VALUES = ("decision", "role", "corrected_code", "corrected_flags", "linked_coding_id",
+           "comment")
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # as record_event writes
 
 
 def _chunks(values: list, size: int = CHUNK):
@@ -28,22 +37,30 @@ def _chunks(values: list, size: int = CHUNK):
         yield values[start:start + size]
 
 
+def _driver(conn: Connection):
+    return conn.connection.driver_connection
+
+
+def _in(sql: str, ids: list) -> str:
+    return sql.replace("(?)", f"({', '.join('?' for _ in ids)})")
+
+
 def identities(conn: Connection, coding_ids: list[int]) -> dict[int, dict]:
     """`coding_identity` for many codings."""
+    raw = _driver(conn)
     found = {}
+    sql = ("SELECT c.id, c.interview_id, c.segment_id, c.code, c.evidence_text, "
+           "c.occurrence, c.coder, s.ord, s.sha256, i.path FROM codings c "
+           "JOIN segments s ON s.id = c.segment_id "
+           "JOIN interviews i ON i.id = c.interview_id WHERE c.id IN (?)")
     for chunk in _chunks(sorted(set(coding_ids))):
-        for row in conn.execute(
-                select(codings.c.id, codings.c.interview_id, codings.c.segment_id,
-                       codings.c.code, codings.c.evidence_text, codings.c.occurrence,
-                       codings.c.coder, segments.c.ord, segments.c.sha256, interviews.c.path)
-                .join(segments, segments.c.id == codings.c.segment_id)
-                .join(interviews, interviews.c.id == codings.c.interview_id)
-                .where(codings.c.id.in_(chunk))):
-            found[row.id] = {"interview_id": row.interview_id, "interview_path": row.path,
-                             "segment_id": row.segment_id, "segment_ord": row.ord,
-                             "segment_sha256": row.sha256, "code": row.code,
-                             "evidence_text": row.evidence_text,
-                             "occurrence": row.occurrence, "coder": row.coder or None}
+        for (coding_id, interview_id, segment_id, code, evidence, occurrence, coder, ord_,
+             sha256, path) in raw.execute(_in(sql, chunk), chunk):
+            found[coding_id] = {"interview_id": interview_id, "interview_path": path,
+                                "segment_id": segment_id, "segment_ord": ord_,
+                                "segment_sha256": sha256, "code": code,
+                                "evidence_text": evidence, "occurrence": occurrence,
+                                "coder": coder or None}
     return found
 
 
@@ -60,7 +77,7 @@ def set_plain_decisions(conn: Connection, wanted: list[tuple[int, str, str | Non
     if len({coding_id for coding_id, _d, _c in wanted}) != len(wanted):
         raise ValueError("set_plain_decisions takes each coding once")
     changed = 0
-    for start in range(0, len(wanted), BATCH):  # bounded memory for the events' JSON
+    for start in range(0, len(wanted), BATCH):
         changed += _set_batch(conn, wanted[start:start + BATCH], coder, role=role,
                               source=source, run_id=run_id)
     return changed
@@ -68,58 +85,58 @@ def set_plain_decisions(conn: Connection, wanted: list[tuple[int, str, str | Non
 
 def _set_batch(conn: Connection, wanted: list[tuple[int, str, str | None]], coder: str, *,
                role: str, source: str, run_id: int | None) -> int:
-    ids = [coding_id for coding_id, _d, _c in wanted]
+    raw = _driver(conn)
+    ids = sorted({coding_id for coding_id, _d, _c in wanted})
     old_rows, review = {}, {}
-    for chunk in _chunks(sorted(set(ids))):
-        for row in conn.execute(select(decisions).where(decisions.c.coding_id.in_(chunk),
-                                                        decisions.c.coder == coder)):
-            old_rows[row.coding_id] = row
-        for row in conn.execute(select(codings.c.id, codings.c.needs_review,
-                                       codings.c.review_reason)
-                                .where(codings.c.id.in_(chunk))):
-            review[row.id] = row
+    for chunk in _chunks(ids):
+        for row in raw.execute(_in(
+                "SELECT id, coding_id, decision, role, corrected_code, corrected_flags, "
+                "linked_coding_id, comment FROM decisions WHERE coder = ? AND coding_id IN (?)",
+                chunk), [coder, *chunk]):
+            old_rows[row[1]] = _Stored(*row)
+        for coding_id, needs_review, reason in raw.execute(_in(
+                "SELECT id, needs_review, review_reason FROM codings WHERE id IN (?)", chunk),
+                chunk):
+            review[coding_id] = (needs_review, reason)
     names = identities(conn, ids)
     now = utc_now()
     inserts, updates, cleared, logged = [], [], [], []
     for coding_id, decision, comment in wanted:
         old = old_rows.get(coding_id)
-        values = {"decision": decision, "role": role, "corrected_code": None,
-                  "corrected_flags": None, "linked_coding_id": None, "comment": comment}
-        unchanged = old is not None and all(getattr(old, k) == v for k, v in values.items())
-        coding = review[coding_id]
-        clears = bool(coding.needs_review)
+        values = (decision, role, None, None, None, comment)
+        unchanged = old is not None and old[2:] == values
+        needs_review, reason = review[coding_id]
+        clears = bool(needs_review)
         if unchanged and not clears:
             continue
         if old is None:
-            inserts.append({"coding_id": coding_id, "coder": coder, "time": now,
-                            "source": source, **values})
+            inserts.append((coding_id, coder, now, source, *values))
         elif not unchanged:
-            updates.append({"_id": old.id, "time": now, "source": source, **values})
-        new_state = dict(values)
+            updates.append((now, source, *values, old.id))
+        new_state = dict(zip(_VALUES, values, strict=True))
         if clears:
-            cleared.append({"_id": coding_id})
-            new_state["review_cleared"] = coding.review_reason
-        logged.append({
-            "time": now, "actor": coder, "kind": "decision.set", "entity": "codings",
-            "entity_key": str(coding_id), "source": source, "reason": None, "run_id": run_id,
-            "old": _json(_decision_state(old)),
-            "new": _json({**new_state, "coding": names.get(coding_id, {})})})
+            cleared.append((now, coding_id))
+            new_state["review_cleared"] = reason
+        new_state["coding"] = names.get(coding_id, {})
+        old_state = _decision_state(old)
+        logged.append((now, coder, "decision.set", "codings", str(coding_id), source, None,
+                       run_id, None if old_state is None else _JSON.encode(old_state),
+                       _JSON.encode(new_state)))
     if inserts:
-        conn.execute(insert(decisions), inserts)
+        raw.executemany(
+            "INSERT INTO decisions (coding_id, coder, time, source, decision, role, "
+            "corrected_code, corrected_flags, linked_coding_id, comment) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", inserts)
     if updates:
-        conn.execute(update(decisions).where(decisions.c.id == bindparam("_id")).values(
-            {k: bindparam(k) for k in ("time", "source", "decision", "role",
-                                       "corrected_code", "corrected_flags",
-                                       "linked_coding_id", "comment")}), updates)
+        raw.executemany(
+            "UPDATE decisions SET time = ?, source = ?, decision = ?, role = ?, "
+            "corrected_code = ?, corrected_flags = ?, linked_coding_id = ?, comment = ? "
+            "WHERE id = ?", updates)
     if cleared:
-        for row in cleared:
-            row["updated_at"] = now
-        conn.execute(update(codings).where(codings.c.id == bindparam("_id")).values(
-            needs_review=0, review_reason=None, updated_at=bindparam("updated_at")), cleared)
+        raw.executemany("UPDATE codings SET needs_review = 0, review_reason = NULL, "
+                        "updated_at = ? WHERE id = ?", cleared)
     if logged:
-        conn.execute(insert(events), logged)
+        raw.executemany(
+            "INSERT INTO events (time, actor, kind, entity, entity_key, source, reason, "
+            "run_id, old, new) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", logged)
     return len(logged)
-
-
-def _json(value):
-    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -40,6 +40,7 @@ from pipeline.review.entity_decisions import (
     entity_decisions_of,
     set_entity_decision,
 )
+from pipeline.review.rows import SCAN_ABOVE
 from pipeline.review.sheets import ExportContext, ExportRow, ImportContext
 from pipeline.store.schema import (
     actor_mentions,
@@ -180,6 +181,12 @@ class EntitySheet:
         mentions, column = _MENTIONS[self.entity]
         scoped: set[int] = set()
         wanted = sorted(ctx.segment_ids)
+        if len(wanted) > SCAN_ABOVE:  # one scan beats hundreds of IN (...) chunks
+            segment_ids = set(wanted)
+            scoped.update(entity for segment_id, entity in conn.execute(
+                select(mentions.c.segment_id, mentions.c[column]).where(
+                    mentions.c.produced == 1)) if segment_id in segment_ids)
+            wanted = []
         for start in range(0, len(wanted), 500):
             scoped.update(conn.execute(select(mentions.c[column]).distinct().where(
                 mentions.c.segment_id.in_(wanted[start:start + 500]),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
 from pipeline.errors import warn
 from pipeline.review import rows as R
@@ -167,15 +167,26 @@ def export_review(study, store: Store, coder: str, *, out: Path | None = None,
                         sum(1 for r in records if r.sheet == R.INTERVIEWS_SHEET))
 
 
+_NO_MEMO = json.dumps({"memo": None}, sort_keys=True, ensure_ascii=False)
+
+
 def _record_rows(conn, export_id: str, records: list[ExportRow]) -> None:
-    batch = [{"export_id": export_id, "sheet": r.sheet, "row_key": r.row_key,
-              "entity": r.entity, "entity_id": r.entity_id,
-              "content_sha256": r.content_sha256,
-              "state": None if r.state is None else json.dumps(r.state, sort_keys=True,
-                                                               ensure_ascii=False)}
-             for r in records]
-    for start in range(0, len(batch), 5000):
-        conn.execute(insert(review_export_rows), batch[start:start + 5000])
+    """One executemany of plain tuples through the driver's connection (inside the same
+    transaction): building a statement per 5,000 dicts took seconds for 150,000 rows."""
+    def state(value):
+        if value is None:
+            return None
+        if value == {"memo": None}:  # most Segments rows
+            return _NO_MEMO
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+    columns = ("export_id", "sheet", "row_key", "entity", "entity_id", "content_sha256",
+               "state")
+    sql = (f"INSERT INTO {review_export_rows.name} ({', '.join(columns)}) "
+           f"VALUES ({', '.join('?' for _ in columns)})")
+    conn.connection.driver_connection.executemany(sql, (
+        (export_id, r.sheet, r.row_key, r.entity, r.entity_id, r.content_sha256,
+         state(r.state)) for r in records))
 
 
 def _instructions(wb) -> None:
@@ -334,13 +345,19 @@ def _meta_sheet(wb, values: dict) -> None:
 
 
 def export_rows(conn, export_id: str) -> dict[tuple[str, str], dict]:
-    """The record of an export's rows: (sheet, row_key) -> entity, id, hash, state."""
-    found = {}
-    for row in conn.execute(select(review_export_rows)
-                            .where(review_export_rows.c.export_id == export_id)):
-        found[(row.sheet, row.row_key)] = {
-            "entity": row.entity, "entity_id": row.entity_id,
-            "content_sha256": row.content_sha256,
-            "state": json.loads(row.state) if row.state else None}
-    return found
+    """The record of an export's rows: (sheet, row_key) -> entity, id, hash, state.
 
+    Read through the driver's connection: 150,000 rows through SQLAlchemy's result
+    objects took seconds."""
+    import sys
+
+    found = {}
+    cursor = conn.connection.driver_connection.execute(
+        f"SELECT sheet, row_key, entity, entity_id, content_sha256, state "
+        f"FROM {review_export_rows.name} WHERE export_id = ?", (export_id,))
+    intern = sys.intern  # a handful of sheet and entity names, 150,000 times over
+    for sheet, row_key, entity, entity_id, digest, state in cursor:
+        found[(intern(sheet), row_key)] = {
+            "entity": intern(entity), "entity_id": entity_id, "content_sha256": digest,
+            "state": json.loads(state) if state else None}
+    return found

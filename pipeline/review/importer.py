@@ -313,15 +313,25 @@ BIG_COLUMNS = ("text", "previous", "next", "question", "section")
 
 def _slim(recorded: dict, sheet: str, readonly: list[str]):
     """Hash each row's read-only cells as it is read; rows that match the export keep
-    their hash instead of their long texts (a 100,000-row sheet then fits in memory)."""
+    their hash instead of their long texts (a 100,000-row sheet then fits in memory), and
+    their short read-only values shared (a city or code is the same text on many rows)."""
+    pool: dict = {}
+    small = [c for c in readonly if c not in BIG_COLUMNS]
+
     def keep(row: dict) -> dict:
         digest = content_hash([row.get(c) for c in readonly])
-        row["_hash"] = digest
         key = row.get("row_id")
         record = recorded.get((sheet, key if isinstance(key, str) else str(key)))
         if record is not None and record["content_sha256"] == digest:
+            row["_hash"] = record["content_sha256"]  # the same string, not a copy
             for column in BIG_COLUMNS:
                 row.pop(column, None)
+            for column in small:
+                value = row.get(column)
+                if type(value) is str:
+                    row[column] = pool.setdefault(value, value)
+        else:
+            row["_hash"] = digest
         return row
     return keep
 
@@ -446,9 +456,12 @@ class _RowChecker:
 
     def _codings(self, ids):
         ids = sorted(ids)
-        found = []
         # everything but the sentence and context texts, which no check needs
         wanted = [c for c in codings.c if c.name not in ("sentence", "context")]
+        if len(ids) > R.SCAN_ABOVE:  # one scan beats hundreds of IN (...) chunks
+            chosen = set(ids)
+            return [row for row in self.conn.execute(select(*wanted)) if row.id in chosen]
+        found = []
         for start in range(0, len(ids), 900):
             found.extend(self.conn.execute(select(*wanted).where(
                 codings.c.id.in_(ids[start:start + 900]))))
@@ -456,11 +469,15 @@ class _RowChecker:
 
     def _decisions(self, ids):
         ids = sorted(ids)
+        mine = decisions.c.coder == self.ctx.coder
+        if len(ids) > R.SCAN_ABOVE:
+            chosen = set(ids)
+            return [row for row in self.conn.execute(select(decisions).where(mine))
+                    if row.coding_id in chosen]
         found = []
         for start in range(0, len(ids), 900):
             found.extend(self.conn.execute(select(decisions).where(
-                decisions.c.coding_id.in_(ids[start:start + 900]),
-                decisions.c.coder == self.ctx.coder)))
+                decisions.c.coding_id.in_(ids[start:start + 900]), mine)))
         return found
 
     def _expected(self, coding, columns) -> dict:

@@ -213,9 +213,20 @@ def code_family(codebook, code_ids) -> set[str]:
     return found
 
 
+# Above this many ids a query reads the whole table once and filters in Python: thousands
+# of IN (...) chunks cost more than one scan.
+SCAN_ABOVE = 5000
+
+
 def decisions_by_coding(conn: Connection, coding_ids) -> dict[int, list]:
     ids = sorted(set(coding_ids))
     found: dict[int, list] = defaultdict(list)
+    if len(ids) > SCAN_ABOVE:
+        wanted = set(ids)
+        for row in conn.execute(select(decisions).order_by(decisions.c.time, decisions.c.id)):
+            if row.coding_id in wanted:
+                found[row.coding_id].append(row)
+        return found
     for start in range(0, len(ids), 900):
         chunk = ids[start:start + 900]
         for row in conn.execute(select(decisions).where(decisions.c.coding_id.in_(chunk))
@@ -224,14 +235,23 @@ def decisions_by_coding(conn: Connection, coding_ids) -> dict[int, list]:
     return found
 
 
+# every column but the sentence and context texts, which no sheet shows
+_CODING_COLUMNS = [c for c in codings.c if c.name not in ("sentence", "context")]
+
+
 def coding_rows(conn: Connection, segment_ids) -> list:
     """Live codings (not folded by a merge) of the given segments, in document order."""
     ids = sorted(segment_ids)
+    live = codings.c.merged_into.is_(None)
+    if len(ids) > SCAN_ABOVE:
+        wanted = set(ids)
+        return [row for row in conn.execute(select(*_CODING_COLUMNS).where(live))
+                if row.segment_id in wanted]
     rows = []
     for start in range(0, len(ids), 900):
         chunk = ids[start:start + 900]
-        rows.extend(conn.execute(select(codings).where(codings.c.segment_id.in_(chunk),
-                                                       codings.c.merged_into.is_(None))))
+        rows.extend(conn.execute(select(*_CODING_COLUMNS)
+                                 .where(codings.c.segment_id.in_(chunk), live)))
     return rows
 
 

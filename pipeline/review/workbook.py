@@ -192,8 +192,12 @@ class FastRows:
     openpyxl spends most of an export building a Cell object per value; the review sheets
     hold only text cells in a handful of styles, so their XML is written here instead
     (inline strings, `xml:space="preserve"`) and spliced into the saved package by
-    `save_workbook`. Memory stays flat however many rows there are.
+    `save_workbook`. Memory stays flat however many rows there are. A row is checked and
+    escaped as one string (its cells joined by NUL, which no safe text holds), because
+    per-cell Python work dominated exports of 100,000 rows.
     """
+
+    _FLUSH_ROWS = 2000
 
     def __init__(self, ws):
         import tempfile
@@ -202,8 +206,9 @@ class FastRows:
         self.file = tempfile.TemporaryFile()
         self.rows = 0
         self._styles: dict[tuple, str] = {}
-        self._row_styles: dict[tuple, list[str]] = {}
+        self._shapes: dict[tuple, tuple[list[str], ...]] = {}
         self._letters: list[str] = []
+        self._pending: list[str] = []
 
     def _style(self, bold=False, wrap=False, fill=None, unlocked=False) -> str:
         key = (bold, wrap, fill, unlocked)
@@ -220,9 +225,17 @@ class FastRows:
             self._letters.append(get_column_letter(len(self._letters) + 1))
         return self._letters[index]
 
-    def _write(self, cells: list[str]) -> None:
+    def _write(self, cells: bytes) -> None:
         self.rows += 1
-        self.file.write(f'<row r="{self.rows}">{"".join(cells)}</row>'.encode())
+        self._pending.append(b'<row r="%d">%s</row>' % (self.rows, cells))
+        if len(self._pending) >= self._FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the rows still held in memory to the spool file."""
+        if self._pending:
+            self.file.write(b"".join(self._pending))
+            self._pending = []
 
     def header(self, headers, coder_columns) -> None:
         cells = []
@@ -230,7 +243,7 @@ class FastRows:
             style = self._style(bold=True, fill="coder" if header in coder_columns
                                 else "header")
             cells.append(self._cell(index, safe_text(header), style))
-        self._write(cells)
+        self._write("".join(cells).encode())
 
     def _cell(self, index: int, text: str, style: str) -> str:
         ref = f"{self._letter(index)}{self.rows + 1}"
@@ -239,36 +252,54 @@ class FastRows:
         return (f'<c r="{ref}" t="inlineStr"{style}><is><t xml:space="preserve">'
                 f"{_xml(text)}</t></is></c>")
 
-    def row(self, values, rich, unlocked_columns) -> None:
-        key = (len(values), tuple(unlocked_columns))
-        styles = self._row_styles.get(key)
-        if styles is None:
+    def _shape(self, width: int, unlocked_columns) -> tuple[list, ...]:
+        """Per column, as UTF-8: the start of a cell's tag (before the row number), the
+        rest of a text cell's opening, an empty cell's tag end (empty when the cell is
+        left out); and the style attribute as text."""
+        key = (width, tuple(unlocked_columns))
+        shape = self._shapes.get(key)
+        if shape is None:
             wrap = getattr(self.ws, "_cityqda_wrap", frozenset())
             unlocked = set(unlocked_columns)
             styles = [self._style(wrap=self._letter(i) in wrap, unlocked=i in unlocked)
-                      for i in range(len(values))]
-            self._row_styles[key] = styles
-        number = self.rows + 1
-        letters = self._letters
-        cells = []
-        for index, value in enumerate(values):
-            if type(value) is str and len(value) <= MAX_CELL_CHARS \
-                    and not _UNSAFE.search(value):
-                text = value
-            else:
-                text = safe_text(value)
-            style = styles[index]
-            spans = rich.get(index) if rich else None
-            if spans and text and len(text) == len(value or ""):
-                cells.append(self._rich(index, text, spans, style))
-            elif text:
-                cells.append(f'<c r="{letters[index]}{number}" t="inlineStr"{style}><is><t '
-                             f'xml:space="preserve">{_xml(text)}</t></is></c>')
-            elif style:
-                cells.append(f'<c r="{letters[index]}{number}"{style}/>')
-        self._write(cells)
+                      for i in range(width)]
+            shape = ([f'<c r="{self._letters[i]}'.encode() for i in range(width)],
+                     [f'" t="inlineStr"{style}><is><t xml:space="preserve">'.encode()
+                      for style in styles],
+                     [f'"{style}/>'.encode() if style else b"" for style in styles], styles)
+            self._shapes[key] = shape
+        return shape
+
+    def row(self, values, rich, unlocked_columns) -> None:
+        starts, opens, empties, styles = self._shape(len(values), unlocked_columns)
+        texts, joined = _safe_row(values)
+        escaped = joined.replace(b"&", b"&amp;").replace(b"<", b"&lt;") \
+            .replace(b">", b"&gt;").split(b"\x00")
+        number = b"%d" % (self.rows + 1)
+        special = {}
+        for index, spans in (rich or {}).items():
+            text = texts[index]
+            if spans and text and len(text) == len(values[index] or ""):
+                special[index] = self._rich(index, text, spans, styles[index]).encode()
+        self._write(b"".join([
+            special[index] if index in special else
+            starts[index] + number + opens[index] + text + b"</t></is></c>" if text else
+            starts[index] + number + empties[index] if empties[index] else b""
+            for index, text in enumerate(escaped)]))
 
     def _rich(self, index: int, text: str, spans, style: str) -> str:
+        ref = f"{self._letter(index)}{self.rows + 1}"
+        if len(spans) == 1:  # the usual case: one evidence span
+            start, end = spans[0]
+            start, end = max(0, start), min(len(text), end)
+            if start < end:
+                runs = [f'<r><t xml:space="preserve">{_xml(text[:start])}</t></r>'
+                        if start else "",
+                        '<r><rPr><b/><color rgb="FFC00000"/></rPr><t xml:space="preserve">'
+                        f"{_xml(text[start:end])}</t></r>",
+                        f'<r><t xml:space="preserve">{_xml(text[end:])}</t></r>'
+                        if end < len(text) else ""]
+                return f'<c r="{ref}" t="inlineStr"{style}><is>{"".join(runs)}</is></c>'
         runs, at = [], 0
         for start, end in sorted((max(0, s), min(len(text), e)) for s, e in spans if e > s):
             start = max(start, at)
@@ -281,8 +312,44 @@ class FastRows:
             at = end
         if at < len(text):
             runs.append(f'<r><t xml:space="preserve">{_xml(text[at:])}</t></r>')
-        ref = f"{self._letter(index)}{self.rows + 1}"
         return f'<c r="{ref}" t="inlineStr"{style}><is>{"".join(runs)}</is></c>'
+
+
+# C0 controls XML forbids (tab and newline allowed) as bytes, and the lead byte of
+# U+F000-U+FFFF (rare; covers U+FFFE and U+FFFF: such text takes the careful path). NUL,
+# the separator of a joined row, is checked by counting.
+_CONTROL_BYTES = bytes(range(1, 9)) + bytes(range(11, 32)) + b"\xef"
+_CONTROL_BYTES_WITH_NUL = b"\x00" + _CONTROL_BYTES
+
+
+def _plain_utf8(joined: str, control: bytes = _CONTROL_BYTES) -> bytes | None:
+    """`joined` as UTF-8 when it holds nothing `safe_text` would change apart from its
+    length (no control character but tab and newline, no surrogate, nothing from
+    U+F000 on, which covers U+FFFE and U+FFFF); None otherwise. Checked on the bytes,
+    much faster than a regular expression over the text."""
+    try:
+        data = joined.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
+    if len(data.translate(None, control)) != len(data):
+        return None
+    return data
+
+
+def _safe_row(values: Sequence) -> tuple[list[str], bytes]:
+    """`safe_text` of every value, and them joined by NUL as UTF-8; one check over the
+    joined row when all are plain text that needs no change (the usual case)."""
+    try:
+        joined = "\x00".join(values)
+    except TypeError:  # a number or None among them
+        joined = None
+    if joined is not None:
+        data = _plain_utf8(joined)
+        if data is not None and data.count(b"\x00") == len(values) - 1 and (
+                len(joined) <= MAX_CELL_CHARS or max(map(len, values)) <= MAX_CELL_CHARS):
+            return (values if isinstance(values, list) else list(values)), data
+    texts = [safe_text(value) for value in values]
+    return texts, "\x00".join(texts).encode()
 
 
 def fast_rows(ws) -> None:
@@ -448,6 +515,7 @@ def _splice_fast_sheets(name: str, fast: dict[str, FastRows]) -> None:
                 info._compresslevel = 1  # big sheets: deflate level 6 took 3x as long
                 with target.open(info, "w", force_zip64=True) as stream:
                     stream.write(head + b"<sheetData>")
+                    rows.flush()
                     rows.file.seek(0)
                     shutil.copyfileobj(rows.file, stream, 1 << 20)
                     stream.write(b"</sheetData>" + tail)
@@ -505,10 +573,24 @@ def content_hash(values: list) -> str:
     float hashes like the integer; empty text like no value), so a re-save by Excel or
     LibreOffice does not count as an edit.
     """
+    # length-prefixed, so no text can imitate a boundary; None differs from ""
+    parts = []
+    for value in values:
+        if type(value) is str:
+            parts.append(f"{len(value)}:{value};" if value else "-;")
+        elif value is None:
+            parts.append("-;")
+        else:
+            break
+    else:  # all text or empty: one check of the joined cells instead of one per cell
+        joined = "".join(parts)
+        data = _plain_utf8(joined, _CONTROL_BYTES_WITH_NUL)
+        if data is not None and (len(joined) <= MAX_CELL_CHARS or max(
+                len(v) for v in values if v is not None) <= MAX_CELL_CHARS):
+            return hashlib.sha256(data).hexdigest()
     digest = hashlib.sha256()
     for value in values:
         value = comparable(value)
-        # length-prefixed, so no text can imitate a boundary; None differs from ""
         digest.update(b"-;" if value is None else f"{len(value)}:{value};".encode())
     return digest.hexdigest()
 
@@ -570,13 +652,22 @@ def read_sheet_rows(path: str | Path, sheet: str, *, required: Iterable[str] = (
     for position, header in enumerate(headers):
         if isinstance(header, str) and header and header not in index:
             index[header] = position
+    names, positions = list(index), list(index.values())
+    in_order = positions == list(range(len(positions)))
+    width = len(positions)
     rows = []
     for number, raw in enumerate(data, start=2):
-        values = [normalise_value(v) for v in raw]
-        if all(v is None for v in values):
+        # text is most cells: only "" needs normalising there
+        values = [(v or None) if type(v) is str else normalise_value(v) for v in raw]
+        if values.count(None) == len(values):
             continue
-        row = {name: (values[pos] if pos < len(values) else None)
-               for name, pos in index.items()}
+        if in_order:  # the header as written: columns in order from A
+            if len(values) < width:
+                values += [None] * (width - len(values))
+            row = dict(zip(names, values, strict=False))
+        else:
+            row = {name: (values[pos] if pos < len(values) else None)
+                   for name, pos in index.items()}
         row["_row"] = number
         if keep is not None:
             row = keep(row)
@@ -599,12 +690,10 @@ def formula_cells(path: str | Path, sheet: str) -> list[tuple[int, str, str]]:
     try:
         with zipfile.ZipFile(path) as package:
             part = _sheet_part(package, sheet)
-            if part is None:
+            if part is None or not _has_formula_tag(package, part):
                 return []
             data = package.read(part)
     except (zipfile.BadZipFile, KeyError, OSError):
-        return []
-    if not _FORMULA_TAG.search(data):
         return []
     found = []
     for _event, cell in etree.iterparse(io.BytesIO(data), tag="{*}c"):
@@ -618,6 +707,19 @@ def formula_cells(path: str | Path, sheet: str) -> list[tuple[int, str, str]]:
                               "=" + (formula.text or "")))
         cell.clear()
     return found
+
+
+def _has_formula_tag(package: zipfile.ZipFile, part: str) -> bool:
+    """Whether the part holds a formula element, read in chunks (a 100,000-row sheet is
+    about 200 MB of XML, which need not be held at once)."""
+    tail = b""
+    with package.open(part) as stream:
+        while chunk := stream.read(1 << 22):
+            data = tail + chunk
+            if _FORMULA_TAG.search(data):
+                return True
+            tail = data[-64:]  # a tag cut by the chunk boundary is found with the next
+    return False
 
 
 def _sheet_part(package: zipfile.ZipFile, sheet: str) -> str | None:
