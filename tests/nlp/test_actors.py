@@ -126,8 +126,16 @@ def test_actors_registry_branch_keeps_the_category(tagger):
     ("The Department of Home Affairs agreed.", "Department of Home Affairs", "policy_maker",
      "public"),
     ("The Office for Newcomers opened in May.", "Office for Newcomers", "policy_maker", "public"),
-    ("The Directorate of Migration said no.", "Directorate of Migration", "policy_maker",
+    # an administration that delivers migration or employment services is a practitioner
+    # (as the registry's National Directorate of Migration); its ministry is a policy maker
+    ("The Directorate of Migration said no.", "Directorate of Migration", "practitioner",
      "public"),
+    ("The Sri Lanka Bureau of Foreign Employment trains them.",
+     "Sri Lanka Bureau of Foreign Employment", "practitioner", "public"),
+    ("The Ministry of Labour and Social Security said no.",
+     "Ministry of Labour and Social Security", "policy_maker", "public"),
+    ("The Norwegian Directorate of Integration and Diversity said no.",
+     "Norwegian Directorate of Integration and Diversity", "policy_maker", "public"),
     ("The Municipality of Gent helps.", "Municipality of Gent", "policy_maker", "public"),
     ("Lusaka City Council promised stalls.", "Lusaka City Council", "policy_maker", "public"),
     ("The Quito Bar Council gives free advice.", "Quito Bar Council", "civil_society", "third"),
