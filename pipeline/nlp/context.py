@@ -100,6 +100,8 @@ class ContextComponent:
             by_sentence.setdefault(hit.sentence, []).append(hit)
         negations = [hit for hit in hits if hit.type == "negation"]
         dimension_spans = [(m.start, m.end) for m in mentions if m.kind == "dimension"]
+        # a cue's own words are not a problem ("matters concerning migrants")
+        dimension_spans += [(hit.start, hit.end) for hit in hits if hit.type == "background"]
         problem_starts = []
         for start, _ in analysis.groups.get("problem", ()):
             # a problem word counts unless it belongs to a mention ("challenge stereotypes",
