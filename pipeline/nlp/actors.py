@@ -607,13 +607,16 @@ class DocView:
                 found.append(actor)
                 i = actor.end
                 gap = 3
-                # an apposition after a party: ", a refugee support NGO that ...,"
+                # an apposition after a party: ", a refugee support NGO that ...,", ", the
+                # national carrier, and" (not ", the municipality, and": an actor itself)
                 if i < limit and self.shape[i] == COMMA and i + 1 < limit and \
-                        self.folded(i + 1) in ("a", "an"):
+                        self.folded(i + 1) in ("a", "an", "the"):
                     k = i + 1
                     while k < limit and self.shape[k] != COMMA and k - i < 16:
                         k += 1
-                    if k < limit and k + 1 < limit and self.folded(k + 1) == "and":
+                    if k < limit and k + 1 < limit and self.folded(k + 1) == "and" and not (
+                            self.folded(i + 1) == "the" and any(
+                                self.actor_at(j) is not None for j in range(i + 1, k))):
                         i = k
                 continue
             word = self.folded(i)
@@ -632,6 +635,9 @@ class DocView:
                     break
                 i += 1
                 continue
+            if word in ("partner", "partners") and i + 1 < limit and self.folded(i + 1) in (
+                    "with", "of"):
+                break  # "... and partners with Y": a new partnership, not a list filler
             if gap > 0 and (word in fillers or shape in (QUOTE, HYPHEN)):
                 gap -= 1
                 i += 1

@@ -203,6 +203,15 @@ class PartnershipRecognizer:
             if len(parties) < 2:
                 parties = parties + right
         else:
+            if not subject and kind == "by" and (s in view.sentence_starts
+                                                 or s - 1 in view.sentence_starts):
+                # "With funding from X, A and B provide ...": the main clause's subject
+                sent_end = view.sentence_bounds(int(view.sent[s]))[1]
+                k = right[-1].end if right else e
+                while k < sent_end and view.shape[k] != COMMA:
+                    k += 1
+                if k + 1 < sent_end:
+                    subject, _ = view.coordinated(k + 1, sent_end)
             if not subject and attribution:
                 subject = attribution
             parties = subject + right

@@ -90,6 +90,11 @@ def partnership(result: dict, parties: set[str]) -> dict:
      {"Caritas Lyon", "Lyon Employment Agency"}, "joint"),
     ("The Lyon Employment Agency works with Renault SA, which hires trainees, and with the "
      "Hope Foundation on mentoring.", {"Lyon Employment Agency", "Hope Foundation"}, "with"),
+    # a fronted funder gives the main clause's subject; "and partners with" starts anew
+    ("With support from Renault SA, the Hope Foundation runs an advice centre.",
+     {"Renault SA", "Hope Foundation"}, "by"),
+    ("The Hope Foundation teaches under contract to Lyon City Council and partners with "
+     "Renault SA.", {"Hope Foundation", "Lyon City Council"}, "with"),
 ])
 def test_partnerships_cue_families(tagger, text, parties, kind):
     found = partnership(tagger.tag(text), parties)
