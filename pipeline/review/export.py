@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -229,30 +230,37 @@ def _codings_sheet(wb, ctx: ExportContext, chosen, infos, decided,
     write_header(ws, columns, coder_columns=R.CODER_COLUMNS)
     text_index = columns.index("text")
     unlocked = [columns.index(c) for c in R.CODER_COLUMNS]
+    # the read-only columns come first (the coder's last), so their cells are a prefix
+    prefix = len(readonly) if columns[:len(readonly)] == readonly else None
+    blank = R.coder_cells(None)
     records = []
     for coding in chosen:
         info = infos[coding.segment_id]
-        mine = next((d for d in reversed(decided.get(coding.id, ()))
-                     if d.coder == ctx.coder), None)
-        state = R.decision_state(mine)
-        others = {d.coder: R.decision_state(d) for d in decided.get(coding.id, ())
-                  if d.coder != ctx.coder}
+        history = decided.get(coding.id)
+        if history:
+            mine = next((d for d in reversed(history) if d.coder == ctx.coder), None)
+            state = R.decision_state(mine)
+            others = {d.coder: R.decision_state(d) for d in history if d.coder != ctx.coder}
+        else:
+            state, others = None, {}
         values = R.coding_values(coding, info, others, other_coders)
         # A flagged coding (code split or retired, text changed) is asked again: its decision
         # cells start blank so that whatever the coder enters is a fresh look, not a leftover.
         asked_again = bool(coding.needs_review and state)
         values.update(R.coder_cells({"comment": state.get("comment")} if asked_again
-                                    else state))
+                                    else state) if state else blank)
         span = R.evidence_span(coding, info)
-        write_row(ws, [values[c] for c in columns],
-                  rich={text_index: [span]} if span else None, unlocked_columns=unlocked)
+        cells = [values[c] for c in columns]
+        write_row(ws, cells, rich={text_index: [span]} if span else None,
+                  unlocked_columns=unlocked)
         # the import reads a missing state as undecided and produced
         exported = None if state is None and coding.produced else \
             {"decision": state, "produced": int(coding.produced)}
         if asked_again:
             exported["asked_again"] = True
         records.append(ExportRow(R.CODINGS_SHEET, values["row_id"], "codings", coding.id,
-                                 content_hash([values[c] for c in readonly]), exported))
+                                 content_hash(cells[:prefix] if prefix is not None else
+                                              [values[c] for c in readonly]), exported))
     last = len(chosen) + 1
     add_list_validation(ws, letters["decision"], 2, last, DECISION_LIST)
     add_list_validation(ws, letters["corrected_code"], 2, last, CODE_LIST)
@@ -344,8 +352,53 @@ def _meta_sheet(wb, values: dict) -> None:
         ws.append([text_cell(ws, key), text_cell(ws, value)])
 
 
-def export_rows(conn, export_id: str) -> dict[tuple[str, str], dict]:
-    """The record of an export's rows: (sheet, row_key) -> entity, id, hash, state.
+class ExportRecord(Mapping):
+    """An export's rows: (sheet, row_key) -> {"entity", "entity_id", "content_sha256",
+    "state"} (a fresh dict per lookup).
+
+    Held as tuples with the state's JSON parsed on lookup: a dict per row took about
+    100 MB for an export of 150,000 rows. `digest` and `entity_id` read one field
+    without building the dict, for the import's per-row checks.
+    """
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: dict[tuple[str, str], tuple] | None = None):
+        self._rows = rows if rows is not None else {}
+
+    @classmethod
+    def of(cls, records) -> ExportRecord:
+        """The same record from a mapping of dicts (as `adopt` builds it)."""
+        if isinstance(records, ExportRecord):
+            return records
+        return cls({key: (r["entity"], r["entity_id"], r["content_sha256"], r.get("state"))
+                    for key, r in records.items()})
+
+    def __getitem__(self, key) -> dict:
+        entity, entity_id, digest, state = self._rows[key]
+        return {"entity": entity, "entity_id": entity_id, "content_sha256": digest,
+                "state": json.loads(state) if isinstance(state, str) else state}
+
+    def __contains__(self, key) -> bool:
+        return key in self._rows
+
+    def __iter__(self):
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def digest(self, key) -> str | None:
+        found = self._rows.get(key)
+        return None if found is None else found[2]
+
+    def entity_id(self, key) -> int | None:
+        found = self._rows.get(key)
+        return None if found is None else found[1]
+
+
+def export_rows(conn, export_id: str) -> ExportRecord:
+    """The record of an export's rows (see ExportRecord).
 
     Read through the driver's connection: 150,000 rows through SQLAlchemy's result
     objects took seconds."""
@@ -357,7 +410,5 @@ def export_rows(conn, export_id: str) -> dict[tuple[str, str], dict]:
         f"FROM {review_export_rows.name} WHERE export_id = ?", (export_id,))
     intern = sys.intern  # a handful of sheet and entity names, 150,000 times over
     for sheet, row_key, entity, entity_id, digest, state in cursor:
-        found[(intern(sheet), row_key)] = {
-            "entity": intern(entity), "entity_id": entity_id, "content_sha256": digest,
-            "state": json.loads(state) if state else None}
-    return found
+        found[(intern(sheet), row_key)] = (intern(entity), entity_id, digest, state)
+    return ExportRecord(found)

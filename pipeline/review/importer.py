@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,13 +37,14 @@ from pipeline.errors import CityQDAError, Problem
 from pipeline.hashing import file_sha256
 from pipeline.review import rows as R
 from pipeline.review.bulk import set_plain_decisions
-from pipeline.review.export import FORMAT, export_rows
+from pipeline.review.export import FORMAT, ExportRecord, export_rows
 from pipeline.review.sheets import ImportContext, load_plugins
 from pipeline.review.workbook import (
     META_SHEET,
     comparable,
     content_hash,
     formula_cells,
+    load_sheet,
     open_workbook,
     read_sheet_rows,
 )
@@ -244,7 +245,6 @@ def _validate(conn, study, codebook, path: Path, *, skip_stale: bool, dry_run: b
             "expected": export.coder, "found": f"it is imported as coder {coder!r}",
             "found_coder": coder}, file))
         return work
-    person = study.coder(export.coder)
     done = conn.execute(select(review_imports.c.imported_at).where(
         review_imports.c.sha256 == work.sha256,
         review_imports.c.export_id == export.id)).first()
@@ -253,8 +253,46 @@ def _validate(conn, study, codebook, path: Path, *, skip_stale: bool, dry_run: b
         work.warnings.append(Problem("CQ531", {"time": done.imported_at}, file))
         return work
     source = f"workbook {path.name} export {export.id}"
-    if recorded is None:
-        recorded = export_rows(conn, export.id)
+    prefetch = _Prefetch(path) if R.CODINGS_SHEET in book.sheet_names else None
+    try:
+        recorded = export_rows(conn, export.id) if recorded is None else \
+            ExportRecord.of(recorded)
+        _check_rows(conn, study, codebook, path, book, work, export, recorded, source,
+                    prefetch, skip_stale=skip_stale, dry_run=dry_run, run_id=run_id)
+    finally:
+        if prefetch is not None:
+            prefetch.close()
+    return work
+
+
+class _Prefetch:
+    """The Codings sheet parsed, then its formula cells looked for, in a background thread
+    while the store is read: python-calamine and zlib work without holding the GIL, so
+    on two cores this takes a few seconds off a 100,000-row import."""
+
+    def __init__(self, path: Path):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self.sheet = self._pool.submit(load_sheet, path, R.CODINGS_SHEET)
+        self.formulas = self._pool.submit(formula_cells, path, R.CODINGS_SHEET)
+
+    def take_sheet(self):
+        """The sheet's future, forgotten here: the parsed sheet (about 200 MB for
+        100,000 rows) must not outlive its reading."""
+        sheet, self.sheet = self.sheet, None
+        return sheet
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _check_rows(conn, study, codebook, path: Path, book, work: _Work, export, recorded,
+                source: str, prefetch: _Prefetch | None, *, skip_stale: bool,
+                dry_run: bool, run_id: int | None) -> None:
+    """Read every sheet of an identified workbook and check its rows (into `work`)."""
+    file = str(path)
+    person = study.coder(export.coder)
     ctx = ImportContext(conn=conn, study=study, codebook=codebook, coder=export.coder,
                         role=person.role, export_id=export.id, source=source,
                         export_rows=recorded, export_created_at=export.created_at,
@@ -266,22 +304,31 @@ def _validate(conn, study, codebook, path: Path, *, skip_stale: bool, dry_run: b
     sheets = {R.CODINGS_SHEET: columns, R.SEGMENTS_SHEET: R.SEGMENT_COLUMNS,
               R.INTERVIEWS_SHEET: R.INTERVIEW_COLUMNS}
     read: dict[str, list[dict]] = {}
+    small: dict[str, list[str]] = {}
     for sheet, required in sheets.items():
         keep = None
         if sheet == R.CODINGS_SHEET:
-            keep = _slim(recorded, sheet, R.read_only(required, R.CODER_COLUMNS))
+            keep = _slim(recorded, sheet, R.read_only(required, R.CODER_COLUMNS),
+                         R.CODER_COLUMNS)
         elif sheet == R.SEGMENTS_SHEET:
-            keep = _slim(recorded, sheet, R.read_only(required, R.SEGMENT_CODER_COLUMNS))
+            keep = _slim(recorded, sheet, R.read_only(required, R.SEGMENT_CODER_COLUMNS),
+                         R.SEGMENT_CODER_COLUMNS)
+        if keep is not None:
+            small[sheet] = keep.small
+        ahead = prefetch is not None and sheet == R.CODINGS_SHEET
         try:
             read[sheet] = read_sheet_rows(path, sheet, required=required, workbook=book,
-                                          keep=keep)
+                                          keep=keep,
+                                          loaded=prefetch.take_sheet() if ahead else None)
         except CityQDAError as exc:
             work.problems.extend(exc.problems)
             continue
-        work.problems.extend(_formula_problems(path, sheet, book))
+        work.problems.extend(_formula_problems(
+            path, sheet, book, prefetch.formulas.result() if ahead else None))
     translations = R.code_translations(codebook)
     checker = _RowChecker(conn, codebook, translations, ctx, work, skip_stale)
     checker.adopted = work.adoption is not None
+    checker.small = small
     if R.CODINGS_SHEET in read:
         checker.codings(read[R.CODINGS_SHEET], columns)
     if R.SEGMENTS_SHEET in read:
@@ -305,39 +352,52 @@ def _validate(conn, study, codebook, path: Path, *, skip_stale: bool, dry_run: b
         changes, problems = plugin.read(plugin_rows, ctx)
         work.problems.extend(problems)
         work.plugin_changes.append((plugin, changes))
-    return work
 
 
 BIG_COLUMNS = ("text", "previous", "next", "question", "section")
 
 
-def _slim(recorded: dict, sheet: str, readonly: list[str]):
-    """Hash each row's read-only cells as it is read; rows that match the export keep
-    their hash instead of their long texts (a 100,000-row sheet then fits in memory), and
-    their short read-only values shared (a city or code is the same text on many rows)."""
+def _slim(recorded: ExportRecord, sheet: str, readonly: list[str], coder: list[str]):
+    """Hash each row's read-only cells as it is read. A row that matches the export is
+    kept small (a 100,000-row sheet then fits in memory): its id, row number, hash and
+    filled coder cells, and its short read-only values, shared between rows (a city or
+    code is the same text on many rows), as a tuple under "_small" (`_full` restores
+    them); the long texts are dropped."""
     pool: dict = {}
     small = [c for c in readonly if c not in BIG_COLUMNS]
 
     def keep(row: dict) -> dict:
         digest = content_hash([row.get(c) for c in readonly])
         key = row.get("row_id")
-        record = recorded.get((sheet, key if isinstance(key, str) else str(key)))
-        if record is not None and record["content_sha256"] == digest:
-            row["_hash"] = record["content_sha256"]  # the same string, not a copy
-            for column in BIG_COLUMNS:
-                row.pop(column, None)
-            for column in small:
-                value = row.get(column)
-                if type(value) is str:
-                    row[column] = pool.setdefault(value, value)
-        else:
+        expected = recorded.digest((sheet, key if isinstance(key, str) else str(key)))
+        if expected != digest:
             row["_hash"] = digest
-        return row
+            return row
+        slim = {"row_id": key, "_row": row["_row"], "_hash": expected,  # shared string
+                "_small": tuple([pool.setdefault(v, v) if type(v) is str else v
+                                 for v in [row.get(c) for c in small]])}
+        for column in coder:
+            value = row.get(column)
+            if value is not None:
+                slim[column] = value
+        return slim
+    keep.small = small
     return keep
 
 
-def _formula_problems(path: Path, sheet: str, book) -> list[Problem]:
-    found = formula_cells(path, sheet)
+def _full(row: dict, small: list[str]) -> dict:
+    """A row as read, from what `_slim` kept of it (the long texts stay dropped)."""
+    values = row.get("_small")
+    if values is None:
+        return row
+    full = {k: v for k, v in row.items() if k != "_small"}
+    full.update(zip(small, values, strict=True))
+    return full
+
+
+def _formula_problems(path: Path, sheet: str, book, found=None) -> list[Problem]:
+    """CQ513 for each formula cell (`found`: formula_cells of the sheet, if known)."""
+    found = formula_cells(path, sheet) if found is None else found
     if not found:
         return []
     header = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=1)
@@ -372,6 +432,16 @@ def _state_cells(state: dict | None) -> dict:
             "comment": (state.get("comment") or "").strip() or None}
 
 
+# what the checks and the apply step read of a coding (rows.coding_values, evidence_span,
+# coding_flags, the stale test)
+_CodingRow = namedtuple("_CodingRow", [
+    "id", "segment_id", "code", "dimension", "rule_id", "origin", "reassigned_from",
+    "reassigned_by", "needs_review", "review_reason", "rule_gone", "produced", "coder",
+    "merged_into", "version", "start", "end", "evidence_text", "occurrence", "negated",
+    "hypothetical", "planned"])
+_CODING_SELECT = "SELECT " + ", ".join(f'"{c}"' for c in _CodingRow._fields) + " FROM codings"
+
+
 class _RowChecker:
     def __init__(self, conn, codebook, translations, ctx: ImportContext, work: _Work,
                  skip_stale: bool):
@@ -379,6 +449,7 @@ class _RowChecker:
         self.ctx, self.work, self.skip_stale = ctx, work, skip_stale
         self.file = str(work.path)
         self.adopted = False
+        self.small: dict[str, list[str]] = {}  # sheet -> columns of a slim row's _small
         self._infos: dict[int, R.SegmentInfo | None] = {}
 
     def problem(self, code, sheet, row, column, **fields):
@@ -434,16 +505,21 @@ class _RowChecker:
         readonly = R.read_only(columns, R.CODER_COLUMNS)
         groups = self._groups(rows, sheet)
         self._deleted(sheet, groups)
-        ids = {self.ctx.export_rows[(sheet, k)]["entity_id"] for k in groups}
+        record_of = self.ctx.export_rows
+        ids = {record_of.entity_id((sheet, k)) for k in groups}
         current = {c.id: c for c in self._codings(ids)}
         mine = {d.coding_id: d for d in self._decisions(ids)}
         for row_id, group in groups.items():
-            record = self.ctx.export_rows[(sheet, row_id)]
-            coding = current.get(record["entity_id"])
+            key = (sheet, row_id)
+            coding = current.get(record_of.entity_id(key))
+            expected = record_of.digest(key)
             originals = [r for r in group
                          if (r.get("_hash") or content_hash([r.get(c) for c in readonly]))
-                         == record["content_sha256"]]
+                         == expected]
             copies = [r for r in group if r not in originals]
+            if copies:
+                originals = [_full(r, self.small.get(sheet, [])) for r in originals]
+            record = record_of[key]
             if len(originals) > 1:
                 for extra in originals[1:]:
                     self.problem("CQ506", sheet, extra["_row"], "row_id", row_id=row_id,
@@ -455,16 +531,24 @@ class _RowChecker:
                 self._decision(base, coding, record, mine.get(coding.id), row_id)
 
     def _codings(self, ids):
+        """The codings the checks and the apply step read, as light tuples with their
+        repeated texts shared (100,000 full result rows took over 100 MB)."""
         ids = sorted(ids)
-        # everything but the sentence and context texts, which no check needs
-        wanted = [c for c in codings.c if c.name not in ("sentence", "context")]
-        if len(ids) > R.SCAN_ABOVE:  # one scan beats hundreds of IN (...) chunks
+        sql = _CODING_SELECT
+        raw = self.conn.connection.driver_connection
+        pool: dict = {}
+
+        def light(row) -> _CodingRow:
+            return _CodingRow._make([pool.setdefault(v, v) if type(v) is str else v
+                                     for v in row])
+        if len(ids) > R.SCAN_ABOVE:  # one scan beats hundreds of IN (...) queries
             chosen = set(ids)
-            return [row for row in self.conn.execute(select(*wanted)) if row.id in chosen]
+            return [light(row) for row in raw.execute(sql) if row[0] in chosen]
         found = []
         for start in range(0, len(ids), 900):
-            found.extend(self.conn.execute(select(*wanted).where(
-                codings.c.id.in_(ids[start:start + 900]))))
+            chunk = ids[start:start + 900]
+            found.extend(light(row) for row in raw.execute(
+                f"{sql} WHERE id IN ({', '.join('?' for _ in chunk)})", chunk))
         return found
 
     def _decisions(self, ids):

@@ -285,7 +285,8 @@ def coding_values(coding, info: SegmentInfo, other: dict[str, dict] | None = Non
     rule = coding.rule_id or coding.origin
     if coding.reassigned_from:
         rule += f" (reassigned from {coding.reassigned_from} by {coding.reassigned_by})"
-    notes = [flags_text(coding_flags(coding))] if flags_text(coding_flags(coding)) else []
+    flags = flags_text(coding_flags(coding))
+    notes = [flags] if flags else []
     if coding.needs_review:
         notes.append(f"needs review: {coding.review_reason or 'see the log'}")
     if coding.rule_gone:

@@ -252,10 +252,10 @@ class FastRows:
         return (f'<c r="{ref}" t="inlineStr"{style}><is><t xml:space="preserve">'
                 f"{_xml(text)}</t></is></c>")
 
-    def _shape(self, width: int, unlocked_columns) -> tuple[list, ...]:
-        """Per column, as UTF-8: the start of a cell's tag (before the row number), the
-        rest of a text cell's opening, an empty cell's tag end (empty when the cell is
-        left out); and the style attribute as text."""
+    def _shape(self, width: int, unlocked_columns) -> tuple:
+        """Per column, as UTF-8: a text cell's XML up to the row number and from there to
+        the text, an empty cell's tag end (empty when the cell is left out); the style
+        attribute as text; a cache for `_template`."""
         key = (width, tuple(unlocked_columns))
         shape = self._shapes.get(key)
         if shape is None:
@@ -266,26 +266,47 @@ class FastRows:
             shape = ([f'<c r="{self._letters[i]}'.encode() for i in range(width)],
                      [f'" t="inlineStr"{style}><is><t xml:space="preserve">'.encode()
                       for style in styles],
-                     [f'"{style}/>'.encode() if style else b"" for style in styles], styles)
+                     [f'"{style}/>'.encode() if style else b"" for style in styles],
+                     styles, {})
             self._shapes[key] = shape
         return shape
 
+    @staticmethod
+    def _template(shape, filled: tuple, special: frozenset) -> bytes:
+        """A row's cells as one bytes %-format for `filled` (which cells hold text) and
+        `special` (cells given whole): %(n)s is the row number, %(<column>)s a text."""
+        starts, opens, empties, _styles, templates = shape
+        key = (filled, special)
+        found = templates.get(key)
+        if found is None:
+            pieces = []
+            for index, has_text in enumerate(filled):
+                name = b"%%(%d)s" % index
+                if index in special:
+                    pieces.append(name)
+                elif has_text:
+                    pieces += [starts[index], b"%(n)s", opens[index], name,
+                               b"</t></is></c>"]
+                elif empties[index]:
+                    pieces += [starts[index], b"%(n)s", empties[index]]
+            found = templates[key] = b"".join(pieces)
+        return found
+
     def row(self, values, rich, unlocked_columns) -> None:
-        starts, opens, empties, styles = self._shape(len(values), unlocked_columns)
+        shape = self._shape(len(values), unlocked_columns)
         texts, joined = _safe_row(values)
         escaped = joined.replace(b"&", b"&amp;").replace(b"<", b"&lt;") \
             .replace(b">", b"&gt;").split(b"\x00")
-        number = b"%d" % (self.rows + 1)
-        special = {}
+        cells = dict(zip(_KEYS, escaped, strict=False))  # _KEYS: as many as Excel allows
+        cells[b"n"] = b"%d" % (self.rows + 1)
+        special = _NONE
         for index, spans in (rich or {}).items():
             text = texts[index]
             if spans and text and len(text) == len(values[index] or ""):
-                special[index] = self._rich(index, text, spans, styles[index]).encode()
-        self._write(b"".join([
-            special[index] if index in special else
-            starts[index] + number + opens[index] + text + b"</t></is></c>" if text else
-            starts[index] + number + empties[index] if empties[index] else b""
-            for index, text in enumerate(escaped)]))
+                cells[_KEYS[index]] = self._rich(index, text, spans,
+                                                 shape[3][index]).encode()
+                special = special | {index}
+        self._write(self._template(shape, tuple(map(bool, escaped)), special) % cells)
 
     def _rich(self, index: int, text: str, spans, style: str) -> str:
         ref = f"{self._letter(index)}{self.rows + 1}"
@@ -314,6 +335,9 @@ class FastRows:
             runs.append(f'<r><t xml:space="preserve">{_xml(text[at:])}</t></r>')
         return f'<c r="{ref}" t="inlineStr"{style}><is>{"".join(runs)}</is></c>'
 
+
+_KEYS = [b"%d" % index for index in range(16384)]  # Excel's widest row
+_NONE: frozenset = frozenset()
 
 # C0 controls XML forbids (tab and newline allowed) as bytes, and the lead byte of
 # U+F000-U+FFFF (rare; covers U+FFFE and U+FFFF: such text takes the careful path). NUL,
@@ -614,21 +638,22 @@ def sheet_names(path: str | Path) -> list[str]:
 
 
 def read_sheet_rows(path: str | Path, sheet: str, *, required: Iterable[str] = (),
-                    workbook=None, keep=None) -> list[dict]:
+                    workbook=None, keep=None, loaded=None) -> list[dict]:
     """Rows of `sheet` as dicts keyed by header text, each with `_row` (Excel row number).
 
     Rows with no value at all are skipped (a coder's emptied row is a deleted row).
     Raises CQ501 when the sheet is missing and CQ502 naming every `required` column the
     header row lacks; values are normalised with `normalise_value`. `keep(row)`, when
     given, sees each row as it is read and returns what to keep of it (None drops it), so
-    a big sheet need not be held in full.
+    a big sheet need not be held in full. `loaded`, when given, is a future of the sheet
+    parsed already (`load_sheet` in another thread).
     """
     book = workbook if workbook is not None else open_workbook(path)
     if sheet not in book.sheet_names:
         raise CityQDAError("CQ501", file=str(path), sheet=sheet, expected=sheet,
                            found=", ".join(book.sheet_names) or "(no sheets)")
     try:
-        source = book.get_sheet_by_name(sheet)
+        source = loaded.result() if loaded is not None else book.get_sheet_by_name(sheet)
         if source.start in (None, (0, 0)):
             data = iter(source.iter_rows())  # streamed: rows are numbered from A1
         else:
@@ -677,6 +702,12 @@ def read_sheet_rows(path: str | Path, sheet: str, *, required: Iterable[str] = (
     return rows
 
 
+def load_sheet(path: str | Path, sheet: str):
+    """`sheet` parsed by python-calamine from a workbook opened for this call alone, so
+    that it can run in another thread (calamine parses without holding the GIL)."""
+    return open_workbook(path).get_sheet_by_name(sheet)
+
+
 def formula_cells(path: str | Path, sheet: str) -> list[tuple[int, str, str]]:
     """(row, column letter, formula) of every formula cell of `sheet`.
 
@@ -709,12 +740,15 @@ def formula_cells(path: str | Path, sheet: str) -> list[tuple[int, str, str]]:
     return found
 
 
+_SCAN_CHUNK = 1 << 22
+
+
 def _has_formula_tag(package: zipfile.ZipFile, part: str) -> bool:
     """Whether the part holds a formula element, read in chunks (a 100,000-row sheet is
     about 200 MB of XML, which need not be held at once)."""
     tail = b""
     with package.open(part) as stream:
-        while chunk := stream.read(1 << 22):
+        while chunk := stream.read(_SCAN_CHUNK):
             data = tail + chunk
             if _FORMULA_TAG.search(data):
                 return True

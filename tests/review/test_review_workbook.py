@@ -87,3 +87,76 @@ def test_workbook_reading_finds_formulas_and_missing_columns(tmp_path):
     with pytest.raises(CityQDAError) as error:
         read_sheet_rows(tmp_path / "f.xlsx", "Segments")
     assert error.value.code == "CQ501"
+
+
+# values the fast paths (one check per joined row) must treat exactly as safe_text does
+FAST_PATH_CASES = TRICKY + [
+    "a & b < c > d", "100% sure, %s and %(n)s", "carriage\r\nreturn\rhere", "nul\x00byte",
+    "lone \ud800 surrogate", "not a character \ufffe\uffff", "ﬁne ligature", "€ and ¶12",
+    "", "x" * (MAX_CELL_CHARS + 5)]
+
+
+def _reference_hash(values: list) -> str:
+    """content_hash as first written: one normalised value at a time."""
+    import hashlib
+
+    from pipeline.review.workbook import comparable
+
+    digest = hashlib.sha256()
+    for value in values:
+        value = comparable(value)
+        digest.update(b"-;" if value is None else f"{len(value)}:{value};".encode())
+    return digest.hexdigest()
+
+
+def test_workbook_content_hash_fast_path_matches_value_by_value():
+    for value in FAST_PATH_CASES:
+        for values in ([value], ["C1", value, "", None], [value, 7, "x"]):
+            assert content_hash(values) == _reference_hash(values), repr(value)
+    assert content_hash(FAST_PATH_CASES) == _reference_hash(FAST_PATH_CASES)
+
+
+def test_workbook_fast_rows_round_trip_tricky_text(tmp_path):
+    from pipeline.review.workbook import fast_rows
+
+    wb = new_workbook()
+    ws = wb.create_sheet("Codings")
+    style_table(ws, {"A": 10, "B": 40, "C": 20}, wrap_columns=["B"], rows=100, columns=4)
+    fast_rows(ws)
+    write_header(ws, ["row_id", "text", "other", "n"], coder_columns=["other"])
+    cases = FAST_PATH_CASES
+    for index, value in enumerate(cases):
+        # the same value plain and with a bold span, beside text, a number and nothing
+        write_row(ws, [f"C{index}", value, "plain & <b>", index], rich={1: [(1, 4)]},
+                  unlocked_columns=[2])
+        write_row(ws, [f"D{index}", value, None, None])
+    path = save_workbook(wb, tmp_path / "fast.xlsx")
+    rows = read_sheet_rows(path, "Codings", required=["row_id", "text"])
+    by_id = {r["row_id"]: r for r in rows}
+    for index, value in enumerate(cases):
+        expected = safe_text(value) or None
+        assert by_id[f"C{index}"]["text"] == expected, repr(value)
+        assert by_id[f"D{index}"]["text"] == expected, repr(value)
+        assert by_id[f"C{index}"]["other"] == "plain & <b>"
+        assert by_id[f"C{index}"]["n"] in (str(index), index)
+        assert by_id[f"D{index}"]["other"] is None
+    assert formula_cells(path, "Codings") == []
+
+
+@pytest.mark.parametrize("chunk", [7, 16, 33, 1 << 22])
+def test_workbook_formula_scan_finds_a_tag_across_chunks(tmp_path, monkeypatch, chunk):
+    from openpyxl import Workbook
+
+    import pipeline.review.workbook as workbook
+
+    monkeypatch.setattr(workbook, "_SCAN_CHUNK", chunk)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Codings"
+    ws.append(["row_id", "text"])
+    for index in range(30):
+        ws.append([f"C{index}", "some text " * (index % 5)])
+    ws["B17"] = "=1+1"
+    path = tmp_path / "formula.xlsx"
+    wb.save(path)
+    assert formula_cells(path, "Codings") == [(17, "B", "=1+1")]
