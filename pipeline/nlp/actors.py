@@ -698,6 +698,7 @@ class ActorRecognizer:
                     actors.append(found)
                     taken.mark(found.start, found.end)
         self._whole_text_name(view, actors)
+        self._acronyms_listed_with_companies(view, actors)
         actors.extend(self._aliases_in_brackets(view, actors, taken))
         actors.extend(self._generic(view, taken))
         actors.sort(key=lambda a: (a.start, a.end))
@@ -1414,6 +1415,26 @@ class ActorRecognizer:
             if k <= s <= k + 1 and all(view.shape[i] == LOWER for i in range(s, e)):
                 return True
         return False
+
+    @staticmethod
+    def _acronyms_listed_with_companies(view: DocView, actors) -> None:
+        """An acronym with nothing to say what it is, listed right next to a company
+        ("Philips and ASML", "ASML, Philips"), is a company too; other lists are mixed."""
+        company = ("bare_name", "company_suffix", "head:company")
+        named = sorted((a for a in actors if not a.generic), key=lambda a: a.start)
+        for left, right in zip(named, named[1:], strict=False):
+            between = [view.folded(i) for i in range(left.end, right.start)]
+            if not between or len(between) > 2 or any(
+                    w not in ("and", "&", "", "the") and view.shape[left.end] != COMMA
+                    for w in between) or int(view.sent[left.start]) != int(view.sent[right.start]):
+                continue
+            for acronym, other in ((left, right), (right, left)):
+                if acronym.evidence[-1:] == ["acronym"] and not acronym.registry_id and \
+                        other.category == "business" and any(w in other.evidence
+                                                             for w in company):
+                    acronym.votes.append(("business", "private", 1.0, "listed_with_company"))
+                    acronym.category, acronym.sector = "business", "private"
+                    acronym.evidence.append("listed_with_company")
 
     # -- brackets, generic mentions, references ------------------------------------------
     @staticmethod

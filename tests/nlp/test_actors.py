@@ -209,6 +209,11 @@ def test_actors_registry_branch_keeps_the_category(tagger):
      "practitioner", "public"),
     ("It signed with Harkon Steel, the metalworkers' union, in May.", "Harkon Steel",
      "civil_society", "third"),
+    # an undescribed acronym listed next to a company is one; next to a charity it keeps
+    # the default
+    ("Korvalt Ltd and ZEPRA sponsor the course together.", "ZEPRA", "business", "private"),
+    ("The Hope Foundation and ZEPRA sponsor the course together.", "ZEPRA", "civil_society",
+     "third"),
     # the subject of what organisations do, at the start of a clause
     ("She said that Velmora Greece had donated tablets.", "Velmora Greece", "business",
      "private"),
