@@ -129,6 +129,7 @@ class RunMemory:
     def __init__(self, study, previous_manifest: dict | None):
         self.study = study
         previous = previous_manifest or {}
+        self.previous_manifest = previous
         ok_format = previous.get("stages_format") == RECORD_FORMAT
         self.previous_stages: dict[str, dict] = previous.get("stages", {}) if ok_format else {}
         self.previous_outputs: dict[str, dict] = previous.get("outputs", {}) or {}

@@ -176,7 +176,8 @@ def build_manifest(ctx, conn: Connection) -> dict:
     for name, path in sorted(ctx.outputs.items()):
         outputs[name] = (memory.output_entry(name, Path(path)) if memory is not None
                          else _file_entry(study, Path(path)))
-    counts = dict(sorted({**_store_counts(conn), **ctx.counts}.items()))
+    versions, store_counts = _counts_of_store(ctx, conn)
+    counts = dict(sorted({**store_counts, **ctx.counts}.items()))
     return {
         "format": MANIFEST_FORMAT,
         "study": study.name,
@@ -204,8 +205,25 @@ def build_manifest(ctx, conn: Connection) -> dict:
         "seconds": {name: round(wall, 3)
                     for name, (wall, _cpu) in getattr(ctx, "seconds", {}).items()},
         "stages_format": RECORD_FORMAT,
+        "data_versions": versions,
+        "store_counts": store_counts,
         "stages": dict(sorted(memory.stages.items())) if memory is not None else {},
     }
+
+
+def _counts_of_store(ctx, conn: Connection) -> tuple[dict, dict[str, int]]:
+    """The store's change counters and its counts; the previous run's counts when the
+    counters are the same (a full pass over every coding's status at N = 1,000 is most of
+    what a rerun with nothing changed would cost)."""
+    from pipeline.report.incremental import data_versions
+
+    versions = data_versions(conn)
+    memory = getattr(ctx, "memory", None)
+    previous = memory.previous_manifest if memory is not None else {}
+    if versions and previous.get("data_versions") == versions and \
+            isinstance(previous.get("store_counts"), dict):
+        return versions, dict(previous["store_counts"])
+    return versions, _store_counts(conn)
 
 
 def _run_table_cells(ctx, conn: Connection) -> dict | None:
