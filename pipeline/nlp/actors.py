@@ -127,6 +127,8 @@ def cue_problems(doc: YamlDocument, file: str) -> list[Problem]:
                 "list_words", "list_fillers", "self_references", "agreement_nouns",
                 "funding_nouns"):
         check([key], data[key])
+    if "actor_verbs" in data:
+        check(["actor_verbs"], data["actor_verbs"])
     for i, kind in enumerate(data["kinds"]):
         check(["kinds", i, "phrases"], kind["phrases"])
     for i, role in enumerate(data["role_nouns"]):

@@ -334,3 +334,16 @@ def test_actors_can_be_left_out(tagger):
     plain = Tagger(tagger.codebook, entities=False)
     result = plain.tag("UNHCR works with the municipality.")
     assert (result["actors"], result["initiatives"], result["partnerships"]) == ([], [], [])
+
+
+def test_actors_actor_verbs_are_checked_like_other_cue_phrases(tmp_path):
+    from pipeline.errors import CityQDAError
+    from pipeline.nlp.actors import default_cues_path, load_entity_cues
+
+    data = yaml.safe_load(default_cues_path().read_text(encoding="utf-8"))
+    data["actor_verbs"] = ["{hires|employs"]
+    path = tmp_path / "cues.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(CityQDAError) as error:
+        load_entity_cues(path)
+    assert [p.fields["yaml_path"] for p in error.value.problems] == ["actor_verbs[0]"]
