@@ -6,7 +6,6 @@ from pathlib import Path
 import click
 
 from pipeline.cli.output import info
-from pipeline.store import backup_store
 
 
 @click.command("backup")
@@ -14,6 +13,8 @@ from pipeline.store import backup_store
 @click.pass_obj
 def command(obj, target):
     """Copy the store with SQLite's backup API (default: backups/cityqda-<time>.sqlite)."""
+    from pipeline.store import backup_store  # SQLAlchemy: not at import (`cityqda --help`)
+
     study = obj.study()
     if target is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
