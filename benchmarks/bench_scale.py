@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import platform
-import random
 import shutil
 import subprocess
 import sys
@@ -178,25 +177,6 @@ def fresh_copy(source: Path, target: Path) -> Path:
     return target
 
 
-def simulate_decisions(workbook: Path, seed: int) -> int:
-    """Accept every row, reject one in ten (what bench_pipeline.py's coder does)."""
-    from openpyxl import load_workbook
-
-    book = load_workbook(workbook)
-    sheet = book["Codings"]
-    header = [cell.value for cell in sheet[1]]
-    column = header.index("decision") + 1
-    rng = random.Random(seed)
-    filled = 0
-    for row in range(2, sheet.max_row + 1):
-        if sheet.cell(row=row, column=1).value is None:
-            continue
-        sheet.cell(row=row, column=column, value="reject" if rng.random() < 0.1 else "accept")
-        filled += 1
-    book.save(workbook)
-    return filled
-
-
 def markdown(n: int, seed: int, rows: list[dict]) -> str:
     lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
              f"{platform.python_version()}; N = {n}, seed {seed}.", "",
@@ -238,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         stage_args = [a.replace("{workbook}", str(workbook)) for a in STAGES[name]]
         if name == "review import" and workbook.exists():
             started = time.perf_counter()
+            from bench_pipeline import simulate_decisions  # the same simulated coder
+
             filled = simulate_decisions(workbook, args.seed)
             rows.append({"stage": f"(simulated coder, not timed: {filled} rows)",
                          "note": f"{time.perf_counter() - started:.0f} s"})

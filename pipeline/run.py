@@ -103,11 +103,7 @@ def stage_code(ctx: RunContext) -> None:
     from pipeline.report.incremental import memory_of
 
     memory = memory_of(ctx)
-    with ctx.store.read() as conn:
-        before = memory.stage_fingerprint(conn, "code")
-    record = memory.skippable("code", before)
-    if record is not None:
-        memory.replay(ctx, "code", record, "code")
+    if memory.unchanged_or_fingerprint(ctx, "code") is None:
         return
     from pipeline.code_study import code_study
 

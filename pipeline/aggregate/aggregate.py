@@ -222,12 +222,9 @@ def stage_aggregate(ctx) -> None:
     from pipeline.report.incremental import memory_of
 
     memory = memory_of(ctx)
-    with ctx.store.read() as conn:
-        stage_fingerprint = memory.stage_fingerprint(conn, "aggregate",
-                                                     parquet=parquet_available())
-    record = memory.skippable("aggregate", stage_fingerprint)
-    if record is not None:
-        memory.replay(ctx, "aggregate", record, "aggregate")
+    stage_fingerprint = memory.unchanged_or_fingerprint(ctx, "aggregate",
+                                                        parquet=parquet_available())
+    if stage_fingerprint is None:
         return
     previous = memory.parts("aggregate")
 

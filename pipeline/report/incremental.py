@@ -193,6 +193,17 @@ class RunMemory:
                 return None
         return record
 
+    def unchanged_or_fingerprint(self, ctx, stage: str, **options) -> str | None:
+        """None when `stage` can be skipped (its previous record is replayed into `ctx`),
+        else the fingerprint this run records for it."""
+        with ctx.store.read() as conn:
+            stage_fingerprint = self.stage_fingerprint(conn, stage, **options)
+        record = self.skippable(stage, stage_fingerprint)
+        if record is None:
+            return stage_fingerprint
+        self.replay(ctx, stage, record, stage)
+        return None
+
     def parts(self, stage: str) -> dict[str, str]:
         """Content fingerprints of the previous run's parts of `stage` (output key -> fp)."""
         return dict((self.previous_stages.get(stage) or {}).get("parts", {}))

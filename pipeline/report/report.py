@@ -622,12 +622,9 @@ def stage_report(ctx) -> None:
     memory = memory_of(ctx)
     # whether LibreOffice is there decides the outputs too
     want_pdf = bool(ctx.options.pdf and shutil.which("soffice"))
-    with ctx.store.read() as conn:
-        stage_fingerprint = memory.stage_fingerprint(conn, "report", pdf=ctx.options.pdf,
-                                                     soffice=want_pdf)
-    record = memory.skippable("report", stage_fingerprint)
-    if record is not None:
-        memory.replay(ctx, "report", record, "report")
+    stage_fingerprint = memory.unchanged_or_fingerprint(ctx, "report", pdf=ctx.options.pdf,
+                                                        soffice=want_pdf)
+    if stage_fingerprint is None:
         return
     previous = memory.parts("report")
 

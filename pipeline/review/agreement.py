@@ -489,11 +489,8 @@ def stage_agreement(ctx) -> None:
     from pipeline.report.incremental import memory_of
 
     memory = memory_of(ctx)
-    with ctx.store.read() as conn:
-        stage_fingerprint = memory.stage_fingerprint(conn, "agreement")
-    record = memory.skippable("agreement", stage_fingerprint)
-    if record is not None:
-        memory.replay(ctx, "agreement", record, "agreement")
+    stage_fingerprint = memory.unchanged_or_fingerprint(ctx, "agreement")
+    if stage_fingerprint is None:
         return
     report = agreement_report(ctx.study, ctx.store)
     outputs = {}
