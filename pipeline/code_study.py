@@ -34,7 +34,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 
 from pipeline import __version__
 from pipeline.coding.code_changes import AppliedChange, apply_changes
-from pipeline.coding.interview_context import add_context, whole_interviews
+from pipeline.coding.interview_context import StoredState, add_context, whole_interviews
 from pipeline.coding.reconcile import (
     CodingContext,
     InterviewWriter,
@@ -168,8 +168,8 @@ def find_work(conn, fingerprint: str, recode_all: bool = False
         total += 1
         state = None
         if row.st_sha256 is not None:
-            state = _State(row.st_sha256, row.st_start, row.st_end, row.st_version,
-                           row.st_fingerprint, row.st_codebook_version)
+            state = StoredState(row.st_sha256, row.st_start, row.st_end, row.st_version,
+                                row.st_fingerprint, row.st_codebook_version)
         tag = (recode_all or state is None or state.sha256 != row.sha256
                or state.fingerprint != fingerprint)
         moved = state is not None and (state.start, state.end, state.version) != \
@@ -178,16 +178,6 @@ def find_work(conn, fingerprint: str, recode_all: bool = False
             work[row.interview_id].append(SegmentWork(
                 row.id, row.sha256, row.start, row.end, row.version, tag, state))
     return work, total
-
-
-@dataclass(frozen=True)
-class _State:
-    sha256: str
-    start: int
-    end: int
-    version: int
-    fingerprint: str
-    codebook_version: str
 
 
 def code_study(study, store: Store, *, progress: Progress | None = None,
