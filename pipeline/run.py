@@ -91,19 +91,27 @@ def stage_ingest(ctx: RunContext) -> None:
     ctx.stage_lines.append(line)
 
 
+# What decides whether `code` has work: the segments, their coding state and the codebook
+# history (besides the study files and the package). Review tables (decisions, manual
+# codings, exports, memos, entity decisions, the audit log) are left out: coding never
+# starts from them, so importing workbooks does not cost the next run a tagger build.
+CODE_INPUT_TABLES = ("codebook_changes", "codebook_versions", "interview_versions",
+                     "interviews", "segment_coding", "segments")
+
+
 def stage_code(ctx: RunContext) -> None:
     """Code the segments that need it (a broken codebook codes nothing: its problems are
     the run's).
 
     Coding is idempotent: run again on the store it left, with the same codebook, registry
     and coder, it finds no work. So the fingerprint recorded is the one *after* coding, and
-    a run that finds the same one (nothing ingested, decided or edited since) skips the
+    a run that finds the same one (nothing ingested, edited or retired since) skips the
     stage without loading spaCy, the codebook or the registry. A coding run with problems
     (segments changed meanwhile) is not recorded: the next run retries them."""
     from pipeline.report.incremental import memory_of
 
     memory = memory_of(ctx)
-    if memory.unchanged_or_fingerprint(ctx, "code") is None:
+    if memory.unchanged_or_fingerprint(ctx, "code", tables=CODE_INPUT_TABLES) is None:
         return
     from pipeline.code_study import code_study
 
@@ -115,7 +123,7 @@ def stage_code(ctx: RunContext) -> None:
     ctx.stage_lines.append(report.summary())
     if not report.problems:
         with ctx.store.read() as conn:
-            after = memory.stage_fingerprint(conn, "code")
+            after = memory.stage_fingerprint(conn, "code", tables=CODE_INPUT_TABLES)
         memory.record("code", after, outputs={}, counts={}, problems=[], lines=[])
 
 

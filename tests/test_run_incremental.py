@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.run import STAGES
-from tests.sample_copy import copy_sample
+from tests.sample_copy import STUDY_PARTS, copy_sample
 
 SKIPPING = ("code", "agreement", "aggregate", "report")
 NOT_COMPARED = {"manifest.json", "changes.md"}
@@ -89,6 +89,18 @@ def test_run_incremental_rerun_skips_every_unchanged_stage(runner, sample):
     assert after["tables"] == before["tables"]
     assert set(after["stages"]) >= set(SKIPPING)
     assert output_files(sample) == files
+    assert "nothing changed" in second.stderr
+
+
+def test_run_incremental_imported_reviews_do_not_recode(runner, tmp_path):
+    """Workbooks imported by the first run (after its code stage) change decisions, not
+    what there is to code: the next run skips every stage, code included."""
+    study = copy_sample(tmp_path / "sample", parts=(*STUDY_PARTS, "reviews"))
+    first = run(runner, study)
+    assert ": 2 imported," in first.stderr
+    second = run(runner, study)
+    assert {f"{stage}: unchanged, skipped" for stage in SKIPPING} <= \
+        set(second.stderr.splitlines())
     assert "nothing changed" in second.stderr
 
 

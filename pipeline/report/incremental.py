@@ -146,9 +146,14 @@ class RunMemory:
             self._files = files_state(self.study, study_files(self.study))
         return self._files
 
-    def stage_fingerprint(self, conn: Connection, stage: str, **options) -> str:
-        return fingerprint(stage, __version__, package_state(), data_versions(conn),
-                           self.files(), options)
+    def stage_fingerprint(self, conn: Connection, stage: str, *,
+                          tables: tuple[str, ...] | None = None, **options) -> str:
+        """`tables`: the only change counters the stage's work depends on (None: all)."""
+        versions = data_versions(conn)
+        if tables is not None:
+            versions = {name: versions.get(name, 0) for name in tables}
+        return fingerprint(stage, __version__, package_state(), versions, self.files(),
+                           options)
 
     # --- outputs ------------------------------------------------------------------------
 
@@ -193,11 +198,13 @@ class RunMemory:
                 return None
         return record
 
-    def unchanged_or_fingerprint(self, ctx, stage: str, **options) -> str | None:
+    def unchanged_or_fingerprint(self, ctx, stage: str, *,
+                                 tables: tuple[str, ...] | None = None,
+                                 **options) -> str | None:
         """None when `stage` can be skipped (its previous record is replayed into `ctx`),
         else the fingerprint this run records for it."""
         with ctx.store.read() as conn:
-            stage_fingerprint = self.stage_fingerprint(conn, stage, **options)
+            stage_fingerprint = self.stage_fingerprint(conn, stage, tables=tables, **options)
         record = self.skippable(stage, stage_fingerprint)
         if record is None:
             return stage_fingerprint
