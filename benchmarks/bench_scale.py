@@ -4,7 +4,8 @@ process tree, forked workers included.
     python benchmarks/bench_scale.py --n 1000 [--seed 1] [--stages ingest code ...] [--keep]
 
 Each stage runs as its own `cityqda` process on a copy of a `generate_study.py` study
-(benchmarks/_work/scale-nN-seedS/, copied to scale-stages-nN/). Per stage: wall seconds,
+(benchmarks/_work/pipeline-nN-seedS/, shared with bench_pipeline.py, copied to
+scale-stages-nN-seedS/). Per stage: wall seconds,
 CPU seconds of the process and every child it waited for (os.wait4), the stage process's own
 peak resident memory (VmHWM, read by the process itself at the end), and the process tree
 sampled every 0.2 s: the largest sum of resident memory (RSS, counts pages that forked
@@ -24,16 +25,22 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+from bench_pipeline import (  # one child, study cache, copy and simulated coder for both
+    CODER,
+    WORK,
+    child,
+    fresh_copy,
+    generated_study,
+    simulate_decisions,
+)
+
 HERE = Path(__file__).resolve().parent
-WORK = HERE / "_work"
-CODER = "bench"
 STAGES = {
     "ingest": ["ingest"],
     "code": ["code"],
@@ -44,24 +51,6 @@ STAGES = {
     "report": ["report", "--no-pdf"],
     "qdpx export": ["export", "qdpx"],
 }
-
-
-def child(args: list[str], result_file: str) -> int:
-    from pipeline.cli import main
-
-    started = time.perf_counter()
-    try:
-        returned = main.main(args=args, prog_name="cityqda", standalone_mode=False)
-        code = returned if isinstance(returned, int) else 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    except Exception as exc:  # noqa: BLE001 - reported as the stage's failure
-        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
-        code = 1
-    Path(result_file).write_text(json.dumps({
-        "seconds": time.perf_counter() - started, "exit": code,
-        "vmhwm_mib": _status_kib(Path("/proc/self/status"), "VmHWM") / 1024}))
-    return 0
 
 
 def _status_kib(path: Path, field: str) -> int:
@@ -145,7 +134,7 @@ def run_stage(project: Path, args: list[str]) -> dict:
     figures = json.loads(result_file.read_text()) if result_file.exists() else {}
     result_file.unlink(missing_ok=True)
     return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-            "main_peak_mib": round(figures.get("vmhwm_mib", 0.0), 1),
+            "main_peak_mib": round(figures.get("max_rss_mib", 0.0), 1),
             "tree_rss_mib": round(sampler.rss_kib / 1024, 1),
             "tree_pss_mib": round(sampler.pss_kib / 1024, 1),
             "tree_hwm_sum_mib": round(sum(sampler.hwm_kib.values()) / 1024, 1),
@@ -154,27 +143,6 @@ def run_stage(project: Path, args: list[str]) -> dict:
             "load_before": [round(x, 2) for x in load],
             "load_after": [round(x, 2) for x in os.getloadavg()],
             "stderr_tail": [line.rstrip() for line in stderr_lines[-3:]]}
-
-
-def generated_study(n: int, seed: int) -> Path:
-    folder = WORK / f"scale-n{n}-seed{seed}"
-    if not (folder / "cityqda.toml").is_file():
-        subprocess.run([sys.executable, str(HERE / "generate_study.py"), "--n", str(n),
-                        "--seed", str(seed), "--out", str(folder)], check=True)
-    return folder
-
-
-def fresh_copy(source: Path, target: Path) -> Path:
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns(
-        "cityqda.sqlite*", "outputs", ".cityqda-cache"))
-    config = target / "cityqda.toml"
-    text = config.read_text(encoding="utf-8")
-    if f'id = "{CODER}"' not in text:
-        config.write_text(text + f'\n[[coders]]\nid = "{CODER}"\nname = "Benchmark coder"\n'
-                          'role = "coder"\n', encoding="utf-8")
-    return target
 
 
 def markdown(n: int, seed: int, rows: list[dict]) -> str:
@@ -210,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     source = generated_study(args.n, args.seed)
     project = WORK / f"scale-stages-n{args.n}-seed{args.seed}"
     if not (args.keep and project.is_dir()):
-        fresh_copy(source, project)
+        fresh_copy(source, project.name)
     workbook = project / "reviews" / "outbox" / "bench.xlsx"
     workbook.parent.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -218,8 +186,6 @@ def main(argv: list[str] | None = None) -> int:
         stage_args = [a.replace("{workbook}", str(workbook)) for a in STAGES[name]]
         if name == "review import" and workbook.exists():
             started = time.perf_counter()
-            from bench_pipeline import simulate_decisions  # the same simulated coder
-
             filled = simulate_decisions(workbook, args.seed)
             rows.append({"stage": f"(simulated coder, not timed: {filled} rows)",
                          "note": f"{time.perf_counter() - started:.0f} s"})
