@@ -1,6 +1,7 @@
 """Accuracy of actor, initiative and partnership recognition against hand-labelled passages.
 
     python benchmarks/bench_entities.py [--errors dev|sample|sample_bare] [--json]
+    python benchmarks/bench_entities.py --sets dev,sample_bare --ids p053-p103
     python benchmarks/bench_entities.py --speed 1000000
 
 
@@ -45,6 +46,7 @@ DEVSET = ROOT / "tests" / "data" / "devset"
 SAMPLE = ROOT / "tests" / "data" / "sample_labels.yaml"
 SAMPLE_SOURCES = ROOT / "scripts" / "sample_study"
 SAMPLE_REGISTRY = ROOT / "codebooks" / "actors.yaml"
+SETS = ("dev", "test", "sample", "sample_bare")
 TEST_SHA256 = "019e4597500862c3832c6f9bcb81750e01727b70aaf3552524d4872440e631df"
 
 
@@ -301,7 +303,15 @@ def main() -> None:
     parser.add_argument("--errors", choices=["dev", "sample", "sample_bare"])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--speed", type=int, metavar="WORDS")
+    parser.add_argument("--sets", default=",".join(SETS),
+                        help="comma-separated sets to score (quicker while iterating)")
+    parser.add_argument("--ids", metavar="FIRST-LAST",
+                        help="score only the dev passages with ids in this range (p053-p103)")
     args = parser.parse_args()
+    sets = [name.strip() for name in args.sets.split(",") if name.strip()]
+    unknown = sorted(set(sets) - set(SETS))
+    if unknown:
+        parser.error(f"unknown set(s) {', '.join(unknown)}; choose from {', '.join(SETS)}")
     if args.speed:
         speed(args.speed)
         return
@@ -316,11 +326,18 @@ def main() -> None:
     default_entities = EntityTagger(tagger.nlp, default_registry)
     sample_entities = EntityTagger(tagger.nlp, sample_registry)
     report = {}
-    for name, items, entities, registry in (
-            ("dev", load_devset("dev"), default_entities, default_registry),
-            ("test", load_devset("test"), default_entities, default_registry),
-            ("sample", load_sample(sample_registry), sample_entities, sample_registry),
-            ("sample_bare", load_sample(sample_registry), default_entities, sample_registry)):
+    loaders = {
+        "dev": (lambda: load_devset("dev"), default_entities, default_registry),
+        "test": (lambda: load_devset("test"), default_entities, default_registry),
+        "sample": (lambda: load_sample(sample_registry), sample_entities, sample_registry),
+        "sample_bare": (lambda: load_sample(sample_registry), default_entities,
+                        sample_registry)}
+    for name in [n for n in SETS if n in sets]:
+        load, entities, registry = loaders[name]
+        items = load()
+        if name == "dev" and args.ids:
+            first, _, last = args.ids.partition("-")
+            items = [it for it in items if first <= it["id"] <= (last or first)]
         if name == "sample_bare":
             for item in items:  # unseen text: no registry entry, no known speaker
                 item["context"].pop("speaker", None)
@@ -338,7 +355,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    keys = [k for k in report["dev"] if k != "seconds"]
+    keys = [k for k in next(iter(report.values())) if k != "seconds"]
     print(f"{'':34}" + "".join(f"{name:>12}" for name in report))
     for key in keys:
         values = "".join(f"{'' if report[n][key] is None else report[n][key]:>12}"
