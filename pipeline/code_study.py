@@ -222,9 +222,11 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
             if tagger_factory is not None:
                 tagger = tagger_factory(codebook)
             else:
+                from pipeline.nlp.build_cache import study_cache_dir
                 from pipeline.nlp.tagger import Tagger
 
-                tagger = Tagger(codebook, actors=registry)
+                tagger = Tagger(codebook, actors=registry,
+                                cache_dir=study_cache_dir(study.root))
         order = sorted(work)
         tagged = _tagged(store, tagger, codebook, work, order,
                          _worker_count(workers, work) if tagger is not None else 0)

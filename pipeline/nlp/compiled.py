@@ -136,7 +136,7 @@ def compile_codebook(codebook: Codebook, nlp, ruler) -> CompiledCodebook:
     group_of[nlp.vocab.strings.add("closer")] = "closer"
     ruler.add_phrase_group("closer", list(CLOSERS))
     for rule in codebook.rules:
-        for part in ("context", "phrases", "heads", "before"):
+        for part in ("context", "phrases", "heads", "before", "unless"):
             phrases = getattr(rule, part)
             if phrases:
                 add(f"rule:{rule.id}:{part}", phrases)
@@ -155,9 +155,9 @@ def compile_codebook(codebook: Codebook, nlp, ruler) -> CompiledCodebook:
         found = set()
         for phrase in phrases:
             for text in expand_phrase(phrase):
-                tokens = nlp.make_doc(text)
-                if len(tokens):
-                    found.add(tokens[position].norm)
+                tokens = ruler.phrase_tokens(text)[0]
+                if tokens:
+                    found.add(tokens[position])
         return frozenset(found)
 
     return CompiledCodebook(

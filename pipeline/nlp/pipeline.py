@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 from functools import lru_cache
+from pathlib import Path
 
 from spacy.language import Language
 from spacy.pipeline.span_ruler import SpanRuler
@@ -30,6 +31,30 @@ from pipeline.nlp.reassign import ReassignComponent
 _PENDING: dict[str, CompiledCodebook] = {}
 
 
+class PhraseTokens:
+    """A phrase's tokens as the matchers see them: the NORM hash of each token (what the
+    PhraseMatcher compares; the same keys it would take from a Doc of the phrase) and its
+    lower-cased words (for exact_lower patterns). Tokenised once per text; `known` holds
+    the tokens of an earlier build (`pipeline.nlp.build_cache`), `fresh` what this one
+    had to tokenise."""
+
+    __slots__ = ("nlp", "known", "fresh")
+
+    def __init__(self, nlp, known: dict | None = None):
+        self.nlp = nlp
+        self.known: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = known or {}
+        self.fresh = 0
+
+    def __call__(self, text: str) -> tuple[tuple[int, ...], tuple[str, ...]]:
+        found = self.known.get(text)
+        if found is None:
+            doc = self.nlp.make_doc(text)
+            found = (tuple(token.norm for token in doc), tuple(token.lower_ for token in doc))
+            self.known[text] = found
+            self.fresh += 1
+        return found
+
+
 class CodeRuler(SpanRuler):
     """SpanRuler that matches codes and the codebook's cue lists in one pass."""
 
@@ -38,6 +63,7 @@ class CodeRuler(SpanRuler):
                          validate=True, overwrite=True, **kwargs)
         self._fast_labels: dict[int, tuple[int, int]] = {}  # key -> (label, span id)
         self._lower_forms: dict[int, set[tuple[str, ...]]] = {}
+        self.phrase_tokens = PhraseTokens(nlp)
 
     def add_patterns(self, patterns) -> None:
         """Like SpanRuler.add_patterns; phrases of one label and id are added in one call.
@@ -55,21 +81,22 @@ class CodeRuler(SpanRuler):
                 grouped.setdefault(key, []).append(entry["pattern"])
                 if entry.get("exact_lower"):
                     self._lower_forms.setdefault(key_hash, set()).add(
-                        tuple(t.lower_ for t in self.nlp.make_doc(entry["pattern"])))
+                        self.phrase_tokens(entry["pattern"])[1])
             else:
                 self.matcher.add(key, [entry["pattern"]])
             self._patterns.append(public)
+        tokens = self.phrase_tokens
         for key, texts in grouped.items():
-            self.phrase_matcher.add(key, [self.nlp.make_doc(text) for text in texts])
+            self.phrase_matcher.add(key, [tokens(text)[0] for text in texts])
 
     def add_phrase_group(self, group: str, texts: list[str], exact_lower: bool = False) -> None:
         """Phrases matched in the same pass but kept out of doc.spans (cue lists)."""
         key_hash = self.nlp.vocab.strings.add(group)
-        docs = [self.nlp.make_doc(text) for text in texts]
-        self.phrase_matcher.add(group, docs)
+        tokens = [self.phrase_tokens(text) for text in texts]
+        self.phrase_matcher.add(group, [norms for norms, _ in tokens])
         if exact_lower:
             self._lower_forms.setdefault(key_hash, set()).update(
-                tuple(t.lower_ for t in doc) for doc in docs)
+                lowers for _, lowers in tokens)
 
     def match(self, doc):
         matches = self.phrase_matcher(doc)
@@ -119,31 +146,57 @@ def make_initiative(nlp, name, key):
     return InitiativeComponent(_PENDING[key])
 
 
-def build_pipeline(codebook: Codebook, token_lemmas: bool = False) -> Language:
-    """A new spaCy pipeline coding with `codebook` (use `pipeline_for` to reuse one)."""
+def build_pipeline(codebook: Codebook, token_lemmas: bool = False,
+                   cache_dir: str | Path | None = None) -> Language:
+    """A new spaCy pipeline coding with `codebook` (use `pipeline_for` to reuse one).
+
+    With `cache_dir`, the ruler's patterns and every phrase's tokens come from the last
+    build with the same codebook and code when there was one (`pipeline.nlp.build_cache`),
+    and are saved there otherwise: the pipeline is the same either way.
+    """
     nlp = new_language(codebook, token_lemmas=token_lemmas)
     ruler = nlp.add_pipe("cityqda_code_ruler", name="cityqda_codes")
-    ruler.add_patterns(ruler_patterns(codebook))
+    cache = key = None
+    cached = None
+    if cache_dir is not None:
+        from pipeline.nlp.build_cache import BuildCache, code_fingerprint
+
+        cache = BuildCache(cache_dir)
+        key = f"{codebook.id}@{codebook.version}#{codebook.sha256}/{code_fingerprint()}"
+        cached = cache.load(BUILD_CACHE_NAME, key)
+        if not (isinstance(cached, dict) and isinstance(cached.get("patterns"), list)
+                and isinstance(cached.get("tokens"), dict)):
+            cached = None
+    patterns = cached["patterns"] if cached is not None else ruler_patterns(codebook)
+    ruler.phrase_tokens = PhraseTokens(nlp, cached["tokens"] if cached is not None else None)
+    ruler.add_patterns(patterns)
     nlp.add_pipe("cityqda_sentencizer")
-    key = f"{codebook.id}@{codebook.version}#{codebook.sha256}/{id(nlp)}"
-    _PENDING[key] = compile_codebook(codebook, nlp, ruler)
+    key_pending = f"{codebook.id}@{codebook.version}#{codebook.sha256}/{id(nlp)}"
+    _PENDING[key_pending] = compile_codebook(codebook, nlp, ruler)
     try:
         for name in ("cityqda_context", "cityqda_reassign", "cityqda_initiative"):
-            nlp.add_pipe(name, config={"key": key})
+            nlp.add_pipe(name, config={"key": key_pending})
     finally:
-        del _PENDING[key]
+        del _PENDING[key_pending]
+    if cache is not None and (cached is None or ruler.phrase_tokens.fresh):
+        cache.save(BUILD_CACHE_NAME, key, {"patterns": patterns,
+                                           "tokens": ruler.phrase_tokens.known})
     return nlp
 
 
+BUILD_CACHE_NAME = "code-ruler"
+
+
 @lru_cache(maxsize=4)
-def pipeline_for(codebook: Codebook) -> Language:
-    """The pipeline for a codebook, built once per process.
+def pipeline_for(codebook: Codebook, cache_dir: str | Path | None = None) -> Language:
+    """The pipeline for a codebook, built once per process (`cache_dir`: see
+    `build_pipeline`).
 
     The pipeline lives as long as the process, so its many objects (vocabulary, tens of
     thousands of patterns) are moved out of the garbage collector's way (`gc.freeze`):
     otherwise every full collection walks them again while documents are tagged.
     """
-    nlp = build_pipeline(codebook)
+    nlp = build_pipeline(codebook, cache_dir=cache_dir)
     gc.collect()
     gc.freeze()
     return nlp

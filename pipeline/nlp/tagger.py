@@ -28,9 +28,12 @@ class Tagger:
     """Codes texts with one codebook; build once, reuse for many texts."""
 
     def __init__(self, codebook: Codebook | str | Path | None = None, batch_size: int = 256,
-                 actors=None, entities: bool = True):
+                 actors=None, entities: bool = True, cache_dir: str | Path | None = None):
+        """`cache_dir`: a folder where the matcher's built input is kept between processes
+        (`pipeline.nlp.build_cache`; `code` passes the study's); None builds it afresh."""
         self.codebook = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
-        self.nlp = pipeline_for(self.codebook)
+        self.nlp = pipeline_for(self.codebook, str(cache_dir) if cache_dir is not None
+                                else None)
         self.batch_size = batch_size
         self._dimension_of = {code.id: self.codebook.dimension_of(code.id)
                               for code in self.codebook.codes}

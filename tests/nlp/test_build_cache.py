@@ -1,0 +1,69 @@
+"""The matcher's built input kept on disk: the same pipeline from the cache, plain data only."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from pipeline.codebook.load import load_codebook
+from pipeline.nlp.build_cache import BuildCache
+from pipeline.nlp.language import AUX_KEY, CODES_KEY
+from pipeline.nlp.pipeline import BUILD_CACHE_NAME, build_pipeline
+
+TEXTS = [
+    "The city runs a night shelter and offers housing support. There is no French class.",
+    "Emergency shelters were full; an English course is planned, but accommodation is not.",
+    "Nothing here matches.",
+]
+
+
+def _matches(nlp) -> list:
+    found = []
+    for doc in nlp.pipe(TEXTS):
+        found.append(([(s.start, s.end, s.label_, s.id_) for s in doc.spans[CODES_KEY]],
+                      sorted(doc.user_data[AUX_KEY])))
+    return found
+
+
+def test_build_cache_pipeline_from_the_cache_matches_as_a_fresh_build(
+        minimal_codebook_path, tmp_path):
+    codebook = load_codebook(minimal_codebook_path)
+    folder = tmp_path / "cache"
+    fresh = _matches(build_pipeline(codebook))
+    written = build_pipeline(codebook, cache_dir=folder)
+    assert (folder / f"{BUILD_CACHE_NAME}.pickle").is_file()
+    assert (folder / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
+    read = build_pipeline(codebook, cache_dir=folder)
+    assert read.get_pipe("cityqda_codes").phrase_tokens.fresh == 0  # nothing tokenised
+    assert _matches(written) == fresh
+    assert _matches(read) == fresh
+    assert any(spans for spans, _ in fresh)
+
+
+def test_build_cache_reads_only_the_key_it_was_written_with(tmp_path):
+    cache = BuildCache(tmp_path)
+    assert cache.save("x", "key-1", {"tokens": {"night shelter": ((1, 2), ("night",))}})
+    assert cache.load("x", "key-1") == {"tokens": {"night shelter": ((1, 2), ("night",))}}
+    assert cache.load("x", "key-2") is None
+    assert cache.load("other", "key-1") is None
+
+
+@pytest.mark.parametrize("content", [
+    b"not a pickle",
+    pickle.dumps({"format": 1, "key": "k", "data": BuildCache("somewhere")}),  # a class
+    pickle.dumps(["format", 1]),
+])
+def test_build_cache_unreadable_or_not_plain_data_is_a_miss(tmp_path, content):
+    (tmp_path / "x.pickle").write_bytes(content)
+    assert BuildCache(tmp_path).load("x", "k") is None
+
+
+def test_build_cache_broken_file_is_rebuilt(minimal_codebook_path, tmp_path):
+    codebook = load_codebook(minimal_codebook_path)
+    (tmp_path / f"{BUILD_CACHE_NAME}.pickle").write_bytes(b"\x80\x05broken")
+    nlp = build_pipeline(codebook, cache_dir=tmp_path)
+    assert nlp.get_pipe("cityqda_codes").phrase_tokens.fresh > 0
+    assert _matches(nlp) == _matches(build_pipeline(codebook))
+    assert build_pipeline(codebook, cache_dir=tmp_path).get_pipe(
+        "cityqda_codes").phrase_tokens.fresh == 0
