@@ -107,7 +107,8 @@ def build_codebook(data: dict, sha256: str = "", source: str = "") -> Codebook:
              phrases=tuple(r.get("phrases", ())), heads=tuple(r.get("heads", ())),
              connectors=tuple(r.get("connectors", ("of", "for", "and", "&", ",", "the"))),
              before=tuple(r.get("before", ())), patterns=tuple(r.get("patterns", ())),
-             skip=tuple(r.get("skip", ())))
+             skip=tuple(r.get("skip", ())), unless=tuple(r.get("unless", ())),
+             split=bool(r.get("split", False)))
         for r in data.get("rules") or [])
     ctx = data["context"]
     cues = tuple(

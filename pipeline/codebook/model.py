@@ -68,6 +68,10 @@ class Rule:
     before: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
+    # reassign only: words that keep a mention where it is when they share its scope, and
+    # whether it is then coded both ways (discrimination "in housing and at work")
+    unless: tuple[str, ...] = ()
+    split: bool = False
 
 
 @dataclass(frozen=True)

@@ -176,7 +176,7 @@ def _phrase_lists(data: dict):
             if isinstance(pattern.get("phrases"), list):
                 yield ["codes", i, "patterns", j, "phrases"], pattern["phrases"]
     for i, rule in _ids(data.get("rules") if isinstance(data.get("rules"), list) else []):
-        for key in ("context", "phrases", "heads", "before"):
+        for key in ("context", "phrases", "heads", "before", "unless"):
             if isinstance(rule.get(key), list):
                 yield ["rules", i, key], rule[key]
     context = data.get("context") if isinstance(data.get("context"), dict) else {}

@@ -23,6 +23,7 @@ TOPIC_REACH = 12
 _BLOCKING = frozenset({"negation", "hypothetical", "background"})
 _CLAUSE_WORDS = frozenset({"and", "or", "to", "for", "with", "in", "of", "on", "that", "who",
                            "which"})
+_POSSESSIVE = frozenset({"'s", "'", "’s", "’"})
 DETERMINERS = frozenset({"the", "a", "an", "this", "these", "its", "their",
                          "his", "her", "our", "my", "your", "every", "each", "any"})
 
@@ -100,6 +101,19 @@ class InitiativeComponent:
             else:
                 mention.emitted = bool(set(mention.when) & mention.contexts)
 
+        # a named service that is the agent of a passive ("is offered by the refugee
+        # council's caseworkers") is who provides, like R17's subject: what it provides
+        # is coded instead, when it is
+        for mention in mentions:
+            if (mention.counts and mention.role == "service" and mention.kind == "dimension"
+                    and self._agent(doc, mention.start, reach=6)
+                    and any(other.counts and other.kind == "dimension"
+                            and other.sentence == mention.sentence
+                            and other.end <= mention.start and other.code != mention.code
+                            for other in mentions)):
+                mention.counts = mention.initiative = False
+                mention.emitted = False
+
         challenges: dict[tuple[str, int, int], Mention] = {}
         derivations = self.derivations
         for mention in mentions:
@@ -140,14 +154,14 @@ class InitiativeComponent:
         return doc
 
     @staticmethod
-    def _agent(doc, start: int) -> bool:
-        """Whether the words at `start` follow "by" (at most two words between): the agent
-        of a passive, not what is provided."""
-        for i in range(start - 1, max(-1, start - 4), -1):
+    def _agent(doc, start: int, reach: int = 3) -> bool:
+        """Whether the words at `start` follow "by" (fewer than `reach` words between, a
+        possessive allowed): the agent of a passive, not what is provided."""
+        for i in range(start - 1, max(-1, start - 1 - reach), -1):
             word = doc[i].lower_
             if word == "by":
                 return True
-            if not doc[i].is_alpha or word in _CLAUSE_WORDS:
+            if not (doc[i].is_alpha or word in _POSSESSIVE) or word in _CLAUSE_WORDS:
                 return False
         return False
 

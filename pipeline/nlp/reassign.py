@@ -194,6 +194,8 @@ class ReassignComponent:
         sources = rule.sources
         patterns = rule.patterns
         context = analysis.groups[f"rule:{rule.id}:context"]
+        unless = analysis.groups.get(f"rule:{rule.id}:unless", ())
+        copies = []
         for mention in mentions:
             if mention.code not in sources or mention.reassigned_by is not None:
                 continue
@@ -205,10 +207,18 @@ class ReassignComponent:
                 low, high = mention.clause_start, mention.clause_end
             else:
                 low, high = analysis.sentence_bounds(mention.sentence)
-            for s, e in context:
-                if s < high and e > low:
-                    self._move(mention, rule.target, rule)
-                    break
+            if not any(s < high and e > low for s, e in context):
+                continue
+            if any(s < high and e > low for s, e in unless):
+                # the other setting is named too ("discrimination in housing and at work"):
+                # the mention stays, and with `split` it is also coded as the target
+                if rule.split:
+                    copies.append(self._copy(mention, rule))
+                continue
+            self._move(mention, rule.target, rule)
+        if copies:
+            mentions.extend(copies)
+            mentions.sort(key=lambda m: (m.start, m.end))
 
     def _follow(self, mentions, rule, places=()):
         sources = rule.sources
@@ -225,6 +235,15 @@ class ReassignComponent:
                         nearest = (distance, other)
             if nearest is not None:
                 self._move(mention, nearest[1].code, rule)
+
+    @classmethod
+    def _copy(cls, mention: Mention, rule) -> Mention:
+        copy = Mention(mention.start, mention.end, mention.code, mention.rule, mention.kind,
+                       mention.role, mention.when)
+        for name in Mention.__slots__:
+            setattr(copy, name, getattr(mention, name))
+        cls._move(copy, rule.target, rule)
+        return copy
 
     @staticmethod
     def _move(mention: Mention, target: str, rule) -> None:

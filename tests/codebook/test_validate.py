@@ -95,6 +95,16 @@ BROKEN = {
         ("        role: service\n        phrases: [\"{english",
          "        phrases: [\"{english"),
         "CQ202", "codes[3].patterns[0]", "needs `role`"),
+    "split without unless": (
+        ('    context: ["language"]\n', '    context: ["language"]\n    split: true\n'),
+        "CQ202", "rules[0]", "'unless' is required here"),
+    "unless on a rule that does not move": (
+        ('    phrases: ["legal obligation"]\n',
+         '    phrases: ["legal obligation"]\n    unless: ["duty"]\n'),
+        "CQ202", "rules[1].type", "'reassign' was expected"),
+    "unless phrase with unbalanced braces": (
+        ('    context: ["language"]\n', '    context: ["language"]\n    unless: ["{school"]\n'),
+        "CQ205", "rules[0].unless[0]", "unbalanced braces"),
     "cue with an unknown type": (
         ("      type: pseudo\n", "      type: sarcasm\n"), "CQ202", "context.cues[3].type",
         "is not one of"),

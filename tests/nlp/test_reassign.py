@@ -99,6 +99,26 @@ def test_reassign_discrimination_outside_work_stays_social(tagger):
     assert result["dimensions"] == ["social"]
 
 
+@pytest.mark.parametrize("text", [
+    "The bureau handles complaints about discrimination in housing, in schools and at work.",
+    "The office handles complaints of discrimination by landlords and employers.",
+])
+def test_reassign_unless_split_codes_discrimination_in_and_outside_work_both_ways(tagger, text):
+    result = tagger.tag(text)
+    found = {c["code"]: c for c in result["codes"] if c["dimension"]}
+    assert {"social.discrimination", "economic.workplace_discrimination"} <= set(found)
+    moved = found["economic.workplace_discrimination"]
+    assert (moved["reassigned_by"], moved["reassigned_from"]) == ("R01", "social.discrimination")
+    assert found["social.discrimination"]["reassigned_by"] is None
+    assert {"social", "economic"} <= set(result["dimensions"])
+
+
+def test_reassign_unless_keeps_training_people_to_become_staff_vocational(tagger):
+    result = tagger.tag("The college trains refugee women to become teachers.")
+    assert "economic.vocational_training" in {c["code"] for c in result["codes"]}
+    assert "cultural_religious" not in result["dimensions"]
+
+
 def test_reassign_language_course_at_the_workplace_is_cultural(tagger):
     result = tagger.tag("The company offers Dutch lessons at the workplace for its cleaners.")
     assert result["dimensions"] == ["cultural_religious"]
