@@ -53,7 +53,8 @@ class Code:
 @dataclass(frozen=True)
 class Rule:
     id: str
-    type: str  # reassign | follow_service | suppress | org_name | venue | subject | overlap
+    # reassign | follow_service | suppress | org_name | venue | subject | overlap | refer_back
+    type: str
     label: str
     reason: str
     sources: tuple[str, ...] = ()

@@ -39,6 +39,8 @@ class InitiativeComponent:
                     self.derivations.setdefault(source, []).append(derivation)
         self.follow_rules = {rule.id for rule in compiled.codebook.rules
                              if rule.type == "follow_service"}
+        self.refer_rules = [rule for rule in compiled.codebook.rules
+                            if rule.type == "refer_back"]
         order = {d: i for i, d in enumerate(DIMENSION_ORDER)}
         self._order = lambda d: (order.get(d, len(order)), d)
 
@@ -101,6 +103,10 @@ class InitiativeComponent:
             else:
                 mention.emitted = bool(set(mention.when) & mention.contexts)
 
+        for rule in self.refer_rules:
+            heads = analysis.groups.get(f"rule:{rule.id}:heads")
+            if heads:
+                mentions = self._refer_back(analysis, rule, heads, strong, free)
         # a named service that is the agent of a passive ("is offered by the refugee
         # council's caseworkers") is who provides, like R17's subject: what it provides
         # is coded instead, when it is
@@ -152,6 +158,44 @@ class InitiativeComponent:
              if m.counts and m.kind == "dimension" and dimension_of.get(m.code)},
             key=self._order)
         return doc
+
+    @staticmethod
+    def _refer_back(analysis, rule, heads, strong, free) -> list[Mention]:
+        """Codings for words that refer back to an earlier coding that did not count ("offers
+        no Arabic classes; these courses are run by ..."): a word of `heads` outside any
+        coding, in a later clause where someone provides, names the nearest earlier coding
+        that ends in a word of `heads`, and counts as it."""
+        mentions = analysis.mentions
+        head_ends = {e for _, e in heads}
+        added = []
+        for start, end in heads:
+            if any(m.start < end and start < m.end for m in mentions if m.kind == "dimension"):
+                continue
+            sentence = analysis.sentence_of(start)
+            low, high = analysis.clause(start, end, sentence)
+            if not free([(start, end)], low, high) or not free(strong, low, high):
+                continue
+            antecedent = None
+            for mention in mentions:
+                if (mention.kind == "dimension" and mention.end <= low
+                        and mention.end in head_ends and not mention.background
+                        and (antecedent is None or mention.end >= antecedent.end)):
+                    antecedent = mention
+            if antecedent is None or antecedent.counts or any(
+                    m.counts and m.code == antecedent.code for m in [*mentions, *added]):
+                continue
+            reference = Mention(start, end, antecedent.code, antecedent.rule, "dimension",
+                                antecedent.role, antecedent.when)
+            reference.sentence, reference.clause_start, reference.clause_end = \
+                sentence, low, high
+            reference.initiative = reference.counts = reference.emitted = True
+            reference.reassigned_by = rule.id
+            reference.reason = rule.reason
+            added.append(reference)
+        if added:
+            mentions = analysis.mentions = sorted([*mentions, *added],
+                                                  key=lambda m: (m.start, m.end))
+        return mentions
 
     @staticmethod
     def _agent(doc, start: int, reach: int = 3) -> bool:

@@ -105,6 +105,9 @@ BROKEN = {
     "unless phrase with unbalanced braces": (
         ('    context: ["language"]\n', '    context: ["language"]\n    unless: ["{school"]\n'),
         "CQ205", "rules[0].unless[0]", "unbalanced braces"),
+    "refer_back without heads": (
+        ("    type: suppress\n", "    type: refer_back\n"),
+        "CQ202", "rules[1]", "'heads' is required here"),
     "cue with an unknown type": (
         ("      type: pseudo\n", "      type: sarcasm\n"), "CQ202", "context.cues[3].type",
         "is not one of"),

@@ -107,3 +107,32 @@ def test_initiative_multi_clause_passage(tagger):
                         "funds a job fair every spring.")
     assert result["dimensions"] == ["economic"]
     assert result["challenges"] == ["challenge.housing"]
+
+
+@pytest.mark.parametrize("text, reference, dimensions", [
+    ("The city offers no Arabic courses of its own; classes are run by the mosque.",
+     "classes", ["cultural_religious"]),
+    ("The council stopped funding its mentoring programme for job seekers. The programme is "
+     "now run by volunteers.", "programme", ["economic"]),
+    # the later clause does not say anyone provides them: nothing refers back
+    ("The city offers no Arabic courses; classes are too expensive.", None, []),
+    # the earlier coding counts already: no second coding
+    ("The NGO runs Arabic courses; classes are given by volunteers.", None,
+     ["cultural_religious"]),
+])
+def test_initiative_refer_back_counts_a_word_naming_an_earlier_coding(
+        tagger, text, reference, dimensions):
+    result = tagger.tag(text)
+    assert result["dimensions"] == dimensions
+    referring = [c for c in result["codes"] if c["reassigned_by"] in ("R26", "R27")]
+    if reference is None:
+        assert referring == []
+    else:
+        assert [(c["text"], c["counts"]) for c in referring] == [(reference, True)]
+        assert referring[0]["reason"]
+
+
+def test_initiative_service_named_as_passive_agent_is_the_provider(tagger):
+    result = tagger.tag("Help with family reunification is offered by the refugee council's "
+                        "caseworkers.")
+    assert result["dimensions"] == ["legal"]
