@@ -728,6 +728,9 @@ class ActorRecognizer:
                           if self._case_ok(view, start, end, a)]
             actor = self._choose(view, candidates)
             end2 = self._extension(view, end)
+            if end2 > end and any(kind.category != actor.category for _, _, kind in
+                                  self._head_positions(view, end, end2)):
+                continue  # "Mastercard Foundation", "IKEA Foundation": a body of its own
             if end2 > end:  # "JRS Romania", "Equity Bank Rwanda": a branch of a known body
                 name = view.span_text(start, end2)
                 mentions.append(ActorMention(

@@ -163,9 +163,9 @@ def test_actors_registry_branch_keeps_the_category(tagger):
      "private"),
     ("Dompet Dhuafa, an Islamic charity, gives food.", "Dompet Dhuafa", "civil_society",
      "third"),
-    ("Money came from the UN agency UNRWA last year.", "UNRWA", "international_organization",
+    ("Money came from the UN agency UNHSP last year.", "UNHSP", "international_organization",
      "third"),
-    ("The German development agency GIZ pays.", "GIZ", "practitioner", "public"),
+    ("The Swiss development agency DEZA pays.", "DEZA", "practitioner", "public"),
     ("He described Nova as an independent nonprofit.", "Nova", "civil_society", "third"),
     ("The DITIB mosque opened its doors.", "DITIB mosque", "civil_society", "third"),
     # a group it belongs to, a role, a partner's place
@@ -347,3 +347,25 @@ def test_actors_actor_verbs_are_checked_like_other_cue_phrases(tmp_path):
     with pytest.raises(CityQDAError) as error:
         load_entity_cues(path)
     assert [p.fields["yaml_path"] for p in error.value.problems] == ["actor_verbs[0]"]
+
+
+@pytest.mark.parametrize("text, name, registry_id, category", [
+    ("UNRWA runs the clinic.", "UNRWA", "unrwa", "international_organization"),
+    ("UN Women works with the city.", "UN Women", "un_women", "international_organization"),
+    ("IKEA hires refugees.", "IKEA", "ikea", "business"),
+    ("The project receives money from IRCC.", "IRCC", "ca_ircc", "policy_maker"),
+    ("She works for Arbetsförmedlingen in Malmö.", "Arbetsförmedlingen",
+     "se_arbetsformedlingen", "practitioner"),
+])
+def test_actors_package_registry_knows_international_and_national_bodies(
+        tagger, text, name, registry_id, category):
+    found = actor(tagger.tag(text), name)
+    assert (found["registry_id"], found["category"], found["guess"]) == (
+        registry_id, category, False)
+
+
+def test_actors_registry_name_before_an_organisation_head_is_a_body_of_its_own(tagger):
+    """ "Mastercard Foundation" is a foundation, not a branch of the company."""
+    found = actor(tagger.tag("A grant from the Mastercard Foundation pays the fees."),
+                  "Mastercard Foundation")
+    assert (found["registry_id"], found["category"]) == (None, "civil_society")
