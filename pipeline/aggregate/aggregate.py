@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.aggregate.checks import cross_checks
-from pipeline.aggregate.datasets import coded_long, coded_wide, included_codings
+from pipeline.aggregate.datasets import WIDE_FIXED_COLUMNS, dataset_stream
 from pipeline.aggregate.tables import (
     TABLE_NAMES,
     build_scope,
@@ -27,9 +27,9 @@ from pipeline.aggregate.tables import (
     study_tables,
 )
 from pipeline.aggregate.writing import (
+    DatasetWriter,
     parquet_available,
     write_csv,
-    write_parquet,
     write_xlsx,
 )
 from pipeline.errors import CityQDAError, Problem
@@ -136,6 +136,42 @@ def _write(report: AggregateReport, key: str, path: Path, writer,
     report.outputs[key] = path
 
 
+def _write_datasets(report: AggregateReport, stream, out: Path, label: str,
+                    keep: KeepFile | None) -> dict[str, int]:
+    """Write both datasets as `stream` yields them, interview by interview; a file whose
+    content fingerprint `keep` accepts is left as it was. Returns the row counts."""
+    kinds = ("csv", "xlsx", "parquet") if parquet_available() else ("csv", "xlsx")
+    writers = []
+    target = out
+    try:
+        for head, flags_from in ((stream.long, None),
+                                 (stream.wide, len(WIDE_FIXED_COLUMNS))):
+            paths = {kind: out / f"{head.name}-{label}.{kind}" for kind in kinds}
+            target = paths["csv"]
+            writers.append(DatasetWriter(head, paths, flags_from=flags_from))
+        long_writer, wide_writer = writers
+        for long_rows, wide_rows in stream.chunks:
+            long_writer.add(long_rows)
+            wide_writer.add(wide_rows)
+        for writer in writers:
+            for kind in kinds:
+                key = f"{writer.head.name}_{kind}"
+                target = writer.paths[kind]
+                report.parts[key] = writer.fingerprint(kind)
+                if keep is not None and keep(key, target, report.parts[key]):
+                    report.kept += 1
+                else:
+                    writer.finish(kind)
+                report.outputs[key] = target
+    except OSError as exc:
+        raise CityQDAError("CQ720", path=str(target), problem=exc.strerror or str(exc)) \
+            from exc
+    finally:
+        for writer in writers:
+            writer.close()
+    return {writer.head.name: writer.count for writer in writers}
+
+
 def aggregate_study(study, store: Store, *, round: str | None = None,
                     include_suggested: bool = False, run_id: int | None = None,
                     out: Path | None = None,
@@ -174,27 +210,16 @@ def aggregate_study(study, store: Store, *, round: str | None = None,
         # an unreadable register is not an empty one: its own errors say what is wrong
         report.problems.extend(p for p in checked
                                if not (register_broken and p.code == "CQ730"))
-        included = included_codings(conn, all_scope, include_suggested)
-        datasets = [coded_long(conn, study, include_suggested=include_suggested,
-                               scope=all_scope, codebook=codebook, included=included),
-                    coded_wide(conn, study, include_suggested=include_suggested,
-                               scope=all_scope, codebook=codebook, included=included)]
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CityQDAError("CQ720", path=str(out), problem=exc.strerror or str(exc)) from exc
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CityQDAError("CQ720", path=str(out), problem=exc.strerror or str(exc)) \
+                from exc
+        stream = dataset_stream(conn, study, include_suggested=include_suggested,
+                                scope=all_scope, codebook=codebook)
+        counts = _write_datasets(report, stream, out, file_label(include_suggested), keep)
     label = file_label(include_suggested)
-    with_parquet = parquet_available()
-    for dataset in datasets:
-        stem = f"{dataset.name}-{label}"
-        _write(report, f"{dataset.name}_csv", out / f"{stem}.csv",
-               lambda p, t=dataset: write_csv(t, p), ("csv", [dataset]), keep)
-        _write(report, f"{dataset.name}_xlsx", out / f"{stem}.xlsx",
-               lambda p, t=dataset: write_xlsx([t], p), ("xlsx", [dataset]), keep)
-        if with_parquet:
-            _write(report, f"{dataset.name}_parquet", out / f"{stem}.parquet",
-                   lambda p, t=dataset: write_parquet(t, p), ("parquet", [dataset]), keep)
-    if not with_parquet:
+    if not parquet_available():
         report.problems.append(Problem("CQ731", {"what": "the coded datasets"}))
     tables_stem = f"tables-{label}-{scope_label(round)}"
     ordered = [tables[name] for name in TABLE_NAMES]
@@ -204,8 +229,8 @@ def aggregate_study(study, store: Store, *, round: str | None = None,
         _write(report, f"table_{table.name}_csv", out / tables_stem / f"{table.name}.csv",
                lambda p, t=table: write_csv(t, p), ("csv", [table]), keep)
     report.counts = {
-        "codings": len(datasets[0].rows),
-        "segments": len(datasets[1].rows),
+        "codings": counts["coded_long"],
+        "segments": counts["coded_wide"],
         "interviews": len(scope.interviews),
         "initiatives": sum(tables["initiatives_by_dimension"].column("distinct_initiatives")),
         "partnerships": sum(tables["partnerships_by_type"].column("total")),

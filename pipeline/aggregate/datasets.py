@@ -4,11 +4,18 @@ What counts is the user's choice and is written into every row (`selection`), in
 file names and into the notes: accepted codings only (the default), or accepted plus
 undecided suggestions. Only current segments of current (active) interviews are in the
 datasets; codings on retired segments stay in the store, listed by `cityqda status`.
+
+Both datasets are sorted by interview (file, then id) first, so an interview's rows are
+contiguous: `dataset_stream` reads and yields them one interview at a time, and the
+writers (pipeline.aggregate.writing.DatasetWriter) write them as they come. A
+1,000-interview study never sits in memory as rows (it took 1.3 GB that way).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -43,31 +50,9 @@ def _interview_values(interview) -> list:
     return values
 
 
-def _current_segments(conn: Connection, scope: Scope) -> dict[int, object]:
-    from pipeline.store.schema import segments
-
-    ids = scope.interview_ids
-    return {row.id: row for row in conn.execute(
-        select(segments.c.id, segments.c.interview_id, segments.c.ord, segments.c.section,
-               segments.c.question, segments.c.text)
-        .where(segments.c.status == "current")) if row.interview_id in ids}
-
-
-def _included_codings(conn: Connection, scope: Scope, include_suggested: bool):
-    from pipeline.coding.decisions import coding_statuses
-    from pipeline.store.schema import codings
-
-    current = _current_segments(conn, scope)
-    statuses = coding_statuses(conn)
-    wanted = included_statuses(include_suggested)
-    rows = [row for row in conn.execute(select(codings).order_by(codings.c.id))
-            if row.segment_id in current and statuses.get(row.id) in wanted]
-    return current, rows, statuses
-
-
-def _mentions(conn: Connection, segment_ids: set[int]) -> dict[int, dict[str, list]]:
-    """Segment id -> {"initiatives"|"actors": [(start, end, version, name)]}, without
-    rejected entities; merged ones under the name they were merged into."""
+def _entity_resolvers(conn: Connection) -> dict[str, tuple]:
+    """Per mention kind: (mention table, entity id column, entity id -> name or None):
+    rejected entities have no name, merged ones the name they were merged into."""
     from pipeline.store.schema import (
         actor_mentions,
         actors,
@@ -75,13 +60,14 @@ def _mentions(conn: Connection, segment_ids: set[int]) -> dict[int, dict[str, li
         initiatives,
     )
 
-    found: dict[int, dict[str, list]] = defaultdict(lambda: {"initiatives": [], "actors": []})
+    found = {}
     for key, mentions, entities, fk in (("initiatives", initiative_mentions, initiatives,
                                          "initiative_id"),
                                         ("actors", actor_mentions, actors, "actor_id")):
         names = {row.id: (row.name, row.review_status)
                  for row in conn.execute(select(entities.c.id, entities.c.name,
                                                 entities.c.review_status))}
+        resolved: dict[int, str | None] = {}
 
         def resolve(entity_id, seen=(), names=names):
             name, status = names.get(entity_id, (None, "rejected"))
@@ -94,11 +80,27 @@ def _mentions(conn: Connection, segment_ids: set[int]) -> dict[int, dict[str, li
                     return None
             return name
 
+        def cached(entity_id, resolve=resolve, resolved=resolved):
+            if entity_id not in resolved:
+                resolved[entity_id] = resolve(entity_id)
+            return resolved[entity_id]
+
+        found[key] = (mentions, fk, cached)
+    return found
+
+
+def _mentions(conn: Connection, resolvers: dict, segment_ids: list[int]
+              ) -> dict[int, dict[str, list]]:
+    """Segment id -> {"initiatives"|"actors": [(start, end, version, name)]} for these
+    segments, without rejected entities."""
+    found: dict[int, dict[str, list]] = defaultdict(lambda: {"initiatives": [], "actors": []})
+    if not segment_ids:
+        return found
+    for key, (mentions, fk, resolve) in resolvers.items():
         for row in conn.execute(select(mentions.c[fk], mentions.c.segment_id,
                                        mentions.c.start, mentions.c.end, mentions.c.version)
-                                .where(mentions.c.produced == 1)):
-            if row.segment_id not in segment_ids:
-                continue
+                                .where(mentions.c.produced == 1)
+                                .where(mentions.c.segment_id.in_(segment_ids))):
             name = resolve(row[0])
             if name is not None:
                 found[row.segment_id][key].append((row.start, row.end, row.version, name))
@@ -118,17 +120,18 @@ def _names_near(mentions: list, coding) -> str | None:
     return "; ".join(sorted(names, key=str.casefold)) or None
 
 
-def _decisions(conn: Connection, coding_ids: set[int]) -> dict[int, tuple[str, str]]:
+def _decisions(conn: Connection, coding_ids: list[int]) -> dict[int, tuple[str, str]]:
     from pipeline.store.schema import decisions
 
     decided: dict[int, list] = defaultdict(list)
     commented: dict[int, list] = defaultdict(list)
+    if not coding_ids:
+        return {}
     for row in conn.execute(select(decisions.c.coding_id, decisions.c.coder,
                                    decisions.c.role, decisions.c.decision,
                                    decisions.c.corrected_code, decisions.c.comment)
+                            .where(decisions.c.coding_id.in_(coding_ids))
                             .order_by(decisions.c.coder, decisions.c.id)):
-        if row.coding_id not in coding_ids:
-            continue
         who = f"{row.coder} (adjudicator)" if row.role == "adjudicator" else row.coder
         what = row.decision + (f" -> {row.corrected_code}" if row.corrected_code else "")
         decided[row.coding_id].append(f"{who}: {what}")
@@ -138,50 +141,21 @@ def _decisions(conn: Connection, coding_ids: set[int]) -> dict[int, tuple[str, s
             for key in decided}
 
 
-def included_codings(conn: Connection, scope: Scope, include_suggested: bool):
-    """(current segments by id, included coding rows, statuses): what both datasets are
-    built from; `aggregate` reads it once and passes it to both."""
-    return _included_codings(conn, scope, include_suggested)
+LONG_COLUMNS = ["selection", "coding_id", *INTERVIEW_COLUMNS, "segment_id", "segment",
+                "order", "section", "question", "segment_text", "code", "code_label", "kind",
+                "dimension", "status", "origin", "rule_id", "coder", "codebook_version",
+                *CODING_FLAGS, "reassigned_from", "reassigned_by", "evidence", "start",
+                "end", "sentence", "initiatives", "actors", "decisions", "comments"]
+WIDE_FIXED_COLUMNS = ["selection", "segment_id", *INTERVIEW_COLUMNS, "segment", "order",
+                      "section", "question", "text"]
 
 
-def coded_long(conn: Connection, study, *, include_suggested: bool = False,
-               scope: Scope | None = None, codebook: CodebookInfo | None = None,
-               register=None, included=None) -> ResultTable:
-    """One row per counted coding, with its interview's metadata, segment and evidence."""
-    scope = scope or build_scope(conn, study, register=register)
-    codebook = codebook or codebook_info(study)
-    current, rows, statuses = included or _included_codings(conn, scope, include_suggested)
-    interviews = {i.id: i for i in scope.interviews}
-    mentions = _mentions(conn, {row.segment_id for row in rows})
-    decided = _decisions(conn, {row.id for row in rows})
+def long_head(include_suggested: bool) -> ResultTable:
+    """The long dataset without rows: name, title, columns and notes."""
     label = selection_label(include_suggested)
-    columns = ["selection", "coding_id", *INTERVIEW_COLUMNS, "segment_id", "segment", "order",
-               "section", "question", "segment_text", "code", "code_label", "kind",
-               "dimension", "status", "origin", "rule_id", "coder", "codebook_version",
-               *CODING_FLAGS, "reassigned_from", "reassigned_by", "evidence", "start", "end",
-               "sentence", "initiatives", "actors", "decisions", "comments"]
-    table_rows = []
-    for row in rows:
-        segment = current[row.segment_id]
-        interview = interviews[segment.interview_id]
-        near = mentions.get(row.segment_id, {"initiatives": [], "actors": []})
-        decisions_text, comments = decided.get(row.id, (None, None))
-        table_rows.append([
-            label, row.id, *_interview_values(interview), segment.id,
-            f"{interview.pseudonym} ¶{segment.ord}", segment.ord, segment.section,
-            segment.question, segment.text, row.code, codebook.labels.get(row.code),
-            row.kind, row.dimension, statuses[row.id], row.origin, row.rule_id,
-            row.coder or None, row.codebook_version,
-            *(int(getattr(row, flag)) for flag in CODING_FLAGS),
-            row.reassigned_from, row.reassigned_by, row.evidence_text, row.start, row.end,
-            row.sentence, _names_near(near["initiatives"], row),
-            _names_near(near["actors"], row), decisions_text, comments])
-    file_index = columns.index("file")
-    table_rows.sort(key=lambda r: (r[file_index], r[file_index - 1], r[columns.index("order")],
-                                   r[columns.index("start")], r[columns.index("code")], r[1]))
     return ResultTable(
         name="coded_long", title=f"Coded segments, one row per coding ({label})",
-        columns=columns, rows=table_rows,
+        columns=list(LONG_COLUMNS), rows=[],
         notes=[f"Codings whose status is {label}; selection names that choice on every row.",
                "Current segments of current (active) interviews; offsets (start, end) are "
                "code points into the interview's plain text.",
@@ -190,45 +164,143 @@ def coded_long(conn: Connection, study, *, include_suggested: bool = False,
                "the coding's sentence (rejected ones left out)."])
 
 
-def coded_wide(conn: Connection, study, *, include_suggested: bool = False,
-               scope: Scope | None = None, codebook: CodebookInfo | None = None,
-               register=None, included=None) -> ResultTable:
-    """One row per current segment: a 0/1 column per dimension and per code."""
-    scope = scope or build_scope(conn, study, register=register)
-    codebook = codebook or codebook_info(study)
-    current, rows, _statuses = included or _included_codings(conn, scope, include_suggested)
-    interviews = {i.id: i for i in scope.interviews}
-    dimensions = list(scope.dimensions)
-    coded = {row.code for row in rows}
-    codes = [c for c in codebook.order if codebook.kinds.get(c) != "challenge_group"]
-    codes += sorted(coded - set(codes))
-    by_segment: dict[int, dict] = defaultdict(lambda: {"codes": set(), "dimensions": set()})
-    for row in rows:
-        bucket = by_segment[row.segment_id]
-        bucket["codes"].add(row.code)
-        if row.dimension and row.counts:
-            bucket["dimensions"].add(row.dimension)
+def wide_head(include_suggested: bool, dimensions: list[str], codes: list[str]
+              ) -> ResultTable:
+    """The wide dataset without rows; its 0/1 columns start at len(WIDE_FIXED_COLUMNS)."""
     label = selection_label(include_suggested)
-    columns = ["selection", "segment_id", *INTERVIEW_COLUMNS, "segment", "order", "section",
-               "question", "text", *(f"dimension:{d}" for d in dimensions),
-               *(f"code:{c}" for c in codes)]
-    table_rows = []
-    for segment in current.values():
-        interview = interviews[segment.interview_id]
-        bucket = by_segment.get(segment.id, {"codes": set(), "dimensions": set()})
-        table_rows.append([
-            label, segment.id, *_interview_values(interview),
-            f"{interview.pseudonym} ¶{segment.ord}", segment.ord, segment.section,
-            segment.question, segment.text,
-            *(int(d in bucket["dimensions"]) for d in dimensions),
-            *(int(c in bucket["codes"]) for c in codes)])
-    table_rows.sort(key=lambda r: (r[3], r[2], r[columns.index("order")], r[1]))
     return ResultTable(
         name="coded_wide", title=f"Coded segments, one row per segment ({label})",
-        columns=columns, rows=table_rows,
+        columns=[*WIDE_FIXED_COLUMNS, *(f"dimension:{d}" for d in dimensions),
+                 *(f"code:{c}" for c in codes)], rows=[],
         notes=[f"Codings whose status is {label}; selection names that choice on every row.",
                "Every current segment of the current interviews, coded or not.",
                "dimension:<d> = 1 when the segment has a coding of that dimension that counts "
                "as an initiative (existing or planned, not negated or hypothetical); code:<id> "
                "= 1 when the segment has a coding of that code (challenges included)."])
 
+
+@dataclass
+class DatasetStream:
+    """Both datasets' heads, and `chunks`: per interview (in dataset order), its long rows
+    and its wide rows, each sorted as in the whole dataset."""
+
+    long: ResultTable
+    wide: ResultTable
+    chunks: Iterator[tuple[list[list], list[list]]]
+
+
+def _included_codes(conn: Connection, scope: Scope, statuses: dict[int, str],
+                    wanted: tuple[str, ...]) -> set[str]:
+    from pipeline.store.schema import codings, segments
+
+    ids = scope.interview_ids
+    return {row.code for row in conn.execute(
+        select(codings.c.id, codings.c.code, segments.c.interview_id)
+        .join(segments, segments.c.id == codings.c.segment_id)
+        .where(segments.c.status == "current"))
+        if row.interview_id in ids and statuses.get(row.id) in wanted}
+
+
+def dataset_stream(conn: Connection, study, *, include_suggested: bool = False,
+                   scope: Scope | None = None, codebook: CodebookInfo | None = None,
+                   register=None, statuses: dict[int, str] | None = None) -> DatasetStream:
+    """The datasets read interview by interview (see the module doc). `chunks` reads the
+    store as it is consumed: consume it while `conn` is open."""
+    from pipeline.coding.decisions import coding_statuses
+
+    scope = scope or build_scope(conn, study, register=register)
+    codebook = codebook or codebook_info(study)
+    statuses = coding_statuses(conn) if statuses is None else statuses
+    wanted = included_statuses(include_suggested)
+    dimensions = list(scope.dimensions)
+    coded = _included_codes(conn, scope, statuses, wanted)
+    codes = [c for c in codebook.order if codebook.kinds.get(c) != "challenge_group"]
+    codes += sorted(coded - set(codes))
+    return DatasetStream(
+        long=long_head(include_suggested),
+        wide=wide_head(include_suggested, dimensions, codes),
+        chunks=_chunks(conn, scope, codebook, statuses, wanted,
+                       selection_label(include_suggested), dimensions, codes))
+
+
+def _chunks(conn: Connection, scope: Scope, codebook: CodebookInfo,
+            statuses: dict[int, str], wanted: tuple[str, ...], label: str,
+            dimensions: list[str], codes: list[str]):
+    from pipeline.store.schema import codings, segments
+
+    resolvers = _entity_resolvers(conn)
+    code_at = {code: index for index, code in enumerate(codes)}
+    dimension_at = {dimension: index for index, dimension in enumerate(dimensions)}
+    segment_query = (select(segments.c.id, segments.c.interview_id, segments.c.ord,
+                            segments.c.section, segments.c.question, segments.c.text)
+                     .where(segments.c.status == "current"))
+    coding_query = (select(codings).join(segments, segments.c.id == codings.c.segment_id)
+                    .where(segments.c.status == "current").order_by(codings.c.id))
+    for interview in sorted(scope.interviews, key=lambda i: (i.file, i.id)):
+        current = {row.id: row for row in conn.execute(
+            segment_query.where(segments.c.interview_id == interview.id))}
+        if not current:
+            continue
+        rows = [row for row in conn.execute(
+                    coding_query.where(segments.c.interview_id == interview.id))
+                if statuses.get(row.id) in wanted]
+        values = _interview_values(interview)
+        mentions = _mentions(conn, resolvers, sorted({row.segment_id for row in rows}))
+        decided = _decisions(conn, [row.id for row in rows])
+        long_rows = []
+        for row in rows:
+            segment = current[row.segment_id]
+            near = mentions.get(row.segment_id, {"initiatives": [], "actors": []})
+            decisions_text, comments = decided.get(row.id, (None, None))
+            long_rows.append([
+                label, row.id, *values, segment.id,
+                f"{interview.pseudonym} ¶{segment.ord}", segment.ord, segment.section,
+                segment.question, segment.text, row.code, codebook.labels.get(row.code),
+                row.kind, row.dimension, statuses[row.id], row.origin, row.rule_id,
+                row.coder or None, row.codebook_version,
+                *(int(getattr(row, flag)) for flag in CODING_FLAGS),
+                row.reassigned_from, row.reassigned_by, row.evidence_text, row.start,
+                row.end, row.sentence, _names_near(near["initiatives"], row),
+                _names_near(near["actors"], row), decisions_text, comments])
+        order_at = LONG_COLUMNS.index("order")
+        start_at, code_col = LONG_COLUMNS.index("start"), LONG_COLUMNS.index("code")
+        long_rows.sort(key=lambda r: (r[order_at], r[start_at], r[code_col], r[1]))
+        flags: dict[int, list[int]] = {}
+        for row in rows:
+            bucket = flags.get(row.segment_id)
+            if bucket is None:
+                bucket = flags[row.segment_id] = [0] * (len(dimensions) + len(codes))
+            bucket[len(dimensions) + code_at[row.code]] = 1
+            if row.dimension and row.counts and row.dimension in dimension_at:
+                bucket[dimension_at[row.dimension]] = 1
+        empty = [0] * (len(dimensions) + len(codes))
+        wide_rows = [[label, segment.id, *values, f"{interview.pseudonym} ¶{segment.ord}",
+                      segment.ord, segment.section, segment.question, segment.text,
+                      *flags.get(segment.id, empty)]
+                     for segment in sorted(current.values(), key=lambda s: (s.ord, s.id))]
+        yield long_rows, wide_rows
+
+
+def _collected(stream: DatasetStream) -> tuple[ResultTable, ResultTable]:
+    for long_rows, wide_rows in stream.chunks:
+        stream.long.rows.extend(long_rows)
+        stream.wide.rows.extend(wide_rows)
+    return stream.long, stream.wide
+
+
+def coded_long(conn: Connection, study, *, include_suggested: bool = False,
+               scope: Scope | None = None, codebook: CodebookInfo | None = None,
+               register=None) -> ResultTable:
+    """One row per counted coding, with its interview's metadata, segment and evidence
+    (the whole dataset in memory: for tests and small studies)."""
+    return _collected(dataset_stream(conn, study, include_suggested=include_suggested,
+                                     scope=scope, codebook=codebook, register=register))[0]
+
+
+def coded_wide(conn: Connection, study, *, include_suggested: bool = False,
+               scope: Scope | None = None, codebook: CodebookInfo | None = None,
+               register=None) -> ResultTable:
+    """One row per current segment: a 0/1 column per dimension and per code (the whole
+    dataset in memory: for tests and small studies)."""
+    return _collected(dataset_stream(conn, study, include_suggested=include_suggested,
+                                     scope=scope, codebook=codebook, register=register))[1]

@@ -168,42 +168,92 @@ def streamed(table: ResultTable) -> bool:
 
 
 _XML_ESCAPES = {"\r": "&#13;"}
+_FLAG_TAILS = ('" t="n"><v>0</v></c>', '" t="n"><v>1</v></c>')
+
+
+class RowsXml:
+    """`<row>` elements of one sheet, rendered chunk by chunk from Excel row 2 on.
+
+    `flags_from`: the columns from this index on hold only the ints 0 and 1 (the wide
+    dataset's code columns, most of its cells); each distinct run of them is rendered once
+    and reused with the row number put in. Text cells are rendered once per chunk.
+    """
+
+    def __init__(self, table: ResultTable, flags_from: int | None = None):
+        from openpyxl.utils import get_column_letter
+
+        self.name = table.name
+        self.width = len(table.columns)
+        self.opens = [f'<c r="{get_column_letter(index + 1)}' for index in range(self.width)]
+        self.number = 1
+        self.flags_from = flags_from if flags_from is not None and flags_from < self.width \
+            else None
+        self._flag_pieces: dict[tuple, list[str]] = {}
+
+    def _flags(self, values: tuple) -> list[str]:
+        pieces = self._flag_pieces.get(values)
+        if pieces is None:
+            if len(self._flag_pieces) > 4096:
+                self._flag_pieces.clear()
+            first = self.flags_from
+            pieces = [self.opens[first]]
+            for offset, value in enumerate(values[:-1], start=first + 1):
+                pieces.append(_FLAG_TAILS[value] + self.opens[offset])
+            pieces.append(_FLAG_TAILS[values[-1]])
+            self._flag_pieces[values] = pieces
+        return pieces
+
+    def render(self, rows: list[list]) -> str:
+        from xml.sax.saxutils import escape
+
+        width, opens, flags_from = self.width, self.opens, self.flags_from
+        texts: dict[str, str] = {}
+        out = []
+        for row in rows:
+            self.number += 1
+            if len(row) != width:
+                raise ValueError(f"row {self.number} of {self.name} has {len(row)} cells, "
+                                 f"not {width}")
+            at = str(self.number)
+            cells = []
+            for index, value in enumerate(row if flags_from is None else row[:flags_from]):
+                if value is None:
+                    continue
+                kind = type(value)
+                if kind is int:  # the common case (0/1 flags), without the checks below
+                    cells.append(f'{opens[index]}{at}" t="n"><v>{value}</v></c>')
+                    continue
+                if kind is str:
+                    rendered = texts.get(value)
+                    if rendered is None:
+                        text = xlsx_text(value)
+                        space = ' xml:space="preserve"' if text != text.strip() else ""
+                        if "&" in text or "<" in text or ">" in text or "\r" in text:
+                            text = escape(text, _XML_ESCAPES)
+                        rendered = texts[value] = \
+                            f'" t="inlineStr"><is><t{space}>{text}</t></is></c>'
+                    cells.append(f"{opens[index]}{at}{rendered}")
+                    continue
+                if kind is bool:
+                    value = int(value)
+                if isinstance(value, (int, float)) and math.isfinite(value):
+                    cells.append(f'{opens[index]}{at}" t="n"><v>{value!r}</v></c>')
+                    continue
+                text = xlsx_text(str(value))
+                space = ' xml:space="preserve"' if text != text.strip() else ""
+                if "&" in text or "<" in text or ">" in text or "\r" in text:
+                    text = escape(text, _XML_ESCAPES)
+                cells.append(f'{opens[index]}{at}" t="inlineStr"><is><t{space}>{text}</t>'
+                             f"</is></c>")
+            if flags_from is not None:
+                cells.append(at.join(self._flags(tuple(row[flags_from:]))))
+            out.append(f'<row r="{at}">{"".join(cells)}</row>')
+        return "".join(out)
 
 
 def _rows_xml(table: ResultTable) -> str:
     """`<row>` elements for the table's rows, from Excel row 2 on."""
-    from xml.sax.saxutils import escape
-
-    from openpyxl.utils import get_column_letter
-
-    width = len(table.columns)
-    opens = [f'<c r="{get_column_letter(index + 1)}' for index in range(width)]
-    rows = []
-    for number, row in enumerate(table.rows, start=2):
-        if len(row) != width:
-            raise ValueError(f"row {number} of {table.name} has {len(row)} cells, "
-                             f"not {width}")
-        at = str(number)
-        cells = []
-        for index, value in enumerate(row):
-            if value is None:
-                continue
-            kind = type(value)
-            if kind is int:  # the common case (0/1 flags), without the checks below
-                cells.append(f'{opens[index]}{at}" t="n"><v>{value}</v></c>')
-                continue
-            if kind is bool:
-                value = int(value)
-            if isinstance(value, (int, float)) and math.isfinite(value):
-                cells.append(f'{opens[index]}{at}" t="n"><v>{value!r}</v></c>')
-                continue
-            text = xlsx_text(str(value))
-            space = ' xml:space="preserve"' if text != text.strip() else ""
-            if "&" in text or "<" in text or ">" in text or "\r" in text:
-                text = escape(text, _XML_ESCAPES)
-            cells.append(f'{opens[index]}{at}" t="inlineStr"><is><t{space}>{text}</t></is></c>')
-        rows.append(f'<row r="{at}">{"".join(cells)}</row>')
-    return "".join(rows)
+    return RowsXml(table).render(table.rows)
 
 
 def _sheet_parts(parts: dict[str, bytes]) -> dict[str, str]:
@@ -229,24 +279,65 @@ def _sheet_parts(parts: dict[str, bytes]) -> dict[str, str]:
     return found
 
 
-def _add_streamed_rows(path: Path, streamed_tables: dict[str, ResultTable]) -> None:
-    """Put the streamed tables' rows into the saved package and fix its bytes."""
+def _add_streamed_rows(path: Path, streamed_tables: dict[str, ResultTable],
+                       spooled: dict[str, object] | None = None) -> None:
+    """Put the streamed tables' rows into the saved package and fix its bytes; a spooled
+    sheet's rows (sheet title -> binary file of its row XML) are copied from their file
+    into the package as it is compressed, never held in memory whole. The package is
+    written as `write_ooxml_zip` writes one (same entry order, dates and compression)."""
+    import shutil
     import zipfile
 
-    from pipeline.xlsx_determinism import write_ooxml_zip
+    from pipeline.xlsx_determinism import (
+        CORE_PROPERTIES,
+        FIXED_CORE_DATE,
+        FIXED_ZIP_DATE,
+        _entry_order,
+        fix_core_dates,
+    )
 
+    spooled = spooled or {}
     with zipfile.ZipFile(path) as source:
         parts = {info.filename: source.read(info) for info in source.infolist()
                  if not info.is_dir()}
     names = _sheet_parts(parts)
+    marker = b"</sheetData>"
     for title, table in streamed_tables.items():
         part = names[title]
-        marker = b"</sheetData>"
         if parts[part].count(marker) != 1:
             raise ValueError(f"unexpected worksheet layout in {part}")
         head, tail = parts[part].split(marker)
         parts[part] = b"".join((head, _rows_xml(table).encode("utf-8"), marker, tail))
-    write_ooxml_zip(path, parts)
+    spooled_parts = {names[title]: spool for title, spool in spooled.items()}
+    temp = Path(f"{path}.rows")
+    try:
+        with zipfile.ZipFile(temp, "w") as target:
+            for name in sorted(parts, key=_entry_order):
+                data = parts[name]
+                if name == CORE_PROPERTIES:
+                    data = fix_core_dates(data, FIXED_CORE_DATE)
+                info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DATE)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.create_system = 0
+                info.external_attr = 0
+                spool = spooled_parts.get(name)
+                if spool is None:
+                    target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED,
+                                    compresslevel=6)
+                    continue
+                if data.count(marker) != 1:
+                    raise ValueError(f"unexpected worksheet layout in {name}")
+                head, tail = data.split(marker)
+                info._compresslevel = 6
+                with target.open(info, "w") as stream:
+                    stream.write(head)
+                    spool.seek(0)
+                    shutil.copyfileobj(spool, stream, 1 << 20)
+                    stream.write(marker + tail)
+        os.replace(temp, path)
+    finally:
+        if temp.exists():
+            temp.unlink()
 
 
 def _notes_table(tables: list[ResultTable], titles: list[str]) -> ResultTable:
@@ -259,9 +350,12 @@ def _notes_table(tables: list[ResultTable], titles: list[str]) -> ResultTable:
                        columns=["sheet", "title", "note"], rows=rows, notes=[])
 
 
-def write_xlsx(tables: list[ResultTable], path: str | Path, *, notes: bool = True) -> Path:
+def write_xlsx(tables: list[ResultTable], path: str | Path, *, notes: bool = True,
+               spooled: dict[int, object] | None = None) -> Path:
     """One workbook, a sheet per table (in the order given) and a `notes` sheet with
-    each table's title and notes; byte-identical for identical tables."""
+    each table's title and notes; byte-identical for identical tables. `spooled` (index
+    of a table -> binary file of its sheet's row XML, see `RowsXml`) gives a table's rows
+    written ahead; its `rows` then only serve the column widths."""
     from openpyxl import Workbook
 
     from pipeline.xlsx_determinism import normalise_ooxml_zip
@@ -283,9 +377,11 @@ def write_xlsx(tables: list[ResultTable], path: str | Path, *, notes: bool = Tru
 
     def save(temp: Path) -> None:
         workbook.save(temp)
-        rest = {title: table for table, title in sheets if streamed(table) and table.rows}
-        if rest:
-            _add_streamed_rows(temp, rest)
+        spooled_titles = {titles[index]: spool for index, spool in (spooled or {}).items()}
+        rest = {title: table for table, title in sheets if streamed(table) and table.rows
+                and title not in spooled_titles}
+        if rest or spooled_titles:
+            _add_streamed_rows(temp, rest, spooled_titles)
         else:
             normalise_ooxml_zip(temp)
 
@@ -302,23 +398,161 @@ def parquet_available() -> bool:
     return True
 
 
-def write_parquet(table: ResultTable, path: str | Path) -> Path:
-    """The table as Parquet (needs pyarrow: the optional `parquet` extra). Columns whose
-    values mix numbers and text are stored as text."""
+def _parquet_column(values):
+    """Values of one column as pyarrow takes them: columns whose values mix numbers and
+    text are stored as text."""
+    kinds = {type(v) for v in values if v is not None}
+    if kinds and not kinds <= {int, bool} and not kinds <= {int, float} and kinds != {str}:
+        return [None if v is None else str(v) for v in values]
+    return values
+
+
+def _write_arrow(columns: dict, table: ResultTable, path: str | Path) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    columns = {}
-    for index, name in enumerate(table.columns):
-        values = [row[index] for row in table.rows]
-        kinds = {type(v) for v in values if v is not None}
-        if kinds and not kinds <= {int, bool} and not kinds <= {int, float} \
-                and kinds != {str}:
-            values = [None if v is None else str(v) for v in values]
-        columns[str(name)] = values
     arrow_table = pa.table(columns) if columns else pa.table({})
     metadata = {b"cityqda.title": table.title.encode("utf-8"),
                 b"cityqda.notes": "\n".join(table.notes).encode("utf-8")}
     arrow_table = arrow_table.replace_schema_metadata(metadata)
     _replace_atomically(Path(path), lambda temp: pq.write_table(arrow_table, temp))
     return Path(path)
+
+
+def write_parquet(table: ResultTable, path: str | Path) -> Path:
+    """The table as Parquet (needs pyarrow: the optional `parquet` extra). Columns whose
+    values mix numbers and text are stored as text."""
+    columns = {str(name): _parquet_column([row[index] for row in table.rows])
+               for index, name in enumerate(table.columns)}
+    return _write_arrow(columns, table, path)
+
+
+class DatasetWriter:
+    """One dataset's CSV, XLSX and Parquet files written as its rows come, chunk by chunk
+    (an interview's rows at a time), with the same bytes `write_csv`, `write_xlsx` and
+    `write_parquet` give for the whole table.
+
+    CSV goes to a file beside its target, the sheet's row XML to a spool file, and only
+    what Parquet needs stays in memory: the leading columns as row tuples, the 0/1 columns
+    (from `flags_from`) as one byte each. `fingerprint(kind)` identifies the content, so
+    an unchanged file can be left alone (`finish`). Call `close` in any case.
+    """
+
+    def __init__(self, head: ResultTable, paths: dict[str, Path], *,
+                 flags_from: int | None = None):
+        import hashlib
+        import json
+
+        self.head = ResultTable(name=head.name, title=head.title, columns=list(head.columns),
+                                rows=[], notes=list(head.notes))
+        self.paths = {kind: Path(path) for kind, path in paths.items()}
+        self.flags_from = flags_from if flags_from is not None \
+            and flags_from < len(head.columns) else None
+        self.count = 0
+        self._digest = hashlib.sha256(json.dumps(
+            [head.name, head.title, head.columns, head.notes], ensure_ascii=False
+        ).encode("utf-8"))
+        self._temps: list[Path] = []
+        self._csv = self._spool = None
+        if "csv" in self.paths:
+            target = self.paths["csv"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(prefix=".cityqda-", suffix=".csv",
+                                            dir=target.parent)
+            self._temps.append(Path(name))
+            self._csv = os.fdopen(handle, "wb")
+            header = io.StringIO(newline="")
+            csv.writer(header, lineterminator="\r\n").writerow(head.columns)
+            self._csv.write(("\ufeff" + header.getvalue()).encode("utf-8"))
+        if "xlsx" in self.paths:
+            self._xml = RowsXml(head, self.flags_from)
+            self._spool = tempfile.TemporaryFile(dir=self.paths["xlsx"].parent)
+        self._fixed: list[tuple] = []
+        self._flags = bytearray()
+
+    def add(self, rows: list[list]) -> None:
+        if not rows:
+            return
+        self.count += len(rows)
+        if len(self.head.rows) < 200:  # what the XLSX column widths are measured on
+            self.head.rows.extend(rows[:200 - len(self.head.rows)])
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        flags_from = self.flags_from
+        for row in rows:
+            if flags_from is None:
+                writer.writerow([v if type(v) is int else csv_cell(v) for v in row])
+            else:
+                writer.writerow([v if type(v) is int else csv_cell(v)
+                                 for v in row[:flags_from]] + row[flags_from:])
+        data = buffer.getvalue().encode("utf-8")
+        self._digest.update(data)
+        if self._csv is not None:
+            self._csv.write(data)
+        xml = self._xml.render(rows).encode("utf-8") if self._spool is not None \
+            else RowsXml(self.head, flags_from).render(rows).encode("utf-8")
+        self._digest.update(xml)
+        if self._spool is not None:
+            self._spool.write(xml)
+        if "parquet" in self.paths:
+            if flags_from is None:
+                self._fixed.extend(map(tuple, rows))
+            else:
+                for row in rows:
+                    self._fixed.append(tuple(row[:flags_from]))
+                    self._flags += bytes(row[flags_from:])
+
+    def fingerprint(self, kind: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(kind.encode("utf-8") + self._digest.digest()).hexdigest()
+
+    def finish(self, kind: str) -> Path:
+        """Write the `kind` file (csv, xlsx, parquet) into place."""
+        path = self.paths[kind]
+        if kind == "csv":
+            self._csv.close()
+            temp = self._temps[0]
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(temp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~mask)
+            os.replace(temp, path)
+        elif kind == "xlsx":
+            self._spool.flush()
+            write_xlsx([self.head], path, spooled={0: self._spool})
+        else:
+            self._write_parquet(path)
+        return path
+
+    def _write_parquet(self, path: Path) -> None:
+        width = len(self.head.columns)
+        fixed = self.flags_from if self.flags_from is not None else width
+        columns = {}
+        transposed = list(zip(*self._fixed, strict=True)) if self._fixed \
+            else [() for _ in range(fixed)]
+        for index in range(fixed):
+            columns[str(self.head.columns[index])] = _parquet_column(list(transposed[index]))
+        del transposed
+        if fixed < width:
+            if self.count:
+                import numpy as np
+
+                flags = np.frombuffer(bytes(self._flags), dtype=np.uint8) \
+                    .reshape(self.count, width - fixed)
+                for offset, name in enumerate(self.head.columns[fixed:]):
+                    columns[str(name)] = flags[:, offset].astype(np.int64)
+            else:
+                for name in self.head.columns[fixed:]:
+                    columns[str(name)] = []
+        _write_arrow(columns, self.head, path)
+
+    def close(self) -> None:
+        """Drop the scratch files (after `finish`, or on failure)."""
+        if self._csv is not None and not self._csv.closed:
+            self._csv.close()
+        if self._spool is not None:
+            self._spool.close()
+        for temp in self._temps:
+            if temp.exists():
+                temp.unlink()
+        self._fixed, self._flags = [], bytearray()
