@@ -26,15 +26,15 @@ in docs/BENCHMARKS.md (`## Code into the store`).
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 
 from pipeline import __version__
 from pipeline.coding.code_changes import AppliedChange, apply_changes
-from pipeline.coding.interview_context import StoredState, add_context, whole_interviews
+from pipeline.coding.interview_context import StoredState, add_context, context_work
 from pipeline.coding.reconcile import (
     CodingContext,
     InterviewWriter,
@@ -114,17 +114,65 @@ class CodeReport:
         return text + f" ({self.seconds:.1f} s)"
 
 
-def load_study_registry(study):
-    """The study's actor registry (else the package's); a broken one stops the stage."""
-    from pipeline.nlp.registry import load_registry, registry_path_for
+def load_study_registry(study, cached: bool = False):
+    """The study's actor registry (else the package's); a broken one stops the stage.
+    `cached`: see `load_study_codebook`."""
+    from pipeline.nlp.registry import build_registry, load_registry, registry_path_for
 
-    return load_registry(registry_path_for(study), study.vocabularies["categories"])
+    path = registry_path_for(study)
+    categories = tuple(study.vocabularies["categories"])
+    if not cached:
+        return load_registry(path, categories)
+    return _cached_document(study, "registry", path, repr(categories),
+                            lambda: load_registry(path, categories), build_registry)
 
 
-def load_study_codebook(study):
+def load_study_codebook(study, cached: bool = False):
+    """The study's codebook. `cached`: a codebook file already checked with the same code
+    is not parsed and checked again; its document comes from the study's cache folder
+    (`pipeline.nlp.build_cache`) and is built as `load_codebook` builds it."""
     from pipeline.codebook import load_codebook
+    from pipeline.codebook.load import build_codebook
 
-    return load_codebook(study.path("codebook"), tuple(study.vocabularies["dimensions"]))
+    path = study.path("codebook")
+    dimensions = tuple(study.vocabularies["dimensions"])
+    if not cached:
+        return load_codebook(path, dimensions)
+    return _cached_document(study, "codebook", path, repr(dimensions),
+                            lambda: load_codebook(path, dimensions), build_codebook)
+
+
+def _cached_document(study, name: str, path, options: str, load: Callable,
+                     build: Callable):
+    """`load()` (read, check, build: raises on a broken file), or `build` on the checked
+    document kept from an earlier load of the same bytes with the same code."""
+    import copy
+    import hashlib
+    from pathlib import Path
+
+    from pipeline.nlp.build_cache import BuildCache, code_fingerprint, study_cache_dir
+
+    try:
+        sha256 = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return load()  # reports the problem as usual
+    cache = BuildCache(study_cache_dir(study.root))
+    key = f"{sha256}/{options}/{code_fingerprint()}"
+    data = cache.load(name, key)
+    if isinstance(data, dict):
+        return build(data, sha256=sha256, source=str(path))
+    loaded = load()
+    if loaded.sha256 == sha256:  # the file did not change while it was read
+        cache.save(name, key, copy.deepcopy(_document_of(loaded)))
+    return loaded
+
+
+def _document_of(loaded) -> dict:
+    """The checked document a codebook or registry is built from."""
+    if hasattr(loaded, "raw"):
+        return loaded.raw
+    return {"description": loaded.description,
+            "actors": [actor.as_dict() for actor in loaded.actors]}
 
 
 def _start_run(conn, run_id: int | None) -> int:
@@ -146,38 +194,122 @@ def _finish_run(store: Store, report: CodeReport, status: str) -> None:
             manifest=json.dumps(manifest, sort_keys=True, ensure_ascii=False)))
 
 
-def find_work(conn, fingerprint: str, recode_all: bool = False
-              ) -> tuple[dict[int, list[SegmentWork]], int]:
-    """Segments that need coding or moving, by interview; and the number of segments."""
-    query = (select(segments.c.id, segments.c.interview_id, segments.c.sha256,
-                    segments.c.start, segments.c.end, segments.c.version,
-                    segment_coding.c.sha256.label("st_sha256"),
-                    segment_coding.c.start.label("st_start"),
-                    segment_coding.c.end.label("st_end"),
-                    segment_coding.c.version.label("st_version"),
-                    segment_coding.c.fingerprint.label("st_fingerprint"),
-                    segment_coding.c.codebook_version.label("st_codebook_version"))
-             .join(interviews, interviews.c.id == segments.c.interview_id)
-             .outerjoin(segment_coding, segment_coding.c.segment_id == segments.c.id)
-             .where(segments.c.status == "current", interviews.c.status == "active",
-                    interviews.c.purged == 0)
-             .order_by(segments.c.interview_id, segments.c.ord, segments.c.id))
-    work: dict[int, list[SegmentWork]] = defaultdict(list)
-    total = 0
-    for row in conn.execute(query):
-        total += 1
-        state = None
-        if row.st_sha256 is not None:
-            state = StoredState(row.st_sha256, row.st_start, row.st_end, row.st_version,
-                                row.st_fingerprint, row.st_codebook_version)
-        tag = (recode_all or state is None or state.sha256 != row.sha256
-               or state.fingerprint != fingerprint)
-        moved = state is not None and (state.start, state.end, state.version) != \
-            (row.start, row.end, row.version)
+@dataclass
+class WorkPlan:
+    """What `code` has to do, without a work item per segment (those are read interview by
+    interview, `interview_work`, so memory does not grow with the study).
+
+    `stale` lists the narrowing candidates by old fingerprint: segments due only to a new
+    fingerprint (same text), as parallel arrays of segment id, interview id and whether it
+    moved. `firm` holds the interviews with other work (new, changed or moved segments)."""
+
+    segments: int = 0
+    counts: dict[int, int] = field(default_factory=dict)  # interview -> current segments
+    firm: set[int] = field(default_factory=set)
+    stale: dict[str, tuple[array, array, set[int]]] = field(default_factory=dict)
+    refresh_moved: set[int] = field(default_factory=set)  # narrowed away, but moved
+
+    def interviews(self, hits: dict[str, set[int]] | None = None) -> list[int]:
+        """Interviews with work, the narrowing candidates outside `hits` (by old
+        fingerprint; None: every candidate) left out unless they moved."""
+        found = set(self.firm)
+        for fingerprint, (ids, owners, moved) in self.stale.items():
+            kept = None if hits is None else hits.get(fingerprint)
+            for segment_id, interview_id in zip(ids, owners, strict=True):
+                if kept is None or segment_id in kept or segment_id in moved:
+                    found.add(interview_id)
+        return sorted(found)
+
+
+WORK_QUERY = (select(segments.c.id, segments.c.interview_id, segments.c.sha256,
+                     segments.c.start, segments.c.end, segments.c.version,
+                     segment_coding.c.sha256.label("st_sha256"),
+                     segment_coding.c.start.label("st_start"),
+                     segment_coding.c.end.label("st_end"),
+                     segment_coding.c.version.label("st_version"),
+                     segment_coding.c.fingerprint.label("st_fingerprint"),
+                     segment_coding.c.codebook_version.label("st_codebook_version"))
+              .join(interviews, interviews.c.id == segments.c.interview_id)
+              .outerjoin(segment_coding, segment_coding.c.segment_id == segments.c.id)
+              .where(segments.c.status == "current", interviews.c.status == "active",
+                     interviews.c.purged == 0))
+STUDY_WORK = WORK_QUERY.order_by(segments.c.interview_id, segments.c.ord, segments.c.id)
+INTERVIEW_WORK = WORK_QUERY.where(segments.c.interview_id == bindparam("interview")) \
+    .order_by(segments.c.ord, segments.c.id)
+
+
+def _own_work(row, fingerprint: str, recode_all: bool
+              ) -> tuple[StoredState | None, bool, bool]:
+    """A segment's stored state, whether it needs tagging, whether it moved."""
+    state = None
+    if row.st_sha256 is not None:
+        state = StoredState(row.st_sha256, row.st_start, row.st_end, row.st_version,
+                            row.st_fingerprint, row.st_codebook_version)
+    tag = (recode_all or state is None or state.sha256 != row.sha256
+           or state.fingerprint != fingerprint)
+    moved = state is not None and (state.start, state.end, state.version) != \
+        (row.start, row.end, row.version)
+    return state, tag, moved
+
+
+STUDY_COUNTS = (select(segments.c.interview_id, func.count())
+                .join(interviews, interviews.c.id == segments.c.interview_id)
+                .where(segments.c.status == "current", interviews.c.status == "active",
+                       interviews.c.purged == 0)
+                .group_by(segments.c.interview_id))
+# Rows that may have work (SQLite filters; `_own_work` decides): most of a study has none
+# after its first `code`.
+MAY_HAVE_WORK = or_(segment_coding.c.sha256.is_(None),
+                    segment_coding.c.sha256 != segments.c.sha256,
+                    segment_coding.c.fingerprint != bindparam("fingerprint"),
+                    segment_coding.c.start != segments.c.start,
+                    segment_coding.c.end != segments.c.end,
+                    segment_coding.c.version != segments.c.version)
+
+
+def plan_work(conn, fingerprint: str, recode_all: bool = False) -> WorkPlan:
+    """Which interviews have work (see WorkPlan), from the segments that may have some."""
+    plan = WorkPlan()
+    plan.counts = dict(conn.execute(STUDY_COUNTS).all())
+    plan.segments = sum(plan.counts.values())
+    query = STUDY_WORK if recode_all else STUDY_WORK.where(MAY_HAVE_WORK)
+    for row in conn.execute(query, {"fingerprint": fingerprint}):
+        state, tag, moved = _own_work(row, fingerprint, recode_all)
+        if not (tag or moved):
+            continue
+        if tag and not recode_all and state is not None and state.sha256 == row.sha256:
+            ids, owners, moved_ids = plan.stale.setdefault(
+                state.fingerprint, (array("q"), array("q"), set()))
+            ids.append(row.id)
+            owners.append(row.interview_id)
+            if moved:
+                moved_ids.add(row.id)
+        else:
+            plan.firm.add(row.interview_id)
+    return plan
+
+
+def interview_work(conn, interview_id: int, fingerprint: str, recode_all: bool,
+                   refresh_moved: set[int]) -> list[SegmentWork]:
+    """Every current segment of one interview, to be tagged (the context rules need the
+    whole interview: `pipeline.coding.interview_context`), with its own flags to restore;
+    empty when none of them has work of its own."""
+    items: list[SegmentWork] = []
+    own = False
+    for row in conn.execute(INTERVIEW_WORK, {"interview": interview_id}):
+        state, tag, moved = _own_work(row, fingerprint, recode_all)
+        refresh = False
+        if tag and row.id in refresh_moved:  # narrowed away: its codings cannot change
+            tag, refresh = False, True
         if tag or moved:
-            work[row.interview_id].append(SegmentWork(
-                row.id, row.sha256, row.start, row.end, row.version, tag, state))
-    return work, total
+            own = True
+            item = SegmentWork(row.id, row.sha256, row.start, row.end, row.version, tag,
+                               state, refresh=refresh)
+        else:
+            item = SegmentWork(row.id, row.sha256, row.start, row.end, row.version, False,
+                               state)
+        items.append(item)
+    return context_work(items) if own else []
 
 
 def code_study(study, store: Store, *, progress: Progress | None = None,
@@ -193,8 +325,8 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
     pay for them; 0 or 1: tag here). The codings written are the same either way.
     """
     started = time.perf_counter()
-    codebook = load_study_codebook(study)
-    registry = load_study_registry(study)
+    codebook = load_study_codebook(study, cached=True)
+    registry = load_study_registry(study, cached=True)
     source = CodebookSource.read(codebook)
     fingerprint = coder_fingerprint(source, _other_inputs(registry))
     registry_cities = {actor.id: actor.city or "" for actor in registry.actors}
@@ -207,18 +339,20 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
     status = "failed"
     try:
         with store.read() as conn:
-            work, report.segments = find_work(conn, fingerprint, recode_all)
-            refresh = narrow_work(conn, work, fingerprint, codebook) if not recode_all \
+            plan = plan_work(conn, fingerprint, recode_all)
+            report.segments = plan.segments
+            hits = narrow_work(conn, plan, fingerprint, codebook) if not recode_all \
                 else {}
         ctx = CodingContext(codebook, fingerprint, report.run_id, utc_now(), registry_cities)
-        for old_fingerprint, segment_ids in sorted(refresh.items()):
+        for old_fingerprint, segment_ids in sorted(_refresh(plan, hits).items()):
             with store.write() as conn:
                 report.tally.segments_refreshed += refresh_states(conn, segment_ids,
                                                                   old_fingerprint, ctx)
-        work = whole_interviews(store, {k: v for k, v in work.items() if v})  # context
-        report.interviews = len(work)
+        order = plan.interviews(hits)
+        del hits
+        report.interviews = len(order)
         tagger = None
-        if any(item.tag for items in work.values() for item in items):
+        if order:
             if tagger_factory is not None:
                 tagger = tagger_factory(codebook)
             else:
@@ -227,18 +361,24 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
 
                 tagger = Tagger(codebook, actors=registry,
                                 cache_dir=study_cache_dir(study.root))
-        order = sorted(work)
-        tagged = _tagged(store, tagger, codebook, work, order,
-                         _worker_count(workers, work) if tagger is not None else 0)
+
+        def items_of(interview_id: int) -> list[SegmentWork]:
+            with store.read() as conn:
+                return interview_work(conn, interview_id, fingerprint, recode_all,
+                                      plan.refresh_moved)
+
+        to_tag = sum(plan.counts.get(interview_id, 0) for interview_id in order)
+        tagged = _tagged(store, tagger, codebook, order, items_of,
+                         _worker_count(workers, to_tag, len(order)) if tagger is not None
+                         else 0)
         try:
             for interview_id in (progress(order, len(order)) if progress else order):
                 items = next(tagged)
                 ctx.now = utc_now()
                 with store.write() as conn:
                     tally = InterviewWriter(conn, interview_id, ctx).write(items)
-                # Written: drop its tagger results, or they pile up for the whole study
-                # (peak memory grew with N: 515 MiB at 1,000 interviews).
-                del work[interview_id], items
+                # Written: drop its tagger results (they are several KB per segment).
+                del items
                 report.tally.add(tally)
                 if tally.segments_skipped:
                     report.problems.append(Problem("CQ420", {
@@ -255,25 +395,21 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
     return report
 
 
-def narrow_work(conn, work: dict[int, list[SegmentWork]], fingerprint: str,
-                codebook) -> dict[str, list[int]]:
-    """Segments due only to a codebook whose patterns alone changed, and where none of
-    the changed patterns (old or new) match, are refreshed instead of coded again: those
-    that also moved stay in `work` flagged `refresh`; the others leave `work` and are
-    returned by old fingerprint, for `refresh_states`."""
+def narrow_work(conn, plan: WorkPlan, fingerprint: str, codebook) -> dict[str, set[int]]:
+    """The narrowing candidates (segments due only to a codebook whose patterns alone
+    changed) where an old or new pattern of the changed codes matches, by old fingerprint.
+    The other candidates need not be coded again: `_refresh` moves them to the new
+    fingerprint, and those that also moved are written with `refresh` set. Old
+    fingerprints that cannot be narrowed are missing (every candidate is coded). Texts are
+    read in chunks, so memory stays flat."""
     import yaml
 
     from pipeline.coding.narrow import changed_pattern_codes, matching_segments
     from pipeline.coding.versions import fingerprint_parts
 
     current = fingerprint_parts(fingerprint)
-    stale: dict[str, list[SegmentWork]] = defaultdict(list)
-    for items in work.values():
-        for item in items:
-            if item.tag and item.state is not None and item.state.sha256 == item.sha256 \
-                    and item.state.fingerprint != fingerprint:
-                stale[item.state.fingerprint].append(item)
-    for old_fingerprint, items in sorted(stale.items()):
+    hits: dict[str, set[int]] = {}
+    for old_fingerprint, (ids, _owners, _moved) in sorted(plan.stale.items()):
         before = fingerprint_parts(old_fingerprint)
         if current is None or before is None or before[0] != current[0]:
             continue
@@ -286,25 +422,29 @@ def narrow_work(conn, work: dict[int, list[SegmentWork]], fingerprint: str,
         codes = changed_pattern_codes(old, codebook.raw)
         if codes is None:
             continue
-        ids = [item.segment_id for item in items]
-        texts = []
-        for start in range(0, len(ids), 500):
-            texts.extend(conn.execute(select(segments.c.id, segments.c.text)
-                                      .where(segments.c.id.in_(ids[start:start + 500]))))
-        hits = matching_segments(old, codebook.raw, codes, [tuple(row) for row in texts])
-        for item in items:
-            if item.segment_id not in hits:
-                item.tag, item.refresh = False, True
-    refresh: dict[str, list[int]] = defaultdict(list)
-    for interview_id, items in work.items():
-        kept = []
-        for item in items:
-            if item.refresh and (item.state.start, item.state.end, item.state.version) == \
-                    (item.start, item.end, item.version):
-                refresh[item.state.fingerprint].append(item.segment_id)
+
+        def texts(ids=ids):
+            for start in range(0, len(ids), 500):
+                yield from conn.execute(SEGMENT_TEXTS, {"ids": list(ids[start:start + 500])})
+
+        hits[old_fingerprint] = matching_segments(old, codebook.raw, codes,
+                                                  (tuple(row) for row in texts()))
+    return hits
+
+
+def _refresh(plan: WorkPlan, hits: dict[str, set[int]]) -> dict[str, list[int]]:
+    """Narrowed-away candidates that did not move, by old fingerprint (for
+    `refresh_states`); those that moved go to `plan.refresh_moved`."""
+    refresh: dict[str, list[int]] = {}
+    for old_fingerprint, kept in hits.items():
+        ids, _owners, moved = plan.stale[old_fingerprint]
+        for segment_id in ids:
+            if segment_id in kept:
+                continue
+            if segment_id in moved:
+                plan.refresh_moved.add(segment_id)
             else:
-                kept.append(item)
-        work[interview_id] = kept
+                refresh.setdefault(old_fingerprint, []).append(segment_id)
     return refresh
 
 
@@ -346,7 +486,7 @@ MIN_PARALLEL_SEGMENTS = 2000
 AHEAD_PER_WORKER = 4
 
 
-def _worker_count(workers: int | None, work: dict[int, list[SegmentWork]]) -> int:
+def _worker_count(workers: int | None, to_tag: int, interviews: int) -> int:
     """Processes to tag in: none (tag here) unless fork is available and it pays."""
     import multiprocessing
     import os
@@ -355,25 +495,25 @@ def _worker_count(workers: int | None, work: dict[int, list[SegmentWork]]) -> in
     if workers is not None:
         wanted = workers
     else:
-        segments_to_tag = sum(item.tag for items in work.values() for item in items)
-        wanted = (os.cpu_count() or 1) if segments_to_tag >= MIN_PARALLEL_SEGMENTS else 0
-    if wanted < 2 or len(work) < 2 or not sys.platform.startswith("linux") \
+        wanted = (os.cpu_count() or 1) if to_tag >= MIN_PARALLEL_SEGMENTS else 0
+    if wanted < 2 or interviews < 2 or not sys.platform.startswith("linux") \
             or "fork" not in multiprocessing.get_all_start_methods():
         return 0
-    return min(wanted, len(work))
+    return min(wanted, interviews)
 
 
-def _tagged(store: Store, tagger, codebook, work: dict[int, list[SegmentWork]],
-            order: list[int], workers: int):
-    """Each interview's work items in `order`, tagged (results attached).
+def _tagged(store: Store, tagger, codebook, order: list[int],
+            items_of: Callable[[int], list[SegmentWork]], workers: int):
+    """Each interview's work items in `order` (read by `items_of`), tagged.
 
     With workers, forked processes (sharing the tagger built here, copy-on-write) tag the
     next interviews while the caller writes the current one; results come back in order.
-    Texts are read here, in this thread, a few interviews ahead, so memory stays flat.
+    Work items and texts are read here, in this thread, a few interviews ahead, so memory
+    stays flat.
     """
     if not workers:
         for interview_id in order:
-            items = work[interview_id]
+            items = items_of(interview_id)
             records = _texts(store, items)
             if records:
                 _attach(codebook, items, list(tagger.tag_records(records)), store)
@@ -394,11 +534,11 @@ def _tagged(store: Store, tagger, codebook, work: dict[int, list[SegmentWork]],
                     interview_id = next(upcoming, None)
                     if interview_id is None:
                         break
-                    records = _texts(store, work[interview_id])
-                    pending.append((interview_id, pool.apply_async(_worker_tag, (records,))
+                    items = items_of(interview_id)
+                    records = _texts(store, items)
+                    pending.append((items, pool.apply_async(_worker_tag, (records,))
                                     if records else None))
-                interview_id, handle = pending.popleft()
-                items = work[interview_id]
+                items, handle = pending.popleft()
                 if handle is not None:
                     _attach(codebook, items, handle.get(), store)
                 yield items

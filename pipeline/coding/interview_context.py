@@ -25,7 +25,7 @@ from pipeline.coding.section_context import (
     context_codings,
     parts_from_layout,
 )
-from pipeline.store.schema import interviews, segment_coding, segments
+from pipeline.store.schema import interviews, segments
 
 
 @dataclass
@@ -48,19 +48,6 @@ class StoredState:
     codebook_version: str
 
 
-INTERVIEW_SEGMENTS = (
-    select(segments.c.id, segments.c.interview_id, segments.c.sha256, segments.c.start,
-           segments.c.end, segments.c.version,
-           segment_coding.c.sha256.label("st_sha256"),
-           segment_coding.c.start.label("st_start"), segment_coding.c.end.label("st_end"),
-           segment_coding.c.version.label("st_version"),
-           segment_coding.c.fingerprint.label("st_fingerprint"),
-           segment_coding.c.codebook_version.label("st_codebook_version"))
-    .outerjoin(segment_coding, segment_coding.c.segment_id == segments.c.id)
-    .where(segments.c.interview_id.in_(bindparam("ids", expanding=True)),
-           segments.c.status == "current")
-    .order_by(segments.c.interview_id, segments.c.ord, segments.c.id))
-
 STRUCTURE = (select(segments.c.id, segments.c.ord, segments.c.kind, segments.c.section,
                     segments.c.text)
              .where(segments.c.interview_id == bindparam("interview"),
@@ -71,37 +58,18 @@ LAYOUT = select(interviews.c.paragraphs, interviews.c.plain_text).where(
 INTERVIEW_OF = select(segments.c.interview_id).where(segments.c.id == bindparam("segment"))
 
 
-def whole_interviews(store, work: dict[int, list[SegmentWork]]
-                     ) -> dict[int, list[SegmentWork]]:
-    """`work` with every current segment of each interview in it, all to be tagged.
-
-    Items already there keep their state (and are now tagged); the others join with their
-    stored state, so the writer reconciles their codings as for any re-code.
-    """
-    ids = sorted(interview for interview, items in work.items() if items)
-    whole: dict[int, list[SegmentWork]] = {}
-    with store.read() as conn:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            known = {item.segment_id: item for i in chunk for item in work[i]}
-            for row in conn.execute(INTERVIEW_SEGMENTS, {"ids": chunk}):
-                item = known.get(row.id)
-                if item is None:
-                    state = None
-                    if row.st_sha256 is not None:
-                        state = StoredState(row.st_sha256, row.st_start, row.st_end,
-                                            row.st_version, row.st_fingerprint,
-                                            row.st_codebook_version)
-                    item = ContextWork(row.id, row.sha256, row.start, row.end, row.version,
-                                       True, state, restore=(False, False))
-                elif not item.tag:
-                    values = {f.name: getattr(item, f.name) for f in fields(item)}
-                    item = ContextWork(**values, restore=(item.tag, item.refresh))
-                    item.tag, item.refresh = True, False
-                whole.setdefault(row.interview_id, []).append(item)
-    for interview, items in work.items():  # segments that left meanwhile: the writer skips
-        if interview not in whole and items:
-            whole[interview] = items
+def context_work(items: list[SegmentWork]) -> list[SegmentWork]:
+    """Every current segment of one interview (in order), all to be tagged: the items
+    without tagging work of their own (moved only, refreshed, or no work at all) become
+    ContextWork holding their own flags, put back by `add_context`; the writer then
+    reconciles their codings as for any re-code. `code_study.interview_work` reads them."""
+    whole = []
+    for item in items:
+        if not item.tag:
+            values = {f.name: getattr(item, f.name) for f in fields(item)}
+            item = ContextWork(**values, restore=(item.tag, item.refresh))
+            item.tag, item.refresh = True, False
+        whole.append(item)
     return whole
 
 

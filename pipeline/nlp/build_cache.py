@@ -1,10 +1,11 @@
-"""What building the coder's matcher produces, kept on disk between runs of one study.
+"""What building the coder produces, kept on disk between runs of one study.
 
 Building the tagger tokenises every expanded codebook phrase and cue list (tens of
-thousands of texts): the same work on every `code` run, even one that codes a single
-changed interview. The result is plain data (the ruler's patterns; each phrase's NORM
-hashes and lower-cased words), so it is kept in the study's cache folder and reused while
-the codebook, spaCy, its lookup data and the package's matching code are the same.
+thousands of texts), and loading the codebook and registry parses and checks their YAML:
+the same work on every `code` run, even one that codes a single changed interview. The
+results are plain data (the ruler's patterns; each phrase's NORM hashes and lower-cased
+words; the checked documents), so they are kept in the study's cache folder and reused
+while the files, spaCy, its lookup data and the package's code that reads them are the same.
 
 The file holds only built-in types and is read with an unpickler that refuses every class
 or function, so a cache file cannot run code. A missing, stale or unreadable file is
@@ -25,8 +26,9 @@ from pathlib import Path
 
 CACHE_FOLDER = ".cityqda-cache"
 FORMAT = 1
-# Package folders whose code decides how phrases are expanded and tokenised.
-SOURCE_FOLDERS = ("nlp", "codebook")
+# Package files that decide how the codebook and registry are checked and built, and how
+# phrases are expanded and tokenised.
+SOURCES = (("nlp", "*.py"), ("codebook", "*.py"), ("schemas", "*.json"))
 
 
 def study_cache_dir(study_root: Path) -> Path:
@@ -42,14 +44,14 @@ def _version(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """spaCy, its lookup data, Python and the package's matching code, as one hash (the
-    package version alone does not change while the code is being developed)."""
+    """spaCy, its lookup data, Python and the package's checking and matching code, as one
+    hash (the package version alone does not change while the code is being developed)."""
     package = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
     for part in (sys.version, _version("spacy"), _version("spacy-lookups-data")):
         digest.update(part.encode("utf-8") + b"\0")
-    for folder in SOURCE_FOLDERS:
-        for path in sorted((package / folder).glob("*.py")):
+    for folder, pattern in SOURCES:
+        for path in sorted((package / folder).glob(pattern)):
             digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 

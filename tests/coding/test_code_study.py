@@ -426,3 +426,34 @@ def test_code_study_workers_write_what_one_process_writes(tmp_path, run_ingest, 
     again = run_code(workers=2, recode_all=True)  # the same codings: nothing to update
     assert (again.tally.segments_coded, again.tally.codings_new,
             again.tally.codings_updated) == (alone.tally.segments_coded, 0, 0)
+
+
+@pytest.mark.parametrize("loader, module, name", [
+    ("load_study_codebook", "pipeline.codebook", "load_codebook"),
+    ("load_study_registry", "pipeline.nlp.registry", "load_registry"),
+])
+def test_code_study_cached_codebook_and_registry_are_what_loading_gives(
+        study, monkeypatch, loader, module, name):
+    """The second load of an unchanged file comes from the study's cache folder, equal to
+    a fresh load; a changed file is read and checked again."""
+    import importlib
+
+    import pipeline.code_study as code_study_module
+
+    load = getattr(code_study_module, loader)
+    fresh = load(study)
+    assert load(study, cached=True) == fresh  # read, checked, then kept
+    calls = []
+    real = getattr(importlib.import_module(module), name)
+    monkeypatch.setattr(importlib.import_module(module), name,
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    cached = load(study, cached=True)
+    assert cached == fresh and calls == []
+    if loader == "load_study_codebook":
+        assert cached.raw == fresh.raw
+        path = study.path("codebook")
+        path.write_text(path.read_text(encoding="utf-8").replace(
+            "version:", "version: [", 1), encoding="utf-8")  # broken YAML
+        with pytest.raises(CityQDAError):
+            load(study, cached=True)
+        assert calls == [1]

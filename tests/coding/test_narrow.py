@@ -100,3 +100,36 @@ def test_narrow_pattern_change_recodes_only_where_it_can_match(
     assert full.tally.segments_coded == 5
     assert (full.tally.codings_new, full.tally.codings_updated,
             full.tally.codings_stopped) == (0, 0, 0)
+
+
+def test_narrow_pattern_change_and_moved_segments_together_stay_exact(
+        study, run_code, run_ingest):
+    """Segments the new patterns cannot touch but that moved (a paragraph was added above
+    them) are written as moved, not coded again; re-coding everything then changes
+    nothing."""
+    def code(**options):
+        return run_code(tagger_factory=PhraseTagger, **options)
+
+    path = study.path("transcripts") / "LIS-PM-01.docx"
+    write_codebook(study, codebook_yaml("1.0.0", CODES))
+    write_transcript(path, {"Policies": [(f"Question {i}?", a) for i, a in enumerate(ANSWERS)]})
+    run_ingest()
+    code()
+    write_codebook(study, codebook_yaml("1.1.0", {**CODES,
+                                                  "social.housing": ["night shelter", "hostel"]}))
+    moved = [("Question first?", "An opening answer about a job fair.")]
+    write_transcript(path, {"Policies": moved + [(f"Question {i}?", a)
+                                                 for i, a in enumerate(ANSWERS)]})
+    run_ingest()
+    report = code()
+    # the new answer and the two housing answers are coded; the other three moved and
+    # take the new fingerprint without coding
+    assert report.tally.segments_coded == 3
+    assert report.tally.segments_moved == 3
+    assert report.tally.segments_refreshed == 3  # moved and refreshed
+    assert {r.fingerprint for r in query(study, select(segment_coding))} == {
+        report.fingerprint}
+    assert {r.codebook_version for r in all_codings(study) if r.produced} == {"1.1.0"}
+    full = code(recode_all=True)
+    assert (full.tally.codings_new, full.tally.codings_updated,
+            full.tally.codings_stopped) == (0, 0, 0)
