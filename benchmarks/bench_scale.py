@@ -16,7 +16,9 @@ helper's) measures the same stages without the children; this script exists so t
 tagging workers `code` forks are counted and so a single stage can be re-measured on a kept
 copy (`--keep`, `--stages`) without redoing the ones before it.
 
-The load average is printed with each stage: the machine is shared.
+The load average is printed with each stage: the machine is shared. With
+CITYQDA_BENCH_PACKAGE_ROOT set to a copy of the package (`git archive COMMIT pipeline`), the
+stages run that copy, so two commits can be compared on the same study.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from bench_pipeline import (  # one child, study cache, copy and simulated coder
     child,
     fresh_copy,
     generated_study,
+    package_root,
     simulate_decisions,
 )
 
@@ -200,5 +203,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(HERE.parent))
+    sys.path.insert(0, str(package_root()))  # CITYQDA_BENCH_PACKAGE_ROOT, else this checkout
     sys.exit(main())
