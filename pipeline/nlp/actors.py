@@ -343,9 +343,9 @@ class EntityMatcher:
         if folded in self.cues.lower_suffixes:
             flags |= _LOW_SUFFIX
         if flags & _SHAPE_BITS == LOWER and not flags & (_CONNECTOR | _WEAK) and len(folded) >= 4 \
-                and folded.isalpha() and not folded.endswith(_ENGLISH_ENDINGS) \
-                and folded not in english_words():
-            flags |= _FOREIGN
+                and folded.isalpha() and (not text.isascii() or (
+                    not folded.endswith(_ENGLISH_ENDINGS) and folded not in english_words())):
+            flags |= _FOREIGN  # "Hospice général": an accent is no English word's
         return flags
 
     def classes(self, orth: list[int]) -> list[int]:
@@ -699,6 +699,7 @@ class ActorRecognizer:
                 if found is not None:
                     actors.append(found)
                     taken.mark(found.start, found.end)
+        self._named_again(view, rejected, actors, taken)
         self._whole_text_name(view, actors)
         self._acronyms_listed_with_companies(view, actors)
         actors.extend(self._aliases_in_brackets(view, actors, taken))
@@ -1066,8 +1067,10 @@ class ActorRecognizer:
             return None
         if (slot or acronym) and not (org_head or strong or ambiguous):
             first = start == view.sentence_bounds(int(view.sent[start]))[0]
+            capitals = sum(1 for i in range(start + 1, end) if view.shape[i] in (CAP, ACR))
             if not self._stands_alone(view, start, end) or (
-                    self._common(view, start, end) and (end - start == 1 or first)):
+                    self._common(view, start, end) and (end - start == 1 or (
+                        first and not capitals))):
                 return None
             evidence.append("acronym" if acronym else "partner_slot")
         elif ambiguous and not (org_head or strong or slot) and self._common(view, start, end):
@@ -1075,7 +1078,8 @@ class ActorRecognizer:
         if org_head:
             evidence.append(f"head:{head[2].id}")
         if not votes and not acronym and init_head is None and cues.bare_name is not None \
-                and not view.in_group("init_ambiguous_heads", start, end):
+                and not view.in_group("init_ambiguous_heads", start, end) \
+                and slot != "object":  # what a city funds or commissions is seldom a brand
             # nothing in or around the name says what it is: a brand ("Bosch", "Westpac")
             evidence.append("bare_name")
             votes.append((*cues.bare_name, 1.0, "bare_name"))
@@ -1147,7 +1151,9 @@ class ActorRecognizer:
         before = [m for m in view.longest("kind", max(sent_start, j - 5), j + 1)
                   if m[1] == j + 1]
         if before and view.shape[before[-1][0]] in (LOWER, OTHER, HYPHEN, ACR) \
-                and before[-1][2].role == "head":
+                and before[-1][2].role == "head" and not any(
+                    s <= before[-1][0] < e for group in ("pcue", "actor_verb")
+                    for s, e, _ in view.groups.get(group, ())):  # "X commissions Y"
             s = before[-1][0]
             window_start = s
             k = s - 1
@@ -1283,17 +1289,22 @@ class ActorRecognizer:
                 return kind
         return None
 
-    def _partner_slot(self, view: DocView, start: int) -> bool:
-        """Right after a partnership cue or "run by" ("funded by X", "together with X")."""
+    def _partner_slot(self, view: DocView, start: int) -> bool | str:
+        """Right after a partnership cue or "run by" ("funded by X", "together with X");
+        "object" right after a verb of funding or contracting ("commissions X")."""
         sent_start = view.sentence_bounds(int(view.sent[start]))[0]
+        found: bool | str = False
         for group in ("pcue", "init_by_verbs"):
             for s, e, data in view.groups.get(group, ()):
-                if group == "pcue" and data[1] in ("joint", "verb"):
+                if group == "pcue" and data[1] == "joint":
                     continue
                 if sent_start <= s and e <= start and start - e <= 2 and all(
                         view.folded(i) in ("the", "a", "an", "local") for i in range(e, start)):
+                    if group == "pcue" and data[1] == "verb":
+                        found = "object"
+                        continue
                     return True
-        return False
+        return found
 
     def _listed_with(self, view: DocView, start: int, known) -> bool:
         """Listed after an actor in a sentence with a partnership cue ("co-funded by the
@@ -1353,6 +1364,9 @@ class ActorRecognizer:
         provided tablets", "and that Aldi Ireland had offered jobs")."""
         sent_start, sent_end = view.sentence_bounds(int(view.sent[start]))
         before = start - 1
+        if before > sent_start and view.folded(before) == "the" and (
+                view.shape[before - 1] == COMMA or view.folded(before - 1) == "and"):
+            before -= 1  # "X, the airport operator, and the Caritasverband Frankfurt offer"
         if before >= sent_start and not (view.shape[before] == COMMA or view.folded(before) in (
                 "that", "and", "but", "while", "whereas", ";")):
             return False
@@ -1380,8 +1394,9 @@ class ActorRecognizer:
             return True
         if view.folded(end) in _STOP_WORDS:
             return True
-        # the subject of a verb of running or of a partnership ("Deutsche Bahn offers ...")
-        return any(s == end for group in ("init_run_verbs", "pcue")
+        # the subject of a verb of running, of a partnership or of what organisations do
+        # ("Deutsche Bahn offers ...", "Siemens trains ...", "MOSAIC refers ...")
+        return any(s == end for group in ("init_run_verbs", "pcue", "actor_verb")
                    for s, _, _ in view.in_group(group, end, min(view.length, end + 4)))
 
     def _initiative_position(self, view: DocView, start: int, end: int) -> str | None:
@@ -1420,6 +1435,28 @@ class ActorRecognizer:
             if k <= s <= k + 1 and all(view.shape[i] == LOWER for i in range(s, e)):
                 return True
         return False
+
+    @staticmethod
+    def _named_again(view: DocView, rejected, actors, taken) -> None:
+        """A name recognised once is an actor wherever it is written again ("commissions
+        Refugee Action ..., and Refugee Action in turn works with")."""
+        by_name = {}
+        for actor in actors:
+            if actor.source == "name" and not actor.generic:
+                by_name.setdefault(fold_key(actor.name), actor)
+        if not by_name:
+            return
+        for chunk in rejected:
+            first = by_name.get(fold_key(view.span_text(chunk.start, chunk.end)))
+            if first is None or taken.any(chunk.start, chunk.end) or \
+                    chunk in view.initiative_chunks:
+                continue
+            actors.append(ActorMention(
+                chunk.start, chunk.end, view.span_text(chunk.start, chunk.end), first.canonical,
+                first.category, first.sector, guess=True, source="name",
+                sentence=int(view.sent[chunk.start]), evidence=["named_again"],
+                votes=list(first.votes)))
+            taken.mark(chunk.start, chunk.end)
 
     @staticmethod
     def _acronyms_listed_with_companies(view: DocView, actors) -> None:
@@ -1550,6 +1587,7 @@ class ActorRecognizer:
                 antecedent = next((a for a in reversed(named)
                                    if a.category == actor.category or neutral), None)
                 if antecedent is None and named and named[-1].source == "name" \
+                        and not after_preposition(view, actor.start) \
                         and (not _decided(named[-1]) or any(
                             named[-1].end <= s and e <= actor.start
                             for s, e, _ in view.groups.get("report", ()))) \

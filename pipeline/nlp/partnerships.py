@@ -39,6 +39,7 @@ PAIR_TYPES = {
     frozenset({"third", "public"}): "third_actor_public",
 }
 STATUS_ORDER = ("desired", "ended", "planned", "existing")
+_PRONOUNS = frozenset({"it", "they", "its", "their"})
 _PARTNER_WORDS = frozenset({"with", "by", "from", "to", "between", "and"})
 _ADVERBS = ("jointly", "also", "together", "now", "currently", "both", "have", "has", "had",
             "will", "recently", "already", "still", "each")
@@ -214,6 +215,8 @@ class PartnershipRecognizer:
                     subject, _ = view.coordinated(k + 1, sent_end)
             if not subject and attribution:
                 subject = attribution
+            if not subject:
+                subject = self._pronoun_antecedent(view, region, s)
             parties = subject + right
         parties = self._clean(view, parties)
         if len({p.key for p in parties}) == 1 and attribution and kind != "between" and \
@@ -236,6 +239,25 @@ class PartnershipRecognizer:
         mention = PartnershipMention(parties, partnership_type(sectors), status, s, e, kind,
                                      int(view.sent[s]), min(tokens), max(tokens), implicit)
         return mention
+
+    @staticmethod
+    def _pronoun_antecedent(view: DocView, region: int, cue: int) -> list[ActorMention]:
+        """ "X runs workshops. It works with Y", "They receive funding from Y", "Its partners
+        include Y": a pronoun subject is the first actor named in the sentence before."""
+        k = region
+        while k < cue and (view.shape[k] == COMMA or view.folded(k) in ("and", "also", "now")):
+            k += 1
+        if k >= cue or view.folded(k) not in _PRONOUNS or any(
+                not after_preposition(view, a.start, _PARTNER_WORDS)
+                for a in view.actors_in(region, cue)):
+            return []  # "It receives funding from X and works with Y": X is no subject
+        sentence = int(view.sent[k])
+        for previous in range(sentence - 1, max(-1, sentence - 3), -1):
+            start, end = view.sentence_bounds(previous)
+            named = [a for a in view.actors_in(start, end) if not a.generic or a.refers_to]
+            if named:
+                return named[:1]
+        return []
 
     @staticmethod
     def _object_end(view: DocView, start: int, clause_end: int) -> int:

@@ -369,3 +369,26 @@ def test_actors_registry_name_before_an_organisation_head_is_a_body_of_its_own(t
     found = actor(tagger.tag("A grant from the Mastercard Foundation pays the fees."),
                   "Mastercard Foundation")
     assert (found["registry_id"], found["category"]) == (None, "civil_society")
+
+
+@pytest.mark.parametrize("text, name, category", [
+    ("Novarex trains young refugees as welders.", "Novarex", "business"),
+    ("KOVAL refers newcomers to the job centre.", "KOVAL", "civil_society"),
+    ("Fraport, the airport operator, and the Caritasverband Frankfurt offer internships.",
+     "Caritasverband Frankfurt", "civil_society"),
+    ("Polish Humanitarian Action and the Jagiellonian University run a centre.",
+     "Polish Humanitarian Action", "civil_society"),
+    ("The Hospice général, the public body in charge of social assistance, houses families.",
+     "Hospice général", "practitioner"),
+    ("The city works with the non-profit De8.", "De8", "civil_society"),
+])
+def test_actors_subjects_of_what_organisations_do_and_foreign_names(tagger, text, name,
+                                                                    category):
+    assert actor(tagger.tag(text), name)["category"] == category
+
+
+def test_actors_verb_before_a_name_is_no_description(tagger):
+    """ "commissions" is a verb there, not the kind word "commission" (a policy maker)."""
+    found = actor(tagger.tag("Leeds City Council commissions Refugee Action to run it."),
+                  "Refugee Action")
+    assert found["category"] == "civil_society"

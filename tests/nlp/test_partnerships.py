@@ -196,3 +196,28 @@ def test_partnerships_the_speaker_is_the_unnamed_party(tagger):
     assert found["type"] == "other"
     assert found["party_mentions"][-1]["start"] is None
     assert entities.extract(tagger.nlp(norm.text), norm)["partnerships"] == []
+
+
+@pytest.mark.parametrize("text, parties", [
+    ("The Hope Foundation runs shelters. It works with Lyon City Council.",
+     {"Hope Foundation", "Lyon City Council"}),
+    ("The Hope Foundation runs shelters. They receive funding from Lyon City Council.",
+     {"Hope Foundation", "Lyon City Council"}),
+    ("The Hope Foundation runs shelters. It receives funding from Lyon City Council and "
+     "works with the Irish Refugee Council.", {"Hope Foundation", "Irish Refugee Council"}),
+])
+def test_partnerships_pronoun_subject_is_the_first_actor_of_the_sentence_before(
+        tagger, text, parties):
+    found = partnership(tagger.tag(text), parties)
+    assert found["type"] == "other" if "Irish Refugee Council" in parties else \
+        found["type"] == "third_actor_public"
+
+
+def test_partnerships_name_written_again_is_the_same_party(tagger):
+    """ "commissions Refugee Action ..., and Refugee Action in turn works with": the second
+    mention is the subject of the second partnership."""
+    result = tagger.tag("Leeds City Council commissions Refugee Action to run the scheme, and "
+                        "Refugee Action in turn works with local mosques.")
+    assert partnership(result, {"Leeds City Council", "Refugee Action"})["type"] == \
+        "third_actor_public"
+    assert partnership(result, {"Refugee Action", "mosques"})["type"] == "other"
