@@ -479,12 +479,14 @@ class DatasetWriter:
         buffer = io.StringIO(newline="")
         writer = csv.writer(buffer, lineterminator="\r\n")
         flags_from = self.flags_from
+        starts = FORMULA_STARTS
+        # csv_cell inlined for the cells it leaves alone (ints, None: the csv module writes
+        # it blank, plain text), which are nearly all
         for row in rows:
-            if flags_from is None:
-                writer.writerow([v if type(v) is int else csv_cell(v) for v in row])
-            else:
-                writer.writerow([v if type(v) is int else csv_cell(v)
-                                 for v in row[:flags_from]] + row[flags_from:])
+            cells = [v if (t := type(v)) is int or v is None
+                     or (t is str and not v.startswith(starts)) else csv_cell(v)
+                     for v in (row if flags_from is None else row[:flags_from])]
+            writer.writerow(cells if flags_from is None else cells + row[flags_from:])
         data = buffer.getvalue().encode("utf-8")
         self._digest.update(data)
         if self._csv is not None:
