@@ -27,6 +27,19 @@ def dimension_chart(labels: list[str], confirmed: list[int], unreviewed: list[in
 
 @functools.lru_cache(maxsize=256)
 def _chart(labels: tuple, confirmed: tuple, unreviewed: tuple, title: str | None) -> bytes:
+    return draw_chart(labels, confirmed, unreviewed, title, _FIGURES)
+
+
+# (labels, title) -> (figure, axes) drawn before: a study's charts differ only in their
+# bars, value labels and x range, and building the figure, its axes and their ticks was
+# a quarter of a chart's time. Redrawing gives the same pixels as a new figure
+# (tests/report/test_chart.py compares them).
+_FIGURES: dict[tuple, tuple] = {}
+
+
+def draw_chart(labels: tuple, confirmed: tuple, unreviewed: tuple, title: str | None,
+               figures: dict | None = None) -> bytes:
+    """The PNG; `figures` (a dict kept by the caller) lets the figure be reused."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -36,30 +49,44 @@ def _chart(labels: tuple, confirmed: tuple, unreviewed: tuple, title: str | None
 
     with rc_context(_RC):
         height = 0.45 * max(len(labels), 1) + (1.6 if title else 1.3)
-        figure = Figure(figsize=(6.0, height), dpi=150)
-        FigureCanvasAgg(figure)
-        axes = figure.add_subplot(1, 1, 1)
+        key = (labels, title)
+        first = figures is None or key not in figures
+        if first:
+            figure = Figure(figsize=(6.0, height), dpi=150)
+            FigureCanvasAgg(figure)
+            axes = figure.add_subplot(1, 1, 1)
+            if figures is not None:
+                figures[key] = (figure, axes)
+        else:
+            figure, axes = figures[key]
+            for artist in [*axes.containers, *axes.texts, axes.legend_]:
+                artist.remove()
         positions = list(range(len(labels)))[::-1]
         axes.barh(positions, confirmed, color=CONFIRMED_COLOUR, label="confirmed")
         axes.barh(positions, unreviewed, left=confirmed, color=UNREVIEWED_COLOUR,
                   hatch="//", edgecolor="#7f95ab", linewidth=0.5,
                   label="unreviewed (suggested or disputed)")
-        axes.set_yticks(positions, labels)
+        if first:
+            axes.set_yticks(positions, labels)
         top = max([c + u for c, u in zip(confirmed, unreviewed, strict=True)] or [0])
         axes.set_xlim(0, max(top, 1) * 1.15)
-        axes.xaxis.get_major_locator().set_params(integer=True)
-        axes.set_xlabel("initiatives")
-        if title:
-            axes.set_title(title)
+        if first:
+            axes.xaxis.get_major_locator().set_params(integer=True)
+            axes.set_xlabel("initiatives")
+            if title:
+                axes.set_title(title)
         for position, c, u in zip(positions, confirmed, unreviewed, strict=True):
             if c + u:
                 axes.text(c + u + top * 0.02, position, f"{c}" + (f" + {u}" if u else ""),
                           va="center", fontsize=8)
-        axes.spines[["top", "right"]].set_visible(False)
+        if first:
+            axes.spines[["top", "right"]].set_visible(False)
         axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2, fontsize=7,
                     frameon=False)
-        figure.subplots_adjust(left=0.3, right=0.95, top=1 - (0.45 if title else 0.15) / height,
-                               bottom=1.05 / height)
+        if first:
+            figure.subplots_adjust(left=0.3, right=0.95,
+                                   top=1 - (0.45 if title else 0.15) / height,
+                                   bottom=1.05 / height)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()

@@ -137,9 +137,17 @@ def _shown(review_status: str | None) -> bool:
     return review_status in SHOWN_STATUSES
 
 
+CHUNK = 500  # ids per IN list, well under SQLite's variable limit
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)] or [[]]
+
+
 class StudyReader:
-    """Loads what the city reports need once (statuses, segments, mentions, entities, codings
-    grouped by interview), so a study of many cities costs one pass over the store."""
+    """Reads what the city reports need one city at a time (its interviews' segments,
+    codings, mentions and texts), so memory does not grow with the number of cities; what
+    every city shares (coding statuses, actors, entity rows) is read once."""
 
     def __init__(self, conn: Connection, study, scope, pseudonyms: dict[int, str],
                  labels: dict[str, str]):
@@ -156,22 +164,7 @@ class StudyReader:
         self.resolved = resolved_actor_ids(conn)
         self.actor_names = dict(conn.execute(select(actors.c.id, actors.c.name)).all())
         self._plain: dict[int, tuple[int, str | None]] = {}
-        self.segments_of: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
-        for segment_id, interview_id, order in conn.execute(
-                select(segments.c.id, segments.c.interview_id, segments.c.ord)
-                .where(segments.c.status == "current")):
-            self.segments_of[interview_id][segment_id] = (interview_id, order)
-        self.codings_of: dict[int, list] = defaultdict(list)
-        for row in conn.execute(
-                select(codings.c.id, codings.c.segment_id, codings.c.interview_id, codings.c.code,
-                       codings.c.dimension, codings.c.kind, codings.c.counts, codings.c.negated,
-                       codings.c.hypothetical, codings.c.start, codings.c.end,
-                       codings.c.sentence_start, codings.c.sentence_end, codings.c.version)
-                .order_by(codings.c.id)):
-            self.codings_of[row.interview_id].append(row)
-        self.mentions = {name: self._all_mentions(table, key) for name, table, key in (
-            ("initiatives", initiative_mentions, "initiative_id"),
-            ("partnerships", partnership_mentions, "partnership_id"))}
+        self._by_city: dict[str, list] | None = None
         self.entities: dict[str, dict[str, list]] = {}
         for name, table in (("initiatives", initiatives), ("partnerships", partnerships)):
             by_city: dict[str, list] = defaultdict(list)
@@ -192,14 +185,45 @@ class StudyReader:
             target = self.resolved.get(actor_id) or actor_id
             self.parties[partnership_id].add(self.actor_names.get(target, "?"))
 
-    def _all_mentions(self, mention_table, key: str) -> dict[int, list]:
-        found: dict[int, list] = defaultdict(list)
-        for entity_id, segment_id, start, end in self.conn.execute(
-                select(mention_table.c[key], mention_table.c.segment_id, mention_table.c.start,
-                       mention_table.c.end).where(mention_table.c.produced == 1)
-                .order_by(mention_table.c.id)):
-            found[entity_id].append((segment_id, start, end))
+    def _segments(self, interview_ids: list[int]) -> dict[int, tuple[int, int]]:
+        """Current segment id -> (interview id, position) for the interviews."""
+        found: dict[int, tuple[int, int]] = {}
+        for chunk in _chunks(interview_ids):
+            for segment_id, interview_id, order in self.conn.execute(
+                    select(segments.c.id, segments.c.interview_id, segments.c.ord)
+                    .where(segments.c.interview_id.in_(chunk), segments.c.status == "current")):
+                found[segment_id] = (interview_id, order)
         return found
+
+    def _codings(self, refs: list[InterviewRef], segment_of: dict) -> list:
+        """The interviews' codings in current segments: by interview as listed, then id."""
+        by_interview: dict[int, list] = defaultdict(list)
+        for chunk in _chunks([ref.id for ref in refs]):
+            for row in self.conn.execute(
+                    select(codings.c.id, codings.c.segment_id, codings.c.interview_id,
+                           codings.c.code, codings.c.dimension, codings.c.kind,
+                           codings.c.counts, codings.c.negated, codings.c.hypothetical,
+                           codings.c.start, codings.c.end, codings.c.sentence_start,
+                           codings.c.sentence_end, codings.c.version)
+                    .where(codings.c.interview_id.in_(chunk)).order_by(codings.c.id)):
+                if row.segment_id in segment_of:
+                    by_interview[row.interview_id].append(row)
+        return [row for ref in refs for row in by_interview.get(ref.id, ())]
+
+    def _mentions(self, mention_table, key: str, interview_ids: list[int]) -> dict[int, list]:
+        """Entity id -> its produced mentions (segment id, start, end) in the interviews'
+        current segments, in mention order."""
+        found: dict[int, list] = defaultdict(list)
+        for chunk in _chunks(interview_ids):
+            for entity_id, segment_id, start, end in self.conn.execute(
+                    select(mention_table.c[key], mention_table.c.segment_id,
+                           mention_table.c.start, mention_table.c.end)
+                    .join(segments, segments.c.id == mention_table.c.segment_id)
+                    .where(segments.c.interview_id.in_(chunk), segments.c.status == "current",
+                           mention_table.c.produced == 1)
+                    .order_by(mention_table.c.id)):
+                found[entity_id].append((segment_id, start, end))
+        return dict(found)
 
     def plain(self, interview_id: int) -> tuple[int, str | None]:
         if interview_id not in self._plain:
@@ -217,14 +241,13 @@ class StudyReader:
 
     def city_content(self, city: str) -> CityContent:
         refs = self._interviews(city)
-        segment_of: dict[int, tuple[int, int]] = {}
-        coding_rows = []
-        for ref in refs:
-            segment_of.update(self.segments_of.get(ref.id, {}))
-        for ref in refs:
-            coding_rows.extend(c for c in self.codings_of.get(ref.id, ())
-                               if c.segment_id in segment_of)
-        mentioned = {name: self._mentioned(name, segment_of) for name in self.mentions}
+        ids = sorted(ref.id for ref in refs)
+        self._plain.clear()  # texts are kept for one city only
+        segment_of = self._segments(ids)
+        coding_rows = self._codings(refs, segment_of)
+        mentioned = {"initiatives": self._mentions(initiative_mentions, "initiative_id", ids),
+                     "partnerships": self._mentions(partnership_mentions, "partnership_id",
+                                                    ids)}
         return CityContent(
             city=city, interviews=refs,
             initiatives=self._initiatives(city, mentioned["initiatives"], segment_of,
@@ -236,10 +259,12 @@ class StudyReader:
             entity_counts=self._entity_counts(city, mentioned))
 
     def _interviews(self, city: str) -> list[InterviewRef]:
+        if self._by_city is None:
+            self._by_city = defaultdict(list)
+            for interview in self.scope.interviews:
+                self._by_city[interview.city].append(interview)
         refs = []
-        for interview in self.scope.interviews:
-            if interview.city != city:
-                continue
+        for interview in self._by_city.get(city, ()):
             metadata = interview.metadata
             refs.append(InterviewRef(
                 id=interview.id, pseudonym=self.pseudonyms.get(interview.id, f"#{interview.id}"),
@@ -247,15 +272,6 @@ class StudyReader:
                 mode=_value(metadata, "mode"), organisation=_value(metadata, "organisation"),
                 position=_value(metadata, "position"), round=interview.round))
         return sorted(refs, key=lambda r: (r.pseudonym.casefold(), r.id))
-
-    def _mentioned(self, name: str, segment_of: dict) -> dict[int, list]:
-        """Entity id -> its current mentions in the given segments."""
-        found: dict[int, list] = {}
-        for entity_id, mentions in self.mentions[name].items():
-            inside = [m for m in mentions if m[0] in segment_of]
-            if inside:
-                found[entity_id] = inside
-        return found
 
     def _in_city(self, name: str, city: str, mentioned: dict) -> list:
         """Entities of the city to show: confirmed ones (in a round: those its interviews

@@ -337,14 +337,35 @@ class ReportSettings:
     partnership_types: list[str]
 
 
-def _chart_for(content_list: list[CityContent], settings: ReportSettings) -> bytes:
-    from pipeline.report.chart import dimension_chart
+@dataclass
+class CityFigures:
+    """What the cross-city summary shows of a city: enough to write the summary without
+    the city's content (which is read and dropped one city at a time)."""
+    city: str
+    coding_counts: dict[str, int]
+    entity_counts: dict[str, dict[str, int]]
+    confirmed: list[int]  # initiatives per dimension, in the study's order
+    unreviewed: list[int]
+    gaps: list[str]
 
+
+def city_figures(content: CityContent, settings: ReportSettings) -> CityFigures:
     confirmed, unreviewed = [], []
     for dimension in settings.dimensions:
-        entries = [e for c in content_list for e in c.in_dimension(dimension)]
+        entries = content.in_dimension(dimension)
         confirmed.append(sum(not e.unreviewed for e in entries))
         unreviewed.append(sum(e.unreviewed for e in entries))
+    return CityFigures(content.city, content.coding_counts, content.entity_counts, confirmed,
+                       unreviewed, dimension_gaps(content, settings.dimensions,
+                                                  settings.labels))
+
+
+def _chart_for(figures: list[CityFigures], settings: ReportSettings) -> bytes:
+    from pipeline.report.chart import dimension_chart
+
+    confirmed = [sum(f.confirmed[i] for f in figures) for i in range(len(settings.dimensions))]
+    unreviewed = [sum(f.unreviewed[i] for f in figures)
+                  for i in range(len(settings.dimensions))]
     return dimension_chart([settings.labels.get(d, label_of(d)) for d in settings.dimensions],
                            confirmed, unreviewed)
 
@@ -372,7 +393,8 @@ def opening_text(study, city: str, code: str | None) -> tuple[str | None, Proble
 
 
 def write_city_report(path: Path, content: CityContent, settings: ReportSettings,
-                      tables: dict, opening: str | None) -> None:
+                      tables: dict, opening: str | None,
+                      figures: CityFigures | None = None) -> None:
     document = new_document(f"{content.city}: coded summary")
     add_heading(document, f"{content.city}: coded summary", level=0)
     add_paragraph(document, _scope_text(settings), italic=True)
@@ -382,8 +404,9 @@ def write_city_report(path: Path, content: CityContent, settings: ReportSettings
     add_box(document, "Review status", review_box_lines(content.coding_counts,
                                                         content.entity_counts))
     _interviews_section(document, content, settings.identify)
+    figures = figures or city_figures(content, settings)
     _dimensions_section(document, content, settings.dimensions, settings.labels,
-                        _chart_for([content], settings))
+                        _chart_for([figures], settings))
     _partnerships_section(document, content, settings.partnership_types)
     _practices_section(document, content)
     _challenges_section(document, content)
@@ -398,7 +421,7 @@ def write_city_report(path: Path, content: CityContent, settings: ReportSettings
     save_deterministic(document, path)
 
 
-def write_summary(path: Path, contents: list[CityContent], settings: ReportSettings,
+def write_summary(path: Path, figures: list[CityFigures], settings: ReportSettings,
                   tables: dict, city_files: dict[str, Path]) -> None:
     document = new_document("Cross-city summary", landscape=True)
     add_heading(document, "Cross-city summary", level=0)
@@ -406,21 +429,20 @@ def write_summary(path: Path, contents: list[CityContent], settings: ReportSetti
     add_heading(document, "Review status", level=1)
     coding_counts: dict[str, int] = {}
     entity_counts: dict[str, dict[str, int]] = {}
-    for content in contents:
-        for key, value in content.coding_counts.items():
+    for city in figures:
+        for key, value in city.coding_counts.items():
             coding_counts[key] = coding_counts.get(key, 0) + value
-        for name, counts in content.entity_counts.items():
+        for name, counts in city.entity_counts.items():
             bucket = entity_counts.setdefault(name, {})
             for key, value in counts.items():
                 bucket[key] = bucket.get(key, 0) + value
     add_box(document, "Review status (all cities)", review_box_lines(coding_counts,
                                                                      entity_counts))
     add_heading(document, "Initiatives by dimension", level=1)
-    add_picture(document, _chart_for(contents, settings), width_cm=16)
+    add_picture(document, _chart_for(figures, settings), width_cm=16)
     add_heading(document, "Dimensions with no initiative", level=1)
-    for content in contents:
-        missing = dimension_gaps(content, settings.dimensions, settings.labels)
-        add_paragraph(document, f"{content.city}: " + (", ".join(missing) or "none"),
+    for city in figures:
+        add_paragraph(document, f"{city.city}: " + (", ".join(city.gaps) or "none"),
                       style="List Bullet")
     add_heading(document, "Tables", level=1)
     for name in sorted(tables, key=_table_order):
@@ -547,7 +569,29 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
                     f"{run_id if run_id is not None else 'none'} · cityqda {__version__}"),
             dimensions=list(scope.dimensions), labels=info.labels,
             partnership_types=list(scope.partnership_types))
-        contents = [reader.city_content(city) for city in chosen]
+        written, kept = _write_reports(study, register, reader, chosen, tables, settings,
+                                       result, codebook_label=codebook_label, round=round,
+                                       identify=identify, out=out, pdf=pdf, keep=keep)
+    if pdf:
+        made, problems, note = convert_to_pdf(written)
+        result.problems.extend(problems)
+        result.pdf_note = note
+        for key, path in list(result.outputs.items()):
+            if path in made:
+                result.outputs[f"{key}_pdf"] = made[path]
+            elif key in kept and path.with_suffix(".pdf").is_file():
+                result.outputs[f"{key}_pdf"] = path.with_suffix(".pdf")
+    else:
+        result.pdf_note = "PDF not requested"
+    return result
+
+
+def _write_reports(study, register, reader: StudyReader, chosen: list[str], tables: dict,
+                   settings: ReportSettings, result: ReportResult, *, codebook_label: str,
+                   round, identify: bool, out: Path | None, pdf: bool,
+                   keep: KeepReport | None) -> tuple[list[Path], list[str]]:
+    """One city at a time: read its content, write (or keep) its report, keep only the
+    figures the summary needs. Returns the DOCX files written and the keys kept."""
     folder = Path(out) if out is not None else study.path("outputs") / REPORTS_FOLDER
     suffix = (f"-round-{slug(str(round))}" if round is not None else "") + \
         ("-identified" if identify else "")
@@ -568,43 +612,36 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
         write()
         written.append(path)
 
+    figures: list[CityFigures] = []
+    titles = {name: (tables[name].title, tables[name].columns, tables[name].notes,
+                     tables[name].number_formats) for name in sorted(tables)}
     try:
-        for content in contents:
+        for city in chosen:
+            content = reader.city_content(city)
+            figures.append(city_figures(content, settings))
             code = register.city_code(content.city) if content.city else None
             opening, problem = opening_text(study, content.city, code)
             if problem is not None:
                 result.problems.append(problem)
             path = folder / f"{slug(content.city)}{suffix}.docx"
             rows = {name: city_rows(tables[name], content.city) for name in sorted(tables)}
-            titles = {name: (tables[name].title, tables[name].columns, tables[name].notes,
-                             tables[name].number_formats) for name in sorted(tables)}
             write_or_keep(f"report_{slug(content.city)}", path,
                           _fingerprint("city", shared, content, rows, titles, opening),
-                          lambda p=path, c=content, o=opening:
-                          write_city_report(p, c, settings, tables, o))
+                          lambda p=path, c=content, o=opening, f=figures[-1]:
+                          write_city_report(p, c, settings, tables, o, f))
             city_files[content.city] = path
+            del content
         path = folder / f"{SUMMARY_STEM}{suffix}.docx"
         write_or_keep("report_summary", path,
-                      _fingerprint("summary", shared, contents, tables,
+                      _fingerprint("summary", shared, figures, tables,
                                    {c: p.name for c, p in city_files.items()}),
-                      lambda: write_summary(path, contents, settings, tables, city_files))
+                      lambda: write_summary(path, figures, settings, tables, city_files))
     except OSError as exc:
         raise CityQDAError("CQ740", path=str(getattr(exc, "filename", None) or folder),
                            problem=exc.strerror or str(exc)) from exc
-    result.cities = [c.city for c in contents]
+    result.cities = [f.city for f in figures]
     result.kept = len(kept)
-    if pdf:
-        made, problems, note = convert_to_pdf(written)
-        result.problems.extend(problems)
-        result.pdf_note = note
-        for key, path in list(result.outputs.items()):
-            if path in made:
-                result.outputs[f"{key}_pdf"] = made[path]
-            elif key in kept and path.with_suffix(".pdf").is_file():
-                result.outputs[f"{key}_pdf"] = path.with_suffix(".pdf")
-    else:
-        result.pdf_note = "PDF not requested"
-    return result
+    return written, kept
 
 
 def _fingerprint(*parts) -> str:

@@ -24,3 +24,18 @@ def test_chart_bytes_are_deterministic_and_carry_no_metadata():
     chunks = png_chunks(first)
     assert not {"tEXt", "iTXt", "zTXt", "tIME"} & set(chunks)
     assert dimension_chart(["Social", "Economic"], [2, 1], [1, 3], title="Lisbon") != first
+
+
+def test_chart_redrawn_figure_gives_the_bytes_of_a_new_one():
+    """Charts drawn one after another on a reused figure equal charts drawn afresh, for
+    counts that change the x range, the tick labels and which bars carry a value label."""
+    from pipeline.report.chart import draw_chart
+
+    labels = ("Social", "Economic", "Housing")
+    sequence = [((3, 0, 1), (0, 2, 0)), ((0, 0, 0), (0, 0, 0)), ((120, 7, 0), (40, 0, 9))]
+    figures: dict = {}
+    for title in (None, "Lisbon"):
+        for confirmed, unreviewed in sequence:
+            assert draw_chart(labels, confirmed, unreviewed, title, figures) == \
+                draw_chart(labels, confirmed, unreviewed, title)
+    assert len(figures) == 2
