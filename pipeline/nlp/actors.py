@@ -127,8 +127,9 @@ def cue_problems(doc: YamlDocument, file: str) -> list[Problem]:
                 "list_words", "list_fillers", "self_references", "agreement_nouns",
                 "funding_nouns"):
         check([key], data[key])
-    if "actor_verbs" in data:
-        check(["actor_verbs"], data["actor_verbs"])
+    for key in ("actor_verbs", "owner_verbs"):
+        if key in data:
+            check([key], data[key])
     for i, kind in enumerate(data["kinds"]):
         check(["kinds", i, "phrases"], kind["phrases"])
     for i, role in enumerate(data["role_nouns"]):
@@ -263,6 +264,7 @@ class EntityMatcher:
             self._add("role", lean, role["phrases"], key=f"role|{i}")
         self._add("report", None, data["report_verbs"])
         self._add("actor_verb", None, data.get("actor_verbs", []))
+        self._add("owner", None, data.get("owner_verbs", []))
         self._add("term", None, data["terminators"])
         self._add("member", None, data["member_markers"])
         self._add("selfref", None, data["self_references"])
@@ -706,8 +708,51 @@ class ActorRecognizer:
         actors.extend(self._generic(view, taken))
         actors.sort(key=lambda a: (a.start, a.end))
         view.actors = actors
+        self._owned_by(view, actors)
         self._resolve_references(view)
         return view.actors
+
+    def _owned_by(self, view: DocView, actors) -> None:
+        """ "the Seoul Global Center, run by the Seoul Metropolitan Government", "Mímir, a
+        learning centre owned by the trade union confederation": who runs or owns a body
+        gives its sector (a city's centre is a public service; a city's partnership or
+        council a policy maker)."""
+        owners = view.groups.get("owner")
+        if not owners:
+            return
+        verb_end = {s: e for s, e, _ in owners}
+        for actor in actors:
+            if actor.generic or actor.registry_id or actor.source != "name":
+                continue
+            sent_end = view.sentence_bounds(actor.sentence)[1]
+            k = actor.end
+            if k < sent_end and view.shape[k] == COMMA:
+                k += 1
+                if k < sent_end and view.folded(k) in ("a", "an"):  # an apposition
+                    stop = k + 1
+                    while stop < sent_end and stop - k < 9 and view.shape[stop] != COMMA \
+                            and stop not in verb_end:
+                        stop += 1
+                    k = stop
+            if k < sent_end and view.folded(k) in ("which", "that"):
+                k += 1
+            if k < sent_end and view.folded(k) in ("is", "was", "are", "were"):
+                k += 1
+            e = verb_end.get(k)
+            if e is None or e >= sent_end or view.folded(e) != "by":
+                continue
+            agents, _ = view.coordinated(e + 1, sent_end)
+            if not agents or agents[0] is actor:
+                continue
+            agent = agents[0]
+            category = agent.category
+            if agent.sector == "public":
+                service = view.in_group("init_ambiguous_heads", actor.start, actor.end) or \
+                    agent.category == "practitioner"
+                category = "practitioner" if service else "policy_maker"
+            actor.votes.append((category, agent.sector, 8.5, "owner"))
+            actor.evidence.append("owned_by")
+            actor.category, actor.sector = self._decide(actor.votes)
 
     # -- registry ------------------------------------------------------------------------
     def _registry(self, view: DocView) -> list[ActorMention]:

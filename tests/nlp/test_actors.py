@@ -392,3 +392,24 @@ def test_actors_verb_before_a_name_is_no_description(tagger):
     found = actor(tagger.tag("Leeds City Council commissions Refugee Action to run it."),
                   "Refugee Action")
     assert found["category"] == "civil_society"
+
+
+@pytest.mark.parametrize("text, name, category, sector", [
+    ("The Busan Global Center, run by the Busan City Government, works with UNHCR.",
+     "Busan Global Center", "practitioner", "public"),
+    ("The Tyne Migration Partnership, hosted by Newcastle City Council, meets monthly.",
+     "Tyne Migration Partnership", "policy_maker", "public"),
+    ("Casa Nazaret, which is run by the Catholic Church, gives meals.", "Casa Nazaret",
+     "civil_society", "third"),
+])
+def test_actors_who_runs_or_hosts_a_body_gives_its_sector(tagger, text, name, category,
+                                                          sector):
+    found = actor(tagger.tag(text), name)
+    assert (found["category"], found["sector"]) == (category, sector)
+    assert "owned_by" in found["evidence"]
+
+
+def test_actors_faith_named_service_is_a_charity(tagger):
+    found = actor(tagger.tag("Lutheran Family Service teaches English to newcomers."),
+                  "Lutheran Family Service")
+    assert found["category"] == "civil_society"
