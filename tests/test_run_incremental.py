@@ -145,6 +145,8 @@ def test_run_incremental_rerun_after_a_change_equals_a_clean_regeneration(runner
     second = run(runner, sample)
     assert "code: unchanged, skipped" not in second.stderr
     assert "unchanged and kept" in second.stderr  # the other cities' reports
+    # nobody reviewed yet: agreement has nothing to compare, recoded interview or not
+    assert "agreement: unchanged, skipped" in second.stderr.splitlines()
     incremental = output_files(sample)
 
     clean = tmp_path / "clean"

@@ -482,6 +482,19 @@ def write_agreement_xlsx(report: AgreementReport, path: Path) -> None:
     write_tables_xlsx(report_tables(report), path)
 
 
+# What the agreement report and rule quality read. Until a decision or a review import is
+# stored, nothing is compared and nothing written, whatever the codings are: so the run's
+# stage then depends on the review tables only, and recoding an interview does not make
+# the next run read every coding again (30 s at N = 1,000 under load).
+REVIEW_TABLES = ("decisions", "review_export_rows", "review_exports", "review_imports")
+AGREEMENT_TABLES = (*REVIEW_TABLES, "codings", "segments")
+
+
+def _has_reviews(conn: Connection) -> bool:
+    return any(conn.execute(select(table.c.id).limit(1)).first() is not None
+               for table in (decisions, review_imports))
+
+
 def stage_agreement(ctx) -> None:
     """`run` stage: the agreement report when two or more coders overlap, else why not.
     Skipped when nothing it reads changed since the last run and its files are intact
@@ -489,10 +502,16 @@ def stage_agreement(ctx) -> None:
     from pipeline.report.incremental import memory_of
 
     memory = memory_of(ctx)
-    stage_fingerprint = memory.unchanged_or_fingerprint(ctx, "agreement")
+    with ctx.store.read() as conn:
+        reviewed = _has_reviews(conn)
+    stage_fingerprint = memory.unchanged_or_fingerprint(
+        ctx, "agreement", tables=AGREEMENT_TABLES if reviewed else REVIEW_TABLES)
     if stage_fingerprint is None:
         return
-    report = agreement_report(ctx.study, ctx.store)
+    if reviewed:
+        report = agreement_report(ctx.study, ctx.store)
+    else:  # what agreement_report finds in a store nobody reviewed, without reading it
+        report = compute_agreement(ReviewRatings())
     outputs = {}
     if report.out is not None:
         outputs["agreement"] = report.out
