@@ -130,3 +130,63 @@ def test_writing_files_xlsx_streams_plain_tables_as_openpyxl_would_read_them(tmp
     assert calamine.to_python()[3][0] == "  padded  "
     again = write_xlsx([table], tmp_path / "again.xlsx")
     assert again.read_bytes() == path.read_bytes()
+
+
+def _dataset(rows_count: int) -> ResultTable:
+    """A plain table like the datasets: mixed leading cells, then 0/1 flag columns."""
+    awkward = [*TRICKY, None, "", " padded ", "a & b < c", "bell\x07", "line\r\nbreak",
+               "x" * (XLSX_CELL_LIMIT + 5), True, 2.5, float("nan"), 10**12]
+    rows = [[awkward[i % len(awkward)], i, awkward[(i * 7) % len(awkward)],
+             int(i % 3 == 0), int(i % 5 == 0), 0] for i in range(rows_count)]
+    return ResultTable(name="coded_demo", title="Demo dataset",
+                       columns=["cell", "n", "other", "code:a", "code:b", "code:c"],
+                       rows=rows, notes=["One row per thing."])
+
+
+@pytest.mark.parametrize("rows_count", [0, 1, 23])
+def test_writing_files_dataset_writer_gives_the_whole_table_bytes(tmp_path, rows_count):
+    """Rows written chunk by chunk (as aggregate streams the datasets) give the bytes the
+    whole-table writers give, for every kind of cell."""
+    from pipeline.aggregate.writing import DatasetWriter
+
+    table = _dataset(rows_count)
+    kinds = ["csv", "xlsx", *(["parquet"] if parquet_available() else [])]
+    whole = {"csv": write_csv(table, tmp_path / "whole.csv"),
+             "xlsx": write_xlsx([table], tmp_path / "whole.xlsx")}
+    if "parquet" in kinds:
+        whole["parquet"] = write_parquet(table, tmp_path / "whole.parquet")
+    streamed = tmp_path / "streamed"
+    streamed.mkdir()
+    writer = DatasetWriter(table, {kind: streamed / f"demo.{kind}" for kind in kinds},
+                           flags_from=3)
+    try:
+        for start in range(0, rows_count, 5):
+            writer.add([list(row) for row in table.rows[start:start + 5]])
+        for kind in kinds:
+            writer.finish(kind)
+    finally:
+        writer.close()
+    assert writer.count == rows_count
+    for kind in kinds:
+        assert (streamed / f"demo.{kind}").read_bytes() == whole[kind].read_bytes(), kind
+    assert sorted(p.name for p in streamed.iterdir()) == sorted(f"demo.{k}" for k in kinds)
+
+
+def test_writing_files_dataset_writer_fingerprint_follows_content(tmp_path):
+    from pipeline.aggregate.writing import DatasetWriter
+
+    def fingerprint(table: ResultTable) -> str:
+        writer = DatasetWriter(table, {"csv": tmp_path / "x.csv"})
+        try:
+            writer.add(table.rows)
+            return writer.fingerprint("csv")
+        finally:
+            writer.close()
+
+    table = _dataset(12)
+    changed = _dataset(12)
+    changed.rows[4][1] = "4"  # same CSV text, other type
+    assert fingerprint(table) == fingerprint(_dataset(12))
+    assert fingerprint(changed) != fingerprint(table)
+    assert not (tmp_path / "x.csv").exists()  # closed without finish: nothing written
+    assert not list(tmp_path.glob(".cityqda-*"))
