@@ -35,13 +35,15 @@ FRONTED_SUBORDINATORS = frozenset({"although", "though", "while", "whilst", "whe
                                    "because", "since", "unless", "once", "until"})
 
 
-def resolve_cues(cues: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """Cue matches (in text order) with overlaps resolved: the longest wins (ties: the
-    earliest)."""
+def resolve_cues(cues: list[tuple[int, int, str]],
+                 exact: frozenset = frozenset()) -> list[tuple[int, int, str]]:
+    """Cue matches (in text order) with overlaps resolved: the longest wins (ties: a cue of
+    `exact` word forms, which is the more specific one ("ended" over the lemma "end"), then
+    the earliest)."""
     overlapping = any(cues[i + 1][0] < cues[i][1] for i in range(len(cues) - 1))
     if not overlapping:
         return cues
-    found = sorted(cues, key=lambda item: (item[0] - item[1], item[0]))
+    found = sorted(cues, key=lambda item: (item[0] - item[1], item[0], item[2] not in exact))
     kept: list[tuple[int, int, str]] = []
     for start, end, cue_id in found:
         for k_start, k_end, _ in kept:
@@ -59,6 +61,7 @@ class ContextComponent:
     def __init__(self, compiled: CompiledCodebook):
         self.compiled = compiled
         self.cues = compiled.cues
+        self.exact_cues = frozenset(c.id for c in compiled.cues.values() if c.attr == "LOWER")
         self.starter_norms = compiled.starter_norms
         self.strong_first = compiled.strong_first_norms
         self.actor_norms = compiled.actor_norms
@@ -254,7 +257,7 @@ class ContextComponent:
     def _cue_hits(self, doc, analysis: DocAnalysis, found, consumed) -> list[CueHit]:
         cues = self.cues
         hits = []
-        for start, end, cue_id in resolve_cues(found):
+        for start, end, cue_id in resolve_cues(found, self.exact_cues):
             cue = cues[cue_id]
             if cue.type == "pseudo":
                 continue

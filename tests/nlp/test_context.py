@@ -70,6 +70,18 @@ CASES = [
      {"negated"}, False),
     ("A social housing quota is not applied to refugees.", "social housing", {"negated"},
      False),
+    # "ended" after what ended: the exact form beats the forward lemma "end" on its word
+    ("The pilot job fair for refugees ended when its funding ran out.", "job fair",
+     {"negated"}, False),
+    # a past offer, and plans not (yet) put into practice
+    ("The council once had a job club for refugees.", "job club", {"negated"}, False),
+    ("The anti-racism action plan has yet to be implemented.", "anti-racism action plan",
+     {"negated"}, False),
+    ("A housing support scheme was announced but never put into practice.",
+     "housing support", {"negated"}, False),
+    # "and already" starts what exists
+    ("The city would like to open a legal clinic and already funds Arabic classes.",
+     "Arabic classes", set(), True),
     # "to end" in a campaign negates what follows, not the campaign
     ("The coalition lobbies the state legislature to end detention.", "lobbies", set(), True),
 ]
