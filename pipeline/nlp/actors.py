@@ -879,6 +879,12 @@ class ActorRecognizer:
                     end = j + 1
                     j += 1
                     continue
+                if sj == HYPHEN and j + 1 < n and shape[j + 1] == LOWER and \
+                        _attached(view, j) and shape[j - 1] in (CAP, ACR) and \
+                        not taken[j + 1]:
+                    end = j + 2  # "Co-operative Group", "Lai-momo": one word with a hyphen
+                    j += 2
+                    continue
                 if sj == LOWER and (flags[j] & _LOW_SUFFIX or (
                         flags[j] & _FOREIGN and shape[j - 1] in (CAP, LOWER)
                         and (shape[j - 1] == CAP or flags[j - 1] & _FOREIGN))):
@@ -920,7 +926,9 @@ class ActorRecognizer:
                 start += 1
             while end > start and shape[end - 1] not in (CAP, ACR, NUM) and not (
                     shape[end - 1] == LOWER and (view.folded(end - 1) in cues.lower_suffixes
-                                                 or flags[end - 1] & _FOREIGN)):
+                                                 or flags[end - 1] & _FOREIGN or (
+                        end - 2 > start and shape[end - 2] == HYPHEN
+                        and _attached(view, end - 2)))):
                 end -= 1
             if end > start:
                 quoted = (start > 0 and shape[start - 1] == QUOTE and end < n
@@ -1215,8 +1223,12 @@ class ActorRecognizer:
                 view.consumed.mark(ms, me)
         # right after: "the Citizens Advice bureau", "the DITIB mosque", "Swedish embassy"
         # (not "a Catholic charity", nor "the German development agency GIZ")
+        first = end
+        if end + 1 < sent_end and view.shape[end] == LOWER and view.folded(end).endswith(
+                ("al", "ic", "ive")) and not view.in_group("kind", end, end + 1):
+            first = end + 1  # "the Lai-momo social cooperative": one adjective first
         after = [m for m in view.longest("kind", end, min(sent_end, end + 4))
-                 if m[0] == end and m[2].role == "head" and m[2].id != "region"
+                 if m[0] == first and m[2].role == "head" and m[2].id != "region"
                  and all(view.shape[i] in (LOWER, HYPHEN) for i in range(m[0], m[1]))
                  and not view.in_group("init_heads", m[1] - 1, m[1])
                  and not _plural(view.folded(m[1] - 1))]  # "UNRWA schools": what X runs
@@ -1775,6 +1787,12 @@ def after_preposition(view: DocView, start: int, words=PREPOSITIONS) -> bool:
                       or view.consumed[i]):
         i -= 1
     return i >= 0 and view.folded(i) in words
+
+
+def _attached(view: DocView, i: int) -> bool:
+    """A hyphen with no space on either side ("Co-operative", not "Lyon - a city")."""
+    return 0 < i < view.length - 1 and view.ends[i - 1] == view.idx[i] and \
+        view.ends[i] == view.idx[i + 1]
 
 
 def _initial_dot(view: DocView, i: int) -> bool:

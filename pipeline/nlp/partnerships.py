@@ -39,10 +39,18 @@ PAIR_TYPES = {
     frozenset({"third", "public"}): "third_actor_public",
 }
 STATUS_ORDER = ("desired", "ended", "planned", "existing")
+_ADVERBIAL_STARTS = frozenset({"with", "in", "under", "through", "thanks", "together",
+                               "jointly", "alongside", "hand", "on"})
 _PRONOUNS = frozenset({"it", "they", "its", "their"})
 _PARTNER_WORDS = frozenset({"with", "by", "from", "to", "between", "and"})
 _ADVERBS = ("jointly", "also", "together", "now", "currently", "both", "have", "has", "had",
             "will", "recently", "already", "still", "each")
+
+
+def _adverbial(view: DocView, mention) -> bool:
+    """A cue that qualifies the clause's verb rather than being one ("with funding from",
+    "in cooperation with", "under an agreement with")."""
+    return view.folded(mention.cue_start) in _ADVERBIAL_STARTS
 
 
 def partnership_type(sectors) -> str:
@@ -84,6 +92,7 @@ class PartnershipRecognizer:
                 found[mention.keys] = mention
             elif STATUS_ORDER.index(mention.status) < STATUS_ORDER.index(known.status):
                 known.status = mention.status
+        self._merge_same_activity(view, found)
         # a partnership of the same sentence whose parties are all in a larger one is that one
         kept = []
         for mention in found.values():
@@ -91,6 +100,39 @@ class PartnershipRecognizer:
                        and mention.keys < other.keys for other in found.values()):
                 kept.append(mention)
         return sorted(kept, key=lambda m: (m.start, m.end))
+
+    @staticmethod
+    def _merge_same_activity(view: DocView, found: dict) -> None:
+        """One activity with several partners is one partnership: "A runs a scheme with
+        funding from B and in cooperation with C", "A opened accounts under an agreement
+        with B, with technical support from C" (same subject, same clause, same status)."""
+        mentions = sorted(found.values(), key=lambda m: (m.cue_start, m.cue_end))
+        for i, first in enumerate(mentions):
+            if first.kind not in ("with", "by", "verb") or not first.parties:
+                continue
+            clause = view.clause_bounds(first.cue_start, first.cue_end)
+            for other in mentions[i + 1:]:
+                if other.kind not in ("with", "by", "verb") or not other.parties or \
+                        other.sentence != first.sentence or other.status != first.status or \
+                        other.parties[0].key != first.parties[0].key or \
+                        view.clause_bounds(other.cue_start, other.cue_end) != clause or \
+                        first.keys.isdisjoint(other.keys) or first.keys == other.keys:
+                    continue
+                if not (_adverbial(view, first) and _adverbial(view, other)):
+                    continue  # "receives funding from B and works with C": two activities
+                found.pop(other.keys, None)
+                found.pop(first.keys, None)
+                keys = {p.key for p in first.parties}
+                first.parties = first.parties + [p for p in other.parties if p.key not in keys]
+                first.implicit = first.implicit + [p for p in other.implicit
+                                                   if p not in first.implicit]
+                sectors = {p.sector for p in first.parties} | {
+                    p.get("sector") for p in first.implicit}
+                sectors.discard(None)
+                first.type = partnership_type(sectors)
+                first.start, first.end = min(first.start, other.start), max(first.end, other.end)
+                found[first.keys] = first
+                other.parties = []
 
     def _cues(self, view: DocView) -> list[tuple[int, int, str]]:
         """The cue list's matches, and patterns around them: actors listed together doing

@@ -413,3 +413,12 @@ def test_actors_faith_named_service_is_a_charity(tagger):
     found = actor(tagger.tag("Lutheran Family Service teaches English to newcomers."),
                   "Lutheran Family Service")
     assert found["category"] == "civil_society"
+
+
+@pytest.mark.parametrize("text, name, category", [
+    ("The scheme has funding from the Co-operative Group.", "Co-operative Group", "business"),
+    ("The city works together with the Lai-momo social cooperative.",
+     "Lai-momo social cooperative", "civil_society"),
+])
+def test_actors_hyphenated_names_with_a_lower_case_part(tagger, text, name, category):
+    assert actor(tagger.tag(text), name)["category"] == category

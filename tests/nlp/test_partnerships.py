@@ -221,3 +221,18 @@ def test_partnerships_name_written_again_is_the_same_party(tagger):
     assert partnership(result, {"Leeds City Council", "Refugee Action"})["type"] == \
         "third_actor_public"
     assert partnership(result, {"Refugee Action", "mosques"})["type"] == "other"
+
+
+def test_partnerships_one_activity_with_several_partners_is_one_partnership(tagger):
+    result = tagger.tag("Leeds Beckett University runs a scholarship scheme with funding from "
+                        "the Co-operative Group and in cooperation with Refugee Action.")
+    assert [p["parties"] for p in result["partnerships"]] == [
+        ["Leeds Beckett University", "Co-operative Group", "Refugee Action"]]
+    assert result["partnerships"][0]["type"] == "other"
+
+
+def test_partnerships_two_activities_stay_two_partnerships(tagger):
+    result = tagger.tag("The Hope Foundation receives donations from Woolworths and works "
+                        "closely with the Department of Home Affairs.")
+    assert sorted(p["type"] for p in result["partnerships"]) == [
+        "third_actor_private", "third_actor_public"]
