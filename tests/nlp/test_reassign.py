@@ -113,6 +113,12 @@ def test_reassign_unless_split_codes_discrimination_in_and_outside_work_both_way
     assert {"social", "economic"} <= set(result["dimensions"])
 
 
+def test_reassign_unless_a_persons_own_job_is_no_mentoring_towards_work(tagger):
+    result = tagger.tag("Her job is to find host families for unaccompanied minors.")
+    assert result["dimensions"] == ["social"]
+    assert all(c["reassigned_by"] != "R09" for c in result["codes"])
+
+
 def test_reassign_unless_keeps_training_people_to_become_staff_vocational(tagger):
     result = tagger.tag("The college trains refugee women to become teachers.")
     assert "economic.vocational_training" in {c["code"] for c in result["codes"]}
