@@ -30,6 +30,7 @@ from pipeline.review.workbook import (
     content_hash,
     fast_rows,
     new_workbook,
+    plain_hash,
     protect_sheet,
     register_list,
     save_workbook,
@@ -251,16 +252,16 @@ def _codings_sheet(wb, ctx: ExportContext, chosen, infos, decided,
                                     else state) if state else blank)
         span = R.evidence_span(coding, info)
         cells = [values[c] for c in columns]
-        write_row(ws, cells, rich={text_index: [span]} if span else None,
-                  unlocked_columns=unlocked)
+        plain = write_row(ws, cells, rich={text_index: [span]} if span else None,
+                          unlocked_columns=unlocked)
         # the import reads a missing state as undecided and produced
         exported = None if state is None and coding.produced else \
             {"decision": state, "produced": int(coding.produced)}
         if asked_again:
             exported["asked_again"] = True
+        shown = cells[:prefix] if prefix is not None else [values[c] for c in readonly]
         records.append(ExportRow(R.CODINGS_SHEET, values["row_id"], "codings", coding.id,
-                                 content_hash(cells[:prefix] if prefix is not None else
-                                              [values[c] for c in readonly]), exported))
+                                 (plain_hash if plain else content_hash)(shown), exported))
     last = len(chosen) + 1
     add_list_validation(ws, letters["decision"], 2, last, DECISION_LIST)
     add_list_validation(ws, letters["corrected_code"], 2, last, CODE_LIST)
@@ -287,9 +288,10 @@ def _segments_sheet(wb, ctx: ExportContext, infos) -> list[ExportRow]:
         memo = memos.get(info.id)
         values.update({"add_code": "", "add_evidence": "", "add_flags": "",
                        "comment": memo or ""})
-        write_row(ws, [values[c] for c in columns], unlocked_columns=unlocked)
+        plain = write_row(ws, [values[c] for c in columns], unlocked_columns=unlocked)
         records.append(ExportRow(R.SEGMENTS_SHEET, values["row_id"], "segments", info.id,
-                                 content_hash([values[c] for c in readonly]),
+                                 (plain_hash if plain else content_hash)(
+                                     [values[c] for c in readonly]),
                                  {"memo": memo}))
     last = len(ordered) + 1
     add_list_validation(ws, letters["add_code"], 2, last, CODE_LIST)

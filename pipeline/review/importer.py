@@ -45,6 +45,7 @@ from pipeline.review.workbook import (
     content_hash,
     formula_cells,
     load_sheet,
+    normalise_value,
     open_workbook,
     read_sheet_rows,
 )
@@ -318,7 +319,7 @@ def _check_rows(conn, study, codebook, path: Path, book, work: _Work, export, re
         ahead = prefetch is not None and sheet == R.CODINGS_SHEET
         try:
             read[sheet] = read_sheet_rows(path, sheet, required=required, workbook=book,
-                                          keep=keep,
+                                          keep_raw=keep,
                                           loaded=prefetch.take_sheet() if ahead else None)
         except CityQDAError as exc:
             work.problems.extend(exc.problems)
@@ -358,31 +359,66 @@ BIG_COLUMNS = ("text", "previous", "next", "question", "section")
 
 
 def _slim(recorded: ExportRecord, sheet: str, readonly: list[str], coder: list[str]):
-    """Hash each row's read-only cells as it is read. A row that matches the export is
-    kept small (a 100,000-row sheet then fits in memory): its id, row number, hash and
-    filled coder cells, and its short read-only values, shared between rows (a city or
-    code is the same text on many rows), as a tuple under "_small" (`_full` restores
-    them); the long texts are dropped."""
-    pool: dict = {}
+    """Hash each row's read-only cells as it is read (a `read_sheet_rows` keep_raw). A
+    row that matches the export is kept small (a 100,000-row sheet then fits in memory):
+    its id, row number, hash and filled coder cells, and its short read-only values,
+    shared between rows (a city or code is the same text on many rows), as a tuple under
+    "_small" (`_full` restores them); the long texts are dropped. Any other row is kept
+    whole, as a dict like `read_sheet_rows` gives, with its "_hash".
+
+    Works on the cells as parsed, without a dict per row: most of a 100,000-row import
+    was spent building dicts that were dropped at once."""
     small = [c for c in readonly if c not in BIG_COLUMNS]
 
-    def keep(row: dict) -> dict:
-        digest = content_hash([row.get(c) for c in readonly])
-        key = row.get("row_id")
-        expected = recorded.digest((sheet, key if isinstance(key, str) else str(key)))
-        if expected != digest:
-            row["_hash"] = digest
-            return row
-        slim = {"row_id": key, "_row": row["_row"], "_hash": expected,  # shared string
-                "_small": tuple([pool.setdefault(v, v) if type(v) is str else v
-                                 for v in [row.get(c) for c in small]])}
-        for column in coder:
-            value = row.get(column)
-            if value is not None:
-                slim[column] = value
-        return slim
-    keep.small = small
-    return keep
+    def bind(index: dict[str, int]):
+        hashed = _getter([index[c] for c in readonly])
+        shown = _getter([index[c] for c in small])
+        filled = _getter([index[c] for c in coder])
+        row_id_at = index["row_id"]
+        width = max(index.values()) + 1
+        digest_of = recorded.digest
+        pool: dict = {}
+
+        def take(raw: list, number: int):
+            if len(raw) < width:  # "" reads as an empty cell, like a missing one
+                raw = [*raw, *([""] * (width - len(raw)))]
+            digest = content_hash(hashed(raw))
+            key = raw[row_id_at]
+            if type(key) is not str or not key:
+                key = normalise_value(key)
+            expected = digest_of((sheet, key if isinstance(key, str) else str(key)))
+            if expected != digest:
+                values = [_cell(v) for v in raw]
+                row = {name: values[at] for name, at in index.items()}
+                row["_row"] = number
+                row["_hash"] = digest
+                return row
+            slim = {"row_id": key, "_row": number, "_hash": expected,  # shared string
+                    "_small": tuple([pool.setdefault(v, v) if type(v) is str and v
+                                     else _cell(v) for v in shown(raw)])}
+            for column, value in zip(coder, filled(raw), strict=True):
+                if value is not None and value != "":
+                    slim[column] = _cell(value)
+            return slim
+        return take
+    bind.small = small
+    return bind
+
+
+def _getter(positions: list[int]):
+    """The values at `positions` of a row, as a tuple (operator.itemgetter gives a bare
+    value for one position)."""
+    from operator import itemgetter
+
+    if len(positions) == 1:
+        at = positions[0]
+        return lambda row: (row[at],)
+    return itemgetter(*positions) if positions else (lambda row: ())
+
+
+def _cell(value):
+    """A cell as `read_sheet_rows` normalises it (text is most cells)."""
+    return (value or None) if type(value) is str else normalise_value(value)
 
 
 def _full(row: dict, small: list[str]) -> dict:
@@ -414,6 +450,8 @@ def _formula_problems(path: Path, sheet: str, book, found=None) -> list[Problem]
 
 
 def _text(value) -> str | None:
+    if value is None:
+        return None
     value = comparable(value)
     if value is None:
         return None
@@ -440,6 +478,10 @@ _CodingRow = namedtuple("_CodingRow", [
     "merged_into", "version", "start", "end", "evidence_text", "occurrence", "negated",
     "hypothetical", "planned"])
 _CODING_SELECT = "SELECT " + ", ".join(f'"{c}"' for c in _CodingRow._fields) + " FROM codings"
+# what the checks of an unchanged or plainly decided row read (see _RowChecker._codings)
+_CodingState = namedtuple("_CodingState", "id segment_id needs_review produced coder "
+                                          "merged_into")
+_STATE_SELECT = "SELECT " + ", ".join(_CodingState._fields) + " FROM codings"
 
 
 class _RowChecker:
@@ -451,6 +493,7 @@ class _RowChecker:
         self.adopted = False
         self.small: dict[str, list[str]] = {}  # sheet -> columns of a slim row's _small
         self._infos: dict[int, R.SegmentInfo | None] = {}
+        self._wholes: dict[int, _CodingRow] = {}
 
     def problem(self, code, sheet, row, column, **fields):
         self.work.problems.append(Problem(code, fields, self.file, row, column, sheet))
@@ -531,24 +574,32 @@ class _RowChecker:
                 self._decision(base, coding, record, mine.get(coding.id), row_id)
 
     def _codings(self, ids):
-        """The codings the checks and the apply step read, as light tuples with their
-        repeated texts shared (100,000 full result rows took over 100 MB)."""
+        """What the checks of every row read of its coding (`_CodingState`, no text but
+        the coder's id); rows that need more (a change, a copied row, an edit) get the
+        whole coding from `_whole`. Shared texts and 22 columns per coding cost a second
+        per 100,000 rows."""
         ids = sorted(ids)
-        sql = _CODING_SELECT
         raw = self.conn.connection.driver_connection
-        pool: dict = {}
-
-        def light(row) -> _CodingRow:
-            return _CodingRow._make([pool.setdefault(v, v) if type(v) is str else v
-                                     for v in row])
         if len(ids) > R.SCAN_ABOVE:  # one scan beats hundreds of IN (...) queries
             chosen = set(ids)
-            return [light(row) for row in raw.execute(sql) if row[0] in chosen]
+            return [_CodingState._make(row) for row in raw.execute(_STATE_SELECT)
+                    if row[0] in chosen]
         found = []
         for start in range(0, len(ids), 900):
             chunk = ids[start:start + 900]
-            found.extend(light(row) for row in raw.execute(
-                f"{sql} WHERE id IN ({', '.join('?' for _ in chunk)})", chunk))
+            found.extend(map(_CodingState._make, raw.execute(
+                f"{_STATE_SELECT} WHERE id IN ({', '.join('?' for _ in chunk)})", chunk)))
+        return found
+
+    def _whole(self, coding):
+        """The coding with every column the checks and the apply step may read."""
+        if coding is None or isinstance(coding, _CodingRow):
+            return coding
+        found = self._wholes.get(coding.id)
+        if found is None:
+            row = self.conn.connection.driver_connection.execute(
+                f"{_CODING_SELECT} WHERE id = ?", (coding.id,)).fetchone()
+            found = self._wholes[coding.id] = _CodingRow._make(row)
         return found
 
     def _decisions(self, ids):
@@ -565,6 +616,7 @@ class _RowChecker:
         return found
 
     def _expected(self, coding, columns) -> dict:
+        coding = self._whole(coding)
         info = self.info(coding.segment_id) if coding is not None else None
         if info is None:
             return {}
@@ -579,6 +631,7 @@ class _RowChecker:
         """A row whose read-only cells differ from the export: a copy with a new code, or
         an edit."""
         sheet = R.CODINGS_SHEET
+        coding = self._whole(coding)
         if base is None:
             reference = self._expected(coding, readonly)
         else:
@@ -685,6 +738,8 @@ class _RowChecker:
             else:
                 self.problem("CQ514", sheet, at, "decision", row_id=row_id, reason=reason)
             return
+        if decision == "change":
+            coding = self._whole(coding)
         change = dict(wanted, coding=coding, stored=stored, row=at)
         if decision == "change":
             info = self.info(coding.segment_id)

@@ -10,7 +10,7 @@ import json
 import random
 from collections import defaultdict, namedtuple
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import combinations, product
 from pathlib import PurePosixPath
 
 from sqlalchemy import select
@@ -296,13 +296,19 @@ def coding_flags(coding) -> dict:
     return {flag: bool(getattr(coding, flag)) for flag in FLAGS}
 
 
+# flags_text of each combination of (negated, hypothetical, planned): one lookup per row
+_FLAG_TEXTS = {combo: flags_text(dict(zip(FLAGS, combo, strict=True)))
+               for combo in product((False, True), repeat=len(FLAGS))}
+
+
 def coding_values(coding, info: SegmentInfo, other: dict[str, dict] | None = None,
                   other_coders: list[str] = ()) -> dict:
     """Read-only cells of a Codings row, by column."""
     rule = coding.rule_id or coding.origin
     if coding.reassigned_from:
         rule += f" (reassigned from {coding.reassigned_from} by {coding.reassigned_by})"
-    flags = flags_text(coding_flags(coding))
+    flags = _FLAG_TEXTS[bool(coding.negated), bool(coding.hypothetical),
+                        bool(coding.planned)]
     notes = [flags] if flags else []
     if coding.needs_review:
         notes.append(f"needs review: {coding.review_reason or 'see the log'}")

@@ -22,8 +22,6 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
-from openpyxl.utils import get_column_letter
-
 from pipeline.errors import CityQDAError, Problem
 
 MAX_CELL_CHARS = 32767
@@ -158,16 +156,17 @@ def write_header(ws, headers: Sequence[str], *, coder_columns: Iterable[str] = (
 
 
 def write_row(ws, values: Sequence, *, rich: dict[int, Iterable[tuple[int, int]]] | None = None,
-              unlocked_columns: Iterable[int] = ()) -> None:
+              unlocked_columns: Iterable[int] = ()) -> bool:
     """One data row of text cells; columns named wrapped by `style_table` wrap.
 
     `rich` maps a 0-based column index to bold spans of that cell's text;
-    `unlocked_columns` (0-based) stay editable when the sheet is protected.
+    `unlocked_columns` (0-based) stay editable when the sheet is protected. True when
+    the row went to a `fast_rows` sheet and every value was text that `safe_text` leaves
+    as it is: `plain_hash` may then stand for `content_hash` of any of them.
     """
     fast = getattr(ws, "_cityqda_fast", None)
     if fast is not None:
-        fast.row(values, rich or {}, unlocked_columns)
-        return
+        return fast.row(values, rich or {}, unlocked_columns)
     wrap = getattr(ws, "_cityqda_wrap", frozenset())
     unlocked = set(unlocked_columns)
     rich = rich or {}
@@ -180,6 +179,15 @@ def write_row(ws, values: Sequence, *, rich: dict[int, Iterable[tuple[int, int]]
         else:
             cells.append(text_cell(ws, value, wrap=letter in wrap, unlocked=index in unlocked))
     ws.append(cells)
+    return False
+
+
+def get_column_letter(index: int) -> str:
+    """openpyxl's column letter of a 1-based index, imported on first use: `review
+    import` never writes a sheet, and openpyxl takes a few hundred milliseconds to load."""
+    from openpyxl.utils import get_column_letter as letter
+
+    return letter(index)
 
 
 def _xml(text: str) -> str:
@@ -292,7 +300,8 @@ class FastRows:
             found = templates[key] = b"".join(pieces)
         return found
 
-    def row(self, values, rich, unlocked_columns) -> None:
+    def row(self, values, rich, unlocked_columns) -> bool:
+        """Write one row; True when its values were all plain text (see write_row)."""
         shape = self._shape(len(values), unlocked_columns)
         texts, joined = _safe_row(values)
         escaped = joined.replace(b"&", b"&amp;").replace(b"<", b"&lt;") \
@@ -303,24 +312,29 @@ class FastRows:
         for index, spans in (rich or {}).items():
             text = texts[index]
             if spans and text and len(text) == len(values[index] or ""):
-                cells[_KEYS[index]] = self._rich(index, text, spans,
-                                                 shape[3][index]).encode()
+                cells[_KEYS[index]] = self._rich(index, text, spans, shape[3][index])
                 special = special | {index}
         self._write(self._template(shape, tuple(map(bool, escaped)), special) % cells)
+        return texts is values
 
-    def _rich(self, index: int, text: str, spans, style: str) -> str:
+    def _rich(self, index: int, text: str, spans, style: str) -> bytes:
+        """The cell's XML with each span in a bold dark red run (`text` holds no NUL)."""
         ref = f"{self._letter(index)}{self.rows + 1}"
-        if len(spans) == 1:  # the usual case: one evidence span
+        if len(spans) == 1:  # the usual case: one evidence span, escaped as bytes at once
             start, end = spans[0]
             start, end = max(0, start), min(len(text), end)
             if start < end:
-                runs = [f'<r><t xml:space="preserve">{_xml(text[:start])}</t></r>'
-                        if start else "",
-                        '<r><rPr><b/><color rgb="FFC00000"/></rPr><t xml:space="preserve">'
-                        f"{_xml(text[start:end])}</t></r>",
-                        f'<r><t xml:space="preserve">{_xml(text[end:])}</t></r>'
-                        if end < len(text) else ""]
-                return f'<c r="{ref}" t="inlineStr"{style}><is>{"".join(runs)}</is></c>'
+                before, bold, after = "\x00".join((text[:start], text[start:end], text[end:])) \
+                    .encode().replace(b"&", b"&amp;").replace(b"<", b"&lt;") \
+                    .replace(b">", b"&gt;").split(b"\x00")
+                return b"".join((
+                    f'<c r="{ref}" t="inlineStr"{style}><is>'.encode(),
+                    b'<r><t xml:space="preserve">%s</t></r>' % before if start else b"",
+                    b'<r><rPr><b/><color rgb="FFC00000"/></rPr><t xml:space="preserve">%s'
+                    b"</t></r>" % bold,
+                    b'<r><t xml:space="preserve">%s</t></r>' % after
+                    if end < len(text) else b"",
+                    b"</is></c>"))
         runs, at = [], 0
         for start, end in sorted((max(0, s), min(len(text), e)) for s, e in spans if e > s):
             start = max(start, at)
@@ -333,7 +347,7 @@ class FastRows:
             at = end
         if at < len(text):
             runs.append(f'<r><t xml:space="preserve">{_xml(text[at:])}</t></r>')
-        return f'<c r="{ref}" t="inlineStr"{style}><is>{"".join(runs)}</is></c>'
+        return f'<c r="{ref}" t="inlineStr"{style}><is>{"".join(runs)}</is></c>'.encode()
 
 
 _KEYS = [b"%d" % index for index in range(16384)]  # Excel's widest row
@@ -362,7 +376,8 @@ def _plain_utf8(joined: str, control: bytes = _CONTROL_BYTES) -> bytes | None:
 
 def _safe_row(values: Sequence) -> tuple[list[str], bytes]:
     """`safe_text` of every value, and them joined by NUL as UTF-8; one check over the
-    joined row when all are plain text that needs no change (the usual case)."""
+    joined row when all are plain text that needs no change (the usual case: then the
+    list returned is `values` itself when it is a list)."""
     try:
         joined = "\x00".join(values)
     except TypeError:  # a number or None among them
@@ -598,16 +613,11 @@ def content_hash(values: list) -> str:
     LibreOffice does not count as an edit.
     """
     # length-prefixed, so no text can imitate a boundary; None differs from ""
-    parts = []
     for value in values:
-        if type(value) is str:
-            parts.append(f"{len(value)}:{value};" if value else "-;")
-        elif value is None:
-            parts.append("-;")
-        else:
+        if value is not None and type(value) is not str:
             break
     else:  # all text or empty: one check of the joined cells instead of one per cell
-        joined = "".join(parts)
+        joined = "".join([f"{len(v)}:{v};" if v else "-;" for v in values])
         data = _plain_utf8(joined, _CONTROL_BYTES_WITH_NUL)
         if data is not None and (len(joined) <= MAX_CELL_CHARS or max(
                 len(v) for v in values if v is not None) <= MAX_CELL_CHARS):
@@ -617,6 +627,13 @@ def content_hash(values: list) -> str:
         value = comparable(value)
         digest.update(b"-;" if value is None else f"{len(value)}:{value};".encode())
     return digest.hexdigest()
+
+
+def plain_hash(values: Sequence[str]) -> str:
+    """`content_hash` of values that `write_row` found plain (text that needs no change,
+    none over the cell limit), without checking them a second time."""
+    return hashlib.sha256("".join([f"{len(v)}:{v};" if v else "-;" for v in values])
+                          .encode()).hexdigest()
 
 
 def open_workbook(path: str | Path):
@@ -638,7 +655,7 @@ def sheet_names(path: str | Path) -> list[str]:
 
 
 def read_sheet_rows(path: str | Path, sheet: str, *, required: Iterable[str] = (),
-                    workbook=None, keep=None, loaded=None) -> list[dict]:
+                    workbook=None, keep=None, loaded=None, keep_raw=None) -> list:
     """Rows of `sheet` as dicts keyed by header text, each with `_row` (Excel row number).
 
     Rows with no value at all are skipped (a coder's emptied row is a deleted row).
@@ -647,6 +664,13 @@ def read_sheet_rows(path: str | Path, sheet: str, *, required: Iterable[str] = (
     given, sees each row as it is read and returns what to keep of it (None drops it), so
     a big sheet need not be held in full. `loaded`, when given, is a future of the sheet
     parsed already (`load_sheet` in another thread).
+
+    `keep_raw(index)`, when given, is called once with the header's column positions
+    (name -> 0-based index) and returns `take(values, number)`, which sees each non-empty
+    row as python-calamine gives it (a list, not normalised: an empty cell is "") with
+    its row number, and returns what to keep of it (None drops it). It replaces `keep`
+    and the dict per row: for big sheets whose rows mostly need only a hash and a few
+    cells.
     """
     book = workbook if workbook is not None else open_workbook(path)
     if sheet not in book.sheet_names:
@@ -681,6 +705,15 @@ def read_sheet_rows(path: str | Path, sheet: str, *, required: Iterable[str] = (
     in_order = positions == list(range(len(positions)))
     width = len(positions)
     rows = []
+    if keep_raw is not None:
+        take = keep_raw(dict(index))
+        for number, raw in enumerate(data, start=2):
+            if not any(raw) and all(normalise_value(v) is None for v in raw):
+                continue  # an emptied row (0 or False would be a value)
+            kept = take(raw, number)
+            if kept is not None:
+                rows.append(kept)
+        return rows
     for number, raw in enumerate(data, start=2):
         # text is most cells: only "" needs normalising there
         values = [(v or None) if type(v) is str else normalise_value(v) for v in raw]

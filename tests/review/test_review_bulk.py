@@ -66,3 +66,32 @@ def test_review_bulk_matches_set_decision(tmp_path):
 def test_review_bulk_refuses_change():
     with pytest.raises(ValueError):
         set_plain_decisions(None, [(1, "change", None)], "ana", role="coder", source="x")
+
+
+@pytest.mark.parametrize("comment, reason, clears", [
+    (None, None, False),
+    ('say "why"\n\ttab \\ back', "text changed", True),
+    ("ünïcödé ¶ – \u2028 \x07", None, True),
+])
+def test_review_bulk_event_json_matches_the_encoder(comment, reason, clears):
+    from pipeline.review.bulk import _IDENTITY_KEYS, _JSON, _identity_json, _new_state_json
+
+    identity = ("social.language", None, 'the "Red Cross"\ncourses ü', 7,
+                "transcripts/LIS-PM-01.docx", 0, 12, 3, "ab" * 32)
+    expected_identity = _JSON.encode(dict(zip(_IDENTITY_KEYS, identity, strict=True)))
+    assert _identity_json(identity) == expected_identity
+    state = {"decision": "discuss", "role": "coder", "corrected_code": None,
+             "corrected_flags": None, "linked_coding_id": None, "comment": comment,
+             "coding": dict(zip(_IDENTITY_KEYS, identity, strict=True))}
+    if clears:
+        state["review_cleared"] = reason
+    assert _new_state_json(expected_identity, "discuss", "coder", comment, reason,
+                           clears) == _JSON.encode(state)
+
+
+def test_review_bulk_identity_json_falls_back_for_other_types():
+    from pipeline.review.bulk import _IDENTITY_KEYS, _JSON, _identity_json
+
+    identity = ("c", "ana", "e", 1.5, "p", True, 2, 3, "s")  # a float and a bool
+    assert _identity_json(identity) == _JSON.encode(dict(zip(_IDENTITY_KEYS, identity,
+                                                             strict=True)))

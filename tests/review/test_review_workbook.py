@@ -143,6 +143,59 @@ def test_workbook_fast_rows_round_trip_tricky_text(tmp_path):
     assert formula_cells(path, "Codings") == []
 
 
+def test_workbook_write_row_reports_plain_rows_for_plain_hash(tmp_path):
+    """A row write_row calls plain hashes alike with plain_hash and content_hash; a row
+    safe_text changes (or holding a non-text value) is never called plain."""
+    from pipeline.review.workbook import fast_rows, plain_hash
+
+    wb = new_workbook()
+    ws = wb.create_sheet("Codings")
+    style_table(ws, {"A": 10, "B": 40}, rows=100, columns=3)
+    fast_rows(ws)
+    write_header(ws, ["row_id", "text", "other"])
+    known = {"a & b < c > d": True, "ü ☃ 𝄞": True, "tab\tand\nnewline": True,
+             "bell\x07char": False, "nul\x00byte": False, "lone \ud800 surrogate": False,
+             "carriage\r\nreturn\rhere": False, "x" * (MAX_CELL_CHARS + 5): False}
+    for value in FAST_PATH_CASES:
+        values = ["C1", value, "x & <y>"]
+        plain = write_row(ws, values, rich={1: [(0, 2)]})
+        assert plain == known.get(value, plain), repr(value)
+        if plain:
+            assert plain_hash(values) == content_hash(values)
+            assert plain_hash(values[:2]) == content_hash(values[:2])
+    assert write_row(ws, ["C2", None, "x"]) is False
+    assert write_row(ws, ["C3", 7, "x"]) is False
+    plain_ws = new_workbook(write_only=False).create_sheet("plain")
+    assert write_row(plain_ws, ["C4", "text"]) is False  # not a fast_rows sheet
+
+
+def test_workbook_fast_rows_bold_run_holds_the_span(tmp_path):
+    from lxml import etree
+
+    from pipeline.review.workbook import fast_rows
+
+    wb = new_workbook()
+    ws = wb.create_sheet("Codings")
+    style_table(ws, {"A": 10, "B": 40}, rows=10, columns=2)
+    fast_rows(ws)
+    write_header(ws, ["row_id", "text"])
+    text = "a & <b> courses ü ☃ for newcomers"
+    for span in [(0, 5), (4, 15), (20, len(text))]:
+        write_row(ws, ["C1", text], rich={1: [span]})
+    path = save_workbook(wb, tmp_path / "bold.xlsx")
+    with zipfile.ZipFile(path) as package:
+        sheet = etree.fromstring(package.read("xl/worksheets/sheet1.xml"))
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    cells = sheet.findall(".//m:c[@r]", ns)
+    rich = [c for c in cells if c.get("r").startswith("B") and c.get("r") != "B1"]
+    for cell, (start, end) in zip(rich, [(0, 5), (4, 15), (20, len(text))], strict=True):
+        runs = cell.findall(".//m:r", ns)
+        bold = [r.findtext("m:t", namespaces=ns) for r in runs
+                if r.find("m:rPr/m:b", ns) is not None]
+        assert bold == [text[start:end]]
+        assert "".join(r.findtext("m:t", namespaces=ns) for r in runs) == text
+
+
 @pytest.mark.parametrize("chunk", [7, 16, 33, 1 << 22])
 def test_workbook_formula_scan_finds_a_tag_across_chunks(tmp_path, monkeypatch, chunk):
     from openpyxl import Workbook

@@ -240,3 +240,36 @@ def test_store_migrate_is_idempotent(tmp_path):
     store = open_store(tmp_path / "s.sqlite")
     assert migrate(store) == CURRENT_VERSION
     store.close()
+
+
+def test_store_v4_counts_an_export_by_its_review_exports_row(tmp_path):
+    """Migration 4 stops counting review_export_rows (written only with a review_exports
+    or review_imports row); the other counters of a v3 store are kept."""
+    path = tmp_path / "v3.sqlite"
+    conn = sqlite3.connect(path)
+    frozen = [line.split("\t") for line in (FROZEN / "schema_v3.sql").read_text().splitlines()]
+    for _type, _name, sql in sorted(frozen, key=lambda r: r[0] != "table"):
+        if sql:
+            conn.execute(sql)
+    conn.execute("INSERT INTO store_meta VALUES ('schema_version', '3')")
+    conn.executemany("INSERT INTO data_versions VALUES (?, ?)",
+                     [("review_exports", 4), ("review_export_rows", 9), ("decisions", 2)])
+    conn.commit()
+    conn.close()
+    store = open_store(path, warn_location=False)
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO review_exports (id, kind, coder, role, file, codebook_id, "
+                 "codebook_version, scope, rows, created_at) "
+                 "VALUES ('e1', 'review', 'ana', 'coder', 'f.xlsx', 'cb', '1', '{}', 1, 't')")
+    conn.executemany("INSERT INTO review_export_rows (export_id, sheet, row_key, entity, "
+                     "entity_id, content_sha256) VALUES ('e1', 'Codings', ?, 'codings', ?, "
+                     "'h')", [(f"C{i}", i) for i in range(3)])
+    conn.commit()
+    versions = dict(conn.execute("SELECT table_name, version FROM data_versions"))
+    triggers = [name for (name,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
+        ("review_export_rows",))]
+    conn.close()
+    assert versions == {"review_exports": 5, "decisions": 2}
+    assert triggers == []

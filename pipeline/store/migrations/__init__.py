@@ -5,9 +5,14 @@ and a test rebuilds version N-1 from that file before applying migration N. To c
 schema, add `mNNNN_<what>.py` with the next number and list it here.
 """
 
-from pipeline.store.migrations import m0001_initial, m0002_review, m0003_data_versions
+from pipeline.store.migrations import (
+    m0001_initial,
+    m0002_review,
+    m0003_data_versions,
+    m0004_export_rows_uncounted,
+)
 
-MIGRATIONS = [m0001_initial, m0002_review, m0003_data_versions]
+MIGRATIONS = [m0001_initial, m0002_review, m0003_data_versions, m0004_export_rows_uncounted]
 CURRENT_VERSION = MIGRATIONS[-1].VERSION
 
 assert [m.VERSION for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
