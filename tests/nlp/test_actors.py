@@ -422,3 +422,21 @@ def test_actors_faith_named_service_is_a_charity(tagger):
 ])
 def test_actors_hyphenated_names_with_a_lower_case_part(tagger, text, name, category):
     assert actor(tagger.tag(text), name)["category"] == category
+
+
+@pytest.mark.parametrize("text, name, category", [
+    ("The Integration Foundation funds language cafés.", "Integration Foundation",
+     "practitioner"),
+    ("A grant from the National Lottery Community Fund pays the rent.",
+     "National Lottery Community Fund", "practitioner"),
+    ("The Manitoba Immigrant Employment Council runs mentoring.",
+     "Manitoba Immigrant Employment Council", "civil_society"),
+])
+def test_actors_state_foundations_and_ngos_named_council(tagger, text, name, category):
+    assert actor(tagger.tag(text), name)["category"] == category
+
+
+def test_actors_eu_integration_fund_is_no_public_body(tagger):
+    result = tagger.tag("The project is funded by the Asylum, Migration and Integration Fund.")
+    assert not [a for a in result["actors"] if "Fund" in a["name"]
+                and a["category"] == "practitioner"]
