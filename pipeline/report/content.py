@@ -17,6 +17,7 @@ so it is verbatim.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -138,6 +139,26 @@ def _shown(review_status: str | None) -> bool:
 
 
 CHUNK = 500  # ids per IN list, well under SQLite's variable limit
+STATUS_BATCH_CITIES = 8  # more cities to read: derive every coding's status in one pass
+
+# What a city's content is read from, one row per statement, the interview id first (rows
+# in id order, so each city's rows arrive in the same order every time). Interview texts
+# are hashed whole (a purge or a new version changes them).
+_SIGNATURE_QUERIES = (
+    "SELECT id, version, sha256, purged, plain_text FROM interviews ORDER BY id",
+    "SELECT interview_id, id, ord FROM segments WHERE status = 'current' ORDER BY id",
+    'SELECT interview_id, id, segment_id, code, dimension, kind, counts, negated, '
+    'hypothetical, start, "end", sentence_start, sentence_end, version, produced, '
+    "merged_into FROM codings ORDER BY id",
+    "SELECT c.interview_id, d.id, d.coding_id, d.role, d.decision, d.time FROM decisions d "
+    "JOIN codings c ON c.id = d.coding_id ORDER BY d.id",
+    'SELECT s.interview_id, m.id, m.initiative_id, m.segment_id, m.start, m."end" '
+    "FROM initiative_mentions m JOIN segments s ON s.id = m.segment_id "
+    "WHERE m.produced = 1 AND s.status = 'current' ORDER BY m.id",
+    'SELECT s.interview_id, m.id, m.partnership_id, m.segment_id, m.start, m."end" '
+    "FROM partnership_mentions m JOIN segments s ON s.id = m.segment_id "
+    "WHERE m.produced = 1 AND s.status = 'current' ORDER BY m.id",
+)
 
 
 def _chunks(ids: list[int]) -> list[list[int]]:
@@ -152,7 +173,6 @@ class StudyReader:
     def __init__(self, conn: Connection, study, scope, pseudonyms: dict[int, str],
                  labels: dict[str, str]):
         from pipeline.aggregate.tables import resolved_actor_ids
-        from pipeline.coding.decisions import coding_statuses
 
         self.conn = conn
         self.study = study
@@ -160,7 +180,8 @@ class StudyReader:
         self.pseudonyms = pseudonyms
         self.labels = labels
         self.dimensions = list(scope.dimensions)
-        self.statuses = coding_statuses(conn)
+        self.statuses: dict[int, str] = {}  # of the city being read
+        self._all_statuses: dict[int, str] | None = None
         self.resolved = resolved_actor_ids(conn)
         self.actor_names = dict(conn.execute(select(actors.c.id, actors.c.name)).all())
         self._plain: dict[int, tuple[int, str | None]] = {}
@@ -225,6 +246,56 @@ class StudyReader:
                 found[entity_id].append((segment_id, start, end))
         return dict(found)
 
+    def expect_cities(self, count: int) -> None:
+        """How many cities' content will be read: for many, every coding's status is
+        derived once (one pass over the decisions); for a few (a rerun), city by city."""
+        if count > STATUS_BATCH_CITIES and self._all_statuses is None:
+            from pipeline.coding.decisions import coding_statuses
+
+            self._all_statuses = coding_statuses(self.conn)
+
+    def _statuses(self, coding_rows: list) -> dict[int, str]:
+        if self._all_statuses is not None:
+            return self._all_statuses
+        from pipeline.coding.decisions import coding_statuses
+
+        found: dict[int, str] = {}
+        for chunk in _chunks([row.id for row in coding_rows]):
+            found.update(coding_statuses(self.conn, coding_ids=chunk))
+        return found
+
+    def input_signatures(self, cities: list[str], *shared) -> dict[str, str]:
+        """A fingerprint per city of everything its content is read from (its interviews'
+        metadata, pseudonyms, texts, current segments, codings with what decides their
+        status, entity mentions; its entities with their actors), from one pass over
+        each table with plain cursors: equal signatures mean equal content, so a rerun
+        reads content only for cities whose signature changed."""
+        import hashlib
+
+        city_of = {i.id: i.city for i in self.scope.interviews if i.city in set(cities)}
+        digests = {city: hashlib.sha256() for city in cities}
+
+        def feed(city: str, value) -> None:
+            digests[city].update(repr(value).encode("utf-8", "surrogatepass") + b"\0")
+
+        for city in cities:
+            feed(city, (shared, [dataclasses.astuple(r) for r in self._interviews(city)]))
+        cursor = self.conn.connection.driver_connection.cursor()
+        for sql in _SIGNATURE_QUERIES:
+            for row in cursor.execute(sql):
+                city = city_of.get(row[0])
+                if city is not None:
+                    feed(city, row)
+        cursor.close()
+        for city in cities:
+            for name in ("initiatives", "partnerships"):
+                for row in self.entities[name].get(city, ()):
+                    links = (sorted(self.initiative_links.get(row.id, ()))
+                             if name == "initiatives"
+                             else sorted(self.parties.get(row.id, ())))
+                    feed(city, (name, tuple(row), links))
+        return {city: digest.hexdigest() for city, digest in digests.items()}
+
     def plain(self, interview_id: int) -> tuple[int, str | None]:
         if interview_id not in self._plain:
             row = self.conn.execute(select(interviews.c.version, interviews.c.plain_text)
@@ -245,6 +316,7 @@ class StudyReader:
         self._plain.clear()  # texts are kept for one city only
         segment_of = self._segments(ids)
         coding_rows = self._codings(refs, segment_of)
+        self.statuses = self._statuses(coding_rows)
         mentioned = {"initiatives": self._mentions(initiative_mentions, "initiative_id", ids),
                      "partnerships": self._mentions(partnership_mentions, "partnership_id",
                                                     ids)}

@@ -6,11 +6,15 @@ and position only with `identify`, which writes separate `-identified` files), m
 unreviewed finding, states how passages were chosen, and says in its footer which codebook
 version and run it reflects. Equal store content gives byte-identical DOCX files.
 
-In `cityqda run` a report whose content did not change (same city content, table rows,
-opening text and settings; pipeline.report.incremental) and whose files are intact is kept,
-not rewritten or converted again: after one changed interview only its city's report, the
-cross-city summary and their PDFs are made. A kept report's footer names the run that last
-wrote it.
+In `cityqda run` a report whose inputs did not change (the city's input signature from the
+store, its table rows, opening text, settings and the package; pipeline.report.incremental)
+and whose files are intact is kept, not read, rewritten or converted again: after one
+changed interview only its city's content is read, and only its report, the cross-city
+summary and their PDFs are made. The summary needs every city's figures; those of kept
+cities come from a small cache (.cityqda-cache/report-figures.json, keyed by the report's
+fingerprint; without it the content is read again). A kept report's footer names the run
+that last wrote it. Cities are read and written one at a time, so memory does not grow
+with the number of cities.
 """
 
 from __future__ import annotations
@@ -612,24 +616,44 @@ def _write_reports(study, register, reader: StudyReader, chosen: list[str], tabl
         write()
         written.append(path)
 
-    figures: list[CityFigures] = []
+    from pipeline.report.incremental import package_state
+
     titles = {name: (tables[name].title, tables[name].columns, tables[name].notes,
                      tables[name].number_formats) for name in sorted(tables)}
+    signatures = reader.input_signatures(chosen, shared, package_state())
+    cached = load_figures(study) if keep is not None else {}
+    plans = []
+    for city in chosen:
+        code = register.city_code(city) if city else None
+        opening, problem = opening_text(study, city, code)
+        if problem is not None:
+            result.problems.append(problem)
+        key, path = f"report_{slug(city)}", folder / f"{slug(city)}{suffix}.docx"
+        rows = {name: city_rows(tables[name], city) for name in sorted(tables)}
+        part = _fingerprint("city", signatures[city], rows, titles, opening)
+        result.parts[key] = part
+        result.outputs[key] = path
+        city_files[city] = path
+        keeps = keep is not None and keep(key, path, part)
+        plans.append((city, key, path, opening, part, keeps))
+    reader.expect_cities(sum(not keeps or part not in cached
+                             for _c, _k, _p, _o, part, keeps in plans))
+    figures: list[CityFigures] = []
+    fresh: dict[str, CityFigures] = {}
     try:
-        for city in chosen:
-            content = reader.city_content(city)
+        for city, key, path, opening, part, keeps in plans:
+            if keeps and part in cached:
+                figures.append(cached[part])
+                kept.append(key)
+                continue
+            content = reader.city_content(city)  # read, written and dropped city by city
             figures.append(city_figures(content, settings))
-            code = register.city_code(content.city) if content.city else None
-            opening, problem = opening_text(study, content.city, code)
-            if problem is not None:
-                result.problems.append(problem)
-            path = folder / f"{slug(content.city)}{suffix}.docx"
-            rows = {name: city_rows(tables[name], content.city) for name in sorted(tables)}
-            write_or_keep(f"report_{slug(content.city)}", path,
-                          _fingerprint("city", shared, content, rows, titles, opening),
-                          lambda p=path, c=content, o=opening, f=figures[-1]:
-                          write_city_report(p, c, settings, tables, o, f))
-            city_files[content.city] = path
+            fresh[part] = figures[-1]
+            if keeps:
+                kept.append(key)
+            else:
+                write_city_report(path, content, settings, tables, opening, figures[-1])
+                written.append(path)
             del content
         path = folder / f"{SUMMARY_STEM}{suffix}.docx"
         write_or_keep("report_summary", path,
@@ -639,9 +663,56 @@ def _write_reports(study, register, reader: StudyReader, chosen: list[str], tabl
     except OSError as exc:
         raise CityQDAError("CQ740", path=str(getattr(exc, "filename", None) or folder),
                            problem=exc.strerror or str(exc)) from exc
+    if keep is not None:
+        save_figures(study, {part: (cached.get(part) or fresh[part])
+                             for _c, _k, _p, _o, part, _keeps in plans})
     result.cities = [f.city for f in figures]
     result.kept = len(kept)
     return written, kept
+
+
+FIGURES_CACHE = "report-figures.json"
+FIGURES_FORMAT = 1
+
+
+def _figures_path(study) -> Path:
+    from pipeline.nlp.build_cache import study_cache_dir
+
+    return study_cache_dir(study.root) / FIGURES_CACHE
+
+
+def load_figures(study) -> dict[str, CityFigures]:
+    """Figures of the reports a run kept, by the report's fingerprint: a kept city's
+    content is not read again, but the summary still shows its figures. A missing or
+    unreadable cache only means the content is read."""
+    import json
+
+    try:
+        data = json.loads(_figures_path(study).read_text(encoding="utf-8"))
+        if data.get("format") != FIGURES_FORMAT:
+            return {}
+        return {part: CityFigures(**values) for part, values in data["figures"].items()}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
+def save_figures(study, figures: dict[str, CityFigures]) -> None:
+    import dataclasses
+    import json
+
+    path = _figures_path(study)
+    text = json.dumps({"format": FIGURES_FORMAT,
+                       "figures": {part: dataclasses.asdict(f)
+                                   for part, f in sorted(figures.items())}},
+                      ensure_ascii=False, sort_keys=False)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=".cityqda-", suffix=".json", dir=path.parent)
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temp, path)
+    except OSError:
+        pass  # a cache: the next run reads the content instead
 
 
 def _fingerprint(*parts) -> str:

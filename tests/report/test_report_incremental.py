@@ -1,0 +1,56 @@
+"""Reports kept by their input signature: after a decision in one city only that city's
+report and the summary are read and written, and the files equal a fresh regeneration."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from pipeline.report.report import FIGURES_CACHE, report_study
+from pipeline.store import open_study_store
+from pipeline.study import load_study
+
+
+def digests(folder) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.docx"))}
+
+
+@pytest.mark.parametrize("lose_cache", [False, True])
+def test_report_incremental_one_city_changed_rewrites_it_and_the_summary(coded_sample, tmp_path,
+                                                                          lose_cache):
+    from pipeline.coding.decisions import set_decision
+    from pipeline.store.schema import codings, interviews
+
+    study = load_study(coded_sample)
+    store = open_study_store(study)
+    out = tmp_path / "reports"
+    try:
+        first = report_study(study, store, pdf=False, out=out, run_id=1,
+                             keep=lambda key, path, part: False)
+        parts = dict(first.parts)
+        unchanged = report_study(study, store, pdf=False, out=out, run_id=1,
+                                 keep=lambda key, path, part: parts.get(key) == part)
+        assert unchanged.kept == len(parts) and unchanged.parts == parts
+        with store.write() as conn:
+            coding_id = conn.execute(
+                select(codings.c.id)
+                .join(interviews, interviews.c.id == codings.c.interview_id)
+                .where(codings.c.kind == "dimension", codings.c.produced == 1,
+                       interviews.c.file.like("LIS-%"))
+                .order_by(codings.c.id)).scalars().first()
+            set_decision(conn, coding_id, "ben", "reject", source="test")
+        if lose_cache:
+            (coded_sample / ".cityqda-cache" / FIGURES_CACHE).unlink()
+        before = digests(out)
+        rerun = report_study(study, store, pdf=False, out=out, run_id=1,
+                             keep=lambda key, path, part: parts.get(key) == part)
+        changed = sorted(k for k in rerun.parts if rerun.parts[k] != parts[k])
+        assert changed == ["report_lisbon", "report_summary"]
+        assert rerun.kept == len(parts) - 2
+        after = digests(out)
+        assert {n for n in after if after[n] != before[n]} == {"lisbon.docx",
+                                                              "cross-city-summary.docx"}
+        fresh = report_study(study, store, pdf=False, out=tmp_path / "fresh", run_id=1)
+        assert digests(tmp_path / "fresh") == after and fresh.parts == rerun.parts
+    finally:
+        store.close()
