@@ -80,6 +80,9 @@ def test_review_bulk_event_json_matches_the_encoder(comment, reason, clears):
                 "transcripts/LIS-PM-01.docx", 0, 12, 3, "ab" * 32)
     expected_identity = _JSON.encode(dict(zip(_IDENTITY_KEYS, identity, strict=True)))
     assert _identity_json(identity) == expected_identity
+    by_coder = ("c", 'a"na', "e", 1, "p", 2, 3, 4, "s")
+    assert _identity_json(by_coder) == _JSON.encode(dict(zip(_IDENTITY_KEYS, by_coder,
+                                                             strict=True)))
     state = {"decision": "discuss", "role": "coder", "corrected_code": None,
              "corrected_flags": None, "linked_coding_id": None, "comment": comment,
              "coding": dict(zip(_IDENTITY_KEYS, identity, strict=True))}
