@@ -27,6 +27,7 @@ from pipeline.coding.bulk import insert_rows, update_rows
 from pipeline.store.schema import (
     actor_mentions,
     actors,
+    entity_aliases,
     initiative_actors,
     initiative_mentions,
     initiatives,
@@ -69,6 +70,7 @@ MENTIONS_OF_SEGMENTS = {name: select(table.c.id, table.c[key], table.c.segment_i
                                      table.c.start, table.c.version)
                         .where(table.c.segment_id.in_(_IDS))
                         for name, (table, key) in MENTIONS.items()}
+ALIASED_ENTITIES = select(entity_aliases.c.entity).distinct()
 _BY_NAME: dict[tuple[str, str], object] = {}
 _LINKS: dict[tuple[str, str], object] = {}
 
@@ -106,6 +108,7 @@ class EntityWriter:
         self.partnerships: dict[tuple[str, str], dict] = {}
         self.party_links: set[tuple[tuple, tuple]] = set()
         self.mentions: list[tuple[str, tuple, int, dict]] = []
+        self._with_aliases: set[str] | None = None  # entity kinds with merged names
 
     # --- collecting ---------------------------------------------------------------------
 
@@ -255,6 +258,10 @@ class EntityWriter:
         """A name merged away in review stands for the entity it was merged into."""
         from pipeline.review.entity_decisions import resolve_aliases
 
+        if self._with_aliases is None:  # most studies merge nothing: skip the look-ups
+            self._with_aliases = set(self.conn.execute(ALIASED_ENTITIES).scalars())
+        if entity not in self._with_aliases:
+            return ids
         return {**ids, **resolve_aliases(self.conn, entity, ids)}
 
     def _links(self, table: Table, column: str, owners: dict, actor_ids: dict,

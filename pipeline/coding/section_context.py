@@ -42,6 +42,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from itertools import islice
 from pathlib import Path
 
 import yaml
@@ -149,6 +150,17 @@ def _word_spans(text: str) -> list[tuple[str, int, int]]:
     return spans
 
 
+def _iter_word_spans(text: str):
+    """`_word_spans` one at a time (callers that need the first few stop early)."""
+    for m in _WORD.finditer(text):
+        token = m.group()
+        if token.lower().endswith("n't") and len(token) > 3:  # "don't" -> "do", "n't"
+            yield (token[:-3].lower(), m.start(), m.end() - 3)
+            yield ("n't", m.end() - 3, m.end())
+        else:
+            yield (token.lower(), m.start(), m.end())
+
+
 _BE = frozenset({"be", "is", "are", "was", "were", "been", "being", "am", "'s", "'re"})
 _IRREGULAR = {"has": "have", "had": "have", "having": "have", "did": "do", "does": "do",
               "done": "do", "went": "go", "gone": "go", "ran": "run", "shut": "shut",
@@ -156,8 +168,14 @@ _IRREGULAR = {"has": "have", "had": "have", "having": "have", "did": "do", "does
               "took": "take", "got": "get", "met": "meet", "led": "lead"}
 
 
-def _forms(word: str) -> set[str]:
-    """The word and the base forms it may inflect (a cheap stand-in for lemmas)."""
+@lru_cache(maxsize=65536)
+def _forms(word: str) -> frozenset[str]:
+    """The word and the base forms it may inflect (a cheap stand-in for lemmas); cached,
+    as the same words come back in every sentence."""
+    return frozenset(_word_forms(word))
+
+
+def _word_forms(word: str) -> set[str]:
     forms = {word}
     if word in _BE:
         forms.add("be")
@@ -391,10 +409,15 @@ def sentences(text: str) -> list[tuple[int, int]]:
 def is_value_cell(text: str, lists: ContextWords) -> bool:
     """Only numbers, calendar, frequency and price words: a year, a date, a price or a
     frequency, not a description."""
-    for symbol in sorted(lists.value_symbols, key=len, reverse=True):
+    for symbol in _longest_first(lists.value_symbols):
         text = text.replace(symbol, " ")
     tokens = words(text)
     return bool(tokens) and all(_NUMBER.match(t) or t in lists.value_words for t in tokens)
+
+
+@lru_cache(maxsize=8)
+def _longest_first(symbols: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted(symbols, key=len, reverse=True))
 
 
 def is_label_cell(part: Part, lists: ContextWords) -> bool:
@@ -540,7 +563,8 @@ class _Interview:
         if start is None or end is None or part.text[start:end] != name:
             return name
         rest = part.text[end:]
-        for word, s, e in _word_spans(rest)[:self.lists.reference_max_modifiers + 1]:
+        for word, s, e in islice(_iter_word_spans(rest),
+                                 self.lists.reference_max_modifiers + 1):
             if not word[0].isalpha() or not rest[s].islower():
                 break
             if word in self.lists.reference_heads:
@@ -599,11 +623,13 @@ class _Interview:
         earlier = [n for n in self.named if n.part.order < part.order]
         if not earlier:
             return
+        # a name matches as written, so only names found in the text can match a sentence
+        in_text = [n for n in earlier if n.name in part.text]
         for start, end in sentences(part.text):
             sentence = part.text[start:end]
             found = []
-            for named in earlier:
-                m = named.pattern.search(sentence)
+            for named in in_text:
+                m = named.pattern.search(sentence) if named.name in sentence else None
                 if m:
                     found.append((named, (m.start(), m.end()), "names"))
             found.extend((named, span, "refers to") for named, span
