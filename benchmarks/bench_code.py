@@ -18,6 +18,11 @@ run) and ingested into a fresh store. Then, in this process:
    segment, and the tokenizer with the lemmatizer alone.
 
 Prints a Markdown table for docs/BENCHMARKS.md and the raw figures as JSON on stderr.
+
+`--one-changed` measures only what a user pays after editing one transcript: after a first
+`code`, one transcript gets a paragraph, is ingested, and `cityqda code` runs in a fresh
+process (imports, loading and the tagger's build counted; CPU seconds of it and its
+workers), then once more with nothing to do.
 """
 
 from __future__ import annotations
@@ -210,6 +215,56 @@ def measure(folder: Path, seed: int, workers: int | None = None) -> dict:
     }
 
 
+def _cityqda_code(folder: Path) -> dict:
+    """`cityqda code` in a fresh interpreter (imports, loading and the tagger's build
+    counted, as a user pays them): CPU seconds of it and its workers, its peak memory."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "--project", str(folder),
+                           "code"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True, check=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"cpu_seconds": round(after.ru_utime - before.ru_utime
+                                 + after.ru_stime - before.ru_stime, 2),
+            "wall_seconds": round(wall, 2),
+            "peak_mib": round(after.ru_maxrss / 1024, 1),
+            "summary": proc.stderr.strip().splitlines()[-1],
+            "load": [round(x, 2) for x in os.getloadavg()]}
+
+
+def one_changed(folder: Path) -> dict:
+    """First `code` (in this process), then one transcript changed (a paragraph added),
+    ingested, and `cityqda code` run as users run it; then `code` with nothing to do."""
+    from docx import Document
+
+    from pipeline.code_study import code_study
+    from pipeline.ingest.ingest import ingest_study
+    from pipeline.study import load_study
+
+    study = load_study(folder)
+    _pristine_codebook(study)
+    store = _fresh_store(study)
+    ingest_study(study, store, keep_all=False)
+    code_study(study, store)
+    store.close()
+    first = _cityqda_code(folder)  # nothing to do: warms the study's cache folder
+    transcript = sorted(study.path("transcripts").glob("*.docx"))[0]
+    document = Document(str(transcript))
+    document.add_paragraph("The city has since opened a second welcome desk for newcomers, "
+                           "run together with a local refugee association.")
+    document.save(str(transcript))
+    from pipeline.store import open_study_store
+
+    store = open_study_store(study)
+    ingest_study(study, store, keep_all=False)
+    store.close()
+    changed = _cityqda_code(folder)
+    again = _cityqda_code(folder)
+    return {"transcript": transcript.name, "no_op_first": first, "one_changed": changed,
+            "no_op": again}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1000)
@@ -217,7 +272,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None,
                         help="processes tagging (and analysing new files) beside the "
                              "writer; default: one per core, as `cityqda code` does; 0: none")
+    parser.add_argument("--one-changed", action="store_true",
+                        help="Only: code, change one transcript, then time `cityqda code` "
+                             "in a fresh process (and once more with nothing to do)")
     args = parser.parse_args(argv)
+    if args.one_changed:
+        figures = one_changed(study_folder(args.n, args.seed))
+        print(json.dumps(figures, indent=1))
+        return 0
     row = measure(study_folder(args.n, args.seed), args.seed, args.workers)
     print(json.dumps(row), file=sys.stderr)
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
