@@ -64,6 +64,7 @@ class CodeRuler(SpanRuler):
         self._fast_labels: dict[int, tuple[int, int]] = {}  # key -> (label, span id)
         self._lower_forms: dict[int, set[tuple[str, ...]]] = {}
         self.phrase_tokens = PhraseTokens(nlp)
+        self.tokenised = 0  # phrases the build had to tokenise (not in its cache)
 
     def add_patterns(self, patterns) -> None:
         """Like SpanRuler.add_patterns; phrases of one label and id are added in one call.
@@ -181,6 +182,9 @@ def build_pipeline(codebook: Codebook, token_lemmas: bool = False,
     if cache is not None and (cached is None or ruler.phrase_tokens.fresh):
         cache.save(BUILD_CACHE_NAME, key, {"patterns": patterns,
                                            "tokens": ruler.phrase_tokens.known})
+    # the tokens are in the matcher now: release them (tens of thousands of tuples)
+    ruler.tokenised = ruler.phrase_tokens.fresh
+    ruler.phrase_tokens = PhraseTokens(nlp)
     return nlp
 
 

@@ -35,7 +35,7 @@ def test_build_cache_pipeline_from_the_cache_matches_as_a_fresh_build(
     assert (folder / f"{BUILD_CACHE_NAME}.pickle").is_file()
     assert (folder / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
     read = build_pipeline(codebook, cache_dir=folder)
-    assert read.get_pipe("cityqda_codes").phrase_tokens.fresh == 0  # nothing tokenised
+    assert read.get_pipe("cityqda_codes").tokenised == 0  # nothing tokenised
     assert _matches(written) == fresh
     assert _matches(read) == fresh
     assert any(spans for spans, _ in fresh)
@@ -63,7 +63,7 @@ def test_build_cache_broken_file_is_rebuilt(minimal_codebook_path, tmp_path):
     codebook = load_codebook(minimal_codebook_path)
     (tmp_path / f"{BUILD_CACHE_NAME}.pickle").write_bytes(b"\x80\x05broken")
     nlp = build_pipeline(codebook, cache_dir=tmp_path)
-    assert nlp.get_pipe("cityqda_codes").phrase_tokens.fresh > 0
+    assert nlp.get_pipe("cityqda_codes").tokenised > 0
     assert _matches(nlp) == _matches(build_pipeline(codebook))
     assert build_pipeline(codebook, cache_dir=tmp_path).get_pipe(
-        "cityqda_codes").phrase_tokens.fresh == 0
+        "cityqda_codes").tokenised == 0
