@@ -529,12 +529,15 @@ class DatasetWriter:
     def _write_parquet(self, path: Path) -> None:
         width = len(self.head.columns)
         fixed = self.flags_from if self.flags_from is not None else width
+        import pyarrow as pa
+
         columns = {}
-        transposed = list(zip(*self._fixed, strict=True)) if self._fixed \
-            else [() for _ in range(fixed)]
         for index in range(fixed):
-            columns[str(self.head.columns[index])] = _parquet_column(list(transposed[index]))
-        del transposed
+            # one column at a time as an Arrow array (what pa.table makes of the list):
+            # the Python list of a column never outlives its conversion
+            columns[str(self.head.columns[index])] = pa.array(
+                _parquet_column([row[index] for row in self._fixed]))
+        self._fixed = []
         if fixed < width:
             if self.count:
                 import numpy as np
