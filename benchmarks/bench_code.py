@@ -217,21 +217,23 @@ def measure(folder: Path, seed: int, workers: int | None = None) -> dict:
 
 def _cityqda_code(folder: Path) -> dict:
     """`cityqda code` in a fresh interpreter (imports, loading and the tagger's build
-    counted, as a user pays them): CPU seconds of it and its workers, and the largest
-    peak memory among them (os.wait4: this child's own usage, not earlier children's)."""
+    counted, as a user pays them): CPU seconds of it and its workers (os.wait4), and its
+    own peak memory (VmHWM, read by bench_pipeline's child runner at its end)."""
+    result_file = folder / ".bench-code-result.json"
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "--project", str(folder),
-                             "code"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen([sys.executable, str(HERE / "bench_pipeline.py"), "--child",
+                             str(result_file), "--", "--project", str(folder), "code"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     stderr = proc.stderr.read()
     _pid, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
-    if proc.returncode:
+    figures = json.loads(result_file.read_text()) if result_file.exists() else {}
+    result_file.unlink(missing_ok=True)
+    if os.waitstatus_to_exitcode(status) or figures.get("exit"):
         raise SystemExit(f"cityqda code failed:\n{stderr}")
     return {"cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
             "wall_seconds": round(wall, 2),
-            "peak_mib": round(usage.ru_maxrss / 1024, 1),
+            "peak_mib": round(figures.get("max_rss_mib", 0.0), 1),
             "summary": stderr.strip().splitlines()[-1],
             "load": [round(x, 2) for x in os.getloadavg()]}
 
