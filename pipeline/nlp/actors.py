@@ -1119,11 +1119,11 @@ class ActorRecognizer:
         if not (org_head or strong or ambiguous or acronym or slot):
             return None
         if (slot or acronym) and not (org_head or strong or ambiguous):
-            first = start == view.sentence_bounds(int(view.sent[start]))[0]
-            capitals = sum(1 for i in range(start + 1, end) if view.shape[i] in (CAP, ACR))
+            capitals = any(view.shape[i] in (CAP, ACR) for i in range(start + 1, end))
             if not self._stands_alone(view, start, end) or (
-                    self._common(view, start, end) and (end - start == 1 or (
-                        first and not capitals))):
+                    self._common(view, start, end) and not capitals):
+                # one frequent capitalised word, perhaps with a number ("by August 2013");
+                # several are a name even at a sentence's start ("Polish Humanitarian Action")
                 return None
             evidence.append("acronym" if acronym else "partner_slot")
         elif ambiguous and not (org_head or strong or slot) and self._common(view, start, end):

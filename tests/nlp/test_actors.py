@@ -440,3 +440,8 @@ def test_actors_eu_integration_fund_is_no_public_body(tagger):
     result = tagger.tag("The project is funded by the Asylum, Migration and Integration Fund.")
     assert not [a for a in result["actors"] if "Fund" in a["name"]
                 and a["category"] == "practitioner"]
+
+
+def test_actors_month_and_year_after_by_is_no_actor(tagger):
+    result = tagger.tag("Sixty workers had been hired under the programme by August 2013.")
+    assert not [a for a in result["actors"] if not a["generic"]]
