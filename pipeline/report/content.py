@@ -141,23 +141,37 @@ def _shown(review_status: str | None) -> bool:
 CHUNK = 500  # ids per IN list, well under SQLite's variable limit
 STATUS_BATCH_CITIES = 8  # more cities to read: derive every coding's status in one pass
 
-# What a city's content is read from, one row per statement, the interview id first (rows
-# in id order, so each city's rows arrive in the same order every time). Interview texts
-# are hashed whole (a purge or a new version changes them).
+def _rows_text(columns: str) -> str:
+    """SQL for one row as text: every column quoted (NULL too), comma-separated."""
+    return " || ',' || ".join(f"quote({c.strip()})" for c in columns.split(","))
+
+
+# What a city's content is read from: per interview, one text of its rows (SQLite builds
+# it, so the 150,000 codings of a 1,000-interview study never become Python objects).
+# Rows are concatenated in the order SQLite reads them, which is the same for the same
+# data; an order that changed could only make a city be read again, never keep a changed
+# one. Interview texts are hashed whole (a purge or a new version changes them).
+_CODING_COLUMNS = ('id, segment_id, code, dimension, kind, counts, negated, hypothetical, '
+                   'start, "end", sentence_start, sentence_end, version, produced, merged_into')
+_MENTIONS_QUERY = (
+    "SELECT s.interview_id, group_concat({row}, ';') FROM {table} m "
+    "JOIN segments s ON s.id = m.segment_id WHERE m.produced = 1 AND s.status = 'current' "
+    "GROUP BY s.interview_id ORDER BY s.interview_id")
 _SIGNATURE_QUERIES = (
-    "SELECT id, version, sha256, purged, plain_text FROM interviews ORDER BY id",
-    "SELECT interview_id, id, ord FROM segments WHERE status = 'current' ORDER BY id",
-    'SELECT interview_id, id, segment_id, code, dimension, kind, counts, negated, '
-    'hypothetical, start, "end", sentence_start, sentence_end, version, produced, '
-    "merged_into FROM codings ORDER BY id",
-    "SELECT c.interview_id, d.id, d.coding_id, d.role, d.decision, d.time FROM decisions d "
-    "JOIN codings c ON c.id = d.coding_id ORDER BY d.id",
-    'SELECT s.interview_id, m.id, m.initiative_id, m.segment_id, m.start, m."end" '
-    "FROM initiative_mentions m JOIN segments s ON s.id = m.segment_id "
-    "WHERE m.produced = 1 AND s.status = 'current' ORDER BY m.id",
-    'SELECT s.interview_id, m.id, m.partnership_id, m.segment_id, m.start, m."end" '
-    "FROM partnership_mentions m JOIN segments s ON s.id = m.segment_id "
-    "WHERE m.produced = 1 AND s.status = 'current' ORDER BY m.id",
+    "SELECT id, " + _rows_text("version, sha256, purged, plain_text")
+    + " FROM interviews ORDER BY id",
+    "SELECT interview_id, group_concat(" + _rows_text("id, ord") + ", ';') FROM segments "
+    "WHERE status = 'current' GROUP BY interview_id ORDER BY interview_id",
+    "SELECT interview_id, group_concat(" + _rows_text(_CODING_COLUMNS) + ", ';') "
+    "FROM codings GROUP BY interview_id ORDER BY interview_id",
+    "SELECT c.interview_id, group_concat("
+    + _rows_text("d.id, d.coding_id, d.role, d.decision, d.time") + ", ';') "
+    "FROM decisions d JOIN codings c ON c.id = d.coding_id "
+    "GROUP BY c.interview_id ORDER BY c.interview_id",
+    _MENTIONS_QUERY.format(table="initiative_mentions", row=_rows_text(
+        'm.id, m.initiative_id, m.segment_id, m.start, m."end"')),
+    _MENTIONS_QUERY.format(table="partnership_mentions", row=_rows_text(
+        'm.id, m.partnership_id, m.segment_id, m.start, m."end"')),
 )
 
 
@@ -281,11 +295,13 @@ class StudyReader:
         for city in cities:
             feed(city, (shared, [dataclasses.astuple(r) for r in self._interviews(city)]))
         cursor = self.conn.connection.driver_connection.cursor()
-        for sql in _SIGNATURE_QUERIES:
-            for row in cursor.execute(sql):
-                city = city_of.get(row[0])
+        for number, sql in enumerate(_SIGNATURE_QUERIES):
+            for interview_id, text in cursor.execute(sql):
+                city = city_of.get(interview_id)
                 if city is not None:
-                    feed(city, row)
+                    digests[city].update(f"{number}:{interview_id}:".encode()
+                                         + (text or "").encode("utf-8", "surrogatepass")
+                                         + b"\0")
         cursor.close()
         for city in cities:
             for name in ("initiatives", "partnerships"):

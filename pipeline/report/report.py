@@ -710,6 +710,9 @@ def save_figures(study, figures: dict[str, CityFigures]) -> None:
         handle, temp = tempfile.mkstemp(prefix=".cityqda-", suffix=".json", dir=path.parent)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temp, 0o666 & ~mask)  # mkstemp makes private files
         os.replace(temp, path)
     except OSError:
         pass  # a cache: the next run reads the content instead
