@@ -255,17 +255,21 @@ def one_changed(folder: Path) -> dict:
     store.close()
     first = _cityqda_code(folder)  # nothing to do: warms the study's cache folder
     transcript = sorted(study.path("transcripts").glob("*.docx"))[0]
-    document = Document(str(transcript))
-    document.add_paragraph("The city has since opened a second welcome desk for newcomers, "
-                           "run together with a local refugee association.")
-    document.save(str(transcript))
-    from pipeline.store import open_study_store
+    original = transcript.read_bytes()
+    try:
+        document = Document(str(transcript))
+        document.add_paragraph("The city has since opened a second welcome desk for "
+                               "newcomers, run together with a local refugee association.")
+        document.save(str(transcript))
+        from pipeline.store import open_study_store
 
-    store = open_study_store(study)
-    ingest_study(study, store, keep_all=False)
-    store.close()
-    changed = _cityqda_code(folder)
-    again = _cityqda_code(folder)
+        store = open_study_store(study)
+        ingest_study(study, store, keep_all=False)
+        store.close()
+        changed = _cityqda_code(folder)
+        again = _cityqda_code(folder)
+    finally:
+        transcript.write_bytes(original)  # the generated study stays as generated
     return {"transcript": transcript.name, "no_op_first": first, "one_changed": changed,
             "no_op": again}
 
