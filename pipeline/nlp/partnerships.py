@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.nlp.actors import COMMA, ActorMention, DocView, after_preposition
+from pipeline.nlp.actors import COMMA, LOWER, ActorMention, DocView, after_preposition
 from pipeline.nlp.initiatives import but_clause_end, status_cues_in, year_ended
 
 PAIR_TYPES = {
@@ -315,7 +315,8 @@ class PartnershipRecognizer:
         # together with ..." (not an aside between commas: "X, run by Y, receives ...")
         aside: list[ActorMention] = []
         for s, e, _ in view.groups.get("init_by_verbs", ()):
-            if region <= s and e <= cue:
+            if region <= s and e <= cue and not any(
+                    view.folded(k) == "that" for k in range(e, cue)):  # "and that X donated"
                 agents, _ = view.coordinated(e, cue)
                 if not (s > 0 and view.shape[s - 1] == COMMA):
                     if agents:
@@ -334,6 +335,14 @@ class PartnershipRecognizer:
             before = actor.start - 1
             while before > region and view.folded(before) in ("the", "a", "an"):
                 before -= 1
+            if before > region and view.shape[before] == COMMA:
+                # "... and that a mobile operator, Play, donated": past a fronted description
+                k = before - 1
+                while k > region and before - k <= 5 and view.shape[k] == LOWER and \
+                        view.folded(k) not in ("that", "and"):
+                    k -= 1
+                if view.folded(k) == "that" and before - k > 1:
+                    before = k
             if before > region and (
                     view.folded(before) == "that"
                     or (view.folded(before) == "and" and view.shape[before - 1] == COMMA)):

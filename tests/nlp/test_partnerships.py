@@ -236,3 +236,14 @@ def test_partnerships_two_activities_stay_two_partnerships(tagger):
                         "closely with the Department of Home Affairs.")
     assert sorted(p["type"] for p in result["partnerships"]) == [
         "third_actor_private", "third_actor_public"]
+
+
+def test_partnerships_subject_after_that_and_a_fronted_description(tagger):
+    """ "... are paid for by X and that a mobile operator, Play, donated ...": Play donated to
+    the reporting organisation; X's passive agent belongs to the first statement."""
+    result = tagger.tag("The coordinator of Fundacja Ocalenie said the foundation's classes "
+                        "are paid for by the City of Warsaw and that a mobile operator, Play, "
+                        "donated SIM cards.")
+    assert partnership(result, {"Fundacja Ocalenie", "Play"})["type"] == "third_actor_private"
+    assert partnership(result, {"Fundacja Ocalenie", "City of Warsaw"})["type"] == \
+        "third_actor_public"
