@@ -557,7 +557,7 @@ _warning("CQ730", "Register checks skipped",
          "Fill in the register (one row per stakeholder contacted) to get response rates and "
          "the register cross-checks.")
 _warning("CQ731", "Parquet not written",
-         "pyarrow is not installed, so {what} was written as CSV and XLSX only",
+         "pyarrow is not installed, so {what} were written as CSV and XLSX only",
          "Install the optional extra (`pip install cityqda[parquet]`) to also get Parquet "
          "files.")
 _warning("CQ732", "Codebook not read for labels",
