@@ -40,6 +40,18 @@ def fix_core_dates(xml: bytes, date: str = FIXED_CORE_DATE) -> bytes:
     return _CORE_DATE.sub(lambda m: m.group(1) + date.encode("ascii") + m.group(3), xml)
 
 
+def fixed_zip_info(name: str, compresslevel: int | None = None) -> zipfile.ZipInfo:
+    """A deflated zip entry with the fixed date and no platform attributes, so an archive's
+    bytes depend only on its contents (OOXML packages, `.qdpx`)."""
+    info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 0
+    info.external_attr = 0
+    if compresslevel is not None:
+        info._compresslevel = compresslevel  # used by ZipFile.open(info, "w")
+    return info
+
+
 def write_ooxml_zip(path: str | Path, parts: dict[str, bytes], *,
                     core_dates: str | None = FIXED_CORE_DATE) -> None:
     """Write an OOXML package whose bytes depend only on `parts` (name -> content).
@@ -58,10 +70,7 @@ def write_ooxml_zip(path: str | Path, parts: dict[str, bytes], *,
                 data = parts[name]
                 if core_dates is not None and name == CORE_PROPERTIES:
                     data = fix_core_dates(data, core_dates)
-                info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DATE)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.create_system = 0
-                info.external_attr = 0
+                info = fixed_zip_info(name)
                 target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED,
                                 compresslevel=6)
         # mkstemp makes private files; keep the target's mode, or a normal new file's

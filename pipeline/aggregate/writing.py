@@ -291,9 +291,9 @@ def _add_streamed_rows(path: Path, streamed_tables: dict[str, ResultTable],
     from pipeline.xlsx_determinism import (
         CORE_PROPERTIES,
         FIXED_CORE_DATE,
-        FIXED_ZIP_DATE,
         _entry_order,
         fix_core_dates,
+        fixed_zip_info,
     )
 
     spooled = spooled or {}
@@ -316,10 +316,7 @@ def _add_streamed_rows(path: Path, streamed_tables: dict[str, ResultTable],
                 data = parts[name]
                 if name == CORE_PROPERTIES:
                     data = fix_core_dates(data, FIXED_CORE_DATE)
-                info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DATE)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.create_system = 0
-                info.external_attr = 0
+                info = fixed_zip_info(name)
                 spool = spooled_parts.get(name)
                 if spool is None:
                     target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED,

@@ -52,7 +52,7 @@ from pipeline.exchange.model import (
     guid_for,
     walk_codes,
 )
-from pipeline.xlsx_determinism import FIXED_ZIP_DATE, _new_file_mode
+from pipeline.xlsx_determinism import _new_file_mode, fixed_zip_info
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 PROJECT_FILE = "project.qde"
@@ -611,14 +611,6 @@ def write_qdpx(project: Project, path: str | Path) -> Path:
                              variable_types=_variable_types(project))
 
 
-def _zip_info(name: str) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DATE)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.create_system = 0
-    info.external_attr = 0
-    return info
-
-
 def write_qdpx_stream(head: Project, groups: Iterable[SourceGroup], path: str | Path, *,
                       variable_types: dict[str, str] | None = None,
                       complete_head: Callable[[], Project] | None = None) -> Path:
@@ -642,13 +634,13 @@ def write_qdpx_stream(head: Project, groups: Iterable[SourceGroup], path: str | 
             archive = scratch / "archive.qdpx"
             with zipfile.ZipFile(archive, "w") as target:
                 # the same entries, in the same order, as write_ooxml_zip would write them
-                info = _zip_info(PROJECT_FILE)
+                info = fixed_zip_info(PROJECT_FILE)
                 info.file_size = document.stat().st_size
                 with document.open("rb") as source, target.open(info, "w") as dest:
                     shutil.copyfileobj(source, dest, 1 << 20)
                 document.unlink()
                 for name, data in writer.texts():
-                    target.writestr(_zip_info(name), data, compress_type=zipfile.ZIP_DEFLATED,
+                    target.writestr(fixed_zip_info(name), data, compress_type=zipfile.ZIP_DEFLATED,
                                     compresslevel=6)
         finally:
             writer.close()

@@ -520,9 +520,9 @@ def _splice_fast_sheets(name: str, fast: dict[str, FastRows]) -> None:
 
     from pipeline.xlsx_determinism import (
         CORE_PROPERTIES,
-        FIXED_ZIP_DATE,
         _entry_order,
         fix_core_dates,
+        fixed_zip_info,
     )
 
     with zipfile.ZipFile(name) as source:
@@ -537,11 +537,7 @@ def _splice_fast_sheets(name: str, fast: dict[str, FastRows]) -> None:
                 data = parts[part]
                 if part == CORE_PROPERTIES:
                     data = fix_core_dates(data)
-                info = zipfile.ZipInfo(part, date_time=FIXED_ZIP_DATE)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.create_system = 0
-                info.external_attr = 0
-                info._compresslevel = 6
+                info = fixed_zip_info(part, compresslevel=6)
                 rows = spliced.get(part)
                 if rows is None:
                     target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED,
