@@ -26,6 +26,14 @@ def _new_file_mode() -> int:
     return 0o666 & ~mask
 
 
+def replace_keeping_mode(temp: str | Path, path: str | Path) -> None:
+    """Move a finished temporary file onto `path`, with the target's mode if it exists and
+    a new file's otherwise (mkstemp makes private files)."""
+    path = Path(path)
+    os.chmod(temp, path.stat().st_mode & 0o7777 if path.exists() else _new_file_mode())
+    os.replace(temp, path)
+
+
 _CORE_DATE = re.compile(
     rb"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)")
 
@@ -73,9 +81,7 @@ def write_ooxml_zip(path: str | Path, parts: dict[str, bytes], *,
                 info = fixed_zip_info(name)
                 target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED,
                                 compresslevel=6)
-        # mkstemp makes private files; keep the target's mode, or a normal new file's
-        os.chmod(temp_name, path.stat().st_mode & 0o7777 if path.exists() else _new_file_mode())
-        os.replace(temp_name, path)
+        replace_keeping_mode(temp_name, path)
     finally:
         if os.path.exists(temp_name):
             os.unlink(temp_name)

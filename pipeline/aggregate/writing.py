@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from pipeline.aggregate.tables import ResultTable
+from pipeline.xlsx_determinism import replace_keeping_mode
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CELL_LIMIT = 32767
@@ -73,11 +74,7 @@ def _replace_atomically(path: Path, write) -> None:
     os.close(handle)
     try:
         write(Path(temp_name))
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temp_name, path.stat().st_mode & 0o7777 if path.exists()
-                 else 0o666 & ~mask)
-        os.replace(temp_name, path)
+        replace_keeping_mode(temp_name, path)
     finally:
         if os.path.exists(temp_name):
             os.unlink(temp_name)
@@ -511,11 +508,7 @@ class DatasetWriter:
         path = self.paths[kind]
         if kind == "csv":
             self._csv.close()
-            temp = self._temps[0]
-            mask = os.umask(0)
-            os.umask(mask)
-            os.chmod(temp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~mask)
-            os.replace(temp, path)
+            replace_keeping_mode(self._temps[0], path)
         elif kind == "xlsx":
             self._spool.flush()
             write_xlsx([self.head], path, spooled={0: self._spool})
