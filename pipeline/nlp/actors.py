@@ -237,8 +237,16 @@ class Alias:
 class EntityMatcher:
     """Everything compiled for one vocabulary, registry and cue lists."""
 
-    def __init__(self, nlp, registry: Registry, cues: EntityCues):
+    def __init__(self, nlp, registry: Registry, cues: EntityCues,
+                 keywords: list | None = None):
+        """`keywords`: a list to record each phrase group's keywords (LOWER hashes) in;
+        filled by an earlier build with the same registry, cues and code, its groups are
+        replayed instead of expanded and tokenised again (`pipeline.nlp.build_cache`)."""
         self.nlp = nlp
+        self.keywords = keywords
+        self._replay = list(keywords) if keywords else []
+        if keywords:
+            keywords.clear()
         self.vocab = nlp.vocab
         self.registry = registry
         self.cues = cues
@@ -281,19 +289,27 @@ class EntityMatcher:
 
     def _add(self, group: str, payload, phrases, key: str | None = None) -> None:
         key = key or group
-        texts: set[str] = set()
-        for phrase in phrases:
-            for expanded in expand_phrase(phrase):
-                texts.update(phrase_variants(expanded, self.cues.variants))
-        if not texts:
+        recorded = len(self.keywords) if self.keywords is not None else 0
+        if recorded < len(self._replay) and self._replay[recorded][0] == key:
+            docs = self._replay[recorded][1]
+        else:
+            self._replay = []  # out of step: build the rest
+            texts: set[str] = set()
+            for phrase in phrases:
+                for expanded in expand_phrase(phrase):
+                    texts.update(phrase_variants(expanded, self.cues.variants))
+            docs = []
+            for text in sorted(texts):
+                doc = self._docs.get(text)
+                if doc is None:
+                    doc = self.nlp.make_doc(text)
+                    self._docs[text] = doc
+                docs.append(doc)
+        if self.keywords is not None:
+            self.keywords.append((key, [d if isinstance(d, tuple) else
+                                        tuple(token.lower for token in d) for d in docs]))
+        if not docs:
             return
-        docs = []
-        for text in sorted(texts):
-            doc = self._docs.get(text)
-            if doc is None:
-                doc = self.nlp.make_doc(text)
-                self._docs[text] = doc
-            docs.append(doc)
         key_hash = self.vocab.strings.add(key)
         self.payload[key_hash] = (group, payload)
         self.matcher.add(key, docs)

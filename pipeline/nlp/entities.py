@@ -35,10 +35,12 @@ EMPTY = {"actors": [], "initiatives": [], "partnerships": []}
 class EntityTagger:
     """Finds actors, initiatives and partnerships in docs of one spaCy pipeline."""
 
-    def __init__(self, nlp, registry: Registry | None = None, cues_path: str | None = None):
+    def __init__(self, nlp, registry: Registry | None = None, cues_path: str | None = None,
+                 keywords: list | None = None):
+        """`keywords`: see `EntityMatcher` (the build cache of `pipeline.nlp.tagger`)."""
         self.registry = registry if registry is not None else load_registry()
         self.cues = load_entity_cues(cues_path)
-        self.matcher = EntityMatcher(nlp, self.registry, self.cues)
+        self.matcher = EntityMatcher(nlp, self.registry, self.cues, keywords)
         self.actors = ActorRecognizer(self.matcher)
         self.initiatives = InitiativeRecognizer(self.cues)
         self.partnerships = PartnershipRecognizer(self.cues)
