@@ -462,3 +462,12 @@ data_versions = Table(
     Column("table_name", Text, primary_key=True),
     Column("version", Integer, nullable=False, server_default="0"),
 )
+
+# Per interview, how often a row it is made of was changed in place (triggers AFTER UPDATE
+# on interviews, segments, codings, decisions and entity mentions; migration m0005): with
+# the count and largest id of its rows, what tells the aggregate cache an interview changed.
+interview_changes = Table(
+    "interview_changes", metadata,
+    Column("interview_id", Integer, primary_key=True, autoincrement=False),
+    Column("version", Integer, nullable=False, server_default="0"),
+)

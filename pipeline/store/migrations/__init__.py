@@ -10,9 +10,11 @@ from pipeline.store.migrations import (
     m0002_review,
     m0003_data_versions,
     m0004_export_rows_uncounted,
+    m0005_interview_changes,
 )
 
-MIGRATIONS = [m0001_initial, m0002_review, m0003_data_versions, m0004_export_rows_uncounted]
+MIGRATIONS = [m0001_initial, m0002_review, m0003_data_versions, m0004_export_rows_uncounted,
+              m0005_interview_changes]
 CURRENT_VERSION = MIGRATIONS[-1].VERSION
 
 assert [m.VERSION for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
