@@ -37,12 +37,19 @@ def _chart(labels: tuple, confirmed: tuple, unreviewed: tuple, title: str | None
 _FIGURES: dict[tuple, tuple] = {}
 
 
-def draw_chart(labels: tuple, confirmed: tuple, unreviewed: tuple, title: str | None,
-               figures: dict | None = None) -> bytes:
-    """The PNG; `figures` (a dict kept by the caller) lets the figure be reused."""
+def load_matplotlib() -> None:
+    """Import what drawing needs (about a second), e.g. before forking workers."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    from matplotlib import figure  # noqa: F401
+    from matplotlib.backends import backend_agg  # noqa: F401
+
+
+def draw_chart(labels: tuple, confirmed: tuple, unreviewed: tuple, title: str | None,
+               figures: dict | None = None) -> bytes:
+    """The PNG; `figures` (a dict kept by the caller) lets the figure be reused."""
+    load_matplotlib()
     from matplotlib import rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

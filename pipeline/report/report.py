@@ -541,12 +541,14 @@ KeepReport = Callable[[str, Path, str], bool]
 
 def report_study(study, store, *, cities: list[str] | None = None, round: str | None = None,
                  identify: bool = False, out: Path | None = None, pdf: bool = True,
-                 run_id: int | None = None, keep: KeepReport | None = None) -> ReportResult:
+                 run_id: int | None = None, keep: KeepReport | None = None,
+                 workers: int | None = None) -> ReportResult:
     """Write the reports; returns what was written. `run_id` is the run named in the
     footer (default: the latest run in the store), so rerunning `report` on an unchanged
     store gives identical bytes. Usage problems (unknown city or round) raise before
     anything is written. `keep(key, docx_path, content_fingerprint)` says when a report
-    (and its PDF, when PDFs are wanted) may be left as it is."""
+    (and its PDF, when PDFs are wanted) may be left as it is. `workers`: processes to
+    write city reports in (None: one per core when there are enough cities; 0: here)."""
     from pipeline.aggregate.tables import build_scope, codebook_info, study_tables
     from pipeline.ingest.register import load_register
     from pipeline.report.pseudonyms import assign_pseudonyms
@@ -573,9 +575,10 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
                     f"{run_id if run_id is not None else 'none'} · cityqda {__version__}"),
             dimensions=list(scope.dimensions), labels=info.labels,
             partnership_types=list(scope.partnership_types))
-        written, kept = _write_reports(study, register, reader, chosen, tables, settings,
-                                       result, codebook_label=codebook_label, round=round,
-                                       identify=identify, out=out, pdf=pdf, keep=keep)
+        written, kept = _write_reports(study, store, register, reader, chosen, tables,
+                                       settings, result, codebook_label=codebook_label,
+                                       round=round, identify=identify, out=out, pdf=pdf,
+                                       keep=keep, workers=workers)
     if pdf:
         made, problems, note = convert_to_pdf(written)
         result.problems.extend(problems)
@@ -590,10 +593,11 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
     return result
 
 
-def _write_reports(study, register, reader: StudyReader, chosen: list[str], tables: dict,
-                   settings: ReportSettings, result: ReportResult, *, codebook_label: str,
-                   round, identify: bool, out: Path | None, pdf: bool,
-                   keep: KeepReport | None) -> tuple[list[Path], list[str]]:
+def _write_reports(study, store, register, reader: StudyReader, chosen: list[str],
+                   tables: dict, settings: ReportSettings, result: ReportResult, *,
+                   codebook_label: str, round, identify: bool, out: Path | None, pdf: bool,
+                   keep: KeepReport | None,
+                   workers: int | None) -> tuple[list[Path], list[str]]:
     """One city at a time: read its content, write (or keep) its report, keep only the
     figures the summary needs. Returns the DOCX files written and the keys kept."""
     folder = Path(out) if out is not None else study.path("outputs") / REPORTS_FOLDER
@@ -636,25 +640,26 @@ def _write_reports(study, register, reader: StudyReader, chosen: list[str], tabl
         city_files[city] = path
         keeps = keep is not None and keep(key, path, part)
         plans.append((city, key, path, opening, part, keeps))
-    reader.expect_cities(sum(not keeps or part not in cached
-                             for _c, _k, _p, _o, part, keeps in plans))
+    todo = [plan for plan in plans if not (plan[5] and plan[4] in cached)]
+    reader.expect_cities(len(todo))
     figures: list[CityFigures] = []
     fresh: dict[str, CityFigures] = {}
     try:
-        for city, key, path, opening, part, keeps in plans:
-            if keeps and part in cached:
-                figures.append(cached[part])
-                kept.append(key)
-                continue
-            content = reader.city_content(city)  # read, written and dropped city by city
-            figures.append(city_figures(content, settings))
-            fresh[part] = figures[-1]
-            if keeps:
-                kept.append(key)
-            else:
-                write_city_report(path, content, settings, tables, opening, figures[-1])
-                written.append(path)
-            del content
+        made = _cities_done(store, reader, todo, settings, tables, workers)
+        try:
+            for _city, key, path, _opening, part, keeps in plans:
+                if keeps and part in cached:
+                    figures.append(cached[part])
+                    kept.append(key)
+                    continue
+                figures.append(next(made))
+                fresh[part] = figures[-1]
+                if keeps:
+                    kept.append(key)
+                else:
+                    written.append(path)
+        finally:
+            made.close()  # stops the workers if a city failed
         path = folder / f"{SUMMARY_STEM}{suffix}.docx"
         write_or_keep("report_summary", path,
                       _fingerprint("summary", shared, figures, tables,
@@ -669,6 +674,78 @@ def _write_reports(study, register, reader: StudyReader, chosen: list[str], tabl
     result.cities = [f.city for f in figures]
     result.kept = len(kept)
     return written, kept
+
+
+# Below this many cities to read, forking workers costs more than it saves.
+MIN_PARALLEL_CITIES = 8
+
+
+def _one_city(reader: StudyReader, plan: tuple, settings: ReportSettings,
+              tables: dict) -> CityFigures:
+    """Read one city's content, write its report unless it is kept, and return what the
+    summary needs of it; the content is dropped after."""
+    city, _key, path, opening, _part, keeps = plan
+    content = reader.city_content(city)
+    figures = city_figures(content, settings)
+    if not keeps:
+        write_city_report(path, content, settings, tables, opening, figures)
+    return figures
+
+
+def report_workers(workers: int | None, cities: int) -> int:
+    """Processes to write city reports in: none (write here) unless fork is available and
+    there are enough cities for it to pay."""
+    import multiprocessing
+    import sys
+
+    if workers is None:
+        workers = (os.cpu_count() or 1) if cities >= MIN_PARALLEL_CITIES else 0
+    if workers < 2 or cities < 2 or not sys.platform.startswith("linux") \
+            or "fork" not in multiprocessing.get_all_start_methods() \
+            or multiprocessing.current_process().daemon:
+        return 0
+    return min(workers, cities)
+
+
+def _cities_done(store, reader: StudyReader, todo: list[tuple], settings: ReportSettings,
+                 tables: dict, workers: int | None):
+    """Each planned city's figures, in order. With workers, forked processes (sharing
+    the reader's study-wide state read here, copy-on-write) read and write the cities,
+    each with its own database connection; the bytes are those of the one-process path.
+    The cross-city summary, the figures cache and the run memory stay with the caller."""
+    count = report_workers(workers, len(todo))
+    if not count:
+        for plan in todo:
+            yield _one_city(reader, plan, settings, tables)
+        return
+    import multiprocessing
+
+    from pipeline.report.chart import load_matplotlib
+
+    load_matplotlib()  # imported once here, not once per worker
+    global _WORKER_JOB
+    _WORKER_JOB = (reader, todo, settings, tables, store)
+    try:
+        with multiprocessing.get_context("fork").Pool(
+                count, initializer=_worker_start, initargs=(store,)) as pool:
+            yield from pool.imap(_worker_city, range(len(todo)), chunksize=1)
+    finally:
+        _WORKER_JOB = None
+
+
+_WORKER_JOB: tuple | None = None  # (reader, todo, settings, tables, store), for forked workers
+
+
+def _worker_start(store) -> None:
+    """In a forked worker: leave the parent's pooled database connections alone."""
+    store.engine.dispose(close=False)
+
+
+def _worker_city(index: int) -> CityFigures:
+    reader, todo, settings, tables, store = _WORKER_JOB
+    with store.read() as conn:
+        reader.conn = conn
+        return _one_city(reader, todo[index], settings, tables)
 
 
 FIGURES_CACHE = "report-figures.json"
