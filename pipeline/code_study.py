@@ -450,10 +450,17 @@ def _refresh(plan: WorkPlan, hits: dict[str, set[int]]) -> dict[str, list[int]]:
 
 def _other_inputs(registry) -> dict:
     """Hashes of the other data that decide what the coder finds: the actor registry and
-    the entity cue lists."""
-    from pipeline.nlp.actors import load_entity_cues
+    the entity cue lists (package data, checked when the tagger is built; hashed here as
+    `pipeline.nlp.actors.load_entity_cues` hashes them, without importing spaCy)."""
+    import hashlib
+    from importlib import resources
 
-    return {"actors": registry.sha256, "entity_cues": load_entity_cues().sha256}
+    cues = resources.files("pipeline") / "defaults" / ENTITY_CUES_NAME
+    return {"actors": registry.sha256,
+            "entity_cues": hashlib.sha256(cues.read_bytes()).hexdigest()}
+
+
+ENTITY_CUES_NAME = "entity_cues.yaml"  # pipeline.nlp.actors.DEFAULT_CUES_NAME
 
 
 SEGMENT_TEXTS = select(segments.c.id, segments.c.text).where(

@@ -127,8 +127,11 @@ def _load_words(path: str) -> ContextWords:
 
 
 def context_fingerprint(path: str | Path | None = None) -> str:
-    """What of the context rules decides codings: their version and the word lists."""
-    return f"{CONTEXT_RULES_VERSION}:{load_context_words(path).sha256[:16]}"
+    """What of the context rules decides codings: their version and the word lists (the
+    hash of the file's bytes, as `ContextWords.sha256`: `code` with nothing to do does not
+    parse and check them)."""
+    raw = Path(path or DATA_PATH).read_bytes()
+    return f"{CONTEXT_RULES_VERSION}:{hashlib.sha256(raw).hexdigest()[:16]}"
 
 
 # --- words and cues ------------------------------------------------------------------------

@@ -41,7 +41,12 @@ class Tagger:
         # path or Registry (None: the package default); entities=False leaves them empty
         from pipeline.nlp.entities import entity_tagger_for
 
-        self.entities = entity_tagger_for(self.nlp, actors) if entities else None
+        if not entities:
+            self.entities = None
+        elif cache_dir is not None:
+            self.entities = cached_entity_tagger(self.nlp, actors, cache_dir)
+        else:
+            self.entities = entity_tagger_for(self.nlp, actors)
 
     def tag(self, text: str, record_id=None) -> dict:
         return self.tag_texts([text], [record_id])[0]
@@ -156,6 +161,33 @@ class TokenOffsets:
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         return self.norm.to_original(self.starts[start], self.ends[end - 1])
+
+
+ENTITY_CACHE_NAME = "entity-matcher"
+
+
+def cached_entity_tagger(nlp, actors, cache_dir: str | Path):
+    """The entity tagger of `actors` (a Registry, a registry path or None: the package's),
+    its phrase keywords kept in `cache_dir` (`pipeline.nlp.build_cache`) under the
+    registry's and cue lists' hashes and the code's: a rebuild replays them instead of
+    expanding and tokenising every name and cue again. The matcher is the same either way."""
+    from pipeline.nlp.actors import load_entity_cues
+    from pipeline.nlp.build_cache import BuildCache, code_fingerprint
+    from pipeline.nlp.entities import EntityTagger
+    from pipeline.nlp.registry import Registry, load_registry
+
+    registry = actors if isinstance(actors, Registry) else load_registry(actors)
+    if not registry.sha256:  # built in memory: nothing to key a cache on
+        return EntityTagger(nlp, registry)
+    cache = BuildCache(cache_dir)
+    key = f"{registry.sha256}/{load_entity_cues().sha256}/{code_fingerprint()}"
+    kept = cache.load(ENTITY_CACHE_NAME, key)
+    keywords = list(kept) if isinstance(kept, list) else []
+    tagger = EntityTagger(nlp, registry, keywords=keywords)
+    if keywords != kept:
+        cache.save(ENTITY_CACHE_NAME, key, keywords)
+    tagger.matcher.keywords = None  # in the matcher now: release them
+    return tagger
 
 
 def tag_texts(texts: Iterable[str], codebook: Codebook | str | Path | None = None) -> list[dict]:

@@ -67,3 +67,42 @@ def test_build_cache_broken_file_is_rebuilt(minimal_codebook_path, tmp_path):
     assert _matches(nlp) == _matches(build_pipeline(codebook))
     assert build_pipeline(codebook, cache_dir=tmp_path).get_pipe(
         "cityqda_codes").tokenised == 0
+
+
+def test_build_cache_entity_matcher_replayed_is_a_fresh_build(
+        minimal_codebook_path, tmp_path, monkeypatch):
+    """The entity matcher's phrase keywords come back from the cache: same matcher, same
+    actors found, and no phrase expanded again; another registry is not served from it."""
+    from pipeline.nlp import actors
+    from pipeline.nlp.entities import EntityTagger
+    from pipeline.nlp.normalise import normalise
+    from pipeline.nlp.registry import build_registry, load_registry
+    from pipeline.nlp.tagger import ENTITY_CACHE_NAME, cached_entity_tagger
+
+    nlp = build_pipeline(load_codebook(minimal_codebook_path))
+    registry = load_registry()
+    text = ("UNHCR and the International Organisation for Migration opened a desk with "
+            "Caritas; the municipality funds it.")
+
+    def found(tagger):
+        doc = nlp(normalise(text).text)
+        return (tagger.matcher.matcher.__reduce__()[1][1], tagger.matcher.payload,
+                tagger.extract(doc, normalise(text)))
+
+    fresh = found(EntityTagger(nlp, registry))
+    assert found(cached_entity_tagger(nlp, registry, tmp_path)) == fresh
+    assert (tmp_path / f"{ENTITY_CACHE_NAME}.pickle").is_file()
+    calls = []
+    real = actors.phrase_variants
+    monkeypatch.setattr(actors, "phrase_variants",
+                        lambda *args: calls.append(1) or real(*args))
+    replayed = cached_entity_tagger(nlp, registry, tmp_path)
+    assert calls == [] and replayed.matcher.keywords is None
+    assert found(replayed) == fresh
+    assert [a["registry_id"] for a in fresh[2]["actors"]][:1] != [None]
+    first = registry.actors[0]
+    other = build_registry({"actors": [{"id": "x", "name": "Desk Partners", "category":
+                                        first.category, "sector": first.sector}]},
+                           sha256="other")
+    cached_entity_tagger(nlp, other, tmp_path)
+    assert calls  # a different registry: built, not replayed
