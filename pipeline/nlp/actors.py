@@ -49,6 +49,9 @@ _QUOTES = frozenset({'"', "'", "\u201c", "\u201d", "\u2018", "\u2019", "\u00ab",
                      "\u201e"})
 _HYPHENS = frozenset({"-", "\u2010", "\u2011", "\u2013", "\u2014"})
 _YEAR = re.compile(r"^(1[89]|20)\d\d$")
+# "d'Asile", "l'Immigrazione", "dell'Integrazione": an elided article glued to a capitalised
+# word is part of a name ("Terre d'Asile Tunisie", "Orange Côte d'Ivoire").
+_ELIDED_CAPITAL = re.compile(r"^(?:d|l|dell|dall|nell|sull|all|qu)['\u2019][A-ZÀ-Ý]")
 
 
 # ------------------------------------------------------------------------------ cue lists
@@ -335,6 +338,8 @@ class EntityMatcher:
         first = text[0]
         if first.isdigit():
             return NUM
+        if first.islower() and _ELIDED_CAPITAL.match(text):
+            return CAP
         if first.isalpha():
             if first.isupper():
                 letters = [ch for ch in text if ch.isalpha()]
@@ -356,6 +361,10 @@ class EntityMatcher:
             flags |= _REFERENCE
         if folded in self.cues.connectors or text in ("'", "\u2019", "."):
             flags |= _CONNECTOR
+        elif flags & _SHAPE_BITS == LOWER and 2 <= len(folded) <= 3 and folded.isalpha() \
+                and folded.isascii() and folded not in _STOP_WORDS \
+                and folded not in english_words():
+            flags |= _CONNECTOR  # "Kituo cha Sheria": a short word of another language
         if folded in self.cues.initial or folded in _STOP_WORDS:
             flags |= _WEAK
         if folded in self.cues.lower_suffixes:
@@ -1079,6 +1088,9 @@ class ActorRecognizer:
         head = self._syntactic_head(view, start, end, kinds)
         init_head = self._initiative_head(view, start, end)
         acronym = end - start == 1 and view.shape[start] == ACR
+        # "CEAR Euskadi", "MTN Uganda": an acronym and the place of a branch is a name
+        branch = view.shape[start] == ACR and 1 < end - start <= 3 and not kinds and all(
+            view.shape[i] == CAP for i in range(start + 1, end))
         if acronym and strip_accents(view.text(start)).replace(".", "").upper() in \
                 cues.acronym_stop:
             return None
@@ -1096,6 +1108,11 @@ class ActorRecognizer:
             if kind.role == "head" and (head is None or (s, e) != head[:2]):
                 factor = 0.5
             votes.append((kind.category, kind.sector, kind.weight * factor, f"name:{kind.id}"))
+        if end - start > 1 and view.folded(end - 1) == "international" and not any(
+                k.role == "head" for _, _, k in kinds):
+            # "Glasswing International", "Relief International": bodies of the UN system
+            # carry an organisation word; a name ending in "International" is an NGO's
+            votes.append(("civil_society", "third", 2.0, "international_ngo"))
         if suffix:
             votes.append(("business", "private", 8.0, "company_suffix"))
             evidence.append("company_suffix")
@@ -1132,9 +1149,9 @@ class ActorRecognizer:
                 chunk.quoted or initiative_position or self._lower_head_after(view, end)):
             view.initiative_chunks.append(chunk)
             return None
-        if not (org_head or strong or ambiguous or acronym or slot):
+        if not (org_head or strong or ambiguous or acronym or branch or slot):
             return None
-        if (slot or acronym) and not (org_head or strong or ambiguous):
+        if (slot or acronym or branch) and not (org_head or strong or ambiguous):
             capitals = any(view.shape[i] in (CAP, ACR) for i in range(start + 1, end))
             if not self._stands_alone(view, start, end) or (
                     self._common(view, start, end) and not capitals):
@@ -1302,10 +1319,15 @@ class ActorRecognizer:
         else:
             return []
         stop = k
-        while stop < sent_end and stop - k < 6 and view.shape[stop] in (LOWER, HYPHEN, CAP, POSS) \
+        while stop < sent_end and stop - k < 7 and view.shape[stop] in (LOWER, HYPHEN, CAP, POSS) \
                 and view.folded(stop) not in ("and", "or", "that", "which", "who", "of", "in",
-                                              "for", "with", "based", "to", "on"):
-            stop += 1
+                                              "for", "with", "based", "to", "on") or (
+                stop > k and stop + 1 < sent_end and view.folded(stop) == "and"
+                and view.shape[stop - 1] == LOWER and view.shape[stop + 1] == LOWER
+                and view.folded(stop + 1) not in self.cues.determiners
+                and view.folded(stop + 1) not in ("a", "an", "other")
+                and not any(m[2].role == "head" for m in view.longest("kind", k, stop))):
+            stop += 1  # "the national training and employment service": one description
         if stop == k or view.shape[stop - 1] != LOWER:
             return []
         heads = [m for m in view.longest("kind", k, stop)
@@ -1402,6 +1424,8 @@ class ActorRecognizer:
         k = chunk.end
         if k >= sent_end or not (view.folded(k) in ("and", "&") or view.shape[k] == COMMA):
             return False
+        if view.shape[k] == COMMA and after_preposition(view, chunk.start):
+            return False  # "In Bilbao, the Basque Government finances": a place
         k += 1
         while k < sent_end and view.folded(k) in ("the", "a", "an"):
             k += 1

@@ -445,3 +445,38 @@ def test_actors_eu_integration_fund_is_no_public_body(tagger):
 def test_actors_month_and_year_after_by_is_no_actor(tagger):
     result = tagger.tag("Sixty workers had been hired under the programme by August 2013.")
     assert not [a for a in result["actors"] if not a["generic"]]
+
+
+@pytest.mark.parametrize("text, name, category", [
+    # an elided article glued to a capitalised word stays in the name
+    ("Maison d'Accueil Lomé partners with the city.", "Maison d'Accueil Lomé",
+     "civil_society"),
+    # a short word of another language between capitalised words
+    ("Kituo cha Haki gives meals to refugees.", "Kituo cha Haki", "civil_society"),
+    # an acronym and the place of its branch
+    ("The shelter is part of the network of ACNA Murcia.", "ACNA Murcia", "business"),
+    ("Relief of Hope International gives meals to refugees.", "Relief of Hope International",
+     "civil_society"),
+    ("The Liberian Army trains young returnees as drivers.", "Liberian Army", "practitioner"),
+    ("The Lesotho Council of Churches gives meals to refugees.", "Lesotho Council of Churches",
+     "civil_society"),
+    ("Dulcera, the confectionery group, hires refugees.", "Dulcera", "business"),
+    ("The city works with Puentes Nuevos IAP.", "Puentes Nuevos IAP", "civil_society"),
+    ("The city works with KIVA, the regional training and employment service.", "KIVA",
+     "practitioner"),
+])
+def test_actors_fifth_session_name_and_description_cues(tagger, text, name, category):
+    assert actor(tagger.tag(text), name)["category"] == category
+
+
+def test_actors_place_after_a_preposition_is_no_actor(tagger):
+    result = tagger.tag("In Ostrava, the Moravian Regional Government finances the shelter of "
+                        "Charita Ostrava.")
+    assert "Ostrava" not in [a["name"] for a in result["actors"]]
+
+
+def test_actors_description_with_and_stops_at_a_listed_kind(tagger):
+    """ "X, the police and voluntary organisations" is a list, not one description."""
+    result = tagger.tag("The forum brings together the Home Office, the police and voluntary "
+                        "organisations.")
+    assert actor(result, "Home Office")["category"] == "policy_maker"
