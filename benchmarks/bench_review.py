@@ -12,6 +12,10 @@
    written by streaming the exported sheets (not timed: it stands in for a coder);
 4. `review import` of it, in a child process.
 
+With `--keep DIR` the store as exported is kept as DIR/exported.sqlite: copy it over
+DIR/study/cityqda.sqlite and run `--phase import --root DIR/study --file DIR/returned.xlsx`
+to time the import again on the same input.
+
 Each timed step runs as its own process; its wall seconds and peak resident memory
 (ru_maxrss of the child) are printed as a Markdown row, the raw figures as JSON on stderr.
 """
@@ -217,6 +221,10 @@ def main() -> int:
     exported, returned = work / "export.xlsx", work / "returned.xlsx"
     export = timed(["--phase", "export", "--root", str(root), "--file", str(exported)])
     filled = fill(exported, returned, args.decided)
+    if args.keep is not None:  # the store as exported, to time the import again
+        import shutil
+
+        shutil.copyfile(root / "cityqda.sqlite", work / "exported.sqlite")
     imported = timed(["--phase", "import", "--root", str(root), "--file", str(returned)])
     figures = {"codings": args.codings, "decided_rows": filled, "build_seconds": round(built, 1),
                "export": export, "import": imported,

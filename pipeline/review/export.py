@@ -27,12 +27,12 @@ from pipeline.review.workbook import (
     META_SHEET,
     add_list_validation,
     column_letters,
-    content_hash,
     fast_rows,
     new_workbook,
-    plain_hash,
+    plain_row_hash,
     protect_sheet,
     register_list,
+    row_hash,
     save_workbook,
     style_table,
     text_cell,
@@ -261,7 +261,7 @@ def _codings_sheet(wb, ctx: ExportContext, chosen, infos, decided,
             exported["asked_again"] = True
         shown = cells[:prefix] if prefix is not None else [values[c] for c in readonly]
         records.append(ExportRow(R.CODINGS_SHEET, values["row_id"], "codings", coding.id,
-                                 (plain_hash if plain else content_hash)(shown), exported))
+                                 (plain_row_hash if plain else row_hash)(shown), exported))
     last = len(chosen) + 1
     add_list_validation(ws, letters["decision"], 2, last, DECISION_LIST)
     add_list_validation(ws, letters["corrected_code"], 2, last, CODE_LIST)
@@ -290,7 +290,7 @@ def _segments_sheet(wb, ctx: ExportContext, infos) -> list[ExportRow]:
                        "comment": memo or ""})
         plain = write_row(ws, [values[c] for c in columns], unlocked_columns=unlocked)
         records.append(ExportRow(R.SEGMENTS_SHEET, values["row_id"], "segments", info.id,
-                                 (plain_hash if plain else content_hash)(
+                                 (plain_row_hash if plain else row_hash)(
                                      [values[c] for c in readonly]),
                                  {"memo": memo}))
     last = len(ordered) + 1
@@ -320,7 +320,7 @@ def _interviews_sheet(wb, ctx: ExportContext, people, infos) -> list[ExportRow]:
         write_row(ws, [values[c] for c in columns],
                   unlocked_columns=[columns.index("memo")])
         records.append(ExportRow(R.INTERVIEWS_SHEET, values["row_id"], "interviews",
-                                 person["id"], content_hash([values[c] for c in readonly]),
+                                 person["id"], row_hash([values[c] for c in readonly]),
                                  {"memo": memo}))
     return records
 
@@ -397,6 +397,16 @@ class ExportRecord(Mapping):
     def entity_id(self, key) -> int | None:
         found = self._rows.get(key)
         return None if found is None else found[1]
+
+    def state(self, key) -> dict | None:
+        found = self._rows.get(key)
+        state = None if found is None else found[3]
+        return json.loads(state) if isinstance(state, str) else state
+
+    def state_text(self, key) -> str | None:
+        """The state as the store holds it (JSON text), not parsed."""
+        found = self._rows.get(key)
+        return None if found is None else found[3]
 
 
 def export_rows(conn, export_id: str) -> ExportRecord:

@@ -28,6 +28,7 @@ import json
 from collections import defaultdict, namedtuple
 from dataclasses import dataclass, field
 from pathlib import Path
+from sys import intern
 
 from sqlalchemy import insert, select, update
 
@@ -37,17 +38,20 @@ from pipeline.errors import CityQDAError, Problem
 from pipeline.hashing import file_sha256
 from pipeline.review import rows as R
 from pipeline.review.bulk import set_plain_decisions
-from pipeline.review.export import FORMAT, ExportRecord, export_rows
+from pipeline.review.export import _NO_MEMO, FORMAT, ExportRecord, export_rows
 from pipeline.review.sheets import ImportContext, load_plugins
 from pipeline.review.workbook import (
     META_SHEET,
+    ROW_HASH_PREFIX,
     comparable,
     content_hash,
     formula_cells,
+    hash_like,
     load_sheet,
     normalise_value,
     open_workbook,
     read_sheet_rows,
+    row_hash,
 )
 from pipeline.store import Store, record_event, utc_now
 from pipeline.store.schema import (
@@ -359,12 +363,13 @@ BIG_COLUMNS = ("text", "previous", "next", "question", "section")
 
 
 def _slim(recorded: ExportRecord, sheet: str, readonly: list[str], coder: list[str]):
-    """Hash each row's read-only cells as it is read (a `read_sheet_rows` keep_raw). A
-    row that matches the export is kept small (a 100,000-row sheet then fits in memory):
+    """Hash each row's read-only cells as it is read (a `read_sheet_rows` keep_raw), with
+    `row_hash`, or `content_hash` when the export recorded that older format. A row that
+    matches the export is kept small (a 100,000-row sheet then fits in memory):
     its id, row number, hash and filled coder cells, and its short read-only values,
     shared between rows (a city or code is the same text on many rows), as a tuple under
     "_small" (`_full` restores them); the long texts are dropped. Any other row is kept
-    whole, as a dict like `read_sheet_rows` gives, with its "_hash".
+    whole, as a dict like `read_sheet_rows` gives (its hash is taken again there).
 
     Works on the cells as parsed, without a dict per row: most of a 100,000-row import
     was spent building dicts that were dropped at once."""
@@ -377,28 +382,37 @@ def _slim(recorded: ExportRecord, sheet: str, readonly: list[str], coder: list[s
         row_id_at = index["row_id"]
         width = max(index.values()) + 1
         digest_of = recorded.digest
-        pool: dict = {}
+        empty = ("",) * len(coder)
 
         def take(raw: list, number: int):
             if len(raw) < width:  # "" reads as an empty cell, like a missing one
                 raw = [*raw, *([""] * (width - len(raw)))]
-            digest = content_hash(hashed(raw))
+            cells = hashed(raw)
+            digest = row_hash(cells)
             key = raw[row_id_at]
             if type(key) is not str or not key:
                 key = normalise_value(key)
             expected = digest_of((sheet, key if isinstance(key, str) else str(key)))
-            if expected != digest:
+            if expected != digest and expected is not None and \
+                    not expected.startswith(ROW_HASH_PREFIX):  # an older export's hash
+                digest = content_hash(list(cells))
+            if expected != digest:  # checked as a whole row (`hash_like`)
                 values = [_cell(v) for v in raw]
                 row = {name: values[at] for name, at in index.items()}
                 row["_row"] = number
-                row["_hash"] = digest
                 return row
+            kept = shown(raw)
+            try:  # texts shared between rows (interned), as parsed: `_full` normalises
+                kept = tuple(map(intern, kept))
+            except TypeError:  # a number among them
+                kept = tuple([intern(v) if type(v) is str else v for v in kept])
             slim = {"row_id": key, "_row": number, "_hash": expected,  # shared string
-                    "_small": tuple([pool.setdefault(v, v) if type(v) is str and v
-                                     else _cell(v) for v in shown(raw)])}
-            for column, value in zip(coder, filled(raw), strict=True):
-                if value is not None and value != "":
-                    slim[column] = _cell(value)
+                    "_small": kept}
+            values = filled(raw)
+            if values != empty:
+                for column, value in zip(coder, values, strict=True):
+                    if value is not None and value != "":
+                        slim[column] = _cell(value)
             return slim
         return take
     bind.small = small
@@ -427,7 +441,7 @@ def _full(row: dict, small: list[str]) -> dict:
     if values is None:
         return row
     full = {k: v for k, v in row.items() if k != "_small"}
-    full.update(zip(small, values, strict=True))
+    full.update(zip(small, map(_cell, values), strict=True))
     return full
 
 
@@ -481,6 +495,7 @@ _CODING_SELECT = "SELECT " + ", ".join(f'"{c}"' for c in _CodingRow._fields) + "
 # what the checks of an unchanged or plainly decided row read (see _RowChecker._codings)
 _CodingState = namedtuple("_CodingState", "id segment_id needs_review produced coder "
                                           "merged_into")
+_PLAIN_DECISIONS = frozenset(d for d in DECISIONS if d != "change")
 _STATE_SELECT = "SELECT " + ", ".join(_CodingState._fields) + " FROM codings"
 
 
@@ -525,7 +540,11 @@ class _RowChecker:
     def _groups(self, rows: list[dict], sheet: str) -> dict[str, list[dict]]:
         groups: dict[str, list[dict]] = defaultdict(list)
         for row in rows:
-            row_id = _text(row.get("row_id"))
+            row_id = row["row_id"]
+            if "_hash" in row and type(row_id) is str:  # `_slim` found it in the record
+                groups[row_id].append(row)
+                continue
+            row_id = _text(row_id)
             if row_id is None or (sheet, row_id) not in self.ctx.export_rows:
                 self.problem("CQ507", sheet, row["_row"], "row_id", row_id=row_id or "",
                              export_id=self.ctx.export_id)
@@ -556,13 +575,15 @@ class _RowChecker:
             key = (sheet, row_id)
             coding = current.get(record_of.entity_id(key))
             expected = record_of.digest(key)
-            originals = [r for r in group
-                         if (r.get("_hash") or content_hash([r.get(c) for c in readonly]))
-                         == expected]
-            copies = [r for r in group if r not in originals]
+            if len(group) == 1 and group[0].get("_hash") is not None:  # as exported
+                originals, copies = group, ()
+            else:
+                originals = [r for r in group if (r.get("_hash") or hash_like(
+                    expected, [r.get(c) for c in readonly])) == expected]
+                copies = [r for r in group if r not in originals]
             if copies:
                 originals = [_full(r, self.small.get(sheet, [])) for r in originals]
-            record = record_of[key]
+            state = record_of.state(key)
             if len(originals) > 1:
                 for extra in originals[1:]:
                     self.problem("CQ506", sheet, extra["_row"], "row_id", row_id=row_id,
@@ -571,7 +592,7 @@ class _RowChecker:
             for copy in copies:
                 self._copy(copy, base, coding, readonly, row_id)
             if base is not None and coding is not None:
-                self._decision(base, coding, record, mine.get(coding.id), row_id)
+                self._decision(base, coding, state, mine.get(coding.id), row_id)
 
     def _codings(self, ids):
         """What the checks of every row read of its coding (`_CodingState`, no text but
@@ -671,9 +692,23 @@ class _RowChecker:
             flags = self.flags(flags_cell, sheet, copy["_row"], "corrected_flags") or flags
         self._add(info, code, span, flags, _text(copy.get("comment")), copy["_row"], sheet)
 
-    def _decision(self, row, coding, record, stored, row_id) -> None:
+    def _decision(self, row, coding, record_state, stored, row_id) -> None:
+        """Check a Codings row's coder cells against the export (`record_state`: what it
+        pre-filled) and the store (`stored`: this coder's decision now)."""
         sheet, at = R.CODINGS_SHEET, row["_row"]
-        decision = _text(row.get("decision"))
+        decision = row.get("decision")
+        if stored is None and record_state is None and decision in _PLAIN_DECISIONS and \
+                type(decision) is str and row.get("corrected_code") is None and \
+                row.get("corrected_flags") is None and coding.merged_into is None and \
+                (coding.produced or coding.coder):
+            # the usual row: a first plain decision on a coding undecided at export and
+            # since, neither merged nor superseded; what the checks below conclude
+            self.work.decisions.append({
+                "decision": decision, "corrected_code": None, "corrected_flags": None,
+                "comment": _text(row.get("comment")), "coding": coding, "stored": None,
+                "row": at})
+            return
+        decision = _text(decision)
         decision = decision.lower() if decision else None
         corrected_code = _text(row.get("corrected_code"))
         flags_cell = _text(row.get("corrected_flags"))
@@ -698,7 +733,7 @@ class _RowChecker:
             return
         wanted = {"decision": decision, "corrected_code": corrected_code,
                   "corrected_flags": flags, "comment": comment}
-        record_state = record.get("state") or {}
+        record_state = record_state or {}
         # `prior` is the decision stored at export; `exported` the cells as written (a
         # flagged coding's decision cells were left blank to be decided again)
         prior = _state_cells(record_state.get("decision"))
@@ -730,7 +765,7 @@ class _RowChecker:
         elif coding.merged_into is not None:
             reason = f"its coding was merged into C{coding.merged_into} since this export"
         elif not coding.produced and not coding.coder and \
-                (record.get("state") or {}).get("produced", 1):
+                record_state.get("produced", 1):
             reason = "its coding was superseded since this export (the rules no longer find it)"
         if reason is not None:
             if self.skip_stale:
@@ -758,10 +793,18 @@ class _RowChecker:
         readonly = R.read_only(R.SEGMENT_COLUMNS, R.SEGMENT_CODER_COLUMNS)
         groups = self._groups(rows, sheet)
         self._deleted(sheet, groups)
+        record_of = self.ctx.export_rows
         for row_id, group in groups.items():
-            record = self.ctx.export_rows[(sheet, row_id)]
+            if len(group) == 1 and len(group[0]) == 4 and "_hash" in group[0] and \
+                    record_of.state_text((sheet, row_id)) == _NO_MEMO:
+                # as exported (a `_slim` row, no coder cell filled) and no memo exported:
+                # what `_segment_row` concludes
+                self.work.changes.unchanged += 1
+                continue
+            record = record_of[(sheet, row_id)]
             for row in group:
-                digest = row.get("_hash") or content_hash([row.get(c) for c in readonly])
+                digest = row.get("_hash") or hash_like(record["content_sha256"],
+                                                       [row.get(c) for c in readonly])
                 if digest != record["content_sha256"]:
                     info = self.info(record["entity_id"])
                     expected = R.segment_values(info) if info is not None else {}
@@ -853,7 +896,8 @@ class _RowChecker:
                 self.problem("CQ506", sheet, row["_row"], "row_id", row_id=row_id,
                              first=group[0]["_row"])
             row = group[0]
-            if content_hash([row.get(c) for c in readonly]) != record["content_sha256"]:
+            if hash_like(record["content_sha256"], [row.get(c) for c in readonly]) != \
+                    record["content_sha256"]:
                 self.problem("CQ508", sheet, row["_row"], "(read-only columns)",
                              field="(read-only columns)", found="edited", expected="as exported")
                 continue

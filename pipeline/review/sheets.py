@@ -34,7 +34,7 @@ class ExportRow:
     row_key: str  # the id written in the row, e.g. "C123", "A7"
     entity: str  # codings | segments | actors | initiatives | partnerships | ...
     entity_id: int
-    content_sha256: str  # workbook.content_hash of the read-only cells as written
+    content_sha256: str  # workbook.row_hash (core sheets) or content_hash (plugins)
     state: dict | None = None  # this coder's decision as pre-filled, if any
 
 

@@ -515,3 +515,52 @@ def test_review_adjudication_lists_decided_codings_that_need_review(runner, stud
     rows = read_sheet_rows(export(runner, study, "pi"), "Codings")
     assert [r["row_id"] for r in rows] == [f"C{shelter}"]
     assert rows[0]["ana: decision"] == "accept"
+
+
+def _record_first_hash_format(study, path) -> int:
+    """Rewrite the export record of `path` as exports made before `row_hash` recorded it
+    (`content_hash` of the read-only cells as written); returns how many rows changed."""
+    import sqlite3
+
+    from pipeline.review import rows as R
+    from pipeline.review.workbook import content_hash
+
+    readonly = {R.CODINGS_SHEET: R.read_only(R.CODING_COLUMNS, R.CODER_COLUMNS),
+                R.SEGMENTS_SHEET: R.read_only(R.SEGMENT_COLUMNS, R.SEGMENT_CODER_COLUMNS),
+                R.INTERVIEWS_SHEET: R.read_only(R.INTERVIEW_COLUMNS,
+                                                R.INTERVIEW_CODER_COLUMNS)}
+    old = {(sheet, row["row_id"]): content_hash([row.get(c) for c in columns])
+           for sheet, columns in readonly.items() for row in read_sheet_rows(path, sheet)}
+    with sqlite3.connect(study.store_path) as conn:
+        recorded = conn.execute("SELECT sheet, row_key, content_sha256 FROM "
+                                "review_export_rows").fetchall()
+        assert recorded and all(digest.startswith("2:") for _s, _k, digest in recorded)
+        conn.executemany("UPDATE review_export_rows SET content_sha256 = ? "
+                         "WHERE sheet = ? AND row_key = ?",
+                         [(digest, sheet, key) for (sheet, key), digest in old.items()])
+    conn.close()
+    return len(old)
+
+
+@pytest.mark.parametrize("edited", [False, True], ids=["as-exported", "edited-text"])
+def test_review_import_checks_exports_recorded_with_the_first_hash_format(runner, study,
+                                                                         edited):
+    path = export(runner, study)
+    assert _record_first_hash_format(study, path) > 0
+    ids = coding_ids(study)
+    with edit_workbook(path) as sheets:
+        sheets["Codings"].set(f"C{ids['aid']}", decision="reject")
+        sheets["Codings"].set(f"C{ids['fair']}", decision="discuss", comment="why?")
+        if edited:
+            sheets["Codings"].set(f"C{ids['shelter']}", text="The city runs nothing.")
+    before = study.store_path.read_bytes()
+    result = cli(runner, study, "review", "import", str(path))
+    if edited:
+        assert result.exit_code == 1 and "CQ508" in result.stderr
+        assert "column text" in result.stderr
+        assert study.store_path.read_bytes() == before
+        return
+    assert result.exit_code == 0, result.stderr
+    assert my_decisions(study) == {ids["aid"]: ("reject", None, None),
+                                   ids["fair"]: ("discuss", None, "why?")}
+    assert "2 decision(s)" in result.stderr

@@ -116,6 +116,33 @@ def test_workbook_content_hash_fast_path_matches_value_by_value():
     assert content_hash(FAST_PATH_CASES) == _reference_hash(FAST_PATH_CASES)
 
 
+def _reference_row_hash(values: list) -> str:
+    """row_hash as defined: the comparable texts joined by NUL, one value at a time."""
+    import hashlib
+
+    from pipeline.review.workbook import comparable
+
+    return "2:" + hashlib.sha256("\x00".join(comparable(v) or "" for v in values)
+                                 .encode()).hexdigest()
+
+
+def test_workbook_row_hash_fast_path_matches_value_by_value():
+    from pipeline.review.workbook import hash_like, row_hash
+
+    for value in FAST_PATH_CASES:
+        for values in ([value], ["C1", value, "", None], [value, 7, "x"]):
+            assert row_hash(values) == _reference_row_hash(values), repr(value)
+            assert row_hash(tuple(values)) == row_hash(values)
+            assert hash_like(row_hash(values), values) == row_hash(values)
+            assert hash_like(content_hash(values), values) == content_hash(values)
+    assert row_hash(FAST_PATH_CASES) == _reference_row_hash(FAST_PATH_CASES)
+    # a re-save's number types and empty cells are no edit; no cell imitates a boundary
+    assert row_hash(["a", 3, None]) == row_hash(["a", 3.0, ""])
+    assert row_hash(["a", 3]) != row_hash(["a", 4])
+    assert row_hash(["a\x00", "b"]) != row_hash(["a", "\x00b"]) != row_hash(["a", "b"])
+    assert row_hash(["ab", ""]) != row_hash(["a", "b"])
+
+
 def test_workbook_fast_rows_round_trip_tricky_text(tmp_path):
     from pipeline.review.workbook import fast_rows
 
@@ -146,7 +173,7 @@ def test_workbook_fast_rows_round_trip_tricky_text(tmp_path):
 def test_workbook_write_row_reports_plain_rows_for_plain_hash(tmp_path):
     """A row write_row calls plain hashes alike with plain_hash and content_hash; a row
     safe_text changes (or holding a non-text value) is never called plain."""
-    from pipeline.review.workbook import fast_rows, plain_hash
+    from pipeline.review.workbook import fast_rows, plain_hash, plain_row_hash, row_hash
 
     wb = new_workbook()
     ws = wb.create_sheet("Codings")
@@ -163,6 +190,8 @@ def test_workbook_write_row_reports_plain_rows_for_plain_hash(tmp_path):
         if plain:
             assert plain_hash(values) == content_hash(values)
             assert plain_hash(values[:2]) == content_hash(values[:2])
+            assert plain_row_hash(values) == row_hash(values)
+            assert plain_row_hash(values[:2]) == row_hash(values[:2])
     assert write_row(ws, ["C2", None, "x"]) is False
     assert write_row(ws, ["C3", 7, "x"]) is False
     plain_ws = new_workbook(write_only=False).create_sheet("plain")
