@@ -116,7 +116,8 @@ def build_codebook(data: dict, sha256: str = "", source: str = "") -> Codebook:
             direction=c.get("direction", "forward"), window=c.get("window", 8),
             back_window=c.get("back_window", 6),
             comma=c.get("comma", "clause_start"), attr=c.get("attr", "LEMMA"),
-            cancelled_by_prior_negation=bool(c.get("cancelled_by_prior_negation", False)))
+            cancelled_by_prior_negation=bool(c.get("cancelled_by_prior_negation", False)),
+            through_terminators=bool(c.get("through_terminators", False)))
         for c in ctx["cues"])
     context = ContextConfig(
         cues=cues, terminators=tuple(ctx["terminators"]), stops=tuple(ctx.get("stops", ())),

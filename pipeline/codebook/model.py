@@ -86,6 +86,7 @@ class Cue:
     comma: str = "clause_start"
     attr: str = "LEMMA"
     cancelled_by_prior_negation: bool = False
+    through_terminators: bool = False  # a heading's cue ("Recommendations:") covers its list
 
 
 @dataclass(frozen=True)

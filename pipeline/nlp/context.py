@@ -209,6 +209,9 @@ class ContextComponent:
         commas = analysis.positions("comma")
         direction = cue.direction
         low = high = end
+        if direction != "backward" and cue.through_terminators:
+            # a heading ("Recommendations: ...; ...") covers its whole list
+            return end, min(sent_end, end + cue.window)
         if direction != "backward":
             high = min(sent_end, end + cue.window)
             term = terms.first_start_in(end, high)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 
@@ -32,6 +33,10 @@ SENTENCE_END = "\n"  # NORM given to sentence-final punctuation and line breaks
 _END_CHARS = frozenset(".!?\u3002\uff01\uff1f\u2026\u203c\u2047\u2048\u2049")
 CLOSERS = ('"', "'", ")", "]", "}", "\u201d", "\u2019", "\u00bb")
 _MINUS_ONE = numpy.uint64(2 ** 64 - 1)
+# A number written in digits ("35", "1,200", "2.5") is matched as this word, which phrases
+# use for an unspecified quantity.
+NUMBER_NORM = "several"
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 @lru_cache(maxsize=1)
@@ -84,9 +89,12 @@ class LookupLemmatizer:
         return lemma_of(word.lower(), self.overrides, self.variants)
 
     def norm(self, text: str) -> str:
-        """What matchers compare: the lemma, one mark for every sentence end."""
+        """What matchers compare: the lemma, one mark for every sentence end, and one word
+        for every written number ("hired 35 refugees" matches "hire several refugees")."""
         if is_sentence_end(text):
             return SENTENCE_END
+        if _NUMBER.fullmatch(text):
+            return NUMBER_NORM
         return self.lemma(text)
 
     def __call__(self, doc):

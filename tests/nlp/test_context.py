@@ -84,6 +84,18 @@ CASES = [
      "Arabic classes", set(), True),
     # "to end" in a campaign negates what follows, not the campaign
     ("The coalition lobbies the state legislature to end detention.", "lobbies", set(), True),
+    # a report heading covers its whole list, across semicolons and "so that"
+    ("Recommendation 4: provide childcare during language classes so that mothers can take "
+     "part.", "language classes", {"hypothetical"}, False),
+    ("Recommendations: collect data on outcomes; offer legal aid in every district.",
+     "legal aid", {"hypothetical"}, False),
+    ("Gaps: no interpreters at the clinic; few places in language courses.",
+     "language courses", {"negated"}, False),
+    # plans being examined or discussed, rights reserved for nationals
+    ("The creation of a council of foreign residents is still under examination.",
+     "council of foreign residents", {"hypothetical"}, False),
+    ("Refugees cannot open a shop because business licences are reserved for nationals.",
+     "business licences", {"negated"}, False),
 ]
 
 
@@ -115,3 +127,20 @@ def test_context_double_negation_with_without(tagger):
     result = tagger.tag("The network makes sure that no asylum seeker is left without "
                         "legal aid.")
     assert coding(result, "legal aid")["negated"] is False
+
+
+@pytest.mark.parametrize("text, dimensions", [
+    # a held status or a pending decision says who is served, a stated source where a figure
+    # comes from; neither is a legal or social service
+    ("The university gives free Italian courses to holders of international protection.",
+     ["cultural_religious"]),
+    ("Church shelters give beds to people waiting for their asylum hearings.", ["social"]),
+    ("Pupils are placed in segregated classes, according to the ombudsman's annual report.",
+     []),
+    # the staff of a service and an organisation's own rent provide nothing
+    ("Intercultural training is compulsory for all employees of the citizens' office.",
+     ["cultural_religious"]),
+    ("The parish pays the rent and the coordinator's salary.", []),
+])
+def test_context_who_is_served_and_sources_give_no_dimension(tagger, text, dimensions):
+    assert tagger.tag(text)["dimensions"] == dimensions

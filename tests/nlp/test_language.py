@@ -30,10 +30,20 @@ def test_language_lemma_table_comes_from_the_installed_package():
     ("does", "do"),
     ("NGOs", "ngo"),
     ("Quilicura", "quilicura"),      # unknown words: lower-cased
+    ("35", "several"),               # a number in digits matches as an unspecified quantity
+    ("1,200", "several"),
+    ("Syrians", "migrant"),          # codebook override: a nationality names who is served
+    ("Ukrainian", "ukrainian"),      # ... unless it also names a language
 ])
 def test_language_lemmatizer_lower_cases_then_looks_up(nlp, word, lemma):
     doc = nlp(f"The {word} here.")
     assert doc[1].norm_ == lemma
+
+
+def test_language_numbers_in_digits_match_phrases_written_with_several(tagger):
+    result = tagger.tag("The company has hired 35 refugees as bus drivers.")
+    assert result["dimensions"] == ["economic"]
+    assert result["codes"][0]["text"] == "hired 35 refugees"
 
 
 def test_language_token_lemmas_are_filled_on_request():
