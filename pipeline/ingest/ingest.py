@@ -16,6 +16,7 @@ transaction, so a failure leaves the store exactly as it was. A dry run (used by
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -177,6 +178,7 @@ class Discovery:
     files: list[tuple[Path, bool]]  # (path, named explicitly)
     ignored: int
     folders: list[Path]
+    resolved: dict[Path, Path] = field(default_factory=dict)  # file -> its real path
 
 
 def discover(paths: list[Path]) -> Discovery:
@@ -185,6 +187,7 @@ def discover(paths: list[Path]) -> Discovery:
     folders: list[Path] = []
     ignored = 0
     seen: set[Path] = set()
+    real: dict[Path, Path] = {}
     for given in paths:
         if not given.exists():
             raise CityQDAError("CQ006", path=str(given))
@@ -195,11 +198,15 @@ def discover(paths: list[Path]) -> Discovery:
                 hidden = [d for d in dirs if d.startswith(".")]
                 ignored += len(hidden)
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                real_root = Path(os.path.realpath(root))  # once per folder, not per file
                 for name in names:
                     if is_ignored(name):
                         ignored += 1
                     else:
-                        found.append(Path(root) / name)
+                        path = Path(root) / name
+                        found.append(path)
+                        real[path] = path.resolve() if os.path.islink(path) \
+                            else real_root / name
             candidates = [(p, False) for p in sorted(found, key=lambda p: p.as_posix())]
         elif is_ignored(given.name):
             ignored += 1
@@ -207,11 +214,13 @@ def discover(paths: list[Path]) -> Discovery:
         else:
             candidates = [(given, True)]
         for path, explicit in candidates:
-            resolved = path.resolve()
+            resolved = real.get(path) or path.resolve()
             if resolved not in seen:
                 seen.add(resolved)
                 files.append((path, explicit))
-    return Discovery(files, ignored, folders)
+                real[path] = resolved
+    return Discovery(files, ignored, folders,
+                     {path: real[path] for path, _explicit in files})
 
 
 # --- settings ----------------------------------------------------------------------------
@@ -245,6 +254,84 @@ def load_settings(study) -> tuple[IngestSettings, list[Problem]]:
                           vocabularies=study.vocabularies), problems
 
 
+# --- what an unchanged file needs -------------------------------------------------------
+
+# What deciding a file's outcome reads of its interview: not its texts (tens of KB each).
+ROW_COLUMNS = (interviews.c.id, interviews.c.path, interviews.c.file, interviews.c.sha256,
+               interviews.c.version, interviews.c.purged, interviews.c.metadata,
+               interviews.c.metadata_candidates, interviews.c.warnings,
+               interviews.c.structure_guide)
+
+
+@dataclass(frozen=True)
+class StoredInterview:
+    id: int
+    sha256: str
+    purged: bool
+    version: int
+    warnings: str | None
+    digest: str  # row_digest, "" without a settings digest
+
+
+def row_digest(row, overrides: dict[str, str], settings_digest: str) -> str:
+    """Everything `recompute_metadata` reads of a stored interview, with its overrides, the
+    settings it resolves against, and what it stored: equal digests, equal outcome."""
+    parts = [settings_digest, row.file, row.path, row.metadata_candidates, row.warnings,
+             row.metadata, row.structure_guide, sorted(overrides.items())]
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+MEMO_NAME = "ingest-unchanged"
+
+
+class UnchangedMemo:
+    """The rows an ingest found unchanged (same bytes, metadata recomputed to what is
+    stored), kept in the study's cache folder (`pipeline.nlp.build_cache`) under a digest
+    of the settings (guides, register, vocabularies) and the package's code: the next
+    ingest skips recomputing their metadata while none of those inputs changed. A missing
+    or stale memo only costs the recomputation."""
+
+    def __init__(self, study):
+        from pipeline.nlp.build_cache import BuildCache, study_cache_dir
+
+        self.cache = BuildCache(study_cache_dir(study.root))
+        self.digest = settings_digest(study)
+        found = self.cache.load(MEMO_NAME, self.digest)
+        self.confirmed = frozenset(found) if isinstance(found, list) else frozenset()
+
+    def save(self, confirmed: set[str]) -> None:
+        if confirmed != self.confirmed:
+            self.cache.save(MEMO_NAME, self.digest, sorted(confirmed))
+
+
+def settings_digest(study) -> str:
+    """The bytes of the guides and the register, the study's vocabularies and the
+    package's files, as one hash."""
+    digest = hashlib.sha256(package_digest().encode("ascii"))
+    digest.update(json.dumps(study.vocabularies, sort_keys=True, ensure_ascii=False,
+                             default=str).encode("utf-8"))
+    guides, register = study.path("guides"), study.path("register")
+    files = sorted(p for p in guides.rglob("*") if p.is_file()) if guides.is_dir() else []
+    if register.is_file():
+        files.append(register)
+    for path in files:
+        digest.update(str(path).encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def package_digest() -> str:
+    """Every file of the package (code, schemas, default data): what metadata resolution
+    and its messages depend on, whichever module they live in."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0"
+                          + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 # --- the engine --------------------------------------------------------------------------
 
 
@@ -257,10 +344,39 @@ class Ingester:
         self.dry_run = dry_run
         self.pending: dict[str, str] = {}  # dry run: sha -> path of files it would add
         self.renamed_from: set[str] = set()
+        self.resolved: dict[Path, Path] = {}  # real paths found by `discover`
         self.prefetch: Prefetch | None = None  # new files analysed ahead by workers
+        # `preload`: stored interviews by path and every override, read in two queries
+        self.index: dict[str, StoredInterview] | None = None
+        self.all_overrides: dict[int, dict[str, str]] | None = None
+        # digests of rows whose metadata recomputed to what is stored (`UnchangedMemo`)
+        self.settings_digest = ""
+        self.confirmed: frozenset[str] = frozenset()
+        self.confirmed_now: set[str] = set()
+
+    def preload(self, settings_digest: str = "", confirmed: Iterable[str] = ()) -> None:
+        """Read every stored interview (without its texts) and every override once, so a
+        file whose bytes are unchanged costs no query; `confirmed`: digests (`row_digest`
+        under `settings_digest`) of rows an earlier ingest found unchanged, whose metadata
+        need not be recomputed."""
+        self.settings_digest = settings_digest
+        self.confirmed = frozenset(confirmed) if settings_digest else frozenset()
+        overrides: dict[int, dict[str, str]] = {}
+        index: dict[str, StoredInterview] = {}
+        with self.store.read() as conn:
+            for interview_id, name, value in conn.execute(select(
+                    metadata_overrides.c.interview_id, metadata_overrides.c.field,
+                    metadata_overrides.c.value)):
+                overrides.setdefault(interview_id, {})[name] = value
+            for row in conn.execute(select(*ROW_COLUMNS)):
+                index[row.path] = StoredInterview(
+                    row.id, row.sha256, bool(row.purged), row.version, row.warnings,
+                    row_digest(row, overrides.get(row.id, {}), settings_digest)
+                    if settings_digest else "")
+        self.index, self.all_overrides = index, overrides
 
     def key(self, path: Path) -> str:
-        resolved = path.resolve()
+        resolved = self.resolved.get(path) or path.resolve()
         try:
             return nfc(resolved.relative_to(self.root).as_posix())
         except ValueError:
@@ -284,10 +400,17 @@ class Ingester:
         except CityQDAError as exc:
             return FileOutcome(key, "failed", problems=exc.problems)
         sha = hashlib.sha256(data).hexdigest()
+        stored = self.index.get(key) if self.index is not None else None
+        if stored is not None and stored.sha256 == sha and not stored.purged \
+                and stored.digest in self.confirmed:
+            # same bytes, and its metadata was recomputed from these very inputs before
+            self.confirmed_now.add(stored.digest)
+            return FileOutcome(key, "unchanged", stored.id, stored.version,
+                               problems=stored_problems(stored.warnings))
         with self.store.read() as conn:
-            row = conn.execute(select(interviews).where(interviews.c.path == key)).first()
+            row = conn.execute(select(*ROW_COLUMNS).where(interviews.c.path == key)).first()
             same = [] if row is not None else conn.execute(
-                select(interviews).where(interviews.c.sha256 == sha)
+                select(*ROW_COLUMNS).where(interviews.c.sha256 == sha)
                 .order_by(interviews.c.id)).all()
         if row is not None:
             if row.purged:
@@ -395,6 +518,7 @@ class Ingester:
                                segments=len(transcript.structure.segments),
                                problems=transcript.warnings)
         if metadata_json == row.metadata and warnings_json == row.warnings:
+            self.confirmed_now.add(row_digest(row, overrides, self.settings_digest))
             return FileOutcome(key, "unchanged", row.id, row.version,
                                problems=stored_problems(row.warnings))
         if not self.dry_run:
@@ -414,7 +538,7 @@ class Ingester:
             record_event(conn, actor=ACTOR, kind="interview.renamed", entity="interviews",
                          entity_key=row.id, old={"path": row.path}, new={"path": key},
                          source="ingest")
-            refreshed = conn.execute(select(interviews).where(interviews.c.id == row.id)).one()
+            refreshed = conn.execute(select(*ROW_COLUMNS).where(interviews.c.id == row.id)).one()
         # the register row is found by file name, so the metadata may change with the name
         data = read_bytes(self.absolute(key), key)
         outcome = self.unchanged(refreshed, data, name, key)
@@ -422,6 +546,8 @@ class Ingester:
                            problems=outcome.problems)
 
     def overrides(self, interview_id: int) -> dict[str, str]:
+        if self.all_overrides is not None:
+            return dict(self.all_overrides.get(interview_id, {}))
         with self.store.read() as conn:
             return dict(conn.execute(
                 select(metadata_overrides.c.field, metadata_overrides.c.value)
@@ -580,7 +706,8 @@ def ingest_paths(store: Store, root: Path, paths: list[Path], settings: IngestSe
                  on_file: Callable[[FileOutcome], None] | None = None,
                  setup_problems: list[Problem] | None = None,
                  wrap: Callable[[list], Iterable] | None = None,
-                 keep_all: bool = True, workers: int | None = None) -> IngestReport:
+                 keep_all: bool = True, workers: int | None = None,
+                 memo: UnchangedMemo | None = None) -> IngestReport:
     """Ingest (or, dry, judge) every transcript under `paths`; one transaction per file.
 
     New files are analysed a few files ahead by `workers` forked processes (None: one per
@@ -594,6 +721,11 @@ def ingest_paths(store: Store, root: Path, paths: list[Path], settings: IngestSe
     report = IngestReport(ignored=discovery.ignored, problems=list(setup_problems or []),
                           keep_all=keep_all)
     ingester = Ingester(store, root, settings, dry_run=dry_run)
+    ingester.resolved = discovery.resolved
+    if memo is not None:
+        ingester.preload(memo.digest, memo.confirmed)
+    else:
+        ingester.preload()
     files = wrap(discovery.files) if wrap is not None else discovery.files
     with Prefetch.start(ingester, discovery.files, workers) as prefetch:
         ingester.prefetch = prefetch
@@ -604,6 +736,8 @@ def ingest_paths(store: Store, root: Path, paths: list[Path], settings: IngestSe
                 report.add(outcome)
         finally:
             ingester.prefetch = None
+    if memo is not None:  # the whole transcripts folder was walked: replace the memo
+        memo.save(ingester.confirmed_now)
     return report
 
 
@@ -734,4 +868,5 @@ def ingest_study(study, store: Store, paths: list[Path] | None = None, *,
     targets = list(paths) if paths else [study.path("transcripts")]
     return ingest_paths(store, study.root, targets, settings, dry_run=dry_run,
                         on_file=on_file, setup_problems=problems, wrap=wrap,
-                        keep_all=keep_all, workers=workers)
+                        keep_all=keep_all, workers=workers,
+                        memo=UnchangedMemo(study) if not paths else None)
