@@ -89,7 +89,10 @@ class ContextComponent:
         mentions = self._mentions(doc, matches)
         analysis.mentions = mentions
         consumed = [(m.start, m.end) for m in mentions if m.rule in self.consuming]
-        hits = self._cue_hits(doc, analysis, cues, consumed) if cues else []
+        # words inside a coded match after its first ("night shelter") are nouns, not the
+        # provision verbs that would end a cue's reach back over the subject
+        inner = {p for m in mentions for p in range(m.start + 1, m.end)}
+        hits = self._cue_hits(doc, analysis, cues, consumed, inner) if cues else []
         for mention in mentions:
             cue_type = self.pattern_cues.get(mention.rule)
             if cue_type is not None:  # "lobbies parliament for easier family reunification"
@@ -202,7 +205,7 @@ class ContextComponent:
         return norm in self.starter_norms or norm in self.strong_first
 
     def _scope(self, doc, analysis: DocAnalysis, cue, start: int, end: int,
-               sentence: int) -> tuple[int, int]:
+               sentence: int, inner: frozenset | set = frozenset()) -> tuple[int, int]:
         """Token range [low, high) that a cue at [start, end) covers."""
         sent_start, sent_end = analysis.sentence_bounds(sentence)
         terms = analysis.positions("term")
@@ -252,12 +255,14 @@ class ContextComponent:
             comma_starts = commas.starts
             clauses = cue.type != "background"  # "Permits and residence are handled by ..."
             for position in range(start - 1, low - 1, -1):
-                if position in comma_starts or (clauses and self._starts_clause(doc, position)):
+                if position in comma_starts or (clauses and position not in inner
+                                                and self._starts_clause(doc, position)):
                     low = position + 1
                     break
         return low, high
 
-    def _cue_hits(self, doc, analysis: DocAnalysis, found, consumed) -> list[CueHit]:
+    def _cue_hits(self, doc, analysis: DocAnalysis, found, consumed,
+                  inner: frozenset | set = frozenset()) -> list[CueHit]:
         cues = self.cues
         hits = []
         for start, end, cue_id in resolve_cues(found, self.exact_cues):
@@ -267,7 +272,7 @@ class ContextComponent:
             if consumed and any(s <= start and end <= e for s, e in consumed):
                 continue
             sentence = analysis.sentence_of(start)
-            low, high = self._scope(doc, analysis, cue, start, end, sentence)
+            low, high = self._scope(doc, analysis, cue, start, end, sentence, inner)
             hits.append(CueHit(cue_id, cue.type, start, end, low, high, sentence))
         if not any(cues[hit.cue].cancelled_by_prior_negation for hit in hits):
             return hits

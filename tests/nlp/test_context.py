@@ -91,6 +91,12 @@ CASES = [
      "legal aid", {"hypothetical"}, False),
     ("Gaps: no interpreters at the clinic; few places in language courses.",
      "language courses", {"negated"}, False),
+    # "shelter" ending a coded match is a noun: the modal's reach back goes past it
+    ("The city will examine whether a night shelter for young migrants could be opened.",
+     "night shelter", {"hypothetical"}, False),
+    # a condition of eligibility is no service
+    ("Refugees receive health insurance cards once they register with the job centre.",
+     "job centre", {"hypothetical"}, False),
     # plans being examined or discussed, rights reserved for nationals
     ("The creation of a council of foreign residents is still under examination.",
      "council of foreign residents", {"hypothetical"}, False),
