@@ -152,6 +152,7 @@ def test_run_incremental_rerun_after_a_change_equals_a_clean_regeneration(runner
     clean = tmp_path / "clean"
     shutil.copytree(sample, clean)
     shutil.rmtree(clean / "outputs")
+    (clean / ".cityqda-cache" / "aggregate-datasets.sqlite").unlink()  # datasets rendered anew
     run(runner, clean)
     regenerated = output_files(clean)
     assert set(incremental) == set(regenerated)

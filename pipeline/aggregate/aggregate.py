@@ -19,7 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.aggregate.checks import cross_checks
-from pipeline.aggregate.datasets import WIDE_FIXED_COLUMNS, dataset_stream
+from pipeline.aggregate.datasets import (
+    WIDE_FIXED_COLUMNS,
+    dataset_stream,
+    rendered_datasets,
+)
 from pipeline.aggregate.tables import (
     TABLE_NAMES,
     build_scope,
@@ -47,6 +51,7 @@ class AggregateReport:
     register_ok: bool = True
     parts: dict[str, str] = field(default_factory=dict)  # output key -> content fingerprint
     kept: int = 0  # files left as they were (content unchanged)
+    rendered: int = 0  # interviews whose dataset rows were rendered (not from the cache)
 
     @property
     def failed(self) -> bool:
@@ -136,23 +141,31 @@ def _write(report: AggregateReport, key: str, path: Path, writer,
     report.outputs[key] = path
 
 
-def _write_datasets(report: AggregateReport, stream, out: Path, label: str,
-                    keep: KeepFile | None) -> dict[str, int]:
-    """Write both datasets as `stream` yields them, interview by interview; a file whose
-    content fingerprint `keep` accepts is left as it was. Returns the row counts."""
+def _write_datasets(report: AggregateReport, source, out: Path, label: str,
+                    keep: KeepFile | None, *, parquet_values: bool = False) -> dict[str, int]:
+    """Write both datasets as `source` yields them, interview by interview: rendered
+    chunks (`rendered_datasets`), or rows (`dataset_stream`, with `parquet_values`); a
+    file whose content fingerprint `keep` accepts is left as it was. Returns the row
+    counts."""
     kinds = ("csv", "xlsx", "parquet") if parquet_available() else ("csv", "xlsx")
     writers = []
     target = out
     try:
-        for head, flags_from in ((stream.long, None),
-                                 (stream.wide, len(WIDE_FIXED_COLUMNS))):
+        for head, flags_from in ((source.long, None),
+                                 (source.wide, len(WIDE_FIXED_COLUMNS))):
             paths = {kind: out / f"{head.name}-{label}.{kind}" for kind in kinds}
             target = paths["csv"]
-            writers.append(DatasetWriter(head, paths, flags_from=flags_from))
+            writers.append(DatasetWriter(head, paths, flags_from=flags_from,
+                                         parquet_values=parquet_values))
         long_writer, wide_writer = writers
-        for long_rows, wide_rows in stream.chunks:
-            long_writer.add(long_rows)
-            wide_writer.add(wide_rows)
+        if parquet_values:
+            for long_rows, wide_rows in source.chunks:
+                long_writer.add(long_rows)
+                wide_writer.add(wide_rows)
+        else:
+            for long_chunk, wide_chunk in source.chunks:
+                long_writer.add_chunk(long_chunk)
+                wide_writer.add_chunk(wide_chunk)
         for writer in writers:
             for kind in kinds:
                 key = f"{writer.head.name}_{kind}"
@@ -172,16 +185,47 @@ def _write_datasets(report: AggregateReport, stream, out: Path, label: str,
     return {writer.head.name: writer.count for writer in writers}
 
 
+def _datasets(report: AggregateReport, conn, study, *, include_suggested: bool, scope,
+              codebook, out: Path, keep: KeepFile | None, cache: bool) -> dict[str, int]:
+    """Both datasets from rendered chunks (cached per interview under the study's
+    .cityqda-cache/ when `cache`); from rows when Parquet needs the values themselves."""
+    from pipeline.aggregate.cache import ChunkCache
+    from pipeline.aggregate.writing import ParquetNeedsValues
+    from pipeline.nlp.build_cache import study_cache_dir
+
+    label = file_label(include_suggested)
+    chunk_cache = ChunkCache(study_cache_dir(study.root)) if cache else None
+    try:
+        source = rendered_datasets(conn, study, include_suggested=include_suggested,
+                                   scope=scope, codebook=codebook, cache=chunk_cache,
+                                   parquet=parquet_available())
+        try:
+            counts = _write_datasets(report, source, out, label, keep)
+            report.rendered = len(source.rendered)
+            return counts
+        except ParquetNeedsValues:
+            pass
+    finally:
+        if chunk_cache is not None:
+            chunk_cache.close()
+    stream = dataset_stream(conn, study, include_suggested=include_suggested, scope=scope,
+                            codebook=codebook)
+    report.rendered = len(scope.interviews)
+    return _write_datasets(report, stream, out, label, keep, parquet_values=True)
+
+
 def aggregate_study(study, store: Store, *, round: str | None = None,
                     include_suggested: bool = False, run_id: int | None = None,
                     out: Path | None = None,
                     register_problems: bool = True,
-                    keep: KeepFile | None = None) -> AggregateReport:
+                    keep: KeepFile | None = None, cache: bool = True) -> AggregateReport:
     """Write the coded datasets and the study's tables into `out` (default: the study's
     outputs folder) and cross-check them; a broken register is reported (unless
     `register_problems` is False: `run` reports it in its register stage already), and the
     datasets are still written. `keep(key, path, content_fingerprint)` says when a file
-    may be left as it is (`run`: same content as last time and the file intact)."""
+    may be left as it is (`run`: same content as last time and the file intact). With
+    `cache`, an interview's dataset rows are rendered again only when they changed
+    (pipeline.aggregate.cache); the files are the same either way."""
     from pipeline.aggregate.tables import load_study_register
     from pipeline.ingest.register import Register
 
@@ -215,9 +259,9 @@ def aggregate_study(study, store: Store, *, round: str | None = None,
         except OSError as exc:
             raise CityQDAError("CQ720", path=str(out), problem=exc.strerror or str(exc)) \
                 from exc
-        stream = dataset_stream(conn, study, include_suggested=include_suggested,
-                                scope=all_scope, codebook=codebook)
-        counts = _write_datasets(report, stream, out, file_label(include_suggested), keep)
+        counts = _datasets(report, conn, study, include_suggested=include_suggested,
+                           scope=all_scope, codebook=codebook, out=out, keep=keep,
+                           cache=cache)
     label = file_label(include_suggested)
     if not parquet_available():
         report.problems.append(Problem("CQ731", {"what": "the coded datasets"}))

@@ -89,10 +89,11 @@ def _entity_resolvers(conn: Connection) -> dict[str, tuple]:
     return found
 
 
-def _mentions(cursor, resolvers: dict, segment_ids: list[int]
+def _mentions(cursor, resolvers: dict, segment_ids: list[int], seen: dict | None = None
               ) -> dict[int, dict[str, list]]:
     """Segment id -> {"initiatives"|"actors": [(start, end, version, name)]} for these
-    segments, without rejected entities."""
+    segments, without rejected entities; `seen` collects (kind, entity id) -> name (None
+    when rejected) for every mention read."""
     found: dict[int, dict[str, list]] = defaultdict(lambda: {"initiatives": [], "actors": []})
     if not segment_ids:
         return found
@@ -102,6 +103,8 @@ def _mentions(cursor, resolvers: dict, segment_ids: list[int]
                 f'SELECT "{fk}", segment_id, start, "end", version FROM "{mentions.name}" '
                 f"WHERE produced = 1 AND segment_id IN ({marks})", segment_ids):
             name = resolve(entity_id)
+            if seen is not None:
+                seen[(key, entity_id)] = name
             if name is not None:
                 found[segment_id][key].append((start, end, version, name))
     return found
@@ -221,39 +224,53 @@ def dataset_stream(conn: Connection, study, *, include_suggested: bool = False,
                        selection_label(include_suggested), dimensions, codes))
 
 
-def _chunks(conn: Connection, scope: Scope, codebook: CodebookInfo,
-            statuses: dict[int, str], wanted: tuple[str, ...], label: str,
-            dimensions: list[str], codes: list[str]):
-    from collections import namedtuple
+class _Reader:
+    """Reads and builds one interview's rows of both datasets (plain DB-API queries per
+    interview: SQLAlchemy's per-statement cost, paid a few thousand times at N = 1,000,
+    was a third of building the datasets)."""
 
-    from pipeline.store.schema import codings
+    def __init__(self, conn: Connection, codebook: CodebookInfo, wanted: tuple[str, ...],
+                 label: str, dimensions: list[str], codes: list[str]):
+        from collections import namedtuple
 
-    resolvers = _entity_resolvers(conn)
-    # plain DB-API queries per interview: SQLAlchemy's per-statement cost, paid a few
-    # thousand times at N = 1,000, was a third of building the datasets
-    cursor = conn.connection.driver_connection.cursor()
-    any_decisions = cursor.execute("SELECT 1 FROM decisions LIMIT 1").fetchone() is not None
-    coding_columns = [column.name for column in codings.columns]
-    coding_row = namedtuple("CodingRow", coding_columns, rename=True)
-    segment_row = namedtuple("SegmentRow", ["id", "interview_id", "ord", "section",
-                                            "question", "text"])
-    segment_sql = ('SELECT id, interview_id, ord, section, question, text FROM segments '
-                   "WHERE interview_id = ? AND status = 'current'")
-    coding_sql = ("SELECT " + ", ".join(f'c."{name}"' for name in coding_columns)
-                  + " FROM codings c JOIN segments s ON s.id = c.segment_id "
-                  "WHERE s.interview_id = ? AND s.status = 'current' ORDER BY c.id")
-    code_at = {code: index for index, code in enumerate(codes)}
-    dimension_at = {dimension: index for index, dimension in enumerate(dimensions)}
-    for interview in sorted(scope.interviews, key=lambda i: (i.file, i.id)):
-        current = {row[0]: segment_row._make(row)
-                   for row in cursor.execute(segment_sql, (interview.id,))}
+        from pipeline.store.schema import codings
+
+        self.conn, self.codebook, self.wanted, self.label = conn, codebook, wanted, label
+        self.dimensions, self.codes = dimensions, codes
+        self.resolvers = _entity_resolvers(conn)
+        self.cursor = conn.connection.driver_connection.cursor()
+        self.any_decisions = self.cursor.execute(
+            "SELECT 1 FROM decisions LIMIT 1").fetchone() is not None
+        coding_columns = [column.name for column in codings.columns]
+        self.coding_row = namedtuple("CodingRow", coding_columns, rename=True)
+        self.segment_row = namedtuple("SegmentRow", ["id", "interview_id", "ord", "section",
+                                                     "question", "text"])
+        self.segment_sql = ("SELECT id, interview_id, ord, section, question, text "
+                            "FROM segments WHERE interview_id = ? AND status = 'current'")
+        self.coding_sql = ("SELECT " + ", ".join(f'c."{name}"' for name in coding_columns)
+                           + " FROM codings c JOIN segments s ON s.id = c.segment_id "
+                           "WHERE s.interview_id = ? AND s.status = 'current' ORDER BY c.id")
+        self.code_at = {code: index for index, code in enumerate(codes)}
+        self.dimension_at = {dimension: index for index, dimension in enumerate(dimensions)}
+
+    def rows(self, interview, statuses: dict[int, str], entities: dict | None = None
+             ) -> tuple[list[list], list[list]]:
+        """The interview's long rows and wide rows, each sorted as in the whole dataset;
+        `entities` collects (kind, entity id) -> the name its mentions resolved to."""
+        cursor, codebook, wanted, label = self.cursor, self.codebook, self.wanted, self.label
+        dimensions, codes = self.dimensions, self.codes
+        current = {row[0]: self.segment_row._make(row)
+                   for row in cursor.execute(self.segment_sql, (interview.id,))}
         if not current:
-            continue
-        rows = [coding_row._make(row) for row in cursor.execute(coding_sql, (interview.id,))
+            return [], []
+        rows = [self.coding_row._make(row)
+                for row in cursor.execute(self.coding_sql, (interview.id,))
                 if statuses.get(row[0]) in wanted]
         values = _interview_values(interview)
-        mentions = _mentions(cursor, resolvers, sorted({row.segment_id for row in rows}))
-        decided = _decisions(conn, [row.id for row in rows]) if any_decisions else {}
+        mentions = _mentions(cursor, self.resolvers, sorted({row.segment_id for row in rows}),
+                             entities)
+        decided = _decisions(self.conn, [row.id for row in rows]) if self.any_decisions \
+            else {}
         long_rows = []
         for row in rows:
             segment = current[row.segment_id]
@@ -273,6 +290,7 @@ def _chunks(conn: Connection, scope: Scope, codebook: CodebookInfo,
         start_at, code_col = LONG_COLUMNS.index("start"), LONG_COLUMNS.index("code")
         long_rows.sort(key=lambda r: (r[order_at], r[start_at], r[code_col], r[1]))
         flags: dict[int, list[int]] = {}
+        code_at, dimension_at = self.code_at, self.dimension_at
         for row in rows:
             bucket = flags.get(row.segment_id)
             if bucket is None:
@@ -285,7 +303,153 @@ def _chunks(conn: Connection, scope: Scope, codebook: CodebookInfo,
                       segment.ord, segment.section, segment.question, segment.text,
                       *flags.get(segment.id, empty)]
                      for segment in sorted(current.values(), key=lambda s: (s.ord, s.id))]
-        yield long_rows, wide_rows
+        return long_rows, wide_rows
+
+
+def _chunks(conn: Connection, scope: Scope, codebook: CodebookInfo,
+            statuses: dict[int, str], wanted: tuple[str, ...], label: str,
+            dimensions: list[str], codes: list[str]):
+    reader = _Reader(conn, codebook, wanted, label, dimensions, codes)
+    for interview in sorted(scope.interviews, key=lambda i: (i.file, i.id)):
+        long_rows, wide_rows = reader.rows(interview, statuses)
+        if long_rows or wide_rows:
+            yield long_rows, wide_rows
+
+
+@dataclass
+class RenderedDatasets:
+    """Both datasets' heads and, per interview in dataset order, its rendered long and
+    wide chunks (pipeline.aggregate.writing.Chunk), from the cache where still valid."""
+
+    long: ResultTable
+    wide: ResultTable
+    chunks: Iterator[tuple[object, object]]
+    rendered: list[int]  # filled as `chunks` is consumed: interviews rendered, not cached
+
+
+def rendered_datasets(conn: Connection, study, *, include_suggested: bool = False,
+                      scope: Scope | None = None, codebook: CodebookInfo | None = None,
+                      cache=None, parquet: bool = True) -> RenderedDatasets:
+    """The datasets as rendered chunks, an interview's rows rendered again only when what
+    they are made of changed (pipeline.aggregate.cache: keys, validity). Consume `chunks`
+    while `conn` is open; the cache is committed when it is exhausted."""
+    import json
+
+    from pipeline.aggregate.cache import code_version, interview_states, key_of
+    from pipeline.aggregate.writing import render_chunk
+    from pipeline.coding.decisions import coding_statuses
+
+    scope = scope or build_scope(conn, study)
+    codebook = codebook or codebook_info(study)
+    wanted = included_statuses(include_suggested)
+    label = selection_label(include_suggested)
+    dimensions = list(scope.dimensions)
+    ordered = sorted(scope.interviews, key=lambda i: (i.file, i.id))
+    cursor = conn.connection.driver_connection.cursor()
+    states = interview_states(cursor)
+    resolvers = _entity_resolvers(conn)
+    common = [code_version(), label, parquet, sorted(codebook.labels.items())]
+    long = long_head(include_suggested)
+    long_name = f"{long.name}:{label}"
+    long_global = key_of(common, long.title, long.columns, long.notes)
+    values = {i.id: _interview_values(i) for i in ordered}
+    long_keys = {i.id: key_of(long_global, i.id, values[i.id], states.get(i.id))
+                 for i in ordered}
+
+    def still_named(entities) -> bool:
+        return all(resolvers[kind][2](entity_id) == name for kind, entity_id, name in entities)
+
+    codes_of: dict[int, set[str]] = {}
+    cached_long = cache.keys(long_name) if cache is not None else {}
+    for interview in ordered:
+        entry = cached_long.get(interview.id)
+        if entry is not None and entry[0] == long_keys[interview.id]:
+            extra = json.loads(entry[1])
+            if still_named(extra["entities"]):
+                codes_of[interview.id] = set(extra["codes"])
+    long_misses = [i.id for i in ordered if i.id not in codes_of]
+
+    statuses: dict[int, str] = {}
+    whole_store = [False]
+
+    def need_statuses(interview_ids: list[int]) -> None:
+        if whole_store[0]:
+            return
+        if len(interview_ids) > max(20, len(ordered) // 10):
+            statuses.update(coding_statuses(conn))
+            whole_store[0] = True
+            return
+        for interview_id in interview_ids:
+            statuses.update(coding_statuses(conn, interview_id=interview_id))
+
+    need_statuses(long_misses)
+    coded = set().union(*codes_of.values()) if codes_of else set()
+    if long_misses:
+        missing = set(long_misses)
+        if whole_store[0]:
+            found = cursor.execute(
+                "SELECT c.id, c.code, s.interview_id FROM codings c "
+                "JOIN segments s ON s.id = c.segment_id WHERE s.status = 'current'")
+        else:
+            marks = ",".join("?" * len(missing))
+            found = cursor.execute(
+                "SELECT c.id, c.code, s.interview_id FROM codings c "
+                "JOIN segments s ON s.id = c.segment_id WHERE s.status = 'current' "
+                f"AND s.interview_id IN ({marks})", sorted(missing))
+        coded.update(code for coding_id, code, interview_id in found
+                     if interview_id in missing and statuses.get(coding_id) in wanted)
+    codes = [c for c in codebook.order if codebook.kinds.get(c) != "challenge_group"]
+    codes += sorted(coded - set(codes))
+    wide = wide_head(include_suggested, dimensions, codes)
+    wide_name = f"{wide.name}:{label}"
+    wide_global = key_of(common, wide.title, wide.columns, wide.notes)
+    wide_keys = {i.id: key_of(wide_global, i.id, values[i.id], states.get(i.id))
+                 for i in ordered}
+    cached_wide = cache.keys(wide_name) if cache is not None else {}
+    wide_misses = [i.id for i in ordered
+                   if (cached_wide.get(i.id) or ("",))[0] != wide_keys[i.id]]
+    rendered: list[int] = []
+    flags_from = len(WIDE_FIXED_COLUMNS)
+    code_col = LONG_COLUMNS.index("code")
+
+    def chunks():
+        need_statuses(sorted(set(wide_misses) - set(long_misses)))
+        reader = _Reader(conn, codebook, wanted, label, dimensions, codes)
+        for interview in ordered:
+            long_chunk = wide_chunk = None
+            if cache is not None:
+                if interview.id in codes_of:
+                    long_chunk = cache.get(long_name, interview.id, long_keys[interview.id])
+                if (cached_wide.get(interview.id) or ("",))[0] == wide_keys[interview.id]:
+                    wide_chunk = cache.get(wide_name, interview.id, wide_keys[interview.id])
+            if long_chunk is None or wide_chunk is None:
+                if not whole_store[0]:
+                    statuses.update(coding_statuses(conn, interview_id=interview.id))
+                entities: dict = {}
+                long_rows, wide_rows = reader.rows(interview, statuses, entities)
+                rendered.append(interview.id)
+                if long_chunk is None:
+                    long_chunk = render_chunk(long, long_rows, parquet=parquet)
+                    if cache is not None:
+                        extra = {"codes": sorted({row[code_col] for row in long_rows}),
+                                 "entities": sorted([kind, entity_id, name] for
+                                                    (kind, entity_id), name in entities.items())}
+                        cache.put(long_name, interview.id, long_keys[interview.id],
+                                  long_chunk, json.dumps(extra, ensure_ascii=False))
+                if wide_chunk is None:
+                    wide_chunk = render_chunk(wide, wide_rows, flags_from=flags_from,
+                                              parquet=parquet)
+                    if cache is not None:
+                        cache.put(wide_name, interview.id, wide_keys[interview.id],
+                                  wide_chunk)
+            yield long_chunk, wide_chunk
+        if cache is not None:
+            kept = {i.id for i in ordered}
+            cache.keep_only(long_name, kept)
+            cache.keep_only(wide_name, kept)
+            cache.commit()
+
+    return RenderedDatasets(long=long, wide=wide, chunks=chunks(), rendered=rendered)
 
 
 def _collected(stream: DatasetStream) -> tuple[ResultTable, ResultTable]:

@@ -18,6 +18,8 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from pipeline.aggregate.tables import ResultTable
@@ -108,7 +110,8 @@ def _column_width(table: ResultTable, index: int) -> float:
     return float(min(max(longest + 2, 8), 62))
 
 
-def _fill_sheet(workbook, table: ResultTable, title: str) -> None:
+def _fill_sheet(workbook, table: ResultTable, title: str,
+                widths: list[float] | None = None) -> None:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -116,8 +119,8 @@ def _fill_sheet(workbook, table: ResultTable, title: str) -> None:
     sheet = workbook.create_sheet(title)
     sheet.freeze_panes = "A2"
     for index in range(len(table.columns)):
-        sheet.column_dimensions[get_column_letter(index + 1)].width = _column_width(table,
-                                                                                    index)
+        sheet.column_dimensions[get_column_letter(index + 1)].width = \
+            widths[index] if widths is not None else _column_width(table, index)
     bold = Font(bold=True)
     header = []
     for name in table.columns:
@@ -176,11 +179,13 @@ class RowsXml:
     and reused with the row number put in. Text cells are rendered once per chunk.
     """
 
-    def __init__(self, table: ResultTable, flags_from: int | None = None):
+    def __init__(self, table: ResultTable, flags_from: int | None = None, *,
+                 positions: bool = True):
         from openpyxl.utils import get_column_letter
 
         self.name = table.name
         self.width = len(table.columns)
+        self.positions = positions
         self.opens = [f'<c r="{get_column_letter(index + 1)}' for index in range(self.width)]
         self.number = 1
         self.flags_from = flags_from if flags_from is not None and flags_from < self.width \
@@ -201,6 +206,8 @@ class RowsXml:
         return pieces
 
     def render(self, rows: list[list]) -> str:
+        if not self.positions:
+            return self._render_unplaced(rows)
         from xml.sax.saxutils import escape
 
         width, opens, flags_from = self.width, self.opens, self.flags_from
@@ -248,6 +255,79 @@ class RowsXml:
         return "".join(out)
 
 
+    def _render_unplaced(self, rows: list[list]) -> str:
+        """Rows without `r` attributes (optional in SpreadsheetML: a row follows the one
+        before it, a cell the one before it), so the XML of an interview's rows does not
+        depend on where they land in the sheet and can be cached; an empty cell before a
+        filled one is written as `<c/>` to keep the columns in place."""
+        width, flags_from = self.width, self.flags_from
+        texts: dict[str, str] = {}
+        flag_tails = self._unplaced_flags
+        out = []
+        for row in rows:
+            self.number += 1
+            if len(row) != width:
+                raise ValueError(f"row {self.number} of {self.name} has {len(row)} cells, "
+                                 f"not {width}")
+            cells = []
+            gap = 0
+            for value in (row if flags_from is None else row[:flags_from]):
+                if value is None:
+                    gap += 1
+                    continue
+                if gap:
+                    cells.append("<c/>" * gap)
+                    gap = 0
+                kind = type(value)
+                if kind is int:
+                    cells.append(f'<c t="n"><v>{value}</v></c>')
+                elif kind is str:
+                    rendered = texts.get(value)
+                    if rendered is None:
+                        rendered = texts[value] = _inline_text(value)
+                    cells.append(rendered)
+                else:
+                    if kind is bool:
+                        value = int(value)
+                    if isinstance(value, (int, float)) and math.isfinite(value):
+                        cells.append(f'<c t="n"><v>{value!r}</v></c>')
+                    else:
+                        cells.append(_inline_text(str(value)))
+            if flags_from is not None:
+                values = tuple(row[flags_from:])
+                tail = flag_tails.get(values)
+                if tail is None:
+                    if len(flag_tails) > 4096:
+                        flag_tails.clear()
+                    tail = flag_tails[values] = "".join(_UNPLACED_FLAGS[v] for v in values)
+                if gap:
+                    cells.append("<c/>" * gap)
+                cells.append(tail)
+            out.append(f'<row>{"".join(cells)}</row>')
+        return "".join(out)
+
+    @property
+    def _unplaced_flags(self) -> dict[tuple, str]:
+        found = self.__dict__.get("_unplaced_flag_tails")
+        if found is None:
+            found = self.__dict__["_unplaced_flag_tails"] = {}
+        return found
+
+
+_UNPLACED_FLAGS = ('<c t="n"><v>0</v></c>', '<c t="n"><v>1</v></c>')
+
+
+def _inline_text(value: str) -> str:
+    """An inline string cell without a position, as openpyxl's write-only mode writes one."""
+    from xml.sax.saxutils import escape
+
+    text = xlsx_text(value)
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    if "&" in text or "<" in text or ">" in text or "\r" in text:
+        text = escape(text, _XML_ESCAPES)
+    return f'<c t="inlineStr"><is><t{space}>{text}</t></is></c>'
+
+
 def _rows_xml(table: ResultTable) -> str:
     """`<row>` elements for the table's rows, from Excel row 2 on."""
     return RowsXml(table).render(table.rows)
@@ -277,11 +357,15 @@ def _sheet_parts(parts: dict[str, bytes]) -> dict[str, str]:
 
 
 def _add_streamed_rows(path: Path, streamed_tables: dict[str, ResultTable],
-                       spooled: dict[str, object] | None = None) -> None:
+                       spooled: dict[str, object] | None = None,
+                       deflated: dict[str, tuple] | None = None) -> None:
     """Put the streamed tables' rows into the saved package and fix its bytes; a spooled
     sheet's rows (sheet title -> binary file of its row XML) are copied from their file
-    into the package as it is compressed, never held in memory whole. The package is
-    written as `write_ooxml_zip` writes one (same entry order, dates and compression)."""
+    into the package as it is compressed, never held in memory whole. A deflated sheet's
+    rows (sheet title -> (binary file of raw deflate pieces, uncompressed size, CRC-32),
+    see `Chunk`) go in compressed as they are, between the sheet's head and tail
+    compressed here. The package is written as `write_ooxml_zip` writes one (same entry
+    order, dates and compression)."""
     import shutil
     import zipfile
 
@@ -306,6 +390,7 @@ def _add_streamed_rows(path: Path, streamed_tables: dict[str, ResultTable],
         head, tail = parts[part].split(marker)
         parts[part] = b"".join((head, _rows_xml(table).encode("utf-8"), marker, tail))
     spooled_parts = {names[title]: spool for title, spool in spooled.items()}
+    deflated_parts = {names[title]: rows for title, rows in (deflated or {}).items()}
     temp = Path(f"{path}.rows")
     try:
         with zipfile.ZipFile(temp, "w") as target:
@@ -314,6 +399,9 @@ def _add_streamed_rows(path: Path, streamed_tables: dict[str, ResultTable],
                 if name == CORE_PROPERTIES:
                     data = fix_core_dates(data, FIXED_CORE_DATE)
                 info = fixed_zip_info(name)
+                if name in deflated_parts:
+                    _write_deflated_entry(target, info, data, *deflated_parts[name])
+                    continue
                 spool = spooled_parts.get(name)
                 if spool is None:
                     target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED,
@@ -334,6 +422,45 @@ def _add_streamed_rows(path: Path, streamed_tables: dict[str, ResultTable],
             temp.unlink()
 
 
+def _write_deflated_entry(target, info, data: bytes, rows, rows_size: int,
+                          rows_crc: int) -> None:
+    """Write a sheet entry whose rows come deflated already: its head and tail are
+    deflated here (the head ending on a byte boundary, the tail with the final block) and
+    the entry's header gets the sizes and CRC-32 computed from the pieces. zipfile has no
+    way to take compressed data, so the entry is placed the way `ZipFile.writestr` places
+    one (header at the end of the entries written so far, then the data)."""
+    import shutil
+    import zlib
+
+    marker = b"</sheetData>"
+    if data.count(marker) != 1:
+        raise ValueError(f"unexpected worksheet layout in {info.filename}")
+    head, tail = data.split(marker)
+    tail = marker + tail
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    head_z = compressor.compress(head) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    tail_z = compressor.compress(tail) + compressor.flush(zlib.Z_FINISH)
+    rows.seek(0, os.SEEK_END)
+    rows_z = rows.tell()
+    crc = zlib.crc32(tail, crc32_combine(zlib.crc32(head), rows_crc, rows_size))
+    info.file_size = len(head) + rows_size + len(tail)
+    info.compress_size = len(head_z) + rows_z + len(tail_z)
+    info.CRC = crc
+    info.flag_bits = 0
+    fp = target.fp
+    fp.seek(target.start_dir)
+    info.header_offset = fp.tell()
+    fp.write(info.FileHeader())
+    fp.write(head_z)
+    rows.seek(0)
+    shutil.copyfileobj(rows, fp, 1 << 20)
+    fp.write(tail_z)
+    target.filelist.append(info)
+    target.NameToInfo[info.filename] = info
+    target.start_dir = fp.tell()
+
+
 def _notes_table(tables: list[ResultTable], titles: list[str]) -> ResultTable:
     rows = []
     for table, title in zip(tables, titles, strict=True):
@@ -345,11 +472,15 @@ def _notes_table(tables: list[ResultTable], titles: list[str]) -> ResultTable:
 
 
 def write_xlsx(tables: list[ResultTable], path: str | Path, *, notes: bool = True,
-               spooled: dict[int, object] | None = None) -> Path:
+               spooled: dict[int, object] | None = None,
+               deflated: dict[int, tuple] | None = None,
+               widths: dict[int, list[float]] | None = None) -> Path:
     """One workbook, a sheet per table (in the order given) and a `notes` sheet with
     each table's title and notes; byte-identical for identical tables. `spooled` (index
     of a table -> binary file of its sheet's row XML, see `RowsXml`) gives a table's rows
-    written ahead; its `rows` then only serve the column widths."""
+    written ahead; its `rows` then only serve the column widths. `deflated` gives a
+    table's rows written and deflated ahead (see `_add_streamed_rows`), `widths` a
+    table's column widths (else measured on its first 200 rows)."""
     from openpyxl import Workbook
 
     from pipeline.xlsx_determinism import normalise_ooxml_zip
@@ -360,8 +491,8 @@ def write_xlsx(tables: list[ResultTable], path: str | Path, *, notes: bool = Tru
     sheets = list(zip(tables, titles, strict=True))
     if notes:
         sheets.append((_notes_table(tables, titles), sheet_title("notes", taken)))
-    for table, title in sheets:
-        _fill_sheet(workbook, table, title)
+    for index, (table, title) in enumerate(sheets):
+        _fill_sheet(workbook, table, title, (widths or {}).get(index))
     properties = workbook.properties
     properties.creator = "cityqda"
     properties.lastModifiedBy = "cityqda"
@@ -372,10 +503,11 @@ def write_xlsx(tables: list[ResultTable], path: str | Path, *, notes: bool = Tru
     def save(temp: Path) -> None:
         workbook.save(temp)
         spooled_titles = {titles[index]: spool for index, spool in (spooled or {}).items()}
+        deflated_titles = {titles[index]: rows for index, rows in (deflated or {}).items()}
         rest = {title: table for table, title in sheets if streamed(table) and table.rows
-                and title not in spooled_titles}
-        if rest or spooled_titles:
-            _add_streamed_rows(temp, rest, spooled_titles)
+                and title not in spooled_titles and title not in deflated_titles}
+        if rest or spooled_titles or deflated_titles:
+            _add_streamed_rows(temp, rest, spooled_titles, deflated_titles)
         else:
             normalise_ooxml_zip(temp)
 
@@ -421,19 +553,207 @@ def write_parquet(table: ResultTable, path: str | Path) -> Path:
     return _write_arrow(columns, table, path)
 
 
-class DatasetWriter:
-    """One dataset's CSV, XLSX and Parquet files written as its rows come, chunk by chunk
-    (an interview's rows at a time), with the same bytes `write_csv`, `write_xlsx` and
-    `write_parquet` give for the whole table.
+class ParquetNeedsValues(Exception):
+    """The cached Arrow columns of the chunks cannot give the whole column's bytes (its
+    types mix in a way only the original values can settle): write Parquet from rows."""
 
-    CSV goes to a file beside its target, the sheet's row XML to a spool file, and only
-    what Parquet needs stays in memory: the leading columns as row tuples, the 0/1 columns
-    (from `flags_from`) as one byte each. `fingerprint(kind)` identifies the content, so
-    an unchanged file can be left alone (`finish`). Call `close` in any case.
+
+@dataclass
+class Chunk:
+    """One interview's rows of a dataset, rendered for every file kind: what the aggregate
+    cache keeps (pipeline.aggregate.cache) and `DatasetWriter.add_chunk` writes.
+
+    `xml` is the rows' sheet XML (no positions) as a raw deflate piece that ends on a byte
+    boundary without a final block, so pieces concatenate into one valid deflate stream;
+    `xml_size` and `xml_crc` are the uncompressed size and CRC-32 the zip entry needs.
+    `arrow` holds the leading columns as an Arrow IPC stream, `kinds` the Python types
+    found per leading column (JSON), `flags` the 0/1 columns one byte per cell, `widths`
+    the first 200 rows' cell lengths (column widths), one byte per cell."""
+
+    rows: int
+    csv: bytes
+    xml: bytes
+    xml_size: int
+    xml_crc: int
+    arrow: bytes
+    kinds: str
+    flags: bytes
+    widths: bytes
+    digest: str
+
+
+def _kind_names(values) -> list[str]:
+    return sorted({type(v).__name__ for v in values if v is not None})
+
+
+def _csv_rows(rows: list[list], flags_from: int | None) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    starts = FORMULA_STARTS
+    # csv_cell inlined for the cells it leaves alone (ints, None: the csv module writes it
+    # blank, plain text), which are nearly all
+    for row in rows:
+        cells = [v if (t := type(v)) is int or v is None
+                 or (t is str and not v.startswith(starts)) else csv_cell(v)
+                 for v in (row if flags_from is None else row[:flags_from])]
+        writer.writerow(cells if flags_from is None else cells + row[flags_from:])
+    return buffer.getvalue().encode("utf-8")
+
+
+def render_chunk(head: ResultTable, rows: list[list], *, flags_from: int | None = None,
+                 parquet: bool = True) -> Chunk:
+    """Render one interview's rows (see `Chunk`); the same rows give the same bytes
+    wherever they land in the dataset."""
+    import hashlib
+    import json
+    import zlib
+
+    width = len(head.columns)
+    flags_from = flags_from if flags_from is not None and flags_from < width else None
+    csv_data = _csv_rows(rows, flags_from)
+    xml = RowsXml(head, flags_from, positions=False).render(rows).encode("utf-8")
+    if xml:
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+        deflated = compressor.compress(xml) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    else:
+        deflated = b""
+    fixed = flags_from if flags_from is not None else width
+    arrow, kinds = b"", []
+    if parquet:
+        import pyarrow as pa
+
+        arrays, names = [], []
+        for index in range(fixed):
+            values = [row[index] for row in rows]
+            kinds.append(_kind_names(values))
+            arrays.append(pa.array(_parquet_column(values)))
+            names.append(str(index))
+        sink = pa.BufferOutputStream()
+        batch = pa.record_batch(arrays, names=names)
+        with pa.ipc.new_stream(sink, batch.schema) as stream:
+            stream.write_batch(batch)
+        arrow = sink.getvalue().to_pybytes()
+    flags = b""
+    if flags_from is not None:
+        flags = b"".join(bytes(row[flags_from:]) for row in rows)
+    widths = bytes(0 if value is None else min(len(str(value)), 60)
+                   for row in rows[:200] for value in row)
+    digest = hashlib.sha256(csv_data)
+    digest.update(xml)
+    return Chunk(rows=len(rows), csv=csv_data, xml=deflated, xml_size=len(xml),
+                 xml_crc=zlib.crc32(xml), arrow=arrow, kinds=json.dumps(kinds),
+                 flags=flags, widths=widths, digest=digest.hexdigest())
+
+
+def _gf2_apply(operator: list[int], vector: int) -> int:
+    result, bit = 0, 0
+    while vector:
+        if vector & 1:
+            result ^= operator[bit]
+        vector >>= 1
+        bit += 1
+    return result
+
+
+@lru_cache(maxsize=1)
+def _zero_operators() -> list[list[int]]:
+    """Operator k (32 columns over GF(2)) moves a CRC-32 register over 2**k zero bytes."""
+    import zlib
+
+    one = [zlib.crc32(b"\0", 1 << bit) ^ zlib.crc32(b"\0", 0) for bit in range(32)]
+    operators = [one]
+    for _ in range(47):
+        last = operators[-1]
+        operators.append([_gf2_apply(last, column) for column in last])
+    return operators
+
+
+_BYTE_TABLES: dict[int, tuple[list[int], ...]] = {}
+
+
+def _byte_tables(power: int) -> tuple[list[int], ...]:
+    """Operator `power` as four tables, one per byte of the register (four look-ups)."""
+    tables = _BYTE_TABLES.get(power)
+    if tables is None:
+        columns = _zero_operators()[power]
+        built = []
+        for part in range(4):
+            table = [0] * 256
+            for value in range(1, 256):
+                low = value & -value
+                table[value] = table[value ^ low] ^ columns[part * 8 + low.bit_length() - 1]
+            built.append(table)
+        tables = _BYTE_TABLES[power] = tuple(built)
+    return tables
+
+
+def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
+    """CRC-32 of A + B from CRC-32(A), CRC-32(B) and len(B), as zlib's crc32_combine
+    (which Python does not expose): crc32(B, x) = crc32(B, 0) ^ M(x), M linear and
+    depending only on len(B): x moved over len(B) zero bytes, by squared operators."""
+    moved, power = crc1, 0
+    while length2:
+        if length2 & 1:
+            first, second, third, fourth = _byte_tables(power)
+            moved = (first[moved & 255] ^ second[(moved >> 8) & 255]
+                     ^ third[(moved >> 16) & 255] ^ fourth[moved >> 24])
+        length2 >>= 1
+        power += 1
+    return moved ^ crc2
+
+
+def _joined_column(pieces: list, kinds: list[set[str]]):
+    """One column from its chunks' Arrow arrays, as `pa.array(_parquet_column(values))`
+    gives it for all the values at once (types settled over the whole column)."""
+    import pyarrow as pa
+
+    union = set().union(*kinds)
+    whole_text = bool(union) and not union <= {"int", "bool"} \
+        and not union <= {"int", "float"} and union != {"str"}
+    if whole_text:
+        out = []
+        for piece, found in zip(pieces, kinds, strict=True):
+            if not found:
+                out.append(pa.nulls(len(piece), pa.string()))
+            elif piece.type == pa.string():
+                out.append(piece)  # text already (the chunk's own mix was made text)
+            elif len(found) == 1:
+                out.append(pa.array([None if v is None else str(v)
+                                     for v in piece.to_pylist()], pa.string()))
+            else:
+                raise ParquetNeedsValues(f"column mixes {sorted(found)} in one chunk")
+        return pa.concat_arrays(out)
+    types = {piece.type for piece, found in zip(pieces, kinds, strict=True) if found}
+    if not types:
+        return pa.nulls(sum(len(piece) for piece in pieces))
+    if len(types) == 1:
+        target = types.pop()
+    elif types == {pa.int64(), pa.float64()}:
+        target = pa.float64()
+    else:
+        raise ParquetNeedsValues(f"column types {sorted(map(str, types))}")
+    return pa.concat_arrays([piece if piece.type == target
+                             else pa.nulls(len(piece), target) if not found
+                             else piece.cast(target)
+                             for piece, found in zip(pieces, kinds, strict=True)])
+
+
+class DatasetWriter:
+    """One dataset's CSV, XLSX and Parquet files written as its chunks come (an
+    interview's rows at a time, rendered by `render_chunk` or taken from the aggregate
+    cache), the same bytes for the same chunks however they were obtained.
+
+    CSV goes to a file beside its target, the sheet's deflated row XML to a spool file
+    (put into the package as it is, behind the sheet's head; see `_add_streamed_rows`),
+    and only what Parquet needs stays in memory: each chunk's Arrow columns, and the 0/1
+    columns (from `flags_from`) as one byte each. `fingerprint(kind)` identifies the
+    content, so an unchanged file can be left alone (`finish`). Call `close` in any case.
+    `parquet_values`: keep the rows' values for Parquet instead of the chunks' Arrow
+    columns (when those cannot settle a column's type: `ParquetNeedsValues`).
     """
 
     def __init__(self, head: ResultTable, paths: dict[str, Path], *,
-                 flags_from: int | None = None):
+                 flags_from: int | None = None, parquet_values: bool = False):
         import hashlib
         import json
 
@@ -442,6 +762,7 @@ class DatasetWriter:
         self.paths = {kind: Path(path) for kind, path in paths.items()}
         self.flags_from = flags_from if flags_from is not None \
             and flags_from < len(head.columns) else None
+        self.parquet_values = parquet_values
         self.count = 0
         self._digest = hashlib.sha256(json.dumps(
             [head.name, head.title, head.columns, head.notes], ensure_ascii=False
@@ -459,49 +780,73 @@ class DatasetWriter:
             csv.writer(header, lineterminator="\r\n").writerow(head.columns)
             self._csv.write(("\ufeff" + header.getvalue()).encode("utf-8"))
         if "xlsx" in self.paths:
-            self._xml = RowsXml(head, self.flags_from)
             self._spool = tempfile.TemporaryFile(dir=self.paths["xlsx"].parent)
+        self._xml_size = 0
+        self._xml_crc = 0
+        self._widths: list[bytes] = []
+        self._width_rows = 0
+        self._batches: list = []
+        self._kinds: list[list[set[str]]] = []
         self._fixed: list[tuple] = []
         self._flags = bytearray()
 
+    @property
+    def wants_parquet(self) -> bool:
+        return "parquet" in self.paths and not self.parquet_values
+
     def add(self, rows: list[list]) -> None:
-        if not rows:
+        """Add rows (rendered here as one chunk)."""
+        if rows:
+            self.add_chunk(render_chunk(self.head, rows, flags_from=self.flags_from,
+                                        parquet=self.wants_parquet), rows)
+
+    def add_chunk(self, chunk: Chunk, rows: list[list] | None = None) -> None:
+        """Add a rendered chunk; `rows` (its values) are needed only with
+        `parquet_values`."""
+        import json
+
+        if not chunk.rows:
             return
-        self.count += len(rows)
-        if len(self.head.rows) < 200:  # what the XLSX column widths are measured on
-            self.head.rows.extend(rows[:200 - len(self.head.rows)])
-        buffer = io.StringIO(newline="")
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        flags_from = self.flags_from
-        starts = FORMULA_STARTS
-        # csv_cell inlined for the cells it leaves alone (ints, None: the csv module writes
-        # it blank, plain text), which are nearly all
-        for row in rows:
-            cells = [v if (t := type(v)) is int or v is None
-                     or (t is str and not v.startswith(starts)) else csv_cell(v)
-                     for v in (row if flags_from is None else row[:flags_from])]
-            writer.writerow(cells if flags_from is None else cells + row[flags_from:])
-        data = buffer.getvalue().encode("utf-8")
-        self._digest.update(data)
+        self.count += chunk.rows
+        if self._width_rows < 200:
+            self._widths.append(chunk.widths)
+            self._width_rows += chunk.rows
+        self._digest.update(chunk.digest.encode("ascii"))
         if self._csv is not None:
-            self._csv.write(data)
-        xml = self._xml.render(rows).encode("utf-8") if self._spool is not None \
-            else RowsXml(self.head, flags_from).render(rows).encode("utf-8")
-        self._digest.update(xml)
+            self._csv.write(chunk.csv)
         if self._spool is not None:
-            self._spool.write(xml)
+            self._spool.write(chunk.xml)
+            self._xml_crc = crc32_combine(self._xml_crc, chunk.xml_crc, chunk.xml_size)
+            self._xml_size += chunk.xml_size
         if "parquet" in self.paths:
-            if flags_from is None:
-                self._fixed.extend(map(tuple, rows))
-            else:
+            flags_from = self.flags_from
+            if self.parquet_values:
+                if rows is None:
+                    raise ValueError("parquet_values needs the chunk's rows")
                 for row in rows:
-                    self._fixed.append(tuple(row[:flags_from]))
-                    self._flags += bytes(row[flags_from:])
+                    self._fixed.append(tuple(row if flags_from is None
+                                             else row[:flags_from]))
+            else:
+                import pyarrow as pa
+
+                self._batches.append(pa.ipc.open_stream(chunk.arrow).read_next_batch())
+                self._kinds.append([set(found) for found in json.loads(chunk.kinds)])
+            self._flags += chunk.flags
 
     def fingerprint(self, kind: str) -> str:
         import hashlib
 
         return hashlib.sha256(kind.encode("utf-8") + self._digest.digest()).hexdigest()
+
+    def column_widths(self) -> list[float]:
+        """What `_column_width` measures on the first 200 rows, from the chunks' widths."""
+        width = len(self.head.columns)
+        cells = b"".join(self._widths)[:200 * width]
+        widths = []
+        for index, name in enumerate(self.head.columns):
+            longest = max([len(str(name)), *cells[index::width]])
+            widths.append(float(min(max(longest + 2, 8), 62)))
+        return widths
 
     def finish(self, kind: str) -> Path:
         """Write the `kind` file (csv, xlsx, parquet) into place."""
@@ -511,23 +856,36 @@ class DatasetWriter:
             replace_keeping_mode(self._temps[0], path)
         elif kind == "xlsx":
             self._spool.flush()
-            write_xlsx([self.head], path, spooled={0: self._spool})
+            write_xlsx([self.head], path, widths={0: self.column_widths()},
+                       deflated={0: (self._spool, self._xml_size, self._xml_crc)})
         else:
             self._write_parquet(path)
         return path
 
-    def _write_parquet(self, path: Path) -> None:
-        width = len(self.head.columns)
-        fixed = self.flags_from if self.flags_from is not None else width
+    def _leading_columns(self, fixed: int) -> dict:
         import pyarrow as pa
 
         columns = {}
+        if self.parquet_values:
+            for index in range(fixed):
+                # one column at a time as an Arrow array (what pa.table makes of the list)
+                columns[str(self.head.columns[index])] = pa.array(
+                    _parquet_column([row[index] for row in self._fixed]))
+            self._fixed = []
+            return columns
         for index in range(fixed):
-            # one column at a time as an Arrow array (what pa.table makes of the list):
-            # the Python list of a column never outlives its conversion
-            columns[str(self.head.columns[index])] = pa.array(
-                _parquet_column([row[index] for row in self._fixed]))
-        self._fixed = []
+            name = str(self.head.columns[index])
+            if not self._batches:
+                columns[name] = []
+                continue
+            columns[name] = _joined_column([batch.column(index) for batch in self._batches],
+                                           [found[index] for found in self._kinds])
+        return columns
+
+    def _write_parquet(self, path: Path) -> None:
+        width = len(self.head.columns)
+        fixed = self.flags_from if self.flags_from is not None else width
+        columns = self._leading_columns(fixed)
         if fixed < width:
             if self.count:
                 import numpy as np
@@ -550,4 +908,4 @@ class DatasetWriter:
         for temp in self._temps:
             if temp.exists():
                 temp.unlink()
-        self._fixed, self._flags = [], bytearray()
+        self._fixed, self._flags, self._batches, self._kinds = [], bytearray(), [], []

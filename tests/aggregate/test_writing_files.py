@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -143,33 +145,79 @@ def _dataset(rows_count: int) -> ResultTable:
                        rows=rows, notes=["One row per thing."])
 
 
-@pytest.mark.parametrize("rows_count", [0, 1, 23])
-def test_writing_files_dataset_writer_gives_the_whole_table_bytes(tmp_path, rows_count):
-    """Rows written chunk by chunk (as aggregate streams the datasets) give the bytes the
-    whole-table writers give, for every kind of cell."""
+def _sheet_values(path: Path) -> tuple[list, list, dict]:
+    """Each sheet's values through openpyxl and python-calamine, and the first sheet's
+    column widths."""
+    from openpyxl import load_workbook
+    from python_calamine import CalamineWorkbook
+
+    workbook = load_workbook(path)
+    by_openpyxl = [[list(row) for row in sheet.iter_rows(values_only=True)]
+                   for sheet in workbook.worksheets]
+    widths = {key: dim.width for key, dim in workbook.worksheets[0].column_dimensions.items()}
+    calamine = CalamineWorkbook.from_path(str(path))
+    by_calamine = [calamine.get_sheet_by_name(name).to_python()
+                   for name in calamine.sheet_names]
+    return by_openpyxl, by_calamine, widths
+
+
+def _write_chunked(table: ResultTable, folder: Path, kinds: list[str], *, size: int,
+                   parquet_values: bool = False) -> None:
     from pipeline.aggregate.writing import DatasetWriter
 
+    folder.mkdir()
+    writer = DatasetWriter(table, {kind: folder / f"demo.{kind}" for kind in kinds},
+                           flags_from=3, parquet_values=parquet_values)
+    try:
+        for start in range(0, len(table.rows), size):
+            writer.add([list(row) for row in table.rows[start:start + size]])
+        for kind in kinds:
+            writer.finish(kind)
+    finally:
+        writer.close()
+    assert writer.count == len(table.rows)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"demo.{k}" for k in kinds)
+
+
+@pytest.mark.parametrize("parquet_values", [False, True])
+@pytest.mark.parametrize("rows_count", [0, 1, 23])
+def test_writing_files_dataset_writer_gives_the_whole_table(tmp_path, rows_count,
+                                                            parquet_values):
+    """Rows written chunk by chunk (as aggregate streams the datasets, an interview at a
+    time) give the CSV and Parquet bytes the whole-table writers give and, in XLSX (rows
+    without positions, deflated chunk by chunk), the same values for openpyxl and
+    python-calamine and the same column widths, for every kind of cell; the same chunks
+    give the same bytes again."""
     table = _dataset(rows_count)
     kinds = ["csv", "xlsx", *(["parquet"] if parquet_available() else [])]
     whole = {"csv": write_csv(table, tmp_path / "whole.csv"),
              "xlsx": write_xlsx([table], tmp_path / "whole.xlsx")}
     if "parquet" in kinds:
         whole["parquet"] = write_parquet(table, tmp_path / "whole.parquet")
-    streamed = tmp_path / "streamed"
-    streamed.mkdir()
-    writer = DatasetWriter(table, {kind: streamed / f"demo.{kind}" for kind in kinds},
-                           flags_from=3)
-    try:
-        for start in range(0, rows_count, 5):
-            writer.add([list(row) for row in table.rows[start:start + 5]])
-        for kind in kinds:
-            writer.finish(kind)
-    finally:
-        writer.close()
-    assert writer.count == rows_count
+    _write_chunked(table, tmp_path / "chunked", kinds, size=5, parquet_values=parquet_values)
+    _write_chunked(table, tmp_path / "again", kinds, size=5, parquet_values=parquet_values)
     for kind in kinds:
-        assert (streamed / f"demo.{kind}").read_bytes() == whole[kind].read_bytes(), kind
-    assert sorted(p.name for p in streamed.iterdir()) == sorted(f"demo.{k}" for k in kinds)
+        chunked = (tmp_path / "chunked" / f"demo.{kind}").read_bytes()
+        assert chunked == (tmp_path / "again" / f"demo.{kind}").read_bytes(), kind
+        if kind != "xlsx":
+            assert chunked == whole[kind].read_bytes(), kind
+    assert _sheet_values(tmp_path / "chunked" / "demo.xlsx") == _sheet_values(whole["xlsx"])
+    with zipfile.ZipFile(tmp_path / "chunked" / "demo.xlsx") as package:
+        assert package.testzip() is None  # every entry's CRC-32 and sizes hold
+        sheet = package.read("xl/worksheets/sheet1.xml").decode("utf-8")
+    assert ("<row>" in sheet) == bool(rows_count) and '<row r="2"' not in sheet
+
+
+def test_writing_files_crc32_combine_joins_pieces():
+    import zlib
+
+    from pipeline.aggregate.writing import crc32_combine
+
+    pieces = [b"", b"a", b"<row>x</row>" * 1000, bytes(range(256)) * 5000, b"z"]
+    crc = 0
+    for piece in pieces:
+        crc = crc32_combine(crc, zlib.crc32(piece), len(piece))
+    assert crc == zlib.crc32(b"".join(pieces))
 
 
 def test_writing_files_dataset_writer_fingerprint_follows_content(tmp_path):

@@ -1,0 +1,197 @@
+"""Each interview's rendered dataset rows, kept between runs (`<study>/.cityqda-cache/`).
+
+A rerun after one changed interview used to rebuild both coded datasets whole (71,369 rows
+at N = 1,000, 12 s). An interview's rows depend only on its own store rows, its metadata,
+the codebook and, for the long dataset, the names of the entities its mentions point to,
+so its rendered chunk (pipeline.aggregate.writing.Chunk) is kept under a key made of:
+
+* per interview, read for all interviews in a few grouped queries: the count and largest
+  id of its segments, codings, decisions and entity mentions (ids only grow, so any insert
+  or delete moves them) and its `interview_changes` counter (rows changed in place, kept
+  by triggers: store migration m0005); its metadata values as aggregate has them;
+* for the whole dataset: its columns (the wide one has a column per code), the selection,
+  the codebook's labels, the package's aggregate and writing code, pyarrow's version;
+* for a long chunk, besides the key, the names its entity mentions resolved to: checked
+  against the current names (a merge or rejection elsewhere changes them).
+
+A chunk is used only when its key matches and its bytes pass their CRC-32; anything else
+(missing, stale, corrupt, unreadable cache) renders the interview again, so the cache can
+only cost time, never change an output. A clean run renders every chunk the same way, so
+clean and incremental runs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import zlib
+from functools import lru_cache
+from pathlib import Path
+
+from pipeline.aggregate.writing import Chunk
+
+CACHE_NAME = "aggregate-datasets.sqlite"
+FORMAT = 1
+_BLOBS = ("csv", "xml", "arrow", "flags", "widths")
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """The code that renders chunks, as one hash (edits invalidate every chunk)."""
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256(str(FORMAT).encode("ascii"))
+    for name in ("cache.py", "datasets.py", "writing.py", "tables.py"):
+        digest.update(name.encode("utf-8") + b"\0" + (here / name).read_bytes())
+    try:
+        import pyarrow
+
+        digest.update(pyarrow.__version__.encode("utf-8"))
+    except ImportError:
+        pass
+    return digest.hexdigest()
+
+
+def key_of(*parts) -> str:
+    text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"), default=repr)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def interview_states(cursor) -> dict[int, list]:
+    """Interview id -> what its dataset rows are made of in the store, as counts, largest
+    ids and the in-place change counter (see the module doc); a few grouped queries."""
+    queries = [
+        "SELECT interview_id, count(*), max(id) FROM segments GROUP BY interview_id",
+        "SELECT interview_id, count(*), max(id) FROM codings GROUP BY interview_id",
+        "SELECT c.interview_id, count(*), max(d.id) FROM decisions d "
+        "JOIN codings c ON c.id = d.coding_id GROUP BY c.interview_id",
+        *(f"SELECT s.interview_id, count(*), max(m.id) FROM {table} m "
+          "JOIN segments s ON s.id = m.segment_id GROUP BY s.interview_id"
+          for table in ("initiative_mentions", "actor_mentions")),
+        "SELECT interview_id, version FROM interview_changes",
+    ]
+    found = [{row[0]: list(row[1:]) for row in cursor.execute(sql)} for sql in queries]
+    ids = set().union(*found)
+    return {interview_id: [part.get(interview_id) for part in found] for interview_id in ids}
+
+
+class ChunkCache:
+    """Chunks by (dataset, interview id) in one SQLite file; written in one transaction
+    at `commit`. Any fault in the file makes it an empty cache (it is rebuilt)."""
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / CACHE_NAME
+        self.conn: sqlite3.Connection | None = None
+        self.pending = 0
+        try:
+            self._open()
+        except (sqlite3.Error, OSError):
+            self._reset()
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(self.path, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode = DELETE")
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS chunks (dataset TEXT NOT NULL, "
+            "interview_id INTEGER NOT NULL, key TEXT NOT NULL, extra TEXT NOT NULL, "
+            "rows INTEGER NOT NULL, csv BLOB NOT NULL, xml BLOB NOT NULL, "
+            "xml_size INTEGER NOT NULL, xml_crc INTEGER NOT NULL, arrow BLOB NOT NULL, "
+            "kinds TEXT NOT NULL, flags BLOB NOT NULL, widths BLOB NOT NULL, "
+            "digest TEXT NOT NULL, check_crc INTEGER NOT NULL, "
+            "PRIMARY KEY (dataset, interview_id))")
+        self.conn.execute("BEGIN")
+
+    def _reset(self) -> None:
+        self.close()
+        try:
+            for suffix in ("", "-journal"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            self._open()
+        except (sqlite3.Error, OSError):
+            self.conn = None  # no cache this time: everything is rendered
+
+    def keys(self, dataset: str) -> dict[int, tuple[str, str]]:
+        """Interview id -> (key, extra) of the cached chunks of `dataset`."""
+        if self.conn is None:
+            return {}
+        try:
+            return {row[0]: (row[1], row[2]) for row in self.conn.execute(
+                "SELECT interview_id, key, extra FROM chunks WHERE dataset = ?", (dataset,))}
+        except sqlite3.Error:
+            self._reset()
+            return {}
+
+    def get(self, dataset: str, interview_id: int, key: str) -> Chunk | None:
+        if self.conn is None:
+            return None
+        try:
+            row = self.conn.execute(
+                "SELECT rows, csv, xml, xml_size, xml_crc, arrow, kinds, flags, widths, "
+                "digest, check_crc FROM chunks WHERE dataset = ? AND interview_id = ? "
+                "AND key = ?", (dataset, interview_id, key)).fetchone()
+        except sqlite3.Error:
+            self._reset()
+            return None
+        if row is None:
+            return None
+        chunk = Chunk(rows=row[0], csv=row[1], xml=row[2], xml_size=row[3], xml_crc=row[4],
+                      arrow=row[5], kinds=row[6], flags=row[7], widths=row[8],
+                      digest=row[9])
+        if _check_crc(chunk) != row[10]:
+            return None
+        return chunk
+
+    def put(self, dataset: str, interview_id: int, key: str, chunk: Chunk,
+            extra: str = "") -> None:
+        if self.conn is None:
+            return
+        try:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO chunks (dataset, interview_id, key, extra, rows, "
+                "csv, xml, xml_size, xml_crc, arrow, kinds, flags, widths, digest, "
+                "check_crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (dataset, interview_id, key, extra, chunk.rows, chunk.csv, chunk.xml,
+                 chunk.xml_size, chunk.xml_crc, chunk.arrow, chunk.kinds, chunk.flags,
+                 chunk.widths, chunk.digest, _check_crc(chunk)))
+        except sqlite3.Error:
+            self._reset()
+
+    def keep_only(self, dataset: str, interview_ids: set[int]) -> None:
+        """Drop the chunks of interviews no longer in the dataset."""
+        if self.conn is None:
+            return
+        try:
+            gone = [(dataset, interview_id) for interview_id in self.keys(dataset)
+                    if interview_id not in interview_ids]
+            self.conn.executemany("DELETE FROM chunks WHERE dataset = ? AND "
+                                  "interview_id = ?", gone)
+        except sqlite3.Error:
+            self._reset()
+
+    def commit(self) -> None:
+        if self.conn is None:
+            return
+        try:
+            self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN")
+        except sqlite3.Error:
+            self._reset()
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                self.conn.close()
+            except sqlite3.Error:
+                pass
+            self.conn = None
+
+
+def _check_crc(chunk: Chunk) -> int:
+    crc = zlib.crc32(chunk.kinds.encode("utf-8"))
+    for name in _BLOBS:
+        crc = zlib.crc32(getattr(chunk, name), crc)
+    return zlib.crc32(f"{chunk.rows}:{chunk.xml_size}:{chunk.xml_crc}:{chunk.digest}"
+                      .encode("ascii"), crc)

@@ -1,0 +1,114 @@
+"""The per-interview dataset cache: a rerun after one change renders only what changed and
+writes exactly the files a clean run writes; a damaged cache never changes an output."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from pipeline.aggregate.aggregate import aggregate_study
+from pipeline.aggregate.cache import CACHE_NAME
+from pipeline.coding.decisions import set_decision
+from pipeline.nlp.build_cache import study_cache_dir
+from pipeline.store.schema import codings, initiatives
+
+
+def _aggregate(agg, out: Path, *, cache: bool = True, include_suggested: bool = True):
+    store = agg.store()
+    try:
+        return aggregate_study(agg.study, store, out=out, cache=cache,
+                               include_suggested=include_suggested)
+    finally:
+        store.close()
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _cache_file(agg) -> Path:
+    return study_cache_dir(agg.study.root) / CACHE_NAME
+
+
+def _decide(agg, conn):
+    set_decision(conn, agg.codings["c11"], "ana", "reject", source="test")
+
+
+def _flag_in_place(agg, conn):
+    conn.execute(update(codings).where(codings.c.id == agg.codings["c8"])
+                 .values(hypothetical=1, counts=0))
+
+
+def _reject_initiative(agg, conn):
+    conn.execute(update(initiatives).where(initiatives.c.id == agg.initiatives["I7"])
+                 .values(review_status="rejected"))
+
+
+def _rename_initiative(agg, conn):
+    conn.execute(update(initiatives).where(initiatives.c.id == agg.initiatives["I1"])
+                 .values(name="Lisbon Welcome Desk (renamed)"))
+
+
+# change -> the interviews whose rows must be rendered again
+CHANGES = {
+    "decision": (_decide, {"SAO-CS-01"}),
+    "coding changed in place": (_flag_in_place, {"LIS-BU-01"}),
+    # I7 is also mentioned in SAO-CS-01 ¶2, where no coding is: its rows do not name it
+    "entity rejected": (_reject_initiative, {"SAO-IO-01"}),
+    "entity renamed": (_rename_initiative, {"LIS-PM-01"}),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_cache_datasets_rerun_after_one_change_equals_a_clean_run(agg, tmp_path, change):
+    """Run, change one thing, run again: every file is byte-identical to a clean run (no
+    cache) of the changed store, and only the interviews the change touched were
+    rendered; a run with nothing changed renders none."""
+    first = _aggregate(agg, tmp_path / "first")
+    assert first.rendered == len(agg.interviews) - 1  # the retired interview is not in scope
+    assert _aggregate(agg, tmp_path / "again").rendered == 0
+    assert _files(tmp_path / "again") == _files(tmp_path / "first")
+
+    action, touched = CHANGES[change]
+    agg.write(lambda conn: action(agg, conn))
+    rerun = _aggregate(agg, tmp_path / "rerun")
+    clean = _aggregate(agg, tmp_path / "clean", cache=False)
+    incremental, regenerated = _files(tmp_path / "rerun"), _files(tmp_path / "clean")
+    assert incremental.keys() == regenerated.keys()
+    for name in incremental:
+        assert incremental[name] == regenerated[name], name
+    assert incremental != _files(tmp_path / "first")  # the change shows in the files
+    assert rerun.rendered == len(touched)
+    assert clean.rendered == first.rendered
+
+
+@pytest.mark.parametrize("damage", ["not a database", "chunk bytes", "empty file"])
+def test_cache_datasets_damaged_cache_gives_the_clean_files(agg, tmp_path, damage):
+    _aggregate(agg, tmp_path / "first")
+    path = _cache_file(agg)
+    if damage == "not a database":
+        path.write_bytes(b"this is not SQLite" * 100)
+    elif damage == "empty file":
+        path.write_bytes(b"")
+    else:
+        conn = sqlite3.connect(path)
+        conn.execute("UPDATE chunks SET csv = CAST(REPLACE(CAST(csv AS TEXT), 'LIS', 'XXX') "
+                     "AS BLOB), xml = zeroblob(length(xml))")
+        conn.commit()
+        conn.close()
+    damaged = _aggregate(agg, tmp_path / "damaged")
+    assert _files(tmp_path / "damaged") == _files(tmp_path / "first")
+    assert damaged.rendered == len(agg.interviews) - 1
+    assert _aggregate(agg, tmp_path / "healed").rendered == 0  # rebuilt by the damaged run
+
+
+def test_cache_datasets_selections_are_cached_apart(agg, tmp_path):
+    _aggregate(agg, tmp_path / "suggested", include_suggested=True)
+    accepted = _aggregate(agg, tmp_path / "accepted", include_suggested=False)
+    assert accepted.rendered == len(agg.interviews) - 1
+    _aggregate(agg, tmp_path / "clean", include_suggested=False, cache=False)
+    assert _files(tmp_path / "accepted") == _files(tmp_path / "clean")
