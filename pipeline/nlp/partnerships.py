@@ -45,6 +45,8 @@ _PRONOUNS = frozenset({"it", "they", "its", "their"})
 _PARTNER_WORDS = frozenset({"with", "by", "from", "to", "between", "and"})
 _ADVERBS = ("jointly", "also", "together", "now", "currently", "both", "have", "has", "had",
             "will", "recently", "already", "still", "each")
+_PAIR_NOUNS = frozenset({"organisations", "organizations", "bodies", "partners", "institutions",
+                         "agencies", "groups", "ngos", "charities", "entities"})
 
 
 def _adverbial(view: DocView, mention) -> bool:
@@ -118,8 +120,12 @@ class PartnershipRecognizer:
                         view.clause_bounds(other.cue_start, other.cue_end) != clause or \
                         first.keys.isdisjoint(other.keys) or first.keys == other.keys:
                     continue
-                if not (_adverbial(view, first) and _adverbial(view, other)):
-                    continue  # "receives funding from B and works with C": two activities
+                if not _adverbial(view, other) or (
+                        not _adverbial(view, first)
+                        and view.folded(other.cue_start - 1) == "and"):
+                    # "receives funding from B and works with C", "works with B, ..., and
+                    # with C": two activities; "works with B, with funding from C": one
+                    continue
                 found.pop(other.keys, None)
                 found.pop(first.keys, None)
                 keys = {p.key for p in first.parties}
@@ -289,7 +295,10 @@ class PartnershipRecognizer:
         k = region
         while k < cue and (view.shape[k] == COMMA or view.folded(k) in ("and", "also", "now")):
             k += 1
-        if k >= cue or view.folded(k) not in _PRONOUNS or any(
+        pair = k + 1 < cue and (  # "The two organisations received", "Both partners"
+            (view.folded(k) == "the" and view.folded(k + 1) in ("two", "partners"))
+            or (view.folded(k) == "both" and view.folded(k + 1) in _PAIR_NOUNS))
+        if k >= cue or not (pair or view.folded(k) in _PRONOUNS) or any(
                 not after_preposition(view, a.start, _PARTNER_WORDS)
                 for a in view.actors_in(region, cue)):
             return []  # "It receives funding from X and works with Y": X is no subject
@@ -297,7 +306,12 @@ class PartnershipRecognizer:
         for previous in range(sentence - 1, max(-1, sentence - 3), -1):
             start, end = view.sentence_bounds(previous)
             named = [a for a in view.actors_in(start, end) if not a.generic or a.refers_to]
-            if named:
+            if pair and len({a.key for a in named}) >= 2:
+                first, _ = view.coordinated(named[0].start, end, skip_first=0)
+                if len({a.key for a in first}) == 2:
+                    return first
+                return []
+            if named and not pair:
                 return named[:1]
         return []
 
@@ -389,6 +403,8 @@ class PartnershipRecognizer:
         cues = status_cues_in(view, clause_start, but_clause_end(view, clause_end))
         inside = status_cues_in(view, clause_start, stop)
         for ns, _ne in inside.get("negated", ()):
+            if view.actor_at(ns) is not None:
+                continue  # "Doctors Without Borders": a word of a name negates nothing
             if max(region, s - 6) <= ns < s or s <= ns < e:
                 return None
         if any(region <= ds < s or clause_start <= ds < s for ds, _ in inside.get("desired", ())):

@@ -247,3 +247,33 @@ def test_partnerships_subject_after_that_and_a_fronted_description(tagger):
     assert partnership(result, {"Fundacja Ocalenie", "Play"})["type"] == "third_actor_private"
     assert partnership(result, {"Fundacja Ocalenie", "City of Warsaw"})["type"] == \
         "third_actor_public"
+
+
+def test_partnerships_a_later_funding_aside_joins_the_verb_partnership(tagger):
+    """ "works with B to ..., with funding from C": one activity with two partners; "works
+    with B ..., and with C" stays two (see the test above for two verbs)."""
+    result = tagger.tag("The Hope Foundation works with Lyon City Council to house families, "
+                        "with funding from the World Bank.")
+    assert [sorted(p["parties"]) for p in result["partnerships"]] == [
+        ["Hope Foundation", "Lyon City Council", "World Bank"]]
+
+
+def test_partnerships_the_two_organisations_of_the_sentence_before(tagger):
+    result = tagger.tag("The Hope Foundation and Lyon City Council run a shelter. The two "
+                        "organisations receive funding from the World Bank.")
+    found = partnership(result, {"Hope Foundation", "Lyon City Council", "World Bank"})
+    assert found["type"] == "third_actor_public"
+
+
+def test_partnerships_a_word_of_a_name_negates_nothing(tagger):
+    result = tagger.tag("The Hope Foundation and Doctors Without Borders run a clinic, "
+                        "supported by Lyon City Council.")
+    assert partnership(result, {"Hope Foundation", "Médecins Sans Frontières",
+                                "Lyon City Council"})["type"] == "third_actor_public"
+
+
+def test_partnerships_main_donor_of_the_reporting_organisation(tagger):
+    result = tagger.tag("The director of the Hope Foundation said its main donor is Lyon City "
+                        "Council.")
+    assert partnership(result, {"Hope Foundation", "Lyon City Council"})["type"] == \
+        "third_actor_public"
