@@ -398,6 +398,10 @@ class ExportRecord(Mapping):
         found = self._rows.get(key)
         return None if found is None else found[1]
 
+    def entity_ids(self, sheet: str) -> list[int]:
+        """The ids of the entities written on `sheet`."""
+        return [row[1] for (name, _key), row in self._rows.items() if name == sheet]
+
     def state(self, key) -> dict | None:
         found = self._rows.get(key)
         state = None if found is None else found[3]

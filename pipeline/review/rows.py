@@ -467,19 +467,23 @@ def review_codebook(conn: Connection, study):
     """
     import yaml
 
-    from pipeline.code_study import load_study_codebook
     from pipeline.codebook.load import build_codebook
     from pipeline.hashing import file_sha256
     from pipeline.store.schema import codebook_versions
+
+    def loaded():  # pipeline.code_study imports the coding stage: only when needed
+        from pipeline.code_study import load_study_codebook
+
+        return load_study_codebook(study)
 
     path = study.path("codebook")
     try:
         digest = file_sha256(path)
     except OSError:
-        return load_study_codebook(study)
+        return loaded()
     text = conn.execute(select(codebook_versions.c.text)
                         .where(codebook_versions.c.sha256 == digest)).scalar()
     if text is None:
-        return load_study_codebook(study)
+        return loaded()
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return build_codebook(yaml.load(text, Loader=loader), sha256=digest, source=str(path))
