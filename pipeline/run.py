@@ -45,6 +45,7 @@ class RunContext:
     stage_lines: list[str] = field(default_factory=list)
     memory: object = None  # pipeline.report.incremental.RunMemory
     tables: dict | None = None  # the aggregate tables, when the aggregate stage built them
+    register: object = None  # the register as the register stage read it, when valid
     seconds: dict[str, tuple[float, float]] = field(default_factory=dict)  # wall, CPU
 
     @property
@@ -63,12 +64,16 @@ def stage_validate_guides(ctx: RunContext) -> None:
 
 
 def stage_validate_register(ctx: RunContext) -> None:
-    from pipeline.ingest.register import validate_register
+    """Validate the register; a valid one is kept for the later stages (aggregate reads
+    it again otherwise: a second second at N = 1,000)."""
+    from pipeline.ingest.register import read_register
 
     path = ctx.study.path("register")
-    problems = validate_register(path, ctx.study.vocabularies)
+    register, problems = read_register(path, ctx.study.vocabularies)
     ctx.problems.extend(problems)
     errors = sum(p.spec.level == "error" for p in problems)
+    if not errors and register is not None:
+        ctx.register = register
     ctx.stage_lines.append(f"register: {path} "
                            f"({'valid' if not errors else f'{errors} error(s)'})")
 

@@ -218,14 +218,16 @@ def aggregate_study(study, store: Store, *, round: str | None = None,
                     include_suggested: bool = False, run_id: int | None = None,
                     out: Path | None = None,
                     register_problems: bool = True,
-                    keep: KeepFile | None = None, cache: bool = True) -> AggregateReport:
+                    keep: KeepFile | None = None, cache: bool = True,
+                    register=None) -> AggregateReport:
     """Write the coded datasets and the study's tables into `out` (default: the study's
     outputs folder) and cross-check them; a broken register is reported (unless
     `register_problems` is False: `run` reports it in its register stage already), and the
     datasets are still written. `keep(key, path, content_fingerprint)` says when a file
     may be left as it is (`run`: same content as last time and the file intact). With
     `cache`, an interview's dataset rows are rendered again only when they changed
-    (pipeline.aggregate.cache); the files are the same either way."""
+    (pipeline.aggregate.cache); the files are the same either way. `register`: the
+    register already read (by the run's register stage), else it is read here."""
     from pipeline.aggregate.tables import load_study_register
     from pipeline.ingest.register import Register
 
@@ -234,7 +236,7 @@ def aggregate_study(study, store: Store, *, round: str | None = None,
                              selection=file_label(include_suggested).replace("-", " "))
     register_broken = False
     try:
-        register = load_study_register(study)
+        register = load_study_register(study, register)
     except CityQDAError as exc:
         if round is not None:
             raise CityQDAError.from_problems(exc.problems) from exc
@@ -301,7 +303,8 @@ def stage_aggregate(ctx) -> None:
         return previous.get(key) == content and memory.intact(f"aggregate_{key}", path)
 
     report = aggregate_study(ctx.study, ctx.store, run_id=ctx.run_id,
-                             register_problems=False, keep=keep)
+                             register_problems=False, keep=keep,
+                             register=getattr(ctx, "register", None))
     ctx.problems.extend(report.problems)
     outputs = {f"aggregate_{name}": path for name, path in report.outputs.items()}
     counts = {f"aggregate_{name}": count for name, count in report.counts.items()}

@@ -64,9 +64,9 @@ def _entity_resolvers(conn: Connection) -> dict[str, tuple]:
     for key, mentions, entities, fk in (("initiatives", initiative_mentions, initiatives,
                                          "initiative_id"),
                                         ("actors", actor_mentions, actors, "actor_id")):
-        names = {row.id: (row.name, row.review_status)
-                 for row in conn.execute(select(entities.c.id, entities.c.name,
-                                                entities.c.review_status))}
+        cursor = conn.connection.driver_connection.cursor()
+        names = {entity_id: (name, status) for entity_id, name, status in cursor.execute(
+            f'SELECT id, name, review_status FROM "{entities.name}"')}
         resolved: dict[int, str | None] = {}
 
         def resolve(entity_id, seen=(), names=names):
@@ -230,14 +230,14 @@ class _Reader:
     was a third of building the datasets)."""
 
     def __init__(self, conn: Connection, codebook: CodebookInfo, wanted: tuple[str, ...],
-                 label: str, dimensions: list[str], codes: list[str]):
+                 label: str, dimensions: list[str], codes: list[str], resolvers=None):
         from collections import namedtuple
 
         from pipeline.store.schema import codings
 
         self.conn, self.codebook, self.wanted, self.label = conn, codebook, wanted, label
         self.dimensions, self.codes = dimensions, codes
-        self.resolvers = _entity_resolvers(conn)
+        self.resolvers = resolvers if resolvers is not None else _entity_resolvers(conn)
         self.cursor = conn.connection.driver_connection.cursor()
         self.any_decisions = self.cursor.execute(
             "SELECT 1 FROM decisions LIMIT 1").fetchone() is not None
@@ -414,7 +414,7 @@ def rendered_datasets(conn: Connection, study, *, include_suggested: bool = Fals
 
     def chunks():
         need_statuses(sorted(set(wide_misses) - set(long_misses)))
-        reader = _Reader(conn, codebook, wanted, label, dimensions, codes)
+        reader = _Reader(conn, codebook, wanted, label, dimensions, codes, resolvers)
         for interview in ordered:
             long_chunk = wide_chunk = None
             if cache is not None:
