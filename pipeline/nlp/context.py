@@ -30,6 +30,8 @@ AIM_VERBS = frozenset({"avoid", "avoiding", "prevent", "preventing", "reduce", "
 # gerund listed among an activity's contents ("budgeting, savings and avoiding ...").
 AIM_LEADS = frozenset({"to", "on", "about", "against", "for", "in"})
 AIM_LIST_LEADS = frozenset({"and", "or", ","})
+# Words that join modifiers sharing one noun ("legal and psychological support").
+COORDINATORS = frozenset({"and", "or", ",", "&"})
 # Words that open a subordinate clause placed before the main one: its first comma ends it.
 FRONTED_SUBORDINATORS = frozenset({"although", "though", "while", "whilst", "whereas",
                                    "because", "since", "unless", "once", "until"})
@@ -68,6 +70,7 @@ class ContextComponent:
         self.consuming = {p.id for p in compiled.patterns.values() if p.consumes_cues}
         self.pattern_cues = {p.id: p.cue for p in compiled.patterns.values() if p.cue}
         self._codes: dict[int, tuple[str, str, str, tuple]] = {}
+        self._pairs: dict[tuple[int, int], tuple[str, str, str, tuple]] | None = None
 
     def __call__(self, doc):
         length = len(doc)
@@ -86,7 +89,7 @@ class ContextComponent:
         groups, cues = self.compiled.groups(doc)
         analysis = DocAnalysis(sentence_starts, length, groups)
         doc.user_data[ANALYSIS_KEY] = analysis
-        mentions = self._mentions(doc, matches)
+        mentions, shared = self._mentions(doc, matches)
         analysis.mentions = mentions
         consumed = [(m.start, m.end) for m in mentions if m.rule in self.consuming]
         # words inside a coded match after its first ("night shelter") are nouns, not the
@@ -160,6 +163,13 @@ class ContextComponent:
                 if low <= position < high and not start <= position < end:
                     mention.problem = True
                     break
+        for modifier, noun in shared:
+            # "no legal or medical help": what holds for the shared noun holds for each
+            for name in ("negated", "hypothetical", "planned", "background", "problem"):
+                if getattr(noun, name):
+                    setattr(modifier, name, True)
+            if modifier.negated or modifier.hypothetical:
+                modifier.planned = False
         return doc
 
     @staticmethod
@@ -183,7 +193,7 @@ class ContextComponent:
             self._codes[key] = found
         return found
 
-    def _mentions(self, doc, matches) -> list[Mention]:
+    def _mentions(self, doc, matches) -> tuple[list[Mention], list[tuple[Mention, Mention]]]:
         kinds = self.compiled.kinds
         strings = doc.vocab.strings
         best: dict[tuple[int, int, str], Mention] = {}
@@ -195,8 +205,61 @@ class ContextComponent:
                 continue
             best[key] = Mention(start, end, code, rule, kinds.get(code, "dimension"), role, when)
         mentions = list(best.values())
+        shared = self._shared_noun(doc, mentions)
+        mentions.extend(modifier for modifier, _ in shared)
         mentions.sort(key=lambda m: (m.start, m.end, m.code))
-        return mentions
+        return mentions, shared
+
+    def _pair_table(self, vocab) -> dict[tuple[int, int], tuple[str, str, str, tuple]]:
+        """(modifier, noun) NORM hashes of every two-word dimension phrase ("legal support")
+        -> (code, pattern id, role, when)."""
+        if self._pairs is None:
+            from pipeline.codebook.phrases import expand_phrase
+
+            pairs: dict[tuple[int, int], tuple[str, str, str, tuple]] = {}
+            for pattern in self.compiled.patterns.values():
+                if self.compiled.kinds.get(pattern.code) != "dimension" or pattern.attr != "LEMMA":
+                    continue
+                for phrase in pattern.phrases:
+                    for text in expand_phrase(phrase):
+                        words = text.split()
+                        if len(words) == 2 and all(w.isalpha() for w in words):
+                            key = (vocab[words[0]].norm, vocab[words[1]].norm)
+                            pairs.setdefault(key, (pattern.code, pattern.id, pattern.role,
+                                                   pattern.when))
+            self._pairs = pairs
+        return self._pairs
+
+    def _shared_noun(self, doc, mentions: list[Mention]) -> list[tuple[Mention, Mention]]:
+        """Modifiers that share a coded two-word match's noun ("legal and psychological
+        support", "legal, social and medical advice"): each is coded as its own phrase
+        with that noun would be, on the modifier's word."""
+        candidates = [m for m in mentions if m.kind == "dimension" and m.end - m.start == 2
+                      and m.start >= 2 and doc[m.start - 1].lower_ in COORDINATORS]
+        if not candidates:
+            return []
+        table = self._pair_table(doc.vocab)
+        kinds = self.compiled.kinds
+        covered = {p for m in mentions for p in range(m.start, m.end)}
+        added = []
+        for mention in candidates:
+            noun = doc[mention.end - 1].norm
+            joiner = mention.start - 1
+            while joiner >= 1 and doc[joiner].lower_ in COORDINATORS:
+                word = joiner - 1
+                if word in covered or not doc[word].is_alpha:
+                    break
+                found = table.get((doc[word].norm, noun))
+                if found is None:
+                    break
+                code, rule, role, when = found
+                if mention.role == "topic":  # a topic noun needs someone providing, shared
+                    role = "topic"
+                added.append((Mention(word, word + 1, code, rule,
+                                      kinds.get(code, "dimension"), role, when), mention))
+                covered.add(word)
+                joiner = word - 1
+        return added
 
     def _starts_clause(self, doc, token: int) -> bool:
         if token >= len(doc):

@@ -136,6 +136,11 @@ def test_context_double_negation_with_without(tagger):
 
 
 @pytest.mark.parametrize("text, dimensions", [
+    # modifiers sharing one noun are each coded as their own two-word phrase, with the
+    # noun's flags and role
+    ("The shelter gives victims legal and psychological support.", ["social", "legal"]),
+    ("The centre offers legal, social and psychological counselling.", ["social", "legal"]),
+    ("There is no legal or psychological support for victims.", []),
     # a held status or a pending decision says who is served, a stated source where a figure
     # comes from; neither is a legal or social service
     ("The university gives free Italian courses to holders of international protection.",
@@ -148,5 +153,5 @@ def test_context_double_negation_with_without(tagger):
      ["cultural_religious"]),
     ("The parish pays the rent and the coordinator's salary.", []),
 ])
-def test_context_who_is_served_and_sources_give_no_dimension(tagger, text, dimensions):
+def test_context_dimensions_of_shared_nouns_and_who_is_served(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
