@@ -770,6 +770,13 @@ class ActorRecognizer:
             if not agents or agents[0] is actor:
                 continue
             agent = agents[0]
+            if view.folded(k) == "owned" and actor.category == "business" and \
+                    agent.source == "name" and not agent.registry_id and not _decided(agent):
+                # "Escondida, a copper mine owned by BHP": who owns a company is one
+                agent.votes.append(("business", "private", 8.5, "owns_company"))
+                agent.evidence.append("owns_company")
+                agent.category, agent.sector = self._decide(agent.votes)
+                continue
             category = agent.category
             if agent.sector == "public":
                 service = view.in_group("init_ambiguous_heads", actor.start, actor.end) or \
@@ -1257,9 +1264,13 @@ class ActorRecognizer:
         # right after: "the Citizens Advice bureau", "the DITIB mosque", "Swedish embassy"
         # (not "a Catholic charity", nor "the German development agency GIZ")
         first = end
-        if end + 1 < sent_end and view.shape[end] == LOWER and view.folded(end).endswith(
-                ("al", "ic", "ive")) and not view.in_group("kind", end, end + 1):
-            first = end + 1  # "the Lai-momo social cooperative": one adjective first
+        if end + 1 < sent_end and view.shape[end] == LOWER and (view.folded(end).endswith(
+                ("al", "ic", "ive")) or (start > 0 and view.folded(start - 1) == "the"
+                                         and view.folded(end).endswith("ing"))) \
+                and not view.in_group("kind", end, end + 1):
+            # "the Lai-momo social cooperative", "the Bellevue di Monaco housing
+            # cooperative": one adjective or noun first
+            first = end + 1
         after = [m for m in view.longest("kind", end, min(sent_end, end + 4))
                  if m[0] == first and m[2].role == "head" and m[2].id != "region"
                  and all(view.shape[i] in (LOWER, HYPHEN) for i in range(m[0], m[1]))

@@ -464,6 +464,12 @@ def test_actors_month_and_year_after_by_is_no_actor(tagger):
     ("The city works with Puentes Nuevos IAP.", "Puentes Nuevos IAP", "civil_society"),
     ("The city works with KIVA, the regional training and employment service.", "KIVA",
      "practitioner"),
+    ("Alta Cobre, a copper mine owned by KDM, trains refugees.", "KDM", "business"),
+    ("The city pays a worker at the Vega Lumen housing cooperative.",
+     "Vega Lumen housing cooperative",
+     "civil_society"),
+    ("The course is prepared with the Protestantse Gemeente Kralingen.",
+     "Protestantse Gemeente Kralingen", "civil_society"),
 ])
 def test_actors_fifth_session_name_and_description_cues(tagger, text, name, category):
     assert actor(tagger.tag(text), name)["category"] == category
