@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 from pipeline.store.schema import (
     actors,
     codings,
+    decisions,
     initiative_actors,
     initiative_mentions,
     initiatives,
@@ -139,39 +140,35 @@ def _shown(review_status: str | None) -> bool:
 
 
 CHUNK = 500  # ids per IN list, well under SQLite's variable limit
-STATUS_BATCH_CITIES = 8  # more cities to read: derive every coding's status in one pass
 
 def _rows_text(columns: str) -> str:
     """SQL for one row as text: every column quoted (NULL too), comma-separated."""
     return " || ',' || ".join(f"quote({c.strip()})" for c in columns.split(","))
 
 
-# What a city's content is read from: per interview, one text of its rows (SQLite builds
-# it, so the 150,000 codings of a 1,000-interview study never become Python objects).
-# Rows are concatenated in the order SQLite reads them, which is the same for the same
-# data; an order that changed could only make a city be read again, never keep a changed
-# one. Interview texts are hashed whole (a purge or a new version changes them).
-_CODING_COLUMNS = ('id, segment_id, code, dimension, kind, counts, negated, hypothetical, '
-                   'start, "end", sentence_start, sentence_end, version, produced, merged_into')
-_MENTIONS_QUERY = (
-    "SELECT s.interview_id, group_concat({row}, ';') FROM {table} m "
-    "JOIN segments s ON s.id = m.segment_id WHERE m.produced = 1 AND s.status = 'current' "
-    "GROUP BY s.interview_id ORDER BY s.interview_id")
+# What a city's content is read from, per interview, as one short text per table. Tables
+# whose rows changed in place are counted per interview by the store (interview_changes,
+# kept by triggers: store migration m0005) give the count and largest id of the
+# interview's rows (ids only grow, AUTOINCREMENT, so an insert or a delete moves one of
+# them): a few index scans instead of reading the 150,000 codings of a 1,000-interview
+# study. Partnership mentions, which entity merges change in place without a counter,
+# are read row by row (few). An order that changed could only make a city be read again,
+# never keep a changed one.
+_STATE_QUERY = ("SELECT {key}, count(*) || ',' || max({row_id}) FROM {source} "
+                "GROUP BY {key} ORDER BY {key}")
 _SIGNATURE_QUERIES = (
-    "SELECT id, " + _rows_text("version, sha256, purged, plain_text")
-    + " FROM interviews ORDER BY id",
-    "SELECT interview_id, group_concat(" + _rows_text("id, ord") + ", ';') FROM segments "
-    "WHERE status = 'current' GROUP BY interview_id ORDER BY interview_id",
-    "SELECT interview_id, group_concat(" + _rows_text(_CODING_COLUMNS) + ", ';') "
-    "FROM codings GROUP BY interview_id ORDER BY interview_id",
-    "SELECT c.interview_id, group_concat("
-    + _rows_text("d.id, d.coding_id, d.role, d.decision, d.time") + ", ';') "
-    "FROM decisions d JOIN codings c ON c.id = d.coding_id "
-    "GROUP BY c.interview_id ORDER BY c.interview_id",
-    _MENTIONS_QUERY.format(table="initiative_mentions", row=_rows_text(
-        'm.id, m.initiative_id, m.segment_id, m.start, m."end"')),
-    _MENTIONS_QUERY.format(table="partnership_mentions", row=_rows_text(
-        'm.id, m.partnership_id, m.segment_id, m.start, m."end"')),
+    "SELECT id, " + _rows_text("version, sha256, purged") + " FROM interviews ORDER BY id",
+    "SELECT interview_id, version FROM interview_changes ORDER BY interview_id",
+    _STATE_QUERY.format(key="interview_id", row_id="id", source="segments"),
+    _STATE_QUERY.format(key="interview_id", row_id="id", source="codings"),
+    _STATE_QUERY.format(key="c.interview_id", row_id="d.id",
+                        source="decisions d JOIN codings c ON c.id = d.coding_id"),
+    _STATE_QUERY.format(key="s.interview_id", row_id="m.id",
+                        source="initiative_mentions m JOIN segments s ON s.id = m.segment_id"),
+    "SELECT s.interview_id, group_concat("
+    + _rows_text('m.id, m.partnership_id, m.segment_id, m.start, m."end", m.produced')
+    + ", ';') FROM partnership_mentions m JOIN segments s ON s.id = m.segment_id "
+    "GROUP BY s.interview_id ORDER BY s.interview_id",
 )
 
 
@@ -195,7 +192,6 @@ class StudyReader:
         self.labels = labels
         self.dimensions = list(scope.dimensions)
         self.statuses: dict[int, str] = {}  # of the city being read
-        self._all_statuses: dict[int, str] | None = None
         self.resolved = resolved_actor_ids(conn)
         self.actor_names = dict(conn.execute(select(actors.c.id, actors.c.name)).all())
         self._plain: dict[int, tuple[int, str | None]] = {}
@@ -239,7 +235,8 @@ class StudyReader:
                            codings.c.code, codings.c.dimension, codings.c.kind,
                            codings.c.counts, codings.c.negated, codings.c.hypothetical,
                            codings.c.start, codings.c.end, codings.c.sentence_start,
-                           codings.c.sentence_end, codings.c.version)
+                           codings.c.sentence_end, codings.c.version, codings.c.produced,
+                           codings.c.merged_into)
                     .where(codings.c.interview_id.in_(chunk)).order_by(codings.c.id)):
                 if row.segment_id in segment_of:
                     by_interview[row.interview_id].append(row)
@@ -260,30 +257,28 @@ class StudyReader:
                 found[entity_id].append((segment_id, start, end))
         return dict(found)
 
-    def expect_cities(self, count: int) -> None:
-        """How many cities' content will be read: for many, every coding's status is
-        derived once (one pass over the decisions); for a few (a rerun), city by city."""
-        if count > STATUS_BATCH_CITIES and self._all_statuses is None:
-            from pipeline.coding.decisions import coding_statuses
-
-            self._all_statuses = coding_statuses(self.conn)
-
     def _statuses(self, coding_rows: list) -> dict[int, str]:
-        if self._all_statuses is not None:
-            return self._all_statuses
-        from pipeline.coding.decisions import coding_statuses
+        """The codings' derived status (pipeline.coding.decisions), from the rows read and
+        their decisions: no pass over every coding of the study, so a city's content
+        costs the same whoever reads it (a worker process or a rerun)."""
+        from pipeline.coding.decisions import derive_status
 
-        found: dict[int, str] = {}
-        for chunk in _chunks([row.id for row in coding_rows]):
-            found.update(coding_statuses(self.conn, coding_ids=chunk))
-        return found
+        decided: dict[int, list] = defaultdict(list)
+        for chunk in _chunks(sorted(row.id for row in coding_rows)):
+            for coding_id, role, decision in self.conn.execute(
+                    select(decisions.c.coding_id, decisions.c.role, decisions.c.decision)
+                    .where(decisions.c.coding_id.in_(chunk))
+                    .order_by(decisions.c.time, decisions.c.id)):
+                decided[coding_id].append((role, decision))
+        return {row.id: derive_status(bool(row.produced), decided.get(row.id, ()),
+                                      row.merged_into is not None) for row in coding_rows}
 
     def input_signatures(self, cities: list[str], *shared) -> dict[str, str]:
         """A fingerprint per city of everything its content is read from (its interviews'
-        metadata, pseudonyms, texts, current segments, codings with what decides their
-        status, entity mentions; its entities with their actors), from one pass over
-        each table with plain cursors: equal signatures mean equal content, so a rerun
-        reads content only for cities whose signature changed."""
+        metadata, pseudonyms, versions, and the state of their segments, codings,
+        decisions and entity mentions (_SIGNATURE_QUERIES); its entities with their
+        actors), from a few grouped queries with plain cursors: equal signatures mean
+        equal content, so a rerun reads content only for cities whose signature changed."""
         import hashlib
 
         city_of = {i.id: i.city for i in self.scope.interviews if i.city in set(cities)}
@@ -299,9 +294,8 @@ class StudyReader:
             for interview_id, text in cursor.execute(sql):
                 city = city_of.get(interview_id)
                 if city is not None:
-                    digests[city].update(f"{number}:{interview_id}:".encode()
-                                         + (text or "").encode("utf-8", "surrogatepass")
-                                         + b"\0")
+                    digests[city].update(f"{number}:{interview_id}:{text}".encode(
+                        "utf-8", "surrogatepass") + b"\0")
         cursor.close()
         for city in cities:
             for name in ("initiatives", "partnerships"):

@@ -542,13 +542,15 @@ KeepReport = Callable[[str, Path, str], bool]
 def report_study(study, store, *, cities: list[str] | None = None, round: str | None = None,
                  identify: bool = False, out: Path | None = None, pdf: bool = True,
                  run_id: int | None = None, keep: KeepReport | None = None,
-                 workers: int | None = None) -> ReportResult:
+                 workers: int | None = None, tables: dict | None = None) -> ReportResult:
     """Write the reports; returns what was written. `run_id` is the run named in the
     footer (default: the latest run in the store), so rerunning `report` on an unchanged
     store gives identical bytes. Usage problems (unknown city or round) raise before
     anything is written. `keep(key, docx_path, content_fingerprint)` says when a report
     (and its PDF, when PDFs are wanted) may be left as it is. `workers`: processes to
-    write city reports in (None: one per core when there are enough cities; 0: here)."""
+    write city reports in (None: one per core when there are enough cities; 0: here).
+    `tables`: the study tables of all rounds when the caller has them (the run's
+    aggregate stage built them from the same store), so they are not computed again."""
     from pipeline.aggregate.tables import build_scope, codebook_info, study_tables
     from pipeline.ingest.register import load_register
     from pipeline.report.pseudonyms import assign_pseudonyms
@@ -564,8 +566,9 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
         reader = StudyReader(conn, study, scope, assign_pseudonyms(conn, register),
                              info.labels)
         chosen = _choose_cities(reader, cities)
-        tables = study_tables(conn, study, round=round, register=register, scope=scope,
-                              codebook=info)
+        if tables is None or round is not None:
+            tables = study_tables(conn, study, round=round, register=register, scope=scope,
+                                  codebook=info)
         if run_id is None:
             run_id = conn.execute(select(func.max(runs.c.id))).scalar_one()
         codebook_label = _codebook_label(conn, study)
@@ -641,7 +644,6 @@ def _write_reports(study, store, register, reader: StudyReader, chosen: list[str
         keeps = keep is not None and keep(key, path, part)
         plans.append((city, key, path, opening, part, keeps))
     todo = [plan for plan in plans if not (plan[5] and plan[4] in cached)]
-    reader.expect_cities(len(todo))
     figures: list[CityFigures] = []
     fresh: dict[str, CityFigures] = {}
     try:
@@ -823,7 +825,7 @@ def stage_report(ctx) -> None:
 
     try:
         result = report_study(ctx.study, ctx.store, run_id=ctx.run_id, pdf=ctx.options.pdf,
-                              keep=keep)
+                              keep=keep, tables=ctx.tables)
     except CityQDAError as exc:  # e.g. a broken register, already reported by its stage
         seen = {p.render() for p in ctx.problems}
         ctx.problems.extend(p for p in exc.problems if p.render() not in seen)
