@@ -82,7 +82,8 @@ def stage_ingest(ctx: RunContext) -> None:
     """Ingest the transcripts folder; per-interview warnings stay in `cityqda status`."""
     from pipeline.ingest.ingest import KEPT_PROBLEMS, ingest_study
 
-    report = ingest_study(ctx.study, ctx.store, keep_all=False)
+    report = ingest_study(ctx.study, ctx.store, keep_all=False,
+                          register=ctx.register)  # read once per run
     for outcome in report.outcomes:
         if outcome.outcome in KEPT_PROBLEMS:
             ctx.problems.extend(outcome.problems)

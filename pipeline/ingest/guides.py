@@ -389,8 +389,29 @@ def _guide_files(folder: Path) -> list[Path]:
 
 def check_guides(folder: Path, vocabularies: dict | None
                  ) -> tuple[dict[str, Guide], list[Problem]]:
-    """The guides that could be read, and every problem (errors and warnings)."""
+    """The guides that could be read, and every problem (errors and warnings).
+
+    The last result is kept for the same files' bytes and vocabularies: `cityqda run`
+    checks the guides in its guides stage and loads them again to ingest."""
     folder = Path(folder)
+    try:
+        key = (str(folder.resolve()), repr(vocabularies),
+               tuple((p.name, p.read_bytes()) for p in _guide_files(folder)))
+    except OSError:
+        key = None
+    if key is not None and _LAST_CHECK and _LAST_CHECK[0] == key:
+        guides, problems = _LAST_CHECK[1]
+        return dict(guides), list(problems)
+    guides, problems = _check_guides(folder, vocabularies)
+    _LAST_CHECK[:] = [key, (dict(guides), list(problems))] if key is not None else []
+    return guides, problems
+
+
+_LAST_CHECK: list = []  # [key, (guides, problems)] of the last check_guides
+
+
+def _check_guides(folder: Path, vocabularies: dict | None
+                  ) -> tuple[dict[str, Guide], list[Problem]]:
     if not folder.is_dir():
         return {}, [Problem("CQ006", {"path": str(folder)}, file=str(folder))]
     files = _guide_files(folder)

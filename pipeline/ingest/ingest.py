@@ -226,11 +226,12 @@ def discover(paths: list[Path]) -> Discovery:
 # --- settings ----------------------------------------------------------------------------
 
 
-def load_settings(study) -> tuple[IngestSettings, list[Problem]]:
-    """Guides and register of the study; their problems are reported, not fatal here."""
+def load_settings(study, register=None) -> tuple[IngestSettings, list[Problem]]:
+    """Guides and register of the study; their problems are reported, not fatal here.
+    `register`: the study's register already read without errors (`cityqda run` reads
+    it in its register stage), not read again."""
     problems: list[Problem] = []
     guides: dict = {}
-    register = None
     guides_dir = study.path("guides")
     if guides_dir.is_dir():
         from pipeline.ingest.guides import load_guides
@@ -240,7 +241,7 @@ def load_settings(study) -> tuple[IngestSettings, list[Problem]]:
         except CityQDAError as exc:
             problems.extend(exc.problems)
     register_path = study.path("register")
-    if register_path.is_file():
+    if register is None and register_path.is_file():
         try:
             from pipeline.ingest.register import load_register
         except ImportError:  # pragma: no cover - the register module is being written
@@ -863,8 +864,10 @@ def ingest_study(study, store: Store, paths: list[Path] | None = None, *,
                  dry_run: bool = False,
                  on_file: Callable[[FileOutcome], None] | None = None,
                  wrap: Callable[[list], Iterable] | None = None,
-                 keep_all: bool = True, workers: int | None = None) -> IngestReport:
-    settings, problems = load_settings(study)
+                 keep_all: bool = True, workers: int | None = None,
+                 register=None) -> IngestReport:
+    """`register`: see `load_settings`."""
+    settings, problems = load_settings(study, register)
     targets = list(paths) if paths else [study.path("transcripts")]
     return ingest_paths(store, study.root, targets, settings, dry_run=dry_run,
                         on_file=on_file, setup_problems=problems, wrap=wrap,

@@ -333,3 +333,23 @@ def test_guides_load_without_vocabularies_skips_study_checks(guide_folder):
     assert "third_actors" in load_guides(guide_folder)
     with pytest.raises(CityQDAError):
         load_guides(guide_folder, DEFAULT_VOCABULARIES)
+
+
+def test_guides_check_is_kept_for_the_same_bytes_only(tmp_path, monkeypatch):
+    """`run` checks the guides, then ingest loads them: the second read is not parsed."""
+    import pipeline.ingest.guides as guides_module
+
+    folder = tmp_path / "guides"
+    shutil.copytree(default_guides_dir(), folder)
+    first = guides_module.check_guides(folder, DEFAULT_VOCABULARIES)
+    reads = []
+    real = guides_module._read_yaml
+    monkeypatch.setattr(guides_module, "_read_yaml", lambda path: reads.append(path) or
+                        real(path))
+    assert guides_module.check_guides(folder, DEFAULT_VOCABULARIES) == first
+    assert reads == []
+    edited = sorted(folder.glob("*.yaml"))[0]
+    edited.write_text(edited.read_text(encoding="utf-8").replace(
+        "\nid:", "\nid: [", 1), encoding="utf-8")
+    again = guides_module.check_guides(folder, DEFAULT_VOCABULARIES)
+    assert reads and any(p.code == "CQ901" for p in again[1])
