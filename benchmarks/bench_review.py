@@ -130,6 +130,9 @@ def phase_export(root: Path, out: Path) -> None:
 
 
 def phase_import(root: Path, path: Path) -> None:
+    from pipeline.review.workbook import start_prefetch
+
+    start_prefetch([path])  # as `cityqda review import` does, before its heavy imports
     from pipeline.review.importer import import_reviews
     from pipeline.store import open_study_store
     from pipeline.study import load_study

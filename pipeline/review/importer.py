@@ -43,15 +43,16 @@ from pipeline.review.sheets import ImportContext, load_plugins
 from pipeline.review.workbook import (
     META_SHEET,
     ROW_HASH_PREFIX,
+    SheetPrefetch,
     comparable,
     content_hash,
     formula_cells,
     hash_like,
-    load_sheet,
     normalise_value,
     open_workbook,
     read_sheet_rows,
     row_hash,
+    started_prefetch,
 )
 from pipeline.store import Store, record_event, utc_now
 from pipeline.store.schema import (
@@ -218,6 +219,18 @@ def _meta(path: Path, book) -> dict:
 
 def _validate(conn, study, codebook, path: Path, *, skip_stale: bool, dry_run: bool,
               run_id: int | None, coder: str | None) -> _Work:
+    early = started_prefetch(path)  # sheets a command began parsing (`start_prefetch`)
+    try:
+        return _validate_file(conn, study, codebook, path, skip_stale=skip_stale,
+                              dry_run=dry_run, run_id=run_id, coder=coder, early=early)
+    finally:
+        if early is not None:
+            early.close()
+
+
+def _validate_file(conn, study, codebook, path: Path, *, skip_stale: bool, dry_run: bool,
+                   run_id: int | None, coder: str | None,
+                   early: SheetPrefetch | None) -> _Work:
     work = _Work(path, file_sha256(path) if path.is_file() else "", FileChanges(str(path)))
     book = open_workbook(path)
     meta = _meta(path, book)
@@ -232,6 +245,10 @@ def _validate(conn, study, codebook, path: Path, *, skip_stale: bool, dry_run: b
     recorded = None
     if export is None:  # exported from another copy of this study: adopt it (adopt.py)
         from pipeline.review.adopt import adopt_workbook
+
+        if early is not None:  # adoption reads the sheets itself: not twice in memory
+            early.close()
+            early = None
 
         adoption = adopt_workbook(conn, study, codebook, path, book, meta, run_id=run_id)
         if adoption.problems:
@@ -258,8 +275,8 @@ def _validate(conn, study, codebook, path: Path, *, skip_stale: bool, dry_run: b
         work.warnings.append(Problem("CQ531", {"time": done.imported_at}, file))
         return work
     source = f"workbook {path.name} export {export.id}"
-    prefetch = _Prefetch(path, book.sheet_names) \
-        if R.CODINGS_SHEET in book.sheet_names else None
+    prefetch = early or (SheetPrefetch(path, _BIG_SHEETS, book.sheet_names)
+                         if R.CODINGS_SHEET in book.sheet_names else None)
     try:
         recorded = export_rows(conn, export.id) if recorded is None else \
             ExportRecord.of(recorded)
@@ -271,42 +288,12 @@ def _validate(conn, study, codebook, path: Path, *, skip_stale: bool, dry_run: b
     return work
 
 
-class _Prefetch:
-    """The Codings and Segments sheets parsed, then their formula cells looked for, in a
-    background thread while the store is read and the rows are checked: python-calamine
-    and zlib work without holding the GIL, so on two cores this takes seconds off a
-    100,000-row import. The Segments sheet (about 40 MB parsed for 50,000 rows) is parsed
-    while the Codings rows are read."""
-
-    SHEETS = (R.CODINGS_SHEET, R.SEGMENTS_SHEET)
-
-    def __init__(self, path: Path, sheet_names):
-        from concurrent.futures import ThreadPoolExecutor
-
-        self._pool = ThreadPoolExecutor(max_workers=1)
-        present = [sheet for sheet in self.SHEETS if sheet in sheet_names]
-        self._sheets = {sheet: self._pool.submit(load_sheet, path, sheet)
-                        for sheet in present}
-        self._formulas = {sheet: self._pool.submit(formula_cells, path, sheet)
-                          for sheet in present}
-
-    def __contains__(self, sheet: str) -> bool:
-        return sheet in self._formulas
-
-    def take_sheet(self, sheet: str = R.CODINGS_SHEET):
-        """The sheet's future, forgotten here: the parsed sheet (about 200 MB for
-        100,000 Codings rows) must not outlive its reading."""
-        return self._sheets.pop(sheet)
-
-    def formulas(self, sheet: str):
-        return self._formulas[sheet].result()
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+# parsed in a background thread, in this order (see SheetPrefetch)
+_BIG_SHEETS = (R.CODINGS_SHEET, R.SEGMENTS_SHEET)
 
 
 def _check_rows(conn, study, codebook, path: Path, book, work: _Work, export, recorded,
-                source: str, prefetch: _Prefetch | None, *, skip_stale: bool,
+                source: str, prefetch: SheetPrefetch | None, *, skip_stale: bool,
                 dry_run: bool, run_id: int | None) -> None:
     """Read every sheet of an identified workbook and check its rows (into `work`)."""
     file = str(path)

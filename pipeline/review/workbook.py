@@ -775,6 +775,82 @@ def load_sheet(path: str | Path, sheet: str):
     return open_workbook(path).get_sheet_by_name(sheet)
 
 
+class SheetPrefetch:
+    """Big sheets of one workbook parsed, then their formula cells looked for, in one
+    background thread: python-calamine and zlib work without holding the GIL, so on two
+    cores a 100,000-row import reads the store and the first sheet's rows while the next
+    is parsed. Sheets are parsed in the order given."""
+
+    def __init__(self, path: str | Path, sheets: Sequence[str], sheet_names=None):
+        from concurrent.futures import ThreadPoolExecutor
+
+        path = Path(path)
+        if sheet_names is None:
+            sheet_names = open_workbook(path).sheet_names
+        self.stamp = _file_stamp(path)
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        present = [sheet for sheet in sheets if sheet in sheet_names]
+        self._sheets = {sheet: self._pool.submit(load_sheet, path, sheet)
+                        for sheet in present}
+        self._formulas = {sheet: self._pool.submit(formula_cells, path, sheet)
+                          for sheet in present}
+
+    def __contains__(self, sheet: str) -> bool:
+        return sheet in self._formulas
+
+    def take_sheet(self, sheet: str):
+        """The sheet's future, forgotten here: a parsed sheet (about 200 MB for 100,000
+        Codings rows) must not outlive its reading."""
+        return self._sheets.pop(sheet)
+
+    def formulas(self, sheet: str):
+        return self._formulas[sheet].result()
+
+    def close(self) -> None:
+        self._sheets.clear()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+# the big sheets of a review workbook (pipeline.review.rows.CODINGS_SHEET, SEGMENTS_SHEET)
+REVIEW_BIG_SHEETS = ("Codings", "Segments")
+_STARTED: dict[Path, SheetPrefetch] = {}
+
+
+def _file_stamp(path: Path) -> tuple:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def start_prefetch(paths: Sequence[str | Path], sheets: Sequence[str] = REVIEW_BIG_SHEETS,
+                   ) -> None:
+    """Begin parsing the first workbook's big sheets now, for `review import`: a command
+    calls this before its heavy imports (about a second), and the import takes the
+    parsed sheets with `started_prefetch`. Anything wrong with the file is left for the
+    import to report."""
+    for path in list(paths)[:1]:
+        try:
+            key = Path(path).resolve()
+            if key not in _STARTED:
+                _STARTED[key] = SheetPrefetch(path, sheets)
+        except Exception:  # noqa: BLE001 - reported by the import itself
+            pass
+
+
+def started_prefetch(path: str | Path) -> SheetPrefetch | None:
+    """The prefetch `start_prefetch` began for this very file (unchanged since), or None."""
+    found = _STARTED.pop(Path(path).resolve(), None)
+    if found is None:
+        return None
+    try:
+        same = found.stamp == _file_stamp(Path(path))
+    except OSError:
+        same = False
+    if not same:
+        found.close()
+        return None
+    return found
+
+
 def formula_cells(path: str | Path, sheet: str) -> list[tuple[int, str, str]]:
     """(row, column letter, formula) of every formula cell of `sheet`.
 

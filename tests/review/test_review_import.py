@@ -564,3 +564,35 @@ def test_review_import_checks_exports_recorded_with_the_first_hash_format(runner
     assert my_decisions(study) == {ids["aid"]: ("reject", None, None),
                                    ids["fair"]: ("discuss", None, "why?")}
     assert "2 decision(s)" in result.stderr
+
+
+@pytest.mark.parametrize("edited_after_start", [False, True], ids=["same-file", "edited"])
+def test_review_import_takes_the_sheets_a_command_began_parsing(runner, study,
+                                                                edited_after_start):
+    """`start_prefetch` (before a command's heavy imports) parses the big sheets early;
+    the import uses them only while the file is the one that was parsed."""
+    from pipeline.review import rows as R
+    from pipeline.review import workbook as W
+    from pipeline.review.importer import import_reviews
+
+    assert W.REVIEW_BIG_SHEETS == (R.CODINGS_SHEET, R.SEGMENTS_SHEET)
+    path = export(runner, study)
+    ids = coding_ids(study)
+    with edit_workbook(path) as sheets:
+        sheets["Codings"].set(f"C{ids['aid']}", decision="reject")
+    W.start_prefetch([path])
+    assert path.resolve() in W._STARTED
+    if edited_after_start:
+        with edit_workbook(path) as sheets:
+            sheets["Codings"].set(f"C{ids['fair']}", decision="accept")
+    store = open_study_store(study)
+    try:
+        report = import_reviews(study, store, [path])
+    finally:
+        store.close()
+    assert not W._STARTED
+    expected = {ids["aid"]: ("reject", None, None)}
+    if edited_after_start:
+        expected[ids["fair"]] = ("accept", None, None)
+    assert my_decisions(study) == expected
+    assert report.changes[0].decisions == len(expected)
