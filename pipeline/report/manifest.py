@@ -27,6 +27,7 @@ from pipeline.report.incremental import RECORD_FORMAT
 from pipeline.store.schema import (
     actors,
     codebook_versions,
+    codings,
     decisions,
     events,
     initiatives,
@@ -79,9 +80,34 @@ def _interview_snapshot(conn: Connection) -> dict[str, dict]:
                         "status": r.status, "sha256": r.sha256} for r in rows}
 
 
-def _store_counts(conn: Connection) -> dict[str, int]:
-    from pipeline.coding.decisions import coding_statuses
+def coding_status_counts(conn: Connection) -> Counter:
+    """How many codings have each derived status (pipeline.coding.decisions): codings
+    nobody decided on are counted by SQLite (suggested while produced, superseded after,
+    merged when folded into another); only decided ones are derived one by one, so an
+    unreviewed 150,000-coding study costs one grouped query, not 150,000 derivations."""
+    from pipeline.coding.decisions import derive_status
 
+    counts: Counter = Counter()
+    merged = codings.c.merged_into.is_not(None)
+    for produced, is_merged, n in conn.execute(
+            select(codings.c.produced, merged, func.count())
+            .where(codings.c.id.not_in(select(decisions.c.coding_id)))
+            .group_by(codings.c.produced, merged)):
+        counts[derive_status(bool(produced), (), bool(is_merged))] += n
+    decided: dict[int, list] = {}
+    for coding_id, role, decision in conn.execute(
+            select(decisions.c.coding_id, decisions.c.role, decisions.c.decision)
+            .order_by(decisions.c.time, decisions.c.id)):
+        decided.setdefault(coding_id, []).append((role, decision))
+    if decided:
+        for coding_id, produced, is_merged in conn.execute(
+                select(codings.c.id, codings.c.produced, merged)
+                .where(codings.c.id.in_(select(decisions.c.coding_id)))):
+            counts[derive_status(bool(produced), decided[coding_id], bool(is_merged))] += 1
+    return counts
+
+
+def _store_counts(conn: Connection) -> dict[str, int]:
     counts: dict[str, int] = {}
     for status, n in conn.execute(select(interviews.c.status, func.count())
                                   .group_by(interviews.c.status)):
@@ -89,7 +115,7 @@ def _store_counts(conn: Connection) -> dict[str, int]:
     counts["segments_current"] = conn.execute(
         select(func.count()).select_from(segments).where(segments.c.status == "current")
     ).scalar_one()
-    for status, n in Counter(coding_statuses(conn).values()).items():
+    for status, n in sorted(coding_status_counts(conn).items()):
         counts[f"codings_{status}"] = n
     counts["decisions"] = conn.execute(select(func.count()).select_from(decisions)).scalar_one()
     for name, table in (("actors", actors), ("initiatives", initiatives),

@@ -216,3 +216,40 @@ def test_manifest_many_moved_cells_are_summarised_on_stderr(tmp_path):
     assert shown[-1] == f"  ... and 5 more cell(s) (see {tmp_path / 'changes.md'})"
     markdown = changes_markdown(lines)
     assert markdown.count("\n- cell moved: ") == STDERR_CELL_LINES + 5
+
+
+def test_manifest_coding_status_counts_equal_every_status_derived(coded_sample):
+    """The store counts' statuses, counted mostly by SQLite, equal deriving every coding's
+    status: accepted, rejected, disputed, adjudicated, superseded, merged and undecided."""
+    from collections import Counter
+
+    from sqlalchemy import update
+
+    from pipeline.coding.decisions import coding_statuses, set_decision
+    from pipeline.report.manifest import coding_status_counts
+    from pipeline.store.schema import codings, decisions
+
+    study = load_study(coded_sample)
+    store = open_study_store(study)
+    try:
+        with store.write() as conn:
+            ids = conn.execute(select(codings.c.id)
+                               .where(codings.c.id.not_in(select(decisions.c.coding_id)))
+                               .order_by(codings.c.id.desc()).limit(8)).scalars().all()
+            set_decision(conn, ids[0], "ana", "reject", source="test")
+            set_decision(conn, ids[1], "ana", "accept", source="test")
+            set_decision(conn, ids[1], "ben", "reject", source="test")  # disputed
+            set_decision(conn, ids[2], "ben", "reject", source="test")
+            set_decision(conn, ids[2], "cleo", "accept", source="test", role="adjudicator")
+            conn.execute(update(codings).where(codings.c.id == ids[3]).values(produced=0))
+            conn.execute(update(codings).where(codings.c.id == ids[4])
+                         .values(merged_into=ids[5]))
+            set_decision(conn, ids[6], "ana", "discuss", source="test")
+        with store.read() as conn:
+            derived = Counter(coding_statuses(conn).values())
+            counted = coding_status_counts(conn)
+    finally:
+        store.close()
+    assert {"accepted", "rejected", "disputed", "suggested", "superseded",
+            "merged"} <= set(derived)
+    assert dict(counted) == dict(derived)
