@@ -633,6 +633,10 @@ class DocView:
         while i < limit:
             actor = self.actor_at(i)
             if actor is not None and actor.start == i:
+                owned = self.actor_at(actor.end + 1) if actor.end + 1 < limit and \
+                    self.text(actor.end) in ("'s", "\u2019s") else None
+                if actor.generic and owned is not None and owned.start == actor.end + 1:
+                    actor = owned  # "with the council's employment service": the service
                 found.append(actor)
                 i = actor.end
                 gap = 3
@@ -1239,8 +1243,9 @@ class ActorRecognizer:
         sent_start, sent_end = view.sentence_bounds(int(view.sent[start]))
         # before: [the|a] <modifiers> KIND [,] NAME
         j = start - 1
-        if j >= sent_start and view.shape[j] == COMMA:
-            j -= 1
+        if j >= sent_start and (view.shape[j] == COMMA or (
+                view.shape[j] == OPEN and end < sent_end and view.shape[end] == CLOSE)):
+            j -= 1  # "X, Y" or "the Ghent social welfare centre (OCMW Gent)"
         before = [m for m in view.longest("kind", max(sent_start, j - 5), j + 1)
                   if m[1] == j + 1]
         if before and view.shape[before[-1][0]] in (LOWER, OTHER, HYPHEN, ACR) \
@@ -1690,6 +1695,9 @@ class ActorRecognizer:
                 is_reference = True
             elif (actor.start - 1, actor.end) in references:
                 is_reference = True
+            if is_reference and actor.end < view.length and any(
+                    a.start == actor.end and not a.generic for a in view.actors):
+                is_reference = False  # "the temporary employment agency Randstad": its kind
             if is_reference:
                 neutral = actor.kind == "organisation"
                 antecedent = next((a for a in reversed(named)

@@ -252,6 +252,13 @@ class PartnershipRecognizer:
             if len(parties) < 2:
                 parties = parties + right
         else:
+            possessive = e - 1 if view.folded(e - 1) in ("its", "their") else (
+                e if e < clause_end and view.folded(e) in ("its", "their") else None)
+            if possessive is not None and attribution and subject and \
+                    attribution[0].key not in {a.key for a in subject}:
+                # "X's respondent said that Y funded its clinic": its = the reporting X
+                right = [a for a in right if not (a.generic and a.start - possessive <= 3)]
+                right = attribution + right
             if not subject and kind == "by" and (s in view.sentence_starts
                                                  or s - 1 in view.sentence_starts):
                 # "With funding from X, A and B provide ...": the main clause's subject

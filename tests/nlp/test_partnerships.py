@@ -277,3 +277,21 @@ def test_partnerships_main_donor_of_the_reporting_organisation(tagger):
                         "Council.")
     assert partnership(result, {"Hope Foundation", "Lyon City Council"})["type"] == \
         "third_actor_public"
+
+
+def test_partnerships_possessive_party_and_the_reporting_organisation(tagger):
+    """ "with the council's employment service": the service is the party; "X's respondent
+    said that Y funded its clinic": its = X."""
+    result = tagger.tag("Hafen Bau GmbH offers placements to refugees, arranged with the "
+                        "council's employment service.")
+    assert partnership(result, {"Hafen Bau GmbH", "employment service"})["type"] == \
+        "public_private"
+    result = tagger.tag("The respondent from Hope Legal Aid said that a bank, Nordhavn Bank, "
+                        "funded its legal clinic for two years.")
+    assert partnership(result, {"Hope Legal Aid", "Nordhavn Bank"})
+
+
+def test_partnerships_kind_word_before_a_name_refers_to_no_earlier_actor(tagger):
+    result = tagger.tag("The Leuven social welfare centre (OCMW Leuven) and the temporary "
+                        "employment agency Randstad run a joint scheme.")
+    assert partnership(result, {"OCMW Leuven", "Randstad"})["type"] == "public_private"
