@@ -130,7 +130,7 @@ def cue_problems(doc: YamlDocument, file: str) -> list[Problem]:
                 "list_words", "list_fillers", "self_references", "agreement_nouns",
                 "funding_nouns"):
         check([key], data[key])
-    for key in ("actor_verbs", "owner_verbs"):
+    for key in ("actor_verbs", "owner_verbs", "third_actor_verbs"):
         if key in data:
             check([key], data[key])
     for i, kind in enumerate(data["kinds"]):
@@ -276,6 +276,7 @@ class EntityMatcher:
         self._add("report", None, data["report_verbs"])
         self._add("actor_verb", None, data.get("actor_verbs", []))
         self._add("owner", None, data.get("owner_verbs", []))
+        self._add("third_verb", None, data.get("third_actor_verbs", []))
         self._add("term", None, data["terminators"])
         self._add("member", None, data["member_markers"])
         self._add("selfref", None, data["self_references"])
@@ -1177,9 +1178,17 @@ class ActorRecognizer:
         if not votes and not acronym and init_head is None and cues.bare_name is not None \
                 and not view.in_group("init_ambiguous_heads", start, end) \
                 and slot != "object":  # what a city funds or commissions is seldom a brand
-            # nothing in or around the name says what it is: a brand ("Bosch", "Westpac")
-            evidence.append("bare_name")
-            votes.append((*cues.bare_name, 1.0, "bare_name"))
+            # nothing in or around the name says what it is: a brand ("Bosch", "Westpac"),
+            # unless it does what charities do ("X helps asylum seekers", "X receives funding")
+            k = end
+            while k < view.length and k - end < 2 and view.folded(k) in _AUXILIARIES:
+                k += 1
+            if any(s == k for s, _, _ in view.in_group("third_verb", k, min(view.length, k + 4))):
+                evidence.append("third_actor_verb")
+                votes.append(("civil_society", "third", 1.0, "third_actor_verb"))
+            else:
+                evidence.append("bare_name")
+                votes.append((*cues.bare_name, 1.0, "bare_name"))
         category, sector = self._decide(votes)
         end = view.extend_to.get(start, end)
         name = view.span_text(start, end)
@@ -1797,11 +1806,18 @@ def common_words() -> frozenset[str]:
                      if line.strip() and not line.startswith("#"))
 
 
+# The words `english_words` gave in an earlier process, when `pipeline.nlp.tagger` found
+# them in its build cache (keyed by spacy-lookups-data, common_words.txt and this code).
+KNOWN_ENGLISH_WORDS: list[frozenset[str]] = []
+
+
 @lru_cache(maxsize=1)
 def english_words() -> frozenset[str]:
     """Every English word form spacy-lookups-data knows (the lemma table's forms and lemmas,
     the lemma index) and the frequent words: a lower-case word outside it, after a
     capitalised one, belongs to a name in another language."""
+    if KNOWN_ENGLISH_WORDS:  # an earlier process's, from the tagger's build cache
+        return KNOWN_ENGLISH_WORDS[0]
     import gzip
 
     from pipeline.nlp.language import english_lemma_table

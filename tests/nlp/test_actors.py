@@ -470,6 +470,9 @@ def test_actors_month_and_year_after_by_is_no_actor(tagger):
      "civil_society"),
     ("The course is prepared with the Protestantse Gemeente Kralingen.",
      "Protestantse Gemeente Kralingen", "civil_society"),
+    # a bare name that does what charities do is no brand
+    ("Puerta Abierta receives funding from the city.", "Puerta Abierta", "civil_society"),
+    ("Puerta Abierta sponsors the city's job fair.", "Puerta Abierta", "business"),
 ])
 def test_actors_fifth_session_name_and_description_cues(tagger, text, name, category):
     assert actor(tagger.tag(text), name)["category"] == category
