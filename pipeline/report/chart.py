@@ -9,7 +9,12 @@ global state (open figures, rcParams changed elsewhere) leaks into it.
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
+import json
+import os
+import tempfile
+from pathlib import Path
 
 CONFIRMED_COLOUR = "#2f5d8a"
 UNREVIEWED_COLOUR = "#c9d6e3"
@@ -35,6 +40,56 @@ def _chart(labels: tuple, confirmed: tuple, unreviewed: tuple, title: str | None
 # a quarter of a chart's time. Redrawing gives the same pixels as a new figure
 # (tests/report/test_chart.py compares them).
 _FIGURES: dict[tuple, tuple] = {}
+
+
+# Charts kept between runs (<study>/.cityqda-cache/report-charts/<key>.png), keyed by what
+# they are drawn from and the package state (cityqda's code, matplotlib's version): after
+# one changed interview the charts of the rewritten city and of the summary usually show
+# the same counts, and a rerun then neither imports matplotlib nor draws. A file that is
+# not a whole PNG is drawn again.
+CHART_CACHE = "report-charts"
+_PNG_START = b"\x89PNG\r\n\x1a\n"
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
+def chart_key(salt: str, labels, confirmed, unreviewed, title: str | None = None) -> str:
+    text = json.dumps([salt, list(labels), list(confirmed), list(unreviewed), title],
+                      ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def cached_chart(folder: Path, salt: str, labels, confirmed, unreviewed,
+                 title: str | None = None) -> bytes:
+    """dimension_chart's bytes, from the cache folder when drawn before."""
+    path = Path(folder) / f"{chart_key(salt, labels, confirmed, unreviewed, title)}.png"
+    try:
+        data = path.read_bytes()
+        if data.startswith(_PNG_START) and data.endswith(_PNG_END):
+            return data
+    except OSError:
+        pass
+    data = dimension_chart(list(labels), list(confirmed), list(unreviewed), title=title)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=".cityqda-", suffix=".png", dir=path.parent)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        from pipeline.xlsx_determinism import replace_keeping_mode
+
+        replace_keeping_mode(temp, path)  # atomic: another process may write it too
+    except OSError:
+        pass  # a cache: the next run draws it again
+    return data
+
+
+def prune_charts(folder: Path, keys: set[str]) -> None:
+    """Drop cached charts no report uses any more (the folder stays the size of a run)."""
+    try:
+        for path in Path(folder).glob("*.png"):
+            if path.stem not in keys:
+                path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def load_matplotlib() -> None:

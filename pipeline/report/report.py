@@ -339,6 +339,7 @@ class ReportSettings:
     dimensions: list[str]
     labels: dict[str, str]
     partnership_types: list[str]
+    charts: tuple[Path, str] | None = None  # chart cache folder and key salt (in a run)
 
 
 @dataclass
@@ -364,14 +365,21 @@ def city_figures(content: CityContent, settings: ReportSettings) -> CityFigures:
                                                   settings.labels))
 
 
-def _chart_for(figures: list[CityFigures], settings: ReportSettings) -> bytes:
-    from pipeline.report.chart import dimension_chart
-
+def _chart_args(figures: list[CityFigures], settings: ReportSettings) -> tuple:
+    """Labels, confirmed and unreviewed counts of the chart of these cities' figures."""
     confirmed = [sum(f.confirmed[i] for f in figures) for i in range(len(settings.dimensions))]
     unreviewed = [sum(f.unreviewed[i] for f in figures)
                   for i in range(len(settings.dimensions))]
-    return dimension_chart([settings.labels.get(d, label_of(d)) for d in settings.dimensions],
-                           confirmed, unreviewed)
+    return ([settings.labels.get(d, label_of(d)) for d in settings.dimensions], confirmed,
+            unreviewed)
+
+
+def _chart_for(figures: list[CityFigures], settings: ReportSettings) -> bytes:
+    from pipeline.report.chart import cached_chart, dimension_chart
+
+    if settings.charts is not None:
+        return cached_chart(*settings.charts, *_chart_args(figures, settings))
+    return dimension_chart(*_chart_args(figures, settings))
 
 
 def _scope_text(settings: ReportSettings) -> str:
@@ -577,7 +585,8 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
             footer=(f"{study.name} · codebook {codebook_label} · run "
                     f"{run_id if run_id is not None else 'none'} · cityqda {__version__}"),
             dimensions=list(scope.dimensions), labels=info.labels,
-            partnership_types=list(scope.partnership_types))
+            partnership_types=list(scope.partnership_types),
+            charts=_chart_cache(study) if keep is not None else None)
         written, kept = _write_reports(study, store, register, reader, chosen, tables,
                                        settings, result, codebook_label=codebook_label,
                                        round=round, identify=identify, out=out, pdf=pdf,
@@ -673,6 +682,11 @@ def _write_reports(study, store, register, reader: StudyReader, chosen: list[str
     if keep is not None:
         save_figures(study, {part: (cached.get(part) or fresh[part])
                              for _c, _k, _p, _o, part, _keeps in plans})
+        from pipeline.report.chart import chart_key, prune_charts
+
+        folder, salt = settings.charts
+        prune_charts(folder, {chart_key(salt, *_chart_args(group, settings))
+                              for group in [figures, *([f] for f in figures)]})
     result.cities = [f.city for f in figures]
     result.kept = len(kept)
     return written, kept
@@ -752,6 +766,14 @@ def _worker_city(index: int) -> CityFigures:
 
 FIGURES_CACHE = "report-figures.json"
 FIGURES_FORMAT = 1
+
+
+def _chart_cache(study) -> tuple[Path, str]:
+    from pipeline.nlp.build_cache import study_cache_dir
+    from pipeline.report.chart import CHART_CACHE
+    from pipeline.report.incremental import package_state
+
+    return study_cache_dir(study.root) / CHART_CACHE, package_state()
 
 
 def _figures_path(study) -> Path:

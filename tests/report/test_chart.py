@@ -39,3 +39,25 @@ def test_chart_redrawn_figure_gives_the_bytes_of_a_new_one():
             assert draw_chart(labels, confirmed, unreviewed, title, figures) == \
                 draw_chart(labels, confirmed, unreviewed, title)
     assert len(figures) == 2
+
+
+def test_chart_cached_chart_equals_a_drawn_one_and_redraws_a_broken_file(tmp_path):
+    from pipeline.report.chart import (
+        cached_chart,
+        chart_key,
+        dimension_chart,
+        prune_charts,
+    )
+
+    labels, confirmed, unreviewed = ["Legal", "Social"], [2, 0], [1, 3]
+    drawn = dimension_chart(labels, confirmed, unreviewed)
+    first = cached_chart(tmp_path, "salt", labels, confirmed, unreviewed)
+    key = chart_key("salt", labels, confirmed, unreviewed)
+    assert first == drawn and (tmp_path / f"{key}.png").read_bytes() == drawn
+    (tmp_path / f"{key}.png").write_bytes(drawn[:100])  # cut short: not a whole PNG
+    assert cached_chart(tmp_path, "salt", labels, confirmed, unreviewed) == drawn
+    assert (tmp_path / f"{key}.png").read_bytes() == drawn
+    assert chart_key("other", labels, confirmed, unreviewed) != key
+    (tmp_path / "stale.png").write_bytes(drawn)
+    prune_charts(tmp_path, {key})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{key}.png"]
