@@ -12,6 +12,7 @@ but give no dimension.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -187,7 +188,30 @@ def cached_entity_tagger(nlp, actors, cache_dir: str | Path):
     if keywords != kept:
         cache.save(ENTITY_CACHE_NAME, key, keywords)
     tagger.matcher.keywords = None  # in the matcher now: release them
+    _cached_english_words(cache)
     return tagger
+
+
+def _cached_english_words(cache) -> None:
+    """The entity pass's English word list (built from spacy-lookups-data's tables on the
+    first text tagged) from the build cache, else built now and kept there."""
+    from importlib import resources
+
+    from pipeline.nlp import actors
+    from pipeline.nlp.build_cache import code_fingerprint
+
+    if actors.KNOWN_ENGLISH_WORDS or actors.english_words.cache_info().currsize:
+        return  # known in this process already
+    common = resources.files("pipeline") / "defaults" / actors.COMMON_WORDS_NAME
+    key = f"{hashlib.sha256(common.read_bytes()).hexdigest()}/{code_fingerprint()}"
+    words = cache.load(ENGLISH_WORDS_CACHE_NAME, key)
+    if isinstance(words, frozenset):
+        actors.KNOWN_ENGLISH_WORDS[:] = [words]
+    else:
+        cache.save(ENGLISH_WORDS_CACHE_NAME, key, actors.english_words())
+
+
+ENGLISH_WORDS_CACHE_NAME = "english-words"
 
 
 def tag_texts(texts: Iterable[str], codebook: Codebook | str | Path | None = None) -> list[dict]:

@@ -106,3 +106,20 @@ def test_build_cache_entity_matcher_replayed_is_a_fresh_build(
                            sha256="other")
     cached_entity_tagger(nlp, other, tmp_path)
     assert calls  # a different registry: built, not replayed
+
+
+def test_build_cache_english_words_are_kept_and_given_back(tmp_path, monkeypatch):
+    from pipeline.nlp import actors
+    from pipeline.nlp.tagger import ENGLISH_WORDS_CACHE_NAME, _cached_english_words
+
+    cache = BuildCache(tmp_path)
+    monkeypatch.setattr(actors, "KNOWN_ENGLISH_WORDS", [])
+    actors.english_words.cache_clear()
+    _cached_english_words(cache)  # built, then kept
+    built = actors.english_words()
+    assert (tmp_path / f"{ENGLISH_WORDS_CACHE_NAME}.pickle").is_file()
+    assert actors.KNOWN_ENGLISH_WORDS == []
+    actors.english_words.cache_clear()
+    _cached_english_words(cache)  # a new process: read back, not built
+    assert actors.KNOWN_ENGLISH_WORDS == [built] and "shelter" in built
+    assert actors.english_words() == built
