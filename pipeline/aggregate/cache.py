@@ -16,8 +16,10 @@ so its rendered chunk (pipeline.aggregate.writing.Chunk) is kept under a key mad
 
 A chunk is used only when its key matches and its bytes pass their CRC-32; anything else
 (missing, stale, corrupt, unreadable cache) renders the interview again, so the cache can
-only cost time, never change an output. A clean run renders every chunk the same way, so
-clean and incremental runs give the same bytes.
+only cost time, never change an output. The store's change counters (m0003) are kept with
+the cache: when one went back (a store restored from a backup), every chunk is dropped.
+A clean run renders every chunk the same way, so clean and incremental runs give the
+same bytes.
 """
 
 from __future__ import annotations
@@ -100,7 +102,24 @@ class ChunkCache:
             "kinds TEXT NOT NULL, flags BLOB NOT NULL, widths BLOB NOT NULL, "
             "digest TEXT NOT NULL, check_crc INTEGER NOT NULL, "
             "PRIMARY KEY (dataset, interview_id))")
+        self.conn.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, "
+                          "value TEXT NOT NULL)")
         self.conn.execute("BEGIN")
+
+    def follow_store(self, versions: dict[str, int]) -> None:
+        """Forget every chunk when a store change counter went back (a store restored from
+        a backup, another store copied in): its counts and ids could then meet a cached
+        key again with other content. The counters seen are kept at `commit`."""
+        self._versions = dict(versions)
+        if self.conn is None:
+            return
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE name = 'store'").fetchone()
+            seen = json.loads(row[0]) if row else {}
+            if any(versions.get(table, -1) < count for table, count in seen.items()):
+                self.conn.execute("DELETE FROM chunks")
+        except (sqlite3.Error, ValueError, TypeError, AttributeError):
+            self._reset()
 
     def _reset(self) -> None:
         self.close()
@@ -173,6 +192,9 @@ class ChunkCache:
         if self.conn is None:
             return
         try:
+            if getattr(self, "_versions", None) is not None:
+                self.conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES "
+                                  "('store', ?)", (json.dumps(self._versions),))
             self.conn.execute("COMMIT")
             self.conn.execute("BEGIN")
         except sqlite3.Error:

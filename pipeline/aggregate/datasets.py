@@ -346,6 +346,9 @@ def rendered_datasets(conn: Connection, study, *, include_suggested: bool = Fals
     dimensions = list(scope.dimensions)
     ordered = sorted(scope.interviews, key=lambda i: (i.file, i.id))
     cursor = conn.connection.driver_connection.cursor()
+    if cache is not None:
+        cache.follow_store(dict(cursor.execute("SELECT table_name, version "
+                                               "FROM data_versions")))
     states = interview_states(cursor)
     resolvers = _entity_resolvers(conn)
     common = [code_version(), label, parquet, sorted(codebook.labels.items())]

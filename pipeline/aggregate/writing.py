@@ -186,7 +186,8 @@ class RowsXml:
         self.name = table.name
         self.width = len(table.columns)
         self.positions = positions
-        self.opens = [f'<c r="{get_column_letter(index + 1)}' for index in range(self.width)]
+        self.opens = [f'<c r="{get_column_letter(index + 1)}' for index in range(self.width)] \
+            if positions else []
         self.number = 1
         self.flags_from = flags_from if flags_from is not None and flags_from < self.width \
             else None
@@ -636,8 +637,12 @@ def render_chunk(head: ResultTable, rows: list[list], *, flags_from: int | None 
     flags = b""
     if flags_from is not None:
         flags = b"".join(bytes(row[flags_from:]) for row in rows)
-    widths = bytes(0 if value is None else min(len(str(value)), 60)
-                   for row in rows[:200] for value in row)
+    # the 0/1 columns are one character wide: only the leading cells are measured
+    ones = b"\x01" * (width - fixed)
+    widths = b"".join(
+        bytes([0 if value is None else min(len(value) if type(value) is str
+                                           else len(str(value)), 60)
+               for value in row[:fixed]]) + ones for row in rows[:200])
     digest = hashlib.sha256(csv_data)
     digest.update(xml)
     return Chunk(rows=len(rows), csv=csv_data, xml=deflated, xml_size=len(xml),

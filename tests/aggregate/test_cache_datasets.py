@@ -112,3 +112,20 @@ def test_cache_datasets_selections_are_cached_apart(agg, tmp_path):
     assert accepted.rendered == len(agg.interviews) - 1
     _aggregate(agg, tmp_path / "clean", include_suggested=False, cache=False)
     assert _files(tmp_path / "accepted") == _files(tmp_path / "clean")
+
+
+def test_cache_datasets_store_restored_from_a_backup_drops_the_cache(agg, tmp_path):
+    """A store copied back from before a change has lower change counters: its counts and
+    ids could meet a cached key with other content again, so nothing cached is used."""
+    import shutil
+
+    store_path = agg.study.store_path
+    backup = tmp_path / "backup.sqlite"
+    _aggregate(agg, tmp_path / "first")
+    shutil.copy(store_path, backup)
+    agg.write(lambda conn: _flag_in_place(agg, conn))
+    _aggregate(agg, tmp_path / "changed")
+    shutil.copy(backup, store_path)
+    restored = _aggregate(agg, tmp_path / "restored")
+    assert restored.rendered == len(agg.interviews) - 1
+    assert _files(tmp_path / "restored") == _files(tmp_path / "first")
