@@ -133,15 +133,34 @@ def set_plain_decisions(conn: Connection, wanted: list[tuple[int, str, str | Non
         raise ValueError("set_plain_decisions takes accept, reject or discuss only")
     if len({coding_id for coding_id, _d, _c in wanted}) != len(wanted):
         raise ValueError("set_plain_decisions takes each coding once")
+    raw = _driver(conn)
+    batches = [wanted[start:start + BATCH] for start in range(0, len(wanted), BATCH)]
+    if len(batches) <= 1:
+        return sum(_write_batch(raw, _build_batch(_read_batch(conn, batch, coder), batch,
+                                                  coder, role, source, run_id))
+                   for batch in batches)
+    # Each batch's rows and events are built in a thread while the previous batch is
+    # written: SQLite works without holding the GIL, so on two cores the Python half of
+    # the work (the events' JSON) mostly overlaps the writing. Batches hold distinct
+    # codings, so writing one never changes what the next one read.
+    from concurrent.futures import ThreadPoolExecutor
+
     changed = 0
-    for start in range(0, len(wanted), BATCH):
-        changed += _set_batch(conn, wanted[start:start + BATCH], coder, role=role,
-                              source=source, run_id=run_id)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
+        for batch in batches:
+            built = pool.submit(_build_batch, _read_batch(conn, batch, coder), batch, coder,
+                                role, source, run_id)
+            if pending is not None:
+                changed += _write_batch(raw, pending.result())
+            pending = built
+        changed += _write_batch(raw, pending.result())
     return changed
 
 
-def _set_batch(conn: Connection, wanted: list[tuple[int, str, str | None]], coder: str, *,
-               role: str, source: str, run_id: int | None) -> int:
+def _read_batch(conn: Connection, wanted: list[tuple[int, str, str | None]], coder: str):
+    """What a batch's rows and events are built from: this coder's stored decisions,
+    the codings' review flags and identities (read through this thread's connection)."""
     raw = _driver(conn)
     ids = sorted({coding_id for coding_id, _d, _c in wanted})
     old_rows, review = {}, {}
@@ -155,8 +174,15 @@ def _set_batch(conn: Connection, wanted: list[tuple[int, str, str | None]], code
                 "SELECT id, needs_review, review_reason FROM codings WHERE id IN (?)", chunk),
                 chunk):
             review[coding_id] = (needs_review, reason)
-    names = {coding_id: _identity_json(values)
-             for coding_id, values in _identity_rows(conn, ids)}
+    return old_rows, review, list(_identity_rows(conn, ids))
+
+
+def _build_batch(read, wanted: list[tuple[int, str, str | None]], coder: str, role: str,
+                 source: str, run_id: int | None) -> tuple[list, list, list, list]:
+    """The rows to insert and update and the events to append for a batch (no store
+    access: may run in another thread)."""
+    old_rows, review, identity_rows = read
+    names = {coding_id: _identity_json(values) for coding_id, values in identity_rows}
     now = utc_now()
     inserts, updates, cleared, logged = [], [], [], []
     for coding_id, decision, comment in wanted:
@@ -185,6 +211,11 @@ def _set_batch(conn: Connection, wanted: list[tuple[int, str, str | None]], code
         old_state = _decision_state(old)
         logged.append((now, coder, "decision.set", "codings", str(coding_id), source, None,
                        run_id, None if old_state is None else _JSON.encode(old_state), new))
+    return inserts, updates, cleared, logged
+
+
+def _write_batch(raw, built: tuple[list, list, list, list]) -> int:
+    inserts, updates, cleared, logged = built
     if inserts:
         raw.executemany(
             "INSERT INTO decisions (coding_id, coder, time, source, decision, role, "

@@ -711,6 +711,10 @@ class _RowChecker:
         """Check a Codings row's coder cells against the export (`record_state`: what it
         pre-filled) and the store (`stored`: this coder's decision now)."""
         sheet, at = R.CODINGS_SHEET, row["_row"]
+        if record_state is None and len(row) == 4 and "_small" in row:
+            # a `_slim` row with every coder cell empty, exported undecided: unchanged
+            self.work.changes.unchanged += 1
+            return
         decision = row.get("decision")
         if stored is None and record_state is None and decision in _PLAIN_DECISIONS and \
                 type(decision) is str and row.get("corrected_code") is None and \

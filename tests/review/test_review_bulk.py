@@ -38,7 +38,12 @@ def _state(study) -> list:
             strip(query(study, select(events).order_by(events.c.id)), "time")]
 
 
-def test_review_bulk_matches_set_decision(tmp_path):
+@pytest.mark.parametrize("batch", [None, 1], ids=["one-batch", "batches-in-a-thread"])
+def test_review_bulk_matches_set_decision(tmp_path, monkeypatch, batch):
+    if batch is not None:  # several batches: built in a thread while the last is written
+        from pipeline.review import bulk
+
+        monkeypatch.setattr(bulk, "BATCH", batch)
     one = build_study(tmp_path / "one" / "study")
     shutil.copytree(one.root, tmp_path / "two" / "study")
     two = load_study(tmp_path / "two" / "study")
