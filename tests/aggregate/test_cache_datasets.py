@@ -129,3 +129,20 @@ def test_cache_datasets_store_restored_from_a_backup_drops_the_cache(agg, tmp_pa
     restored = _aggregate(agg, tmp_path / "restored")
     assert restored.rendered == len(agg.interviews) - 1
     assert _files(tmp_path / "restored") == _files(tmp_path / "first")
+
+
+def test_cache_datasets_all_statuses_follow_coding_statuses(agg):
+    """The DB-API read of every coding's status gives what coding_statuses gives (the
+    fixture has agreeing, disagreeing and adjudicated decisions and undecided codings)."""
+    from pipeline.aggregate.datasets import _all_statuses
+    from pipeline.coding.decisions import coding_statuses
+
+    store = agg.store()
+    try:
+        with store.read() as conn:
+            expected = coding_statuses(conn)
+            found = _all_statuses(conn.connection.driver_connection.cursor())
+    finally:
+        store.close()
+    assert found == expected
+    assert len(set(found.values())) >= 3
