@@ -71,20 +71,33 @@ class CodeRuler(SpanRuler):
         A pattern may carry "exact_lower": True to match only its exact lower-cased words."""
         strings = self.nlp.vocab.strings
         grouped: dict[str, list] = {}
+        keys: dict[tuple[str, str], tuple[str, int]] = {}  # a match key per label and id
         for entry in patterns:
             label, pattern_id = entry["label"], entry.get("id", "")
-            key = repr((label, pattern_id))
-            key_hash = strings.add(key)
-            self._match_label_id_map[key_hash] = {"label": label, "id": pattern_id}
-            self._fast_labels[key_hash] = (strings.add(label), strings.add(pattern_id))
-            public = {k: v for k, v in entry.items() if k != "exact_lower"}
-            if isinstance(entry["pattern"], str):
-                grouped.setdefault(key, []).append(entry["pattern"])
+            found = keys.get((label, pattern_id))
+            if found is None:
+                key = repr((label, pattern_id))
+                key_hash = strings.add(key)
+                self._match_label_id_map[key_hash] = {"label": label, "id": pattern_id}
+                self._fast_labels[key_hash] = (strings.add(label), strings.add(pattern_id))
+                found = keys[label, pattern_id] = (key, key_hash)
+            key, key_hash = found
+            pattern = entry["pattern"]
+            if "exact_lower" in entry:
+                public = {k: v for k, v in entry.items() if k != "exact_lower"}
+            else:
+                public = dict(entry)
+            if isinstance(pattern, str):
+                texts = grouped.get(key)
+                if texts is None:
+                    grouped[key] = [pattern]
+                else:
+                    texts.append(pattern)
                 if entry.get("exact_lower"):
                     self._lower_forms.setdefault(key_hash, set()).add(
-                        self.phrase_tokens(entry["pattern"])[1])
+                        self.phrase_tokens(pattern)[1])
             else:
-                self.matcher.add(key, [entry["pattern"]])
+                self.matcher.add(key, [pattern])
             self._patterns.append(public)
         tokens = self.phrase_tokens
         for key, texts in grouped.items():
