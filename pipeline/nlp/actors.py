@@ -636,8 +636,10 @@ class DocView:
             if actor is not None and actor.start == i:
                 owned = self.actor_at(actor.end + 1) if actor.end + 1 < limit and \
                     self.text(actor.end) in ("'s", "\u2019s") else None
-                if actor.generic and owned is not None and owned.start == actor.end + 1:
-                    actor = owned  # "with the council's employment service": the service
+                if owned is not None and owned.start == actor.end + 1:
+                    # "with the council's employment service", "the Kurdistan Region's
+                    # Ministry of Labour": the owned body is the party, acting for itself
+                    actor = owned
                 found.append(actor)
                 i = actor.end
                 gap = 3

@@ -295,3 +295,10 @@ def test_partnerships_kind_word_before_a_name_refers_to_no_earlier_actor(tagger)
     result = tagger.tag("The Leuven social welfare centre (OCMW Leuven) and the temporary "
                         "employment agency Randstad run a joint scheme.")
     assert partnership(result, {"OCMW Leuven", "Randstad"})["type"] == "public_private"
+
+
+def test_partnerships_owned_body_after_a_named_owner_is_the_party(tagger):
+    result = tagger.tag("Korek Telecom sponsors the training centre of the Duhok Region's "
+                        "Ministry of Labour.")
+    assert [sorted(p["parties"]) for p in result["partnerships"]] == [
+        ["Korek Telecom", "Ministry of Labour"]]
