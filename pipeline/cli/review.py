@@ -78,6 +78,9 @@ def import_command(ctx, obj, files, dry_run, skip_stale, coder):
 
     Problems are listed on stderr and in <workbook>.problems.csv next to each workbook.
     """
+    from pipeline.review.workbook import start_prefetch
+
+    start_prefetch(files)  # parse the big sheets on the second core while the rest loads
     from pipeline.review.importer import import_reviews, problems_path
     from pipeline.store import open_study_store
 
