@@ -168,13 +168,18 @@ def _load_cues(path: str) -> EntityCues:
     problems = cue_problems(doc, path)
     if problems:
         raise CityQDAError.from_problems(problems)
-    data = doc.data
+    return build_entity_cues(doc.data, hashlib.sha256(raw_bytes).hexdigest())
+
+
+def build_entity_cues(data: dict, sha256: str) -> EntityCues:
+    """The cue lists from their checked document (`pipeline.nlp.tagger` keeps it in the
+    study's build cache, so a rebuild skips the YAML and schema check)."""
     variants = {k: v for k, v in data["spelling_variants"].items()}
     fold = lambda word: strip_accents(word.lower()).replace(".", "")  # noqa: E731
     kinds = {k["id"]: Kind(k["id"], k["category"], k["sector"], k["role"], float(k["weight"]),
                            bool(k.get("generic", False))) for k in data["kinds"]}
     return EntityCues(
-        raw=data, sha256=hashlib.sha256(raw_bytes).hexdigest(), variants=variants,
+        raw=data, sha256=sha256, variants=variants,
         kinds=kinds, default=(data["default_kind"]["category"], data["default_kind"]["sector"]),
         bare_name=((data["bare_name_kind"]["category"], data["bare_name_kind"]["sector"])
                    if "bare_name_kind" in data else None),

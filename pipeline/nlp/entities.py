@@ -36,10 +36,11 @@ class EntityTagger:
     """Finds actors, initiatives and partnerships in docs of one spaCy pipeline."""
 
     def __init__(self, nlp, registry: Registry | None = None, cues_path: str | None = None,
-                 keywords: list | None = None):
-        """`keywords`: see `EntityMatcher` (the build cache of `pipeline.nlp.tagger`)."""
+                 keywords: list | None = None, cues=None):
+        """`keywords`: see `EntityMatcher`; `cues`: the cue lists already loaded (both from
+        the build cache of `pipeline.nlp.tagger`)."""
         self.registry = registry if registry is not None else load_registry()
-        self.cues = load_entity_cues(cues_path)
+        self.cues = cues if cues is not None else load_entity_cues(cues_path)
         self.matcher = EntityMatcher(nlp, self.registry, self.cues, keywords)
         self.actors = ActorRecognizer(self.matcher)
         self.initiatives = InitiativeRecognizer(self.cues)

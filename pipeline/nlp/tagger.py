@@ -172,7 +172,6 @@ def cached_entity_tagger(nlp, actors, cache_dir: str | Path):
     its phrase keywords kept in `cache_dir` (`pipeline.nlp.build_cache`) under the
     registry's and cue lists' hashes and the code's: a rebuild replays them instead of
     expanding and tokenising every name and cue again. The matcher is the same either way."""
-    from pipeline.nlp.actors import load_entity_cues
     from pipeline.nlp.build_cache import BuildCache, code_fingerprint
     from pipeline.nlp.entities import EntityTagger
     from pipeline.nlp.registry import Registry, load_registry
@@ -181,15 +180,41 @@ def cached_entity_tagger(nlp, actors, cache_dir: str | Path):
     if not registry.sha256:  # built in memory: nothing to key a cache on
         return EntityTagger(nlp, registry)
     cache = BuildCache(cache_dir)
-    key = f"{registry.sha256}/{load_entity_cues().sha256}/{code_fingerprint()}"
+    cues = _cached_entity_cues(cache)
+    key = f"{registry.sha256}/{cues.sha256}/{code_fingerprint()}"
     kept = cache.load(ENTITY_CACHE_NAME, key)
     keywords = list(kept) if isinstance(kept, list) else []
-    tagger = EntityTagger(nlp, registry, keywords=keywords)
+    tagger = EntityTagger(nlp, registry, keywords=keywords, cues=cues)
     if keywords != kept:
         cache.save(ENTITY_CACHE_NAME, key, keywords)
     tagger.matcher.keywords = None  # in the matcher now: release them
     _cached_english_words(cache)
     return tagger
+
+
+def _cached_entity_cues(cache):
+    """The package's entity cue lists; their checked document comes from the build cache
+    when these bytes were checked by the same code (else loaded, checked and kept)."""
+    import copy
+
+    from pipeline.nlp.actors import build_entity_cues, default_cues_path, load_entity_cues
+    from pipeline.nlp.build_cache import code_fingerprint
+
+    try:
+        sha256 = hashlib.sha256(default_cues_path().read_bytes()).hexdigest()
+    except OSError:
+        return load_entity_cues()  # reports the problem as usual
+    key = f"{sha256}/{code_fingerprint()}"
+    data = cache.load(ENTITY_CUES_CACHE_NAME, key)
+    if isinstance(data, dict):
+        return build_entity_cues(data, sha256)
+    cues = load_entity_cues()
+    if cues.sha256 == sha256:  # the file did not change while it was read
+        cache.save(ENTITY_CUES_CACHE_NAME, key, copy.deepcopy(cues.raw))
+    return cues
+
+
+ENTITY_CUES_CACHE_NAME = "entity-cues"
 
 
 def _cached_english_words(cache) -> None:

@@ -123,3 +123,15 @@ def test_build_cache_english_words_are_kept_and_given_back(tmp_path, monkeypatch
     _cached_english_words(cache)  # a new process: read back, not built
     assert actors.KNOWN_ENGLISH_WORDS == [built] and "shelter" in built
     assert actors.english_words() == built
+
+
+def test_build_cache_entity_cues_from_the_cache_are_the_loaded_ones(tmp_path, monkeypatch):
+    from pipeline.nlp import actors
+    from pipeline.nlp.tagger import ENTITY_CUES_CACHE_NAME, _cached_entity_cues
+
+    cache = BuildCache(tmp_path)
+    loaded = actors.load_entity_cues()
+    assert _cached_entity_cues(cache) == loaded  # loaded, checked, kept
+    assert (tmp_path / f"{ENTITY_CUES_CACHE_NAME}.pickle").is_file()
+    monkeypatch.setattr(actors, "load_entity_cues", lambda *args: pytest.fail("parsed"))
+    assert _cached_entity_cues(cache) == loaded  # built from the kept document
