@@ -433,13 +433,24 @@ def rendered_datasets(conn: Connection, study, *, include_suggested: bool = Fals
     def chunks():
         need_statuses(sorted(set(wide_misses) - set(long_misses)))
         reader = _Reader(conn, codebook, wanted, label, dimensions, codes, resolvers)
+        seen = {"long": 0, "wide": 0}  # rows so far: the first 200 need cell widths
+        width = {"long": len(long.columns), "wide": len(wide.columns)}
+
+        def usable(chunk, which: str):
+            if chunk is not None and seen[which] < 200 \
+                    and len(chunk.widths) < min(chunk.rows, 200) * width[which]:
+                return None  # cached without widths, now among the first rows
+            return chunk
+
         for interview in ordered:
             long_chunk = wide_chunk = None
             if cache is not None:
                 if interview.id in codes_of:
-                    long_chunk = cache.get(long_name, interview.id, long_keys[interview.id])
+                    long_chunk = usable(cache.get(long_name, interview.id,
+                                                  long_keys[interview.id]), "long")
                 if (cached_wide.get(interview.id) or ("",))[0] == wide_keys[interview.id]:
-                    wide_chunk = cache.get(wide_name, interview.id, wide_keys[interview.id])
+                    wide_chunk = usable(cache.get(wide_name, interview.id,
+                                                  wide_keys[interview.id]), "wide")
             if long_chunk is None or wide_chunk is None:
                 if not whole_store[0]:
                     statuses.update(coding_statuses(conn, interview_id=interview.id))
@@ -447,7 +458,8 @@ def rendered_datasets(conn: Connection, study, *, include_suggested: bool = Fals
                 long_rows, wide_rows = reader.rows(interview, statuses, entities)
                 rendered.append(interview.id)
                 if long_chunk is None:
-                    long_chunk = render_chunk(long, long_rows, parquet=parquet)
+                    long_chunk = render_chunk(long, long_rows, parquet=parquet,
+                                              widths=seen["long"] < 200)
                     if cache is not None:
                         extra = {"codes": sorted({row[code_col] for row in long_rows}),
                                  "entities": sorted([kind, entity_id, name] for
@@ -456,10 +468,12 @@ def rendered_datasets(conn: Connection, study, *, include_suggested: bool = Fals
                                   long_chunk, json.dumps(extra, ensure_ascii=False))
                 if wide_chunk is None:
                     wide_chunk = render_chunk(wide, wide_rows, flags_from=flags_from,
-                                              parquet=parquet)
+                                              parquet=parquet, widths=seen["wide"] < 200)
                     if cache is not None:
                         cache.put(wide_name, interview.id, wide_keys[interview.id],
                                   wide_chunk)
+            seen["long"] += long_chunk.rows
+            seen["wide"] += wide_chunk.rows
             yield long_chunk, wide_chunk
         if cache is not None:
             kept = {i.id for i in ordered}

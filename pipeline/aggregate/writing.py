@@ -584,7 +584,7 @@ class Chunk:
 
 
 def _kind_names(values) -> list[str]:
-    return sorted({type(v).__name__ for v in values if v is not None})
+    return sorted(kind.__name__ for kind in set(map(type, values)) if kind is not type(None))
 
 
 def _csv_rows(rows: list[list], flags_from: int | None) -> bytes:
@@ -602,9 +602,10 @@ def _csv_rows(rows: list[list], flags_from: int | None) -> bytes:
 
 
 def render_chunk(head: ResultTable, rows: list[list], *, flags_from: int | None = None,
-                 parquet: bool = True) -> Chunk:
+                 parquet: bool = True, widths: bool = True) -> Chunk:
     """Render one interview's rows (see `Chunk`); the same rows give the same bytes
-    wherever they land in the dataset."""
+    wherever they land in the dataset. Without `widths` the cell lengths are left out
+    (`widths` empty): only chunks within the dataset's first 200 rows need them."""
     import hashlib
     import json
     import zlib
@@ -639,7 +640,7 @@ def render_chunk(head: ResultTable, rows: list[list], *, flags_from: int | None 
         flags = b"".join(bytes(row[flags_from:]) for row in rows)
     # the 0/1 columns are one character wide: only the leading cells are measured
     ones = b"\x01" * (width - fixed)
-    widths = b"".join(
+    measured = b"" if not widths else b"".join(
         bytes([0 if value is None else min(len(value) if type(value) is str
                                            else len(str(value)), 60)
                for value in row[:fixed]]) + ones for row in rows[:200])
@@ -647,7 +648,7 @@ def render_chunk(head: ResultTable, rows: list[list], *, flags_from: int | None 
     digest.update(xml)
     return Chunk(rows=len(rows), csv=csv_data, xml=deflated, xml_size=len(xml),
                  xml_crc=zlib.crc32(xml), arrow=arrow, kinds=json.dumps(kinds),
-                 flags=flags, widths=widths, digest=digest.hexdigest())
+                 flags=flags, widths=measured, digest=digest.hexdigest())
 
 
 def _gf2_apply(operator: list[int], vector: int) -> int:
@@ -796,6 +797,11 @@ class DatasetWriter:
         self._flags = bytearray()
 
     @property
+    def wants_widths(self) -> bool:
+        """Whether the next chunk lands in the first 200 rows (its widths count)."""
+        return self._width_rows < 200
+
+    @property
     def wants_parquet(self) -> bool:
         return "parquet" in self.paths and not self.parquet_values
 
@@ -814,6 +820,8 @@ class DatasetWriter:
             return
         self.count += chunk.rows
         if self._width_rows < 200:
+            if len(chunk.widths) < min(chunk.rows, 200) * len(self.head.columns):
+                raise ValueError("a chunk among the first 200 rows needs its cell widths")
             self._widths.append(chunk.widths)
             self._width_rows += chunk.rows
         self._digest.update(chunk.digest.encode("ascii"))
