@@ -40,11 +40,14 @@ _BLOBS = ("csv", "xml", "arrow", "flags", "widths")
 
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """The code that renders chunks, as one hash (edits invalidate every chunk)."""
+    """The code that renders chunks, as one hash (edits invalidate every chunk): this
+    package's modules and the rule that derives a coding's status."""
     here = Path(__file__).resolve().parent
     digest = hashlib.sha256(str(FORMAT).encode("ascii"))
-    for name in ("cache.py", "datasets.py", "writing.py", "tables.py"):
-        digest.update(name.encode("utf-8") + b"\0" + (here / name).read_bytes())
+    for path in (*(here / name for name in ("cache.py", "datasets.py", "writing.py",
+                                            "tables.py")),
+                 here.parent / "coding" / "decisions.py"):
+        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes())
     try:
         import pyarrow
 
