@@ -374,19 +374,27 @@ def _plain_utf8(joined: str, control: bytes = _CONTROL_BYTES) -> bytes | None:
     return data
 
 
+def _plain_joined(values: Sequence) -> bytes | None:
+    """The cells joined by NUL as UTF-8 when every one is plain text within Excel's cell
+    limit that needs no change (one check over the joined row, no Python work per cell);
+    None when any cell needs the per-cell path."""
+    try:
+        joined = "\x00".join(values)
+    except TypeError:  # a number or None among them
+        return None
+    data = _plain_utf8(joined)
+    if data is not None and data.count(b"\x00") == len(values) - 1 and (
+            len(joined) <= MAX_CELL_CHARS or max(map(len, values)) <= MAX_CELL_CHARS):
+        return data
+    return None
+
 def _safe_row(values: Sequence) -> tuple[list[str], bytes]:
     """`safe_text` of every value, and them joined by NUL as UTF-8; one check over the
     joined row when all are plain text that needs no change (the usual case: then the
     list returned is `values` itself when it is a list)."""
-    try:
-        joined = "\x00".join(values)
-    except TypeError:  # a number or None among them
-        joined = None
-    if joined is not None:
-        data = _plain_utf8(joined)
-        if data is not None and data.count(b"\x00") == len(values) - 1 and (
-                len(joined) <= MAX_CELL_CHARS or max(map(len, values)) <= MAX_CELL_CHARS):
-            return (values if isinstance(values, list) else list(values)), data
+    data = _plain_joined(values)
+    if data is not None:
+        return (values if isinstance(values, list) else list(values)), data
     texts = [safe_text(value) for value in values]
     return texts, "\x00".join(texts).encode()
 
@@ -645,15 +653,9 @@ def row_hash(values: Sequence) -> str:
     Same normalisation as `content_hash` (a re-save does not count as an edit), but a
     row of plain text, the usual case, is checked and hashed as one joined string with no
     Python work per cell: hashing dominated reading 100,000 returned rows."""
-    try:
-        joined = "\x00".join(values)
-    except TypeError:  # a number or None among them
-        joined = None
-    if joined is not None:
-        data = _plain_utf8(joined)
-        if data is not None and data.count(b"\x00") == len(values) - 1 and (
-                len(joined) <= MAX_CELL_CHARS or max(map(len, values)) <= MAX_CELL_CHARS):
-            return ROW_HASH_PREFIX + hashlib.sha256(data).hexdigest()
+    data = _plain_joined(values)
+    if data is not None:
+        return ROW_HASH_PREFIX + hashlib.sha256(data).hexdigest()
     return ROW_HASH_PREFIX + hashlib.sha256(
         "\x00".join([comparable(v) or "" for v in values]).encode()).hexdigest()
 
