@@ -206,19 +206,21 @@ class RowsXml:
             self._flag_pieces[values] = pieces
         return pieces
 
+    def _count(self, row: list) -> None:
+        """Number the next row; a row of the wrong width is a bug upstream, not input."""
+        self.number += 1
+        if len(row) != self.width:
+            raise ValueError(f"row {self.number} of {self.name} has {len(row)} cells, "
+                             f"not {self.width}")
+
     def render(self, rows: list[list]) -> str:
         if not self.positions:
             return self._render_unplaced(rows)
-        from xml.sax.saxutils import escape
-
-        width, opens, flags_from = self.width, self.opens, self.flags_from
+        opens, flags_from = self.opens, self.flags_from
         texts: dict[str, str] = {}
         out = []
         for row in rows:
-            self.number += 1
-            if len(row) != width:
-                raise ValueError(f"row {self.number} of {self.name} has {len(row)} cells, "
-                                 f"not {width}")
+            self._count(row)
             at = str(self.number)
             cells = []
             for index, value in enumerate(row if flags_from is None else row[:flags_from]):
@@ -231,12 +233,7 @@ class RowsXml:
                 if kind is str:
                     rendered = texts.get(value)
                     if rendered is None:
-                        text = xlsx_text(value)
-                        space = ' xml:space="preserve"' if text != text.strip() else ""
-                        if "&" in text or "<" in text or ">" in text or "\r" in text:
-                            text = escape(text, _XML_ESCAPES)
-                        rendered = texts[value] = \
-                            f'" t="inlineStr"><is><t{space}>{text}</t></is></c>'
+                        rendered = texts[value] = f'" t="inlineStr">{_inline_body(value)}</c>'
                     cells.append(f"{opens[index]}{at}{rendered}")
                     continue
                 if kind is bool:
@@ -244,12 +241,8 @@ class RowsXml:
                 if isinstance(value, (int, float)) and math.isfinite(value):
                     cells.append(f'{opens[index]}{at}" t="n"><v>{value!r}</v></c>')
                     continue
-                text = xlsx_text(str(value))
-                space = ' xml:space="preserve"' if text != text.strip() else ""
-                if "&" in text or "<" in text or ">" in text or "\r" in text:
-                    text = escape(text, _XML_ESCAPES)
-                cells.append(f'{opens[index]}{at}" t="inlineStr"><is><t{space}>{text}</t>'
-                             f"</is></c>")
+                cells.append(f'{opens[index]}{at}" t="inlineStr">{_inline_body(str(value))}'
+                             f"</c>")
             if flags_from is not None:
                 cells.append(at.join(self._flags(tuple(row[flags_from:]))))
             out.append(f'<row r="{at}">{"".join(cells)}</row>')
@@ -261,15 +254,12 @@ class RowsXml:
         before it, a cell the one before it), so the XML of an interview's rows does not
         depend on where they land in the sheet and can be cached; an empty cell before a
         filled one is written as `<c/>` to keep the columns in place."""
-        width, flags_from = self.width, self.flags_from
+        flags_from = self.flags_from
         texts: dict[str, str] = {}
         flag_tails = self._unplaced_flags
         out = []
         for row in rows:
-            self.number += 1
-            if len(row) != width:
-                raise ValueError(f"row {self.number} of {self.name} has {len(row)} cells, "
-                                 f"not {width}")
+            self._count(row)
             cells = []
             gap = 0
             for value in (row if flags_from is None else row[:flags_from]):
@@ -318,15 +308,20 @@ class RowsXml:
 _UNPLACED_FLAGS = ('<c t="n"><v>0</v></c>', '<c t="n"><v>1</v></c>')
 
 
-def _inline_text(value: str) -> str:
-    """An inline string cell without a position, as openpyxl's write-only mode writes one."""
+def _inline_body(value: str) -> str:
+    """An inline string's `<is>` element, escaped as openpyxl's write-only mode does."""
     from xml.sax.saxutils import escape
 
     text = xlsx_text(value)
     space = ' xml:space="preserve"' if text != text.strip() else ""
     if "&" in text or "<" in text or ">" in text or "\r" in text:
         text = escape(text, _XML_ESCAPES)
-    return f'<c t="inlineStr"><is><t{space}>{text}</t></is></c>'
+    return f"<is><t{space}>{text}</t></is>"
+
+
+def _inline_text(value: str) -> str:
+    """An inline string cell without a position."""
+    return f'<c t="inlineStr">{_inline_body(value)}</c>'
 
 
 def _rows_xml(table: ResultTable) -> str:
