@@ -1,6 +1,7 @@
 """Accuracy of the automatic coder against hand-labelled passages.
 
-    python benchmarks/bench_accuracy.py [--codebook FILE] [--errors dev|sample] [--json]
+    python benchmarks/bench_accuracy.py [--codebook FILE] [--errors dev|sample|probes]
+        [--probes-from ID] [--json]
 
 Scores the development set (tests/data/devset/dev.yaml, plus the sample study's answer key
 tests/data/sample_labels.yaml when present) and the frozen test half
@@ -8,6 +9,8 @@ tests/data/sample_labels.yaml when present) and the frozen test half
 (passage-level, multi-label), micro-F1, the share of passages whose negated or hypothetical
 dimensions were correctly withheld, and micro-F1 of the challenge codes. `--errors` lists
 the mistakes of a development split (never of the test half, so rules are not tuned on it).
+`--probes-from p1261` also scores the dev passages from that id on as a split of their own
+(a batch of probes labelled before the coder was run on it).
 """
 
 from __future__ import annotations
@@ -48,6 +51,14 @@ def load_sample() -> list[dict]:
                       "dimensions": set(seg.get("dimensions", [])), "withheld": set(),
                       "flags": flags, "challenges": set(seg.get("challenges", []))})
     return items
+
+
+def probes_from(items: list[dict], first_id: str) -> list[dict]:
+    """The dev passages from `first_id` on: a probe batch keeps its own figure once it joins dev."""
+    ids = [it["id"] for it in items]
+    if first_id not in ids:
+        raise SystemExit(f"--probes-from: no dev passage has the id {first_id!r}")
+    return items[ids.index(first_id):]
 
 
 def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
@@ -123,7 +134,9 @@ def print_errors(items: list[dict], results: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--codebook", default=None)
-    parser.add_argument("--errors", choices=["dev", "sample"], default=None)
+    parser.add_argument("--errors", choices=["dev", "sample", "probes"], default=None)
+    parser.add_argument("--probes-from", default=None, metavar="ID",
+                        help="score dev passages from this id on (e.g. p1261) separately")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -131,6 +144,8 @@ def main() -> None:
 
     tagger = Tagger(args.codebook)
     splits = {"dev": load_devset("dev"), "sample": load_sample(), "test": load_devset("test")}
+    if args.probes_from:
+        splits["probes"] = probes_from(splits["dev"], args.probes_from)
     reports = {}
     started = time.perf_counter()
     for name, items in splits.items():
@@ -148,7 +163,7 @@ def main() -> None:
         return
     print(f"codebook {tagger.codebook.id} {tagger.codebook.version}; "
           f"{time.perf_counter() - started:.1f}s")
-    for name in ("dev", "sample", "dev+sample", "test"):
+    for name in ("dev", "sample", "dev+sample", "probes", "test"):
         if name in reports:
             print_report({"test": "test (frozen)"}.get(name, name), reports[name])
 
