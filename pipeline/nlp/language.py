@@ -33,10 +33,15 @@ SENTENCE_END = "\n"  # NORM given to sentence-final punctuation and line breaks
 _END_CHARS = frozenset(".!?\u3002\uff01\uff1f\u2026\u203c\u2047\u2048\u2049")
 CLOSERS = ('"', "'", ")", "]", "}", "\u201d", "\u2019", "\u00bb")
 _MINUS_ONE = numpy.uint64(2 ** 64 - 1)
-# A number written in digits ("35", "1,200", "2.5") is matched as this word, which phrases
-# use for an unspecified quantity.
+# A number written in digits ("35", "1,200", "2.5") or in words ("forty", "dozens") is matched
+# as this word, which phrases use for an unspecified quantity. "one" is left out: it is as often
+# a pronoun ("the one in Lyon") as a number.
 NUMBER_NORM = "several"
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NUMBER_WORDS = frozenset(
+    "two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
+    "hundred hundreds thousand thousands dozen dozens".split())
 
 
 @lru_cache(maxsize=1)
@@ -90,10 +95,11 @@ class LookupLemmatizer:
 
     def norm(self, text: str) -> str:
         """What matchers compare: the lemma, one mark for every sentence end, and one word
-        for every written number ("hired 35 refugees" matches "hire several refugees")."""
+        for every written number ("hired 35 refugees" and "hired forty refugees" match "hire several
+        refugees")."""
         if is_sentence_end(text):
             return SENTENCE_END
-        if _NUMBER.fullmatch(text):
+        if _NUMBER.fullmatch(text) or text.lower() in _NUMBER_WORDS:
             return NUMBER_NORM
         return self.lemma(text)
 

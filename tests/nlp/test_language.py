@@ -32,6 +32,9 @@ def test_language_lemma_table_comes_from_the_installed_package():
     ("Quilicura", "quilicura"),      # unknown words: lower-cased
     ("35", "several"),               # a number in digits matches as an unspecified quantity
     ("1,200", "several"),
+    ("Forty", "several"),            # ... and so does one written in words
+    ("dozens", "several"),
+    ("one", "one"),                  # "one" is as often a pronoun: kept
     ("Syrians", "migrant"),          # codebook override: a nationality names who is served
     ("Ukrainian", "ukrainian"),      # ... unless it also names a language
 ])
@@ -40,10 +43,15 @@ def test_language_lemmatizer_lower_cases_then_looks_up(nlp, word, lemma):
     assert doc[1].norm_ == lemma
 
 
-def test_language_numbers_in_digits_match_phrases_written_with_several(tagger):
-    result = tagger.tag("The company has hired 35 refugees as bus drivers.")
-    assert result["dimensions"] == ["economic"]
-    assert result["codes"][0]["text"] == "hired 35 refugees"
+@pytest.mark.parametrize("text, dimension, matched", [
+    ("The company has hired 35 refugees as bus drivers.", "economic", "hired 35 refugees"),
+    ("The charity accommodates forty asylum seekers in small flats.", "social",
+     "accommodates forty asylum seekers"),
+])
+def test_language_numbers_match_phrases_written_with_several(tagger, text, dimension, matched):
+    result = tagger.tag(text)
+    assert result["dimensions"] == [dimension]
+    assert matched in [code["text"] for code in result["codes"]]
 
 
 def test_language_token_lemmas_are_filled_on_request():
