@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from sqlalchemy import select
@@ -112,14 +113,27 @@ def package_state() -> str:
 def files_state(study, paths: list[Path]) -> dict[str, str | None]:
     state = {}
     for path in paths:
-        key = _relative(study, path)
+        key = relative_path(study, path)
         state[key] = file_sha256(path) if Path(path).is_file() else None
     return state
 
 
-def _relative(study, path: Path) -> str:
+def relative_path(study, path: Path, resolved_folders: dict[str, str] | None = None) -> str:
+    """The path as the manifest names it: resolved, relative to the study when inside it.
+    `resolved_folders` remembers what each folder resolved to (a run resolves hundreds of
+    outputs in a few folders; resolving walks every component with a system call), so
+    only the file itself is checked for being a link."""
+    text = os.fspath(path)
+    folder, name = os.path.split(text)
+    if resolved_folders is None or name in ("", ".", "..") or os.path.islink(text):
+        resolved = os.path.realpath(text)
+    else:
+        real_folder = resolved_folders.get(folder)
+        if real_folder is None:
+            real_folder = resolved_folders[folder] = os.path.realpath(folder or ".")
+        resolved = os.path.join(real_folder, name)
     try:
-        return Path(path).resolve().relative_to(study.root).as_posix()
+        return Path(resolved).relative_to(study.root).as_posix()
     except ValueError:
         return str(path)
 
@@ -138,6 +152,7 @@ class RunMemory:
         self.stages: dict[str, dict] = {}
         self.skipped: set[str] = set()
         self._files: dict[str, str | None] | None = None
+        self._folders: dict[str, str] = {}  # folder -> resolved, for this run
 
     # --- inputs -------------------------------------------------------------------------
 
@@ -158,6 +173,9 @@ class RunMemory:
 
     # --- outputs ------------------------------------------------------------------------
 
+    def relative(self, path: Path) -> str:
+        return relative_path(self.study, path, self._folders)
+
     def output_sha256(self, key: str, path: Path) -> str | None:
         """The file's hash; the previous record's when size and mtime are unchanged."""
         path = Path(path)
@@ -167,7 +185,7 @@ class RunMemory:
             return None
         before = self.previous_outputs.get(key) or {}
         if (before.get("size") == stat.st_size and before.get("mtime_ns") == stat.st_mtime_ns
-                and before.get("sha256") and before.get("path") == _relative(self.study, path)):
+                and before.get("sha256") and before.get("path") == self.relative(path)):
             return before["sha256"]
         return file_sha256(path)
 
@@ -175,7 +193,7 @@ class RunMemory:
         """The manifest's entry for an output: path, hash, and the size and mtime that
         let the next run trust the hash without reading the file."""
         path = Path(path)
-        entry = {"path": _relative(self.study, path), "sha256": self.output_sha256(key, path)}
+        entry = {"path": self.relative(path), "sha256": self.output_sha256(key, path)}
         if entry["sha256"] is None:
             return {**entry, "missing": True}
         stat = path.stat()
@@ -184,7 +202,7 @@ class RunMemory:
     def intact(self, key: str, path: Path) -> bool:
         """The output is there with the bytes the previous run recorded for it."""
         before = self.previous_outputs.get(key) or {}
-        return (bool(before.get("sha256")) and before.get("path") == _relative(self.study, path)
+        return (bool(before.get("sha256")) and before.get("path") == self.relative(path)
                 and self.output_sha256(key, path) == before["sha256"])
 
     # --- stage records ------------------------------------------------------------------
@@ -223,7 +241,7 @@ class RunMemory:
             return
         self.stages[stage] = {
             "fingerprint": stage_fingerprint,
-            "outputs": {key: _relative(self.study, path) for key, path in sorted(outputs.items())},
+            "outputs": {key: self.relative(path) for key, path in sorted(outputs.items())},
             "counts": dict(sorted(counts.items())),
             "problems": [problem_state(p) for p in problems],
             "lines": list(lines),

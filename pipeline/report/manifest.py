@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from pipeline.errors import Problem
 from pipeline.hashing import file_sha256
-from pipeline.report.incremental import RECORD_FORMAT
+from pipeline.report.incremental import RECORD_FORMAT, relative_path
 from pipeline.store.schema import (
     actors,
     codebook_versions,
@@ -48,18 +48,11 @@ STDERR_CELL_LINES = 20
 KEY_COLUMNS_MAX = 2
 
 
-def _relative(study, path: Path) -> str:
-    try:
-        return Path(path).resolve().relative_to(study.root).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def _file_entry(study, path: Path) -> dict:
     path = Path(path)
     if not path.is_file():
-        return {"path": _relative(study, path), "sha256": None, "missing": True}
-    return {"path": _relative(study, path), "sha256": file_sha256(path)}
+        return {"path": relative_path(study, path), "sha256": None, "missing": True}
+    return {"path": relative_path(study, path), "sha256": file_sha256(path)}
 
 
 def package_versions() -> dict[str, str | None]:

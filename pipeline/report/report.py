@@ -552,7 +552,8 @@ KeepReport = Callable[[str, Path, str], bool]
 def report_study(study, store, *, cities: list[str] | None = None, round: str | None = None,
                  identify: bool = False, out: Path | None = None, pdf: bool = True,
                  run_id: int | None = None, keep: KeepReport | None = None,
-                 workers: int | None = None, tables: dict | None = None) -> ReportResult:
+                 workers: int | None = None, tables: dict | None = None,
+                 register=None) -> ReportResult:
     """Write the reports; returns what was written. `run_id` is the run named in the
     footer (default: the latest run in the store), so rerunning `report` on an unchanged
     store gives identical bytes. Usage problems (unknown city or round) raise before
@@ -560,14 +561,16 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
     (and its PDF, when PDFs are wanted) may be left as it is. `workers`: processes to
     write city reports in (None: one per core when there are enough cities; 0: here).
     `tables`: the study tables of all rounds when the caller has them (the run's
-    aggregate stage built them from the same store), so they are not computed again."""
+    aggregate stage built them from the same store), so they are not computed again;
+    `register`: the register when the caller has read and validated it (a run has)."""
     from pipeline.aggregate.tables import build_scope, codebook_info, study_tables
     from pipeline.ingest.register import load_register
     from pipeline.report.pseudonyms import assign_pseudonyms
     from pipeline.store.schema import runs
 
     result = ReportResult()
-    register = load_register(study.path("register"), study.vocabularies)
+    if register is None:
+        register = load_register(study.path("register"), study.vocabularies)
     info = codebook_info(study)
     if info.problem is not None:
         result.problems.append(info.problem)
@@ -849,7 +852,7 @@ def stage_report(ctx) -> None:
 
     try:
         result = report_study(ctx.study, ctx.store, run_id=ctx.run_id, pdf=ctx.options.pdf,
-                              keep=keep, tables=ctx.tables)
+                              keep=keep, tables=ctx.tables, register=ctx.register)
     except CityQDAError as exc:  # e.g. a broken register, already reported by its stage
         seen = {p.render() for p in ctx.problems}
         ctx.problems.extend(p for p in exc.problems if p.render() not in seen)
