@@ -15,6 +15,7 @@ a file whose table content is unchanged (same fingerprint, file intact) is not r
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,13 +143,33 @@ def _write(report: AggregateReport, key: str, path: Path, writer,
 
 
 def _write_datasets(report: AggregateReport, source, out: Path, label: str,
-                    keep: KeepFile | None, *, parquet_values: bool = False) -> dict[str, int]:
+                    keep: KeepFile | None, *, parquet_values: bool = False,
+                    pool: Executor | None = None) -> Callable[[], dict[str, int]]:
     """Write both datasets as `source` yields them, interview by interview: rendered
     chunks (`rendered_datasets`), or rows (`dataset_stream`, with `parquet_values`); a
-    file whose content fingerprint `keep` accepts is left as it was. Returns the row
-    counts."""
+    file whose content fingerprint `keep` accepts is left as it was. The Parquet files are
+    written by `pool` when given (pyarrow leaves the GIL while it encodes, so the study
+    tables are built meanwhile). Returns the function that waits for them, drops the
+    scratch files and gives the row counts: call it in any case, while the store's
+    connection is open (pipeline.aggregate.writing.ParquetNeedsValues comes from it)."""
     kinds = ("csv", "xlsx", "parquet") if parquet_available() else ("csv", "xlsx")
-    writers = []
+    writers: list[DatasetWriter] = []
+    jobs: list[tuple[Path, Future]] = []
+
+    def finished() -> dict[str, int]:
+        try:
+            for path, job in jobs:
+                try:
+                    job.result()
+                except OSError as exc:
+                    raise CityQDAError("CQ720", path=str(path),
+                                       problem=exc.strerror or str(exc)) from exc
+        finally:
+            wait([job for _path, job in jobs])
+            for writer in writers:
+                writer.close()
+        return {writer.head.name: writer.count for writer in writers}
+
     target = out
     try:
         for head, flags_from in ((source.long, None),
@@ -173,45 +194,62 @@ def _write_datasets(report: AggregateReport, source, out: Path, label: str,
                 report.parts[key] = writer.fingerprint(kind)
                 if keep is not None and keep(key, target, report.parts[key]):
                     report.kept += 1
+                elif kind == "parquet" and pool is not None:
+                    jobs.append((target, pool.submit(writer.finish, kind)))
                 else:
                     writer.finish(kind)
                 report.outputs[key] = target
     except OSError as exc:
+        finished_quietly(finished)
         raise CityQDAError("CQ720", path=str(target), problem=exc.strerror or str(exc)) \
             from exc
-    finally:
-        for writer in writers:
-            writer.close()
-    return {writer.head.name: writer.count for writer in writers}
+    except BaseException:
+        finished_quietly(finished)
+        raise
+    return finished
+
+
+def finished_quietly(finished: Callable[[], object]) -> None:
+    """Wait for and clean up after background writes when an error is already on its
+    way (theirs would only hide it)."""
+    try:
+        finished()
+    except Exception:  # noqa: BLE001 - the error being raised says what went wrong
+        pass
 
 
 def _datasets(report: AggregateReport, conn, study, *, include_suggested: bool, scope,
-              codebook, out: Path, keep: KeepFile | None, cache: bool) -> dict[str, int]:
-    """Both datasets from rendered chunks (cached per interview under the study's
-    .cityqda-cache/ when `cache`); from rows when Parquet needs the values themselves."""
-    from pipeline.aggregate.cache import ChunkCache
+              codebook, out: Path, keep: KeepFile | None, cache, pool: Executor
+              ) -> Callable[[], dict[str, int]]:
+    """Both datasets from rendered chunks (cached per interview in `cache`, a ChunkCache,
+    when given); from rows when Parquet needs the values themselves. Returns the function
+    that waits for the files and gives the row counts (see `_write_datasets`)."""
     from pipeline.aggregate.writing import ParquetNeedsValues
-    from pipeline.nlp.build_cache import study_cache_dir
 
     label = file_label(include_suggested)
-    chunk_cache = ChunkCache(study_cache_dir(study.root)) if cache else None
-    try:
-        source = rendered_datasets(conn, study, include_suggested=include_suggested,
-                                   scope=scope, codebook=codebook, cache=chunk_cache,
-                                   parquet=parquet_available())
+    source = rendered_datasets(conn, study, include_suggested=include_suggested,
+                               scope=scope, codebook=codebook, cache=cache,
+                               parquet=parquet_available())
+    finished = _write_datasets(report, source, out, label, keep, pool=pool)
+    report.rendered = len(source.rendered)
+
+    def counts() -> dict[str, int]:
         try:
-            counts = _write_datasets(report, source, out, label, keep)
-            report.rendered = len(source.rendered)
-            return counts
+            return finished()
         except ParquetNeedsValues:
-            pass
-    finally:
-        if chunk_cache is not None:
-            chunk_cache.close()
-    stream = dataset_stream(conn, study, include_suggested=include_suggested, scope=scope,
-                            codebook=codebook)
-    report.rendered = len(scope.interviews)
-    return _write_datasets(report, stream, out, label, keep, parquet_values=True)
+            stream = dataset_stream(conn, study, include_suggested=include_suggested,
+                                    scope=scope, codebook=codebook)
+            report.rendered = len(scope.interviews)
+            return _write_datasets(report, stream, out, label, keep, parquet_values=True)()
+
+    return counts
+
+
+def _chunk_cache(study):
+    from pipeline.aggregate.cache import ChunkCache
+    from pipeline.nlp.build_cache import study_cache_dir
+
+    return ChunkCache(study_cache_dir(study.root))
 
 
 def aggregate_study(study, store: Store, *, round: str | None = None,
@@ -247,23 +285,37 @@ def aggregate_study(study, store: Store, *, round: str | None = None,
     codebook = codebook_info(study)
     if codebook.problem is not None:
         report.problems.append(codebook.problem)
-    with store.read() as conn:
-        scope = build_scope(conn, study, round=round, register=register)
-        all_scope = scope if round is None else build_scope(conn, study, register=register)
-        tables = study_tables(conn, study, scope=scope, include_suggested=include_suggested,
-                              codebook=codebook)
-        checked = cross_checks(conn, study, tables, scope=scope)
-        # an unreadable register is not an empty one: its own errors say what is wrong
-        report.problems.extend(p for p in checked
-                               if not (register_broken and p.code == "CQ730"))
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CityQDAError("CQ720", path=str(out), problem=exc.strerror or str(exc)) \
-                from exc
-        counts = _datasets(report, conn, study, include_suggested=include_suggested,
-                           scope=all_scope, codebook=codebook, out=out, keep=keep,
-                           cache=cache)
+    chunk_cache = _chunk_cache(study) if cache else None
+    try:
+        with store.read() as conn, ThreadPoolExecutor(max_workers=1) as pool:
+            scope = build_scope(conn, study, round=round, register=register)
+            all_scope = scope if round is None else build_scope(conn, study,
+                                                                register=register)
+            try:
+                out.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise CityQDAError("CQ720", path=str(out), problem=exc.strerror or str(exc)) \
+                    from exc
+            dataset_counts = _datasets(report, conn, study,
+                                       include_suggested=include_suggested, scope=all_scope,
+                                       codebook=codebook, out=out, keep=keep,
+                                       cache=chunk_cache, pool=pool)
+            try:
+                tables = study_tables(conn, study, scope=scope,
+                                      include_suggested=include_suggested, codebook=codebook)
+                checked = cross_checks(conn, study, tables, scope=scope)
+            except BaseException:
+                finished_quietly(dataset_counts)
+                raise
+            counts = dataset_counts()
+            # an unreadable register is not an empty one: its own errors say what is wrong
+            report.problems.extend(p for p in checked
+                                   if not (register_broken and p.code == "CQ730"))
+        if chunk_cache is not None:
+            chunk_cache.commit(store)
+    finally:
+        if chunk_cache is not None:
+            chunk_cache.close()
     label = file_label(include_suggested)
     if not parquet_available():
         report.problems.append(Problem("CQ731", {"what": "the coded datasets"}))

@@ -16,16 +16,21 @@ so its rendered chunk (pipeline.aggregate.writing.Chunk) is kept under a key mad
 
 A chunk is used only when its key matches and its bytes pass their CRC-32; anything else
 (missing, stale, corrupt, unreadable cache) renders the interview again, so the cache can
-only cost time, never change an output. The store's change counters (m0003) are kept with
-the cache: when one went back (a store restored from a backup), every chunk is dropped.
-A clean run renders every chunk the same way, so clean and incremental runs give the
-same bytes.
+only cost time, never change an output. The keys hold only while ids grow, that is while
+the store is the one the cache was filled from, carried forward: a store restored from a
+backup, or another study's store copied in, can reach the same counts and ids again with
+other rows. So every time the cache's content changes, a new random token is written into
+the store (`store_meta`, before the cache commits) and kept with the cache; a store whose
+token differs (older, foreign, or none) drops every chunk. The store's change counters
+(m0003) are checked too: one that went back drops every chunk. A clean run renders every
+chunk the same way, so clean and incremental runs give the same bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import sqlite3
 import zlib
 from functools import lru_cache
@@ -34,7 +39,8 @@ from pathlib import Path
 from pipeline.aggregate.writing import Chunk
 
 CACHE_NAME = "aggregate-datasets.sqlite"
-FORMAT = 1
+FORMAT = 2
+STORE_TOKEN = "aggregate_cache_token"  # store_meta key: see the module doc
 _BLOBS = ("csv", "xml", "arrow", "flags", "widths")
 
 
@@ -87,7 +93,8 @@ class ChunkCache:
     def __init__(self, folder: Path):
         self.path = Path(folder) / CACHE_NAME
         self.conn: sqlite3.Connection | None = None
-        self.pending = 0
+        self.changed = False  # chunks put or dropped since the last commit
+        self._versions: dict[str, int] | None = None
         try:
             self._open()
         except (sqlite3.Error, OSError):
@@ -109,18 +116,20 @@ class ChunkCache:
                           "value TEXT NOT NULL)")
         self.conn.execute("BEGIN")
 
-    def follow_store(self, versions: dict[str, int]) -> None:
-        """Forget every chunk when a store change counter went back (a store restored from
-        a backup, another store copied in): its counts and ids could then meet a cached
-        key again with other content. The counters seen are kept at `commit`."""
+    def follow_store(self, versions: dict[str, int], token: str | None) -> None:
+        """Forget every chunk unless the store is the one the cache was last committed
+        with (same `token`, see the module doc) and none of its change counters went
+        back. The counters seen are kept at `commit`."""
         self._versions = dict(versions)
         if self.conn is None:
             return
         try:
-            row = self.conn.execute("SELECT value FROM meta WHERE name = 'store'").fetchone()
-            seen = json.loads(row[0]) if row else {}
-            if any(versions.get(table, -1) < count for table, count in seen.items()):
-                self.conn.execute("DELETE FROM chunks")
+            meta = dict(self.conn.execute("SELECT name, value FROM meta"))
+            seen = json.loads(meta.get("store", "{}"))
+            went_back = any(versions.get(table, -1) < count for table, count in seen.items())
+            if went_back or token is None or meta.get("token") != token:
+                self.changed = self.conn.execute("DELETE FROM chunks").rowcount > 0 \
+                    or self.changed
         except (sqlite3.Error, ValueError, TypeError, AttributeError):
             self._reset()
 
@@ -176,6 +185,7 @@ class ChunkCache:
                 (dataset, interview_id, key, extra, chunk.rows, chunk.csv, chunk.xml,
                  chunk.xml_size, chunk.xml_crc, chunk.arrow, chunk.kinds, chunk.flags,
                  chunk.widths, chunk.digest, _check_crc(chunk)))
+            self.changed = True
         except sqlite3.Error:
             self._reset()
 
@@ -188,18 +198,31 @@ class ChunkCache:
                     if interview_id not in interview_ids]
             self.conn.executemany("DELETE FROM chunks WHERE dataset = ? AND "
                                   "interview_id = ?", gone)
+            self.changed = self.changed or bool(gone)
         except sqlite3.Error:
             self._reset()
 
-    def commit(self) -> None:
+    def commit(self, store) -> None:
+        """Keep what was put: when the chunks changed, a new token goes into `store`
+        first, then into the cache with them (a failure between the two leaves tokens
+        that differ: the next run starts empty, never wrong). A store that cannot take
+        the token (read-only, busy) keeps the cache as it was."""
         if self.conn is None:
             return
         try:
-            if getattr(self, "_versions", None) is not None:
+            if self.changed:
+                token = secrets.token_hex(16)
+                if not _store_token_written(store, token):
+                    self.close()
+                    return
+                self.conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES "
+                                  "('token', ?)", (token,))
+            if self._versions is not None:
                 self.conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES "
                                   "('store', ?)", (json.dumps(self._versions),))
             self.conn.execute("COMMIT")
             self.conn.execute("BEGIN")
+            self.changed = False
         except sqlite3.Error:
             self._reset()
 
@@ -212,6 +235,28 @@ class ChunkCache:
             except sqlite3.Error:
                 pass
             self.conn = None
+
+
+def store_token(cursor) -> str | None:
+    """The token the store holds for the aggregate cache (None: never written)."""
+    row = cursor.execute("SELECT value FROM store_meta WHERE key = ?",
+                         (STORE_TOKEN,)).fetchone()
+    return row[0] if row else None
+
+
+def _store_token_written(store, token: str) -> bool:
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from pipeline.errors import CityQDAError
+
+    try:
+        with store.write() as conn:
+            conn.execute(text("INSERT OR REPLACE INTO store_meta (key, value) "
+                              "VALUES (:key, :value)"), {"key": STORE_TOKEN, "value": token})
+        return True
+    except (CityQDAError, SQLAlchemyError, sqlite3.Error):
+        return False
 
 
 def _check_crc(chunk: Chunk) -> int:

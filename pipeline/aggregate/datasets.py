@@ -347,10 +347,10 @@ def rendered_datasets(conn: Connection, study, *, include_suggested: bool = Fals
                       cache=None, parquet: bool = True) -> RenderedDatasets:
     """The datasets as rendered chunks, an interview's rows rendered again only when what
     they are made of changed (pipeline.aggregate.cache: keys, validity). Consume `chunks`
-    while `conn` is open; the cache is committed when it is exhausted."""
+    while `conn` is open; commit the cache once they are exhausted."""
     import json
 
-    from pipeline.aggregate.cache import code_version, interview_states, key_of
+    from pipeline.aggregate.cache import code_version, interview_states, key_of, store_token
     from pipeline.aggregate.writing import render_chunk
     from pipeline.coding.decisions import coding_statuses
 
@@ -363,7 +363,7 @@ def rendered_datasets(conn: Connection, study, *, include_suggested: bool = Fals
     cursor = conn.connection.driver_connection.cursor()
     if cache is not None:
         cache.follow_store(dict(cursor.execute("SELECT table_name, version "
-                                               "FROM data_versions")))
+                                               "FROM data_versions")), store_token(cursor))
     states = interview_states(cursor)
     resolvers = _entity_resolvers(conn)
     common = [code_version(), label, parquet, sorted(codebook.labels.items())]
@@ -479,7 +479,6 @@ def rendered_datasets(conn: Connection, study, *, include_suggested: bool = Fals
             kept = {i.id for i in ordered}
             cache.keep_only(long_name, kept)
             cache.keep_only(wide_name, kept)
-            cache.commit()
 
     return RenderedDatasets(long=long, wide=wide, chunks=chunks(), rendered=rendered)
 

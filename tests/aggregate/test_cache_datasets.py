@@ -131,6 +131,62 @@ def test_cache_datasets_store_restored_from_a_backup_drops_the_cache(agg, tmp_pa
     assert _files(tmp_path / "restored") == _files(tmp_path / "first")
 
 
+def _store_state(agg) -> tuple[dict, dict]:
+    """The store's change counters and each interview's cache state (the key's store
+    part)."""
+    from pipeline.aggregate.cache import interview_states
+
+    store = agg.store()
+    try:
+        with store.read() as conn:
+            cursor = conn.connection.driver_connection.cursor()
+            versions = dict(cursor.execute("SELECT table_name, version FROM data_versions"))
+            return versions, interview_states(cursor)
+    finally:
+        store.close()
+
+
+def test_cache_datasets_restored_store_changed_past_the_cache_uses_nothing(agg, tmp_path):
+    """A store restored from a backup and then changed until its counters are back where
+    the cache saw them meets a cached key again with other rows (the same coding changed
+    another way): the store's token is not the cache's, so nothing cached is used and the
+    files equal a clean run's."""
+    import shutil
+
+    store_path = agg.study.store_path
+    backup = tmp_path / "backup.sqlite"
+    _aggregate(agg, tmp_path / "first")
+    shutil.copy(store_path, backup)
+    agg.write(lambda conn: _flag_in_place(agg, conn))
+    _aggregate(agg, tmp_path / "changed")
+    cached_versions, cached_states = _store_state(agg)
+    shutil.copy(backup, store_path)
+    agg.write(lambda conn: conn.execute(update(codings).where(
+        codings.c.id == agg.codings["c8"]).values(negated=1)))
+    versions, states = _store_state(agg)
+    assert all(versions[table] >= count for table, count in cached_versions.items())
+    assert states == cached_states  # every cached key matches again
+
+    restored = _aggregate(agg, tmp_path / "restored")
+    _aggregate(agg, tmp_path / "clean", cache=False)
+    assert restored.rendered == len(agg.interviews) - 1
+    assert _files(tmp_path / "restored") == _files(tmp_path / "clean")
+    assert _files(tmp_path / "clean") != _files(tmp_path / "changed")
+
+
+def test_cache_datasets_store_without_token_uses_nothing(agg, tmp_path):
+    """Another study's store copied in has another token, or none: nothing cached is
+    used; a rerun after it uses the cache again."""
+    from pipeline.aggregate.cache import STORE_TOKEN
+
+    _aggregate(agg, tmp_path / "first")
+    agg.write(lambda conn: conn.exec_driver_sql(
+        f"DELETE FROM store_meta WHERE key = '{STORE_TOKEN}'"))
+    assert _aggregate(agg, tmp_path / "foreign").rendered == len(agg.interviews) - 1
+    assert _aggregate(agg, tmp_path / "again").rendered == 0
+    assert _files(tmp_path / "again") == _files(tmp_path / "first")
+
+
 def test_cache_datasets_all_statuses_follow_coding_statuses(agg):
     """The DB-API read of every coding's status gives what coding_statuses gives (the
     fixture has agreeing, disagreeing and adjudicated decisions and undecided codings)."""
