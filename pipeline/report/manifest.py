@@ -14,7 +14,7 @@ import json
 import os
 import platform
 import tempfile
-from collections import Counter
+from collections import Counter, defaultdict
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
@@ -73,34 +73,142 @@ def _interview_snapshot(conn: Connection) -> dict[str, dict]:
                         "status": r.status, "sha256": r.sha256} for r in rows}
 
 
-def coding_status_counts(conn: Connection) -> Counter:
+def coding_status_counts(conn: Connection, interview_ids: list[int] | None = None) -> Counter:
     """How many codings have each derived status (pipeline.coding.decisions): codings
     nobody decided on are counted by SQLite (suggested while produced, superseded after,
     merged when folded into another); only decided ones are derived one by one, so an
     unreviewed 150,000-coding study costs one grouped query, not 150,000 derivations."""
-    from pipeline.coding.decisions import derive_status
+    return sum(_status_counts_by_interview(conn, interview_ids).values(), Counter())
 
-    counts: Counter = Counter()
-    merged = codings.c.merged_into.is_not(None)
-    for produced, is_merged, n in conn.execute(
-            select(codings.c.produced, merged, func.count())
-            .where(codings.c.id.not_in(select(decisions.c.coding_id)))
-            .group_by(codings.c.produced, merged)):
-        counts[derive_status(bool(produced), (), bool(is_merged))] += n
-    decided: dict[int, list] = {}
-    for coding_id, role, decision in conn.execute(
-            select(decisions.c.coding_id, decisions.c.role, decisions.c.decision)
-            .order_by(decisions.c.time, decisions.c.id)):
-        decided.setdefault(coding_id, []).append((role, decision))
-    if decided:
-        for coding_id, produced, is_merged in conn.execute(
-                select(codings.c.id, codings.c.produced, merged)
-                .where(codings.c.id.in_(select(decisions.c.coding_id)))):
-            counts[derive_status(bool(produced), decided[coding_id], bool(is_merged))] += 1
+
+def _status_counts_by_interview(conn: Connection,
+                                interview_ids: list[int] | None = None) -> dict[int, Counter]:
+    """coding_status_counts per interview, of all interviews or of the ones given."""
+    if interview_ids is None:
+        return _status_counts_of(conn, lambda query: query)
+    counts: dict[int, Counter] = {}
+    for start in range(0, len(interview_ids), ID_CHUNK):
+        chunk = interview_ids[start:start + ID_CHUNK]
+        counts.update(_status_counts_of(
+            conn, lambda query, chunk=chunk: query.where(codings.c.interview_id.in_(chunk))))
     return counts
 
 
-def _store_counts(conn: Connection) -> dict[str, int]:
+def _status_counts_of(conn: Connection, restrict) -> dict[int, Counter]:
+    from pipeline.coding.decisions import derive_status
+
+    counts: dict[int, Counter] = defaultdict(Counter)
+    merged = codings.c.merged_into.is_not(None)
+    decided_ids = select(decisions.c.coding_id)
+    for interview_id, produced, is_merged, n in conn.execute(restrict(
+            select(codings.c.interview_id, codings.c.produced, merged, func.count())
+            .where(codings.c.id.not_in(decided_ids))
+            .group_by(codings.c.interview_id, codings.c.produced, merged))):
+        counts[interview_id][derive_status(bool(produced), (), bool(is_merged))] += n
+    decided: dict[int, list] = defaultdict(list)
+    for coding_id, role, decision in conn.execute(restrict(
+            select(decisions.c.coding_id, decisions.c.role, decisions.c.decision)
+            .join(codings, codings.c.id == decisions.c.coding_id)
+            .order_by(decisions.c.time, decisions.c.id))):
+        decided[coding_id].append((role, decision))
+    if decided:
+        for coding_id, interview_id, produced, is_merged in conn.execute(restrict(
+                select(codings.c.id, codings.c.interview_id, codings.c.produced, merged)
+                .where(codings.c.id.in_(decided_ids)))):
+            counts[interview_id][derive_status(bool(produced), decided[coding_id],
+                                               bool(is_merged))] += 1
+    return dict(counts)
+
+
+# Per interview, what its codings' statuses are derived from: the count and largest id of
+# its codings and of their decisions (ids only grow, so an insert or a delete moves them)
+# and its in-place change counter (interview_changes, kept by triggers on codings and
+# decisions: store migration m0005). An interview whose state is the one the previous run
+# recorded keeps the status counts recorded with it.
+_CODING_STATE_QUERIES = (
+    "SELECT interview_id, count(*) || ',' || max(id) FROM codings GROUP BY interview_id",
+    "SELECT c.interview_id, count(*) || ',' || max(d.id) FROM decisions d "
+    "JOIN codings c ON c.id = d.coding_id GROUP BY c.interview_id",
+    "SELECT interview_id, version FROM interview_changes",
+)
+COUNTS_CACHE = "manifest-coding-counts.json"
+COUNTS_CACHE_FORMAT = 1
+ID_CHUNK = 500  # ids per IN list, well under SQLite's variable limit
+
+
+def _coding_states(conn: Connection) -> dict[int, str]:
+    parts: dict[int, list] = defaultdict(lambda: [None] * len(_CODING_STATE_QUERIES))
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        for number, sql in enumerate(_CODING_STATE_QUERIES):
+            for interview_id, state in cursor.execute(sql):
+                parts[interview_id][number] = state
+    finally:
+        cursor.close()
+    return {interview_id: "/".join(map(str, state)) for interview_id, state in parts.items()}
+
+
+def _counts_cache_path(study) -> Path:
+    from pipeline.nlp.build_cache import study_cache_dir
+
+    return study_cache_dir(study.root) / COUNTS_CACHE
+
+
+def _cached_counts(study, previous: dict) -> dict[str, list]:
+    """Interview id (text) -> [state, status counts] as a run recorded them, or nothing
+    when that run's store is not the one the previous run left (its change counters
+    differ, or it is a later run: the store was restored from a backup) or the package
+    changed (the status rule)."""
+    from pipeline.report.incremental import package_state
+
+    try:
+        data = json.loads(_counts_cache_path(study).read_text(encoding="utf-8"))
+        if (data.get("format") == COUNTS_CACHE_FORMAT
+                and 0 < data.get("run_id", 0) <= (previous.get("run_id") or 0)
+                and data.get("data_versions") == previous.get("data_versions")
+                and data.get("package") == package_state()):
+            return dict(data["interviews"])
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        pass
+    return {}
+
+
+def _save_counts(study, run_id: int, versions: dict, interviews_counts: dict) -> None:
+    from pipeline.report.incremental import package_state
+
+    text = json.dumps({"format": COUNTS_CACHE_FORMAT, "run_id": run_id,
+                       "data_versions": versions, "package": package_state(),
+                       "interviews": interviews_counts}, ensure_ascii=False)
+    try:
+        atomic_write_text(_counts_cache_path(study), text)
+    except OSError:
+        pass  # a cache: the next run counts every interview
+
+
+def _coding_counts(ctx, conn: Connection, versions: dict) -> Counter:
+    """coding_status_counts, counted only for the interviews whose codings changed since
+    the previous run (see _CODING_STATE_QUERIES); the rest come from the previous run's
+    record in .cityqda-cache. Saves this run's record."""
+    memory = getattr(ctx, "memory", None)
+    previous = memory.previous_manifest if memory is not None else {}
+    cached = _cached_counts(ctx.study, previous or {})
+    states = _coding_states(conn)
+    stale = [interview_id for interview_id, state in sorted(states.items())
+             if (cached.get(str(interview_id)) or [None])[0] != state]
+    fresh = _status_counts_by_interview(conn, stale) if stale else {}
+    stale_ids = set(stale)
+    record = {}
+    total: Counter = Counter()
+    for interview_id, state in sorted(states.items()):
+        counts = (fresh.get(interview_id, Counter()) if interview_id in stale_ids
+                  else Counter(cached[str(interview_id)][1]))
+        total.update(counts)
+        record[str(interview_id)] = [state, dict(sorted(counts.items()))]
+    _save_counts(ctx.study, ctx.run_id, versions, record)
+    return total
+
+
+def _store_counts(conn: Connection, coding_counts: Counter | None = None) -> dict[str, int]:
     counts: dict[str, int] = {}
     for status, n in conn.execute(select(interviews.c.status, func.count())
                                   .group_by(interviews.c.status)):
@@ -108,7 +216,9 @@ def _store_counts(conn: Connection) -> dict[str, int]:
     counts["segments_current"] = conn.execute(
         select(func.count()).select_from(segments).where(segments.c.status == "current")
     ).scalar_one()
-    for status, n in sorted(coding_status_counts(conn).items()):
+    if coding_counts is None:
+        coding_counts = coding_status_counts(conn)
+    for status, n in sorted(coding_counts.items()):
         counts[f"codings_{status}"] = n
     counts["decisions"] = conn.execute(select(func.count()).select_from(decisions)).scalar_one()
     for name, table in (("actors", actors), ("initiatives", initiatives),
@@ -242,7 +352,7 @@ def _counts_of_store(ctx, conn: Connection) -> tuple[dict, dict[str, int]]:
     if versions and previous.get("data_versions") == versions and \
             isinstance(previous.get("store_counts"), dict):
         return versions, dict(previous["store_counts"])
-    return versions, _store_counts(conn)
+    return versions, _store_counts(conn, _coding_counts(ctx, conn, versions))
 
 
 def _run_table_cells(ctx, conn: Connection) -> dict | None:

@@ -218,33 +218,43 @@ def test_manifest_many_moved_cells_are_summarised_on_stderr(tmp_path):
     assert markdown.count("\n- cell moved: ") == STDERR_CELL_LINES + 5
 
 
+def give_every_status(store) -> set[int]:
+    """Decide, supersede and merge a few codings so that every derived status occurs;
+    returns the interviews whose codings changed."""
+    from sqlalchemy import update
+
+    from pipeline.coding.decisions import set_decision
+    from pipeline.store.schema import codings, decisions
+
+    with store.write() as conn:
+        rows = conn.execute(select(codings.c.id, codings.c.interview_id)
+                            .where(codings.c.id.not_in(select(decisions.c.coding_id)))
+                            .order_by(codings.c.id.desc()).limit(8)).all()
+        ids = [row.id for row in rows]
+        set_decision(conn, ids[0], "ana", "reject", source="test")
+        set_decision(conn, ids[1], "ana", "accept", source="test")
+        set_decision(conn, ids[1], "ben", "reject", source="test")  # disputed
+        set_decision(conn, ids[2], "ben", "reject", source="test")
+        set_decision(conn, ids[2], "cleo", "accept", source="test", role="adjudicator")
+        conn.execute(update(codings).where(codings.c.id == ids[3]).values(produced=0))
+        conn.execute(update(codings).where(codings.c.id == ids[4])
+                     .values(merged_into=ids[5]))
+        set_decision(conn, ids[6], "ana", "discuss", source="test")
+    return {row.interview_id for row in rows[:7]}
+
+
 def test_manifest_coding_status_counts_equal_every_status_derived(coded_sample):
     """The store counts' statuses, counted mostly by SQLite, equal deriving every coding's
     status: accepted, rejected, disputed, adjudicated, superseded, merged and undecided."""
     from collections import Counter
 
-    from sqlalchemy import update
-
-    from pipeline.coding.decisions import coding_statuses, set_decision
+    from pipeline.coding.decisions import coding_statuses
     from pipeline.report.manifest import coding_status_counts
-    from pipeline.store.schema import codings, decisions
 
     study = load_study(coded_sample)
     store = open_study_store(study)
     try:
-        with store.write() as conn:
-            ids = conn.execute(select(codings.c.id)
-                               .where(codings.c.id.not_in(select(decisions.c.coding_id)))
-                               .order_by(codings.c.id.desc()).limit(8)).scalars().all()
-            set_decision(conn, ids[0], "ana", "reject", source="test")
-            set_decision(conn, ids[1], "ana", "accept", source="test")
-            set_decision(conn, ids[1], "ben", "reject", source="test")  # disputed
-            set_decision(conn, ids[2], "ben", "reject", source="test")
-            set_decision(conn, ids[2], "cleo", "accept", source="test", role="adjudicator")
-            conn.execute(update(codings).where(codings.c.id == ids[3]).values(produced=0))
-            conn.execute(update(codings).where(codings.c.id == ids[4])
-                         .values(merged_into=ids[5]))
-            set_decision(conn, ids[6], "ana", "discuss", source="test")
+        give_every_status(store)
         with store.read() as conn:
             derived = Counter(coding_statuses(conn).values())
             counted = coding_status_counts(conn)
@@ -253,3 +263,41 @@ def test_manifest_coding_status_counts_equal_every_status_derived(coded_sample):
     assert {"accepted", "rejected", "disputed", "suggested", "superseded",
             "merged"} <= set(derived)
     assert dict(counted) == dict(derived)
+
+
+@pytest.mark.parametrize("recorded_by_later_run", [False, True])
+def test_manifest_coding_counts_recount_only_changed_interviews(coded_sample, monkeypatch,
+                                                                 recorded_by_later_run):
+    """A run counts statuses again only for interviews whose codings or decisions changed
+    since the run that recorded the counts; a record the previous run cannot have seen
+    (a later run's: the store was restored from a backup) is not used."""
+    from types import SimpleNamespace
+
+    from pipeline.report import manifest
+    from pipeline.report.incremental import data_versions
+
+    study = load_study(coded_sample)
+    store = open_study_store(study)
+    recounted: list[list[int] | None] = []
+    count = manifest._status_counts_by_interview
+    monkeypatch.setattr(manifest, "_status_counts_by_interview",
+                        lambda conn, ids=None: recounted.append(ids) or count(conn, ids))
+
+    def counts(run_id: int, previous: dict):
+        ctx = SimpleNamespace(study=study, run_id=run_id,
+                              memory=SimpleNamespace(previous_manifest=previous))
+        with store.read() as conn:
+            versions = data_versions(conn)
+            return versions, manifest._coding_counts(ctx, conn, versions)
+
+    try:
+        versions, _ = counts(7 if recorded_by_later_run else 3, {})
+        changed = give_every_status(store)
+        _, incremental = counts(4, {"run_id": 3, "data_versions": versions})
+        with store.read() as conn:
+            everything = manifest.coding_status_counts(conn)
+    finally:
+        store.close()
+    assert dict(incremental) == dict(everything)
+    every_interview = recounted[0]
+    assert recounted[1] == (every_interview if recorded_by_later_run else sorted(changed))
