@@ -29,6 +29,7 @@ agreement with", "never worked with") is not a partnership.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from pipeline.nlp.actors import COMMA, LOWER, ActorMention, DocView, after_preposition
 from pipeline.nlp.initiatives import but_clause_end, status_cues_in, year_ended
@@ -152,22 +153,25 @@ class PartnershipRecognizer:
             cues.append((s, e, kind))
             taken.update(range(s, e))
 
-        for s, e, _ in view.groups.get("init_run_verbs", ()):
-            if s in taken:
-                continue
-            before = [a for a in view.actors if a.end <= s and s - a.end <= 3
-                      and int(view.sent[a.start]) == int(view.sent[s])]
-            if before:
-                group = self._group_ending(view, before[-1])
-                if len({a.key for a in group}) >= 2 and all(
-                        view.folded(k) in _ADVERBS or view.shape[k] == COMMA
-                        for k in range(before[-1].end, s)):
+        for group_name in ("init_run_verbs", "joint_verb"):
+            for s, e, _ in view.groups.get(group_name, ()):
+                last = None if s in taken else self._subject_end(view, s)
+                if last is None:
+                    continue
+                group = self._group_ending(view, last)
+                if len({a.key for a in group}) >= 2 and (
+                        group_name == "init_run_verbs" or self._listed(view, group)):
                     add(s, e, "joint")
         run_verbs = view.groups.get("init_run_verbs", ())
         for s, e, _ in view.groups.get("init_by_verbs", ()):
-            clause_start, _ = view.clause_bounds(s, e)
+            clause_start, clause_end = view.clause_bounds(s, e)
             if s not in taken and any(clause_start <= rs and re_ < s for rs, re_, _ in run_verbs):
                 add(s, e, "by")
+            elif s not in taken and len({a.key for a in view.coordinated(
+                    e, clause_end)[0]}) >= 2:
+                # "a centre run (jointly) by A and B": the agents run it together
+                cues[:] = [c for c in cues if not (s <= c[0] and c[1] <= e)]
+                add(s, e, "between")
         for _, e, _ in view.groups.get("init_lower_heads", ()):
             if e < view.length and view.folded(e) == "with" and e not in taken:
                 add(e, e + 1, "with")
@@ -207,6 +211,36 @@ class PartnershipRecognizer:
         return cues
 
     @staticmethod
+    def _subject_end(view: DocView, verb: int) -> ActorMention | None:
+        """The actor right before a verb, past adverbs and one apposition ("X and Nutrien, the
+        fertiliser company, have launched")."""
+        k = verb
+        while k > 0 and verb - k < 3 and (view.folded(k - 1) in _ADVERBS
+                                          or view.shape[k - 1] == COMMA):
+            k -= 1
+        if k > 0 and view.actor_at(k - 1) is None and view.shape[k] == COMMA:
+            opening = k - 2
+            while opening > 0 and k - opening < 10 and view.shape[opening] != COMMA:
+                opening -= 1
+            if view.shape[opening] == COMMA and view.folded(opening + 1) in ("the", "a", "an"):
+                k = opening
+        last = view.actor_at(k - 1) if k > 0 else None
+        if last is None or last.end != k or int(view.sent[last.start]) != int(view.sent[verb]):
+            return None
+        return last
+
+    @staticmethod
+    def _listed(view: DocView, group: list[ActorMention]) -> bool:
+        """A list that is the clause's subject, each member joined to the next by "and", "&"
+        or a comma ("X and Y give loans"), not by an article ("a language school the group
+        hires") or as an apposition ("METAdrasi, a Greek NGO, trains")."""
+        if after_preposition(view, group[0].start):
+            return False  # "gave laptops to X, and Y trains": X is no subject
+        return all(any(view.folded(k) in ("and", "&") or (
+            view.shape[k] == COMMA and view.folded(k + 1) not in ("a", "an"))
+            for k in range(first.end, second.start)) for first, second in pairwise(group))
+
+    @staticmethod
     def _group_ending(view: DocView, last: ActorMention) -> list[ActorMention]:
         """The actors listed together that end with `last` ("A, B and C")."""
         group = [last]
@@ -227,10 +261,12 @@ class PartnershipRecognizer:
         clause_start, clause_end = view.clause_bounds(s, e)
         region = clause_start
         attribution: list[ActorMention] = []
+        reported = False
         for rs, re_, _ in view.groups.get("report", ()):
             if clause_start <= rs and re_ <= s:
                 if view.actors_in(region, rs):
                     attribution = view.actors_in(region, rs)[:1]
+                    reported = True
                 region = re_
         if not attribution:
             sent_start = view.sentence_bounds(int(view.sent[s]))[0]
@@ -276,6 +312,12 @@ class PartnershipRecognizer:
         parties = self._clean(view, parties)
         if len({p.key for p in parties}) == 1 and attribution and kind != "between" and \
                 attribution[0].key not in {p.key for p in parties}:
+            opener = attribution[0].start
+            if opener > 0 and view.folded(opener - 1) == "the":
+                opener -= 1
+            if not reported and view.sentence_bounds(int(view.sent[s]))[0] == opener:
+                # "X and Y give courses; Z pays for the materials": the opening pair
+                attribution = view.coordinated(attribution[0].start, region, 0)[0]
             parties = attribution + parties
         implicit = []
         speaker = view.context.get("speaker")

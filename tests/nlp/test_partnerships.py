@@ -95,6 +95,20 @@ def partnership(result: dict, parties: set[str]) -> dict:
      {"Renault SA", "Hope Foundation"}, "by"),
     ("The Hope Foundation teaches under contract to Lyon City Council and partners with "
      "Renault SA.", {"Hope Foundation", "Lyon City Council"}, "with"),
+    ("The night shelter is run jointly by Tromsø University Hospital and the Norwegian Red "
+     "Cross.", {"Tromsø University Hospital", "Norwegian Red Cross"}, "between"),
+    ("Pupils attend a homework club run by the Ipoh Chamber of Commerce and the Ipoh "
+     "Methodist Church.", {"Ipoh Chamber of Commerce", "Ipoh Methodist Church"}, "between"),
+    ("The Oslo Chamber of Commerce and Standard Bank Namibia give small loans to traders.",
+     {"Oslo Chamber of Commerce", "Standard Bank Namibia"}, "joint"),
+    ("The Regina Open Door Society and Nutrien, the fertiliser company, have launched a "
+     "scholarship.", {"Regina Open Door Society", "Nutrien"}, "joint"),
+    ("The Ayuntamiento de Huesca entrusted the municipal shelter to Cruz Roja.",
+     {"Ayuntamiento de Huesca", "Cruz Roja"}, "verb"),
+    ("The Irish Refugee Council and Dublin City Council work together on housing.",
+     {"Irish Refugee Council", "Dublin City Council"}, "joint"),
+    ("The Commissariat for Refugees runs a language course taught by the Faculty of "
+     "Philology.", {"Commissariat for Refugees", "Faculty of Philology"}, "by"),
 ])
 def test_partnerships_cue_families(tagger, text, parties, kind):
     found = partnership(tagger.tag(text), parties)
@@ -302,3 +316,19 @@ def test_partnerships_owned_body_after_a_named_owner_is_the_party(tagger):
                         "Ministry of Labour.")
     assert [sorted(p["parties"]) for p in result["partnerships"]] == [
         ["Korek Telecom", "Ministry of Labour"]]
+
+
+@pytest.mark.parametrize("text", [
+    "Vodafone gave laptops to the Perth Refugee Hub, and the Hope Foundation trains its "
+    "volunteers.",
+    "METAdrasi, a Greek NGO, trains interpreters.",
+])
+def test_partnerships_a_joint_verb_needs_a_listed_subject(tagger, text):
+    assert tagger.tag(text)["partnerships"] == []
+
+
+def test_partnerships_a_funder_of_the_next_clause_joins_the_opening_pair(tagger):
+    result = tagger.tag("The Municipality of Salta and the Universidad Nacional de Salta give "
+                        "free courses; Arcor, the confectionery group, pays for the books.")
+    assert partnership(result, {"Municipality of Salta", "Universidad Nacional de Salta",
+                                "Arcor"})["type"] == "public_private"
