@@ -61,7 +61,8 @@ def _jsonable(value):
 
 
 def data_versions(conn: Connection) -> dict[str, int]:
-    """The store's change counters (one per tracked table, see migration m0003)."""
+    """The store's change counters (one per tracked table, see migrations m0003 and
+    m0006: `data_versions` is a view since m0006)."""
     from pipeline.store.schema import data_versions as table
 
     return {row.table_name: row.version

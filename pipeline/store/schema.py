@@ -455,12 +455,22 @@ memos = Table(
     sqlite_autoincrement=True,
 )
 
-# One change counter per tracked table, raised by triggers on every insert, update and delete
-# (migration m0003, which lists the tracked tables): what `cityqda run` compares to skip work.
-data_versions = Table(
-    "data_versions", metadata,
+# One change counter per tracked table (migration m0003 lists them), raised by triggers on
+# every insert, update and delete; inserts into `events` and `decisions` are counted by
+# their ids instead (migration m0006). Read it through the view `data_versions`.
+change_counts = Table(
+    "change_counts", metadata,
     Column("table_name", Text, primary_key=True),
     Column("version", Integer, nullable=False, server_default="0"),
+)
+
+# A view (m0006), not a table: each tracked table's change counter, what `cityqda run`
+# compares to skip work. Declared apart from `metadata`, which holds the tables.
+views = MetaData()
+data_versions = Table(
+    "data_versions", views,
+    Column("table_name", Text, primary_key=True),
+    Column("version", Integer, nullable=False),
 )
 
 # Per interview, how often a row it is made of was changed in place (triggers AFTER UPDATE

@@ -11,10 +11,11 @@ from pipeline.store.migrations import (
     m0003_data_versions,
     m0004_export_rows_uncounted,
     m0005_interview_changes,
+    m0006_id_counted_inserts,
 )
 
 MIGRATIONS = [m0001_initial, m0002_review, m0003_data_versions, m0004_export_rows_uncounted,
-              m0005_interview_changes]
+              m0005_interview_changes, m0006_id_counted_inserts]
 CURRENT_VERSION = MIGRATIONS[-1].VERSION
 
 assert [m.VERSION for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
