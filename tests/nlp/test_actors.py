@@ -217,6 +217,20 @@ def test_actors_registry_branch_keeps_the_category(tagger):
     # the subject of what organisations do, at the start of a clause
     ("She said that Velmora Greece had donated tablets.", "Velmora Greece", "business",
      "private"),
+    # session 6 cue data: councils of NGOs, faith social services, regions in other
+    # languages, police forces, public insurance funds and faculties
+    ("The Velmoran Humanitarian Council gives legal aid.", "Velmoran Humanitarian Council",
+     "civil_society", "third"),
+    ("It works with the Velmoran Council on Refugees and Migrants.",
+     "Velmoran Council on Refugees and Migrants", "civil_society", "third"),
+    ("It works with Lutheran Social Services of Velmora.", "Lutheran Social Services of Velmora",
+     "civil_society", "third"),
+    ("It works with the Regione Velmora.", "Regione Velmora", "policy_maker", "public"),
+    ("It works with the Velmora Constabulary Force.", "Velmora Constabulary Force",
+     "practitioner", "public"),
+    ("It works with the Velmoran Unemployment Insurance Fund.",
+     "Velmoran Unemployment Insurance Fund", "practitioner", "public"),
+    ("It works with the Faculty of Law.", "Faculty of Law", "practitioner", "public"),
 ])
 def test_actors_name_patterns_and_category_cues(tagger, text, name, category, sector):
     found = actor(tagger.tag(text), name)
