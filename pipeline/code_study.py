@@ -44,6 +44,7 @@ from pipeline.coding.reconcile import (
     refresh_states,
     usable,
 )
+from pipeline.coding.tagger_process import TaggerProcess, take_tagger_process
 from pipeline.coding.versions import (
     CodebookSource,
     check_against_store,
@@ -328,7 +329,8 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
     codebook = load_study_codebook(study, cached=True)
     registry = load_study_registry(study, cached=True)
     source = CodebookSource.read(codebook)
-    fingerprint = coder_fingerprint(source, _other_inputs(registry))
+    others = other_coder_inputs(registry)
+    fingerprint = coder_fingerprint(source, others)
     registry_cities = {actor.id: actor.city or "" for actor in registry.actors}
     report = CodeReport(codebook.id, codebook.version, fingerprint)
     with store.write() as conn:
@@ -351,26 +353,23 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
         order = plan.interviews(hits)
         del hits
         report.interviews = len(order)
+        to_tag = sum(plan.counts.get(interview_id, 0) for interview_id in order)
+        parallel = _worker_count(workers, to_tag, len(order)) if order else 0
+        built_ahead = take_tagger_process(study)
         tagger = None
         if order:
-            if tagger_factory is not None:
-                tagger = tagger_factory(codebook)
-            else:
-                from pipeline.nlp.build_cache import study_cache_dir
-                from pipeline.nlp.tagger import Tagger
-
-                tagger = Tagger(codebook, actors=registry,
-                                cache_dir=study_cache_dir(study.root))
+            tagger = tagger_factory(codebook) if tagger_factory is not None else \
+                _study_tagger(study, codebook, registry, others, built_ahead, parallel)
+        if built_ahead is not None and tagger is not built_ahead:
+            built_ahead.close()
 
         def items_of(interview_id: int) -> list[SegmentWork]:
             with store.read() as conn:
                 return interview_work(conn, interview_id, fingerprint, recode_all,
                                       plan.refresh_moved)
 
-        to_tag = sum(plan.counts.get(interview_id, 0) for interview_id in order)
         tagged = _tagged(store, tagger, codebook, order, items_of,
-                         _worker_count(workers, to_tag, len(order)) if tagger is not None
-                         else 0)
+                         parallel if tagger is not None else 0)
         try:
             for interview_id in (progress(order, len(order)) if progress else order):
                 items = next(tagged)
@@ -385,6 +384,8 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
                         "interview_id": interview_id, "count": tally.segments_skipped}))
         finally:
             tagged.close()  # stops the workers, if any
+            if isinstance(tagger, TaggerProcess):
+                tagger.close()
         with store.read() as conn:
             report.orphaned = orphaned_total(conn)
         status = "ok"
@@ -393,6 +394,25 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
         if run_id is None:
             _finish_run(store, report, status)
     return report
+
+
+def _study_tagger(study, codebook, registry, others: dict,
+                  built_ahead: TaggerProcess | None, parallel: int):
+    """The tagger `cityqda run` built ahead (`pipeline.coding.tagger_process`) when it
+    was built from these codebook, registry and cue list bytes and this process tags
+    (forked workers share a tagger built here), else one built now."""
+    from pipeline.nlp.build_cache import study_cache_dir
+
+    def build():
+        from pipeline.nlp.tagger import Tagger
+
+        return Tagger(codebook, actors=registry, cache_dir=study_cache_dir(study.root))
+
+    if built_ahead is not None and not parallel and built_ahead.built_from(
+            codebook.sha256, registry.sha256, others["entity_cues"]):
+        built_ahead.local = build
+        return built_ahead
+    return build()
 
 
 def narrow_work(conn, plan: WorkPlan, fingerprint: str, codebook) -> dict[str, set[int]]:
@@ -448,7 +468,7 @@ def _refresh(plan: WorkPlan, hits: dict[str, set[int]]) -> dict[str, list[int]]:
     return refresh
 
 
-def _other_inputs(registry) -> dict:
+def other_coder_inputs(registry) -> dict:
     """Hashes of the other data that decide what the coder finds: the actor registry and
     the entity cue lists (package data, checked when the tagger is built; hashed here as
     `pipeline.nlp.actors.load_entity_cues` hashes them, without importing spaCy)."""

@@ -461,10 +461,10 @@ def test_code_study_cached_codebook_and_registry_are_what_loading_gives(
 
 def test_code_study_entity_cues_hash_is_the_loaded_cue_lists():
     """The fingerprint hashes the cue lists without loading them (no spaCy import)."""
-    from pipeline.code_study import _other_inputs
+    from pipeline.code_study import other_coder_inputs
     from pipeline.nlp.actors import load_entity_cues
     from pipeline.nlp.registry import load_registry
 
     registry = load_registry()
-    assert _other_inputs(registry) == {"actors": registry.sha256,
+    assert other_coder_inputs(registry) == {"actors": registry.sha256,
                                        "entity_cues": load_entity_cues().sha256}

@@ -1,0 +1,193 @@
+"""The tagger built in a second process while a run's first stages go on.
+
+After one changed interview, `code` spends most of its time importing spaCy and building
+the tagger (about 2 s at N = 1,000), while the guides, register and ingest stages before
+it keep one core busy and leave the other idle. So `cityqda run` calls
+`start_tagger_process` first: when a few transcripts are new or changed on disk since the
+last run (their size or modification time), it forks a process that builds the study's
+tagger meanwhile. `code_study` then tags through it (`take_tagger_process`), provided it
+was built from the same codebook and registry bytes the stage loaded; otherwise, and
+whenever the process fails, the stage builds its own tagger as before. The codings are
+the same either way: the same code tags the same texts, and results cross the pipe as
+they cross the tagging workers' (pickled plain data).
+
+The transcripts' sizes and times are a hint only (a wrong guess costs an idle process or
+the usual build); they are kept in the study's cache folder.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+# Above this many changed transcripts, coding is big enough to tag in worker processes
+# that share a tagger built in the run's own process (pipeline.code_study), so none is
+# built ahead.
+MAX_CHANGED = 20
+STATS_CACHE_NAME = "transcript-stats"
+# A process nobody asked to tag for this long (its run skipped `code`) ends itself.
+IDLE_SECONDS = 900.0
+
+_STARTED: dict[Path, TaggerProcess] = {}
+
+
+def transcript_stats(folder: Path) -> dict[str, tuple[int, int]]:
+    """Size and modification time (ns) of every file under `folder` that ingest reads
+    (hidden folders and files, and Word's lock files, left out)."""
+    stats: dict[str, tuple[int, int]] = {}
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in names:
+            if name.startswith((".", "~$")):
+                continue
+            try:
+                stat = os.stat(os.path.join(root, name))
+            except OSError:
+                continue
+            stats[os.path.relpath(os.path.join(root, name), folder)] = \
+                (stat.st_size, stat.st_mtime_ns)
+    return stats
+
+
+def changed_files(before: dict, now: dict) -> int:
+    """Files new or changed (size or time) since `before`; removed ones need no tagging."""
+    return sum(before.get(name) != stat for name, stat in now.items())
+
+
+def coding_looks_small(study) -> bool:
+    """Whether a few (1 to MAX_CHANGED) transcripts changed since the last call for this
+    study; the stats seen now are kept for the next call. False on a first run (no stats
+    kept: every file is new, and tagging goes to worker processes)."""
+    from pipeline.nlp.build_cache import BuildCache, study_cache_dir
+
+    folder = Path(study.path("transcripts"))
+    if not folder.is_dir():
+        return False
+    cache = BuildCache(study_cache_dir(study.root))
+    before = cache.load(STATS_CACHE_NAME, STATS_CACHE_NAME)
+    now = transcript_stats(folder)
+    if before != now:
+        cache.save(STATS_CACHE_NAME, STATS_CACHE_NAME, now)
+    return isinstance(before, dict) and 0 < changed_files(before, now) <= MAX_CHANGED
+
+
+def start_tagger_process(study) -> None:
+    """Start building the study's tagger in a forked process when a small amount of
+    coding is likely (see the module docstring); a process left from an earlier run in
+    this interpreter is stopped."""
+    import multiprocessing
+
+    for process in list(_STARTED.values()):
+        process.close()
+    _STARTED.clear()
+    if not sys.platform.startswith("linux") \
+            or "fork" not in multiprocessing.get_all_start_methods():
+        return
+    if coding_looks_small(study):
+        _STARTED[Path(study.root)] = TaggerProcess(study)
+
+
+def take_tagger_process(study) -> TaggerProcess | None:
+    """The process started for this study by this run, if any (the caller closes it)."""
+    return _STARTED.pop(Path(study.root), None)
+
+
+class TaggerProcess:
+    """A forked process that builds the study's tagger, then tags what it is sent.
+
+    `tag_records` falls back to a tagger built here (`local`) when the process failed, so
+    the caller gets results or the error the tagger raises in this process."""
+
+    def __init__(self, study):
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self.connection, child_end = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child_end, self.connection,
+                                                             study),
+                                       name="cityqda-tagger", daemon=True)
+        self.process.start()
+        child_end.close()
+        self.built: tuple | None = None  # what the process built from
+        self.local: Callable | None = None
+        self._tagger = None
+
+    def built_from(self, codebook_sha256: str, registry_sha256: str,
+                   cues_sha256: str) -> bool:
+        """Waits for the build; whether it used these codebook, registry and entity cue
+        list bytes (the process read the files itself, perhaps before an edit)."""
+        return self._built() == (codebook_sha256, registry_sha256, cues_sha256)
+
+    def _built(self) -> tuple:
+        if self.built is None:
+            self.built = self._receive() or ()  # (): the build failed
+        return self.built
+
+    def tag_records(self, records: Iterable[tuple[object, str]]) -> Iterator[dict]:
+        """The results of `Tagger.tag_records`, tagged in the process (or here, see the
+        class docstring)."""
+        records = list(records)
+        if self._tagger is None:
+            results = self._tag_there(records) if self._built() else None
+            if isinstance(results, list):
+                return iter(results)
+            self.close()
+            self._tagger = self.local()
+        return self._tagger.tag_records(records)
+
+    def _tag_there(self, records: list) -> list | None:
+        try:
+            self.connection.send(records)
+        except OSError:
+            return None
+        return self._receive()
+
+    def _receive(self):
+        try:
+            return self.connection.recv()
+        except (EOFError, OSError):
+            return None
+
+    def close(self) -> None:
+        """Ends the process (it exits when its end of the pipe closes)."""
+        self.connection.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
+def _serve(connection, parent_end, study) -> None:
+    """In the forked process: build the tagger, say what from, then tag each list of
+    records received until the run closes the pipe. Any failure sends None: the run then
+    builds or tags in its own process, where the error is reported as usual."""
+    parent_end.close()
+    try:
+        from pipeline.code_study import (
+            load_study_codebook,
+            load_study_registry,
+            other_coder_inputs,
+        )
+        from pipeline.nlp.build_cache import study_cache_dir
+        from pipeline.nlp.tagger import Tagger
+
+        codebook = load_study_codebook(study, cached=True)
+        registry = load_study_registry(study, cached=True)
+        cues = other_coder_inputs(registry)["entity_cues"]
+        tagger = Tagger(codebook, actors=registry, cache_dir=study_cache_dir(study.root))
+    except Exception:  # noqa: BLE001 - the run builds its own tagger and reports it
+        connection.send(None)
+        return
+    connection.send((codebook.sha256, registry.sha256, cues))
+    while connection.poll(IDLE_SECONDS):
+        try:
+            records = connection.recv()
+        except EOFError:
+            return
+        try:
+            results = list(tagger.tag_records(records))
+        except Exception:  # noqa: BLE001 - retried in the run's process, which reports it
+            results = None
+        connection.send(results)
