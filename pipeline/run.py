@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import update
 
+from pipeline.coding.tagger_process import start_tagger_process
 from pipeline.errors import EXIT_INPUT, EXIT_OK, CityQDAError, Problem
 from pipeline.store import Store, open_study_store, utc_now
 from pipeline.store.schema import runs
@@ -218,6 +219,7 @@ def times_line(seconds: dict[str, tuple[float, float]]) -> str:
 
 def run_study(study: Study, options: RunOptions | None = None) -> RunContext:
     started = time.perf_counter(), time.process_time()
+    start_tagger_process(study)  # builds the tagger meanwhile when coding looks small
     store = open_study_store(study)
     try:
         ctx = RunContext(study, store, options or RunOptions(), _start_run(store))
