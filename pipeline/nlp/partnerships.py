@@ -310,6 +310,11 @@ class PartnershipRecognizer:
                 subject = self._pronoun_antecedent(view, region, s)
             parties = subject + right
         parties = self._clean(view, parties)
+        if kind == "verb" and not right and len(parties) == 1 and not parties[0].generic and \
+                "its" in (view.folded(e - 1), view.folded(min(e, clause_end - 1))):
+            # "X runs schools for refugee children. Y funds its youth programme."
+            parties = self._opening_group(view, int(view.sent[s]) - 1) + parties
+            parties = self._clean(view, parties)
         if len({p.key for p in parties}) == 1 and attribution and kind != "between" and \
                 attribution[0].key not in {p.key for p in parties}:
             opener = attribution[0].start
@@ -363,6 +368,20 @@ class PartnershipRecognizer:
             if named and not pair:
                 return named[:1]
         return []
+
+    @staticmethod
+    def _opening_group(view: DocView, sentence: int) -> list[ActorMention]:
+        """The named actors a sentence opens with ("The Edhi Foundation and the Sindh Labour
+        Department ..."), none when it opens otherwise."""
+        if sentence < 0:
+            return []
+        start, end = view.sentence_bounds(sentence)
+        while start < end and view.folded(start) in ("the", "a", "an"):
+            start += 1
+        first = view.actor_at(start)
+        if first is None or first.start != start or first.generic:
+            return []
+        return [a for a in view.coordinated(start, end, 0)[0] if not a.generic]
 
     @staticmethod
     def _object_end(view: DocView, start: int, clause_end: int) -> int:

@@ -332,3 +332,13 @@ def test_partnerships_a_funder_of_the_next_clause_joins_the_opening_pair(tagger)
                         "free courses; Arcor, the confectionery group, pays for the books.")
     assert partnership(result, {"Municipality of Salta", "Universidad Nacional de Salta",
                                 "Arcor"})["type"] == "public_private"
+
+
+@pytest.mark.parametrize("second, parties", [
+    ("The Gobernación de Tarija covers its rent.", [["Casa Velmora", "Gobernación de Tarija"]]),
+    ("Velmora Bank funds its youth programme.", [["Casa Velmora", "Velmora Bank"]]),
+    ("Velmora Bank funds several projects.", []),  # no "its": no reference to Casa Velmora
+])
+def test_partnerships_a_funder_of_its_programme_in_the_next_sentence(tagger, second, parties):
+    result = tagger.tag(f"Casa Velmora, a charity, provides shelter for migrant girls. {second}")
+    assert [sorted(p["parties"]) for p in result["partnerships"]] == parties
