@@ -184,9 +184,12 @@ def _write_datasets(report: AggregateReport, source, out: Path, label: str,
                 long_writer.add(long_rows)
                 wide_writer.add(wide_rows)
         else:
-            for long_chunk, wide_chunk in source.chunks:
-                long_writer.add_chunk(long_chunk)
-                wide_writer.add_chunk(wide_chunk)
+            for interview_id, long_chunk, wide_chunk in source.chunks:
+                long_writer.add_chunk(long_chunk, tag=interview_id)
+                wide_writer.add_chunk(wide_chunk, tag=interview_id)
+            for writer in writers:
+                writer.end_chunks()
+            source.release()
         for writer in writers:
             for kind in kinds:
                 key = f"{writer.head.name}_{kind}"
@@ -198,6 +201,8 @@ def _write_datasets(report: AggregateReport, source, out: Path, label: str,
                     jobs.append((target, pool.submit(writer.finish, kind)))
                 else:
                     writer.finish(kind)
+                    if not parquet_values and kind in writer.placed:
+                        source.record(writer.head.name, kind, target, writer.placed[kind])
                 report.outputs[key] = target
     except OSError as exc:
         finished_quietly(finished)
@@ -206,6 +211,9 @@ def _write_datasets(report: AggregateReport, source, out: Path, label: str,
     except BaseException:
         finished_quietly(finished)
         raise
+    finally:
+        if not parquet_values:
+            source.release()
     return finished
 
 

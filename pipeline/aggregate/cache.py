@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 import sqlite3
 import zlib
@@ -39,9 +40,10 @@ from pathlib import Path
 from pipeline.aggregate.writing import Chunk
 
 CACHE_NAME = "aggregate-datasets.sqlite"
-FORMAT = 2
+FORMAT = 3
 STORE_TOKEN = "aggregate_cache_token"  # store_meta key: see the module doc
-_BLOBS = ("csv", "xml", "arrow", "flags", "widths")
+_BLOBS = ("arrow", "flags", "widths")  # besides the text blobs (csv, xml)
+_PART = "rows, xml_size, xml_crc, digest, kinds, arrow, flags, widths, check_crc"
 
 
 @lru_cache(maxsize=1)
@@ -104,16 +106,23 @@ class ChunkCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(self.path, isolation_level=None)
         self.conn.execute("PRAGMA journal_mode = DELETE")
+        if self.conn.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
+            for table in ("chunks", "meta", "files"):
+                self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+            self.conn.execute(f"PRAGMA user_version = {FORMAT}")
+        # the text blobs last: a row read without them never touches their pages
         self.conn.execute(
             "CREATE TABLE IF NOT EXISTS chunks (dataset TEXT NOT NULL, "
             "interview_id INTEGER NOT NULL, key TEXT NOT NULL, extra TEXT NOT NULL, "
-            "rows INTEGER NOT NULL, csv BLOB NOT NULL, xml BLOB NOT NULL, "
-            "xml_size INTEGER NOT NULL, xml_crc INTEGER NOT NULL, arrow BLOB NOT NULL, "
-            "kinds TEXT NOT NULL, flags BLOB NOT NULL, widths BLOB NOT NULL, "
-            "digest TEXT NOT NULL, check_crc INTEGER NOT NULL, "
+            "rows INTEGER NOT NULL, xml_size INTEGER NOT NULL, xml_crc INTEGER NOT NULL, "
+            "digest TEXT NOT NULL, kinds TEXT NOT NULL, arrow BLOB NOT NULL, "
+            "flags BLOB NOT NULL, widths BLOB NOT NULL, check_crc INTEGER NOT NULL, "
+            "text_crc INTEGER NOT NULL, csv BLOB NOT NULL, xml BLOB NOT NULL, "
             "PRIMARY KEY (dataset, interview_id))")
         self.conn.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, "
                           "value TEXT NOT NULL)")
+        self.conn.execute("CREATE TABLE IF NOT EXISTS files (name TEXT PRIMARY KEY, "
+                          "path TEXT NOT NULL, stat TEXT NOT NULL, entries TEXT NOT NULL)")
         self.conn.execute("BEGIN")
 
     def follow_store(self, versions: dict[str, int], token: str | None) -> None:
@@ -128,6 +137,7 @@ class ChunkCache:
             seen = json.loads(meta.get("store", "{}"))
             went_back = any(versions.get(table, -1) < count for table, count in seen.items())
             if went_back or token is None or meta.get("token") != token:
+                self.conn.execute("DELETE FROM files")
                 self.changed = self.conn.execute("DELETE FROM chunks").rowcount > 0 \
                     or self.changed
         except (sqlite3.Error, ValueError, TypeError, AttributeError):
@@ -153,25 +163,43 @@ class ChunkCache:
             self._reset()
             return {}
 
-    def get(self, dataset: str, interview_id: int, key: str) -> Chunk | None:
+    def get(self, dataset: str, interview_id: int, key: str, *, text: bool = True
+            ) -> Chunk | None:
+        """The chunk cached under `key`; without `text`, its `csv` and `xml` are left
+        empty (the caller takes them from the previous files: `previous_file`)."""
         if self.conn is None:
             return None
         try:
             row = self.conn.execute(
-                "SELECT rows, csv, xml, xml_size, xml_crc, arrow, kinds, flags, widths, "
-                "digest, check_crc FROM chunks WHERE dataset = ? AND interview_id = ? "
-                "AND key = ?", (dataset, interview_id, key)).fetchone()
+                f"SELECT {_PART}{', text_crc, csv, xml' if text else ''} FROM chunks "
+                "WHERE dataset = ? AND interview_id = ? AND key = ?",
+                (dataset, interview_id, key)).fetchone()
         except sqlite3.Error:
             self._reset()
             return None
         if row is None:
             return None
-        chunk = Chunk(rows=row[0], csv=row[1], xml=row[2], xml_size=row[3], xml_crc=row[4],
-                      arrow=row[5], kinds=row[6], flags=row[7], widths=row[8],
-                      digest=row[9])
-        if _check_crc(chunk) != row[10]:
+        chunk = Chunk(rows=row[0], xml_size=row[1], xml_crc=row[2], digest=row[3],
+                      kinds=row[4], arrow=row[5], flags=row[6], widths=row[7],
+                      csv=row[10] if text else b"", xml=row[11] if text else b"")
+        if _check_crc(chunk) != row[8] or (text and _text_crc(chunk) != row[9]):
             return None
         return chunk
+
+    def text(self, dataset: str, interview_id: int, key: str) -> tuple[bytes, bytes] | None:
+        """The `csv` and `xml` of a cached chunk (when the previous files lack them)."""
+        if self.conn is None:
+            return None
+        try:
+            row = self.conn.execute(
+                "SELECT text_crc, csv, xml FROM chunks WHERE dataset = ? AND "
+                "interview_id = ? AND key = ?", (dataset, interview_id, key)).fetchone()
+        except sqlite3.Error:
+            self._reset()
+            return None
+        if row is None or zlib.crc32(row[2], zlib.crc32(row[1])) != row[0]:
+            return None
+        return row[1], row[2]
 
     def put(self, dataset: str, interview_id: int, key: str, chunk: Chunk,
             extra: str = "") -> None:
@@ -180,13 +208,54 @@ class ChunkCache:
         try:
             self.conn.execute(
                 "INSERT OR REPLACE INTO chunks (dataset, interview_id, key, extra, rows, "
-                "csv, xml, xml_size, xml_crc, arrow, kinds, flags, widths, digest, "
-                "check_crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (dataset, interview_id, key, extra, chunk.rows, chunk.csv, chunk.xml,
-                 chunk.xml_size, chunk.xml_crc, chunk.arrow, chunk.kinds, chunk.flags,
-                 chunk.widths, chunk.digest, _check_crc(chunk)))
+                "xml_size, xml_crc, digest, kinds, arrow, flags, widths, check_crc, "
+                "text_crc, csv, xml) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (dataset, interview_id, key, extra, chunk.rows, chunk.xml_size,
+                 chunk.xml_crc, chunk.digest, chunk.kinds, chunk.arrow, chunk.flags,
+                 chunk.widths, _check_crc(chunk), _text_crc(chunk), chunk.csv, chunk.xml))
             self.changed = True
         except sqlite3.Error:
+            self._reset()
+
+    def previous_file(self, name: str) -> tuple[object, dict] | None:
+        """The file the last run wrote as `name` (a dataset's kind), opened, with where
+        each interview's chunk sits in it (interview id -> [digest, offset, length]);
+        None unless that file is still the one written then (same size, modification and
+        change times, inode)."""
+        if self.conn is None:
+            return None
+        try:
+            row = self.conn.execute("SELECT path, stat, entries FROM files WHERE name = ?",
+                                    (name,)).fetchone()
+        except sqlite3.Error:
+            self._reset()
+            return None
+        if row is None:
+            return None
+        try:
+            handle = open(row[0], "rb")  # noqa: SIM115 - the writer closes it
+        except OSError:
+            return None
+        if _stat_of(os.fstat(handle.fileno())) != row[1]:
+            handle.close()
+            return None
+        try:
+            return handle, {int(i): entry for i, entry in json.loads(row[2]).items()}
+        except (ValueError, TypeError, AttributeError):
+            handle.close()
+            return None
+
+    def record_file(self, name: str, path: Path, entries: dict[int, list]) -> None:
+        """Where each interview's chunk sits in the file just written (see
+        `previous_file`)."""
+        if self.conn is None:
+            return
+        try:
+            self.conn.execute("INSERT OR REPLACE INTO files (name, path, stat, entries) "
+                              "VALUES (?, ?, ?, ?)",
+                              (name, str(path), _stat_of(os.stat(path)),
+                               json.dumps(entries, separators=(",", ":"))))
+        except (sqlite3.Error, OSError):
             self._reset()
 
     def keep_only(self, dataset: str, interview_ids: set[int]) -> None:
@@ -259,9 +328,17 @@ def _store_token_written(store, token: str) -> bool:
         return False
 
 
+def _stat_of(found: os.stat_result) -> str:
+    return f"{found.st_size}:{found.st_mtime_ns}:{found.st_ctime_ns}:{found.st_ino}"
+
+
 def _check_crc(chunk: Chunk) -> int:
     crc = zlib.crc32(chunk.kinds.encode("utf-8"))
     for name in _BLOBS:
         crc = zlib.crc32(getattr(chunk, name), crc)
     return zlib.crc32(f"{chunk.rows}:{chunk.xml_size}:{chunk.xml_crc}:{chunk.digest}"
                       .encode("ascii"), crc)
+
+
+def _text_crc(chunk: Chunk) -> int:
+    return zlib.crc32(chunk.xml, zlib.crc32(chunk.csv))

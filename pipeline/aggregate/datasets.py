@@ -14,8 +14,9 @@ writers (pipeline.aggregate.writing.DatasetWriter) write them as they come. A
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -333,13 +334,19 @@ def _all_statuses(cursor) -> dict[int, str]:
 
 @dataclass
 class RenderedDatasets:
-    """Both datasets' heads and, per interview in dataset order, its rendered long and
-    wide chunks (pipeline.aggregate.writing.Chunk), from the cache where still valid."""
+    """Both datasets' heads and, per interview in dataset order, its id and its rendered
+    long and wide chunks (pipeline.aggregate.writing.Chunk), from the cache where still
+    valid, their CSV and sheet XML bytes as ranges of the files the last run wrote where
+    those are intact. `record(dataset, kind, path, placed)` keeps where each chunk went in
+    a file just written (DatasetWriter.placed); `release()` closes the last run's files
+    once the chunks are written."""
 
     long: ResultTable
     wide: ResultTable
-    chunks: Iterator[tuple[object, object]]
+    chunks: Iterator[tuple[int, object, object]]
     rendered: list[int]  # filled as `chunks` is consumed: interviews rendered, not cached
+    record: Callable[[str, str, Path, dict], None]
+    release: Callable[[], None]
 
 
 def rendered_datasets(conn: Connection, study, *, include_suggested: bool = False,
@@ -430,6 +437,25 @@ def rendered_datasets(conn: Connection, study, *, include_suggested: bool = Fals
     flags_from = len(WIDE_FIXED_COLUMNS)
     code_col = LONG_COLUMNS.index("code")
 
+    previous = {(name, kind): cache.previous_file(f"{name}:{kind}")
+                for name in (long_name, wide_name) for kind in ("csv", "xlsx")} \
+        if cache is not None else {}
+
+    def from_cache(name: str, interview_id: int, key: str):
+        """The cached chunk, its text spliced from the last run's files where it can."""
+        chunk = cache.get(name, interview_id, key, text=False)
+        if chunk is None:
+            return None
+        chunk.csv = _placed_range(previous.get((name, "csv")), interview_id, chunk.digest)
+        chunk.xml = _placed_range(previous.get((name, "xlsx")), interview_id, chunk.digest)
+        if chunk.csv is None or chunk.xml is None:
+            text = cache.text(name, interview_id, key)
+            if text is None:
+                return None
+            chunk.csv = text[0] if chunk.csv is None else chunk.csv
+            chunk.xml = text[1] if chunk.xml is None else chunk.xml
+        return chunk
+
     def chunks():
         need_statuses(sorted(set(wide_misses) - set(long_misses)))
         reader = _Reader(conn, codebook, wanted, label, dimensions, codes, resolvers)
@@ -446,11 +472,11 @@ def rendered_datasets(conn: Connection, study, *, include_suggested: bool = Fals
             long_chunk = wide_chunk = None
             if cache is not None:
                 if interview.id in codes_of:
-                    long_chunk = usable(cache.get(long_name, interview.id,
-                                                  long_keys[interview.id]), "long")
+                    long_chunk = usable(from_cache(long_name, interview.id,
+                                                   long_keys[interview.id]), "long")
                 if (cached_wide.get(interview.id) or ("",))[0] == wide_keys[interview.id]:
-                    wide_chunk = usable(cache.get(wide_name, interview.id,
-                                                  wide_keys[interview.id]), "wide")
+                    wide_chunk = usable(from_cache(wide_name, interview.id,
+                                                   wide_keys[interview.id]), "wide")
             if long_chunk is None or wide_chunk is None:
                 if not whole_store[0]:
                     statuses.update(coding_statuses(conn, interview_id=interview.id))
@@ -474,13 +500,37 @@ def rendered_datasets(conn: Connection, study, *, include_suggested: bool = Fals
                                   wide_chunk)
             seen["long"] += long_chunk.rows
             seen["wide"] += wide_chunk.rows
-            yield long_chunk, wide_chunk
+            yield interview.id, long_chunk, wide_chunk
         if cache is not None:
             kept = {i.id for i in ordered}
             cache.keep_only(long_name, kept)
             cache.keep_only(wide_name, kept)
 
-    return RenderedDatasets(long=long, wide=wide, chunks=chunks(), rendered=rendered)
+    def record(dataset: str, kind: str, path: Path, placed: dict) -> None:
+        if cache is not None:
+            cache.record_file(f"{dataset}:{label}:{kind}", path, placed)
+
+    def release() -> None:
+        for found in previous.values():
+            if found is not None:
+                found[0].close()
+
+    return RenderedDatasets(long=long, wide=wide, chunks=chunks(), rendered=rendered,
+                            record=record, release=release)
+
+
+def _placed_range(previous, interview_id: int, digest: str):
+    """Where the chunk with `digest` sits in a previous file (`ChunkCache.previous_file`),
+    as a FileRange; None when it is not there."""
+    from pipeline.aggregate.writing import FileRange
+
+    if previous is None:
+        return None
+    handle, entries = previous
+    entry = entries.get(interview_id)
+    if entry is None or entry[0] != digest:
+        return None
+    return FileRange(handle, entry[1], entry[2])
 
 
 def _collected(stream: DatasetStream) -> tuple[ResultTable, ResultTable]:

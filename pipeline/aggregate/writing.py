@@ -419,12 +419,13 @@ def _add_streamed_rows(path: Path, streamed_tables: dict[str, ResultTable],
 
 
 def _write_deflated_entry(target, info, data: bytes, rows, rows_size: int,
-                          rows_crc: int) -> None:
+                          rows_crc: int, placed: dict | None = None) -> None:
     """Write a sheet entry whose rows come deflated already: its head and tail are
     deflated here (the head ending on a byte boundary, the tail with the final block) and
     the entry's header gets the sizes and CRC-32 computed from the pieces. zipfile has no
     way to take compressed data, so the entry is placed the way `ZipFile.writestr` places
-    one (header at the end of the entries written so far, then the data)."""
+    one (header at the end of the entries written so far, then the data). `placed`
+    receives the offset in the package where the rows start ("rows_offset")."""
     import shutil
     import zlib
 
@@ -449,6 +450,8 @@ def _write_deflated_entry(target, info, data: bytes, rows, rows_size: int,
     info.header_offset = fp.tell()
     fp.write(info.FileHeader())
     fp.write(head_z)
+    if placed is not None:
+        placed["rows_offset"] = fp.tell()
     rows.seek(0)
     shutil.copyfileobj(rows, fp, 1 << 20)
     fp.write(tail_z)
@@ -554,6 +557,38 @@ class ParquetNeedsValues(Exception):
     types mix in a way only the original values can settle): write Parquet from rows."""
 
 
+@dataclass(frozen=True)
+class FileRange:
+    """Bytes of a chunk where they sit in a file written before (an open binary file):
+    copied from there instead of read from the cache."""
+
+    source: object
+    offset: int
+    length: int
+
+
+def _copy_range(source, target, offset: int, length: int) -> None:
+    """Append `length` bytes of `source` from `offset` to `target` (both open binary
+    files), in the kernel where it can."""
+    target.flush()
+    source_fd, target_fd = source.fileno(), target.fileno()
+    copy = getattr(os, "copy_file_range", None)
+    while length:
+        try:
+            done = copy(source_fd, target_fd, length, offset) if copy else 0
+        except OSError:
+            copy, done = None, 0
+        if not done:
+            data = os.pread(source_fd, min(length, 1 << 20), offset)
+            if not data:
+                raise OSError(f"{source.name} is shorter than when it was written")
+            os.write(target_fd, data)  # partial writes do not happen on regular files
+            done = len(data)
+        offset += done
+        length -= done
+    target.seek(0, os.SEEK_END)  # the buffered file's position, after the copy
+
+
 @dataclass
 class Chunk:
     """One interview's rows of a dataset, rendered for every file kind: what the aggregate
@@ -564,11 +599,12 @@ class Chunk:
     `xml_size` and `xml_crc` are the uncompressed size and CRC-32 the zip entry needs.
     `arrow` holds the leading columns as an Arrow IPC stream, `kinds` the Python types
     found per leading column (JSON), `flags` the 0/1 columns one byte per cell, `widths`
-    the first 200 rows' cell lengths (column widths), one byte per cell."""
+    the first 200 rows' cell lengths (column widths), one byte per cell. `csv` and `xml`
+    may be `FileRange`s: the same bytes in the files the last run wrote."""
 
     rows: int
-    csv: bytes
-    xml: bytes
+    csv: bytes | FileRange
+    xml: bytes | FileRange
     xml_size: int
     xml_crc: int
     arrow: bytes
@@ -770,6 +806,11 @@ class DatasetWriter:
         ).encode("utf-8"))
         self._temps: list[Path] = []
         self._csv = self._spool = None
+        # per file kind: where the next chunk goes, the copy from an older file not yet
+        # made (adjacent ranges are copied at once), where each tagged chunk went
+        self._at = {"csv": 0, "xlsx": 0}
+        self._copying: dict[str, list | None] = {"csv": None, "xlsx": None}
+        self.placed: dict[str, dict[int, list]] = {"csv": {}, "xlsx": {}}
         if "csv" in self.paths:
             target = self.paths["csv"]
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -779,7 +820,7 @@ class DatasetWriter:
             self._csv = os.fdopen(handle, "wb")
             header = io.StringIO(newline="")
             csv.writer(header, lineterminator="\r\n").writerow(head.columns)
-            self._csv.write(("\ufeff" + header.getvalue()).encode("utf-8"))
+            self._at["csv"] = self._csv.write(("\ufeff" + header.getvalue()).encode("utf-8"))
         if "xlsx" in self.paths:
             self._spool = tempfile.TemporaryFile(dir=self.paths["xlsx"].parent)
         self._xml_size = 0
@@ -806,9 +847,11 @@ class DatasetWriter:
             self.add_chunk(render_chunk(self.head, rows, flags_from=self.flags_from,
                                         parquet=self.wants_parquet), rows)
 
-    def add_chunk(self, chunk: Chunk, rows: list[list] | None = None) -> None:
+    def add_chunk(self, chunk: Chunk, rows: list[list] | None = None,
+                  tag: int | None = None) -> None:
         """Add a rendered chunk; `rows` (its values) are needed only with
-        `parquet_values`."""
+        `parquet_values`; where a chunk with a `tag` (its interview id) lands in the CSV
+        and XLSX files is kept in `placed` ([digest, offset, length])."""
         import json
 
         if not chunk.rows:
@@ -821,9 +864,9 @@ class DatasetWriter:
             self._width_rows += chunk.rows
         self._digest.update(chunk.digest.encode("ascii"))
         if self._csv is not None:
-            self._csv.write(chunk.csv)
+            self._append("csv", self._csv, chunk.csv, tag, chunk.digest)
         if self._spool is not None:
-            self._spool.write(chunk.xml)
+            self._append("xlsx", self._spool, chunk.xml, tag, chunk.digest)
             self._xml_crc = crc32_combine(self._xml_crc, chunk.xml_crc, chunk.xml_size)
             self._xml_size += chunk.xml_size
         if "parquet" in self.paths:
@@ -840,6 +883,36 @@ class DatasetWriter:
                 self._batches.append(pa.ipc.open_stream(chunk.arrow).read_next_batch())
                 self._kinds.append([set(found) for found in json.loads(chunk.kinds)])
             self._flags += chunk.flags
+
+    def _append(self, kind: str, target, data: bytes | FileRange, tag: int | None,
+                digest: str) -> None:
+        at = self._at[kind]
+        length = data.length if isinstance(data, FileRange) else len(data)
+        if tag is not None:
+            self.placed[kind][tag] = [digest, at, length]
+        self._at[kind] = at + length
+        copying = self._copying[kind]
+        if isinstance(data, FileRange):
+            if copying is not None and copying[0] is data.source \
+                    and copying[1] + copying[2] == data.offset:
+                copying[2] += length
+                return
+            self._copy_pending(kind)
+            self._copying[kind] = [data.source, data.offset, length]
+            return
+        self._copy_pending(kind)
+        target.write(data)
+
+    def _copy_pending(self, kind: str) -> None:
+        copying = self._copying[kind]
+        if copying is not None:
+            self._copying[kind] = None
+            _copy_range(copying[0], self._csv if kind == "csv" else self._spool, *copying[1:])
+
+    def end_chunks(self) -> None:
+        """Make the copies still pending: the files they come from may go after this."""
+        for kind in self._copying:
+            self._copy_pending(kind)
 
     def fingerprint(self, kind: str) -> str:
         import hashlib
@@ -859,13 +932,19 @@ class DatasetWriter:
     def finish(self, kind: str) -> Path:
         """Write the `kind` file (csv, xlsx, parquet) into place."""
         path = self.paths[kind]
+        self.end_chunks()
         if kind == "csv":
             self._csv.close()
             replace_keeping_mode(self._temps[0], path)
         elif kind == "xlsx":
             self._spool.flush()
+            placed: dict[str, int] = {}
             write_xlsx([self.head], path, widths={0: self.column_widths()},
-                       deflated={0: (self._spool, self._xml_size, self._xml_crc)})
+                       deflated={0: (self._spool, self._xml_size, self._xml_crc, placed)})
+            start = placed.get("rows_offset")
+            self.placed["xlsx"] = {} if start is None else {
+                tag: [digest, start + offset, length]
+                for tag, (digest, offset, length) in self.placed["xlsx"].items()}
         else:
             self._write_parquet(path)
         return path

@@ -86,9 +86,29 @@ def test_cache_datasets_rerun_after_one_change_equals_a_clean_run(agg, tmp_path,
     assert clean.rendered == first.rendered
 
 
-@pytest.mark.parametrize("damage", ["not a database", "chunk bytes", "empty file"])
+def _edit_in_place_keeping_mtime(path: Path) -> None:
+    """Change one byte of a file without changing its size or modification time."""
+    import os
+
+    before = path.stat()
+    with open(path, "r+b") as handle:
+        handle.seek(before.st_size // 2)
+        byte = handle.read(1)
+        handle.seek(before.st_size // 2)
+        handle.write(bytes([byte[0] ^ 1]))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+# damage -> whether every interview is rendered again (else the text comes from the files
+# the first run wrote)
+DAMAGES = {"not a database": True, "empty file": True, "chunk bytes": True,
+           "chunk text": False, "chunk text and an earlier file edited": True}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGES))
 def test_cache_datasets_damaged_cache_gives_the_clean_files(agg, tmp_path, damage):
     _aggregate(agg, tmp_path / "first")
+    expected = _files(tmp_path / "first")
     path = _cache_file(agg)
     if damage == "not a database":
         path.write_bytes(b"this is not SQLite" * 100)
@@ -98,12 +118,32 @@ def test_cache_datasets_damaged_cache_gives_the_clean_files(agg, tmp_path, damag
         conn = sqlite3.connect(path)
         conn.execute("UPDATE chunks SET csv = CAST(REPLACE(CAST(csv AS TEXT), 'LIS', 'XXX') "
                      "AS BLOB), xml = zeroblob(length(xml))")
+        if damage == "chunk bytes":
+            conn.execute("UPDATE chunks SET arrow = zeroblob(length(arrow))")
         conn.commit()
         conn.close()
+        if damage.endswith("edited"):
+            _edit_in_place_keeping_mtime(next((tmp_path / "first").glob("coded_wide-*.csv")))
+            _edit_in_place_keeping_mtime(next((tmp_path / "first").glob("coded_long-*.xlsx")))
     damaged = _aggregate(agg, tmp_path / "damaged")
-    assert _files(tmp_path / "damaged") == _files(tmp_path / "first")
-    assert damaged.rendered == len(agg.interviews) - 1
-    assert _aggregate(agg, tmp_path / "healed").rendered == 0  # rebuilt by the damaged run
+    assert _files(tmp_path / "damaged") == expected
+    assert damaged.rendered == (len(agg.interviews) - 1 if DAMAGES[damage] else 0)
+    healed = _aggregate(agg, tmp_path / "healed")  # the cache rebuilt by the damaged run
+    assert healed.rendered == 0
+    assert _files(tmp_path / "healed") == expected
+
+
+def test_cache_datasets_rerun_into_the_same_folder_splices_the_files(agg, tmp_path):
+    """Runs into one folder (as `cityqda run` does): the unchanged interviews' bytes come
+    from the files the run before wrote, and the files equal a clean run's."""
+    out = tmp_path / "outputs"
+    _aggregate(agg, out)
+    for action, _touched in CHANGES.values():
+        agg.write(lambda conn, action=action: action(agg, conn))
+        rerun = _aggregate(agg, out)
+        _aggregate(agg, tmp_path / "clean", cache=False)
+        assert _files(out) == _files(tmp_path / "clean")
+        assert rerun.rendered <= 1
 
 
 def test_cache_datasets_selections_are_cached_apart(agg, tmp_path):
