@@ -32,6 +32,8 @@ AIM_LEADS = frozenset({"to", "on", "about", "against", "for", "in"})
 AIM_LIST_LEADS = frozenset({"and", "or", ","})
 # Words that join modifiers sharing one noun ("legal and psychological support").
 COORDINATORS = frozenset({"and", "or", ",", "&"})
+# Words after which a negation cue stands for the subject ("said that nobody ...").
+SUBJECT_OPENERS = frozenset({"that", ",", ";", ":", "if", "because", "since", "as", "where"})
 # Words that open a subordinate clause placed before the main one: its first comma ends it.
 FRONTED_SUBORDINATORS = frozenset({"although", "though", "while", "whilst", "whereas",
                                    "because", "since", "unless", "once", "until"})
@@ -267,6 +269,20 @@ class ContextComponent:
         norm = doc[token].norm
         return norm in self.starter_norms or norm in self.strong_first
 
+    def _coordinated_verb(self, doc, sent_start: int, start: int, end: int, high: int) -> int:
+        """Where a negated object's scope ends: at "and"/"or" before a provision verb, which
+        starts a predicate of its own ("has no budget and refers them to the shelter"). A cue
+        that opens its clause negates the subject, and so both verbs ("nobody offers X and
+        runs Y"), and keeps its scope."""
+        if start == sent_start or self._starts_clause(doc, start - 1) \
+                or doc[start - 1].lower_ in SUBJECT_OPENERS:
+            return high
+        for position in range(end + 1, high - 1):
+            if doc[position].lower_ in COORDINATORS and doc[position].is_alpha \
+                    and doc[position + 1].norm in self.strong_first:
+                return position
+        return high
+
     def _scope(self, doc, analysis: DocAnalysis, cue, start: int, end: int,
                sentence: int, inner: frozenset | set = frozenset()) -> tuple[int, int]:
         """Token range [low, high) that a cue at [start, end) covers."""
@@ -287,6 +303,7 @@ class ContextComponent:
                 stop = analysis.positions("stop").first_start_in(end + 1, high)
                 if stop is not None:
                     high = stop
+                high = self._coordinated_verb(doc, sent_start, start, end, high)
             if commas.spans:
                 # in a fronted subordinate clause ("Although the state provides no housing,
                 # the city rents ...") the first comma ends it, whatever the cue says

@@ -31,6 +31,11 @@ CASES = [
      "vocational courses", set(), True),
     ("The centre is not funded by the state, which runs a legal clinic elsewhere.",
      "legal clinic", set(), True),
+    # a negated object ends before a second provision verb; a negated subject does not
+    ("The district has no budget of its own and refers families to the night shelter.",
+     "night shelter", set(), True),
+    ("The respondent said that nobody funds the shelter and runs a legal clinic.",
+     "legal clinic", {"negated"}, False),
     # hypotheticals: wishes, recommendations, conditions, considerations
     ("The organisation would like to open a legal clinic.", "legal clinic",
      {"hypothetical"}, False),
