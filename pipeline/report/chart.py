@@ -59,8 +59,9 @@ def chart_key(salt: str, labels, confirmed, unreviewed, title: str | None = None
 
 
 def cached_chart(folder: Path, salt: str, labels, confirmed, unreviewed,
-                 title: str | None = None) -> bytes:
-    """dimension_chart's bytes, from the cache folder when drawn before."""
+                 title: str | None = None, drawer: ChartDrawer | None = None) -> bytes:
+    """dimension_chart's bytes, from the cache folder when drawn before (else drawn by
+    `drawer` when given)."""
     path = Path(folder) / f"{chart_key(salt, labels, confirmed, unreviewed, title)}.png"
     try:
         data = path.read_bytes()
@@ -68,7 +69,8 @@ def cached_chart(folder: Path, salt: str, labels, confirmed, unreviewed,
             return data
     except OSError:
         pass
-    data = dimension_chart(list(labels), list(confirmed), list(unreviewed), title=title)
+    draw = drawer.draw if drawer is not None else dimension_chart
+    data = draw(list(labels), list(confirmed), list(unreviewed), title=title)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(prefix=".cityqda-", suffix=".png", dir=path.parent)
@@ -152,3 +154,41 @@ def draw_chart(labels: tuple, confirmed: tuple, unreviewed: tuple, title: str | 
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()
+
+
+DRAWER_TIMEOUT_SECONDS = 120
+
+
+class ChartDrawer:
+    """One forked process that imports matplotlib the moment it starts and then draws on
+    request. A rerun that rewrites one city usually draws one or two charts, after reading
+    the store for a few tenths of a second: with the import done meanwhile on the other
+    core, the run waits only for the drawing. Any failure draws here instead (same bytes:
+    the same function draws)."""
+
+    def __init__(self):
+        import multiprocessing
+
+        self._pool = multiprocessing.get_context("fork").Pool(1, initializer=_drawer_start)
+
+    def draw(self, labels, confirmed, unreviewed, *, title: str | None = None) -> bytes:
+        if self._pool is not None:
+            try:
+                return self._pool.apply_async(dimension_chart, (labels, confirmed, unreviewed),
+                                              {"title": title}).get(DRAWER_TIMEOUT_SECONDS)
+            except Exception:  # noqa: BLE001 - any failure there: draw here
+                self.close()
+        return dimension_chart(labels, confirmed, unreviewed, title=title)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+
+def _drawer_start() -> None:
+    try:
+        load_matplotlib()
+    except Exception:  # noqa: BLE001 - a failing initializer would be restarted forever;
+        pass  # the first chart then reports the problem

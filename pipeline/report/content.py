@@ -17,7 +17,6 @@ so it is verbatim.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -281,30 +280,26 @@ class StudyReader:
         equal content, so a rerun reads content only for cities whose signature changed."""
         import hashlib
 
-        city_of = {i.id: i.city for i in self.scope.interviews if i.city in set(cities)}
-        digests = {city: hashlib.sha256() for city in cities}
-
-        def feed(city: str, value) -> None:
-            digests[city].update(repr(value).encode("utf-8", "surrogatepass") + b"\0")
-
+        wanted = set(cities)
+        city_of = {i.id: i.city for i in self.scope.interviews if i.city in wanted}
+        texts: dict[str, list[str]] = {city: [repr(shared)] for city in cities}
         for city in cities:
-            feed(city, (shared, [dataclasses.astuple(r) for r in self._interviews(city)]))
+            texts[city].append(repr([tuple(ref.__dict__.values())
+                                     for ref in self._interviews(city)]))
         cursor = self.conn.connection.driver_connection.cursor()
         for number, sql in enumerate(_SIGNATURE_QUERIES):
             for interview_id, text in cursor.execute(sql):
                 city = city_of.get(interview_id)
                 if city is not None:
-                    digests[city].update(f"{number}:{interview_id}:{text}".encode(
-                        "utf-8", "surrogatepass") + b"\0")
+                    texts[city].append(f"{number}:{interview_id}:{text}")
         cursor.close()
-        for city in cities:
-            for name in ("initiatives", "partnerships"):
-                for row in self.entities[name].get(city, ()):
-                    links = (sorted(self.initiative_links.get(row.id, ()))
-                             if name == "initiatives"
-                             else sorted(self.parties.get(row.id, ())))
-                    feed(city, (name, tuple(row), links))
-        return {city: digest.hexdigest() for city, digest in digests.items()}
+        for name, links in (("initiatives", self.initiative_links),
+                            ("partnerships", self.parties)):
+            for city in cities:
+                texts[city].extend(repr((name, tuple(row), sorted(links.get(row.id, ()))))
+                                   for row in self.entities[name].get(city, ()))
+        return {city: hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass"))
+                .hexdigest() for city, parts in texts.items()}
 
     def plain(self, interview_id: int) -> tuple[int, str | None]:
         if interview_id not in self._plain:

@@ -28,6 +28,7 @@ and modification time are unchanged (what make and git trust too).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -93,8 +94,6 @@ def package_state() -> str:
     libraries that shape outputs: a changed coder, table or report layout (even under the
     same version number, as while developing) is a changed input. About 10 ms, once."""
     if not _PACKAGE_STATE:
-        from importlib import metadata
-
         root = Path(__file__).resolve().parents[1]
         digest = hashlib.sha256()
         for pattern in PACKAGE_DATA:
@@ -102,13 +101,21 @@ def package_state() -> str:
                 digest.update(path.relative_to(root).as_posix().encode("utf-8"))
                 digest.update(path.read_bytes())
         for name in DEPENDENCIES:
-            try:
-                version = metadata.version(name)
-            except metadata.PackageNotFoundError:
-                version = "-"
-            digest.update(f"{name}={version}".encode())
+            digest.update(f"{name}={distribution_version(name) or '-'}".encode())
         _PACKAGE_STATE.append(digest.hexdigest())
     return _PACKAGE_STATE[0]
+
+
+@functools.cache
+def distribution_version(name: str) -> str | None:
+    """An installed distribution's version (None when absent); each lookup scans the
+    import path, so it is done once per process (the manifest asks for most again)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def files_state(study, paths: list[Path]) -> dict[str, str | None]:

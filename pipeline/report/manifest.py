@@ -15,7 +15,6 @@ import os
 import platform
 import tempfile
 from collections import Counter, defaultdict
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -23,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from pipeline.errors import Problem
 from pipeline.hashing import file_sha256
-from pipeline.report.incremental import RECORD_FORMAT, relative_path
+from pipeline.report.incremental import RECORD_FORMAT, distribution_version, relative_path
 from pipeline.store.schema import (
     actors,
     codebook_versions,
@@ -58,10 +57,7 @@ def _file_entry(study, path: Path) -> dict:
 def package_versions() -> dict[str, str | None]:
     found: dict[str, str | None] = {"python": platform.python_version()}
     for name in PACKAGES:
-        try:
-            found[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            found[name] = None
+        found[name] = distribution_version(name)
     return found
 
 
@@ -389,8 +385,9 @@ def manifest_json(manifest: dict) -> str:
     return json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
 
 
-def write_manifest(ctx) -> Path:
-    """Build the run's manifest, store it in runs.manifest and write outputs/manifest.json.
+def write_manifest(ctx) -> tuple[Path, dict]:
+    """Build the run's manifest, store it in runs.manifest and write outputs/manifest.json;
+    returns the file and the manifest.
 
     The run's `finished_at` and `status` must already be set. The manifest lists the
     outputs known when it is written (not itself, nor the change report written after).
@@ -401,7 +398,7 @@ def write_manifest(ctx) -> Path:
         conn.execute(runs.update().where(runs.c.id == ctx.run_id).values(manifest=text))
     path = ctx.study.path("outputs") / MANIFEST_NAME
     atomic_write_text(path, text)
-    return path
+    return path, manifest
 
 
 def previous_run_id(conn: Connection, run_id: int) -> int | None:
@@ -533,12 +530,15 @@ def _cell_lines(old: dict, new: dict) -> list[str]:
     return lines
 
 
-def change_report(conn: Connection, previous_run_id: int | None, run_id: int) -> list[str]:
+def change_report(conn: Connection, previous_run_id: int | None, run_id: int, *,
+                  manifests: tuple[dict | None, dict] | None = None) -> list[str]:
     """What changed between two runs' manifests: new, changed and retired interviews, new
     decisions per coder (audit-log events in between), and aggregate table cells that
-    moved. The first line names the runs compared."""
-    new = load_manifest(conn, run_id) or {}
-    old = load_manifest(conn, previous_run_id)
+    moved. The first line names the runs compared. `manifests`: the two manifests (old,
+    new) when the caller has them (a run does: they are not read back from the store)."""
+    if manifests is None:
+        manifests = (load_manifest(conn, previous_run_id), load_manifest(conn, run_id) or {})
+    old, new = manifests
     if old is None:
         active = sum(1 for e in _interviews_of(new).values() if e["status"] != "retired")
         return [f"changes: run {run_id} is the first run with a manifest; "
@@ -575,14 +575,19 @@ def finish_manifest(ctx) -> None:
     An output that cannot be written is a CQ740 problem of the run, not a crash.
     """
     try:
-        ctx.outputs["manifest"] = write_manifest(ctx)
+        ctx.outputs["manifest"], manifest = write_manifest(ctx)
     except OSError as exc:
         ctx.problems.append(Problem("CQ740", {
             "path": str(ctx.study.path("outputs") / MANIFEST_NAME),
             "problem": exc.strerror or str(exc)}))
         return
+    memory = getattr(ctx, "memory", None)
     with ctx.store.read() as conn:
-        lines = change_report(conn, previous_run_id(conn, ctx.run_id), ctx.run_id)
+        previous_id = previous_run_id(conn, ctx.run_id)
+        previous = memory.previous_manifest if memory is not None else None
+        if not previous or previous.get("run_id") != previous_id:
+            previous = load_manifest(conn, previous_id)
+        lines = change_report(conn, previous_id, ctx.run_id, manifests=(previous, manifest))
     path: Path | None = ctx.study.path("outputs") / CHANGES_NAME
     try:
         atomic_write_text(path, changes_markdown(lines))

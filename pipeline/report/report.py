@@ -342,6 +342,7 @@ class ReportSettings:
     labels: dict[str, str]
     partnership_types: list[str]
     charts: tuple[Path, str] | None = None  # chart cache folder and key salt (in a run)
+    drawer: object = None  # pipeline.report.chart.ChartDrawer, when charts are drawn apart
 
 
 @dataclass
@@ -380,7 +381,8 @@ def _chart_for(figures: list[CityFigures], settings: ReportSettings) -> bytes:
     from pipeline.report.chart import cached_chart, dimension_chart
 
     if settings.charts is not None:
-        return cached_chart(*settings.charts, *_chart_args(figures, settings))
+        return cached_chart(*settings.charts, *_chart_args(figures, settings),
+                            drawer=settings.drawer)
     return dimension_chart(*_chart_args(figures, settings))
 
 
@@ -563,12 +565,38 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
     `tables`: the study tables of all rounds when the caller has them (the run's
     aggregate stage built them from the same store), so they are not computed again;
     `register`: the register when the caller has read and validated it (a run has)."""
+    result = ReportResult()
+    drawer = _chart_drawer() if keep is not None else None  # imports while the store is read
+    try:
+        written, kept = _read_and_write(
+            study, store, result, cities=cities, round=round, identify=identify, out=out,
+            pdf=pdf, run_id=run_id, keep=keep, workers=workers, tables=tables,
+            register=register, drawer=drawer)
+    finally:
+        if drawer is not None:
+            drawer.close()
+    if pdf:
+        made, problems, note = convert_to_pdf(written)
+        result.problems.extend(problems)
+        result.pdf_note = note
+        for key, path in list(result.outputs.items()):
+            if path in made:
+                result.outputs[f"{key}_pdf"] = made[path]
+            elif key in kept and path.with_suffix(".pdf").is_file():
+                result.outputs[f"{key}_pdf"] = path.with_suffix(".pdf")
+    else:
+        result.pdf_note = "PDF not requested"
+    return result
+
+
+def _read_and_write(study, store, result: ReportResult, *, cities, round, identify, out,
+                    pdf, run_id, keep, workers, tables, register,
+                    drawer) -> tuple[list[Path], list[str]]:
     from pipeline.aggregate.tables import build_scope, codebook_info, study_tables
     from pipeline.ingest.register import load_register
     from pipeline.report.pseudonyms import assign_pseudonyms
     from pipeline.store.schema import runs
 
-    result = ReportResult()
     if register is None:
         register = load_register(study.path("register"), study.vocabularies)
     info = codebook_info(study)
@@ -591,23 +619,11 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
                     f"{run_id if run_id is not None else 'none'} · cityqda {__version__}"),
             dimensions=list(scope.dimensions), labels=info.labels,
             partnership_types=list(scope.partnership_types),
-            charts=_chart_cache(study) if keep is not None else None)
-        written, kept = _write_reports(study, store, register, reader, chosen, tables,
-                                       settings, result, codebook_label=codebook_label,
-                                       round=round, identify=identify, out=out, pdf=pdf,
-                                       keep=keep, workers=workers)
-    if pdf:
-        made, problems, note = convert_to_pdf(written)
-        result.problems.extend(problems)
-        result.pdf_note = note
-        for key, path in list(result.outputs.items()):
-            if path in made:
-                result.outputs[f"{key}_pdf"] = made[path]
-            elif key in kept and path.with_suffix(".pdf").is_file():
-                result.outputs[f"{key}_pdf"] = path.with_suffix(".pdf")
-    else:
-        result.pdf_note = "PDF not requested"
-    return result
+            charts=_chart_cache(study) if keep is not None else None, drawer=drawer)
+        return _write_reports(study, store, register, reader, chosen, tables, settings,
+                              result, codebook_label=codebook_label, round=round,
+                              identify=identify, out=out, pdf=pdf, keep=keep,
+                              workers=workers)
 
 
 def _write_reports(study, store, register, reader: StudyReader, chosen: list[str],
@@ -716,16 +732,35 @@ def _one_city(reader: StudyReader, plan: tuple, settings: ReportSettings,
 def report_workers(workers: int | None, cities: int) -> int:
     """Processes to write city reports in: none (write here) unless fork is available and
     there are enough cities for it to pay."""
+    if workers is None:
+        workers = (os.cpu_count() or 1) if cities >= MIN_PARALLEL_CITIES else 0
+    if workers < 2 or cities < 2 or not _fork_allowed():
+        return 0
+    return min(workers, cities)
+
+
+def _fork_allowed() -> bool:
     import multiprocessing
     import sys
 
-    if workers is None:
-        workers = (os.cpu_count() or 1) if cities >= MIN_PARALLEL_CITIES else 0
-    if workers < 2 or cities < 2 or not sys.platform.startswith("linux") \
-            or "fork" not in multiprocessing.get_all_start_methods() \
-            or multiprocessing.current_process().daemon:
-        return 0
-    return min(workers, cities)
+    return (sys.platform.startswith("linux")
+            and "fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon)
+
+
+def _chart_drawer():
+    """A ChartDrawer (pipeline.report.chart) when matplotlib is not imported here yet and
+    a process can be forked; else None (charts are drawn here)."""
+    import sys
+
+    if "matplotlib.figure" in sys.modules or not _fork_allowed():
+        return None
+    from pipeline.report.chart import ChartDrawer
+
+    try:
+        return ChartDrawer()
+    except OSError:
+        return None
 
 
 def _cities_done(store, reader: StudyReader, todo: list[tuple], settings: ReportSettings,
@@ -743,6 +778,9 @@ def _cities_done(store, reader: StudyReader, todo: list[tuple], settings: Report
 
     from pipeline.report.chart import load_matplotlib
 
+    if settings.drawer is not None:  # the workers draw; a forked copy of it would not work
+        settings.drawer.close()
+        settings.drawer = None
     load_matplotlib()  # imported once here, not once per worker
     global _WORKER_JOB
     _WORKER_JOB = (reader, todo, settings, tables, store)

@@ -61,3 +61,19 @@ def test_chart_cached_chart_equals_a_drawn_one_and_redraws_a_broken_file(tmp_pat
     (tmp_path / "stale.png").write_bytes(drawn)
     prune_charts(tmp_path, {key})
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{key}.png"]
+
+
+def test_chart_drawer_draws_the_same_bytes_in_its_process_and_after_closing(tmp_path):
+    """The forked drawer's chart equals one drawn here; closed (or failed), it draws here."""
+    from pipeline.report.chart import ChartDrawer, cached_chart
+
+    labels, confirmed, unreviewed = ["Legal", "Social", "Economic"], [4, 0, 1], [0, 2, 2]
+    here = dimension_chart(labels, confirmed, unreviewed, title="Accra")
+    drawer = ChartDrawer()
+    try:
+        assert drawer.draw(labels, confirmed, unreviewed, title="Accra") == here
+        assert cached_chart(tmp_path, "salt", labels, confirmed, unreviewed, "Accra",
+                            drawer=drawer) == here
+    finally:
+        drawer.close()
+    assert drawer.draw(labels, confirmed, unreviewed, title="Accra") == here
