@@ -1715,6 +1715,9 @@ class ActorRecognizer:
             if is_reference and actor.end < view.length and any(
                     a.start == actor.end and not a.generic for a in view.actors):
                 is_reference = False  # "the temporary employment agency Randstad": its kind
+            if is_reference and actor.end + 1 < view.length and \
+                    view.folded(actor.end) == "of" and view.shape[actor.end + 1] == CAP:
+                is_reference = False  # "the parish of St Peter": a body named by its place
             if is_reference:
                 neutral = actor.kind == "organisation"
                 antecedent = next((a for a in reversed(named)

@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from pipeline.nlp.actors import COMMA, LOWER, ActorMention, DocView, after_preposition
+from pipeline.nlp.actors import CAP, COMMA, LOWER, ActorMention, DocView, after_preposition
 from pipeline.nlp.initiatives import but_clause_end, status_cues_in, year_ended
 
 PAIR_TYPES = {
@@ -54,6 +54,18 @@ def _adverbial(view: DocView, mention) -> bool:
     """A cue that qualifies the clause's verb rather than being one ("with funding from",
     "in cooperation with", "under an agreement with")."""
     return view.folded(mention.cue_start) in _ADVERBIAL_STARTS
+
+
+def _owner_of_place(view: DocView, i: int) -> ActorMention | None:
+    """The generic body before "of <Place>" that ends at token i ("the Catholic diocese of
+    Douala"), or None."""
+    k = i
+    while k > 0 and i - k < 4 and view.shape[k] == CAP:
+        k -= 1
+    if k == i or k < 1 or view.folded(k) != "of":
+        return None
+    actor = view.actor_at(k - 1)
+    return actor if actor is not None and actor.generic and actor.end == k else None
 
 
 def partnership_type(sectors) -> str:
@@ -251,6 +263,8 @@ class PartnershipRecognizer:
                 i -= 1
                 continue
             actor = view.actor_at(i)
+            if actor is None:
+                actor = _owner_of_place(view, i)
             if actor is None or int(view.sent[actor.start]) != int(view.sent[last.start]):
                 break
             group.insert(0, actor)

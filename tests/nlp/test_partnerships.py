@@ -342,3 +342,13 @@ def test_partnerships_a_funder_of_the_next_clause_joins_the_opening_pair(tagger)
 def test_partnerships_a_funder_of_its_programme_in_the_next_sentence(tagger, second, parties):
     result = tagger.tag(f"Casa Velmora, a charity, provides shelter for migrant girls. {second}")
     assert [sorted(p["parties"]) for p in result["partnerships"]] == parties
+
+
+@pytest.mark.parametrize("text, parties", [
+    ("The Jesuit Refugee Service and the parish of St Anne hand out food parcels together.",
+     ["Jesuit Refugee Service", "parish"]),  # "the parish of X" is no reference to the JRS
+    ("The Catholic diocese of Kribi and the city council operate a shelter.",
+     ["city council", "diocese"]),
+])
+def test_partnerships_generic_body_named_by_its_place_is_a_party(tagger, text, parties):
+    assert [sorted(p["parties"]) for p in tagger.tag(text)["partnerships"]] == [parties]
