@@ -51,7 +51,7 @@ from pipeline.review.workbook import (
     normalise_value,
     open_workbook,
     read_sheet_rows,
-    row_hash,
+    row_hash_expecting,
     started_prefetch,
 )
 from pipeline.store import Store, record_event, utc_now
@@ -391,12 +391,12 @@ def _slim(recorded: ExportRecord, sheet: str, readonly: list[str], coder: list[s
         def take(raw: list, number: int):
             if len(raw) < width:  # "" reads as an empty cell, like a missing one
                 raw = [*raw, *([""] * (width - len(raw)))]
-            cells = hashed(raw)
-            digest = row_hash(cells)
             key = raw[row_id_at]
             if type(key) is not str or not key:
                 key = normalise_value(key)
             expected = digest_of((sheet, key if isinstance(key, str) else str(key)))
+            cells = hashed(raw)
+            digest = row_hash_expecting(cells, expected)
             if expected != digest and expected is not None and \
                     not expected.startswith(ROW_HASH_PREFIX):  # an older export's hash
                 digest = content_hash(list(cells))

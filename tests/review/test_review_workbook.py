@@ -143,6 +143,22 @@ def test_workbook_row_hash_fast_path_matches_value_by_value():
     assert row_hash(["ab", ""]) != row_hash(["a", "b"])
 
 
+def test_workbook_row_hash_expecting_equals_row_hash():
+    """The unchecked first try never changes the hash: whatever is expected (the row's
+    own hash, another row's, an edited row's, none), the result is row_hash."""
+    from pipeline.review.workbook import row_hash, row_hash_expecting
+
+    for value in FAST_PATH_CASES:
+        for values in ([value], ["C1", value, "", None], [value, 7, "x"]):
+            plain = [v if type(v) is str else "" for v in values]
+            for expected in (row_hash(values), row_hash(plain), row_hash(["other"]), None):
+                assert row_hash_expecting(values, expected) == row_hash(values), repr(value)
+    # cells whose comparable texts (not themselves) were recorded: checked the long way
+    assert row_hash_expecting(["a\rb", "c"], row_hash(["a\nb", "c"])) == row_hash(["a\nb", "c"])
+    assert row_hash_expecting(["a\x00", "b"], row_hash(["a", "\x00b"])) != \
+        row_hash(["a", "\x00b"])
+
+
 def test_workbook_fast_rows_round_trip_tricky_text(tmp_path):
     from pipeline.review.workbook import fast_rows
 
