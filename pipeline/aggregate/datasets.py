@@ -444,8 +444,8 @@ def rendered_datasets(conn: Connection, study, *, include_suggested: bool = Fals
     def from_cache(name: str, interview_id: int, key: str):
         """The cached chunk, its text spliced from the last run's files where it can."""
         chunk = cache.get(name, interview_id, key, text=False)
-        if chunk is None:
-            return None
+        if chunk is None or not chunk.rows:
+            return chunk  # an empty chunk has no text
         chunk.csv = _placed_range(previous.get((name, "csv")), interview_id, chunk.digest)
         chunk.xml = _placed_range(previous.get((name, "xlsx")), interview_id, chunk.digest)
         if chunk.csv is None or chunk.xml is None:
