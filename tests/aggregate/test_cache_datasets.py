@@ -154,23 +154,6 @@ def test_cache_datasets_selections_are_cached_apart(agg, tmp_path):
     assert _files(tmp_path / "accepted") == _files(tmp_path / "clean")
 
 
-def test_cache_datasets_store_restored_from_a_backup_drops_the_cache(agg, tmp_path):
-    """A store copied back from before a change has lower change counters: its counts and
-    ids could meet a cached key with other content again, so nothing cached is used."""
-    import shutil
-
-    store_path = agg.study.store_path
-    backup = tmp_path / "backup.sqlite"
-    _aggregate(agg, tmp_path / "first")
-    shutil.copy(store_path, backup)
-    agg.write(lambda conn: _flag_in_place(agg, conn))
-    _aggregate(agg, tmp_path / "changed")
-    shutil.copy(backup, store_path)
-    restored = _aggregate(agg, tmp_path / "restored")
-    assert restored.rendered == len(agg.interviews) - 1
-    assert _files(tmp_path / "restored") == _files(tmp_path / "first")
-
-
 def _store_state(agg) -> tuple[dict, dict]:
     """The store's change counters and each interview's cache state (the key's store
     part)."""
@@ -186,21 +169,37 @@ def _store_state(agg) -> tuple[dict, dict]:
         store.close()
 
 
+def _run_change_run_restore(agg, tmp_path) -> tuple[dict, dict]:
+    """Run into first/, back the store up, change one coding in place, run into changed/,
+    copy the backup back over the store; returns the store's state the second run saw
+    (`_store_state`)."""
+    import shutil
+
+    backup = tmp_path / "backup.sqlite"
+    _aggregate(agg, tmp_path / "first")
+    shutil.copy(agg.study.store_path, backup)
+    agg.write(lambda conn: _flag_in_place(agg, conn))
+    _aggregate(agg, tmp_path / "changed")
+    seen = _store_state(agg)
+    shutil.copy(backup, agg.study.store_path)
+    return seen
+
+
+def test_cache_datasets_store_restored_from_a_backup_drops_the_cache(agg, tmp_path):
+    """A store copied back from before a change has lower change counters: its counts and
+    ids could meet a cached key with other content again, so nothing cached is used."""
+    _run_change_run_restore(agg, tmp_path)
+    restored = _aggregate(agg, tmp_path / "restored")
+    assert restored.rendered == len(agg.interviews) - 1
+    assert _files(tmp_path / "restored") == _files(tmp_path / "first")
+
+
 def test_cache_datasets_restored_store_changed_past_the_cache_uses_nothing(agg, tmp_path):
     """A store restored from a backup and then changed until its counters are back where
     the cache saw them meets a cached key again with other rows (the same coding changed
     another way): the store's token is not the cache's, so nothing cached is used and the
     files equal a clean run's."""
-    import shutil
-
-    store_path = agg.study.store_path
-    backup = tmp_path / "backup.sqlite"
-    _aggregate(agg, tmp_path / "first")
-    shutil.copy(store_path, backup)
-    agg.write(lambda conn: _flag_in_place(agg, conn))
-    _aggregate(agg, tmp_path / "changed")
-    cached_versions, cached_states = _store_state(agg)
-    shutil.copy(backup, store_path)
+    cached_versions, cached_states = _run_change_run_restore(agg, tmp_path)
     agg.write(lambda conn: conn.execute(update(codings).where(
         codings.c.id == agg.codings["c8"]).values(negated=1)))
     versions, states = _store_state(agg)
