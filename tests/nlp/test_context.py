@@ -31,6 +31,9 @@ CASES = [
      "vocational courses", set(), True),
     ("The centre is not funded by the state, which runs a legal clinic elsewhere.",
      "legal clinic", set(), True),
+    # the one who speaks is a source, not a service
+    ("The community nurse told us that many families arrive in winter.", "community nurse",
+     set(), False),
     # a negated object ends before a second provision verb; a negated subject does not
     ("The district has no budget of its own and refers families to the night shelter.",
      "night shelter", set(), True),
