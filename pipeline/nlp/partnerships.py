@@ -187,6 +187,11 @@ class PartnershipRecognizer:
         for _, e, _ in view.groups.get("init_lower_heads", ()):
             if e < view.length and view.folded(e) == "with" and e not in taken:
                 add(e, e + 1, "with")
+        for _, e, _ in [*run_verbs, *view.groups.get("init_start_verbs", ())]:
+            # "plans to open a one-stop shop with the Lithuanian Red Cross"
+            with_at = self._with_partner_after(view, e)
+            if with_at is not None and with_at not in taken:
+                add(with_at, with_at + 1, "with")
         for s, e, kind in list(cues):
             if kind != "with" or view.folded(e - 1) != "with":
                 continue
@@ -221,6 +226,25 @@ class PartnershipRecognizer:
                     add(s, e, "joint")
         cues.sort()
         return cues
+
+    @staticmethod
+    def _with_partner_after(view: DocView, verb_end: int) -> int | None:
+        """A "with" a few words after a verb of running or starting, before a named actor and
+        with no named actor in between: whom the thing is run with."""
+        sent_end = view.sentence_bounds(int(view.sent[verb_end - 1]))[1]
+        for k in range(verb_end, min(sent_end - 1, verb_end + 8)):
+            if view.shape[k] == COMMA or k in view.terminator_at:
+                return None
+            actor = view.actor_at(k)
+            if actor is not None and not actor.generic:
+                return None
+            if view.folded(k) == "with":
+                j = k + 1 + (view.folded(k + 1) == "the")
+                partner = view.actor_at(j) if j < sent_end else None
+                if partner is not None and partner.start == j and not partner.generic:
+                    return k
+                return None
+        return None
 
     @staticmethod
     def _subject_end(view: DocView, verb: int) -> ActorMention | None:

@@ -109,6 +109,8 @@ def partnership(result: dict, parties: set[str]) -> dict:
      {"Irish Refugee Council", "Dublin City Council"}, "joint"),
     ("The Commissariat for Refugees runs a language course taught by the Faculty of "
      "Philology.", {"Commissariat for Refugees", "Faculty of Philology"}, "by"),
+    ("Kaunas City Council plans to open a one-stop shop with the Lithuanian Red Cross.",
+     {"Kaunas City Council", "Lithuanian Red Cross"}, "with"),
 ])
 def test_partnerships_cue_families(tagger, text, parties, kind):
     found = partnership(tagger.tag(text), parties)
@@ -352,3 +354,8 @@ def test_partnerships_a_funder_of_its_programme_in_the_next_sentence(tagger, sec
 ])
 def test_partnerships_generic_body_named_by_its_place_is_a_party(tagger, text, parties):
     assert [sorted(p["parties"]) for p in tagger.tag(text)["partnerships"]] == [parties]
+
+
+def test_partnerships_with_after_a_verb_of_running_needs_a_named_partner(tagger):
+    result = tagger.tag("Caritas Wien runs a course for mothers with young children.")
+    assert result["partnerships"] == []
