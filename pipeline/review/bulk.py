@@ -139,28 +139,32 @@ def set_plain_decisions(conn: Connection, wanted: list[tuple[int, str, str | Non
         return sum(_write_batch(raw, _build_batch(_read_batch(conn, batch, coder), batch,
                                                   coder, role, source, run_id))
                    for batch in batches)
-    # Each batch's rows and events are built in a thread while the previous batch is
-    # written: SQLite works without holding the GIL, so on two cores the Python half of
-    # the work (the events' JSON) mostly overlaps the writing. Batches hold distinct
-    # codings, so writing one never changes what the next one read.
+    # Each batch is read and built in a thread while the previous batch is written:
+    # SQLite works without holding the GIL, so on two cores the Python half of the work
+    # (the rows read, the events' JSON) mostly overlaps the writing. The thread reads
+    # through the same connection (the caller's transaction; SQLite serialises the two
+    # threads' statements). Batches hold distinct codings, so writing one never changes
+    # what the next one reads.
     from concurrent.futures import ThreadPoolExecutor
+
+    def prepared(batch):
+        return _build_batch(_read_batch(conn, batch, coder), batch, coder, role, source,
+                            run_id)
 
     changed = 0
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = None
-        for batch in batches:
-            built = pool.submit(_build_batch, _read_batch(conn, batch, coder), batch, coder,
-                                role, source, run_id)
-            if pending is not None:
-                changed += _write_batch(raw, pending.result())
-            pending = built
+        pending = pool.submit(prepared, batches[0])
+        for batch in batches[1:]:
+            built = pending.result()
+            pending = pool.submit(prepared, batch)
+            changed += _write_batch(raw, built)
         changed += _write_batch(raw, pending.result())
     return changed
 
 
 def _read_batch(conn: Connection, wanted: list[tuple[int, str, str | None]], coder: str):
     """What a batch's rows and events are built from: this coder's stored decisions,
-    the codings' review flags and identities (read through this thread's connection)."""
+    the codings' review flags and identities."""
     raw = _driver(conn)
     ids = sorted({coding_id for coding_id, _d, _c in wanted})
     old_rows, review = {}, {}
