@@ -83,7 +83,8 @@ def start_tagger_process(study) -> None:
         process.close()
     _STARTED.clear()
     if not sys.platform.startswith("linux") \
-            or "fork" not in multiprocessing.get_all_start_methods():
+            or "fork" not in multiprocessing.get_all_start_methods() \
+            or multiprocessing.current_process().daemon:  # may not start processes
         return
     if coding_looks_small(study):
         _STARTED[Path(study.root)] = TaggerProcess(study)

@@ -160,3 +160,18 @@ def test_tagger_process_failures_fall_back_to_a_tagger_here(tmp_path, stand_in):
     assert list(process.tag_records(records)) == list(PhraseTagger(codebook).tag_records(
         records))
     process.close()
+
+
+def test_tagger_process_started_only_when_coding_looks_small(tmp_path, stand_in):
+    folder = tmp_path / "transcripts"
+    folder.mkdir()
+    (folder / "T1.docx").write_bytes(b"docx")
+    study = SimpleNamespace(root=tmp_path, path=lambda key: folder)
+    tagger_process.start_tagger_process(study)
+    assert not tagger_process._STARTED  # first run
+    _touch(folder / "T1.docx", 1)
+    tagger_process.start_tagger_process(study)
+    started = tagger_process._STARTED.get(tmp_path)
+    assert started is not None and started.process.pid is not None  # forked
+    tagger_process.start_tagger_process(study)  # the next run: nothing changed
+    assert not tagger_process._STARTED and not started.process.is_alive()
