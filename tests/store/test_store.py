@@ -72,18 +72,11 @@ def test_store_released_migrations_match_their_frozen_ddl(tmp_path, version):
 
 
 @pytest.mark.parametrize("version", range(1, CURRENT_VERSION + 1))
-def test_store_each_migration_applies_to_the_frozen_previous_version(tmp_path, version):
+def test_store_each_migration_applies_to_the_frozen_previous_version(tmp_path, version,
+                                                                     frozen_store):
     """Version 0 is an empty file (what SQLite creates); later ones come from frozen DDL."""
     path = tmp_path / "old.sqlite"
-    conn = sqlite3.connect(path)
-    if version > 1:
-        previous = [line.split("\t") for line in
-                    (FROZEN / f"schema_v{version - 1}.sql").read_text().splitlines()]
-        # Tables before the indexes on them (the file is sorted by type, then name).
-        for _type, _name, sql in sorted(previous, key=lambda r: r[0] != "table"):
-            if sql:
-                conn.execute(sql)
-        conn.execute("INSERT INTO store_meta VALUES ('schema_version', ?)", (str(version - 1),))
+    conn = frozen_store(path, version - 1)
     conn.commit()
     conn.close()
     store = open_store(path)
@@ -242,16 +235,11 @@ def test_store_migrate_is_idempotent(tmp_path):
     store.close()
 
 
-def test_store_v4_counts_an_export_by_its_review_exports_row(tmp_path):
+def test_store_v4_counts_an_export_by_its_review_exports_row(tmp_path, frozen_store):
     """Migration 4 stops counting review_export_rows (written only with a review_exports
     or review_imports row); the other counters of a v3 store are kept."""
     path = tmp_path / "v3.sqlite"
-    conn = sqlite3.connect(path)
-    frozen = [line.split("\t") for line in (FROZEN / "schema_v3.sql").read_text().splitlines()]
-    for _type, _name, sql in sorted(frozen, key=lambda r: r[0] != "table"):
-        if sql:
-            conn.execute(sql)
-    conn.execute("INSERT INTO store_meta VALUES ('schema_version', '3')")
+    conn = frozen_store(path, 3)
     conn.executemany("INSERT INTO data_versions VALUES (?, ?)",
                      [("review_exports", 4), ("review_export_rows", 9), ("decisions", 2)])
     conn.commit()

@@ -10,18 +10,12 @@ import pytest
 from pipeline.report.incremental import data_versions
 from pipeline.store import open_store
 
-FROZEN = Path(__file__).parent / "frozen"
 COUNTERS = {"events": 7, "decisions": 5, "codings": 9, "memos": 0}
 
 
-def _v5_store_with_rows(path: Path) -> None:
+def _v5_store_with_rows(path: Path, frozen_store) -> None:
     """A v5 store holding two events and a decision, its counters as `COUNTERS`."""
-    conn = sqlite3.connect(path)
-    frozen = [line.split("\t") for line in (FROZEN / "schema_v5.sql").read_text().splitlines()]
-    for _type, _name, sql in sorted(frozen, key=lambda r: r[0] != "table"):
-        if sql:
-            conn.execute(sql)
-    conn.execute("INSERT INTO store_meta VALUES ('schema_version', '5')")
+    conn = frozen_store(path, 5)
     conn.execute("INSERT INTO interviews (id, file, path, sha256, ingested_at) "
                  "VALUES (1, 'i.docx', 't/i.docx', 'h', 't')")
     conn.execute("INSERT INTO segments (id, interview_id, ord, text, start, \"end\", sha256) "
@@ -62,11 +56,12 @@ def _versions(path: Path) -> dict[str, int]:
     (["UPDATE codings SET needs_review = 1", "INSERT INTO memos (entity, entity_id, coder, "
       "text, time) VALUES ('segments', 1, 'ana', 'm', 't')"], {"codings": 1, "memos": 1}),
 ])
-def test_store_change_counts_keep_every_counter_moving(tmp_path, statements, moved):
+def test_store_change_counts_keep_every_counter_moving(tmp_path, statements, moved,
+                                                      frozen_store):
     """A v5 store upgrades to v6 with its counters unchanged; after that each insert,
     update or delete still moves its table's counter by one, and no other."""
     path = tmp_path / "v5.sqlite"
-    _v5_store_with_rows(path)
+    _v5_store_with_rows(path, frozen_store)
     assert _versions(path) == COUNTERS
     conn = sqlite3.connect(path)
     for statement in statements:

@@ -9,16 +9,9 @@ import pytest
 
 from pipeline.store import open_store
 
-FROZEN = Path(__file__).parent / "frozen"
 
-
-def _v4_store_with_rows(path: Path) -> None:
-    conn = sqlite3.connect(path)
-    frozen = [line.split("\t") for line in (FROZEN / "schema_v4.sql").read_text().splitlines()]
-    for _type, _name, sql in sorted(frozen, key=lambda r: r[0] != "table"):
-        if sql:
-            conn.execute(sql)
-    conn.execute("INSERT INTO store_meta VALUES ('schema_version', '4')")
+def _v4_store_with_rows(path: Path, frozen_store) -> None:
+    conn = frozen_store(path, 4)
     for interview in (1, 2):
         conn.execute("INSERT INTO interviews (id, file, path, sha256, ingested_at) "
                      "VALUES (?, ?, ?, 'h', 't')", (interview, f"i{interview}.docx",
@@ -53,11 +46,12 @@ def _changes(path: Path) -> dict[int, int]:
     ("INSERT INTO decisions (coding_id, coder, decision, time) "
      "VALUES (1, 'ben', 'accept', 't')", {}),
 ])
-def test_store_interview_changes_count_updates_per_interview(tmp_path, statement, expected):
+def test_store_interview_changes_count_updates_per_interview(tmp_path, statement, expected,
+                                                            frozen_store):
     """A v4 store upgrades to v5; an update counts for the interview its row belongs to
     (and the one it left), an insert counts nowhere (the aggregate cache sees it by id)."""
     path = tmp_path / "v4.sqlite"
-    _v4_store_with_rows(path)
+    _v4_store_with_rows(path, frozen_store)
     open_store(path, warn_location=False).close()
     assert _changes(path) == {}
     conn = sqlite3.connect(path)

@@ -19,26 +19,19 @@ would not be counted: the store never writes one. A later migration that adds a 
 table adds its `change_counts` row and triggers.
 """
 
-from sqlalchemy import Column, Integer, MetaData, Table, Text
+from sqlalchemy import MetaData
+
+from pipeline.store.migrations import m0003_data_versions as m0003
+from pipeline.store.migrations import m0004_export_rows_uncounted as m0004
 
 VERSION = 6
 
-# m0003's tracked tables, less the one m0004 stopped counting
-TRACKED = ("events", "interviews", "interview_versions", "segments", "interview_notes",
-           "metadata_overrides", "codebook_versions", "codebook_changes", "codings",
-           "decisions", "segment_coding", "actors", "actor_mentions", "initiatives",
-           "initiative_actors", "initiative_mentions", "partnerships", "partnership_parties",
-           "partnership_mentions", "review_exports", "review_imports", "entity_decisions",
-           "entity_aliases", "memos")
+TRACKED = tuple(table for table in m0003.TRACKED if table != m0004.TABLE)
 COUNTED_BY_ID = ("decisions", "events")
-OPERATIONS = {"insert": "INSERT", "update": "UPDATE", "delete": "DELETE"}
+OPERATIONS = m0003.OPERATIONS
 
 _md = MetaData()
-_change_counts = Table(
-    "change_counts", _md,
-    Column("table_name", Text, primary_key=True),
-    Column("version", Integer, nullable=False, server_default="0"),
-)
+_change_counts = m0003._data_versions.to_metadata(_md, name="change_counts")
 
 _BY_ID = ", ".join(f"'{table}'" for table in COUNTED_BY_ID)
 _SEQUENCE = ("coalesce((SELECT s.seq FROM sqlite_sequence s WHERE s.name = {name}), 0)")
