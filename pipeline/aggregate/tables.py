@@ -611,21 +611,25 @@ def good_practices(conn: Connection, scope: Scope) -> ResultTable:
 
 
 def _descriptions(conn: Connection, scope: Scope, initiative_ids: set[int]) -> dict:
-    """Initiative id -> (segment label, segment text) of its first current mention."""
-    from pipeline.store.schema import initiative_mentions, segments
-
+    """Initiative id -> (segment label, segment text) of its first current mention.
+    Only the practices' mentions are read (every mention's segment text took a tenth of
+    a rerun's aggregate at N = 1,000, mostly for no practice at all)."""
     by_id = {i.id: i for i in scope.all_interviews}
     in_scope = scope.interview_ids
     found: dict[int, list] = defaultdict(list)
-    for initiative_id, interview_id, order, text in conn.execute(
-            select(initiative_mentions.c.initiative_id, segments.c.interview_id,
-                   segments.c.ord, segments.c.text)
-            .join(segments, segments.c.id == initiative_mentions.c.segment_id)
-            .where(initiative_mentions.c.produced == 1, segments.c.status == "current")):
-        interview = by_id.get(interview_id)
-        if initiative_id in initiative_ids and interview is not None \
-                and interview_id in in_scope:
-            found[initiative_id].append((interview.file, order, interview.pseudonym, text))
+    cursor = conn.connection.driver_connection.cursor()
+    wanted = sorted(initiative_ids)
+    for start in range(0, len(wanted), 500):  # SQLite's parameter limit
+        batch = wanted[start:start + 500]
+        for initiative_id, interview_id, order, text in cursor.execute(
+                "SELECT m.initiative_id, s.interview_id, s.ord, s.text "
+                "FROM initiative_mentions m JOIN segments s ON s.id = m.segment_id "
+                "WHERE m.produced = 1 AND s.status = 'current' "
+                f"AND m.initiative_id IN ({','.join('?' * len(batch))})", batch):
+            interview = by_id.get(interview_id)
+            if interview is not None and interview_id in in_scope:
+                found[initiative_id].append((interview.file, order, interview.pseudonym,
+                                             text))
     described = {}
     for initiative_id, mentions in found.items():
         _file, order, pseudonym, text = min(mentions, key=lambda m: (m[0], m[1]))
