@@ -401,6 +401,7 @@ def _study_tagger(study, codebook, registry, others: dict,
     """The tagger `cityqda run` built ahead (`pipeline.coding.tagger_process`) when it
     was built from these codebook, registry and cue list bytes and this process tags
     (forked workers share a tagger built here), else one built now."""
+    from pipeline.coding.section_context import load_context_words
     from pipeline.nlp.build_cache import study_cache_dir
 
     def build():
@@ -408,8 +409,11 @@ def _study_tagger(study, codebook, registry, others: dict,
 
         return Tagger(codebook, actors=registry, cache_dir=study_cache_dir(study.root))
 
-    if built_ahead is not None and not parallel and built_ahead.built_from(
-            codebook.sha256, registry.sha256, others["entity_cues"]):
+    if built_ahead is None or parallel:
+        return build()
+    load_context_words()  # needed once tagged (pipeline.coding.section_context): read
+    # while the process may still be building
+    if built_ahead.built_from(codebook.sha256, registry.sha256, others["entity_cues"]):
         built_ahead.local = build
         return built_ahead
     return build()

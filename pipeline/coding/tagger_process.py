@@ -152,12 +152,10 @@ class TaggerProcess:
             return None
 
     def close(self) -> None:
-        """Ends the process (it exits when its end of the pipe closes)."""
+        """Ends the process, without waiting for it (freeing its tagger takes a while):
+        it exits when its end of the pipe closes; as a daemon, it is stopped when this
+        interpreter exits."""
         self.connection.close()
-        self.process.join(timeout=5)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join()
 
 
 def _serve(connection, parent_end, study) -> None:
@@ -179,16 +177,16 @@ def _serve(connection, parent_end, study) -> None:
         cues = other_coder_inputs(registry)["entity_cues"]
         tagger = Tagger(codebook, actors=registry, cache_dir=study_cache_dir(study.root))
     except Exception:  # noqa: BLE001 - the run builds its own tagger and reports it
-        connection.send(None)
-        return
-    connection.send((codebook.sha256, registry.sha256, cues))
-    while connection.poll(IDLE_SECONDS):
-        try:
+        tagger = None
+    try:
+        connection.send(None if tagger is None else
+                        (codebook.sha256, registry.sha256, cues))
+        while tagger is not None and connection.poll(IDLE_SECONDS):
             records = connection.recv()
-        except EOFError:
-            return
-        try:
-            results = list(tagger.tag_records(records))
-        except Exception:  # noqa: BLE001 - retried in the run's process, which reports it
-            results = None
-        connection.send(results)
+            try:
+                results = list(tagger.tag_records(records))
+            except Exception:  # noqa: BLE001 - retried in the run's process, which reports it
+                results = None
+            connection.send(results)
+    except (EOFError, OSError):  # the run closed its end: done
+        return

@@ -136,7 +136,8 @@ def test_tagger_process_built_from_other_bytes_is_not_used(tmp_path, stand_in):
     report = _coded(study)
     assert stand_in.built == [os.getpid()]  # the process's tagger was refused
     assert report.tally.codings_new == 2  # the edited codebook's phrases
-    assert not process.process.is_alive()
+    process.process.join(timeout=60)  # closed by code_study: it ends
+    assert process.process.exitcode == 0
 
 
 def test_tagger_process_failures_fall_back_to_a_tagger_here(tmp_path, stand_in):
@@ -174,4 +175,6 @@ def test_tagger_process_started_only_when_coding_looks_small(tmp_path, stand_in)
     started = tagger_process._STARTED.get(tmp_path)
     assert started is not None and started.process.pid is not None  # forked
     tagger_process.start_tagger_process(study)  # the next run: nothing changed
-    assert not tagger_process._STARTED and not started.process.is_alive()
+    assert not tagger_process._STARTED
+    started.process.join(timeout=60)  # it ends once its pipe is closed
+    assert started.process.exitcode == 0
