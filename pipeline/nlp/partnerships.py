@@ -97,6 +97,8 @@ class PartnershipRecognizer:
         self.cues = cues
 
     def __call__(self, view: DocView, initiatives=()) -> list[PartnershipMention]:
+        if len(view.actors) < (1 if view.context.get("speaker") else 2):
+            return []  # two parties are needed, the speaker being one at most
         found: dict[frozenset, PartnershipMention] = {}
         for s, e, kind in self._cues(view):
             mention = self._one(view, s, e, kind, initiatives)
