@@ -29,6 +29,8 @@ MAX_CHANGED = 20
 STATS_CACHE_NAME = "transcript-stats"
 # A process nobody asked to tag for this long (its run skipped `code`) ends itself.
 IDLE_SECONDS = 900.0
+# A process that has not answered for this long (stuck) is given up: the run tags itself.
+WAIT_SECONDS = 600.0
 
 _STARTED: dict[Path, TaggerProcess] = {}
 
@@ -146,8 +148,9 @@ class TaggerProcess:
         return self._receive()
 
     def _receive(self):
+        """The process's next message; None when it ended or stopped answering."""
         try:
-            return self.connection.recv()
+            return self.connection.recv() if self.connection.poll(WAIT_SECONDS) else None
         except (EOFError, OSError):
             return None
 

@@ -178,3 +178,17 @@ def test_tagger_process_started_only_when_coding_looks_small(tmp_path, stand_in)
     assert not tagger_process._STARTED
     started.process.join(timeout=60)  # it ends once its pipe is closed
     assert started.process.exitcode == 0
+
+
+def test_tagger_process_that_stops_answering_is_given_up(tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setattr(tagger_process, "_serve", lambda *args: time.sleep(60))  # stuck
+    monkeypatch.setattr(tagger_process, "WAIT_SECONDS", 0.2)
+    process = tagger_process.TaggerProcess(SimpleNamespace(root=tmp_path))
+    assert not process.built_from("", "", "")
+    process.local = lambda: PhraseTagger(SimpleNamespace(codes=[]))
+    assert list(process.tag_records([(1, "a night shelter")])) == list(
+        PhraseTagger(SimpleNamespace(codes=[])).tag_records([(1, "a night shelter")]))
+    process.process.kill()
+    process.process.join()
