@@ -570,23 +570,25 @@ class FileRange:
 def _copy_range(source, target, offset: int, length: int) -> None:
     """Append `length` bytes of `source` from `offset` to `target` (both open binary
     files), in the kernel where it can."""
-    target.flush()
-    source_fd, target_fd = source.fileno(), target.fileno()
     copy = getattr(os, "copy_file_range", None)
+    target.flush()
     while length:
-        try:
-            done = copy(source_fd, target_fd, length, offset) if copy else 0
-        except OSError:
-            copy, done = None, 0
+        done = 0
+        if copy is not None:
+            try:
+                done = copy(source.fileno(), target.fileno(), length, offset)
+            except OSError:
+                copy = None
+            target.seek(0, os.SEEK_END)  # the buffered file's position, after the kernel's
         if not done:
-            data = os.pread(source_fd, min(length, 1 << 20), offset)
+            source.seek(offset)
+            data = source.read(min(length, 1 << 20))
             if not data:
                 raise OSError(f"{source.name} is shorter than when it was written")
-            os.write(target_fd, data)  # partial writes do not happen on regular files
+            target.write(data)
             done = len(data)
         offset += done
         length -= done
-    target.seek(0, os.SEEK_END)  # the buffered file's position, after the copy
 
 
 @dataclass

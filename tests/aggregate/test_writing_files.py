@@ -238,3 +238,23 @@ def test_writing_files_dataset_writer_fingerprint_follows_content(tmp_path):
     assert fingerprint(changed) != fingerprint(table)
     assert not (tmp_path / "x.csv").exists()  # closed without finish: nothing written
     assert not list(tmp_path.glob(".cityqda-*"))
+
+
+@pytest.mark.parametrize("kernel_copy", [True, False])
+def test_writing_files_copy_range_appends_the_bytes(tmp_path, monkeypatch, kernel_copy):
+    """A chunk's bytes copied from an earlier file land after what the target holds,
+    with or without os.copy_file_range (not on every platform), and writes after them
+    follow them."""
+    import os
+
+    from pipeline.aggregate.writing import _copy_range
+
+    if not kernel_copy:
+        monkeypatch.delattr(os, "copy_file_range", raising=False)
+    whole = bytes(range(256)) * 5000
+    (tmp_path / "earlier").write_bytes(whole)
+    with open(tmp_path / "earlier", "rb") as source, open(tmp_path / "new", "wb") as target:
+        target.write(b"head")
+        _copy_range(source, target, 1000, 300_000)
+        target.write(b"tail")
+    assert (tmp_path / "new").read_bytes() == b"head" + whole[1000:301_000] + b"tail"
