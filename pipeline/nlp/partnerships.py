@@ -237,10 +237,9 @@ class PartnershipRecognizer:
         for k in range(verb_end, min(sent_end - 1, verb_end + 8)):
             if view.shape[k] == COMMA or k in view.terminator_at:
                 return None
-            actor = view.actor_at(k)
-            if actor is not None and not actor.generic:
-                return None
             if view.folded(k) == "with":
+                if any(a.end > verb_end and a.start < k and not a.generic for a in view.actors):
+                    return None
                 j = k + 1 + (view.folded(k + 1) == "the")
                 partner = view.actor_at(j) if j < sent_end else None
                 if partner is not None and partner.start == j and not partner.generic:
