@@ -65,27 +65,22 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
+# The store tables a dataset chunk is made of, in the order of their parts in its key.
+DATASET_SOURCES = ("segments", "codings", "decisions", "initiative_mentions",
+                   "actor_mentions", "interview_changes")
+
+
 def key_of(*parts) -> str:
     text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"), default=repr)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def interview_states(cursor) -> dict[int, list]:
-    """Interview id -> what its dataset rows are made of in the store, as counts, largest
-    ids and the in-place change counter (see the module doc); a few grouped queries."""
-    queries = [
-        "SELECT interview_id, count(*), max(id) FROM segments GROUP BY interview_id",
-        "SELECT interview_id, count(*), max(id) FROM codings GROUP BY interview_id",
-        "SELECT c.interview_id, count(*), max(d.id) FROM decisions d "
-        "JOIN codings c ON c.id = d.coding_id GROUP BY c.interview_id",
-        *(f"SELECT s.interview_id, count(*), max(m.id) FROM {table} m "
-          "JOIN segments s ON s.id = m.segment_id GROUP BY s.interview_id"
-          for table in ("initiative_mentions", "actor_mentions")),
-        "SELECT interview_id, version FROM interview_changes",
-    ]
-    found = [{row[0]: list(row[1:]) for row in cursor.execute(sql)} for sql in queries]
-    ids = set().union(*found)
-    return {interview_id: [part.get(interview_id) for part in found] for interview_id in ids}
+    """Interview id -> what its dataset rows are made of in the store (see the module doc
+    and pipeline.store.interview_states)."""
+    from pipeline.store.interview_states import interview_states as states
+
+    return states(cursor, DATASET_SOURCES)
 
 
 class ChunkCache:

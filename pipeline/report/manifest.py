@@ -116,32 +116,27 @@ def _status_counts_of(conn: Connection, restrict) -> dict[int, Counter]:
     return dict(counts)
 
 
-# Per interview, what its codings' statuses are derived from: the count and largest id of
-# its codings and of their decisions (ids only grow, so an insert or a delete moves them)
-# and its in-place change counter (interview_changes, kept by triggers on codings and
-# decisions: store migration m0005). An interview whose state is the one the previous run
-# recorded keeps the status counts recorded with it.
-_CODING_STATE_QUERIES = (
-    "SELECT interview_id, count(*) || ',' || max(id) FROM codings GROUP BY interview_id",
-    "SELECT c.interview_id, count(*) || ',' || max(d.id) FROM decisions d "
-    "JOIN codings c ON c.id = d.coding_id GROUP BY c.interview_id",
-    "SELECT interview_id, version FROM interview_changes",
-)
+# Per interview, what its codings' statuses are derived from (see
+# pipeline.store.interview_states): its codings, their decisions and its in-place change
+# counter. An interview whose state is the one the previous run recorded keeps the status
+# counts recorded with it.
+CODING_STATE_SOURCES = ("codings", "decisions", "interview_changes")
 COUNTS_CACHE = "manifest-coding-counts.json"
 COUNTS_CACHE_FORMAT = 1
 ID_CHUNK = 500  # ids per IN list, well under SQLite's variable limit
 
 
 def _coding_states(conn: Connection) -> dict[int, str]:
-    parts: dict[int, list] = defaultdict(lambda: [None] * len(_CODING_STATE_QUERIES))
+    from pipeline.store.interview_states import interview_states
+
     cursor = conn.connection.driver_connection.cursor()
     try:
-        for number, sql in enumerate(_CODING_STATE_QUERIES):
-            for interview_id, state in cursor.execute(sql):
-                parts[interview_id][number] = state
+        states = interview_states(cursor, CODING_STATE_SOURCES)
     finally:
         cursor.close()
-    return {interview_id: "/".join(map(str, state)) for interview_id, state in parts.items()}
+    return {interview_id: "/".join(",".join(map(str, part)) if part else "None"
+                                   for part in parts)
+            for interview_id, parts in states.items()}
 
 
 def _counts_cache_path(study) -> Path:
@@ -183,7 +178,7 @@ def _save_counts(study, run_id: int, versions: dict, interviews_counts: dict) ->
 
 def _coding_counts(ctx, conn: Connection, versions: dict) -> Counter:
     """coding_status_counts, counted only for the interviews whose codings changed since
-    the previous run (see _CODING_STATE_QUERIES); the rest come from the previous run's
+    the previous run (see CODING_STATE_SOURCES); the rest come from the previous run's
     record in .cityqda-cache. Saves this run's record."""
     memory = getattr(ctx, "memory", None)
     previous = memory.previous_manifest if memory is not None else {}
