@@ -228,10 +228,12 @@ def finished_quietly(finished: Callable[[], object]) -> None:
 
 def _datasets(report: AggregateReport, conn, study, *, include_suggested: bool, scope,
               codebook, out: Path, keep: KeepFile | None, cache, pool: Executor
-              ) -> Callable[[], dict[str, int]]:
+              ) -> tuple[Callable[[], dict[str, int]], dict[int, dict[str, int]]]:
     """Both datasets from rendered chunks (cached per interview in `cache`, a ChunkCache,
     when given); from rows when Parquet needs the values themselves. Returns the function
-    that waits for the files and gives the row counts (see `_write_datasets`)."""
+    that waits for the files and gives the row counts (see `_write_datasets`), and each
+    interview's challenge counts (pipeline.aggregate.tables.challenge_counts), kept with
+    the chunks so the challenges table reads only what changed."""
     from pipeline.aggregate.writing import ParquetNeedsValues
 
     label = file_label(include_suggested)
@@ -250,7 +252,7 @@ def _datasets(report: AggregateReport, conn, study, *, include_suggested: bool, 
             report.rendered = len(scope.interviews)
             return _write_datasets(report, stream, out, label, keep, parquet_values=True)()
 
-    return counts
+    return counts, source.challenges
 
 
 def _chunk_cache(study):
@@ -304,13 +306,13 @@ def aggregate_study(study, store: Store, *, round: str | None = None,
             except OSError as exc:
                 raise CityQDAError("CQ720", path=str(out), problem=exc.strerror or str(exc)) \
                     from exc
-            dataset_counts = _datasets(report, conn, study,
-                                       include_suggested=include_suggested, scope=all_scope,
-                                       codebook=codebook, out=out, keep=keep,
-                                       cache=chunk_cache, pool=pool)
+            dataset_counts, challenge_counts = _datasets(
+                report, conn, study, include_suggested=include_suggested, scope=all_scope,
+                codebook=codebook, out=out, keep=keep, cache=chunk_cache, pool=pool)
             try:
                 tables = study_tables(conn, study, scope=scope,
-                                      include_suggested=include_suggested, codebook=codebook)
+                                      include_suggested=include_suggested, codebook=codebook,
+                                      challenge_counts=challenge_counts)
                 checked = cross_checks(conn, study, tables, scope=scope)
             except BaseException:
                 finished_quietly(dataset_counts)

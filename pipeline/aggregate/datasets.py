@@ -27,6 +27,7 @@ from pipeline.aggregate.tables import (
     ResultTable,
     Scope,
     build_scope,
+    challenge_tally,
     codebook_info,
     included_statuses,
     selection_label,
@@ -345,6 +346,9 @@ class RenderedDatasets:
     wide: ResultTable
     chunks: Iterator[tuple[int, object, object]]
     rendered: list[int]  # filled as `chunks` is consumed: interviews rendered, not cached
+    # interview id -> its `challenge_counts` (tables.py), complete once `chunks` is
+    # consumed: kept with its cached long chunk, so only changed interviews are read
+    challenges: dict[int, dict[str, int]]
     record: Callable[[str, str, Path, dict], None]
     release: Callable[[], None]
 
@@ -385,13 +389,16 @@ def rendered_datasets(conn: Connection, study, *, include_suggested: bool = Fals
         return all(resolvers[kind][2](entity_id) == name for kind, entity_id, name in entities)
 
     codes_of: dict[int, set[str]] = {}
+    challenges: dict[int, dict[str, int]] = {}
     cached_long = cache.keys(long_name) if cache is not None else {}
     for interview in ordered:
         entry = cached_long.get(interview.id)
         if entry is not None and entry[0] == long_keys[interview.id]:
             extra = json.loads(entry[1])
-            if still_named(extra["entities"]):
-                codes_of[interview.id] = set(extra["codes"])
+            if "challenges" in extra:
+                challenges[interview.id] = extra["challenges"]
+                if still_named(extra["entities"]):
+                    codes_of[interview.id] = set(extra["codes"])
     long_misses = [i.id for i in ordered if i.id not in codes_of]
 
     statuses: dict[int, str] = {}
@@ -436,6 +443,7 @@ def rendered_datasets(conn: Connection, study, *, include_suggested: bool = Fals
     rendered: list[int] = []
     flags_from = len(WIDE_FIXED_COLUMNS)
     code_col = LONG_COLUMNS.index("code")
+    tally_at = (LONG_COLUMNS.index("kind"), LONG_COLUMNS.index("negated"), code_col)
 
     previous = {(name, kind): cache.previous_file(f"{name}:{kind}")
                 for name in (long_name, wide_name) for kind in ("csv", "xlsx")} \
@@ -483,11 +491,13 @@ def rendered_datasets(conn: Connection, study, *, include_suggested: bool = Fals
                 entities: dict = {}
                 long_rows, wide_rows = reader.rows(interview, statuses, entities)
                 rendered.append(interview.id)
+                challenges[interview.id] = challenge_tally(long_rows, *tally_at)
                 if long_chunk is None:
                     long_chunk = render_chunk(long, long_rows, parquet=parquet,
                                               widths=seen["long"] < 200)
                     if cache is not None:
                         extra = {"codes": sorted({row[code_col] for row in long_rows}),
+                                 "challenges": challenges[interview.id],
                                  "entities": sorted([kind, entity_id, name] for
                                                     (kind, entity_id), name in entities.items())}
                         cache.put(long_name, interview.id, long_keys[interview.id],
@@ -516,7 +526,7 @@ def rendered_datasets(conn: Connection, study, *, include_suggested: bool = Fals
                 found[0].close()
 
     return RenderedDatasets(long=long, wide=wide, chunks=chunks(), rendered=rendered,
-                            record=record, release=release)
+                            challenges=challenges, record=record, release=release)
 
 
 def _placed_range(previous, interview_id: int, digest: str):

@@ -31,7 +31,6 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -523,44 +522,61 @@ def codebook_info(study) -> CodebookInfo:
     return info
 
 
-class _ChallengeRow(NamedTuple):
-    id: int
-    code: str
-    interview_id: int
-
-
-def challenges(conn: Connection, scope: Scope, *, include_suggested: bool = False,
-               labels: dict[str, str] | None = None) -> ResultTable:
+def challenge_counts(conn: Connection, interview_ids: set[int], *,
+                     include_suggested: bool = False) -> dict[int, dict[str, int]]:
+    """Interview id -> challenge code -> how many of its challenge codings count (status
+    selected, not negated, on a current segment): what the challenges table sums. The
+    aggregate takes them from its dataset chunks instead (`challenge_tally`) and reads
+    only the interviews that changed."""
     from pipeline.coding.decisions import derive_status
 
     wanted = included_statuses(include_suggested)
-    ids = scope.interview_ids
     # plain DB-API reads and the status rule of coding_statuses (decisions oldest first):
     # through SQLAlchemy, IN-lists of 50,000 ids took a second at N = 1,000
     cursor = conn.connection.driver_connection.cursor()
     found = [row for row in cursor.execute(
         "SELECT c.id, c.code, c.interview_id, c.produced, c.merged_into FROM codings c "
         "JOIN segments s ON s.id = c.segment_id WHERE c.kind = 'challenge' "
-        "AND c.negated = 0 AND s.status = 'current'") if row[2] in ids]
+        "AND c.negated = 0 AND s.status = 'current'") if row[2] in interview_ids]
     decided: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for coding_id, role, decision in cursor.execute(
             "SELECT d.coding_id, d.role, d.decision FROM decisions d "
             "JOIN codings c ON c.id = d.coding_id WHERE c.kind = 'challenge' "
             "AND c.negated = 0 ORDER BY d.time, d.id"):
         decided[coding_id].append((role, decision))
-    rows = [_ChallengeRow(coding_id, code, interview_id)
-            for coding_id, code, interview_id, _produced, _merged in found]
-    statuses = {coding_id: derive_status(bool(produced), decided.get(coding_id, ()),
-                                         merged is not None)
-                for coding_id, _code, _interview, produced, merged in found}
-    city_of = {i.id: i.city for i in scope.interviews}
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for coding_id, code, interview_id, produced, merged in found:
+        if derive_status(bool(produced), decided.get(coding_id, ()),
+                         merged is not None) in wanted:
+            counts[interview_id][code] += 1
+    return {interview_id: dict(codes) for interview_id, codes in counts.items()}
+
+
+def challenge_tally(long_rows: list[list], kind_at: int, negated_at: int, code_at: int
+                    ) -> dict[str, int]:
+    """One interview's `challenge_counts` from its long dataset rows (the codings that
+    count, on current segments, with their kind and negated flag)."""
+    counts: dict[str, int] = defaultdict(int)
+    for row in long_rows:
+        if row[kind_at] == "challenge" and not row[negated_at]:
+            counts[row[code_at]] += 1
+    return dict(counts)
+
+
+def challenges(conn: Connection, scope: Scope, *, include_suggested: bool = False,
+               labels: dict[str, str] | None = None,
+               counts: dict[int, dict[str, int]] | None = None) -> ResultTable:
+    """`counts`: `challenge_counts` of (at least) the interviews in scope, when known."""
+    if counts is None:
+        counts = challenge_counts(conn, scope.interview_ids,
+                                  include_suggested=include_suggested)
     interviews_with: dict[tuple[str, str], set[int]] = defaultdict(set)
     codings_count: dict[tuple[str, str], int] = defaultdict(int)
-    for row in rows:
-        if statuses.get(row.id) in wanted:
-            key = (city_of[row.interview_id], row.code)
-            interviews_with[key].add(row.interview_id)
-            codings_count[key] += 1
+    for interview in scope.interviews:
+        for code, count in counts.get(interview.id, {}).items():
+            key = (interview.city, code)
+            interviews_with[key].add(interview.id)
+            codings_count[key] += count
     labels = labels or {}
     table_rows = [[city, code, labels.get(code, code), len(interviews_with[(city, code)]),
                    codings_count[(city, code)]]
@@ -666,11 +682,14 @@ def practice_overview(conn: Connection, scope: Scope) -> ResultTable:
 def study_tables(conn: Connection, study, *, round: str | None = None,
                  include_suggested: bool = False, register=None,
                  scope: Scope | None = None,
-                 codebook: CodebookInfo | None = None) -> dict[str, ResultTable]:
+                 codebook: CodebookInfo | None = None,
+                 challenge_counts: dict[int, dict[str, int]] | None = None
+                 ) -> dict[str, ResultTable]:
     """Every study table, keyed by name (see TABLE_NAMES), for one round or all rounds.
 
     `register` (a loaded Register) saves reading the file again; without it the study's
-    register is read, and a broken register raises CityQDAError.
+    register is read, and a broken register raises CityQDAError. `challenge_counts`: per
+    interview, as `challenge_counts` gives them (the aggregate has them from its chunks).
     """
     scope = scope or build_scope(conn, study, round=round, register=register)
     cities = study_cities(conn, scope)
@@ -681,7 +700,8 @@ def study_tables(conn: Connection, study, *, round: str | None = None,
         partnerships_by_type(conn, scope, cities),
         partnerships_planned(conn, scope),
         challenges(conn, scope, include_suggested=include_suggested,
-                   labels=(codebook or codebook_info(study)).labels),
+                   labels=(codebook or codebook_info(study)).labels,
+                   counts=challenge_counts),
         good_practices(conn, scope),
         practice_overview(conn, scope),
     ]

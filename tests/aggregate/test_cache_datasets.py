@@ -43,6 +43,10 @@ def _flag_in_place(agg, conn):
                  .values(hypothetical=1, counts=0))
 
 
+def _negate_challenge(agg, conn):
+    conn.execute(update(codings).where(codings.c.id == agg.codings["c7"]).values(negated=1))
+
+
 def _reject_initiative(agg, conn):
     conn.execute(update(initiatives).where(initiatives.c.id == agg.initiatives["I7"])
                  .values(review_status="rejected"))
@@ -57,6 +61,7 @@ def _rename_initiative(agg, conn):
 CHANGES = {
     "decision": (_decide, {"SAO-CS-01"}),
     "coding changed in place": (_flag_in_place, {"LIS-BU-01"}),
+    "challenge negated in place": (_negate_challenge, {"LIS-BU-01"}),
     # I7 is also mentioned in SAO-CS-01 ¶2, where no coding is: its rows do not name it
     "entity rejected": (_reject_initiative, {"SAO-IO-01"}),
     "entity renamed": (_rename_initiative, {"LIS-PM-01"}),
@@ -241,3 +246,30 @@ def test_cache_datasets_all_statuses_follow_coding_statuses(agg):
         store.close()
     assert found == expected
     assert len(set(found.values())) >= 3
+
+
+@pytest.mark.parametrize("round", [None, "1", "2"])
+def test_cache_datasets_challenge_counts_from_chunks_equal_the_store_scan(agg, tmp_path,
+                                                                           round):
+    """The challenges table summed from the counts kept with the chunks (every interview,
+    then one changed and the rest cached) equals the one read from the store."""
+    from pipeline.aggregate.tables import study_tables
+
+    def tables_both_ways(out: Path):
+        store = agg.store()
+        try:
+            summed = aggregate_study(agg.study, store, out=out, round=round,
+                                     include_suggested=True).tables["challenges"]
+            with store.read() as conn:
+                scanned = study_tables(conn, agg.study, round=round,
+                                       include_suggested=True)["challenges"]
+        finally:
+            store.close()
+        return summed, scanned
+
+    summed, scanned = tables_both_ways(tmp_path / "first")
+    assert summed.rows == scanned.rows and summed.notes == scanned.notes
+    agg.write(lambda conn: _negate_challenge(agg, conn))
+    summed, scanned = tables_both_ways(tmp_path / "rerun")
+    assert summed.rows == scanned.rows and summed.notes == scanned.notes
+    assert summed.rows  # the fixture has challenges in both rounds
