@@ -1467,9 +1467,10 @@ class ActorRecognizer:
             return False
         k = after.end
         while k < sent_end and view.folded(k) in ("jointly", "also", "together", "have", "has",
-                                                  "will", "both", "recently", "now", "each"):
+                                                  "will", "both", "recently", "now", "each",
+                                                  "are", "were"):
             k += 1
-        return any(s == k for group in ("init_run_verbs", "pcue")
+        return any(s == k for group in ("init_run_verbs", "pcue", "joint_verb")
                    for s, _, _ in view.in_group(group, k, min(sent_end, k + 4)))
 
     def _partner_subject(self, view: DocView, start: int, end: int) -> bool:

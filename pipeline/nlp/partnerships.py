@@ -31,7 +31,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from pipeline.nlp.actors import CAP, COMMA, LOWER, ActorMention, DocView, after_preposition
+from pipeline.nlp.actors import (
+    CAP,
+    CLOSE,
+    COMMA,
+    LOWER,
+    OPEN,
+    ActorMention,
+    DocView,
+    after_preposition,
+)
 from pipeline.nlp.initiatives import but_clause_end, status_cues_in, year_ended
 
 PAIR_TYPES = {
@@ -45,7 +54,7 @@ _ADVERBIAL_STARTS = frozenset({"with", "in", "under", "through", "thanks", "toge
 _PRONOUNS = frozenset({"it", "they", "its", "their"})
 _PARTNER_WORDS = frozenset({"with", "by", "from", "to", "between", "and"})
 _ADVERBS = ("jointly", "also", "together", "now", "currently", "both", "have", "has", "had",
-            "will", "recently", "already", "still", "each")
+            "will", "recently", "already", "still", "each", "are", "were")
 _PAIR_NOUNS = frozenset({"organisations", "organizations", "bodies", "partners", "institutions",
                          "agencies", "groups", "ngos", "charities", "entities"})
 
@@ -255,6 +264,8 @@ class PartnershipRecognizer:
         while k > 0 and verb - k < 3 and (view.folded(k - 1) in _ADVERBS
                                           or view.shape[k - 1] == COMMA):
             k -= 1
+        if k > 2 and view.shape[k - 1] == CLOSE and view.shape[k - 3] == OPEN:
+            k -= 3  # "X and the Ministry of Y (MHAVE) built": past the bracketed acronym
         if k > 0 and view.actor_at(k - 1) is None and view.shape[k] == COMMA:
             opening = k - 2
             while opening > 0 and k - opening < 10 and view.shape[opening] != COMMA:
