@@ -16,8 +16,6 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from spacy.attrs import IDX, SPACY
-
 from pipeline.codebook.load import load_codebook
 from pipeline.codebook.model import Codebook
 from pipeline.nlp.analysis import Mention, analysis_of
@@ -147,21 +145,19 @@ class Tagger:
 
 
 class TokenOffsets:
-    """Original code-point offsets of token ranges, from one array read per document."""
+    """Original code-point offsets of token ranges. A document's few codings touch few
+    tokens, so each is read when asked for, not the whole document up front."""
 
-    __slots__ = ("starts", "ends", "norm")
+    __slots__ = ("doc", "norm")
 
     def __init__(self, doc, norm: NormalisedText):
-        rows = doc.to_array([IDX, SPACY]).tolist()
-        self.starts = [row[0] for row in rows]
-        # a token ends where the next starts, less the space that follows it
-        self.ends = [rows[i + 1][0] - rows[i][1] for i in range(len(rows) - 1)]
-        last = doc[len(doc) - 1]
-        self.ends.append(last.idx + len(last.text))
+        self.doc = doc
         self.norm = norm
 
     def span(self, start: int, end: int) -> tuple[int, int]:
-        return self.norm.to_original(self.starts[start], self.ends[end - 1])
+        doc = self.doc
+        last = doc[end - 1]
+        return self.norm.to_original(doc[start].idx, last.idx + len(last))
 
 
 ENTITY_CACHE_NAME = "entity-matcher"
