@@ -14,7 +14,7 @@ CONTEXT_NAMES = ("always", "negated", "hypothetical", "planned", "problem", "pla
 class Pattern:
     id: str
     code: str
-    role: str  # "service" | "topic" (subcodes); "" for challenge patterns
+    role: str  # "service" | "topic" | "object" (subcodes); "" for challenge patterns
     when: tuple[str, ...]  # challenge patterns only
     attr: str  # "LEMMA" | "LOWER"
     phrases: tuple[str, ...] = ()

@@ -32,6 +32,10 @@ AIM_LEADS = frozenset({"to", "on", "about", "against", "for", "in"})
 AIM_LIST_LEADS = frozenset({"and", "or", ","})
 # Words that join modifiers sharing one noun ("legal and psychological support").
 COORDINATORS = frozenset({"and", "or", ",", "&"})
+# When two patterns of one code match the same words, the one that counts most easily wins: a
+# named service counts anywhere, a topic near a provision verb, an object's head noun only
+# right after one.
+ROLE_RANK = {"service": 2, "topic": 1, "object": 0}
 # Words after which a negation cue stands for the subject ("said that nobody ...").
 SUBJECT_OPENERS = frozenset({"that", ",", ";", ":", "if", "because", "since", "as", "where"})
 # Words that open a subordinate clause placed before the main one: its first comma ends it.
@@ -203,7 +207,7 @@ class ContextComponent:
             code, rule, role, when = self._code(label, pattern, strings)
             key = (start, end, code)
             known = best.get(key)
-            if known is not None and not (known.role == "topic" and role == "service"):
+            if known is not None and ROLE_RANK.get(known.role, 0) >= ROLE_RANK.get(role, 0):
                 continue
             best[key] = Mention(start, end, code, rule, kinds.get(code, "dimension"), role, when)
         mentions = list(best.values())

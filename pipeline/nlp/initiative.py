@@ -19,6 +19,9 @@ from pipeline.nlp.compiled import CompiledCodebook
 
 # How far (tokens) a provision verb may be from a topic word for the topic to count.
 TOPIC_REACH = 12
+# How many words may stand between a provision verb and the head noun of its object
+# ("arranges rental flats", "gives each family two beds").
+OBJECT_REACH = 6
 
 _BLOCKING = frozenset({"negation", "hypothetical", "background"})
 _CLAUSE_WORDS = frozenset({"and", "or", "to", "for", "with", "in", "of", "on", "that", "who",
@@ -26,6 +29,17 @@ _CLAUSE_WORDS = frozenset({"and", "or", "to", "for", "with", "in", "of", "on", "
 _POSSESSIVE = frozenset({"'s", "'", "’s", "’"})
 DETERMINERS = frozenset({"the", "a", "an", "this", "these", "its", "their",
                          "his", "her", "our", "my", "your", "every", "each", "any"})
+# Words that end a noun phrase: a head noun after one of them is not the verb's object
+# ("runs a festival with food"), and a word before one of them may be a head noun.
+_PHRASE_BREAKS = _CLAUSE_WORDS | frozenset({
+    "but", "at", "from", "by", "about", "into", "through", "during", "after", "before",
+    "until", "where", "when", "while", "because", "if", "as", "than", "like", "without",
+    "near", "across", "under", "over", "between", "among", "so", "not", "no", "whose",
+    "against", "per", "via", "towards", "toward", "including", "since"})
+_OBJECT_GAP = frozenset({"and", "or", "of", "-", ","})
+_AFTER_HEAD = _PHRASE_BREAKS | DETERMINERS | frozenset({
+    "free", "them", "him", "her", "us", "weekly", "daily", "monthly", "once", "twice",
+    "every", "each", "also", "too", "only"})
 
 
 class InitiativeComponent:
@@ -70,6 +84,7 @@ class InitiativeComponent:
             strong = [(s, e) for s, e in strong
                       if s not in last_words
                       and not (s and doc[s - 1].lower_ in DETERMINERS)]
+        strong_ends = dict(strong)
         weak = analysis.groups.get("weak", ())
         services = [(m.start, m.end) for m in mentions
                     if m.role == "service" and m.kind == "dimension"
@@ -92,6 +107,10 @@ class InitiativeComponent:
                 low, high = mention.start - TOPIC_REACH, mention.end + TOPIC_REACH
                 mention.initiative = (any(low <= p < high for p in strong_free)
                                       and not self._agent(doc, mention.start))
+            elif mention.kind == "dimension" and mention.role == "object":
+                mention.initiative = (not self._inside_other(mention, mentions)
+                                      and self._object_of(doc, mention, strong_free,
+                                                          strong_ends))
             else:
                 mention.initiative = bool(strong_free) or (has_weak and not mention.problem)
             if mention.kind == "dimension":
@@ -196,6 +215,37 @@ class InitiativeComponent:
             mentions = analysis.mentions = sorted([*mentions, *added],
                                                   key=lambda m: (m.start, m.end))
         return mentions
+
+    @staticmethod
+    def _inside_other(mention: Mention, mentions: list[Mention]) -> bool:
+        """Whether a longer coding of another code covers the head noun: "language school"
+        names a course, not schooling."""
+        return any(other.kind == "dimension" and other.code != mention.code
+                   and other.start <= mention.start and mention.end <= other.end
+                   and other.end - other.start > mention.end - mention.start
+                   for other in mentions)
+
+    @staticmethod
+    def _object_of(doc, mention: Mention, verbs: list[int], ends: dict[int, int]) -> bool:
+        """Whether the noun heads the object of a free provision verb before it: the verb at
+        most OBJECT_REACH words back, only modifiers, a list or "of" between (no possessive:
+        "pays the trainees' allowance" is a wage) ("arranges
+        rental flats", "hands out a box of groceries, bedding and towels"), and the noun the
+        last word of its phrase ("food safety training" is training, not food)."""
+        after = mention.end
+        if after < len(doc):
+            word = doc[after]
+            if (word.is_alpha or word.lower_ == "-") and word.lower_ not in _AFTER_HEAD:
+                return False
+        for verb in verbs:
+            end = ends[verb]
+            if not (mention.start - OBJECT_REACH <= end <= mention.start):
+                continue
+            gap = doc[end:mention.start]
+            if all(t.lower_ in _OBJECT_GAP or t.like_num
+                   or (t.is_alpha and t.lower_ not in _PHRASE_BREAKS) for t in gap):
+                return True
+        return False
 
     @staticmethod
     def _agent(doc, start: int, reach: int = 3) -> bool:

@@ -115,6 +115,9 @@ class ReassignComponent:
             i = mention.end
             if i + 2 in head_starts and i + 1 < len(doc) and doc[i].lower_ in ("and", ","):
                 return True  # "the housing and employment departments"
+            i = mention.start - (mention.start > 0 and doc[mention.start - 1].lower_ == "the")
+            if i >= 2 and doc[i - 1].lower_ in ("for", "of") and i - 1 in head_ends:
+                return True  # "the councillor for social services", "ministry of labour"
             if not all(capitalised(t) for t in doc[mention.start:mention.end]):
                 return False
             # a capitalised chain to the right or the left that reaches a capitalised head
@@ -170,8 +173,10 @@ class ReassignComponent:
             if i >= length or doc[i].norm not in strong:
                 return False
             # only when what it provides is coded too ("the legal aid office helps
-            # refugees" keeps its legal aid)
+            # refugees" keeps its legal aid); a bare head noun is not known to be provided
+            # yet ("centres teach children who are barred from public schools")
             return any(other is not mention and other.kind == "dimension"
+                       and other.role != "object"
                        and i <= other.start < mention.clause_end for other in mentions)
 
         acting = [(m.start, m.end) for m in mentions if acts(m)]

@@ -136,3 +136,24 @@ def test_initiative_service_named_as_passive_agent_is_the_provider(tagger):
     result = tagger.tag("Help with family reunification is offered by the refugee council's "
                         "caseworkers.")
     assert result["dimensions"] == ["legal"]
+
+
+@pytest.mark.parametrize("text, dimensions", [
+    # the head noun of a provision verb's object names what is provided
+    ("The unit arranges rental flats for quota refugees.", ["social"]),
+    ("The county pays for their uniforms and books.", ["social"]),
+    ("The centre pays the monthly allowance to host families.", ["social"]),
+    # not the object: after a preposition, before another noun, or no provision verb
+    ("The association runs a festival with food from many countries.", ["cultural_religious"]),
+    ("The group organises uniform design workshops.", []),
+    ("Refugees are looking for flats in the old town.", []),
+    # a negated verb provides nothing
+    ("The council does not arrange flats for refugees.", []),
+])
+def test_initiative_object_head_noun_counts_after_a_provision_verb(tagger, text, dimensions):
+    assert tagger.tag(text)["dimensions"] == dimensions
+
+
+def test_initiative_object_inside_a_longer_coding_gives_way(tagger):
+    result = tagger.tag("The association runs a language school for adults.")
+    assert result["dimensions"] == ["cultural_religious"]

@@ -134,3 +134,11 @@ def test_reassign_longest_match_wins(tagger):
     result = tagger.tag("The city runs a reception centre.")
     assert [c["text"] for c in result["codes"]] == ["reception centre"]
     assert {s["text"] for s in result["suppressed"]} == {"reception"}
+
+
+@pytest.mark.parametrize("text, dimensions", [
+    ("The councillor for social services opened the new library.", []),
+    ("The councillor for housing opened the exhibition.", ["cultural_religious"]),
+])
+def test_reassign_lower_case_title_or_department_names_an_actor(tagger, text, dimensions):
+    assert tagger.tag(text)["dimensions"] == dimensions
