@@ -177,7 +177,8 @@ def _write_datasets(report: AggregateReport, source, out: Path, label: str,
             paths = {kind: out / f"{head.name}-{label}.{kind}" for kind in kinds}
             target = paths["csv"]
             writers.append(DatasetWriter(head, paths, flags_from=flags_from,
-                                         parquet_values=parquet_values))
+                                         parquet_values=parquet_values,
+                                         shells=getattr(source, "shells", None)))
         long_writer, wide_writer = writers
         if parquet_values:
             for long_rows, wide_rows in source.chunks:

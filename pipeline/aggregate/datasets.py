@@ -351,6 +351,7 @@ class RenderedDatasets:
     challenges: dict[int, dict[str, int]]
     record: Callable[[str, str, Path, dict], None]
     release: Callable[[], None]
+    shells: object = None  # where the XLSX writer keeps its openpyxl packages (the cache)
 
 
 def rendered_datasets(conn: Connection, study, *, include_suggested: bool = False,
@@ -451,7 +452,7 @@ def rendered_datasets(conn: Connection, study, *, include_suggested: bool = Fals
 
     def from_cache(name: str, interview_id: int, key: str):
         """The cached chunk, its text spliced from the last run's files where it can."""
-        chunk = cache.get(name, interview_id, key, text=False)
+        chunk = cache.get(name, interview_id, key)
         if chunk is None or not chunk.rows:
             return chunk  # an empty chunk has no text
         chunk.csv = _placed_range(previous.get((name, "csv")), interview_id, chunk.digest)
@@ -526,7 +527,8 @@ def rendered_datasets(conn: Connection, study, *, include_suggested: bool = Fals
                 found[0].close()
 
     return RenderedDatasets(long=long, wide=wide, chunks=chunks(), rendered=rendered,
-                            challenges=challenges, record=record, release=release)
+                            challenges=challenges, record=record, release=release,
+                            shells=cache)
 
 
 def _placed_range(previous, interview_id: int, digest: str):

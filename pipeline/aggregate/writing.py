@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 from pipeline.aggregate.tables import ResultTable
 from pipeline.xlsx_determinism import replace_keeping_mode
@@ -101,6 +102,17 @@ def sheet_title(name: str, taken: set[str]) -> str:
     return title
 
 
+def column_letter(number: int) -> str:
+    """Excel's name of a 1-based column (A ... Z, AA ...), as openpyxl's
+    get_column_letter gives it: without openpyxl, whose import (about 0.3 s) a rerun
+    that rewrites only dataset rows does not otherwise need."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 def _column_width(table: ResultTable, index: int) -> float:
     longest = len(str(table.columns[index]))
     for row in table.rows[:200]:
@@ -114,12 +126,11 @@ def _fill_sheet(workbook, table: ResultTable, title: str,
                 widths: list[float] | None = None) -> None:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
 
     sheet = workbook.create_sheet(title)
     sheet.freeze_panes = "A2"
     for index in range(len(table.columns)):
-        sheet.column_dimensions[get_column_letter(index + 1)].width = \
+        sheet.column_dimensions[column_letter(index + 1)].width = \
             widths[index] if widths is not None else _column_width(table, index)
     bold = Font(bold=True)
     header = []
@@ -167,7 +178,6 @@ def streamed(table: ResultTable) -> bool:
     return table.totals is None and not any(table.number_formats.values())
 
 
-_XML_ESCAPES = {"\r": "&#13;"}
 _FLAG_TAILS = ('" t="n"><v>0</v></c>', '" t="n"><v>1</v></c>')
 
 
@@ -181,12 +191,10 @@ class RowsXml:
 
     def __init__(self, table: ResultTable, flags_from: int | None = None, *,
                  positions: bool = True):
-        from openpyxl.utils import get_column_letter
-
         self.name = table.name
         self.width = len(table.columns)
         self.positions = positions
-        self.opens = [f'<c r="{get_column_letter(index + 1)}' for index in range(self.width)] \
+        self.opens = [f'<c r="{column_letter(index + 1)}' for index in range(self.width)] \
             if positions else []
         self.number = 1
         self.flags_from = flags_from if flags_from is not None and flags_from < self.width \
@@ -309,13 +317,14 @@ _UNPLACED_FLAGS = ('<c t="n"><v>0</v></c>', '<c t="n"><v>1</v></c>')
 
 
 def _inline_body(value: str) -> str:
-    """An inline string's `<is>` element, escaped as openpyxl's write-only mode does."""
-    from xml.sax.saxutils import escape
-
+    """An inline string's `<is>` element, escaped as openpyxl's write-only mode does
+    (xml.sax.saxutils.escape with a carriage return as `&#13;`; that module imports
+    urllib.request, longer to load than a rerun's few cells take)."""
     text = xlsx_text(value)
     space = ' xml:space="preserve"' if text != text.strip() else ""
     if "&" in text or "<" in text or ">" in text or "\r" in text:
-        text = escape(text, _XML_ESCAPES)
+        text = text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;") \
+            .replace("\r", "&#13;")
     return f"<is><t{space}>{text}</t></is>"
 
 
@@ -327,6 +336,13 @@ def _inline_text(value: str) -> str:
 def _rows_xml(table: ResultTable) -> str:
     """`<row>` elements for the table's rows, from Excel row 2 on."""
     return RowsXml(table).render(table.rows)
+
+
+def _attribute_text(value: str) -> str:
+    """An XML attribute's text, as xml.sax.saxutils.unescape with `&quot;` gives it."""
+    for entity, text in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&amp;", "&")):
+        value = value.replace(entity, text)
+    return value
 
 
 def _sheet_parts(parts: dict[str, bytes]) -> dict[str, str]:
@@ -344,10 +360,8 @@ def _sheet_parts(parts: dict[str, bytes]) -> dict[str, str]:
         name = re.search(r'\bname="([^"]*)"', element)
         rel_id = re.search(r'\br:id="([^"]+)"', element)
         if name and rel_id and rel_id.group(1) in targets:
-            from xml.sax.saxutils import unescape
-
             target = targets[rel_id.group(1)]
-            found[unescape(name.group(1), {"&quot;": '"'})] = (
+            found[_attribute_text(name.group(1))] = (
                 target if target.startswith("xl/") else f"xl/{target}")
     return found
 
@@ -473,34 +487,33 @@ def _notes_table(tables: list[ResultTable], titles: list[str]) -> ResultTable:
 def write_xlsx(tables: list[ResultTable], path: str | Path, *, notes: bool = True,
                spooled: dict[int, object] | None = None,
                deflated: dict[int, tuple] | None = None,
-               widths: dict[int, list[float]] | None = None) -> Path:
+               widths: dict[int, list[float]] | None = None,
+               shells: ShellCache | None = None) -> Path:
     """One workbook, a sheet per table (in the order given) and a `notes` sheet with
     each table's title and notes; byte-identical for identical tables. `spooled` (index
     of a table -> binary file of its sheet's row XML, see `RowsXml`) gives a table's rows
     written ahead; its `rows` then only serve the column widths. `deflated` gives a
     table's rows written and deflated ahead (see `_add_streamed_rows`), `widths` a
-    table's column widths (else measured on its first 200 rows)."""
-    from openpyxl import Workbook
-
-    from pipeline.xlsx_determinism import normalise_ooxml_zip
-
-    workbook = Workbook(write_only=True)
+    table's column widths (else measured on its first 200 rows). `shells` keeps the
+    package openpyxl saves (every sheet's head, no streamed rows) by what it is made of,
+    so a workbook whose streamed rows alone changed is written without openpyxl."""
     taken: set[str] = set()
     titles = [sheet_title(table.name, taken) for table in tables]
     sheets = list(zip(tables, titles, strict=True))
     if notes:
         sheets.append((_notes_table(tables, titles), sheet_title("notes", taken)))
-    for index, (table, title) in enumerate(sheets):
-        _fill_sheet(workbook, table, title, (widths or {}).get(index))
-    properties = workbook.properties
-    properties.creator = "cityqda"
-    properties.lastModifiedBy = "cityqda"
-    properties.title = tables[0].title if len(tables) == 1 else "cityqda tables"
-    properties.created = FIXED_PROPERTIES_DATE
-    properties.modified = FIXED_PROPERTIES_DATE
+    title = tables[0].title if len(tables) == 1 else "cityqda tables"
+    shell_key = _shell_key(title, sheets, widths, spooled, deflated) \
+        if shells is not None else ""
+    shell = shells.shell(shell_key) if shells is not None else None
 
     def save(temp: Path) -> None:
-        workbook.save(temp)
+        if shell is not None:
+            temp.write_bytes(shell)
+        else:
+            _workbook(title, sheets, widths).save(temp)
+            if shells is not None:
+                shells.put_shell(shell_key, temp.read_bytes())
         spooled_titles = {titles[index]: spool for index, spool in (spooled or {}).items()}
         deflated_titles = {titles[index]: rows for index, rows in (deflated or {}).items()}
         rest = {title: table for table, title in sheets if streamed(table) and table.rows
@@ -508,10 +521,55 @@ def write_xlsx(tables: list[ResultTable], path: str | Path, *, notes: bool = Tru
         if rest or spooled_titles or deflated_titles:
             _add_streamed_rows(temp, rest, spooled_titles, deflated_titles)
         else:
+            from pipeline.xlsx_determinism import normalise_ooxml_zip
+
             normalise_ooxml_zip(temp)
 
     _replace_atomically(Path(path), save)
     return Path(path)
+
+
+class ShellCache(Protocol):
+    """Where `write_xlsx` keeps the packages openpyxl saved (pipeline.aggregate.cache)."""
+
+    def shell(self, key: str) -> bytes | None: ...
+
+    def put_shell(self, key: str, data: bytes) -> None: ...
+
+
+def _shell_key(title: str, sheets: list[tuple[ResultTable, str]], widths, spooled,
+               deflated) -> str:
+    """What the package openpyxl saves is made of: the workbook's title, the sheets'
+    titles, columns, widths and rows (but those written ahead), openpyxl's version."""
+    import hashlib
+    import json
+    from importlib.metadata import version
+
+    ahead = set(spooled or {}) | set(deflated or {})
+    described = [[sheet, table.columns, (widths or {}).get(index),
+                  None if index in ahead else table.rows, table.totals,
+                  sorted(table.number_formats.items())]
+                 for index, (table, sheet) in enumerate(sheets)]
+    text = json.dumps([version("openpyxl"), title, described], ensure_ascii=False,
+                      default=repr)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _workbook(title: str, sheets: list[tuple[ResultTable, str]],
+              widths: dict[int, list[float]] | None):
+    """The openpyxl workbook of `write_xlsx` (streamed rows left out)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    for index, (table, sheet) in enumerate(sheets):
+        _fill_sheet(workbook, table, sheet, (widths or {}).get(index))
+    properties = workbook.properties
+    properties.creator = "cityqda"
+    properties.lastModifiedBy = "cityqda"
+    properties.title = title
+    properties.created = FIXED_PROPERTIES_DATE
+    properties.modified = FIXED_PROPERTIES_DATE
+    return workbook
 
 
 def parquet_available() -> bool:
@@ -788,11 +846,13 @@ class DatasetWriter:
     columns (from `flags_from`) as one byte each. `fingerprint(kind)` identifies the
     content, so an unchanged file can be left alone (`finish`). Call `close` in any case.
     `parquet_values`: keep the rows' values for Parquet instead of the chunks' Arrow
-    columns (when those cannot settle a column's type: `ParquetNeedsValues`).
+    columns (when those cannot settle a column's type: `ParquetNeedsValues`). `shells`:
+    see `write_xlsx`.
     """
 
     def __init__(self, head: ResultTable, paths: dict[str, Path], *,
-                 flags_from: int | None = None, parquet_values: bool = False):
+                 flags_from: int | None = None, parquet_values: bool = False,
+                 shells: ShellCache | None = None):
         import hashlib
         import json
 
@@ -802,6 +862,7 @@ class DatasetWriter:
         self.flags_from = flags_from if flags_from is not None \
             and flags_from < len(head.columns) else None
         self.parquet_values = parquet_values
+        self.shells = shells
         self.count = 0
         self._digest = hashlib.sha256(json.dumps(
             [head.name, head.title, head.columns, head.notes], ensure_ascii=False
@@ -942,7 +1003,8 @@ class DatasetWriter:
             self._spool.flush()
             placed: dict[str, int] = {}
             write_xlsx([self.head], path, widths={0: self.column_widths()},
-                       deflated={0: (self._spool, self._xml_size, self._xml_crc, placed)})
+                       deflated={0: (self._spool, self._xml_size, self._xml_crc, placed)},
+                       shells=self.shells)
             start = placed.get("rows_offset")
             self.placed["xlsx"] = {} if start is None else {
                 tag: [digest, start + offset, length]

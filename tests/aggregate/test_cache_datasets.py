@@ -107,7 +107,8 @@ def _edit_in_place_keeping_mtime(path: Path) -> None:
 # damage -> whether every interview is rendered again (else the text comes from the files
 # the first run wrote)
 DAMAGES = {"not a database": True, "empty file": True, "chunk bytes": True,
-           "chunk text": False, "chunk text and an earlier file edited": True}
+           "chunk text": False, "chunk text and an earlier file edited": True,
+           "chunk text and the XLSX packages kept": False}
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
@@ -125,6 +126,9 @@ def test_cache_datasets_damaged_cache_gives_the_clean_files(agg, tmp_path, damag
                      "AS BLOB), xml = zeroblob(length(xml))")
         if damage == "chunk bytes":
             conn.execute("UPDATE chunks SET arrow = zeroblob(length(arrow))")
+        if damage.endswith("packages kept"):
+            assert conn.execute("UPDATE shells SET data = zeroblob(length(data))").rowcount
+
         conn.commit()
         conn.close()
         if damage.endswith("edited"):

@@ -258,3 +258,57 @@ def test_writing_files_copy_range_appends_the_bytes(tmp_path, monkeypatch, kerne
         _copy_range(source, target, 1000, 300_000)
         target.write(b"tail")
     assert (tmp_path / "new").read_bytes() == b"head" + whole[1000:301_000] + b"tail"
+
+
+def test_writing_files_column_letter_matches_openpyxl():
+    from openpyxl.utils import get_column_letter
+
+    from pipeline.aggregate.writing import column_letter
+
+    assert [column_letter(n) for n in range(1, 18279)] == \
+        [get_column_letter(n) for n in range(1, 18279)]
+
+
+class _Shells(dict):
+    """A ShellCache in memory, counting what it was asked."""
+
+    hits = 0
+
+    def shell(self, key: str) -> bytes | None:
+        self.hits += key in self
+        return self.get(key)
+
+    def put_shell(self, key: str, data: bytes) -> None:
+        self[key] = data
+
+
+@pytest.mark.parametrize("build", ["tables", "dataset"])
+def test_writing_files_xlsx_from_a_kept_shell_equals_openpyxl(tmp_path, build):
+    """A workbook written from the package openpyxl saved before (kept by what it is made
+    of) has the bytes of one written through openpyxl; another head or other widths or
+    rows openpyxl writes are another package."""
+    shells = _Shells()
+    if build == "tables":
+        def write(name: str, table: ResultTable, cache) -> bytes:
+            return write_xlsx([table], tmp_path / name, shells=cache).read_bytes()
+    else:
+        def write(name: str, table: ResultTable, cache) -> bytes:
+            from pipeline.aggregate.writing import DatasetWriter
+
+            writer = DatasetWriter(table, {"xlsx": tmp_path / name}, flags_from=3,
+                                   shells=cache)
+            try:
+                writer.add([list(row) for row in table.rows])
+                return writer.finish("xlsx").read_bytes()
+            finally:
+                writer.close()
+    table = _table() if build == "tables" else _dataset(23)
+    plain = write("plain.xlsx", table, None)
+    assert write("first.xlsx", table, shells) == plain and shells.hits == 0
+    assert write("kept.xlsx", table, shells) == plain and shells.hits == 1
+    other = ResultTable(name=table.name, title=table.title, columns=table.columns,
+                        rows=[["longer text than any before it", *row[1:]]
+                              for row in table.rows], notes=table.notes, totals=table.totals,
+                        number_formats=table.number_formats)
+    assert write("other.xlsx", other, shells) == write("other-plain.xlsx", other, None)
+    assert shells.hits == 1 and len(shells) == 2
