@@ -25,6 +25,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 
 import numpy
@@ -745,6 +746,7 @@ class ActorRecognizer:
         actors.extend(self._aliases_in_brackets(view, actors, taken))
         actors.extend(self._generic(view, taken))
         actors.sort(key=lambda a: (a.start, a.end))
+        _named_appositions(view, actors)
         view.actors = actors
         self._owned_by(view, actors)
         self._resolve_references(view)
@@ -1014,6 +1016,9 @@ class ActorRecognizer:
     def _and_joins(self, view: DocView, start: int, and_at: int, next_at: int,
                    in_complement: bool) -> bool:
         """Does "and" continue one name ("Refugee and Migrant Centre") or join two?"""
+        if any(s < and_at < e for s, e, _ in view.in_group(
+                "kind", start, min(view.length, and_at + 4))):
+            return True  # a cue phrase holds it ("Education and Training Board")
         if in_complement:
             # "Ministry of Immigration, Francization and Integration" is one name, "Ministry of
             # Labour and Renault SA" two: the second part is a name of its own
@@ -1899,6 +1904,32 @@ _STOP_WORDS = _stop_words()
 _PLACE_HEADS = frozenset({"municipality", "region"})
 _AUXILIARIES = frozenset({"has", "have", "had", "also", "now", "will", "recently", "already",
                           "regularly", "itself", "then", "later", "each", "both"})
+
+
+def _named_appositions(view: DocView, actors: list[ActorMention]) -> None:
+    """ "Menedék, the Hungarian Association for Migrants, works with": a name in apposition
+    names the same actor (one party, not two) and says what a bare brand-like name is."""
+    for name, apposition in pairwise(actors):
+        k = name.end
+        if apposition.start != k + 2 or view.shape[k] != COMMA or view.folded(k + 1) != "the" \
+                or name.generic or apposition.generic or name.registry_id \
+                or apposition.registry_id or name.source != "name" or not any(
+                    why.startswith("head:") for why in apposition.evidence) or any(
+                    why.startswith("head:") or why in ("description", "company_suffix", "owner")
+                    for why in name.evidence):
+            continue
+        after = apposition.end
+        sent_end = view.sentence_bounds(name.sentence)[1]
+        if after < sent_end and not (view.shape[after] == CLOSE or (
+                view.shape[after] == COMMA and view.folded(after + 1) not in ("and", "or", "&"))):
+            continue  # "Henkel, the Red Cross and the city": a list
+        if "bare_name" in name.evidence:  # an acronym keeps its own default ("CEAR, the
+            # Spanish Commission for Refugee Aid": an NGO against its head word)
+            name.category, name.sector = apposition.category, apposition.sector
+        name.evidence.append("named_apposition")
+        apposition.canonical = apposition.refers_to = name.canonical
+        apposition.source = "alias"
+        apposition.evidence.append("apposition")
 
 
 def _plural(word: str) -> bool:

@@ -231,6 +231,23 @@ def test_actors_registry_branch_keeps_the_category(tagger):
     ("It works with the Velmoran Unemployment Insurance Fund.",
      "Velmoran Unemployment Insurance Fund", "practitioner", "public"),
     ("It works with the Faculty of Law.", "Faculty of Law", "practitioner", "public"),
+    # session 7 cue data: public bodies and NGOs named in other languages or by other heads
+    ("It works with the Stadt Velmbach.", "Stadt Velmbach", "policy_maker", "public"),
+    ("It works with the Junta de Velmora.", "Junta de Velmora", "policy_maker", "public"),
+    ("It works with the Wilaya of Velmora.", "Wilaya of Velmora", "policy_maker", "public"),
+    ("It works with the Presidency of Migration Affairs.", "Presidency of Migration Affairs",
+     "policy_maker", "public"),
+    ("It works with the Velmora Housing Executive.", "Velmora Housing Executive",
+     "practitioner", "public"),
+    ("It works with the Velmora Education and Training Board.",
+     "Velmora Education and Training Board", "practitioner", "public"),
+    ("It works with the Volkshochschule Velmbach.", "Volkshochschule Velmbach", "practitioner",
+     "public"),
+    ("It works with the Velmbacher Flüchtlingsrat.", "Velmbacher Flüchtlingsrat",
+     "civil_society", "third"),
+    ("It works with Literacy Velmora.", "Literacy Velmora", "civil_society", "third"),
+    ("It works with the Caja Rural de Velmora.", "Caja Rural de Velmora", "business", "private"),
+    ("It works with the Comunidad de Madrid.", "Comunidad de Madrid", "policy_maker", "public"),
 ])
 def test_actors_name_patterns_and_category_cues(tagger, text, name, category, sector):
     found = actor(tagger.tag(text), name)
@@ -293,6 +310,22 @@ def test_actors_brackets_name_the_same_actor(tagger):
     alias = actor(result, "TRIEC")
     assert alias["refers_to"] == full["canonical"]
     assert alias["category"] == full["category"]
+
+
+@pytest.mark.parametrize("text, category", [
+    ("Velmorka, the Velmoran Association for Migrants, works with the city.", "civil_society"),
+    ("Velmorka, the Velmoran Chamber of Commerce, works with the city.", "business"),
+])
+def test_actors_named_apposition_is_the_same_actor(tagger, text, category):
+    result = tagger.tag(text)
+    bare = actor(result, "Velmorka")
+    apposition = next(a for a in result["actors"] if a["name"].startswith("Velmoran "))
+    assert (bare["category"], apposition["refers_to"]) == (category, bare["canonical"])
+
+
+def test_actors_named_apposition_keeps_an_acronym_default(tagger):
+    result = tagger.tag("VCRA, the Velmoran Commission for Refugee Aid, runs shelters.")
+    assert actor(result, "VCRA")["category"] == "civil_society"
 
 
 def test_actors_reference_points_back(tagger):

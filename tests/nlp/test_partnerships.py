@@ -111,6 +111,15 @@ def partnership(result: dict, parties: set[str]) -> dict:
      "Philology.", {"Commissariat for Refugees", "Faculty of Philology"}, "by"),
     ("Kaunas City Council plans to open a one-stop shop with the Lithuanian Red Cross.",
      {"Kaunas City Council", "Lithuanian Red Cross"}, "with"),
+    # session 7: more verbs of joint work, past "are" and a bracketed acronym
+    ("The Velmora Chamber of Commerce and the Hope Foundation hold job fairs.",
+     {"Velmora Chamber of Commerce", "Hope Foundation"}, "joint"),
+    ("The Hope Foundation and Lyon City Council are repairing flats for returnees.",
+     {"Hope Foundation", "Lyon City Council"}, "joint"),
+    ("The Hope Foundation and the Ministry of Returnees (MoR) built a reception centre.",
+     {"Hope Foundation", "Ministry of Returnees"}, "joint"),
+    ("The Hope Foundation and Lyon City Council drew up a housing plan.",
+     {"Hope Foundation", "Lyon City Council"}, "joint"),
 ])
 def test_partnerships_cue_families(tagger, text, parties, kind):
     found = partnership(tagger.tag(text), parties)
