@@ -37,6 +37,12 @@ _PHRASE_BREAKS = _CLAUSE_WORDS | frozenset({
     "near", "across", "under", "over", "between", "among", "so", "not", "no", "whose",
     "against", "per", "via", "towards", "toward", "including", "since"})
 _OBJECT_GAP = frozenset({"and", "or", "of", "-", ","})
+_AUXILIARIES = frozenset({"does", "do", "did", "will", "would", "is", "are", "was", "were",
+                          "has", "have", "had", "can", "could", "still", "also", "now"})
+# Modifiers that say a thing is provided to someone, with or without a verb.
+_PROVIDED = frozenset({"free", "subsidised", "subsidized", "donated", "discounted",
+                       "reduced-price", "low-cost"})
+_VERB_NEGATORS = frozenset({"not", "n't", "cannot", "never"})
 _AFTER_HEAD = _PHRASE_BREAKS | DETERMINERS | frozenset({
     "free", "them", "him", "her", "us", "weekly", "daily", "monthly", "once", "twice",
     "every", "each", "also", "too", "only"})
@@ -89,6 +95,9 @@ class InitiativeComponent:
         services = [(m.start, m.end) for m in mentions
                     if m.role == "service" and m.kind == "dimension"
                     and not (m.negated or m.hypothetical or m.background)]
+        negations = [hit for hit in blocking if hit.type == "negation"]
+        if negations:
+            self._negate_subjects(doc, mentions, negations)
         clause_cache: dict[tuple[int, int], tuple[list[int], bool]] = {}
         for mention in mentions:
             key = (mention.clause_start, mention.clause_end)
@@ -217,6 +226,20 @@ class InitiativeComponent:
         return mentions
 
     @staticmethod
+    def _negate_subjects(doc, mentions: list[Mention], negations: list) -> None:
+        """A named service whose own verb is negated provides nothing: "the clinic does not
+        see patients without insurance", "the shelter never takes families"."""
+        starts = {hit.start for hit in negations if doc[hit.start].lower_ in _VERB_NEGATORS}
+        for mention in mentions:
+            if mention.kind != "dimension" or mention.role != "service" or mention.negated:
+                continue
+            i = mention.end
+            while i < len(doc) and i - mention.end < 2 and doc[i].lower_ in _AUXILIARIES:
+                i += 1
+            if i in starts:
+                mention.negated = True
+
+    @staticmethod
     def _inside_other(mention: Mention, mentions: list[Mention]) -> bool:
         """Whether a longer coding of another code covers the head noun: "language school"
         names a course, not schooling."""
@@ -227,7 +250,8 @@ class InitiativeComponent:
 
     @staticmethod
     def _object_of(doc, mention: Mention, verbs: list[int], ends: dict[int, int]) -> bool:
-        """Whether the noun heads the object of a free provision verb before it: the verb at
+        """Whether the noun heads the object of a free provision verb before it, or follows a
+        modifier saying it is provided ("free lunches"): the verb at
         most OBJECT_REACH words back, only modifiers, a list or "of" between (no possessive:
         "pays the trainees' allowance" is a wage) ("arranges
         rental flats", "hands out a box of groceries, bedding and towels"), and the noun the
@@ -237,6 +261,12 @@ class InitiativeComponent:
             word = doc[after]
             if (word.is_alpha or word.lower_ == "-") and word.lower_ not in _AFTER_HEAD:
                 return False
+        i = mention.start - 1
+        while i >= 0 and mention.start - i <= OBJECT_REACH and doc[i].is_alpha \
+                and doc[i].lower_ not in _PHRASE_BREAKS:
+            if doc[i].lower_ in _PROVIDED:
+                return True  # "free lunches", "subsidised school meals"
+            i -= 1
         for verb in verbs:
             end = ends[verb]
             if not (mention.start - OBJECT_REACH <= end <= mention.start):

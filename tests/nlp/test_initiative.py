@@ -149,6 +149,9 @@ def test_initiative_service_named_as_passive_agent_is_the_provider(tagger):
     ("Refugees are looking for flats in the old town.", []),
     # a negated verb provides nothing
     ("The council does not arrange flats for refugees.", []),
+    # a modifier that says the thing is provided does what a verb does
+    ("Pupils who arrive mid-year get free lunches in the canteen.", ["social"]),
+    ("Pupils who arrive mid-year eat lunches in the canteen.", []),
 ])
 def test_initiative_object_head_noun_counts_after_a_provision_verb(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
@@ -157,3 +160,12 @@ def test_initiative_object_head_noun_counts_after_a_provision_verb(tagger, text,
 def test_initiative_object_inside_a_longer_coding_gives_way(tagger):
     result = tagger.tag("The association runs a language school for adults.")
     assert result["dimensions"] == ["cultural_religious"]
+
+
+@pytest.mark.parametrize("text, dimensions", [
+    ("The clinic does not see patients without insurance.", []),
+    ("The clinic never sees patients without insurance.", []),
+    ("The clinic sees patients without insurance.", ["social"]),
+])
+def test_initiative_service_whose_own_verb_is_negated_provides_nothing(tagger, text, dimensions):
+    assert tagger.tag(text)["dimensions"] == dimensions
