@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pipeline.codebook.load import load_codebook
 from pipeline.codebook.model import Codebook
+from pipeline.nlp import spacy_import  # noqa: F401 - spaCy without its CLI, first
 from pipeline.nlp.analysis import Mention, analysis_of
 from pipeline.nlp.normalise import NormalisedText, normalise
 from pipeline.nlp.pipeline import pipeline_for
