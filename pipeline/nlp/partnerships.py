@@ -77,6 +77,31 @@ def _owner_of_place(view: DocView, i: int) -> ActorMention | None:
     return actor if actor is not None and actor.generic and actor.end == k else None
 
 
+def _owners_after(view: DocView, end: int) -> list[ActorMention]:
+    """The actors an initiative's name is said to belong to right after it: "... programme of
+    Z", "..., the employment programme of Z", "..., which Z (and W) run(s)"."""
+    sent_end = view.sentence_bounds(int(view.sent[end - 1]))[1]
+    k = end
+    if k + 1 < sent_end and view.shape[k] == COMMA and view.folded(k + 1) in ("which", "that"):
+        owners, stop = view.coordinated(k + 2, sent_end, 1)
+        while stop < sent_end and stop - k < 12 and view.folded(stop) in _ADVERBS + (
+                "plans", "plan", "to", "intends", "is", "will"):
+            stop += 1
+        if owners and any(s == stop for group in ("init_run_verbs", "init_start_verbs")
+                          for s, _, _ in view.in_group(group, stop, min(sent_end, stop + 3))):
+            return owners
+        return []
+    while k < sent_end and k - end < 5 and view.actor_at(k) is None and (
+            view.shape[k] in (LOWER, COMMA) and view.folded(k) not in (
+                "which", "that", "and", "or", "with", "by", "for", "in", "to", "from")):
+        if view.folded(k) == "of":
+            j = k + 1 + (k + 1 < sent_end and view.folded(k + 1) == "the")
+            owner = view.actor_at(j) if j < sent_end else None
+            return [owner] if owner is not None and owner.start == j else []
+        k += 1
+    return []
+
+
 def partnership_type(sectors) -> str:
     """The study's partnership type from the parties' sectors (see the module docstring)."""
     return PAIR_TYPES.get(frozenset(sectors), "other")
@@ -118,6 +143,8 @@ class PartnershipRecognizer:
                 found[mention.keys] = mention
             elif STATUS_ORDER.index(mention.status) < STATUS_ORDER.index(known.status):
                 known.status = mention.status
+        for mention in self._through_initiatives(view, initiatives):
+            found.setdefault(mention.keys, mention)
         self._merge_same_activity(view, found)
         # a partnership of the same sentence whose parties are all in a larger one is that one
         kept = []
@@ -237,6 +264,28 @@ class PartnershipRecognizer:
                     add(s, e, "joint")
         cues.sort()
         return cues
+
+    @staticmethod
+    def _through_initiatives(view: DocView, initiatives) -> list[PartnershipMention]:
+        """Who runs or funds an initiative works with the actor that owns it: "X supports the
+        Y mentoring programme of Z", "through Y, the employment programme of Z", "X co-funds Y,
+        which Z plans to open"."""
+        found = []
+        for initiative in initiatives:
+            if not initiative.actors or not initiative.counts:
+                continue
+            owners = _owners_after(view, initiative.end)
+            keys = {a.key for a in initiative.actors}
+            owners = [a for a in owners if not a.generic and a.key not in keys]
+            if not owners:
+                continue
+            parties = list(initiative.actors) + owners
+            tokens = [initiative.start] + [p.start for p in parties] + [p.end for p in parties]
+            found.append(PartnershipMention(
+                parties, partnership_type({p.sector for p in parties}), initiative.status,
+                initiative.start, initiative.end, "verb", initiative.sentence, min(tokens),
+                max(tokens)))
+        return found
 
     @staticmethod
     def _with_partner_after(view: DocView, verb_end: int) -> int | None:

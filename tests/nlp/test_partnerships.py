@@ -120,6 +120,11 @@ def partnership(result: dict, parties: set[str]) -> dict:
      {"Hope Foundation", "Ministry of Returnees"}, "joint"),
     ("The Hope Foundation and Lyon City Council drew up a housing plan.",
      {"Hope Foundation", "Lyon City Council"}, "joint"),
+    # session 7: whoever runs or funds an initiative works with the actor that owns it
+    ("Renault SA supports the Brightway mentoring programme of the Hope Foundation.",
+     {"Renault SA", "Hope Foundation"}, "verb"),
+    ("Renault SA co-funds the Velmora Welcome Hub, which Lyon City Council plans to open.",
+     {"Renault SA", "Lyon City Council"}, "verb"),
 ])
 def test_partnerships_cue_families(tagger, text, parties, kind):
     found = partnership(tagger.tag(text), parties)
