@@ -158,9 +158,11 @@ def import_reviews(study, store: Store, paths: list[Path], *, dry_run: bool = Fa
             problems = [p for w in works for p in w.problems]
             if problems:
                 raise CityQDAError.from_problems(problems)
+            applied = False
             for work in works:
                 if not work.changes.skipped:
-                    _apply(conn, work, run_id)
+                    _apply(conn, work, run_id, checked_state_current=not applied)
+                    applied = True
             if dry_run:
                 raise _DryRun()
     except _DryRun:
@@ -288,8 +290,10 @@ def _validate_file(conn, study, codebook, path: Path, *, skip_stale: bool, dry_r
     return work
 
 
-# parsed in a background thread, in this order (see SheetPrefetch)
+# parsed in background threads, the biggest first (see SheetPrefetch)
 _BIG_SHEETS = (R.CODINGS_SHEET, R.SEGMENTS_SHEET)
+# the Codings sheet last: the smaller sheets' rows are read while it is being parsed
+_READING_ORDER = (R.SEGMENTS_SHEET, R.INTERVIEWS_SHEET, R.CODINGS_SHEET)
 
 
 def _check_rows(conn, study, codebook, path: Path, book, work: _Work, export, recorded,
@@ -315,7 +319,9 @@ def _check_rows(conn, study, codebook, path: Path, book, work: _Work, export, re
     if prefetch is not None and R.CODINGS_SHEET in prefetch:
         # the store read for the Codings checks while the sheet is still being parsed
         checker.preload(recorded.entity_ids(R.CODINGS_SHEET))
-    for sheet, required in sheets.items():
+    found: dict[str, list[Problem]] = defaultdict(list)  # reported in `sheets` order
+    for sheet in _READING_ORDER:
+        required = sheets[sheet]
         keep = None
         if sheet == R.CODINGS_SHEET:
             keep = _slim(recorded, sheet, R.read_only(required, R.CODER_COLUMNS),
@@ -332,10 +338,12 @@ def _check_rows(conn, study, codebook, path: Path, book, work: _Work, export, re
                                           loaded=prefetch.take_sheet(sheet) if ahead
                                           else None)
         except CityQDAError as exc:
-            work.problems.extend(exc.problems)
+            found[sheet].extend(exc.problems)
             continue
-        work.problems.extend(_formula_problems(
+        found[sheet].extend(_formula_problems(
             path, sheet, book, prefetch.formulas(sheet) if ahead else None))
+    for sheet in sheets:
+        work.problems.extend(found[sheet])
     checker.adopted = work.adoption is not None
     checker.small = small
     if R.CODINGS_SHEET in read:
@@ -944,7 +952,11 @@ def _short(value, limit: int = 60) -> str:
 
 # --- applying --------------------------------------------------------------------------------
 
-def _apply(conn, work: _Work, run_id: int | None) -> None:
+def _apply(conn, work: _Work, run_id: int | None, *,
+           checked_state_current: bool = False) -> None:
+    """Write what `work` found. `checked_state_current`: nothing was written since its
+    checks read the decisions and codings (the first workbook applied), so the plain
+    decisions reuse what the checks read (adding codings changes neither)."""
     ctx = work.ctx
     changes = work.changes
     codebook = ctx.codebook
@@ -965,9 +977,11 @@ def _apply(conn, work: _Work, run_id: int | None) -> None:
              and item["corrected_flags"] is None
              and (item["stored"] is None or item["stored"].linked_coding_id is None)]
     if plain:
+        known = {i["coding"].id: (i["stored"], i["coding"].needs_review) for i in plain} \
+            if checked_state_current else None
         changes.decisions += set_plain_decisions(
             conn, [(i["coding"].id, i["decision"], i["comment"]) for i in plain], ctx.coder,
-            role=ctx.role, source=ctx.source, run_id=run_id)
+            role=ctx.role, source=ctx.source, run_id=run_id, known=known)
     done = {id(item) for item in plain}
     for item in work.decisions:
         if id(item) in done:

@@ -38,8 +38,17 @@ def _state(study) -> list:
             strip(query(study, select(events).order_by(events.c.id)), "time")]
 
 
+def _known(conn, ids: list[int]) -> dict:
+    """What the import's checks read of each coding: ana's decision row, needs_review."""
+    mine = {d.coding_id: d for d in conn.execute(select(decisions)
+                                                 .where(decisions.c.coder == "ana"))}
+    flagged = dict(conn.execute(select(codings.c.id, codings.c.needs_review)).all())
+    return {i: (mine.get(i), flagged[i]) for i in ids}
+
+
 @pytest.mark.parametrize("batch", [None, 1], ids=["one-batch", "batches-in-a-thread"])
-def test_review_bulk_matches_set_decision(tmp_path, monkeypatch, batch):
+@pytest.mark.parametrize("with_known", [False, True], ids=["read", "known"])
+def test_review_bulk_matches_set_decision(tmp_path, monkeypatch, batch, with_known):
     if batch is not None:  # several batches: built in a thread while the last is written
         from pipeline.review import bulk
 
@@ -61,7 +70,9 @@ def test_review_bulk_matches_set_decision(tmp_path, monkeypatch, batch):
     store = open_study_store(two)
     try:
         with store.write() as conn:
-            changed_two = set_plain_decisions(conn, wanted, "ana", role="coder", source="wb")
+            known = _known(conn, [i for i, _d, _c in wanted]) if with_known else None
+            changed_two = set_plain_decisions(conn, wanted, "ana", role="coder", source="wb",
+                                              known=known)
     finally:
         store.close()
     assert changed_one == changed_two == 3
