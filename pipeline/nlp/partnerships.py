@@ -409,9 +409,11 @@ class PartnershipRecognizer:
                 subject = self._pronoun_antecedent(view, region, s)
             parties = subject + right
         parties = self._clean(view, parties)
-        if kind == "verb" and not right and len(parties) == 1 and not parties[0].generic and \
-                "its" in (view.folded(e - 1), view.folded(min(e, clause_end - 1))):
-            # "X runs schools for refugee children. Y funds its youth programme."
+        if kind == "verb" and not right and len(parties) == 1 and not parties[0].generic and (
+                "its" in (view.folded(e - 1), view.folded(min(e, clause_end - 1)))
+                or self._opens_with_object(view, parties[0], e, clause_end)):
+            # "X runs schools for refugee children. Y funds its youth programme.", "X offers
+            # classes. Y pays for the teachers.", "... Y lends it rooms."
             parties = self._opening_group(view, int(view.sent[s]) - 1) + parties
             parties = self._clean(view, parties)
         if len({p.key for p in parties}) == 1 and attribution and kind != "between" and \
@@ -440,6 +442,19 @@ class PartnershipRecognizer:
         mention = PartnershipMention(parties, partnership_type(sectors), status, s, e, kind,
                                      int(view.sent[s]), min(tokens), max(tokens), implicit)
         return mention
+
+    @staticmethod
+    def _opens_with_object(view: DocView, party: ActorMention, e: int, clause_end: int) -> bool:
+        """A sentence that opens with its one actor and gives a thing or pays for one, with no
+        other actor: "Y pays for the teachers", "Y lends it rooms" (what the sentence before
+        runs)."""
+        opener = view.sentence_bounds(party.sentence)[0]
+        if party.start - opener > 1 or e >= clause_end:
+            return False
+        if view.folded(e) in ("it", "them"):
+            return True
+        return view.folded(e) in ("the", "a", "an") and e + 1 < clause_end and \
+            view.shape[e + 1] == LOWER and view.actor_at(e + 1) is None
 
     @staticmethod
     def _pronoun_antecedent(view: DocView, region: int, cue: int) -> list[ActorMention]:

@@ -125,6 +125,11 @@ def partnership(result: dict, parties: set[str]) -> dict:
      {"Renault SA", "Hope Foundation"}, "verb"),
     ("Renault SA co-funds the Velmora Welcome Hub, which Lyon City Council plans to open.",
      {"Renault SA", "Lyon City Council"}, "verb"),
+    # session 7: a funder or lender opening the next sentence, with no "its"
+    ("The Hope Foundation offers Spanish classes. Lyon City Council pays for the teachers.",
+     {"Hope Foundation", "Lyon City Council"}, "verb"),
+    ("The Hope Foundation runs a language café. Renault SA lends it rooms.",
+     {"Hope Foundation", "Renault SA"}, "verb"),
 ])
 def test_partnerships_cue_families(tagger, text, parties, kind):
     found = partnership(tagger.tag(text), parties)
