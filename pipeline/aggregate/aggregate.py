@@ -293,11 +293,11 @@ def aggregate_study(study, store: Store, *, round: str | None = None,
         if register_problems:
             report.problems.extend(exc.problems)
         register = Register(path=study.path("register"), rows=[], cities=[])
-    codebook = codebook_info(study)
-    if codebook.problem is not None:
-        report.problems.append(codebook.problem)
     chunk_cache = _chunk_cache(study) if cache else None
     try:
+        codebook = codebook_info(study, kept=chunk_cache)
+        if codebook.problem is not None:
+            report.problems.append(codebook.problem)
         with store.read() as conn, ThreadPoolExecutor(max_workers=1) as pool:
             scope = build_scope(conn, study, round=round, register=register)
             all_scope = scope if round is None else build_scope(conn, study,

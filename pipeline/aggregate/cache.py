@@ -264,6 +264,29 @@ class ChunkCache:
         except (sqlite3.Error, OSError):
             self._reset()
 
+    def remembered(self, name: str) -> str | None:
+        """A value kept under `name` (`remember`), None when there is none."""
+        if self.conn is None:
+            return None
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE name = ?",
+                                    (f"remember:{name}",)).fetchone()
+        except sqlite3.Error:
+            self._reset()
+            return None
+        return None if row is None else row[0]
+
+    def remember(self, name: str, value: str) -> None:
+        """Keep a value derived from study files, not from the store (the codebook's
+        labels): it is kept whatever the store's token."""
+        if self.conn is None:
+            return
+        try:
+            self.conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
+                              (f"remember:{name}", value))
+        except sqlite3.Error:
+            self._reset()
+
     def shell(self, key: str) -> bytes | None:
         """The XLSX package openpyxl saved for `key` (pipeline.aggregate.writing.
         write_xlsx: it depends on the package's code and the heads, not on the store)."""

@@ -72,7 +72,7 @@ def check_register(scope: Scope, table: ResultTable,
                     if row is not None}
     matched_rows: dict[int, object] = {}
     for interview in scope.all_interviews:
-        row = register.row_for_file(interview.file)
+        row = interview.register_row
         if row is None:
             problems.append(Problem("CQ705", {"interview_id": interview.id,
                                               "file": interview.file}, file=interview.path))
@@ -101,8 +101,7 @@ def check_register(scope: Scope, table: ResultTable,
             continue
         listed = {r.row for r in register_rows.get(city, [])}
         unlisted = [i.file for i in by_city.get(city, [])
-                    if (register.row_for_file(i.file) is None
-                        or register.row_for_file(i.file).row not in listed)]
+                    if i.register_row is None or i.register_row.row not in listed]
         missing = [f"row {r.row} ({r.transcript_file or 'no transcript_file'})"
                    for r in register_rows.get(city, []) if r.row not in matched_rows
                    or matched_rows[r.row].city != city]

@@ -138,6 +138,7 @@ class Interview:
     round: str | None
     pseudonym: str
     metadata: dict
+    register_row: object = None  # its row in the register (RegisterRow), None when none
 
 
 @dataclass
@@ -209,7 +210,8 @@ def build_scope(conn: Connection, study, *, round: str | None = None,
                                category=category,
                                round=str(register_row.round) if register_row is not None
                                and register_row.round is not None else None,
-                               pseudonym=pseudonym, metadata=metadata))
+                               pseudonym=pseudonym, metadata=metadata,
+                               register_row=register_row))
     in_round = [i for i in found if round is None or i.round == str(round)]
     rows = [r for r in register.rows if round is None or str(r.round) == str(round)]
     vocab = study.vocabularies
@@ -265,9 +267,9 @@ def confirmed_partnerships(conn: Connection, scope: Scope, *, status: str = "exi
 def resolved_actor_ids(conn: Connection) -> dict[int, int | None]:
     """Actor id -> the actor it stands for now (itself, its merge target), None when
     rejected."""
-    from pipeline.store.schema import actors
-
-    status = dict(conn.execute(select(actors.c.id, actors.c.review_status)).all())
+    # the DB-API cursor: SQLAlchemy rows for every actor cost a tenth of a second
+    status = dict(conn.connection.driver_connection.cursor().execute(
+        "SELECT id, review_status FROM actors"))
 
     def resolve(actor_id: int, seen: tuple = ()) -> int | None:
         state = status.get(actor_id)
@@ -366,14 +368,12 @@ def initiative_dimensions(row, dimensions: list[str]) -> list[str]:
 
 
 def initiatives_by_dimension(conn: Connection, scope: Scope, cities: list[str]) -> ResultTable:
-    from pipeline.store.schema import initiative_actors
-
     dimensions = scope.dimensions
     rows_in = confirmed_initiatives(conn, scope)
     resolved = resolved_actor_ids(conn)
     links: dict[int, set[int]] = defaultdict(set)
-    for initiative_id, actor_id in conn.execute(select(initiative_actors.c.initiative_id,
-                                                       initiative_actors.c.actor_id)):
+    for initiative_id, actor_id in conn.connection.driver_connection.cursor().execute(
+            "SELECT initiative_id, actor_id FROM initiative_actors"):
         target = resolved.get(actor_id)
         if target is not None:
             links[initiative_id].add(target)
@@ -483,10 +483,12 @@ class CodebookInfo:
 _CODEBOOK_CACHE: dict[str, CodebookInfo] = {}
 
 
-def codebook_info(study) -> CodebookInfo:
+def codebook_info(study, kept=None) -> CodebookInfo:
     """Labels and order of the study's codes, read from the codebook's YAML without
     validating or compiling it (`code` does that; labels need neither); empty, with a
-    CQ732 warning, when it cannot be read, since the codings carry their codes anyway."""
+    CQ732 warning, when it cannot be read, since the codings carry their codes anyway.
+    `kept` (the aggregate's chunk cache: `remembered`/`remember`) keeps them between
+    runs by the codebook's hash: parsing the YAML cost a tenth of a rerun's aggregate."""
     import hashlib
 
     import yaml
@@ -499,6 +501,9 @@ def codebook_info(study) -> CodebookInfo:
         key = hashlib.sha256(data).hexdigest()
         if key in _CODEBOOK_CACHE:
             return _CODEBOOK_CACHE[key]
+        known = _kept_codebook(kept, key)
+        if known is not None:
+            return known
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         document = yaml.load(data.decode("utf-8"), Loader=loader)  # noqa: S506 - safe loader
         entries = document.get("codes") if isinstance(document, dict) else None
@@ -519,6 +524,29 @@ def codebook_info(study) -> CodebookInfo:
             order.append(code_id)
     info = CodebookInfo(labels, order, kinds)
     _CODEBOOK_CACHE[key] = info
+    if kept is not None:
+        kept.remember("codebook", json.dumps([_codebook_key(key), labels, order, kinds],
+                                             ensure_ascii=False))
+    return info
+
+
+def _codebook_key(codebook_sha256: str) -> str:
+    from pipeline.aggregate.cache import code_version
+
+    return f"{codebook_sha256}:{code_version()}"
+
+
+def _kept_codebook(kept, codebook_sha256: str) -> CodebookInfo | None:
+    """The codebook's labels as `kept` has them for this codebook and this code."""
+    if kept is None:
+        return None
+    try:
+        key, labels, order, kinds = json.loads(kept.remembered("codebook") or "null")
+    except (TypeError, ValueError):
+        return None
+    if key != _codebook_key(codebook_sha256):
+        return None
+    info = _CODEBOOK_CACHE[codebook_sha256] = CodebookInfo(labels, order, kinds)
     return info
 
 

@@ -799,7 +799,7 @@ def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
     return moved ^ crc2
 
 
-def _joined_column(pieces: list, kinds: list[set[str]]):
+def _joined_column(pieces: list, kinds: list[frozenset[str]]):
     """One column from its chunks' Arrow arrays, as `pa.array(_parquet_column(values))`
     gives it for all the values at once (types settled over the whole column)."""
     import pyarrow as pa
@@ -891,7 +891,8 @@ class DatasetWriter:
         self._widths: list[bytes] = []
         self._width_rows = 0
         self._batches: list = []
-        self._kinds: list[list[set[str]]] = []
+        self._kinds: list[list[frozenset[str]]] = []
+        self._kind_sets: dict[str, list[frozenset[str]]] = {}
         self._fixed: list[tuple] = []
         self._flags = bytearray()
 
@@ -944,7 +945,11 @@ class DatasetWriter:
                 import pyarrow as pa
 
                 self._batches.append(pa.ipc.open_stream(chunk.arrow).read_next_batch())
-                self._kinds.append([set(found) for found in json.loads(chunk.kinds)])
+                kinds = self._kind_sets.get(chunk.kinds)
+                if kinds is None:  # most chunks have the same kinds: parsed once
+                    kinds = self._kind_sets[chunk.kinds] = [frozenset(found) for found
+                                                            in json.loads(chunk.kinds)]
+                self._kinds.append(kinds)
             self._flags += chunk.flags
 
     def _append(self, kind: str, target, data: bytes | FileRange, tag: int | None,
