@@ -277,3 +277,32 @@ def test_cache_datasets_challenge_counts_from_chunks_equal_the_store_scan(agg, t
     summed, scanned = tables_both_ways(tmp_path / "rerun")
     assert summed.rows == scanned.rows and summed.notes == scanned.notes
     assert summed.rows  # the fixture has challenges in both rounds
+
+
+def test_cache_datasets_codebook_labels_kept_and_followed(agg, tmp_path, monkeypatch):
+    """The codebook's labels kept in the cache are used while the codebook is the same
+    (its YAML is not parsed again) and dropped when it changes: the files then equal a
+    clean run's with the new label."""
+    import yaml
+
+    from pipeline.aggregate import tables
+
+    _aggregate(agg, tmp_path / "first")
+    tables._CODEBOOK_CACHE.clear()
+    with monkeypatch.context() as patched:
+        patched.setattr(yaml, "load", lambda *args, **kwargs: pytest.fail("YAML parsed"))
+        _aggregate(agg, tmp_path / "kept")
+    assert _files(tmp_path / "kept") == _files(tmp_path / "first")
+
+    path = agg.study.path("codebook")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    entry = next(e for e in data["codes"] if e["id"] == "challenge.housing")
+    entry["label"] = "Housing shortage (renamed)"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
+                    encoding="utf-8")
+    tables._CODEBOOK_CACHE.clear()
+    _aggregate(agg, tmp_path / "rerun")
+    _aggregate(agg, tmp_path / "clean", cache=False)
+    assert _files(tmp_path / "rerun") == _files(tmp_path / "clean")
+    assert b"Housing shortage (renamed)" in _files(tmp_path / "rerun")[
+        "tables-accepted-and-suggested-all-rounds/challenges.csv"]
