@@ -163,6 +163,9 @@ def test_context_double_negation_with_without(tagger):
     ("Intercultural training is compulsory for all employees of the citizens' office.",
      ["cultural_religious"]),
     ("The parish pays the rent and the coordinator's salary.", []),
+    # what an initiative enables is its outcome, not a second service
+    ("The registry office issues residence certificates so that they can access health care.",
+     ["legal"]),
 ])
 def test_context_dimensions_of_shared_nouns_and_who_is_served(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
