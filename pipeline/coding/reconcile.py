@@ -17,6 +17,7 @@ occurrence becomes the negative of its id, so it can never collide with a live i
 from __future__ import annotations
 
 import json
+import operator
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -111,6 +112,20 @@ class CodingContext:
     run_id: int | None
     now: str
     registry_cities: dict[str, str] | None = None  # registry actor id -> its city ('' none)
+
+_MUTABLE_GETTERS: dict[tuple[str, ...], operator.itemgetter] = {}
+
+
+def mutable_values(row) -> dict:
+    """The MUTABLE columns of a store row, by name. Reading a Row's attribute looks its
+    name up each time (a few µs, 24 of them per coding); a row is a tuple, so the
+    positions are found once per query shape and read in one step."""
+    fields = row._fields
+    getter = _MUTABLE_GETTERS.get(fields)
+    if getter is None:
+        getter = _MUTABLE_GETTERS[fields] = operator.itemgetter(
+            *(fields.index(name) for name in MUTABLE))
+    return dict(zip(MUTABLE, getter(row), strict=True))
 
 
 def usable(codebook: Codebook, output: dict) -> bool:
@@ -311,7 +326,8 @@ class InterviewWriter:
 
     def _row(self, row, seg, anchored: int | None, produced: dict, claimed: set,
              text_changed: bool, recoded: bool) -> None:
-        final = {name: getattr(row, name) for name in MUTABLE}
+        current = mutable_values(row)
+        final = dict(current)
         decided = row.id in self.decided or bool(row.coder)
         if anchored is not None:
             occurrence = occurrence_of(seg.text, row.evidence_text, anchored)
@@ -326,10 +342,10 @@ class InterviewWriter:
                     if decided:
                         self._event(row, "coding.rule_back", {"produced": False},
                                     {"produced": True, "rule_id": values["rule_id"]})
-                changed_flags = [f for f in FLAGS if getattr(row, f) != values[f]]
+                changed_flags = [f for f in FLAGS if current[f] != values[f]]
                 if decided and changed_flags and row.produced:
                     self._needs_review(final, row, "context flags changed by the rules: "
-                                       + ", ".join(f"{f} {bool(getattr(row, f))} -> "
+                                       + ", ".join(f"{f} {bool(current[f])} -> "
                                                    f"{bool(values[f])}" for f in changed_flags))
             else:
                 new_start = seg.start + anchored
@@ -360,7 +376,7 @@ class InterviewWriter:
                                        f"(interview version {seg.version})")
             if recoded and not row.coder:
                 self._stop(final, row, decided)
-        if any(final[name] != getattr(row, name) for name in MUTABLE):
+        if any(final[name] != current[name] for name in MUTABLE):
             if final["occurrence"] != row.occurrence:
                 self.renumber.append(row.id)
             self.updates.append(dict(final, _id=row.id, updated_run=self.ctx.run_id,
