@@ -55,6 +55,10 @@ _PRONOUNS = frozenset({"it", "they", "its", "their"})
 _PARTNER_WORDS = frozenset({"with", "by", "from", "to", "between", "and"})
 _ADVERBS = ("jointly", "also", "together", "now", "currently", "both", "have", "has", "had",
             "will", "recently", "already", "still", "each", "are", "were")
+_PUBLIC_MONEY_WORDS = frozenset({
+    "funded", "financed", "cofinanced", "co-financed", "co-funded", "cofunded", "subsidised",
+    "subsidized", "funding", "money", "grant", "grants", "subsidy", "subsidies", "financial",
+    "funds", "finances", "subsidises", "subsidizes", "co-finances", "co-funds"})
 _PAIR_NOUNS = frozenset({"organisations", "organizations", "bodies", "partners", "institutions",
                          "agencies", "groups", "ngos", "charities", "entities"})
 
@@ -75,6 +79,15 @@ def _owner_of_place(view: DocView, i: int) -> ActorMention | None:
         return None
     actor = view.actor_at(k - 1)
     return actor if actor is not None and actor.generic and actor.end == k else None
+
+
+def _funded_by_the_state(subject: list[ActorMention]) -> None:
+    """A bare name that public money funds is a third actor more often than a brand ("Red
+    Barnet runs homework cafés with money from Odense Kommune")."""
+    for actor in subject:
+        if "bare_name" in actor.evidence:
+            actor.category, actor.sector = "civil_society", "third"
+            actor.evidence.append("publicly_funded")
 
 
 def _owners_after(view: DocView, end: int) -> list[ActorMention]:
@@ -436,6 +449,11 @@ class PartnershipRecognizer:
         status = self._status(view, s, e, clause_start, max(stop, e), region)
         if status is None:
             return None
+        if any(view.folded(i) in _PUBLIC_MONEY_WORDS for i in range(s, e)):
+            if kind == "by" and right and all(p.sector == "public" for p in right):
+                _funded_by_the_state(subject)
+            elif kind == "verb" and subject and all(p.sector == "public" for p in subject):
+                _funded_by_the_state(right)  # "the Basque Government finances X's places"
         sectors = {p.sector for p in parties} | {p.get("sector") for p in implicit}
         sectors.discard(None)
         tokens = [s, e] + [p.start for p in parties] + [p.end for p in parties]

@@ -378,3 +378,17 @@ def test_partnerships_generic_body_named_by_its_place_is_a_party(tagger, text, p
 def test_partnerships_with_after_a_verb_of_running_needs_a_named_partner(tagger):
     result = tagger.tag("Caritas Wien runs a course for mothers with young children.")
     assert result["partnerships"] == []
+
+
+@pytest.mark.parametrize("text, name, category", [
+    ("Velmorka runs homework cafés with money from Lyon City Council.", "Velmorka",
+     "civil_society"),
+    ("Lyon City Council finances the reception places of VLMK Lyon, while Renault SA trains "
+     "mechanics.", "VLMK Lyon", "civil_society"),
+    ("Velmorka runs apprenticeships in partnership with Lyon City Council.", "Velmorka",
+     "business"),
+])
+def test_partnerships_public_money_makes_a_bare_name_a_third_actor(tagger, text, name,
+                                                                   category):
+    result = tagger.tag(text)
+    assert next(a for a in result["actors"] if a["name"] == name)["category"] == category
