@@ -78,6 +78,8 @@ DROPS = [
      ["social"]),
     ("R22", "Housing corporations reserve vacant homes for refugees with a residence permit.",
      "residence permit", ["social"]),
+    ("R22", "Temporary protection holders can choose a family doctor free of charge.",
+     "Temporary protection", ["social"]),
 ]
 
 
