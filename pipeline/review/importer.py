@@ -290,7 +290,7 @@ def _validate_file(conn, study, codebook, path: Path, *, skip_stale: bool, dry_r
     return work
 
 
-# parsed in background threads, the biggest first (see SheetPrefetch)
+# parsed in background threads, a thread per sheet (see SheetPrefetch)
 _BIG_SHEETS = (R.CODINGS_SHEET, R.SEGMENTS_SHEET)
 # the Codings sheet last: the smaller sheets' rows are read while it is being parsed
 _READING_ORDER = (R.SEGMENTS_SHEET, R.INTERVIEWS_SHEET, R.CODINGS_SHEET)

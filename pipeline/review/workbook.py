@@ -793,11 +793,10 @@ def load_sheet(path: str | Path, sheet: str):
 
 
 class SheetPrefetch:
-    """Big sheets of one workbook parsed, then their formula cells looked for, in two
-    background threads: python-calamine and zlib work without holding the GIL, so on two
-    cores a 100,000-row import reads the store and the smaller sheets' rows while the
-    first (biggest) sheet is still being parsed. The first two sheets are parsed side by
-    side; the formula scans come last, the first sheet's last of all (it is read last)."""
+    """Big sheets of one workbook parsed, then their formula cells looked for, a thread
+    per sheet: python-calamine and zlib work without holding the GIL, so on two cores a
+    100,000-row import reads the store and the smaller sheet's rows while the biggest is
+    still being parsed, and scans a sheet for formulas while its rows are read."""
 
     def __init__(self, path: str | Path, sheets: Sequence[str], sheet_names=None):
         from concurrent.futures import ThreadPoolExecutor
@@ -806,12 +805,12 @@ class SheetPrefetch:
         if sheet_names is None:
             sheet_names = open_workbook(path).sheet_names
         self.stamp = _file_stamp(path)
-        self._pool = ThreadPoolExecutor(max_workers=2)
         present = [sheet for sheet in sheets if sheet in sheet_names]
-        self._sheets = {sheet: self._pool.submit(load_sheet, path, sheet)
-                        for sheet in present}
-        self._formulas = {sheet: self._pool.submit(formula_cells, path, sheet)
-                          for sheet in reversed(present)}
+        self._pools = [ThreadPoolExecutor(max_workers=1) for _sheet in present]
+        self._sheets = {sheet: pool.submit(load_sheet, path, sheet)
+                        for sheet, pool in zip(present, self._pools, strict=True)}
+        self._formulas = {sheet: pool.submit(formula_cells, path, sheet)
+                          for sheet, pool in zip(present, self._pools, strict=True)}
 
     def __contains__(self, sheet: str) -> bool:
         return sheet in self._formulas
@@ -826,7 +825,8 @@ class SheetPrefetch:
 
     def close(self) -> None:
         self._sheets.clear()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for pool in self._pools:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 # the big sheets of a review workbook (pipeline.review.rows.CODINGS_SHEET, SEGMENTS_SHEET)
