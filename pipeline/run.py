@@ -148,7 +148,9 @@ def stage_agreement(ctx: RunContext) -> None:
 
 def stage_aggregate(ctx: RunContext) -> None:
     from pipeline.aggregate.aggregate import stage_aggregate as stage
+    from pipeline.report.report import start_chart_drawer
 
+    start_chart_drawer(ctx)  # matplotlib is imported on the other core meanwhile
     stage(ctx)
 
 

@@ -555,7 +555,7 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
                  identify: bool = False, out: Path | None = None, pdf: bool = True,
                  run_id: int | None = None, keep: KeepReport | None = None,
                  workers: int | None = None, tables: dict | None = None,
-                 register=None) -> ReportResult:
+                 register=None, drawer=None) -> ReportResult:
     """Write the reports; returns what was written. `run_id` is the run named in the
     footer (default: the latest run in the store), so rerunning `report` on an unchanged
     store gives identical bytes. Usage problems (unknown city or round) raise before
@@ -564,9 +564,11 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
     write city reports in (None: one per core when there are enough cities; 0: here).
     `tables`: the study tables of all rounds when the caller has them (the run's
     aggregate stage built them from the same store), so they are not computed again;
-    `register`: the register when the caller has read and validated it (a run has)."""
+    `register`: the register when the caller has read and validated it (a run has);
+    `drawer`: a ChartDrawer started ahead (start_chart_drawer), closed here."""
     result = ReportResult()
-    drawer = _chart_drawer() if keep is not None else None  # imports while the store is read
+    if drawer is None and keep is not None:
+        drawer = _chart_drawer()  # imports while the store is read
     try:
         written, kept = _read_and_write(
             study, store, result, cities=cities, round=round, identify=identify, out=out,
@@ -701,8 +703,10 @@ def _write_reports(study, store, register, reader: StudyReader, chosen: list[str
         raise CityQDAError("CQ740", path=str(getattr(exc, "filename", None) or folder),
                            problem=exc.strerror or str(exc)) from exc
     if keep is not None:
-        save_figures(study, {part: (cached.get(part) or fresh[part])
-                             for _c, _k, _p, _o, part, _keeps in plans})
+        wanted = {part: (cached.get(part) or fresh[part])
+                  for _c, _k, _p, _o, part, _keeps in plans}
+        if wanted.keys() != cached.keys():  # else the file already holds these figures
+            save_figures(study, wanted)
         from pipeline.report.chart import chart_key, prune_charts
 
         folder, salt = settings.charts
@@ -841,13 +845,13 @@ def load_figures(study) -> dict[str, CityFigures]:
 
 
 def save_figures(study, figures: dict[str, CityFigures]) -> None:
-    import dataclasses
     import json
 
     path = _figures_path(study)
+    # vars(), not dataclasses.asdict: the fields are plain JSON values already, and
+    # asdict deep-copies every list and dict (most of the time this took)
     text = json.dumps({"format": FIGURES_FORMAT,
-                       "figures": {part: dataclasses.asdict(f)
-                                   for part, f in sorted(figures.items())}},
+                       "figures": {part: vars(f) for part, f in sorted(figures.items())}},
                       ensure_ascii=False, sort_keys=False)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -868,6 +872,38 @@ def _fingerprint(*parts) -> str:
     return fingerprint(*parts)
 
 
+def _stage_options(ctx) -> dict:
+    """The options the report stage's fingerprint records: whether LibreOffice is there
+    decides the outputs too."""
+    return {"pdf": ctx.options.pdf, "soffice": bool(ctx.options.pdf and shutil.which("soffice"))}
+
+
+def start_chart_drawer(ctx) -> None:
+    """Before the aggregate stage of a rerun: when the report stage will have work (its
+    fingerprint is not the previous run's), fork the ChartDrawer now, so that matplotlib
+    (about 0.6 s) is imported on the other core while aggregate runs instead of while the
+    report waits for its first chart. Not in a run without a previous report (a full
+    run's city workers draw) nor when nothing the report reads changed."""
+    from pipeline.report.incremental import memory_of
+
+    memory = memory_of(ctx)
+    before = memory.previous_stages.get("report")
+    if not before or not before.get("parts"):
+        return
+    with ctx.store.read() as conn:
+        now = memory.stage_fingerprint(conn, "report", **_stage_options(ctx))
+    if now != before.get("fingerprint"):
+        ctx.chart_drawer = _chart_drawer()
+
+
+def _take_chart_drawer(ctx):
+    """The drawer start_chart_drawer left on the run, now the caller's to close."""
+    drawer = getattr(ctx, "chart_drawer", None)
+    if drawer is not None:
+        ctx.chart_drawer = None
+    return drawer
+
+
 def stage_report(ctx) -> None:
     """`cityqda run`: every city's report and the summary, footer naming the run that
     wrote it; skipped when nothing it reads changed, and a city whose report content is
@@ -875,11 +911,13 @@ def stage_report(ctx) -> None:
     from pipeline.report.incremental import memory_of
 
     memory = memory_of(ctx)
-    # whether LibreOffice is there decides the outputs too
-    want_pdf = bool(ctx.options.pdf and shutil.which("soffice"))
-    stage_fingerprint = memory.unchanged_or_fingerprint(ctx, "report", pdf=ctx.options.pdf,
-                                                        soffice=want_pdf)
+    options = _stage_options(ctx)
+    want_pdf = options["soffice"]
+    drawer = _take_chart_drawer(ctx)
+    stage_fingerprint = memory.unchanged_or_fingerprint(ctx, "report", **options)
     if stage_fingerprint is None:
+        if drawer is not None:
+            drawer.close()
         return
     previous = memory.parts("report")
 
@@ -890,7 +928,8 @@ def stage_report(ctx) -> None:
 
     try:
         result = report_study(ctx.study, ctx.store, run_id=ctx.run_id, pdf=ctx.options.pdf,
-                              keep=keep, tables=ctx.tables, register=ctx.register)
+                              keep=keep, tables=ctx.tables, register=ctx.register,
+                              drawer=drawer)
     except CityQDAError as exc:  # e.g. a broken register, already reported by its stage
         seen = {p.render() for p in ctx.problems}
         ctx.problems.extend(p for p in exc.problems if p.render() not in seen)

@@ -54,3 +54,62 @@ def test_report_incremental_one_city_changed_rewrites_it_and_the_summary(coded_s
         assert digests(tmp_path / "fresh") == after and fresh.parts == rerun.parts
     finally:
         store.close()
+
+
+class _Drawer:
+    closed = 0
+
+    def close(self):
+        self.closed += 1
+
+
+@pytest.mark.parametrize("previous, started", [
+    (None, False),  # no report yet: a full run, whose city workers draw
+    ("same", False),  # nothing the report reads changed: the stage will be skipped
+    ("other", True),
+])
+def test_report_incremental_chart_drawer_started_ahead_only_for_a_report_with_work(
+        coded_sample, monkeypatch, previous, started):
+    from types import SimpleNamespace
+
+    import pipeline.report.report as report_module
+    from pipeline.report.incremental import RECORD_FORMAT, RunMemory
+    from pipeline.run import RunOptions
+
+    study = load_study(coded_sample)
+    store = open_study_store(study)
+    try:
+        ctx = SimpleNamespace(study=study, store=store, options=RunOptions(pdf=False))
+        ctx.memory = RunMemory(study, None)
+        with store.read() as conn:
+            now = ctx.memory.stage_fingerprint(conn, "report",
+                                               **report_module._stage_options(ctx))
+        stages = {} if previous is None else {"report": {
+            "fingerprint": now if previous == "same" else "0" * 64,
+            "parts": {"report_summary": "0" * 64}}}
+        ctx.memory = RunMemory(study, {"stages_format": RECORD_FORMAT, "stages": stages})
+        monkeypatch.setattr(report_module, "_chart_drawer", _Drawer)
+        report_module.start_chart_drawer(ctx)
+        assert isinstance(getattr(ctx, "chart_drawer", None), _Drawer) == started
+    finally:
+        store.close()
+
+
+def test_report_incremental_skipped_stage_closes_the_drawer_started_ahead(coded_sample,
+                                                                          no_pdf):
+    from pipeline.report.report import stage_report
+    from pipeline.run import RunContext, RunOptions, _memory, _start_run, run_study
+
+    study = load_study(coded_sample)
+    run_study(study, RunOptions(pdf=False))
+    store = open_study_store(study)
+    try:
+        run_id = _start_run(store)
+        ctx = RunContext(study, store, RunOptions(pdf=False), run_id)
+        ctx.memory = _memory(study, store, run_id)
+        ctx.chart_drawer = drawer = _Drawer()
+        stage_report(ctx)
+        assert ctx.stage_lines == ["report: unchanged, skipped"]
+        assert drawer.closed == 1 and ctx.chart_drawer is None
+    finally:
+        store.close()
