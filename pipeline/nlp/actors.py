@@ -1127,7 +1127,7 @@ class ActorRecognizer:
         slot = self._partner_slot(view, start) or (
             not initiative_position and (self._partner_subject(view, start, end)
                                          or self._verb_subject(view, start, end))) or (
-            listed or self._listed_with(view, start, known))
+            listed or self._listed_with(view, start, known, end))
         for s, e, kind in kinds:
             factor = 2.0 if head is not None and (s, e) == head[:2] else 1.0
             if kind.role == "head" and (head is None or (s, e) != head[:2]):
@@ -1439,9 +1439,10 @@ class ActorRecognizer:
                     return True
         return found
 
-    def _listed_with(self, view: DocView, start: int, known) -> bool:
+    def _listed_with(self, view: DocView, start: int, known, end: int | None = None) -> bool:
         """Listed after an actor in a sentence with a partnership cue ("co-funded by the
-        Municipality of Turin and Intesa Sanpaolo", "the City of Sydney and Westpac co-host")."""
+        Municipality of Turin and Intesa Sanpaolo", "the City of Sydney and Westpac co-host"),
+        or before a verb of running or joint work ("the Red Cross and Fonterra run")."""
         if not known:
             return False
         sent_start = view.sentence_bounds(int(view.sent[start]))[0]
@@ -1453,7 +1454,14 @@ class ActorRecognizer:
         if not any(a.end == k and not a.generic for a in known):
             return False
         sent_end = view.sentence_bounds(int(view.sent[start]))[1]
-        return bool(view.in_group("pcue", sent_start, sent_end))
+        if view.in_group("pcue", sent_start, sent_end):
+            return True
+        if end is None or view.folded(k) not in ("and", "&"):
+            return False
+        while end < sent_end and view.folded(end) in _AUXILIARIES:
+            end += 1
+        return any(s == end for group in ("init_run_verbs", "joint_verb")
+                   for s, _, _ in view.in_group(group, end, min(sent_end, end + 3)))
 
     def _listed_before(self, view: DocView, chunk: Chunk, known) -> bool:
         """Listed before an actor that, with it, runs something or has a partnership cue

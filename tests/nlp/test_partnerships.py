@@ -130,6 +130,10 @@ def partnership(result: dict, parties: set[str]) -> dict:
      {"Hope Foundation", "Lyon City Council"}, "verb"),
     ("The Hope Foundation runs a language café. Renault SA lends it rooms.",
      {"Hope Foundation", "Renault SA"}, "verb"),
+    ("Lyon City Council gives grants to the Hope Foundation.",
+     {"Lyon City Council", "Hope Foundation"}, "verb"),
+    ("The Lyon Red Cross and Velmorka run a work experience scheme.",
+     {"Lyon Red Cross", "Velmorka"}, "joint"),
 ])
 def test_partnerships_cue_families(tagger, text, parties, kind):
     found = partnership(tagger.tag(text), parties)
