@@ -538,9 +538,10 @@ def _tagged(store: Store, tagger, codebook, order: list[int],
     """Each interview's work items in `order` (read by `items_of`), tagged.
 
     With workers, forked processes (sharing the tagger built here, copy-on-write) tag the
-    next interviews while the caller writes the current one; results come back in order.
-    Work items and texts are read here, in this thread, a few interviews ahead, so memory
-    stays flat.
+    next interviews and add their section context while the caller writes the current
+    one (writing is as much work as both workers' tagging: the context is the share that
+    moves); items come back in order. Work items and texts are read here, in this thread,
+    a few interviews ahead, so memory stays flat.
     """
     if not workers:
         for interview_id in order:
@@ -553,8 +554,8 @@ def _tagged(store: Store, tagger, codebook, order: list[int],
     import multiprocessing
     from collections import deque
 
-    global _WORKER_TAGGER
-    _WORKER_TAGGER = tagger
+    global _WORKER_TAGGER, _WORKER_CODEBOOK
+    _WORKER_TAGGER, _WORKER_CODEBOOK = tagger, codebook
     context = multiprocessing.get_context("fork")
     try:
         with context.Pool(workers, initializer=_worker_start, initargs=(store,)) as pool:
@@ -567,26 +568,32 @@ def _tagged(store: Store, tagger, codebook, order: list[int],
                         break
                     items = items_of(interview_id)
                     records = _texts(store, items)
-                    pending.append((items, pool.apply_async(_worker_tag, (records,))
+                    pending.append((items, pool.apply_async(_worker_tag, (items, records))
                                     if records else None))
                 items, handle = pending.popleft()
                 if handle is not None:
-                    _attach(codebook, items, handle.get(), store)
+                    items = handle.get()
                 yield items
     finally:
-        _WORKER_TAGGER = None
+        _WORKER_TAGGER = _WORKER_CODEBOOK = None
 
 
-_WORKER_TAGGER = None  # the parent's tagger, inherited by forked workers
+# The parent's tagger and codebook and the store, inherited by forked workers
+_WORKER_TAGGER = _WORKER_CODEBOOK = _WORKER_STORE = None
 
 
 def _worker_start(store: Store) -> None:
-    """In a forked worker: leave the parent's pooled database connections alone."""
+    """In a forked worker: leave the parent's pooled database connections alone (the
+    worker opens its own to read the section context)."""
+    global _WORKER_STORE
     store.engine.dispose(close=False)
+    _WORKER_STORE = store
 
 
-def _worker_tag(records: list[tuple[int, str]]) -> list[dict]:
-    return list(_WORKER_TAGGER.tag_records(records))
+def _worker_tag(items: list[SegmentWork], records: list[tuple[int, str]]) -> list[SegmentWork]:
+    """One interview's items, tagged and with their section context (`_attach`)."""
+    _attach(_WORKER_CODEBOOK, items, list(_WORKER_TAGGER.tag_records(records)), _WORKER_STORE)
+    return items
 
 
 def orphaned_total(conn) -> int:
