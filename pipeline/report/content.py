@@ -145,30 +145,32 @@ def _rows_text(columns: str) -> str:
     return " || ',' || ".join(f"quote({c.strip()})" for c in columns.split(","))
 
 
-# What a city's content is read from, per interview, as one short text per table. Tables
-# whose rows changed in place are counted per interview by the store (interview_changes,
-# kept by triggers: store migration m0005) give the count and largest id of the
-# interview's rows (ids only grow, AUTOINCREMENT, so an insert or a delete moves one of
-# them): a few index scans instead of reading the 150,000 codings of a 1,000-interview
-# study. Partnership mentions, which entity merges change in place without a counter,
-# are read row by row (few). An order that changed could only make a city be read again,
-# never keep a changed one.
-_STATE_QUERY = ("SELECT {key}, count(*) || ',' || max({row_id}) FROM {source} "
-                "GROUP BY {key} ORDER BY {key}")
+# What a city's content is read from, per interview: its row (version, hash, purge flag),
+# its state in the tables it is read from (pipeline.store.interview_states: count and
+# largest id of its rows, and its in-place change counter), and its partnership mentions
+# row by row (entity merges change them in place without a counter; they are few). A few
+# grouped queries instead of reading the 150,000 codings of a 1,000-interview study. An
+# order that changed could only make a city be read again, never keep a changed one.
+SIGNATURE_STATE_SOURCES = ("interview_changes", "segments", "codings", "decisions",
+                           "initiative_mentions")
 _SIGNATURE_QUERIES = (
     "SELECT id, " + _rows_text("version, sha256, purged") + " FROM interviews ORDER BY id",
-    "SELECT interview_id, version FROM interview_changes ORDER BY interview_id",
-    _STATE_QUERY.format(key="interview_id", row_id="id", source="segments"),
-    _STATE_QUERY.format(key="interview_id", row_id="id", source="codings"),
-    _STATE_QUERY.format(key="c.interview_id", row_id="d.id",
-                        source="decisions d JOIN codings c ON c.id = d.coding_id"),
-    _STATE_QUERY.format(key="s.interview_id", row_id="m.id",
-                        source="initiative_mentions m JOIN segments s ON s.id = m.segment_id"),
     "SELECT s.interview_id, group_concat("
     + _rows_text('m.id, m.partnership_id, m.segment_id, m.start, m."end", m.produced')
     + ", ';') FROM partnership_mentions m JOIN segments s ON s.id = m.segment_id "
     "GROUP BY s.interview_id ORDER BY s.interview_id",
 )
+
+
+def read_interview_states(conn: Connection, sources) -> dict[int, list]:
+    """pipeline.store.interview_states over a plain cursor of `conn`."""
+    from pipeline.store.interview_states import interview_states
+
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        return interview_states(cursor, sources)
+    finally:
+        cursor.close()
 
 
 def _chunks(ids: list[int]) -> list[list[int]]:
@@ -272,12 +274,15 @@ class StudyReader:
         return {row.id: derive_status(bool(row.produced), decided.get(row.id, ()),
                                       row.merged_into is not None) for row in coding_rows}
 
-    def input_signatures(self, cities: list[str], *shared) -> dict[str, str]:
+    def input_signatures(self, cities: list[str], *shared,
+                         states: dict[int, list] | None = None) -> dict[str, str]:
         """A fingerprint per city of everything its content is read from (its interviews'
         metadata, pseudonyms, versions, and the state of their segments, codings,
         decisions and entity mentions (_SIGNATURE_QUERIES); its entities with their
         actors), from a few grouped queries with plain cursors: equal signatures mean
-        equal content, so a rerun reads content only for cities whose signature changed."""
+        equal content, so a rerun reads content only for cities whose signature changed.
+        `states`: the interviews' SIGNATURE_STATE_SOURCES when the caller has read them
+        (a run shares them with the manifest)."""
         import hashlib
 
         wanted = set(cities)
@@ -286,6 +291,8 @@ class StudyReader:
         for city in cities:
             texts[city].append(repr([tuple(ref.__dict__.values())
                                      for ref in self._interviews(city)]))
+        if states is None:
+            states = read_interview_states(self.conn, SIGNATURE_STATE_SOURCES)
         cursor = self.conn.connection.driver_connection.cursor()
         for number, sql in enumerate(_SIGNATURE_QUERIES):
             for interview_id, text in cursor.execute(sql):
@@ -293,6 +300,10 @@ class StudyReader:
                 if city is not None:
                     texts[city].append(f"{number}:{interview_id}:{text}")
         cursor.close()
+        for interview_id, parts in sorted(states.items()):
+            city = city_of.get(interview_id)
+            if city is not None:
+                texts[city].append(f"s:{interview_id}:{parts}")
         for name, links in (("initiatives", self.initiative_links),
                             ("partnerships", self.parties)):
             for city in cities:

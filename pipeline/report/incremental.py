@@ -161,6 +161,7 @@ class RunMemory:
         self.skipped: set[str] = set()
         self._files: dict[str, str | None] | None = None
         self._folders: dict[str, str] = {}  # folder -> resolved, for this run
+        self._states: tuple[dict, tuple, dict] | None = None  # versions, sources, states
 
     # --- inputs -------------------------------------------------------------------------
 
@@ -169,6 +170,24 @@ class RunMemory:
         if self._files is None:
             self._files = files_state(self.study, study_files(self.study))
         return self._files
+
+    def interview_states(self, conn: Connection, sources: tuple[str, ...]) -> dict[int, list]:
+        """pipeline.store.interview_states, read once per run while the store's change
+        counters stay the same: the report's input signatures and the manifest's count
+        record need the same grouped queries over the codings."""
+        from pipeline.report.content import read_interview_states
+
+        versions = data_versions(conn)
+        if self._states is not None and self._states[0] == versions \
+                and set(sources) <= set(self._states[1]):
+            known, states = self._states[1], self._states[2]
+            at = [known.index(name) for name in sources]
+            found = {interview_id: [parts[i] for i in at]
+                     for interview_id, parts in states.items()}
+            return {i: parts for i, parts in found.items() if any(p is not None for p in parts)}
+        states = read_interview_states(conn, sources)
+        self._states = (versions, tuple(sources), states)
+        return states
 
     def stage_fingerprint(self, conn: Connection, stage: str, *,
                           tables: tuple[str, ...] | None = None, **options) -> str:

@@ -126,14 +126,13 @@ COUNTS_CACHE_FORMAT = 1
 ID_CHUNK = 500  # ids per IN list, well under SQLite's variable limit
 
 
-def _coding_states(conn: Connection) -> dict[int, str]:
-    from pipeline.store.interview_states import interview_states
+def _coding_states(conn: Connection, memory=None) -> dict[int, str]:
+    """`memory`: the run's RunMemory, which has them when the report stage read them
+    from the same store."""
+    from pipeline.report.content import read_interview_states
 
-    cursor = conn.connection.driver_connection.cursor()
-    try:
-        states = interview_states(cursor, CODING_STATE_SOURCES)
-    finally:
-        cursor.close()
+    states = (memory.interview_states(conn, CODING_STATE_SOURCES) if memory is not None
+              else read_interview_states(conn, CODING_STATE_SOURCES))
     return {interview_id: "/".join(",".join(map(str, part)) if part else "None"
                                    for part in parts)
             for interview_id, parts in states.items()}
@@ -183,7 +182,7 @@ def _coding_counts(ctx, conn: Connection, versions: dict) -> Counter:
     memory = getattr(ctx, "memory", None)
     previous = memory.previous_manifest if memory is not None else {}
     cached = _cached_counts(ctx.study, previous or {})
-    states = _coding_states(conn)
+    states = _coding_states(conn, memory)
     stale = [interview_id for interview_id, state in sorted(states.items())
              if (cached.get(str(interview_id)) or [None])[0] != state]
     fresh = _status_counts_by_interview(conn, stale) if stale else {}

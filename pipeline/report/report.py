@@ -37,6 +37,7 @@ from pipeline import __version__
 from pipeline.errors import CityQDAError, Problem
 from pipeline.report.content import (
     PASSAGE_RULE,
+    SIGNATURE_STATE_SOURCES,
     UNREVIEWED,
     CityContent,
     InitiativeEntry,
@@ -555,7 +556,8 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
                  identify: bool = False, out: Path | None = None, pdf: bool = True,
                  run_id: int | None = None, keep: KeepReport | None = None,
                  workers: int | None = None, tables: dict | None = None,
-                 register=None, drawer=None) -> ReportResult:
+                 register=None, drawer=None,
+                 read_states: Callable[..., dict] | None = None) -> ReportResult:
     """Write the reports; returns what was written. `run_id` is the run named in the
     footer (default: the latest run in the store), so rerunning `report` on an unchanged
     store gives identical bytes. Usage problems (unknown city or round) raise before
@@ -565,7 +567,9 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
     `tables`: the study tables of all rounds when the caller has them (the run's
     aggregate stage built them from the same store), so they are not computed again;
     `register`: the register when the caller has read and validated it (a run has);
-    `drawer`: a ChartDrawer started ahead (start_chart_drawer), closed here."""
+    `drawer`: a ChartDrawer started ahead (start_chart_drawer), closed here;
+    `read_states(conn, sources)`: how to read pipeline.store.interview_states (a run's
+    RunMemory.interview_states keeps them for the manifest)."""
     result = ReportResult()
     if drawer is None and keep is not None:
         drawer = _chart_drawer()  # imports while the store is read
@@ -573,7 +577,7 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
         written, kept = _read_and_write(
             study, store, result, cities=cities, round=round, identify=identify, out=out,
             pdf=pdf, run_id=run_id, keep=keep, workers=workers, tables=tables,
-            register=register, drawer=drawer)
+            register=register, drawer=drawer, read_states=read_states)
     finally:
         if drawer is not None:
             drawer.close()
@@ -592,8 +596,8 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
 
 
 def _read_and_write(study, store, result: ReportResult, *, cities, round, identify, out,
-                    pdf, run_id, keep, workers, tables, register,
-                    drawer) -> tuple[list[Path], list[str]]:
+                    pdf, run_id, keep, workers, tables, register, drawer,
+                    read_states) -> tuple[list[Path], list[str]]:
     from pipeline.aggregate.tables import build_scope, codebook_info, study_tables
     from pipeline.ingest.register import load_register
     from pipeline.report.pseudonyms import assign_pseudonyms
@@ -622,17 +626,18 @@ def _read_and_write(study, store, result: ReportResult, *, cities, round, identi
             dimensions=list(scope.dimensions), labels=info.labels,
             partnership_types=list(scope.partnership_types),
             charts=_chart_cache(study) if keep is not None else None, drawer=drawer)
+        states = read_states(conn, SIGNATURE_STATE_SOURCES) if read_states else None
         return _write_reports(study, store, register, reader, chosen, tables, settings,
                               result, codebook_label=codebook_label, round=round,
                               identify=identify, out=out, pdf=pdf, keep=keep,
-                              workers=workers)
+                              workers=workers, states=states)
 
 
 def _write_reports(study, store, register, reader: StudyReader, chosen: list[str],
                    tables: dict, settings: ReportSettings, result: ReportResult, *,
                    codebook_label: str, round, identify: bool, out: Path | None, pdf: bool,
-                   keep: KeepReport | None,
-                   workers: int | None) -> tuple[list[Path], list[str]]:
+                   keep: KeepReport | None, workers: int | None,
+                   states: dict | None = None) -> tuple[list[Path], list[str]]:
     """One city at a time: read its content, write (or keep) its report, keep only the
     figures the summary needs. Returns the DOCX files written and the keys kept."""
     folder = Path(out) if out is not None else study.path("outputs") / REPORTS_FOLDER
@@ -659,7 +664,7 @@ def _write_reports(study, store, register, reader: StudyReader, chosen: list[str
 
     titles = {name: (tables[name].title, tables[name].columns, tables[name].notes,
                      tables[name].number_formats) for name in sorted(tables)}
-    signatures = reader.input_signatures(chosen, shared, package_state())
+    signatures = reader.input_signatures(chosen, shared, package_state(), states=states)
     cached = load_figures(study) if keep is not None else {}
     plans = []
     for city in chosen:
@@ -929,7 +934,7 @@ def stage_report(ctx) -> None:
     try:
         result = report_study(ctx.study, ctx.store, run_id=ctx.run_id, pdf=ctx.options.pdf,
                               keep=keep, tables=ctx.tables, register=ctx.register,
-                              drawer=drawer)
+                              drawer=drawer, read_states=memory.interview_states)
     except CityQDAError as exc:  # e.g. a broken register, already reported by its stage
         seen = {p.render() for p in ctx.problems}
         ctx.problems.extend(p for p in exc.problems if p.render() not in seen)

@@ -274,7 +274,7 @@ def test_manifest_coding_counts_recount_only_changed_interviews(coded_sample, mo
     from types import SimpleNamespace
 
     from pipeline.report import manifest
-    from pipeline.report.incremental import data_versions
+    from pipeline.report.incremental import RunMemory, data_versions
 
     study = load_study(coded_sample)
     store = open_study_store(study)
@@ -284,8 +284,7 @@ def test_manifest_coding_counts_recount_only_changed_interviews(coded_sample, mo
                         lambda conn, ids=None: recounted.append(ids) or count(conn, ids))
 
     def counts(run_id: int, previous: dict):
-        ctx = SimpleNamespace(study=study, run_id=run_id,
-                              memory=SimpleNamespace(previous_manifest=previous))
+        ctx = SimpleNamespace(study=study, run_id=run_id, memory=RunMemory(study, previous))
         with store.read() as conn:
             versions = data_versions(conn)
             return versions, manifest._coding_counts(ctx, conn, versions)

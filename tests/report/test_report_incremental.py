@@ -113,3 +113,30 @@ def test_report_incremental_skipped_stage_closes_the_drawer_started_ahead(coded_
         assert drawer.closed == 1 and ctx.chart_drawer is None
     finally:
         store.close()
+
+
+def test_report_incremental_interview_states_read_once_while_the_store_is_unchanged(
+        coded_sample):
+    from pipeline.coding.decisions import set_decision
+    from pipeline.report.content import SIGNATURE_STATE_SOURCES, read_interview_states
+    from pipeline.report.incremental import RunMemory
+    from pipeline.report.manifest import CODING_STATE_SOURCES
+    from pipeline.store.schema import codings
+
+    study = load_study(coded_sample)
+    store = open_study_store(study)
+    memory = RunMemory(study, None)
+    try:
+        with store.read() as conn:
+            assert memory.interview_states(conn, SIGNATURE_STATE_SOURCES) == \
+                read_interview_states(conn, SIGNATURE_STATE_SOURCES)
+            shared = memory.interview_states(conn, CODING_STATE_SOURCES)
+            assert shared == read_interview_states(conn, CODING_STATE_SOURCES)
+        with store.write() as conn:
+            coding_id = conn.execute(select(codings.c.id).order_by(codings.c.id)).scalar()
+            set_decision(conn, coding_id, "ben", "reject", source="test")
+        with store.read() as conn:
+            moved = memory.interview_states(conn, CODING_STATE_SOURCES)
+            assert moved == read_interview_states(conn, CODING_STATE_SOURCES) != shared
+    finally:
+        store.close()
