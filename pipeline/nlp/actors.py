@@ -1300,7 +1300,7 @@ class ActorRecognizer:
             first = end + 1
         after = [m for m in view.longest("kind", end, min(sent_end, end + 4))
                  if m[0] == first and m[2].role == "head" and m[2].id != "region"
-                 and all(view.shape[i] in (LOWER, HYPHEN) for i in range(m[0], m[1]))
+                 and all(view.shape[i] in (LOWER, HYPHEN, POSS) for i in range(m[0], m[1]))
                  and not view.in_group("init_heads", m[1] - 1, m[1])
                  and not _plural(view.folded(m[1] - 1))]  # "UNRWA schools": what X runs
         if after and not (start > 0 and view.folded(start - 1) in ("a", "an")) and not (

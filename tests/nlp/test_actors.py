@@ -248,6 +248,10 @@ def test_actors_registry_branch_keeps_the_category(tagger):
     ("It works with Literacy Velmora.", "Literacy Velmora", "civil_society", "third"),
     ("It works with the Caja Rural de Velmora.", "Caja Rural de Velmora", "business", "private"),
     ("It works with the Comunidad de Madrid.", "Comunidad de Madrid", "policy_maker", "public"),
+    ("It works with the Velmora prefecture on permits.", "Velmora prefecture", "policy_maker",
+     "public"),
+    ("It works with the Velmora mayor's office on permits.", "Velmora mayor's office",
+     "policy_maker", "public"),
 ])
 def test_actors_name_patterns_and_category_cues(tagger, text, name, category, sector):
     found = actor(tagger.tag(text), name)
