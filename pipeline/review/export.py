@@ -160,8 +160,14 @@ def export_review(study, store: Store, coder: str, *, out: Path | None = None,
                               "only_unreviewed": only_unreviewed,
                               "other_coders": other_coders}, sort_keys=True),
             rows=coding_rows, created_at=created, run_id=run_id))
-        _record_rows(conn, export_id, records)
-        save_workbook(wb, out)  # inside the transaction: no record without its file
+        # the record is written while the workbook is compressed and saved (SQLite and
+        # zlib work without the GIL), inside the transaction: the file is put in place
+        # only once the record is written, and no record outlives a failed save
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            recorded = pool.submit(_record_rows, conn, export_id, records)
+            save_workbook(wb, out, ready=recorded.result)
     if not records:
         warn("CQ533")
     return ExportResult(out, export_id, coding_rows, kind,

@@ -482,9 +482,11 @@ def new_workbook(*, write_only: bool = True):
     return wb
 
 
-def save_workbook(wb, path: str | Path) -> Path:
+def save_workbook(wb, path: str | Path, *, ready=None) -> Path:
     """Write the `_lists` sheet, then save with fixed dates so equal content gives equal
-    bytes; the file appears complete or not at all."""
+    bytes; the file appears complete or not at all. `ready()`, when given, is called
+    before the file is put in place: what it raises leaves no file (work done beside the
+    save that the file must not outlive)."""
     import os
     import tempfile
 
@@ -511,6 +513,8 @@ def save_workbook(wb, path: str | Path) -> Path:
             _splice_fast_sheets(temp_name, fast)
         else:
             normalise_ooxml_zip(temp_name)
+        if ready is not None:
+            ready()
         os.chmod(temp_name, 0o666 & ~_umask())
         os.replace(temp_name, path)
     finally:

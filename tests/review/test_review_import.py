@@ -101,6 +101,25 @@ def test_review_export_writes_every_sheet_in_document_order(runner, study):
     assert formula_text.data_type == "s"
 
 
+
+def test_review_export_failed_record_leaves_no_workbook_and_no_record(runner, study,
+                                                                     monkeypatch):
+    """The record is written beside the save: a failure of either leaves neither."""
+    from pipeline.review import export as export_module
+
+    def failing(*_args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export_module, "_record_rows", failing)
+    before = store_dump(study)
+    result = cli(runner, study, "review", "export", "--coder", "ana", "--out",
+                 str(study.root / "failed.xlsx"))
+    assert result.exit_code != 0
+    assert not (study.root / "failed.xlsx").exists()
+    assert store_dump(study) == before
+    from pipeline.store.schema import review_exports
+    assert query(study, select(review_exports)) == []
+
 def test_review_import_records_accept_reject_change_discuss(runner, study):
     path = export(runner, study)
     ids = coding_ids(study)

@@ -258,3 +258,15 @@ def test_workbook_formula_scan_finds_a_tag_across_chunks(tmp_path, monkeypatch, 
     path = tmp_path / "formula.xlsx"
     wb.save(path)
     assert formula_cells(path, "Codings") == [(17, "B", "=1+1")]
+
+
+def test_workbook_save_puts_no_file_in_place_when_ready_fails(tmp_path):
+    wb = new_workbook()
+    write_row(wb.create_sheet("Codings"), ["C1", "text"])
+
+    def ready():
+        raise RuntimeError("the record was not written")
+
+    with pytest.raises(RuntimeError):
+        save_workbook(wb, tmp_path / "out.xlsx", ready=ready)
+    assert list(tmp_path.iterdir()) == []
