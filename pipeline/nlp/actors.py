@@ -664,6 +664,10 @@ class DocView:
                 continue
             word = self.folded(i)
             shape = self.shape[i]
+            if found and i == found[-1].end and word in _BRANCH_WORDS and i + 1 < limit and (
+                    self.folded(i + 1) in ("and", "&") or self.shape[i + 1] == COMMA):
+                i += 1  # "the UNHCR office and the prefecture": the body's local branch
+                continue
             if found and shape == OPEN and i == found[-1].end:
                 # a bracket after a party ("Settlement Services International (SSI) and ..."):
                 # its acronym or gloss, skipped
@@ -1910,6 +1914,8 @@ _STOP_WORDS = _stop_words()
 # Kinds whose complement is a place ("City of ...", "Province of ..."): "and" after it joins
 # two actors, not two parts of one name.
 _PLACE_HEADS = frozenset({"municipality", "region"})
+_BRANCH_WORDS = frozenset({"office", "offices", "branch", "branches", "delegation", "mission",
+                           "team", "representation"})
 _AUXILIARIES = frozenset({"has", "have", "had", "also", "now", "will", "recently", "already",
                           "regularly", "itself", "then", "later", "each", "both"})
 

@@ -134,6 +134,8 @@ def partnership(result: dict, parties: set[str]) -> dict:
      {"Lyon City Council", "Hope Foundation"}, "verb"),
     ("The Lyon Red Cross and Velmorka run a work experience scheme.",
      {"Lyon Red Cross", "Velmorka"}, "joint"),
+    ("The UNHCR office and Lyon City Council signed an agreement with Renault SA.",
+     {"UNHCR", "Lyon City Council", "Renault SA"}, "with"),
 ])
 def test_partnerships_cue_families(tagger, text, parties, kind):
     found = partnership(tagger.tag(text), parties)
