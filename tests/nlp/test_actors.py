@@ -250,6 +250,10 @@ def test_actors_registry_branch_keeps_the_category(tagger):
     ("It works with the Comunidad de Madrid.", "Comunidad de Madrid", "policy_maker", "public"),
     ("It works with the Velmora prefecture on permits.", "Velmora prefecture", "policy_maker",
      "public"),
+    ("It works with Velmora Refugee Social Services.", "Velmora Refugee Social Services",
+     "civil_society", "third"),
+    ("It works with the Velmoran Charity Service.", "Velmoran Charity Service", "civil_society",
+     "third"),
     ("It works with the Velmora mayor's office on permits.", "Velmora mayor's office",
      "policy_maker", "public"),
 ])
