@@ -877,12 +877,17 @@ class ActorRecognizer:
         return None
 
     def _extension(self, view: DocView, end: int) -> int:
-        """End of the capitalised words right after a registry name (a branch's place)."""
+        """End of the capitalised words right after a registry name (a branch's place),
+        hyphenated ones too ("VluchtelingenWerk Noord-Nederland")."""
         i = end
         while i < view.length and view.shape[i] in (CAP,) and int(view.sent[i]) == int(
                 view.sent[end - 1]) and not view.in_group("reg", i, i + 1) \
                 and view.folded(i) not in self.cues.initial:
             i += 1
+            if i > end and i + 1 < view.length and view.shape[i] == HYPHEN and \
+                    view.shape[i + 1] == CAP and view.idx[i] == view.ends[i - 1] and \
+                    view.idx[i + 1] == view.ends[i]:
+                i += 1
         return i
 
     # -- capitalised names ---------------------------------------------------------------

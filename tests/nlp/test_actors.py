@@ -113,8 +113,12 @@ def test_actors_registry_name_shared_by_two_cities(custom, context, registry_id)
     assert found["category"] in ("policy_maker", "practitioner")
 
 
-def test_actors_registry_branch_keeps_the_category(tagger):
-    found = actor(tagger.tag("JRS Romania cooperates with the police."), "JRS Romania")
+@pytest.mark.parametrize("text, name", [
+    ("JRS Romania cooperates with the police.", "JRS Romania"),
+    ("JRS Noord-Holland cooperates with the police.", "JRS Noord-Holland"),
+])
+def test_actors_registry_branch_keeps_the_category(tagger, text, name):
+    found = actor(tagger.tag(text), name)
     assert (found["category"], found["guess"], found["registry_id"]) == ("civil_society", True,
                                                                          None)
 
