@@ -166,10 +166,13 @@ class ChartDrawer:
     core, the run waits only for the drawing. Any failure draws here instead (same bytes:
     the same function draws)."""
 
-    def __init__(self):
+    def __init__(self, labels: list[str] | None = None):
+        """`labels`: the study's dimension labels, when known: the child then builds
+        their figure once after the import, so the first chart asked for is a redraw."""
         import multiprocessing
 
-        self._pool = multiprocessing.get_context("fork").Pool(1, initializer=_drawer_start)
+        self._pool = multiprocessing.get_context("fork").Pool(
+            1, initializer=_drawer_start, initargs=(labels,))
 
     def draw(self, labels, confirmed, unreviewed, *, title: str | None = None) -> bytes:
         if self._pool is not None:
@@ -187,8 +190,11 @@ class ChartDrawer:
             self._pool = None
 
 
-def _drawer_start() -> None:
+def _drawer_start(labels: list[str] | None = None) -> None:
     try:
         load_matplotlib()
+        if labels:
+            zeros = (0,) * len(labels)
+            draw_chart(tuple(labels), zeros, zeros, None, _FIGURES)
     except Exception:  # noqa: BLE001 - a failing initializer would be restarted forever;
         pass  # the first chart then reports the problem

@@ -369,13 +369,16 @@ def city_figures(content: CityContent, settings: ReportSettings) -> CityFigures:
                                                   settings.labels))
 
 
+def chart_labels(dimensions: list[str], labels: dict[str, str]) -> list[str]:
+    return [labels.get(d, label_of(d)) for d in dimensions]
+
+
 def _chart_args(figures: list[CityFigures], settings: ReportSettings) -> tuple:
     """Labels, confirmed and unreviewed counts of the chart of these cities' figures."""
     confirmed = [sum(f.confirmed[i] for f in figures) for i in range(len(settings.dimensions))]
     unreviewed = [sum(f.unreviewed[i] for f in figures)
                   for i in range(len(settings.dimensions))]
-    return ([settings.labels.get(d, label_of(d)) for d in settings.dimensions], confirmed,
-            unreviewed)
+    return chart_labels(settings.dimensions, settings.labels), confirmed, unreviewed
 
 
 def _chart_for(figures: list[CityFigures], settings: ReportSettings) -> bytes:
@@ -757,7 +760,7 @@ def _fork_allowed() -> bool:
             and not multiprocessing.current_process().daemon)
 
 
-def _chart_drawer():
+def _chart_drawer(labels: list[str] | None = None):
     """A ChartDrawer (pipeline.report.chart) when matplotlib is not imported here yet and
     a process can be forked; else None (charts are drawn here)."""
     import sys
@@ -767,7 +770,7 @@ def _chart_drawer():
     from pipeline.report.chart import ChartDrawer
 
     try:
-        return ChartDrawer()
+        return ChartDrawer(labels)
     except OSError:
         return None
 
@@ -898,7 +901,11 @@ def start_chart_drawer(ctx) -> None:
     with ctx.store.read() as conn:
         now = memory.stage_fingerprint(conn, "report", **_stage_options(ctx))
     if now != before.get("fingerprint"):
-        ctx.chart_drawer = _chart_drawer()
+        from pipeline.aggregate.tables import codebook_info
+
+        dimensions = list(ctx.study.vocabularies["dimensions"])  # as build_scope has them
+        ctx.chart_drawer = _chart_drawer(chart_labels(dimensions,
+                                                      codebook_info(ctx.study).labels))
 
 
 def _take_chart_drawer(ctx):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import struct
 
+import pytest
+
 from pipeline.report.chart import dimension_chart
 
 
@@ -63,14 +65,18 @@ def test_chart_cached_chart_equals_a_drawn_one_and_redraws_a_broken_file(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{key}.png"]
 
 
-def test_chart_drawer_draws_the_same_bytes_in_its_process_and_after_closing(tmp_path):
-    """The forked drawer's chart equals one drawn here; closed (or failed), it draws here."""
+@pytest.mark.parametrize("warm", [False, True])
+def test_chart_drawer_draws_the_same_bytes_in_its_process_and_after_closing(tmp_path, warm):
+    """The forked drawer's chart equals one drawn here; closed (or failed), it draws here.
+    Warmed with the labels (their figure built at start), it redraws the same bytes."""
     from pipeline.report.chart import ChartDrawer, cached_chart
 
     labels, confirmed, unreviewed = ["Legal", "Social", "Economic"], [4, 0, 1], [0, 2, 2]
     here = dimension_chart(labels, confirmed, unreviewed, title="Accra")
-    drawer = ChartDrawer()
+    plain = dimension_chart(labels, confirmed, unreviewed)
+    drawer = ChartDrawer(labels if warm else None)
     try:
+        assert drawer.draw(labels, confirmed, unreviewed) == plain
         assert drawer.draw(labels, confirmed, unreviewed, title="Accra") == here
         assert cached_chart(tmp_path, "salt", labels, confirmed, unreviewed, "Accra",
                             drawer=drawer) == here

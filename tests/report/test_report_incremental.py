@@ -59,6 +59,9 @@ def test_report_incremental_one_city_changed_rewrites_it_and_the_summary(coded_s
 class _Drawer:
     closed = 0
 
+    def __init__(self, labels=None):
+        self.labels = labels
+
     def close(self):
         self.closed += 1
 
@@ -90,7 +93,10 @@ def test_report_incremental_chart_drawer_started_ahead_only_for_a_report_with_wo
         ctx.memory = RunMemory(study, {"stages_format": RECORD_FORMAT, "stages": stages})
         monkeypatch.setattr(report_module, "_chart_drawer", _Drawer)
         report_module.start_chart_drawer(ctx)
-        assert isinstance(getattr(ctx, "chart_drawer", None), _Drawer) == started
+        drawer = getattr(ctx, "chart_drawer", None)
+        assert isinstance(drawer, _Drawer) == started
+        if started:  # warmed with the study's dimension labels, in the study's order
+            assert len(drawer.labels) == len(study.vocabularies["dimensions"]) > 0
     finally:
         store.close()
 
