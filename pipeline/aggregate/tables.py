@@ -500,6 +500,7 @@ def codebook_info(study, kept=None) -> CodebookInfo:
         data = path.read_bytes()
         key = hashlib.sha256(data).hexdigest()
         if key in _CODEBOOK_CACHE:
+            _remember_codebook(kept, key, _CODEBOOK_CACHE[key])
             return _CODEBOOK_CACHE[key]
         known = _kept_codebook(kept, key)
         if known is not None:
@@ -524,10 +525,18 @@ def codebook_info(study, kept=None) -> CodebookInfo:
             order.append(code_id)
     info = CodebookInfo(labels, order, kinds)
     _CODEBOOK_CACHE[key] = info
-    if kept is not None:
-        kept.remember("codebook", json.dumps([_codebook_key(key), labels, order, kinds],
-                                             ensure_ascii=False))
+    _remember_codebook(kept, key, info)
     return info
+
+
+def _remember_codebook(kept, codebook_sha256: str, info: CodebookInfo) -> None:
+    """Keep the labels in `kept` unless it has them (read in this process before)."""
+    if kept is None:
+        return
+    value = json.dumps([_codebook_key(codebook_sha256), info.labels, info.order,
+                        info.kinds], ensure_ascii=False)
+    if kept.remembered("codebook") != value:
+        kept.remember("codebook", value)
 
 
 def _codebook_key(codebook_sha256: str) -> str:
