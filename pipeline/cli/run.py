@@ -21,7 +21,7 @@ def command(ctx, obj, no_import, no_pdf):
 
     A stage whose inputs did not change since the last run is skipped ("unchanged,
     skipped"), and only outputs whose content changed are written again; a deleted or
-    edited output is written again. The `times:` line gives each stage's seconds.
+    edited output is written again. The `times:` line gives each stage's wall and CPU seconds.
     """
     from pipeline.run import RunOptions, exit_code, run_study
 
