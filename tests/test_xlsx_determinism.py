@@ -67,3 +67,12 @@ def test_xlsx_determinism_write_parts(tmp_path):
     write_ooxml_zip(tmp_path / "a.docx", {"b.xml": b"b", "[Content_Types].xml": b"t"})
     with zipfile.ZipFile(tmp_path / "a.docx") as archive:
         assert archive.namelist() == ["[Content_Types].xml", "b.xml"]
+
+
+def test_xlsx_determinism_column_letter_matches_openpyxl():
+    from openpyxl.utils import get_column_letter
+
+    from pipeline.xlsx_determinism import column_letter
+
+    assert [column_letter(n) for n in range(1, 18279)] == \
+        [get_column_letter(n) for n in range(1, 18279)]

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pipeline.aggregate.tables import ResultTable
-from pipeline.xlsx_determinism import replace_keeping_mode
+from pipeline.xlsx_determinism import column_letter, replace_keeping_mode
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CELL_LIMIT = 32767
@@ -100,17 +100,6 @@ def sheet_title(name: str, taken: set[str]) -> str:
         title = base[:31 - len(suffix)] + suffix
     taken.add(title.casefold())
     return title
-
-
-def column_letter(number: int) -> str:
-    """Excel's name of a 1-based column (A ... Z, AA ...), as openpyxl's
-    get_column_letter gives it: without openpyxl, whose import (about 0.3 s) a rerun
-    that rewrites only dataset rows does not otherwise need."""
-    letters = ""
-    while number > 0:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def _column_width(table: ResultTable, index: int) -> float:

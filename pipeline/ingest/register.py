@@ -22,6 +22,7 @@ from pathlib import Path, PurePath
 from pipeline.errors import CityQDAError, Problem
 from pipeline.study import DEFAULT_VOCABULARIES
 from pipeline.vocabulary import canonical, normalise_label
+from pipeline.xlsx_determinism import column_letter
 
 REGISTER_SHEET = "register"
 CITIES_SHEET = "cities"
@@ -240,15 +241,6 @@ def _header_name(value) -> str:
     return _HEADER_ALIASES.get(key, key)
 
 
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
-
-
 class _Table:
     """A sheet as header -> column index, with data rows and their sheet row numbers."""
 
@@ -281,7 +273,7 @@ class _Table:
                 self.records.append((offset, row))
 
     def letter(self, index: int) -> str:
-        return str(index + 1) if self.is_csv else _column_letter(index)
+        return str(index + 1) if self.is_csv else column_letter(index + 1)
 
     def where(self, column: str) -> str:
         """The column's header name and letter, e.g. 'category (F)'."""
@@ -642,11 +634,11 @@ def _new_workbook(vocabularies: dict | None):
         sheet.append(list(columns))
         for index, name in enumerate(columns):
             sheet.cell(row=1, column=index + 1).font = bold
-            sheet.column_dimensions[_column_letter(index)].width = _WIDTHS.get(name, 14)
+            sheet.column_dimensions[column_letter(index + 1)].width = _WIDTHS.get(name, 14)
         sheet.freeze_panes = "A2"
     for column, vocabulary in (("category", "categories"), ("outcome", "outcomes"),
                                ("mode", "modes")):
-        letter = _column_letter(REGISTER_COLUMNS.index(column))
+        letter = column_letter(REGISTER_COLUMNS.index(column) + 1)
         values = ",".join(vocabularies[vocabulary])
         validation = DataValidation(
             type="list", formula1=f'"{values}"', allow_blank=True, errorStyle="warning",

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
 from pipeline.errors import CityQDAError, Problem
+from pipeline.xlsx_determinism import column_letter
 
 MAX_CELL_CHARS = 32767
 TRUNCATION_MARKER = " [... truncated by cityqda]"
@@ -172,7 +173,7 @@ def write_row(ws, values: Sequence, *, rich: dict[int, Iterable[tuple[int, int]]
     rich = rich or {}
     cells = []
     for index, value in enumerate(values):
-        letter = get_column_letter(index + 1)
+        letter = column_letter(index + 1)
         if index in rich:
             cells.append(rich_text_cell(ws, value, rich[index], wrap=letter in wrap,
                                         unlocked=index in unlocked))
@@ -180,14 +181,6 @@ def write_row(ws, values: Sequence, *, rich: dict[int, Iterable[tuple[int, int]]
             cells.append(text_cell(ws, value, wrap=letter in wrap, unlocked=index in unlocked))
     ws.append(cells)
     return False
-
-
-def get_column_letter(index: int) -> str:
-    """openpyxl's column letter of a 1-based index, imported on first use: `review
-    import` never writes a sheet, and openpyxl takes a few hundred milliseconds to load."""
-    from openpyxl.utils import get_column_letter as letter
-
-    return letter(index)
 
 
 def _xml(text: str) -> str:
@@ -230,7 +223,7 @@ class FastRows:
 
     def _letter(self, index: int) -> str:
         while len(self._letters) <= index:
-            self._letters.append(get_column_letter(len(self._letters) + 1))
+            self._letters.append(column_letter(len(self._letters) + 1))
         return self._letters[index]
 
     def _write(self, cells: bytes) -> None:
@@ -418,7 +411,7 @@ def register_list(wb, name: str, values: Sequence[str]) -> str:
         raise ValueError(f"list {name!r} registered twice")
     values = [safe_text(v) for v in values] or [""]
     lists[name] = values
-    column = get_column_letter(len(lists))
+    column = column_letter(len(lists))
     wb.defined_names[name] = DefinedName(
         name, attr_text=f"{LISTS_SHEET}!${column}$1:${column}${len(values)}")
     return name
@@ -457,7 +450,7 @@ def style_table(ws, widths: dict[str, float], wrap_columns: Iterable[str] = (), 
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = "A2"
     last = columns or max((column_index_from_string(k) for k in widths), default=1)
-    ws.auto_filter.ref = f"A1:{get_column_letter(last)}{rows if rows else 1048576}"
+    ws.auto_filter.ref = f"A1:{column_letter(last)}{rows if rows else 1048576}"
     ws._cityqda_wrap = frozenset(wrap_columns)
 
 
@@ -943,4 +936,4 @@ def _sheet_part(package: zipfile.ZipFile, sheet: str) -> str | None:
 
 def column_letters(headers: Sequence[str]) -> dict[str, str]:
     """Header text -> column letter."""
-    return {header: get_column_letter(index + 1) for index, header in enumerate(headers)}
+    return {header: column_letter(index + 1) for index, header in enumerate(headers)}

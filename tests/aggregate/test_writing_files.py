@@ -260,15 +260,6 @@ def test_writing_files_copy_range_appends_the_bytes(tmp_path, monkeypatch, kerne
     assert (tmp_path / "new").read_bytes() == b"head" + whole[1000:301_000] + b"tail"
 
 
-def test_writing_files_column_letter_matches_openpyxl():
-    from openpyxl.utils import get_column_letter
-
-    from pipeline.aggregate.writing import column_letter
-
-    assert [column_letter(n) for n in range(1, 18279)] == \
-        [get_column_letter(n) for n in range(1, 18279)]
-
-
 class _Shells(dict):
     """A ShellCache in memory, counting what it was asked."""
 
