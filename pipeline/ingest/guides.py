@@ -18,7 +18,6 @@ from pathlib import Path
 import yaml
 from rapidfuzz import fuzz
 
-from pipeline.codebook.yamlsource import YamlDocument
 from pipeline.errors import CityQDAError, Problem
 from pipeline.study import DEFAULT_VOCABULARIES
 from pipeline.vocabulary import normalise_label
@@ -306,7 +305,10 @@ class Guide:
 # --- reading YAML with locations --------------------------------------------------------------
 
 def _read_yaml(path: Path) -> tuple[object, yaml.Node | None]:
-    """Data and node tree; a key written twice is refused (shared strict loader)."""
+    """Data and node tree; a key written twice is refused (shared strict loader, imported
+    here: a run whose guides check is kept does not need the codebook package)."""
+    from pipeline.codebook.yamlsource import YamlDocument
+
     document = YamlDocument.from_path(path)
     return document.data, document.root
 
@@ -387,27 +389,54 @@ def _guide_files(folder: Path) -> list[Path]:
                   and not p.name.startswith((".", "~")))
 
 
-def check_guides(folder: Path, vocabularies: dict | None
+def check_guides(folder: Path, vocabularies: dict | None, cache_dir: Path | None = None
                  ) -> tuple[dict[str, Guide], list[Problem]]:
     """The guides that could be read, and every problem (errors and warnings).
 
     The last result is kept for the same files' bytes and vocabularies: `cityqda run`
-    checks the guides in its guides stage and loads them again to ingest."""
+    checks the guides in its guides stage and loads them again to ingest. With
+    `cache_dir` (the study's cache folder) it is also kept on disk for the next run
+    (pipeline.ingest.check_memo)."""
     folder = Path(folder)
     try:
-        key = (str(folder.resolve()), repr(vocabularies),
-               tuple((p.name, p.read_bytes()) for p in _guide_files(folder)))
+        files = tuple((p.name, p.read_bytes()) for p in _guide_files(folder))
+        key = (str(folder), str(folder.resolve()), repr(vocabularies), files)
     except OSError:
         key = None
     if key is not None and _LAST_CHECK and _LAST_CHECK[0] == key:
         guides, problems = _LAST_CHECK[1]
         return dict(guides), list(problems)
-    guides, problems = _check_guides(folder, vocabularies)
+    if key is not None and cache_dir is not None:
+        guides, problems = _memo_check(folder, vocabularies, cache_dir, key)
+    else:
+        guides, problems = _check_guides(folder, vocabularies)
     _LAST_CHECK[:] = [key, (dict(guides), list(problems))] if key is not None else []
     return guides, problems
 
 
 _LAST_CHECK: list = []  # [key, (guides, problems)] of the last check_guides
+
+
+def _memo_check(folder: Path, vocabularies: dict | None, cache_dir: Path, key: tuple
+                ) -> tuple[dict[str, Guide], list[Problem]]:
+    """The check's result from the memo when its inputs are the same, else checked and
+    kept: guides as their YAML data, problems as their fields."""
+    from pipeline.ingest import check_memo
+
+    folder_names, _resolved, _vocabularies, files = key
+    digest = check_memo.memo_key("guides", files, vocabularies, extra=folder_names)
+    found = check_memo.load_memo(cache_dir, "guides", digest)
+    if found is not None:
+        try:
+            guides = {data["id"]: _build_guide(data, file) for data, file in found["guides"]}
+            return guides, check_memo.problems_of(found["problems"])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass  # not what this code keeps: check again
+    guides, problems = _check_guides(folder, vocabularies)
+    check_memo.save_memo(cache_dir, "guides", digest, {
+        "guides": [[guide.to_dict(), guide.file] for guide in guides.values()],
+        "problems": check_memo.plain_problems(problems)})
+    return guides, problems
 
 
 def _check_guides(folder: Path, vocabularies: dict | None
@@ -502,9 +531,11 @@ def _check_guides(folder: Path, vocabularies: dict | None
     return {g: guides[g] for g in ranked}, problems
 
 
-def validate_guides(folder: Path, vocabularies: dict) -> list[Problem]:
-    """Every problem (errors and warnings) of the guides in `folder`, in file order."""
-    return check_guides(Path(folder), vocabularies)[1]
+def validate_guides(folder: Path, vocabularies: dict, cache_dir: Path | None = None
+                    ) -> list[Problem]:
+    """Every problem (errors and warnings) of the guides in `folder`, in file order;
+    `cache_dir`: see `check_guides`."""
+    return check_guides(Path(folder), vocabularies, cache_dir)[1]
 
 
 def load_guides(folder: Path, vocabularies: dict | None = None) -> dict[str, Guide]:

@@ -16,7 +16,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePath
 
 from pipeline.errors import CityQDAError, Problem
@@ -94,7 +94,9 @@ class RegisterRow:
 
 def file_key(name: str) -> str:
     """How transcript file names are compared: base name, NFC, case-folded."""
-    base = PurePath(str(name).replace("\\", "/")).name
+    text = str(name).replace("\\", "/")
+    plain = "/" not in text and ":" not in text and text != "."  # PurePath is slow
+    base = text if plain else PurePath(text).name
     return unicodedata.normalize("NFC", base.strip()).casefold()
 
 
@@ -522,9 +524,78 @@ def _transcript_problems(rows: list[RegisterRow], folder: Path, file: str,
 
 
 def read_register(path: Path, vocabularies: dict | None = None,
-                  transcripts_dir: Path | None = None) -> tuple[Register | None, list[Problem]]:
-    """The register (None when unreadable or missing) and every problem found."""
+                  transcripts_dir: Path | None = None, cache_dir: Path | None = None
+                  ) -> tuple[Register | None, list[Problem]]:
+    """The register (None when unreadable or missing) and every problem found.
+
+    With `cache_dir` (the study's cache folder) the result is kept there and reused
+    while the files, vocabularies, transcript names and code are the same
+    (pipeline.ingest.check_memo): `cityqda run` reads the same register every run."""
+    path = Path(path)
     vocabularies = vocabularies or DEFAULT_VOCABULARIES
+    if cache_dir is None:
+        return _read_register(path, vocabularies, transcripts_dir)
+    from pipeline.ingest import check_memo
+
+    try:
+        key = check_memo.memo_key("register", _register_files(path), vocabularies,
+                                  extra=[str(path), _transcript_names(transcripts_dir)])
+    except OSError:
+        return _read_register(path, vocabularies, transcripts_dir)
+    found = check_memo.load_memo(cache_dir, "register", key)
+    if found is not None:
+        try:
+            register = _register_of(path, found["register"])
+            problems = check_memo.problems_of(found["problems"])
+            if register is not None:
+                register.warnings = [p for p in problems if p.spec.level == "warning"]
+            return register, problems
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass  # not what this code keeps: read again
+    register, problems = _read_register(path, vocabularies, transcripts_dir)
+    check_memo.save_memo(cache_dir, "register", key, {
+        "register": _plain_register(register),
+        "problems": check_memo.plain_problems(problems)})
+    return register, problems
+
+
+def _register_files(path: Path) -> list[tuple[str, bytes | None]]:
+    """The files a register check reads: the register, and a CSV's cities file."""
+    paths = [path]
+    if path.suffix.lower() in CSV_SUFFIXES:
+        paths.append(path.with_name(CITIES_CSV_NAME))
+    return [(str(p), p.read_bytes() if p.is_file() else None) for p in paths]
+
+
+def _transcript_names(transcripts_dir: Path | None) -> list[str] | None:
+    if transcripts_dir is None or not Path(transcripts_dir).is_dir():
+        return None
+    return sorted(str(p) for p in Path(transcripts_dir).rglob("*.docx"))
+
+
+def _plain_register(register: Register | None) -> dict | None:
+    if register is None:
+        return None
+    return {"rows": [[getattr(row, name) for name in _ROW_FIELDS] for row in register.rows],
+            "cities": [[c.name, c.country, c.code, list(c.aliases), c.row]
+                       for c in register.cities]}
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(RegisterRow))
+
+
+def _register_of(path: Path, data: dict | None) -> Register | None:
+    """A register back from `_plain_register`, its warnings from the kept problems."""
+    if data is None:
+        return None
+    rows = [RegisterRow(*row) for row in data["rows"]]
+    cities = [City(name, country, code, tuple(aliases), row)
+              for name, country, code, aliases, row in data["cities"]]
+    return Register(path=path, rows=rows, cities=cities)
+
+
+def _read_register(path: Path, vocabularies: dict, transcripts_dir: Path | None
+                   ) -> tuple[Register | None, list[Problem]]:
     file = str(path)
     if not path.exists():
         return None, [Problem("CQ951", {"path": file}, file=file)]
