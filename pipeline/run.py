@@ -54,10 +54,17 @@ class RunContext:
         return any(p.spec.level == "error" for p in self.problems)
 
 
+def _cache_dir(ctx: RunContext) -> Path:
+    from pipeline.nlp.build_cache import study_cache_dir
+
+    return study_cache_dir(ctx.study.root)
+
+
 def stage_validate_guides(ctx: RunContext) -> None:
     from pipeline.ingest.guides import validate_guides
 
-    problems = validate_guides(ctx.study.path("guides"), ctx.study.vocabularies)
+    problems = validate_guides(ctx.study.path("guides"), ctx.study.vocabularies,
+                               cache_dir=_cache_dir(ctx))  # kept between runs
     ctx.problems.extend(problems)
     errors = sum(p.spec.level == "error" for p in problems)
     ctx.stage_lines.append(f"guides: {ctx.study.path('guides')} "
@@ -70,7 +77,8 @@ def stage_validate_register(ctx: RunContext) -> None:
     from pipeline.ingest.register import read_register
 
     path = ctx.study.path("register")
-    register, problems = read_register(path, ctx.study.vocabularies)
+    register, problems = read_register(path, ctx.study.vocabularies,
+                                       cache_dir=_cache_dir(ctx))  # kept between runs
     ctx.problems.extend(problems)
     errors = sum(p.spec.level == "error" for p in problems)
     if not errors and register is not None:
