@@ -369,9 +369,10 @@ class ContextComponent:
                          and other.sentence == hit.sentence
                          and clause_start <= other.start < hit.start]
                 if prior:
-                    # "no one is left without legal aid": the two negations cancel out
+                    # "no one is left without legal aid": the two negations cancel out; the
+                    # first still covers the second's words, so "refused" is no problem word
                     for other in prior:
-                        other.scope_end = min(other.scope_end, hit.start)
+                        other.scope_end = min(other.scope_end, hit.end)
                     continue
             kept.append(hit)
         return kept
