@@ -548,3 +548,33 @@ def test_actors_description_with_and_stops_at_a_listed_kind(tagger):
     result = tagger.tag("The forum brings together the Home Office, the police and voluntary "
                         "organisations.")
     assert actor(result, "Home Office")["category"] == "policy_maker"
+
+
+@pytest.mark.parametrize("text, name, category", [
+    ("Kordel and the Université de Vallon give courses.", "Université de Vallon", "practitioner"),
+    ("The Narsi City Corporation built a shelter.", "Narsi City Corporation", "policy_maker"),
+    ("Ohio Valley Refugee Ministries resettles families.", "Ohio Valley Refugee Ministries",
+     "civil_society"),
+    ("Charita Dolany teaches Czech.", "Charita Dolany", "civil_society"),
+    ("Kaveri Seva Sangh runs classes for migrant children.", "Kaveri Seva Sangh",
+     "civil_society"),
+    ("The Ridgeford Multicultural Support Group settles refugees.",
+     "Ridgeford Multicultural Support Group", "civil_society"),
+    ("Harbour Family Services trains refugee carers.", "Harbour Family Services",
+     "civil_society"),
+    ("The Lakeland Refugee and Immigration Services run a course.",
+     "Lakeland Refugee and Immigration Services", "civil_society"),
+    ("The Danubian Council for Refugees gives legal advice.", "Danubian Council for Refugees",
+     "civil_society"),
+    # commissions that register and house refugees deliver; an advisory one makes policy
+    ("The Vardar Commission for Refugees registers new arrivals.",
+     "Vardar Commission for Refugees", "practitioner"),
+    ("The Tessin Integration Commission advises the city council.",
+     "Tessin Integration Commission", "policy_maker"),
+    ("The Centre for Social Welfare of Pula houses families.",
+     "Centre for Social Welfare of Pula", "practitioner"),
+    ("The Braga Employment and Vocational Training Centre trains refugees.",
+     "Braga Employment and Vocational Training Centre", "practitioner"),
+])
+def test_actors_eighth_session_name_cues(tagger, text, name, category):
+    assert actor(tagger.tag(text), name)["category"] == category

@@ -365,6 +365,10 @@ def test_partnerships_a_funder_of_the_next_clause_joins_the_opening_pair(tagger)
     ("The Gobernación de Tarija covers its rent.", [["Casa Velmora", "Gobernación de Tarija"]]),
     ("Velmora Bank funds its youth programme.", [["Casa Velmora", "Velmora Bank"]]),
     ("Velmora Bank funds several projects.", []),  # no "its": no reference to Casa Velmora
+    ("The Gobernación de Tarija supplies its medicines.",
+     [["Casa Velmora", "Gobernación de Tarija"]]),
+    ("The Gobernación de Tarija reimburses its bus tickets.",
+     [["Casa Velmora", "Gobernación de Tarija"]]),
 ])
 def test_partnerships_a_funder_of_its_programme_in_the_next_sentence(tagger, second, parties):
     result = tagger.tag(f"Casa Velmora, a charity, provides shelter for migrant girls. {second}")
@@ -398,3 +402,9 @@ def test_partnerships_public_money_makes_a_bare_name_a_third_actor(tagger, text,
                                                                    category):
     result = tagger.tag(text)
     assert next(a for a in result["actors"] if a["name"] == name)["category"] == category
+
+
+def test_partnerships_listed_subjects_that_employ_or_match(tagger):
+    result = tagger.tag("The Velmora Employment Agency and the Tarija Chamber of Commerce match "
+                        "engineers with firms.")
+    assert partnership(result, {"Velmora Employment Agency", "Tarija Chamber of Commerce"})
