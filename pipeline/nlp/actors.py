@@ -986,6 +986,10 @@ class ActorRecognizer:
                         end - 2 > start and shape[end - 2] == HYPHEN
                         and _attached(view, end - 2)))):
                 end -= 1
+            if end > start and shape[end - 1] == ACR and start > 0 and view.folded(
+                    start - 1) in ("a", "an") and strip_accents(
+                    view.text(end - 1)).upper() in cues.acronym_stop:
+                end = start  # "a Kurdish NGO": a description, no name
             if end > start:
                 quoted = (start > 0 and shape[start - 1] == QUOTE and end < n
                           and shape[end] == QUOTE)

@@ -115,6 +115,31 @@ def _owners_after(view: DocView, end: int) -> list[ActorMention]:
     return []
 
 
+def _aside_before(view: DocView, i: int) -> int | None:
+    """Where a list of parties goes on, read backwards from `i`, past a bracketed acronym
+    ("X (XA) and Y run") or an apposition ("X, a Turkish NGO, and Y run", "X, the university
+    of applied sciences, and Y"); None when `i` ends neither. ", the municipality, and" is a
+    party of the list, not an aside."""
+    if view.shape[i] == CLOSE:
+        k = i - 1
+        while k > 0 and i - k < 8 and view.shape[k] not in (OPEN, CLOSE):
+            k -= 1
+        return k - 1 if k > 0 and view.shape[k] == OPEN and view.actor_at(k - 1) else None
+    if view.shape[i] != COMMA or i < 3 or (i + 1 < view.length and view.folded(i + 1) != "and"):
+        return None
+    k = i - 1
+    while k > 0 and i - k < 14 and view.shape[k] != COMMA:
+        k -= 1
+    if view.shape[k] != COMMA or k == i - 1 or view.folded(k + 1) not in ("a", "an", "the") \
+            or view.actor_at(k - 1) is None or view.sent[k] != view.sent[i]:
+        return None
+    inside = [a for a in view.actors if k < a.start and a.end <= i]
+    if any(not a.generic for a in inside) or (
+            view.folded(k + 1) == "the" and any(a.end == i for a in inside)):
+        return None
+    return k - 1
+
+
 def partnership_type(sectors) -> str:
     """The study's partnership type from the parties' sectors (see the module docstring)."""
     return PAIR_TYPES.get(frozenset(sectors), "other")
@@ -334,6 +359,8 @@ class PartnershipRecognizer:
                 opening -= 1
             if view.shape[opening] == COMMA and view.folded(opening + 1) in ("the", "a", "an"):
                 k = opening
+                if k > 2 and view.shape[k - 1] == CLOSE and view.shape[k - 3] == OPEN:
+                    k -= 3  # "X and Y (YA), a Kurdish NGO, manage"
         last = view.actor_at(k - 1) if k > 0 else None
         if last is None or last.end != k or int(view.sent[last.start]) != int(view.sent[verb]):
             return None
@@ -356,6 +383,10 @@ class PartnershipRecognizer:
         group = [last]
         i = last.start - 1
         while i >= 0:
+            skip_to = _aside_before(view, i)
+            if skip_to is not None:
+                i = skip_to
+                continue
             if view.shape[i] == COMMA or view.consumed[i] or view.folded(i) in (
                     "and", "&", "the", "together", "with", "as", "well", "a", "an"):
                 i -= 1

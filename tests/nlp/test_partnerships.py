@@ -408,3 +408,17 @@ def test_partnerships_listed_subjects_that_employ_or_match(tagger):
     result = tagger.tag("The Velmora Employment Agency and the Tarija Chamber of Commerce match "
                         "engineers with firms.")
     assert partnership(result, {"Velmora Employment Agency", "Tarija Chamber of Commerce"})
+
+
+@pytest.mark.parametrize("text, parties", [
+    ("Velmora Aid, a Kurdish NGO, and the Tarija Labour Office run patrols.",
+     {"Velmora Aid", "Tarija Labour Office"}),
+    ("Velmora College, the university of applied sciences, and Tarija Bank built a lab.",
+     {"Velmora College", "Tarija Bank"}),
+    ("The Tarija Labour Office (TLO) and the Velmora Chamber of Commerce hold job fairs.",
+     {"Tarija Labour Office", "Velmora Chamber of Commerce"}),
+])
+def test_partnerships_listed_subjects_past_an_apposition_or_acronym(tagger, text, parties):
+    result = tagger.tag(text)
+    assert [set(p["parties"]) for p in result["partnerships"]] == [parties]
+    assert "Kurdish NGO" not in [a["name"] for a in result["actors"]]
