@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pipeline.codebook.model import Codebook, Cue, Pattern
 from pipeline.codebook.phrases import expand_phrase
 from pipeline.codebook.validate import PHRASE_TOKEN_KEYS
-from pipeline.nlp.language import AUX_KEY, CLOSERS
+from pipeline.nlp.language import CLOSERS
 
 MAX_TOKEN_EXPANSIONS = 5000
+# doc.user_data: the code ruler's cue-list matches by group name, and the cues
+GROUPS_KEY = "cityqda_groups"
 
 
 
@@ -88,26 +90,11 @@ class CompiledCodebook:
     strong_first_norms: frozenset = frozenset()  # NORM hashes of provision verbs (first word)
     actor_norms: frozenset = frozenset()  # NORM hashes of words naming an actor
 
-    def groups(self, doc) -> tuple[dict[str, list[tuple[int, int]]],
-                                    list[tuple[int, int, str]]]:
+    @staticmethod
+    def groups(doc) -> tuple[dict[str, list[tuple[int, int]]], list[tuple[int, int, str]]]:
         """The cue-list matches the code ruler found in `doc`: by group, in text order (the
         PhraseMatcher reports matches by start position), and the cues as (start, end, id)."""
-        found: dict[str, list[tuple[int, int]]] = {}
-        cues: list[tuple[int, int, str]] = []
-        group_of = self.group_of
-        cue_of = self.cue_of
-        for key, start, end in doc.user_data.get(AUX_KEY, ()):
-            cue = cue_of.get(key)
-            if cue is not None:
-                cues.append((start, end, cue))
-                continue
-            group = group_of[key]
-            spans = found.get(group)
-            if spans is None:
-                found[group] = [(start, end)]
-            else:
-                spans.append((start, end))
-        return found, cues
+        return doc.user_data.get(GROUPS_KEY) or ({}, [])
 
 
 def compile_codebook(codebook: Codebook, nlp, ruler) -> CompiledCodebook:
@@ -160,10 +147,11 @@ def compile_codebook(codebook: Codebook, nlp, ruler) -> CompiledCodebook:
                     found.add(tokens[position])
         return frozenset(found)
 
+    cue_of = {nlp.vocab.strings.add(f"cue:{cue.id}"): cue.id for cue in context.cues}
+    ruler.cue_ids = cue_of
     return CompiledCodebook(
         codebook=codebook, patterns=patterns, kinds=kinds, dimension_of=dimension_of,
-        cues={cue.id: cue for cue in context.cues}, group_of=group_of,
-        cue_of={nlp.vocab.strings.add(f"cue:{cue.id}"): cue.id for cue in context.cues},
+        cues={cue.id: cue for cue in context.cues}, group_of=group_of, cue_of=cue_of,
         starter_norms=norms([p for p in context.clause_starters if " " not in p.strip()], 0),
         strong_first_norms=norms(context.strong_markers, 0),
         actor_norms=norms(context.actors, -1))

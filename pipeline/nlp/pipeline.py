@@ -21,7 +21,7 @@ from spacy.pipeline.span_ruler import SpanRuler
 from spacy.tokens import Span
 
 from pipeline.codebook.model import Codebook
-from pipeline.nlp.compiled import CompiledCodebook, compile_codebook, ruler_patterns
+from pipeline.nlp.compiled import GROUPS_KEY, CompiledCodebook, compile_codebook, ruler_patterns
 from pipeline.nlp.context import CODE_MATCHES_KEY, ContextComponent
 from pipeline.nlp.initiative import InitiativeComponent
 from pipeline.nlp.language import AUX_KEY, CODES_KEY, new_language
@@ -63,6 +63,8 @@ class CodeRuler(SpanRuler):
                          validate=True, overwrite=True, **kwargs)
         self._fast_labels: dict[int, tuple[int, int]] = {}  # key -> (label, span id)
         self._lower_forms: dict[int, set[tuple[str, ...]]] = {}
+        self._group_names: dict[int, str] = {}  # key -> phrase group (cue lists)
+        self.cue_ids: dict[int, str] = {}  # key -> cue id, for the groups that are cues
         self.phrase_tokens = PhraseTokens(nlp)
         self.tokenised = 0  # phrases the build had to tokenise (not in its cache)
 
@@ -106,6 +108,7 @@ class CodeRuler(SpanRuler):
     def add_phrase_group(self, group: str, texts: list[str], exact_lower: bool = False) -> None:
         """Phrases matched in the same pass but kept out of doc.spans (cue lists)."""
         key_hash = self.nlp.vocab.strings.add(group)
+        self._group_names[key_hash] = group
         tokens = [self.phrase_tokens(text) for text in texts]
         self.phrase_matcher.add(group, [norms for norms, _ in tokens])
         if exact_lower:
@@ -118,7 +121,11 @@ class CodeRuler(SpanRuler):
             matches += self.matcher(doc)
         labels = self._fast_labels
         lower_forms = self._lower_forms
+        group_names = self._group_names
+        cue_ids = self.cue_ids
         aux, codes, seen = [], [], set()
+        groups: dict[str, list[tuple[int, int]]] = {}
+        cues: list[tuple[int, int, str]] = []
         for match in matches:
             key, start, end = match
             if lower_forms and key in lower_forms and tuple(
@@ -127,12 +134,25 @@ class CodeRuler(SpanRuler):
             label = labels.get(key)
             if label is None:
                 aux.append(match)
+                cue = cue_ids.get(key)
+                if cue is not None:
+                    cues.append((start, end, cue))
+                    continue
+                group = group_names[key]
+                spans = groups.get(group)
+                if spans is None:
+                    groups[group] = [(start, end)]
+                else:
+                    spans.append((start, end))
             elif start != end:
                 code = (start, end, label[0], label[1])
                 if code not in seen:
                     seen.add(code)
                     codes.append(code)
         doc.user_data[AUX_KEY] = aux
+        # the cue-list matches by group, and the cues, for the components (in this one
+        # loop rather than a second one over the same matches)
+        doc.user_data[GROUPS_KEY] = (groups, cues)
         doc.user_data[CODE_MATCHES_KEY] = codes
         # Spans sort by offsets, then label and id hashes: the order of these tuples
         # (sorting the tuples spares a Python comparison of two Spans per step)
