@@ -135,16 +135,21 @@ def set_plain_decisions(conn: Connection, wanted: list[tuple[int, str, str | Non
     review reason of flagged codings): the import's checks read the rest already, and
     reading it again was two thirds of the helper thread's reading.
     """
-    if role not in ROLES or any(d not in DECISIONS or d == "change" for _i, d, _c in wanted):
-        raise ValueError("set_plain_decisions takes accept, reject or discuss only")
-    if len({coding_id for coding_id, _d, _c in wanted}) != len(wanted):
-        raise ValueError("set_plain_decisions takes each coding once")
+    _check_plain(wanted, role)
     raw = _driver(conn)
     batches = [wanted[start:start + BATCH] for start in range(0, len(wanted), BATCH)]
+
+    def prepared(batch):
+        return _prepare_batch(conn, batch, coder, role, source, run_id, known)
+
+    def write(ready) -> int:
+        if ready[0] == "new":
+            return write_new_plain_decisions(raw, ready[1], coder, role=role, source=source,
+                                             run_id=run_id)
+        return _write_batch(raw, ready[1])
+
     if len(batches) <= 1:
-        return sum(_write_batch(raw, _build_batch(_read_batch(conn, batch, coder, known),
-                                                  batch, coder, role, source, run_id))
-                   for batch in batches)
+        return sum(write(prepared(batch)) for batch in batches)
     # Each batch is read and built in a thread while the previous batch is written:
     # SQLite works without holding the GIL, so on two cores the Python half of the work
     # (the rows read, the events' JSON) mostly overlaps the writing. The thread reads
@@ -153,29 +158,99 @@ def set_plain_decisions(conn: Connection, wanted: list[tuple[int, str, str | Non
     # what the next one reads.
     from concurrent.futures import ThreadPoolExecutor
 
-    def prepared(batch):
-        return _build_batch(_read_batch(conn, batch, coder, known), batch, coder, role,
-                            source, run_id)
-
     changed = 0
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(prepared, batches[0])
         for batch in batches[1:]:
-            built = pending.result()
+            ready = pending.result()
             pending = pool.submit(prepared, batch)
-            changed += _write_batch(raw, built)
-        changed += _write_batch(raw, pending.result())
+            changed += write(ready)
+        changed += write(pending.result())
     return changed
 
 
-def _read_batch(conn: Connection, wanted: list[tuple[int, str, str | None]], coder: str,
-                known: dict | None = None):
-    """What a batch's rows and events are built from: this coder's stored decisions,
-    the codings' review flags and identities (the first two from `known` if given)."""
+def _check_plain(wanted: list[tuple[int, str, str | None]], role: str) -> None:
+    if role not in ROLES or any(d not in DECISIONS or d == "change" for _i, d, _c in wanted):
+        raise ValueError("set_plain_decisions takes accept, reject or discuss only")
+    if len({coding_id for coding_id, _d, _c in wanted}) != len(wanted):
+        raise ValueError("set_plain_decisions takes each coding once")
+
+
+def _prepare_batch(conn: Connection, batch: list[tuple[int, str, str | None]], coder: str,
+                   role: str, source: str, run_id: int | None, known: dict | None):
+    """("new", batch) when no coding of the batch has a decision by this coder or a
+    review flag (`write_new_plain_decisions` writes it), else ("built", the rows and
+    events `_build_batch` makes)."""
+    old_rows, review = _batch_state(conn, batch, coder, known)
+    if not old_rows and not any(flag for flag, _reason in review.values()):
+        return "new", batch
+    ids = sorted({coding_id for coding_id, _d, _c in batch})
+    return "built", _build_batch((old_rows, review, list(_identity_rows(conn, ids))),
+                                 batch, coder, role, source, run_id)
+
+
+_NEW_DECISIONS = (
+    "INSERT INTO decisions (coding_id, coder, time, source, decision, role, corrected_code, "
+    "corrected_flags, linked_coding_id, comment) "
+    "SELECT w.coding_id, ?, ?, ?, w.decision, ?, NULL, NULL, NULL, w.comment FROM w "
+    "ORDER BY w.pos")
+# the event's JSON as _new_state_json and _identity_json write it: SQLite's json_quote
+# escapes text as the encoder does with ensure_ascii=False (", \\, and control
+# characters, short forms for \\b \\f \\n \\r \\t, else \\u00xx in lower case)
+_IDENTITY_SQL = "'{' || " + " || ', ' || ".join(
+    f"'\"{key}\": ' || json_quote({column})" for key, column in zip(_IDENTITY_KEYS, (
+        "c.code", "NULLIF(c.coder, '')", "c.evidence_text", "c.interview_id", "i.path",
+        "c.occurrence", "c.segment_id", "s.ord", "s.sha256"), strict=True)) + " || '}'"
+_NEW_EVENTS = (
+    "INSERT INTO events (time, actor, kind, entity, entity_key, source, reason, run_id, "
+    "old, new) SELECT ?, ?, 'decision.set', 'codings', CAST(w.coding_id AS TEXT), ?, NULL, "
+    "?, NULL, '{\"coding\": ' || CASE WHEN s.id IS NULL OR i.id IS NULL THEN '{}' ELSE "
+    + _IDENTITY_SQL + " END || ', \"comment\": ' || json_quote(w.comment) || "
+    "', \"corrected_code\": null, \"corrected_flags\": null, \"decision\": ' || "
+    "json_quote(w.decision) || ', \"linked_coding_id\": null, \"role\": ' || "
+    "json_quote(?) || '}' FROM w LEFT JOIN codings c ON c.id = w.coding_id "
+    "LEFT JOIN segments s ON s.id = c.segment_id "
+    "LEFT JOIN interviews i ON i.id = c.interview_id ORDER BY w.pos")
+
+
+def _with_wanted(sql: str, count: int) -> str:
+    return ("WITH w (pos, coding_id, decision, comment) AS (VALUES "
+            + ", ".join(["(?, ?, ?, ?)"] * count) + ") " + sql)
+
+
+def write_new_plain_decisions(raw, wanted: list[tuple[int, str, str | None]], coder: str, *,
+                              role: str, source: str, run_id: int | None = None) -> int:
+    """`set_plain_decisions` for codings this coder has not decided and that are not
+    flagged for review (the caller knows it; a stored decision fails the unique key):
+    the same rows and events, each table written by one statement whose event JSON
+    SQLite builds. No Python work per decision, so the write holds the GIL only to bind
+    the values: another thread can read and check rows meanwhile. `raw`: the driver's
+    connection, inside the caller's transaction."""
+    _check_plain(wanted, role)
+    now = utc_now()
+    written = 0
+    for batch in _chunks(wanted, _NEW_PER_STATEMENT):
+        values = [value for at, (coding_id, decision, comment) in enumerate(batch)
+                  for value in (at, coding_id, decision, comment)]
+        raw.execute(_with_wanted(_NEW_DECISIONS, len(batch)),
+                    [*values, coder, now, source, role])
+        raw.execute(_with_wanted(_NEW_EVENTS, len(batch)),
+                    [*values, now, coder, source, run_id, role])
+        written += len(batch)
+    return written
+
+
+_NEW_PER_STATEMENT = 5000  # 4 values a decision: under SQLite's default 32,766 variables
+
+
+def _batch_state(conn: Connection, wanted: list[tuple[int, str, str | None]], coder: str,
+                 known: dict | None = None) -> tuple[dict, dict]:
+    """This coder's stored decisions and the codings' review flags (coding id -> flag,
+    reason) for a batch (from `known` if given)."""
     raw = _driver(conn)
     ids = sorted({coding_id for coding_id, _d, _c in wanted})
     if known is not None:
-        return (*_known_batch(raw, ids, known), list(_identity_rows(conn, ids)))
+        return _known_batch(raw, ids, known)
     old_rows, review = {}, {}
     for chunk in _chunks(ids):
         for row in raw.execute(_in(
@@ -187,7 +262,7 @@ def _read_batch(conn: Connection, wanted: list[tuple[int, str, str | None]], cod
                 "SELECT id, needs_review, review_reason FROM codings WHERE id IN (?)", chunk),
                 chunk):
             review[coding_id] = (needs_review, reason)
-    return old_rows, review, list(_identity_rows(conn, ids))
+    return old_rows, review
 
 
 def _known_batch(raw, ids: list[int], known: dict) -> tuple[dict, dict]:
@@ -266,3 +341,73 @@ def _write_batch(raw, built: tuple[list, list, list, list]) -> int:
             "INSERT INTO events (time, actor, kind, entity, entity_key, source, reason, "
             "run_id, old, new) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", logged)
     return len(logged)
+
+
+class EarlyDecisions:
+    """Plain first decisions written while the rest of a workbook is still being read.
+
+    An import checks the whole workbook before it writes, and writing 100,000 decisions
+    and events then took about two seconds of SQLite after the reading. Here each batch
+    of decisions the reader already knows (`offer`) goes to SQLite in a thread
+    (`write_new_plain_decisions`, which runs without the GIL while the reader works in
+    Python), inside a savepoint of the import's transaction. Once everything is
+    checked, the caller either `keep`s them, when they are exactly the first decisions
+    it would have written, in the same order, or `undo`es them (back to the savepoint)
+    and writes as before. A refused import rolls the whole transaction back anyway.
+    """
+
+    _SAVEPOINT = "early_decisions"
+
+    def __init__(self, conn: Connection, coder: str, *, role: str, source: str,
+                 run_id: int | None = None):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._raw = _driver(conn)
+        self._coder, self._role, self._source, self._run_id = coder, role, source, run_id
+        self._pending: list[tuple[int, str, str | None]] = []
+        self._writes: list = []
+        self.written: list[tuple[int, str, str | None]] = []  # submitted, in order
+        self.open = True  # offers are taken
+        self._raw.execute(f"SAVEPOINT {self._SAVEPOINT}")
+        self._pool = ThreadPoolExecutor(max_workers=1)
+
+    def offer(self, coding_id: int, decision: str, comment: str | None) -> None:
+        self._pending.append((coding_id, decision, comment))
+        if len(self._pending) >= BATCH:
+            self._submit()
+
+    def stop(self) -> None:
+        """Take no more offers (what follows is written by the caller)."""
+        if self.open:
+            self.open = False
+            self._submit()
+
+    def _submit(self) -> None:
+        if self._pending:
+            batch, self._pending = self._pending, []
+            self.written.extend(batch)
+            self._writes.append(self._pool.submit(
+                write_new_plain_decisions, self._raw, batch, self._coder, role=self._role,
+                source=self._source, run_id=self._run_id))
+
+    def finish(self) -> list[tuple[int, str, str | None]]:
+        """Wait for every write (raising its error); what was written, in order."""
+        self.stop()
+        try:
+            for write in self._writes:
+                write.result()
+        finally:
+            self._pool.shutdown(wait=True)
+        return self.written
+
+    def keep(self) -> int:
+        self.finish()
+        self._raw.execute(f"RELEASE {self._SAVEPOINT}")
+        return len(self.written)
+
+    def undo(self) -> None:
+        try:
+            self.finish()
+        finally:
+            self._raw.execute(f"ROLLBACK TO {self._SAVEPOINT}")
+            self._raw.execute(f"RELEASE {self._SAVEPOINT}")

@@ -37,7 +37,7 @@ from pipeline.coding.decisions import DECISIONS, add_manual_coding, set_decision
 from pipeline.errors import CityQDAError, Problem
 from pipeline.hashing import file_sha256
 from pipeline.review import rows as R
-from pipeline.review.bulk import set_plain_decisions
+from pipeline.review.bulk import EarlyDecisions, set_plain_decisions
 from pipeline.review.export import _NO_MEMO, FORMAT, ExportRecord, export_rows
 from pipeline.review.sheets import ImportContext, load_plugins
 from pipeline.review.workbook import (
@@ -136,6 +136,7 @@ class _Work:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     adoption: object | None = None  # adopt.Adoption: the export record rebuilt here
+    early: EarlyDecisions | None = None  # decisions written while the rows were read
 
 
 def problems_path(path: Path) -> Path:
@@ -150,21 +151,29 @@ def import_reviews(study, store: Store, paths: list[Path], *, dry_run: bool = Fa
     works: list[_Work] = []
     try:
         with store.write() as conn:
-            codebook = R.review_codebook(conn, study)
-            for path in paths:
-                work = _validate(conn, study, codebook, Path(path), skip_stale=skip_stale,
-                                 dry_run=dry_run, run_id=run_id, coder=coder)
-                works.append(work)
-            problems = [p for w in works for p in w.problems]
-            if problems:
-                raise CityQDAError.from_problems(problems)
-            applied = False
-            for work in works:
-                if not work.changes.skipped:
-                    _apply(conn, work, run_id, checked_state_current=not applied)
-                    applied = True
-            if dry_run:
-                raise _DryRun()
+            try:
+                codebook = R.review_codebook(conn, study)
+                for path in paths:
+                    # one workbook: its first decisions are written as its rows are read
+                    # (EarlyDecisions); with more, a later one's checks must not see them
+                    work = _validate(conn, study, codebook, Path(path),
+                                     skip_stale=skip_stale, dry_run=dry_run, run_id=run_id,
+                                     coder=coder, early=len(paths) == 1 and not dry_run)
+                    works.append(work)
+                problems = [p for w in works for p in w.problems]
+                if problems:
+                    raise CityQDAError.from_problems(problems)
+                applied = False
+                for work in works:
+                    if not work.changes.skipped:
+                        _apply(conn, work, run_id, checked_state_current=not applied)
+                        applied = True
+                if dry_run:
+                    raise _DryRun()
+            finally:  # no write may still run when the transaction ends
+                for work in works:
+                    if work.early is not None:
+                        work.early.finish()
     except _DryRun:
         pass
     except CityQDAError as exc:
@@ -220,19 +229,20 @@ def _meta(path: Path, book) -> dict:
 
 
 def _validate(conn, study, codebook, path: Path, *, skip_stale: bool, dry_run: bool,
-              run_id: int | None, coder: str | None) -> _Work:
-    early = started_prefetch(path)  # sheets a command began parsing (`start_prefetch`)
+              run_id: int | None, coder: str | None, early: bool = False) -> _Work:
+    started = started_prefetch(path)  # sheets a command began parsing (`start_prefetch`)
     try:
         return _validate_file(conn, study, codebook, path, skip_stale=skip_stale,
-                              dry_run=dry_run, run_id=run_id, coder=coder, early=early)
+                              dry_run=dry_run, run_id=run_id, coder=coder, started=started,
+                              early=early)
     finally:
-        if early is not None:
-            early.close()
+        if started is not None:
+            started.close()
 
 
 def _validate_file(conn, study, codebook, path: Path, *, skip_stale: bool, dry_run: bool,
-                   run_id: int | None, coder: str | None,
-                   early: SheetPrefetch | None) -> _Work:
+                   run_id: int | None, coder: str | None, started: SheetPrefetch | None,
+                   early: bool) -> _Work:
     work = _Work(path, file_sha256(path) if path.is_file() else "", FileChanges(str(path)))
     book = open_workbook(path)
     meta = _meta(path, book)
@@ -248,9 +258,9 @@ def _validate_file(conn, study, codebook, path: Path, *, skip_stale: bool, dry_r
     if export is None:  # exported from another copy of this study: adopt it (adopt.py)
         from pipeline.review.adopt import adopt_workbook
 
-        if early is not None:  # adoption reads the sheets itself: not twice in memory
-            early.close()
-            early = None
+        if started is not None:  # adoption reads the sheets itself: not twice in memory
+            started.close()
+            started = None
 
         adoption = adopt_workbook(conn, study, codebook, path, book, meta, run_id=run_id)
         if adoption.problems:
@@ -277,13 +287,14 @@ def _validate_file(conn, study, codebook, path: Path, *, skip_stale: bool, dry_r
         work.warnings.append(Problem("CQ531", {"time": done.imported_at}, file))
         return work
     source = f"workbook {path.name} export {export.id}"
-    prefetch = early or (SheetPrefetch(path, _BIG_SHEETS, book.sheet_names)
+    prefetch = started or (SheetPrefetch(path, _BIG_SHEETS, book.sheet_names)
                          if R.CODINGS_SHEET in book.sheet_names else None)
     try:
         recorded = export_rows(conn, export.id) if recorded is None else \
             ExportRecord.of(recorded)
         _check_rows(conn, study, codebook, path, book, work, export, recorded, source,
-                    prefetch, skip_stale=skip_stale, dry_run=dry_run, run_id=run_id)
+                    prefetch, skip_stale=skip_stale, dry_run=dry_run, run_id=run_id,
+                    early=early and work.adoption is None and export.kind != "adjudication")
     finally:
         if prefetch is not None:
             prefetch.close()
@@ -298,8 +309,10 @@ _READING_ORDER = (R.SEGMENTS_SHEET, R.INTERVIEWS_SHEET, R.CODINGS_SHEET)
 
 def _check_rows(conn, study, codebook, path: Path, book, work: _Work, export, recorded,
                 source: str, prefetch: SheetPrefetch | None, *, skip_stale: bool,
-                dry_run: bool, run_id: int | None) -> None:
-    """Read every sheet of an identified workbook and check its rows (into `work`)."""
+                dry_run: bool, run_id: int | None, early: bool = False) -> None:
+    """Read every sheet of an identified workbook and check its rows (into `work`).
+    `early`: the first plain decisions may be written as the Codings rows are read
+    (`_RowChecker.watch`)."""
     file = str(path)
     person = study.coder(export.coder)
     ctx = ImportContext(conn=conn, study=study, codebook=codebook, coder=export.coder,
@@ -319,6 +332,9 @@ def _check_rows(conn, study, codebook, path: Path, book, work: _Work, export, re
     if prefetch is not None and R.CODINGS_SHEET in prefetch:
         # the store read for the Codings checks while the sheet is still being parsed
         checker.preload(recorded.entity_ids(R.CODINGS_SHEET))
+        if early:
+            work.early = checker.early = EarlyDecisions(
+                conn, export.coder, role=person.role, source=source, run_id=run_id)
     found: dict[str, list[Problem]] = defaultdict(list)  # reported in `sheets` order
     for sheet in _READING_ORDER:
         required = sheets[sheet]
@@ -331,6 +347,8 @@ def _check_rows(conn, study, codebook, path: Path, book, work: _Work, export, re
                          R.SEGMENT_CODER_COLUMNS)
         if keep is not None:
             small[sheet] = keep.small
+            if sheet == R.CODINGS_SHEET and checker.early is not None:
+                keep = checker.watching(keep)
         ahead = prefetch is not None and sheet in prefetch
         try:
             read[sheet] = read_sheet_rows(path, sheet, required=required, workbook=book,
@@ -522,12 +540,54 @@ class _RowChecker:
         self._infos: dict[int, R.SegmentInfo | None] = {}
         self._wholes: dict[int, _CodingRow] = {}
         self._preloaded: tuple[dict, dict] | None = None
+        self.early: EarlyDecisions | None = None  # see `watch`
+        self._watched: set[str] = set()
 
     def preload(self, ids) -> None:
         """Read the coding states and this coder's decisions of `ids` now (every coding
         the export wrote: a superset of the rows returned), for `codings`."""
         self._preloaded = ({c.id: c for c in self._codings(ids)},
                            {d.coding_id: d for d in self._decisions(ids)})
+
+    def watching(self, bind):
+        """A `_slim` keep_raw whose rows `watch` sees as they are read."""
+        def bound(index: dict[str, int]):
+            take = bind(index)
+
+            def watched(raw: list, number: int):
+                kept = take(raw, number)
+                self.watch(kept)
+                return kept
+            return watched
+        return bound
+
+    def watch(self, row: dict) -> None:
+        """Offer a Codings row's decision to `self.early` as it is read, while every
+        row so far was either such a decision (`_plain_first`, on a coding not flagged
+        for review, so that writing it changes nothing the other checks read) or a row
+        as exported with no coder cell filled; stop at any other row. `_apply` keeps
+        what was written only if it is exactly the start of what it would write."""
+        early = self.early
+        if not early.open:
+            return
+        row_id = row["row_id"]
+        if "_hash" not in row or type(row_id) is not str or row_id in self._watched:
+            early.stop()  # an edited, copied or repeated row: checked as a whole later
+            return
+        self._watched.add(row_id)
+        key = (R.CODINGS_SHEET, row_id)
+        record_of = self.ctx.export_rows
+        current, mine = self._preloaded
+        coding = current.get(record_of.entity_id(key))
+        record_state = record_of.state(key)
+        if record_state is None and len(row) == 4 and "_small" in row:
+            return  # as exported, undecided: unchanged
+        plain = None if coding is None or coding.needs_review else \
+            self._plain_first(row, coding, record_state, mine.get(coding.id))
+        if plain is None:
+            early.stop()
+        else:
+            early.offer(coding.id, plain["decision"], plain["comment"])
 
     def problem(self, code, sheet, row, column, **fields):
         self.work.problems.append(Problem(code, fields, self.file, row, column, sheet))
@@ -715,6 +775,22 @@ class _RowChecker:
             flags = self.flags(flags_cell, sheet, copy["_row"], "corrected_flags") or flags
         self._add(info, code, span, flags, _text(copy.get("comment")), copy["_row"], sheet)
 
+    @staticmethod
+    def _plain_first(row, coding, record_state, stored) -> dict | None:
+        """The usual row's decision, with no check left to run: a first plain decision
+        (accept, reject, discuss) on a coding undecided at export and since, neither
+        merged nor superseded; what `_decision`'s checks conclude. None for any other
+        row."""
+        decision = row.get("decision")
+        if stored is None and record_state is None and decision in _PLAIN_DECISIONS and \
+                type(decision) is str and row.get("corrected_code") is None and \
+                row.get("corrected_flags") is None and coding.merged_into is None and \
+                (coding.produced or coding.coder):
+            return {"decision": decision, "corrected_code": None, "corrected_flags": None,
+                    "comment": _text(row.get("comment")), "coding": coding, "stored": None,
+                    "row": row["_row"]}
+        return None
+
     def _decision(self, row, coding, record_state, stored, row_id) -> None:
         """Check a Codings row's coder cells against the export (`record_state`: what it
         pre-filled) and the store (`stored`: this coder's decision now)."""
@@ -723,19 +799,11 @@ class _RowChecker:
             # a `_slim` row with every coder cell empty, exported undecided: unchanged
             self.work.changes.unchanged += 1
             return
-        decision = row.get("decision")
-        if stored is None and record_state is None and decision in _PLAIN_DECISIONS and \
-                type(decision) is str and row.get("corrected_code") is None and \
-                row.get("corrected_flags") is None and coding.merged_into is None and \
-                (coding.produced or coding.coder):
-            # the usual row: a first plain decision on a coding undecided at export and
-            # since, neither merged nor superseded; what the checks below conclude
-            self.work.decisions.append({
-                "decision": decision, "corrected_code": None, "corrected_flags": None,
-                "comment": _text(row.get("comment")), "coding": coding, "stored": None,
-                "row": at})
+        plain = self._plain_first(row, coding, record_state, stored)
+        if plain is not None:
+            self.work.decisions.append(plain)
             return
-        decision = _text(decision)
+        decision = _text(row.get("decision"))
         decision = decision.lower() if decision else None
         corrected_code = _text(row.get("corrected_code"))
         flags_cell = _text(row.get("corrected_flags"))
@@ -960,6 +1028,13 @@ def _apply(conn, work: _Work, run_id: int | None, *,
     ctx = work.ctx
     changes = work.changes
     codebook = ctx.codebook
+    plain = [item for item in work.decisions
+             if item["decision"] != "change" and item["corrected_code"] is None
+             and item["corrected_flags"] is None
+             and (item["stored"] is None or item["stored"].linked_coding_id is None)]
+    done = {id(item) for item in plain}
+    if work.early is not None:  # before anything else is written (see _after_early)
+        plain = _after_early(work, plain)
     if work.adoption is not None:
         work.adoption.store(conn)
     for item in work.additions:
@@ -972,17 +1047,12 @@ def _apply(conn, work: _Work, run_id: int | None, *,
             codebook_version=codebook.version, run_id=run_id, **item["flags"])
         _record_flags(conn, new_id, item["flags"], ctx, run_id)
         changes.added += 1
-    plain = [item for item in work.decisions
-             if item["decision"] != "change" and item["corrected_code"] is None
-             and item["corrected_flags"] is None
-             and (item["stored"] is None or item["stored"].linked_coding_id is None)]
     if plain:
         known = {i["coding"].id: (i["stored"], i["coding"].needs_review) for i in plain} \
             if checked_state_current else None
         changes.decisions += set_plain_decisions(
             conn, [(i["coding"].id, i["decision"], i["comment"]) for i in plain], ctx.coder,
             role=ctx.role, source=ctx.source, run_id=run_id, known=known)
-    done = {id(item) for item in plain}
     for item in work.decisions:
         if id(item) in done:
             continue
@@ -1027,6 +1097,22 @@ def _apply(conn, work: _Work, run_id: int | None, *,
                       "deleted_rows": changes.deleted, "stale_skipped": changes.stale,
                       **({"adopted": True} if work.adoption is not None else {})},
                  source=ctx.source, run_id=run_id)
+
+
+def _after_early(work: _Work, plain: list[dict]) -> list[dict]:
+    """The plain decisions left to write once `work.early`'s are kept: kept only when
+    nothing is written before plain decisions (no adoption, no added coding) and they
+    are exactly the first of `plain`, in order, each coding once; else undone, and
+    every decision is written here as before."""
+    early = work.early
+    written = early.finish()
+    wanted = [(i["coding"].id, i["decision"], i["comment"]) for i in plain]
+    if work.adoption is None and not work.additions and written == wanted[:len(written)] \
+            and len({coding_id for coding_id, _d, _c in wanted}) == len(wanted):
+        work.changes.decisions += early.keep()
+        return plain[len(written):]
+    early.undo()
+    return plain
 
 
 def _record_flags(conn, coding_id: int, flags: dict, ctx: ImportContext,

@@ -9,7 +9,7 @@ from review_helpers import build_study, query
 from sqlalchemy import select, update
 
 from pipeline.coding.decisions import set_decision
-from pipeline.review.bulk import set_plain_decisions
+from pipeline.review.bulk import set_plain_decisions, write_new_plain_decisions
 from pipeline.store import open_study_store
 from pipeline.store.schema import codings, decisions, events
 from pipeline.study import load_study
@@ -76,6 +76,55 @@ def test_review_bulk_matches_set_decision(tmp_path, monkeypatch, batch, with_kno
     finally:
         store.close()
     assert changed_one == changed_two == 3
+    assert _state(one) == _state(two)
+
+
+_AWKWARD = ['say "why"\n\ttab \\ back\r\x08\x0c', "ünïcödé ¶ – \u2028 \x07 \x1f \x7f", None]
+
+
+@pytest.mark.parametrize("batch", [None, 2], ids=["one-batch", "batches-in-a-thread"])
+def test_review_bulk_new_decisions_written_by_sqlite_match_set_decision(tmp_path, monkeypatch,
+                                                                       batch):
+    """Codings nobody decided and none flagged: SQLite writes the rows and builds the
+    events' JSON (write_new_plain_decisions); awkward text must come out as the encoder
+    writes it."""
+    from pipeline.review import bulk
+
+    if batch is not None:
+        monkeypatch.setattr(bulk, "BATCH", batch)
+        monkeypatch.setattr(bulk, "_NEW_PER_STATEMENT", 1)
+    one = build_study(tmp_path / "one" / "study")
+    shutil.copytree(one.root, tmp_path / "two" / "study")
+    two = load_study(tmp_path / "two" / "study")
+    ids = [r.id for r in query(one, select(codings.c.id).order_by(codings.c.id))][:5]
+    for study in (one, two):
+        store = open_study_store(study)
+        try:
+            with store.write() as conn:
+                for coding_id, text in zip(ids, _AWKWARD[:2], strict=False):
+                    conn.execute(update(codings).where(codings.c.id == coding_id)
+                                 .values(evidence_text=text, coder='a"b'))
+        finally:
+            store.close()
+    wanted = [(i, ("accept", "reject", "discuss")[n % 3], _AWKWARD[n % 3])
+              for n, i in enumerate(ids)]
+    store = open_study_store(one)
+    try:
+        with store.write() as conn:
+            for i, d, c in wanted:
+                set_decision(conn, i, "ana", d, c, source="wb ü", role="coder", run_id=None)
+    finally:
+        store.close()
+    calls = []
+    monkeypatch.setattr(bulk, "write_new_plain_decisions", lambda raw, batch, *a, **k: (
+        calls.append(len(batch)), write_new_plain_decisions(raw, batch, *a, **k))[1])
+    store = open_study_store(two)
+    try:
+        with store.write() as conn:
+            written = set_plain_decisions(conn, wanted, "ana", role="coder", source="wb ü")
+    finally:
+        store.close()
+    assert written == sum(calls) == len(wanted)
     assert _state(one) == _state(two)
 
 

@@ -615,3 +615,58 @@ def test_review_import_takes_the_sheets_a_command_began_parsing(runner, study,
         expected[ids["fair"]] = ("accept", None, None)
     assert my_decisions(study) == expected
     assert report.changes[0].decisions == len(expected)
+
+
+def _plain_only(sheets, ids):
+    for coding_id, decision in zip(ids, ["accept", "reject", "discuss", "accept"],
+                                   strict=True):
+        sheets["Codings"].set(f"C{coding_id}", decision=decision,
+                              comment="why?" if decision == "discuss" else None)
+
+
+def _plain_and_an_added_coding(sheets, ids):
+    _plain_only(sheets, ids)
+    segment = sheets["Segments"].ids()[0]
+    sheets["Segments"].set(segment, add_code="political")
+
+
+def _capitalised_in_the_middle(sheets, ids):
+    _plain_only(sheets, ids)
+    sheets["Codings"].set(f"C{ids[1]}", decision="Reject")  # a check of its own
+
+
+@pytest.mark.parametrize("edit, outcome", [(_plain_only, "keep"),
+                                           (_plain_and_an_added_coding, "undo"),
+                                           (_capitalised_in_the_middle, "keep")],
+                         ids=lambda v: getattr(v, "__name__", v).strip("_"))
+def test_review_import_early_decisions_write_what_the_import_would(runner, study, tmp_path,
+                                                                  monkeypatch, edit, outcome):
+    """Decisions written as the rows are read (EarlyDecisions) leave the store as the
+    import without them does: kept when they are the first it writes, undone else."""
+    from pipeline.review import importer
+    from pipeline.review.bulk import EarlyDecisions
+
+    path = export(runner, study)
+    with edit_workbook(path) as sheets:
+        edit(sheets, sorted(coding_ids(study).values()))
+    shutil.copytree(study.root, tmp_path / "without")
+    without = load_study(tmp_path / "without")
+    ends = []
+    for end in ("keep", "undo"):
+        original = getattr(EarlyDecisions, end)
+        monkeypatch.setattr(EarlyDecisions, end, lambda self, _o=original, _e=end: (
+            ends.append(_e), _o(self))[1])
+    assert cli(runner, study, "review", "import", str(path)).exit_code == 0
+    assert ends == [outcome]
+    validate = importer._validate
+    monkeypatch.setattr(importer, "_validate",
+                        lambda *args, **kwargs: validate(*args, **{**kwargs, "early": False}))
+    result = cli(runner, without, "review", "import", str(without.root / path.name))
+    assert result.exit_code == 0, result.stderr
+    assert ends == [outcome]
+
+    def timeless(study):
+        return [[{k: v for k, v in row._mapping.items()
+                  if k not in ("time", "updated_at", "imported_at")} for row in table]
+                for table in store_dump(study)]
+    assert timeless(study) == timeless(without)
