@@ -1142,6 +1142,9 @@ class ActorRecognizer:
                                          or self._verb_subject(view, start, end))) or (
             listed or self._listed_with(view, start, known, end))
         for s, e, kind in kinds:
+            if kind.role == "modifier" and e < end and view.shape[e] == HYPHEN and \
+                    _attached(view, e):
+                continue  # "Saint-Gobain", "Sainte-Marie": a part of one proper name
             factor = 2.0 if head is not None and (s, e) == head[:2] else 1.0
             if kind.role == "head" and (head is None or (s, e) != head[:2]):
                 factor = 0.5
@@ -1184,7 +1187,7 @@ class ActorRecognizer:
             if ambiguous and initiative_position == "object" and not (strong or slot):
                 return None
         elif not org_head and not strong and (
-                chunk.quoted or initiative_position or self._lower_head_after(view, end)):
+                chunk.quoted or initiative_position or self._lower_head_after(view, start, end)):
             view.initiative_chunks.append(chunk)
             return None
         if not (org_head or strong or ambiguous or acronym or branch or slot):
@@ -1236,13 +1239,15 @@ class ActorRecognizer:
 
     def _syntactic_head(self, view, start, end, kinds):
         """The head word of a name: the last organisation or initiative head before its
-        complement ("Ministry of Justice" -> Ministry; "Refugee Council" -> Council)."""
+        complement ("Ministry of Justice" -> Ministry; "Refugee Council" -> Council), else
+        the head that ends it ("Bay of Plenty Regional Council")."""
         limit = end
         for i in range(start + 1, end):
             if view.shape[i] == LOWER and view.folded(i) in self.cues.complement:
                 limit = i
                 break
-        heads = [k for k in kinds if k[2].role == "head" and k[0] < limit]
+        heads = [k for k in kinds if k[2].role == "head" and k[0] < limit] or [
+            k for k in kinds if k[2].role == "head" and k[1] == end]
         inits = self._initiative_head(view, start, limit)
         if heads:
             head = heads[-1]
@@ -1524,6 +1529,8 @@ class ActorRecognizer:
         if before > sent_start and view.folded(before) == "the" and (
                 view.shape[before - 1] == COMMA or view.folded(before - 1) == "and"):
             before -= 1  # "X, the airport operator, and the Caritasverband Frankfurt offer"
+        elif before == sent_start and view.folded(before) == "the":
+            before -= 1  # "The Secours Catholique gives legal advice"
         if before >= sent_start and not (view.shape[before] == COMMA or view.folded(before) in (
                 "that", "and", "but", "while", "whereas", ";")):
             return False
@@ -1583,13 +1590,16 @@ class ActorRecognizer:
                 return "passive"
         return None
 
-    def _lower_head_after(self, view: DocView, end: int) -> bool:
-        """ "the Papyrus operation", "the 'Arrivo Berlin' training initiative"."""
+    def _lower_head_after(self, view: DocView, start: int, end: int) -> bool:
+        """ "the Papyrus operation", "the 'Arrivo Berlin' training initiative"; not a verb
+        after a listed name ("the Governorate and Ecopetrol fund courses")."""
         k = end
         if k < view.length and view.shape[k] == QUOTE:
             k += 1
+        listed = start > 0 and view.folded(start - 1) in ("and", "&")
         for s, e, _ in view.groups.get("init_lower_heads", ()):
-            if k <= s <= k + 1 and all(view.shape[i] == LOWER for i in range(s, e)):
+            if k <= s <= k + 1 and all(view.shape[i] == LOWER for i in range(s, e)) and not (
+                    listed and s == k and view.in_group("init_run_verbs", s, e)):
                 return True
         return False
 

@@ -578,3 +578,21 @@ def test_actors_description_with_and_stops_at_a_listed_kind(tagger):
 ])
 def test_actors_eighth_session_name_cues(tagger, text, name, category):
     assert actor(tagger.tag(text), name)["category"] == category
+
+
+@pytest.mark.parametrize("text, name, category", [
+    # a head that ends a name after its complement
+    ("The Isle of Velmor Regional Council houses seasonal workers.",
+     "Isle of Velmor Regional Council", "policy_maker"),
+    # "The" before a name that opens the sentence and does what organisations do
+    ("The Velmore Catholique gives legal advice.", "Velmore Catholique", "civil_society"),
+    ("Emmaüs Velmor collects furniture for refugee families.", "Emmaüs Velmor",
+     "civil_society"),
+    # a verb after a listed name is no initiative head ("the Velmopetrol fund")
+    ("The Tarija Governorate and Velmopetrol fund vocational courses.", "Velmopetrol",
+     "business"),
+    # a modifier hyphenated into a proper name votes for nothing
+    ("Saint-Velmor donated the flooring.", "Saint-Velmor", "business"),
+])
+def test_actors_eighth_session_heads_subjects_and_hyphens(tagger, text, name, category):
+    assert actor(tagger.tag(text), name)["category"] == category
