@@ -117,6 +117,7 @@ class Register:
     warnings: list[Problem] = field(default_factory=list)
 
     def __post_init__(self):
+        self._by_name: dict[str, City] | None = None
         self._city_lookup: dict[str, str] = {}
         for city in self.cities:
             for name in (city.name, *city.aliases):
@@ -145,8 +146,11 @@ class Register:
         return self._city_lookup.get(_fold(name))
 
     def city(self, name: str) -> City | None:
-        canonical_name = self.canonical_city(name)
-        return next((c for c in self.cities if c.name == canonical_name), None)
+        if self._by_name is None:  # built on first use: a report asks once per interview
+            self._by_name = {}
+            for city in self.cities:
+                self._by_name.setdefault(city.name, city)
+        return self._by_name.get(self.canonical_city(name))
 
     def city_code(self, city: str) -> str:
         """Three-letter code from the cities sheet, else the name's first three letters."""

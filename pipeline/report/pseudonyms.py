@@ -38,8 +38,11 @@ def _value(metadata: dict, name: str):
     return state.get("value") if isinstance(state, dict) else None
 
 
-def assign_pseudonyms(conn: Connection, register) -> dict[int, str]:
-    """Interview id -> pseudonym, for every interview in the store."""
+def assign_pseudonyms(conn: Connection, register,
+                      metadata_of: dict[int, dict] | None = None) -> dict[int, str]:
+    """Interview id -> pseudonym, for every interview in the store. `metadata_of`: the
+    interviews' metadata already parsed (a report's scope has the active ones)."""
+    metadata_of = metadata_of or {}
     rows = conn.execute(select(interviews.c.id, interviews.c.file, interviews.c.metadata)
                         .order_by(interviews.c.id)).all()
     given: dict[int, str] = {}
@@ -49,7 +52,9 @@ def assign_pseudonyms(conn: Connection, register) -> dict[int, str]:
         if register_row is not None and register_row.pseudonym:
             given[row.id] = register_row.pseudonym.strip()
             continue
-        metadata = json.loads(row.metadata or "{}")
+        metadata = metadata_of.get(row.id)
+        if metadata is None:
+            metadata = json.loads(row.metadata or "{}")
         city = _value(metadata, "city") or (register_row.city if register_row else None)
         category = _value(metadata, "stakeholder_category") or (
             register_row.category if register_row else None)
