@@ -131,7 +131,8 @@ def cue_problems(doc: YamlDocument, file: str) -> list[Problem]:
                 "list_words", "list_fillers", "self_references", "agreement_nouns",
                 "funding_nouns"):
         check([key], data[key])
-    for key in ("actor_verbs", "owner_verbs", "third_actor_verbs", "joint_verbs"):
+    for key in ("actor_verbs", "owner_verbs", "third_actor_verbs", "joint_verbs",
+                "transfer_verbs"):
         if key in data:
             check([key], data[key])
     for i, kind in enumerate(data["kinds"]):
@@ -284,6 +285,7 @@ class EntityMatcher:
         self._add("owner", None, data.get("owner_verbs", []))
         self._add("third_verb", None, data.get("third_actor_verbs", []))
         self._add("joint_verb", None, data.get("joint_verbs", []))
+        self._add("transfer_verb", None, data.get("transfer_verbs", []))
         self._add("term", None, data["terminators"])
         self._add("member", None, data["member_markers"])
         self._add("selfref", None, data["self_references"])

@@ -250,6 +250,9 @@ class PartnershipRecognizer:
                 if len({a.key for a in group}) >= 2 and (
                         group_name == "init_run_verbs" or self._listed(view, group)):
                     add(s, e, "joint")
+        for s, e, _ in view.groups.get("transfer_verb", ()):
+            if s not in taken and self._receiver_after(view, e):
+                add(s, e, "verb")
         run_verbs = view.groups.get("init_run_verbs", ())
         for s, e, _ in view.groups.get("init_by_verbs", ()):
             clause_start, clause_end = view.clause_bounds(s, e)
@@ -302,6 +305,25 @@ class PartnershipRecognizer:
                     add(s, e, "joint")
         cues.sort()
         return cues
+
+    @staticmethod
+    def _receiver_after(view: DocView, verb_end: int) -> bool:
+        """A named receiver right after a verb of paying or giving, then "to <verb>" or what
+        it is given ("pays the Hunar Foundation, a charity, to teach", "gave X a building")."""
+        j = verb_end + (verb_end < view.length and view.folded(verb_end) == "the")
+        receiver = view.actor_at(j) if j < view.length else None
+        if receiver is None or receiver.start != j or receiver.generic:
+            return False
+        k = receiver.end
+        if k < view.length and view.shape[k] == COMMA:  # past an apposition
+            close = k + 1
+            while close < view.length and close - k < 12 and view.shape[close] != COMMA:
+                close += 1
+            k = close + 1
+        if k + 1 >= view.length or view.sent[k] != view.sent[verb_end]:
+            return False
+        return (view.folded(k) == "to" and view.shape[k + 1] == LOWER) or view.folded(k) in (
+            "a", "an", "its", "their")
 
     @staticmethod
     def _through_initiatives(view: DocView, initiatives) -> list[PartnershipMention]:

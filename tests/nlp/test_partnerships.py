@@ -422,3 +422,14 @@ def test_partnerships_listed_subjects_past_an_apposition_or_acronym(tagger, text
     result = tagger.tag(text)
     assert [set(p["parties"]) for p in result["partnerships"]] == [parties]
     assert "Kurdish NGO" not in [a["name"] for a in result["actors"]]
+
+
+@pytest.mark.parametrize("text, parties", [
+    ("The Tarija City Council pays Velmora Aid, a charity, to run a shelter.",
+     [["Tarija City Council", "Velmora Aid"]]),
+    ("The Tarija City Council gave the Velmora Foundation a building.",
+     [["Tarija City Council", "Velmora Foundation"]]),
+    ("The Tarija City Council pays the Velmora Foundation every March.", []),
+])
+def test_partnerships_paying_or_giving_a_named_receiver(tagger, text, parties):
+    assert [sorted(p["parties"]) for p in tagger.tag(text)["partnerships"]] == parties
