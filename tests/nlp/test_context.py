@@ -169,3 +169,22 @@ def test_context_double_negation_with_without(tagger):
 ])
 def test_context_dimensions_of_shared_nouns_and_who_is_served(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
+
+
+@pytest.mark.parametrize("text, dimensions", [
+    # a refusal after a prior negation cancels it: an inclusive rule stated negatively
+    ("No child is refused a place at a municipal day-care centre.", ["social"]),
+    ("No one is denied emergency care at the city hospital.", ["social"]),
+    ("The clinic refuses to treat migrants without insurance.", []),
+    # a right or an offer the person may use is no wish: "can ask for help", "may vote"
+    ("Parents can ask for help with school enrolment at the weekly drop-in.", ["social"]),
+    ("Foreign residents may vote in departmental and national elections.", ["political"]),
+    ("The network campaigns for the political rights of migrants abroad.", ["political"]),
+    # a protection, permit or document held says who is served
+    ("The parish hands out food parcels to families under temporary protection.", ["social"]),
+    ("The NGO offers small loans to refugee traders who have a business permit.", ["economic"]),
+    ("Haitians hold humanitarian visas rather than refugee status.", []),
+])
+def test_context_dimensions_of_refusals_permissions_and_held_documents(tagger, text,
+                                                                       dimensions):
+    assert tagger.tag(text)["dimensions"] == dimensions
