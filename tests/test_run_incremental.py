@@ -138,12 +138,23 @@ def test_run_incremental_damaged_output_is_written_again(runner, sample, damage)
 
 
 def test_run_incremental_rerun_after_a_change_equals_a_clean_regeneration(runner, sample,
-                                                                          tmp_path):
+                                                                          tmp_path,
+                                                                          monkeypatch):
+    import pipeline.store.interview_states as states_module
+
     run(runner, sample)
     transcript = sorted((sample / "transcripts_sample").glob("*.docx"))[0]
     append_paragraph(transcript, "The city has since opened a second welcome desk for "
                      "newcomers, run together with a local refugee association.")
+    reads = []
+    read_states = states_module.interview_states
+    monkeypatch.setattr(states_module, "interview_states",
+                        lambda cursor, sources: reads.append(tuple(sources))
+                        or read_states(cursor, sources))
     second = run(runner, sample)
+    # aggregate, report and manifest share one read of every interview's state
+    assert len(reads) == 1, reads
+    monkeypatch.undo()
     assert "code: unchanged, skipped" not in second.stderr
     assert "unchanged and kept" in second.stderr  # the other cities' reports
     # nobody reviewed yet: agreement has nothing to compare, recoded interview or not

@@ -228,7 +228,8 @@ def finished_quietly(finished: Callable[[], object]) -> None:
 
 
 def _datasets(report: AggregateReport, conn, study, *, include_suggested: bool, scope,
-              codebook, out: Path, keep: KeepFile | None, cache, pool: Executor
+              codebook, out: Path, keep: KeepFile | None, cache, pool: Executor,
+              read_states: Callable[..., dict] | None = None
               ) -> tuple[Callable[[], dict[str, int]], dict[int, dict[str, int]]]:
     """Both datasets from rendered chunks (cached per interview in `cache`, a ChunkCache,
     when given); from rows when Parquet needs the values themselves. Returns the function
@@ -240,7 +241,7 @@ def _datasets(report: AggregateReport, conn, study, *, include_suggested: bool, 
     label = file_label(include_suggested)
     source = rendered_datasets(conn, study, include_suggested=include_suggested,
                                scope=scope, codebook=codebook, cache=cache,
-                               parquet=parquet_available())
+                               parquet=parquet_available(), read_states=read_states)
     finished = _write_datasets(report, source, out, label, keep, pool=pool)
     report.rendered = len(source.rendered)
 
@@ -268,7 +269,8 @@ def aggregate_study(study, store: Store, *, round: str | None = None,
                     out: Path | None = None,
                     register_problems: bool = True,
                     keep: KeepFile | None = None, cache: bool = True,
-                    register=None) -> AggregateReport:
+                    register=None,
+                    read_states: Callable[..., dict] | None = None) -> AggregateReport:
     """Write the coded datasets and the study's tables into `out` (default: the study's
     outputs folder) and cross-check them; a broken register is reported (unless
     `register_problems` is False: `run` reports it in its register stage already), and the
@@ -276,7 +278,8 @@ def aggregate_study(study, store: Store, *, round: str | None = None,
     may be left as it is (`run`: same content as last time and the file intact). With
     `cache`, an interview's dataset rows are rendered again only when they changed
     (pipeline.aggregate.cache); the files are the same either way. `register`: the
-    register already read (by the run's register stage), else it is read here."""
+    register already read (by the run's register stage), else it is read here.
+    `read_states`: see pipeline.aggregate.datasets.rendered_datasets."""
     from pipeline.aggregate.tables import load_study_register
     from pipeline.ingest.register import Register
 
@@ -309,7 +312,8 @@ def aggregate_study(study, store: Store, *, round: str | None = None,
                     from exc
             dataset_counts, challenge_counts = _datasets(
                 report, conn, study, include_suggested=include_suggested, scope=all_scope,
-                codebook=codebook, out=out, keep=keep, cache=chunk_cache, pool=pool)
+                codebook=codebook, out=out, keep=keep, cache=chunk_cache, pool=pool,
+                read_states=read_states)
             try:
                 tables = study_tables(conn, study, scope=scope,
                                       include_suggested=include_suggested, codebook=codebook,
@@ -367,7 +371,8 @@ def stage_aggregate(ctx) -> None:
 
     report = aggregate_study(ctx.study, ctx.store, run_id=ctx.run_id,
                              register_problems=False, keep=keep,
-                             register=getattr(ctx, "register", None))
+                             register=getattr(ctx, "register", None),
+                             read_states=memory.interview_states)
     ctx.problems.extend(report.problems)
     outputs = {f"aggregate_{name}": path for name, path in report.outputs.items()}
     counts = {f"aggregate_{name}": count for name, count in report.counts.items()}

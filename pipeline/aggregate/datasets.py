@@ -356,13 +356,22 @@ class RenderedDatasets:
 
 def rendered_datasets(conn: Connection, study, *, include_suggested: bool = False,
                       scope: Scope | None = None, codebook: CodebookInfo | None = None,
-                      cache=None, parquet: bool = True) -> RenderedDatasets:
+                      cache=None, parquet: bool = True,
+                      read_states: Callable[..., dict] | None = None) -> RenderedDatasets:
     """The datasets as rendered chunks, an interview's rows rendered again only when what
     they are made of changed (pipeline.aggregate.cache: keys, validity). Consume `chunks`
-    while `conn` is open; commit the cache once they are exhausted."""
+    while `conn` is open; commit the cache once they are exhausted. `read_states(conn,
+    sources)`: how to read pipeline.store.interview_states (a run's RunMemory keeps them
+    for the report and the manifest, which read the same grouped queries)."""
     import json
 
-    from pipeline.aggregate.cache import code_version, interview_states, key_of, store_token
+    from pipeline.aggregate.cache import (
+        DATASET_SOURCES,
+        code_version,
+        interview_states,
+        key_of,
+        store_token,
+    )
     from pipeline.aggregate.writing import render_chunk
     from pipeline.coding.decisions import coding_statuses
 
@@ -376,7 +385,8 @@ def rendered_datasets(conn: Connection, study, *, include_suggested: bool = Fals
     if cache is not None:
         cache.follow_store(dict(cursor.execute("SELECT table_name, version "
                                                "FROM data_versions")), store_token(cursor))
-    states = interview_states(cursor)
+    states = read_states(conn, DATASET_SOURCES) if read_states is not None \
+        else interview_states(cursor)
     resolvers = _entity_resolvers(conn)
     common = [code_version(), label, parquet, sorted(codebook.labels.items())]
     long = long_head(include_suggested)
