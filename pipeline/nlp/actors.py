@@ -750,6 +750,7 @@ class ActorRecognizer:
         self._whole_text_name(view, actors)
         self._acronyms_listed_with_companies(view, actors)
         actors.extend(self._aliases_in_brackets(view, actors, taken))
+        actors.extend(self._bodies_of_places(view, taken))
         actors.extend(self._generic(view, taken))
         actors.sort(key=lambda a: (a.start, a.end))
         _named_appositions(view, actors)
@@ -1323,8 +1324,17 @@ class ActorRecognizer:
                  and all(view.shape[i] in (LOWER, HYPHEN, POSS) for i in range(m[0], m[1]))
                  and not view.in_group("init_heads", m[1] - 1, m[1])
                  and not _plural(view.folded(m[1] - 1))]  # "UNRWA schools": what X runs
+        if not after and end - start > 1 and end < sent_end and view.shape[end] == LOWER:
+            # "the Davao City government": a head phrase begun by the name's last word
+            after = [m for m in view.in_group("kind", end - 1, end + 3)
+                     if m[0] == end - 1 and m[1] > end and m[2].role == "head"
+                     and m[2].category == "policy_maker"
+                     and all(view.shape[i] == LOWER for i in range(end, m[1]))
+                     and not _plural(view.folded(m[1] - 1))]
+        public_head = bool(after) and after[-1][2].category == "policy_maker" and start > 0 \
+            and view.folded(start - 1) == "the"  # "the Var prefecture"
         if after and not (start > 0 and view.folded(start - 1) in ("a", "an")) and not (
-                end - start == 1 and self._common(view, start, end)):
+                end - start == 1 and self._common(view, start, end) and not public_head):
             ms, me, kind = after[-1]
             nxt = me
             while nxt < sent_end and view.shape[nxt] in (COMMA, OPEN):
@@ -1701,6 +1711,29 @@ class ActorRecognizer:
                         evidence=["brackets"]))
         return found
 
+    @staticmethod
+    def _bodies_of_places(view: DocView, taken) -> list[ActorMention]:
+        """ "the canton of Lucerne", "the province of Limburg": a region word in lower case,
+        "of" and a capitalised place name the region's government (not after "in the")."""
+        found = []
+        for s, e, kind in view.longest("kind"):
+            if kind.id != "region" or s < 1 or e + 1 >= view.length or taken.any(s, e) or \
+                    view.folded(s - 1) != "the" or view.folded(e) != "of" or \
+                    view.shape[e + 1] != CAP or any(view.shape[i] != LOWER for i in range(s, e)):
+                continue
+            if s > 1 and view.folded(s - 2) in _PLACE_PREPOSITIONS:
+                continue  # "refugees in the canton of Vaud": a place
+            k = e + 1
+            while k < view.length and view.shape[k] == CAP and not taken[k] and \
+                    view.sent[k] == view.sent[s]:
+                k += 1
+            name = view.span_text(s, k)
+            found.append(ActorMention(s, k, name, name, kind.category, kind.sector, guess=True,
+                                      source="name", sentence=int(view.sent[s]),
+                                      evidence=["place_body"]))
+            taken.mark(s, k)
+        return found
+
     def _generic(self, view: DocView, taken: numpy.ndarray, dry: bool = False
                  ) -> list[ActorMention]:
         found = []
@@ -1935,6 +1968,8 @@ _STOP_WORDS = _stop_words()
 # Kinds whose complement is a place ("City of ...", "Province of ..."): "and" after it joins
 # two actors, not two parts of one name.
 _PLACE_HEADS = frozenset({"municipality", "region"})
+_PLACE_PREPOSITIONS = frozenset({"in", "across", "throughout", "within", "around", "to", "from",
+                                 "into", "near", "outside", "at"})
 _BRANCH_WORDS = frozenset({"office", "offices", "branch", "branches", "delegation", "mission",
                            "team", "representation"})
 _AUXILIARIES = frozenset({"has", "have", "had", "also", "now", "will", "recently", "already",

@@ -596,3 +596,16 @@ def test_actors_eighth_session_name_cues(tagger, text, name, category):
 ])
 def test_actors_eighth_session_heads_subjects_and_hyphens(tagger, text, name, category):
     assert actor(tagger.tag(text), name)["category"] == category
+
+
+@pytest.mark.parametrize("text, name", [
+    ("The Velmor City government trains displaced families.", "Velmor City government"),
+    ("The Var prefecture signed an agreement with Velmora Aid.", "Var prefecture"),
+    ("Velmora Aid runs the shelters of the canton of Tarija.", "canton of Tarija"),
+])
+def test_actors_public_bodies_named_by_a_place_and_a_lower_case_head(tagger, text, name):
+    assert actor(tagger.tag(text), name)["category"] == "policy_maker"
+
+
+def test_actors_region_after_a_preposition_of_place_is_no_body(tagger):
+    assert not tagger.tag("Many refugees live in the canton of Tarija.")["actors"]
