@@ -352,24 +352,32 @@ class EarlyDecisions:
     (`write_new_plain_decisions`, which runs without the GIL while the reader works in
     Python), inside a savepoint of the import's transaction. Once everything is
     checked, the caller either `keep`s them, when they are exactly the first decisions
-    it would have written, in the same order, or `undo`es them (back to the savepoint)
-    and writes as before. A refused import rolls the whole transaction back anyway.
+    it would have written, in the same order (`wrote_first_of`), or `undo`es them (back
+    to the savepoint) and writes as before. A refused import rolls the whole
+    transaction back anyway.
+
+    What was written is remembered as a count and a digest, not as 100,000 tuples: the
+    reading is the import's peak of memory. `pool`: an idle single-thread executor to
+    write in (a thread that already has its malloc arena), else one of its own.
     """
 
     _SAVEPOINT = "early_decisions"
 
     def __init__(self, conn: Connection, coder: str, *, role: str, source: str,
-                 run_id: int | None = None):
+                 run_id: int | None = None, pool=None):
+        import hashlib
         from concurrent.futures import ThreadPoolExecutor
 
         self._raw = _driver(conn)
         self._coder, self._role, self._source, self._run_id = coder, role, source, run_id
         self._pending: list[tuple[int, str, str | None]] = []
         self._writes: list = []
-        self.written: list[tuple[int, str, str | None]] = []  # submitted, in order
+        self.count = 0  # decisions submitted
+        self._digest = hashlib.sha256()  # of their _listed text, in order
         self.open = True  # offers are taken
         self._raw.execute(f"SAVEPOINT {self._SAVEPOINT}")
-        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._own_pool = pool is None
+        self._pool = ThreadPoolExecutor(max_workers=1) if pool is None else pool
 
     def offer(self, coding_id: int, decision: str, comment: str | None) -> None:
         self._pending.append((coding_id, decision, comment))
@@ -385,25 +393,33 @@ class EarlyDecisions:
     def _submit(self) -> None:
         if self._pending:
             batch, self._pending = self._pending, []
-            self.written.extend(batch)
+            self.count += len(batch)
+            self._digest.update(_listed(batch))
             self._writes.append(self._pool.submit(
                 write_new_plain_decisions, self._raw, batch, self._coder, role=self._role,
                 source=self._source, run_id=self._run_id))
 
-    def finish(self) -> list[tuple[int, str, str | None]]:
-        """Wait for every write (raising its error); what was written, in order."""
+    def finish(self) -> None:
+        """Wait for every write (raising its error)."""
         self.stop()
         try:
             for write in self._writes:
                 write.result()
         finally:
-            self._pool.shutdown(wait=True)
-        return self.written
+            if self._own_pool:
+                self._pool.shutdown(wait=True)
+
+    def wrote_first_of(self, wanted: list[tuple[int, str, str | None]]) -> bool:
+        """Whether what was written is exactly the start of `wanted`, in order."""
+        import hashlib
+
+        self.finish()
+        return hashlib.sha256(_listed(wanted[:self.count])).digest() == self._digest.digest()
 
     def keep(self) -> int:
         self.finish()
         self._raw.execute(f"RELEASE {self._SAVEPOINT}")
-        return len(self.written)
+        return self.count
 
     def undo(self) -> None:
         try:
@@ -411,3 +427,9 @@ class EarlyDecisions:
         finally:
             self._raw.execute(f"ROLLBACK TO {self._SAVEPOINT}")
             self._raw.execute(f"RELEASE {self._SAVEPOINT}")
+
+
+def _listed(decisions: list[tuple[int, str, str | None]]) -> bytes:
+    """The decisions as text that names them exactly (repr of integers, text and None)
+    and adds up: a list's text is its parts' texts joined."""
+    return "".join([f"{d!r};" for d in decisions]).encode("utf-8", "surrogatepass")

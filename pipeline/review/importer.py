@@ -292,9 +292,14 @@ def _validate_file(conn, study, codebook, path: Path, *, skip_stale: bool, dry_r
     try:
         recorded = export_rows(conn, export.id) if recorded is None else \
             ExportRecord.of(recorded)
-        _check_rows(conn, study, codebook, path, book, work, export, recorded, source,
-                    prefetch, skip_stale=skip_stale, dry_run=dry_run, run_id=run_id,
-                    early=early and work.adoption is None and export.kind != "adjudication")
+        try:
+            _check_rows(conn, study, codebook, path, book, work, export, recorded, source,
+                        prefetch, skip_stale=skip_stale, dry_run=dry_run, run_id=run_id,
+                        early=early and work.adoption is None
+                        and export.kind != "adjudication")
+        finally:
+            if work.early is not None:  # it may write in a thread of the prefetch
+                work.early.finish()
     finally:
         if prefetch is not None:
             prefetch.close()
@@ -334,7 +339,8 @@ def _check_rows(conn, study, codebook, path: Path, book, work: _Work, export, re
         checker.preload(recorded.entity_ids(R.CODINGS_SHEET))
         if early:
             work.early = checker.early = EarlyDecisions(
-                conn, export.coder, role=person.role, source=source, run_id=run_id)
+                conn, export.coder, role=person.role, source=source, run_id=run_id,
+                pool=prefetch.pool_of(R.SEGMENTS_SHEET))
     found: dict[str, list[Problem]] = defaultdict(list)  # reported in `sheets` order
     for sheet in _READING_ORDER:
         required = sheets[sheet]
@@ -541,7 +547,7 @@ class _RowChecker:
         self._wholes: dict[int, _CodingRow] = {}
         self._preloaded: tuple[dict, dict] | None = None
         self.early: EarlyDecisions | None = None  # see `watch`
-        self._watched: set[str] = set()
+        self._offered = bytearray()  # 1 at each coding id offered to `early`
 
     def preload(self, ids) -> None:
         """Read the coding states and this coder's decisions of `ids` now (every coding
@@ -563,31 +569,29 @@ class _RowChecker:
 
     def watch(self, row: dict) -> None:
         """Offer a Codings row's decision to `self.early` as it is read, while every
-        row so far was either such a decision (`_plain_first`, on a coding not flagged
+        row so far was either such a decision (`_usual_decision`, on a coding not flagged
         for review, so that writing it changes nothing the other checks read) or a row
-        as exported with no coder cell filled; stop at any other row. `_apply` keeps
-        what was written only if it is exactly the start of what it would write."""
+        with no coder cell filled; stop at any other row. `_apply` keeps what was
+        written only if it is exactly the start of what it would write."""
         early = self.early
-        if not early.open:
-            return
+        if not early.open or (len(row) == 4 and "_small" in row):
+            return  # a `_slim` row with no coder cell filled: no decision
         row_id = row["row_id"]
-        if "_hash" not in row or type(row_id) is not str or row_id in self._watched:
-            early.stop()  # an edited, copied or repeated row: checked as a whole later
+        if "_hash" not in row or type(row_id) is not str:
+            early.stop()  # an edited or copied row: checked as a whole later
             return
-        self._watched.add(row_id)
         key = (R.CODINGS_SHEET, row_id)
-        record_of = self.ctx.export_rows
         current, mine = self._preloaded
-        coding = current.get(record_of.entity_id(key))
-        record_state = record_of.state(key)
-        if record_state is None and len(row) == 4 and "_small" in row:
-            return  # as exported, undecided: unchanged
-        plain = None if coding is None or coding.needs_review else \
-            self._plain_first(row, coding, record_state, mine.get(coding.id))
-        if plain is None:
-            early.stop()
-        else:
-            early.offer(coding.id, plain["decision"], plain["comment"])
+        coding = current.get(self.ctx.export_rows.entity_id(key))
+        usual = None if coding is None or coding.needs_review else self._usual_decision(
+            row, coding, self.ctx.export_rows.state(key), mine.get(coding.id))
+        if usual is not None and not self._offered:
+            self._offered = bytearray(max(current) + 1)
+        if usual is None or self._offered[coding.id]:
+            early.stop()  # a row of another kind, or a repeated one
+            return
+        self._offered[coding.id] = 1
+        early.offer(coding.id, *usual)
 
     def problem(self, code, sheet, row, column, **fields):
         self.work.problems.append(Problem(code, fields, self.file, row, column, sheet))
@@ -776,19 +780,17 @@ class _RowChecker:
         self._add(info, code, span, flags, _text(copy.get("comment")), copy["_row"], sheet)
 
     @staticmethod
-    def _plain_first(row, coding, record_state, stored) -> dict | None:
-        """The usual row's decision, with no check left to run: a first plain decision
-        (accept, reject, discuss) on a coding undecided at export and since, neither
-        merged nor superseded; what `_decision`'s checks conclude. None for any other
-        row."""
+    def _usual_decision(row, coding, record_state, stored) -> tuple | None:
+        """(decision, comment) of the usual row, with no check left to run: a first plain
+        decision (accept, reject, discuss) on a coding undecided at export and since,
+        neither merged nor superseded; what `_decision`'s checks conclude. None for any
+        other row."""
         decision = row.get("decision")
         if stored is None and record_state is None and decision in _PLAIN_DECISIONS and \
                 type(decision) is str and row.get("corrected_code") is None and \
                 row.get("corrected_flags") is None and coding.merged_into is None and \
                 (coding.produced or coding.coder):
-            return {"decision": decision, "corrected_code": None, "corrected_flags": None,
-                    "comment": _text(row.get("comment")), "coding": coding, "stored": None,
-                    "row": row["_row"]}
+            return decision, _text(row.get("comment"))
         return None
 
     def _decision(self, row, coding, record_state, stored, row_id) -> None:
@@ -799,9 +801,11 @@ class _RowChecker:
             # a `_slim` row with every coder cell empty, exported undecided: unchanged
             self.work.changes.unchanged += 1
             return
-        plain = self._plain_first(row, coding, record_state, stored)
-        if plain is not None:
-            self.work.decisions.append(plain)
+        usual = self._usual_decision(row, coding, record_state, stored)
+        if usual is not None:
+            self.work.decisions.append({
+                "decision": usual[0], "corrected_code": None, "corrected_flags": None,
+                "comment": usual[1], "coding": coding, "stored": None, "row": at})
             return
         decision = _text(row.get("decision"))
         decision = decision.lower() if decision else None
@@ -1105,12 +1109,12 @@ def _after_early(work: _Work, plain: list[dict]) -> list[dict]:
     are exactly the first of `plain`, in order, each coding once; else undone, and
     every decision is written here as before."""
     early = work.early
-    written = early.finish()
     wanted = [(i["coding"].id, i["decision"], i["comment"]) for i in plain]
-    if work.adoption is None and not work.additions and written == wanted[:len(written)] \
+    if work.adoption is None and not work.additions and early.wrote_first_of(wanted) \
             and len({coding_id for coding_id, _d, _c in wanted}) == len(wanted):
-        work.changes.decisions += early.keep()
-        return plain[len(written):]
+        kept = early.keep()
+        work.changes.decisions += kept
+        return plain[kept:]
     early.undo()
     return plain
 

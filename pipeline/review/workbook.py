@@ -820,6 +820,15 @@ class SheetPrefetch:
     def formulas(self, sheet: str):
         return self._formulas[sheet].result()
 
+    def pool_of(self, sheet: str):
+        """The single-thread executor that parses `sheet` and then looks for its
+        formulas, or None: more work given to it runs after those (in a thread that
+        has its malloc arena already; a new thread's would add to the import's peak).
+        `close` cancels what has not started."""
+        if sheet not in self._formulas:
+            return None
+        return self._pools[list(self._formulas).index(sheet)]
+
     def close(self) -> None:
         self._sheets.clear()
         for pool in self._pools:
