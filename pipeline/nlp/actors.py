@@ -132,7 +132,7 @@ def cue_problems(doc: YamlDocument, file: str) -> list[Problem]:
                 "funding_nouns"):
         check([key], data[key])
     for key in ("actor_verbs", "owner_verbs", "third_actor_verbs", "joint_verbs",
-                "transfer_verbs"):
+                "transfer_verbs", "through_verbs"):
         if key in data:
             check([key], data[key])
     for i, kind in enumerate(data["kinds"]):
@@ -286,6 +286,7 @@ class EntityMatcher:
         self._add("third_verb", None, data.get("third_actor_verbs", []))
         self._add("joint_verb", None, data.get("joint_verbs", []))
         self._add("transfer_verb", None, data.get("transfer_verbs", []))
+        self._add("through_verb", None, data.get("through_verbs", []))
         self._add("term", None, data["terminators"])
         self._add("member", None, data["member_markers"])
         self._add("selfref", None, data["self_references"])

@@ -253,6 +253,10 @@ class PartnershipRecognizer:
         for s, e, _ in view.groups.get("transfer_verb", ()):
             if s not in taken and self._receiver_after(view, e):
                 add(s, e, "verb")
+        for _, e, _ in view.groups.get("through_verb", ()):
+            through = self._through_partner(view, e)
+            if through is not None and through not in taken:
+                add(through, through + 1, "with")
         run_verbs = view.groups.get("init_run_verbs", ())
         for s, e, _ in view.groups.get("init_by_verbs", ()):
             clause_start, clause_end = view.clause_bounds(s, e)
@@ -305,6 +309,21 @@ class PartnershipRecognizer:
                     add(s, e, "joint")
         cues.sort()
         return cues
+
+    @staticmethod
+    def _through_partner(view: DocView, verb_end: int) -> int | None:
+        """The "through" of "hired 60 refugees through Y" (a few words on, in the clause,
+        with no named actor between), when a named actor follows it."""
+        clause_end = view.clause_bounds(verb_end - 1, verb_end)[1]
+        for k in range(verb_end, min(clause_end - 1, verb_end + 10)):
+            if view.actor_at(k) is not None and not view.actor_at(k).generic:
+                return None
+            if view.folded(k) == "through":
+                j = k + 1 + (view.folded(k + 1) == "the")
+                partner = view.actor_at(j)
+                named = partner is not None and partner.start == j and not partner.generic
+                return k if named else None
+        return None
 
     @staticmethod
     def _receiver_after(view: DocView, verb_end: int) -> bool:

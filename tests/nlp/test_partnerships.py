@@ -433,3 +433,12 @@ def test_partnerships_listed_subjects_past_an_apposition_or_acronym(tagger, text
 ])
 def test_partnerships_paying_or_giving_a_named_receiver(tagger, text, parties):
     assert [sorted(p["parties"]) for p in tagger.tag(text)["partnerships"]] == parties
+
+
+@pytest.mark.parametrize("text, parties", [
+    ("Velmora Motors hires Haitian workers through Casa Tarija, which trains them.",
+     [["Casa Tarija", "Velmora Motors"]]),
+    ("Velmora Motors hires Haitian workers through word of mouth.", []),
+])
+def test_partnerships_hired_through_a_named_actor(tagger, text, parties):
+    assert [sorted(p["parties"]) for p in tagger.tag(text)["partnerships"]] == parties
