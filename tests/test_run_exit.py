@@ -54,22 +54,26 @@ def test_run_exit_runs_the_exit_handlers_then_leaves_with_the_code(exits, monkey
 
 
 def test_run_exit_stays_while_a_file_or_database_is_open(exits, tmp_path):
-    """An open file being written or an open SQLite connection: the normal exit closes
-    them, so the process is not left early."""
-    handle = open(tmp_path / "being-written.txt", "w")  # noqa: SIM115 - closed below
+    """A file open for writing or an open SQLite connection: the normal exit closes
+    them, so the process is not left early; files open for reading do not matter."""
+    written, store = tmp_path / "being-written.txt", tmp_path / "store.sqlite"
+    handle = open(written, "w")  # noqa: SIM115 - closed below
     try:
-        assert handle in run_command.left_open()
+        assert str(written) in run_command.left_open()
         run_command.leave_process(0)  # returns: the caller exits normally
     finally:
         handle.close()
-    assert handle not in run_command.left_open()
-    conn = sqlite3.connect(tmp_path / "store.sqlite")
+    with open(written) as reading:
+        assert str(written) not in run_command.left_open()
+        assert not reading.closed
+    conn = sqlite3.connect(store)
+    conn.execute("CREATE TABLE t (x)")
     try:
-        assert conn in run_command.left_open()
+        assert str(store) in run_command.left_open()
         run_command.leave_process(0)
     finally:
         conn.close()
-    assert conn not in run_command.left_open()
+    assert str(store) not in run_command.left_open()
     assert exits == []
 
 

@@ -55,26 +55,33 @@ def is_cityqda_program(argv: list[str]) -> bool:
     return path.name == "cityqda" or path.parts[-3:] == ("pipeline", "cli", "__main__.py")
 
 
-def left_open() -> list:
-    """File objects still open for writing (besides the standard streams) and SQLite
-    connections still open: only the interpreter's teardown would flush or close them."""
-    import gc
-    import io
-    import sqlite3
+def left_open() -> list[str] | None:
+    """Regular files this process still holds open for writing, besides the standard
+    streams (a file object not closed, a SQLite connection): only the interpreter's
+    teardown would flush or close them. None where the system does not tell
+    (/proc/self/fd is Linux's)."""
+    import os
+    import stat
 
-    standard = {id(stream) for stream in (sys.stdout, sys.stderr, sys.__stdout__,
-                                          sys.__stderr__)}
+    folder = Path("/proc/self/fd")
+    try:
+        descriptors = [int(name) for name in os.listdir(folder)]
+    except OSError:
+        return None
     found = []
-    for thing in gc.get_objects():
-        try:
-            if isinstance(thing, io.IOBase) and id(thing) not in standard:
-                if not thing.closed and thing.writable():
-                    found.append(thing)
-            elif isinstance(thing, sqlite3.Connection):
-                thing.in_transaction  # noqa: B018 - raises once the connection is closed
-                found.append(thing)
-        except (ValueError, OSError, sqlite3.ProgrammingError):
+    for descriptor in descriptors:
+        if descriptor <= 2:
             continue
+        try:
+            regular = stat.S_ISREG(os.fstat(descriptor).st_mode)
+            info = (Path("/proc/self/fdinfo") / str(descriptor)).read_text() \
+                if regular else ""
+        except OSError:
+            continue  # closed meanwhile (the listing's own descriptor)
+        flags = next((int(line.split()[1], 8) for line in info.splitlines()
+                      if line.startswith("flags:")), 0)
+        if flags & (os.O_WRONLY | os.O_RDWR):
+            found.append(os.readlink(folder / str(descriptor)))
     return found
 
 
@@ -88,7 +95,7 @@ def leave_process(code: int) -> None:
     import os
     import threading
 
-    if threading.active_count() > 1 or left_open():
+    if threading.active_count() > 1 or left_open() != []:
         return
     if "multiprocessing" in sys.modules:
         import multiprocessing
