@@ -404,6 +404,11 @@ class ExportRecord(Mapping):
         found = self._rows.get(key)
         return None if found is None else found[1]
 
+    def entry(self, key) -> tuple | None:
+        """(entity, entity_id, content_sha256, state as JSON text) as held, or None: one
+        lookup for a check that reads several fields of every row."""
+        return self._rows.get(key)
+
     def entity_ids(self, sheet: str) -> list[int]:
         """The ids of the entities written on `sheet`."""
         return [row[1] for (name, _key), row in self._rows.items() if name == sheet]

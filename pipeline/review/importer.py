@@ -306,6 +306,7 @@ def _validate_file(conn, study, codebook, path: Path, *, skip_stale: bool, dry_r
     return work
 
 
+_CODINGS = R.CODINGS_SHEET
 # parsed in background threads, a thread per sheet (see SheetPrefetch)
 _BIG_SHEETS = (R.CODINGS_SHEET, R.SEGMENTS_SHEET)
 # the Codings sheet last: the smaller sheets' rows are read while it is being parsed
@@ -580,11 +581,13 @@ class _RowChecker:
         if "_hash" not in row or type(row_id) is not str:
             early.stop()  # an edited or copied row: checked as a whole later
             return
-        key = (R.CODINGS_SHEET, row_id)
+        key = (_CODINGS, row_id)
+        entry = self.ctx.export_rows.entry(key)
         current, mine = self._preloaded
-        coding = current.get(self.ctx.export_rows.entity_id(key))
+        coding = current.get(entry[1]) if entry is not None else None
         usual = None if coding is None or coding.needs_review else self._usual_decision(
-            row, coding, self.ctx.export_rows.state(key), mine.get(coding.id))
+            row, coding, None if entry[3] is None else self.ctx.export_rows.state(key),
+            mine.get(coding.id))
         if usual is not None and not self._offered:
             self._offered = bytearray(max(current) + 1)
         if usual is None or self._offered[coding.id]:
