@@ -84,7 +84,6 @@ class CompiledCodebook:
     kinds: dict[str, str]  # code -> "dimension" | "challenge" (matchable codes)
     dimension_of: dict[str, str | None]
     cues: dict[str, Cue]
-    group_of: dict[int, str] = field(default_factory=dict)  # match key hash -> group name
     cue_of: dict[int, str] = field(default_factory=dict)  # match key hash -> cue id
     starter_norms: frozenset = frozenset()  # NORM hashes of words that start a clause
     strong_first_norms: frozenset = frozenset()  # NORM hashes of provision verbs (first word)
@@ -100,11 +99,8 @@ class CompiledCodebook:
 def compile_codebook(codebook: Codebook, nlp, ruler) -> CompiledCodebook:
     """Registers every cue list, marker list and rule phrase list with `ruler` (one matcher
     pass finds codes and cues alike) and returns what the components need."""
-    group_of: dict[int, str] = {}
-
     def add(group: str, phrases, attr: str = "LEMMA"):
         texts = [text for phrase in phrases for text in expand_phrase(phrase)]
-        group_of[nlp.vocab.strings.add(group)] = group
         ruler.add_phrase_group(group, texts, exact_lower=(attr == "LOWER"))
 
     context = codebook.context
@@ -118,9 +114,7 @@ def compile_codebook(codebook: Codebook, nlp, ruler) -> CompiledCodebook:
     add("problem", context.problem)
     add("comma", [","])
     # "." has the NORM of every sentence end (see LookupLemmatizer.norm)
-    group_of[nlp.vocab.strings.add("sentence_end")] = "sentence_end"
     ruler.add_phrase_group("sentence_end", ["."])
-    group_of[nlp.vocab.strings.add("closer")] = "closer"
     ruler.add_phrase_group("closer", list(CLOSERS))
     for rule in codebook.rules:
         for part in ("context", "phrases", "heads", "before", "unless"):
@@ -151,7 +145,7 @@ def compile_codebook(codebook: Codebook, nlp, ruler) -> CompiledCodebook:
     ruler.cue_ids = cue_of
     return CompiledCodebook(
         codebook=codebook, patterns=patterns, kinds=kinds, dimension_of=dimension_of,
-        cues={cue.id: cue for cue in context.cues}, group_of=group_of, cue_of=cue_of,
+        cues={cue.id: cue for cue in context.cues}, cue_of=cue_of,
         starter_norms=norms([p for p in context.clause_starters if " " not in p.strip()], 0),
         strong_first_norms=norms(context.strong_markers, 0),
         actor_norms=norms(context.actors, -1))
