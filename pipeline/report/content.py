@@ -136,6 +136,7 @@ def _shown(review_status: str | None) -> bool:
 
 
 CHUNK = 500  # ids per IN list, well under SQLite's variable limit
+ENTITY_KINDS = {"initiatives": initiatives, "partnerships": partnerships}
 
 def _rows_text(columns: str) -> str:
     """SQL for one row as text: every column quoted (NULL too), comma-separated."""
@@ -181,8 +182,6 @@ class StudyReader:
 
     def __init__(self, conn: Connection, study, scope, pseudonyms: dict[int, str],
                  labels: dict[str, str]):
-        from pipeline.aggregate.tables import resolved_actor_ids
-
         self.conn = conn
         self.study = study
         self.scope = scope
@@ -190,51 +189,114 @@ class StudyReader:
         self.labels = labels
         self.dimensions = list(scope.dimensions)
         self.statuses: dict[int, str] = {}  # of the city being read
-        self.resolved = resolved_actor_ids(conn)
-        self.actor_names = dict(conn.connection.driver_connection.execute(
-            "SELECT id, name FROM actors"))
         self._plain: dict[int, tuple[int, str | None]] = {}
         self._by_city: dict[str, list] | None = None
-        # Every entity row and link of the study, with plain DB-API cursors: SQLAlchemy's
-        # row objects cost most of this for ~5,000 entities and ~8,000 links at N = 1,000.
-        cursor = conn.connection.driver_connection.cursor()
+        # Entity rows by canonical city, with their actors: read for the cities whose
+        # content is read (read_entities), not for every city of the study in a rerun.
+        self.entities: dict[str, dict[str, list]] = {name: defaultdict(list)
+                                                     for name in ENTITY_KINDS}
+        self.initiative_links: dict[int, set] = defaultdict(set)
+        self.parties: dict[int, set] = defaultdict(set)
+        self._entities_read: set[str] | None = set()  # None: every city's
+
+    def read_entities(self, cities: list[str] | None = None) -> None:
+        """Read the entity rows of `cities` (None: of every city) and their actors, unless
+        read already; plain DB-API cursors (SQLAlchemy's row objects cost most of this for
+        ~5,000 entities and ~8,000 links at N = 1,000)."""
+        if self._entities_read is None:
+            return
+        wanted = None if cities is None else set(cities) - self._entities_read
+        if wanted is not None and not wanted:
+            return
+        if wanted is None:  # start again: rows of cities read before are read again
+            for by_city in self.entities.values():
+                by_city.clear()
+        from pipeline.aggregate.tables import resolved_actor_ids
+
+        cursor = self.conn.connection.driver_connection.cursor()
         try:
-            self.entities = {name: self._entities_by_city(cursor, table)
-                             for name, table in (("initiatives", initiatives),
-                                                 ("partnerships", partnerships))}
-            self.initiative_links: dict[int, set] = defaultdict(set)
+            resolved = resolved_actor_ids(self.conn)
+            actor_names = dict(cursor.execute("SELECT id, name FROM actors"))
+            spellings = None if wanted is None else [
+                spelling for spelling, city in self.entity_cities().items() if city in wanted]
+            for table in ENTITY_KINDS.values():
+                self._read_entity_rows(cursor, table, spellings)
+            initiative_ids = {row.id for rows in self.entities["initiatives"].values()
+                              for row in rows}
+            partnership_ids = {row.id for rows in self.entities["partnerships"].values()
+                               for row in rows}
             for initiative_id, actor_id, role in cursor.execute(
                     "SELECT initiative_id, actor_id, role FROM initiative_actors"):
-                target = self.resolved.get(actor_id)
-                if target is not None:
-                    self.initiative_links[initiative_id].add(
-                        (self.actor_names.get(target, "?"), role))
-            self.parties: dict[int, set] = defaultdict(set)
+                target = resolved.get(actor_id)
+                if target is not None and initiative_id in initiative_ids:
+                    self.initiative_links[initiative_id].add((actor_names.get(target, "?"),
+                                                              role))
             for partnership_id, actor_id in cursor.execute(
                     "SELECT partnership_id, actor_id FROM partnership_parties"):
-                target = self.resolved.get(actor_id) or actor_id
-                self.parties[partnership_id].add(self.actor_names.get(target, "?"))
+                if partnership_id in partnership_ids:
+                    target = resolved.get(actor_id) or actor_id
+                    self.parties[partnership_id].add(actor_names.get(target, "?"))
         finally:
             cursor.close()
+        if wanted is None:
+            self._entities_read = None
+        else:
+            self._entities_read |= wanted
 
-    def _entities_by_city(self, cursor, table) -> dict[str, list]:
-        """The table's rows (named tuples, as SQLAlchemy rows read) by canonical city, in
-        id order; each city spelling is looked up once."""
+    def entity_cities(self) -> dict[str | None, str]:
+        """Each city spelling the entity tables hold -> the canonical city it is shown
+        under."""
+        cursor = self.conn.connection.driver_connection.cursor()
+        try:
+            spellings = {spelling for table in ENTITY_KINDS.values()
+                         for (spelling,) in cursor.execute(
+                             f"SELECT DISTINCT city FROM {table.name}")}
+        finally:
+            cursor.close()
+        return {spelling: self.scope.canonical_city(spelling)
+                for spelling in sorted(spellings, key=lambda s: (s is None, s or ""))}
+
+    def _read_entity_rows(self, cursor, table, spellings: list | None) -> None:
+        """The table's rows (named tuples with SQLAlchemy's row fields) whose city is
+        written as one of `spellings` (None: all), added by canonical city, in id order."""
         from collections import namedtuple
 
         names = [column.name for column in table.columns]
         row_type = namedtuple(f"{table.name}_row", names)
-        quoted = ", ".join(f'"{name}"' for name in names)
-        by_city: dict[str, list] = defaultdict(list)
+        columns = ", ".join(f'"{name}"' for name in names)
+        sql = f"SELECT {columns} FROM {table.name}"
+        parameters: list = []
+        if spellings is not None:
+            named = [s for s in spellings if s is not None]
+            where = [f"city IN ({', '.join('?' * len(named))})"] if named else []
+            where += ["city IS NULL"] if None in spellings else []
+            sql += " WHERE " + (" OR ".join(where) or "0")
+            parameters = named
         canonical: dict[str | None, str] = {}
         city_at = names.index("city")
-        for values in cursor.execute(f"SELECT {quoted} FROM {table.name} ORDER BY id"):
+        by_city = self.entities[table.name]
+        for values in cursor.execute(sql + " ORDER BY id", parameters):
             spelling = values[city_at]
             city = canonical.get(spelling)
             if city is None:
                 city = canonical[spelling] = self.scope.canonical_city(spelling)
             by_city[city].append(row_type._make(values))
-        return by_city
+
+    def entity_digests(self, cities: list[str]) -> dict[str, str]:
+        """Per city, a hash of its entity rows with their actors (what its content shows
+        of them); reads every city's entities."""
+        import hashlib
+
+        self.read_entities(None)
+        digests = {}
+        for city in cities:
+            parts = [repr((name, tuple(row), sorted(links.get(row.id, ()))))
+                     for name, links in (("initiatives", self.initiative_links),
+                                         ("partnerships", self.parties))
+                     for row in self.entities[name].get(city, ())]
+            digests[city] = hashlib.sha256("\0".join(parts).encode(
+                "utf-8", "surrogatepass")).hexdigest()
+        return digests
 
     def _segments(self, interview_ids: list[int]) -> dict[int, tuple[int, int]]:
         """Current segment id -> (interview id, position) for the interviews."""
@@ -294,14 +356,16 @@ class StudyReader:
                                       row.merged_into is not None) for row in coding_rows}
 
     def input_signatures(self, cities: list[str], *shared,
-                         states: dict[int, list] | None = None) -> dict[str, str]:
+                         states: dict[int, list] | None = None,
+                         entity_digests: dict[str, str] | None = None) -> dict[str, str]:
         """A fingerprint per city of everything its content is read from (its interviews'
         metadata, pseudonyms, versions, and the state of their segments, codings,
         decisions and entity mentions (_SIGNATURE_QUERIES); its entities with their
         actors), from a few grouped queries with plain cursors: equal signatures mean
         equal content, so a rerun reads content only for cities whose signature changed.
         `states`: the interviews' SIGNATURE_STATE_SOURCES when the caller has read them
-        (a run shares them with the manifest)."""
+        (a run shares them with the manifest); `entity_digests`: `entity_digests(cities)`
+        when the caller has them (kept from a run whose entity tables were the same)."""
         import hashlib
 
         wanted = set(cities)
@@ -323,11 +387,10 @@ class StudyReader:
             city = city_of.get(interview_id)
             if city is not None:
                 texts[city].append(f"s:{interview_id}:{parts}")
-        for name, links in (("initiatives", self.initiative_links),
-                            ("partnerships", self.parties)):
-            for city in cities:
-                texts[city].extend(repr((name, tuple(row), sorted(links.get(row.id, ()))))
-                                   for row in self.entities[name].get(city, ()))
+        if entity_digests is None:
+            entity_digests = self.entity_digests(cities)
+        for city in cities:
+            texts[city].append(f"entities:{entity_digests[city]}")
         return {city: hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass"))
                 .hexdigest() for city, parts in texts.items()}
 
@@ -346,6 +409,7 @@ class StudyReader:
     # --- per city ------------------------------------------------------------------------
 
     def city_content(self, city: str) -> CityContent:
+        self.read_entities([city])
         refs = self._interviews(city)
         ids = sorted(ref.id for ref in refs)
         self._plain.clear()  # texts are kept for one city only

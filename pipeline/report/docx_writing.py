@@ -275,11 +275,18 @@ def add_grid(document: ReportDocument, header: list[str], rows: list[list[str]],
     size = int(round(font_size * 2))
     style_id = document.style_id("Table Grid")
 
+    made: dict[tuple, str] = {}  # counts repeat: the summary's 6,000 cells hold few values
+
     def cell(value: str, bold: bool) -> str:
-        weight = "<w:b/>" if bold else ""
-        return (f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr><w:p><w:r>'
+        key = (value, bold)
+        found = made.get(key)
+        if found is None:
+            weight = "<w:b/>" if bold else ""
+            found = made[key] = (
+                f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr><w:p><w:r>'
                 f'<w:rPr>{weight}<w:sz w:val="{size}"/></w:rPr>'
                 f'<w:t xml:space="preserve">{escape(safe_text(value))}</w:t></w:r></w:p></w:tc>')
+        return found
 
     grid = f'<w:gridCol w:w="{width}"/>' * columns
     body = "".join("<w:tr>" + "".join(cell(value, index == 0) for value in values) + "</w:tr>"

@@ -653,17 +653,20 @@ def _read_and_write(study, store, result: ReportResult, *, cities, round, identi
             partnership_types=list(scope.partnership_types),
             charts=_chart_cache(study) if keep is not None else None, drawer=drawer)
         states = read_states(conn, SIGNATURE_STATE_SOURCES) if read_states else None
+        digests = (kept_entity_digests(study, reader, chosen, run_id)
+                   if keep is not None and run_id is not None else None)
         return _write_reports(study, store, register, reader, chosen, tables, settings,
                               result, codebook_label=codebook_label, round=round,
                               identify=identify, out=out, pdf=pdf, keep=keep,
-                              workers=workers, states=states)
+                              workers=workers, states=states, entity_digests=digests)
 
 
 def _write_reports(study, store, register, reader: StudyReader, chosen: list[str],
                    tables: dict, settings: ReportSettings, result: ReportResult, *,
                    codebook_label: str, round, identify: bool, out: Path | None, pdf: bool,
                    keep: KeepReport | None, workers: int | None,
-                   states: dict | None = None) -> tuple[list[Path], list[str]]:
+                   states: dict | None = None,
+                   entity_digests: dict | None = None) -> tuple[list[Path], list[str]]:
     """One city at a time: read its content, write (or keep) its report, keep only the
     figures the summary needs. Returns the DOCX files written and the keys kept."""
     folder = Path(out) if out is not None else study.path("outputs") / REPORTS_FOLDER
@@ -690,7 +693,8 @@ def _write_reports(study, store, register, reader: StudyReader, chosen: list[str
 
     titles = {name: (tables[name].title, tables[name].columns, tables[name].notes,
                      tables[name].number_formats) for name in sorted(tables)}
-    signatures = reader.input_signatures(chosen, shared, package_state(), states=states)
+    signatures = reader.input_signatures(chosen, shared, package_state(), states=states,
+                                         entity_digests=entity_digests)
     grouped = rows_by_city(tables)
     cached = load_figures(study) if keep is not None else {}
     plans = []
@@ -708,6 +712,8 @@ def _write_reports(study, store, register, reader: StudyReader, chosen: list[str
         keeps = keep is not None and keep(key, path, part)
         plans.append((city, key, path, opening, part, keeps))
     todo = [plan for plan in plans if not (plan[5] and plan[4] in cached)]
+    if len(todo) > 1:  # all at once (forked workers share them); one city reads its own
+        reader.read_entities(None)
     figures: list[CityFigures] = []
     fresh: dict[str, CityFigures] = {}
     try:
@@ -845,6 +851,48 @@ def _worker_city(index: int) -> CityFigures:
 
 FIGURES_CACHE = "report-figures.json"
 FIGURES_FORMAT = 1
+ENTITIES_CACHE = "report-entities.json"
+# What a city's entity digest is read from (StudyReader.entity_digests).
+ENTITY_TABLES = ("actors", "initiative_actors", "initiatives", "partnership_parties",
+                 "partnerships")
+
+
+def kept_entity_digests(study, reader: StudyReader, cities: list[str],
+                        run_id: int) -> dict[str, str]:
+    """StudyReader.entity_digests of the cities, kept in .cityqda-cache from the previous
+    run when the entity tables' change counters, the spellings' cities and the package
+    are what they were: a rerun after a changed interview then reads no entity rows but
+    the changed city's (~0.1 s at N = 1,000). The record names the run that wrote it and
+    is used only by the next run in the same store (a store restored from a backup, then
+    changed as many times, has the same counters but other rows)."""
+    import json
+
+    from pipeline.report.incremental import data_versions, package_state
+    from pipeline.report.manifest import atomic_write_text
+    from pipeline.store.schema import runs
+
+    versions = data_versions(reader.conn)
+    key = _fingerprint("entities", [versions.get(name) for name in ENTITY_TABLES],
+                       sorted(reader.entity_cities().items(), key=repr), package_state())
+    previous_run = reader.conn.execute(select(func.max(runs.c.id))
+                                       .where(runs.c.id < run_id)).scalar()
+    path = _figures_path(study).with_name(ENTITIES_CACHE)
+    digests = None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if (previous_run is not None and data.get("run_id") == previous_run
+                and data.get("key") == key and set(cities) <= set(data["digests"])):
+            digests = {city: str(data["digests"][city]) for city in cities}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        pass
+    if digests is None:
+        digests = reader.entity_digests(cities)
+    try:
+        atomic_write_text(path, json.dumps({"key": key, "run_id": run_id,
+                                            "digests": digests}, ensure_ascii=False))
+    except OSError:
+        pass  # a cache: the next run reads every entity
+    return digests
 
 
 def _chart_cache(study) -> tuple[Path, str]:

@@ -146,3 +146,97 @@ def test_report_incremental_interview_states_read_once_while_the_store_is_unchan
             assert moved == read_interview_states(conn, CODING_STATE_SOURCES) != shared
     finally:
         store.close()
+
+
+def _add_runs(store, count: int) -> list[int]:
+    from pipeline.store import utc_now
+    from pipeline.store.schema import runs
+
+    with store.write() as conn:
+        return [int(conn.execute(runs.insert().values(command="run", started_at=utc_now(),
+                                                      status="ok")).inserted_primary_key[0])
+                for _ in range(count)]
+
+
+def test_report_incremental_entity_digests_kept_for_the_next_run_only(coded_sample, tmp_path,
+                                                                      monkeypatch):
+    """The next run takes every city's entity digest from the cache (no entity rows read
+    but the written city's); a changed entity, or a record that is not the previous
+    run's, makes them read again; the files equal a fresh regeneration."""
+    from sqlalchemy import update
+
+    from pipeline.report.content import StudyReader
+    from pipeline.store.schema import initiatives
+
+    study = load_study(coded_sample)
+    store = open_study_store(study)
+    out = tmp_path / "reports"
+    computed = []
+    real = StudyReader.entity_digests
+    monkeypatch.setattr(StudyReader, "entity_digests",
+                        lambda self, cities: computed.append(len(cities)) or real(self, cities))
+    try:
+        first, second, third, _skipped, fifth = _add_runs(store, 5)
+        parts = dict(report_study(study, store, pdf=False, out=out, run_id=first,
+                                  keep=lambda key, path, part: False).parts)
+        assert len(computed) == 1
+
+        def rerun(run_id):
+            return report_study(study, store, pdf=False, out=out, run_id=run_id,
+                                keep=lambda key, path, part: parts.get(key) == part)
+
+        unchanged = rerun(second)
+        assert len(computed) == 1 and unchanged.parts == parts
+        with store.write() as conn:
+            city = conn.execute(select(initiatives.c.city).where(
+                initiatives.c.review_status.in_(("confirmed", "suggested")))
+                .order_by(initiatives.c.id)).scalars().first()
+            conn.execute(update(initiatives).where(initiatives.c.city == city)
+                         .values(name=initiatives.c.name + " renamed"))
+        changed = rerun(third)
+        assert len(computed) == 2
+        written = {changed.outputs[k].name for k in parts if changed.parts[k] != parts[k]}
+        assert f"{city.lower()}.docx" in written
+        fresh = report_study(study, store, pdf=False, out=tmp_path / "fresh", run_id=third)
+        assert fresh.parts == changed.parts  # kept reports' footers name the run `first`
+        assert {name: data for name, data in digests(tmp_path / "fresh").items()
+                if name in written} == {name: data for name, data in digests(out).items()
+                                        if name in written}
+        parts = dict(changed.parts)
+        assert rerun(fifth).parts == parts  # the cache is run `third`'s, not run 4's
+        assert len(computed) == 4  # (the fresh regeneration computed them too)
+    finally:
+        store.close()
+
+
+def test_report_incremental_one_city_entities_equal_every_city_read(coded_sample):
+    """A rerun reads only the written city's entity rows; its content is the one a read of
+    every city's entities gives."""
+    from pipeline.aggregate.tables import build_scope, codebook_info
+    from pipeline.ingest.register import load_register
+    from pipeline.report.content import StudyReader
+    from pipeline.report.pseudonyms import assign_pseudonyms
+
+    study = load_study(coded_sample)
+    store = open_study_store(study)
+    try:
+        register = load_register(study.path("register"), study.vocabularies)
+        labels = codebook_info(study).labels
+        with store.read() as conn:
+            scope = build_scope(conn, study, register=register)
+
+            def reader():
+                return StudyReader(conn, study, scope, assign_pseudonyms(conn, register),
+                                   labels)
+
+            every = reader()
+            every.read_entities(None)
+            cities = every.cities()
+            assert len(cities) > 1
+            for city in cities:
+                one = reader()
+                assert one.city_content(city) == every.city_content(city)
+                assert set(one.entities["initiatives"]) <= {city}
+            assert sum(len(c.initiatives) for c in map(every.city_content, cities)) > 0
+    finally:
+        store.close()
