@@ -12,8 +12,10 @@ and whose files are intact is kept, not read, rewritten or converted again: afte
 changed interview only its city's content is read, and only its report, the cross-city
 summary and their PDFs are made. The summary needs every city's figures; those of kept
 cities come from a small cache (.cityqda-cache/report-figures.json, keyed by the report's
-fingerprint; without it the content is read again), and charts drawn before come from
-.cityqda-cache/report-charts (pipeline.report.chart). A kept report's footer names the run
+fingerprint; without it the content is read again), charts drawn before come from
+.cityqda-cache/report-charts (pipeline.report.chart), and every city's entity digest from
+.cityqda-cache/report-entities.json (`kept_entity_digests`), so only the written city's
+entity rows are read. A kept report's footer names the run
 that last wrote it. Cities are read and written one at a time, so memory does not grow
 with the number of cities; with enough of them, by one forked worker per core
 (`_cities_done`), with the same bytes.
