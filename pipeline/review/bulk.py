@@ -8,7 +8,10 @@ set_decision writes (a test compares both); anything else goes through set_decis
 
 The statements go through the driver's connection (sqlite3), inside the caller's
 transaction: plain tuples and `executemany`, because building SQLAlchemy statements and
-result rows for 100,000 decisions cost more than writing them.
+result rows for 100,000 decisions cost more than writing them. First decisions on codings
+not flagged for review, the usual case, are written by SQLite alone, events' JSON included
+(`write_new_plain_decisions`), so that an import can write them in a thread while it is
+still reading (`EarlyDecisions`).
 """
 
 from __future__ import annotations
@@ -195,8 +198,9 @@ _NEW_DECISIONS = (
     "SELECT w.coding_id, ?, ?, ?, w.decision, ?, NULL, NULL, NULL, w.comment FROM w "
     "ORDER BY w.pos")
 # the event's JSON as _new_state_json and _identity_json write it: SQLite's json_quote
-# escapes text as the encoder does with ensure_ascii=False (", \\, and control
-# characters, short forms for \\b \\f \\n \\r \\t, else \\u00xx in lower case)
+# escapes text as the encoder does with ensure_ascii=False (quote, backslash and control
+# characters: the short forms for backspace, form feed, newline, return and tab, else
+# a lower-case \u00xx), and writes NULL as null and integers as digits
 _IDENTITY_SQL = "'{' || " + " || ', ' || ".join(
     f"'\"{key}\": ' || json_quote({column})" for key, column in zip(_IDENTITY_KEYS, (
         "c.code", "NULLIF(c.coder, '')", "c.evidence_text", "c.interview_id", "i.path",

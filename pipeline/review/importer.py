@@ -151,29 +151,24 @@ def import_reviews(study, store: Store, paths: list[Path], *, dry_run: bool = Fa
     works: list[_Work] = []
     try:
         with store.write() as conn:
-            try:
-                codebook = R.review_codebook(conn, study)
-                for path in paths:
-                    # one workbook: its first decisions are written as its rows are read
-                    # (EarlyDecisions); with more, a later one's checks must not see them
-                    work = _validate(conn, study, codebook, Path(path),
-                                     skip_stale=skip_stale, dry_run=dry_run, run_id=run_id,
-                                     coder=coder, early=len(paths) == 1 and not dry_run)
-                    works.append(work)
-                problems = [p for w in works for p in w.problems]
-                if problems:
-                    raise CityQDAError.from_problems(problems)
-                applied = False
-                for work in works:
-                    if not work.changes.skipped:
-                        _apply(conn, work, run_id, checked_state_current=not applied)
-                        applied = True
-                if dry_run:
-                    raise _DryRun()
-            finally:  # no write may still run when the transaction ends
-                for work in works:
-                    if work.early is not None:
-                        work.early.finish()
+            codebook = R.review_codebook(conn, study)
+            for path in paths:
+                # one workbook: its first decisions are written as its rows are read
+                # (EarlyDecisions); with more, a later one's checks must not see them
+                work = _validate(conn, study, codebook, Path(path), skip_stale=skip_stale,
+                                 dry_run=dry_run, run_id=run_id, coder=coder,
+                                 early=len(paths) == 1 and not dry_run)
+                works.append(work)
+            problems = [p for w in works for p in w.problems]
+            if problems:
+                raise CityQDAError.from_problems(problems)
+            applied = False
+            for work in works:
+                if not work.changes.skipped:
+                    _apply(conn, work, run_id, checked_state_current=not applied)
+                    applied = True
+            if dry_run:
+                raise _DryRun()
     except _DryRun:
         pass
     except CityQDAError as exc:
@@ -297,8 +292,8 @@ def _validate_file(conn, study, codebook, path: Path, *, skip_stale: bool, dry_r
                         prefetch, skip_stale=skip_stale, dry_run=dry_run, run_id=run_id,
                         early=early and work.adoption is None
                         and export.kind != "adjudication")
-        finally:
-            if work.early is not None:  # it may write in a thread of the prefetch
+        finally:  # no write may still run after validation (nor in a closed prefetch)
+            if work.early is not None:
                 work.early.finish()
     finally:
         if prefetch is not None:
