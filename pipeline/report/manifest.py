@@ -568,8 +568,11 @@ def finish_manifest(ctx) -> None:
 
     An output that cannot be written is a CQ740 problem of the run, not a crash.
     """
+    from pipeline.report.incremental import old_objects_frozen
+
     try:
-        ctx.outputs["manifest"], manifest = write_manifest(ctx)
+        with old_objects_frozen():
+            ctx.outputs["manifest"], manifest = write_manifest(ctx)
     except OSError as exc:
         ctx.problems.append(Problem("CQ740", {
             "path": str(ctx.study.path("outputs") / MANIFEST_NAME),

@@ -1012,10 +1012,14 @@ def stage_report(ctx) -> None:
             return False
         return not want_pdf or memory.intact(f"{key}_pdf", path.with_suffix(".pdf"))
 
+    from pipeline.report.incremental import old_objects_frozen
+
     try:
-        result = report_study(ctx.study, ctx.store, run_id=ctx.run_id, pdf=ctx.options.pdf,
-                              keep=keep, tables=ctx.tables, register=ctx.register,
-                              drawer=drawer, read_states=memory.interview_states)
+        with old_objects_frozen():
+            result = report_study(ctx.study, ctx.store, run_id=ctx.run_id,
+                                  pdf=ctx.options.pdf, keep=keep, tables=ctx.tables,
+                                  register=ctx.register, drawer=drawer,
+                                  read_states=memory.interview_states)
     except CityQDAError as exc:  # e.g. a broken register, already reported by its stage
         seen = {p.render() for p in ctx.problems}
         ctx.problems.extend(p for p in exc.problems if p.render() not in seen)

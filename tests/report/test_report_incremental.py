@@ -3,6 +3,8 @@ report and the summary are read and written, and the files equal a fresh regener
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from sqlalchemy import select
 
@@ -240,3 +242,18 @@ def test_report_incremental_one_city_entities_equal_every_city_read(coded_sample
             assert sum(len(c.initiatives) for c in map(every.city_content, cities)) > 0
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_report_incremental_old_objects_frozen_only_inside_the_block(fails):
+    import gc
+
+    from pipeline.report.incremental import old_objects_frozen
+
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError) if fails else contextlib.nullcontext():
+        with old_objects_frozen():
+            assert gc.get_freeze_count() > 0
+            if fails:
+                raise RuntimeError("a stage failed")
+    assert gc.get_freeze_count() == 0
