@@ -72,6 +72,21 @@ def save_memo(cache_dir: Path, kind: str, key: str, data) -> None:
         _cache(cache_dir).save(f"check-{kind}", key, data)
 
 
+def memoised(cache_dir: Path, kind: str, key: str, check, keep, restore):
+    """`restore(data)` of the memo kept for `key`; else `check()`, its result kept as
+    `keep(result)`. A memo `restore` cannot read (KeyError, TypeError, ValueError,
+    AttributeError: not what this code keeps) means checking again."""
+    found = load_memo(cache_dir, kind, key)
+    if found is not None:
+        try:
+            return restore(found)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass
+    result = check()
+    save_memo(cache_dir, kind, key, keep(result))
+    return result
+
+
 def is_plain(value) -> bool:
     if isinstance(value, _PLAIN_SCALARS):
         return True

@@ -424,19 +424,20 @@ def _memo_check(folder: Path, vocabularies: dict | None, cache_dir: Path, key: t
     from pipeline.ingest import check_memo
 
     folder_names, _resolved, _vocabularies, files = key
-    digest = check_memo.memo_key("guides", files, vocabularies, extra=folder_names)
-    found = check_memo.load_memo(cache_dir, "guides", digest)
-    if found is not None:
-        try:
-            guides = {data["id"]: _build_guide(data, file) for data, file in found["guides"]}
-            return guides, check_memo.problems_of(found["problems"])
-        except (KeyError, TypeError, ValueError, AttributeError):
-            pass  # not what this code keeps: check again
-    guides, problems = _check_guides(folder, vocabularies)
-    check_memo.save_memo(cache_dir, "guides", digest, {
-        "guides": [[guide.to_dict(), guide.file] for guide in guides.values()],
-        "problems": check_memo.plain_problems(problems)})
-    return guides, problems
+
+    def keep(result):
+        guides, problems = result
+        return {"guides": [[guide.to_dict(), guide.file] for guide in guides.values()],
+                "problems": check_memo.plain_problems(problems)}
+
+    def restore(found):
+        guides = {data["id"]: _build_guide(data, file) for data, file in found["guides"]}
+        return guides, check_memo.problems_of(found["problems"])
+
+    return check_memo.memoised(
+        cache_dir, "guides", check_memo.memo_key("guides", files, vocabularies,
+                                                 extra=folder_names),
+        lambda: _check_guides(folder, vocabularies), keep, restore)
 
 
 def _check_guides(folder: Path, vocabularies: dict | None

@@ -546,21 +546,22 @@ def read_register(path: Path, vocabularies: dict | None = None,
                                   extra=[str(path), _transcript_names(transcripts_dir)])
     except OSError:
         return _read_register(path, vocabularies, transcripts_dir)
-    found = check_memo.load_memo(cache_dir, "register", key)
-    if found is not None:
-        try:
-            register = _register_of(path, found["register"])
-            problems = check_memo.problems_of(found["problems"])
-            if register is not None:
-                register.warnings = [p for p in problems if p.spec.level == "warning"]
-            return register, problems
-        except (KeyError, TypeError, ValueError, AttributeError):
-            pass  # not what this code keeps: read again
-    register, problems = _read_register(path, vocabularies, transcripts_dir)
-    check_memo.save_memo(cache_dir, "register", key, {
-        "register": _plain_register(register),
-        "problems": check_memo.plain_problems(problems)})
-    return register, problems
+
+    def keep(result):
+        register, problems = result
+        return {"register": _plain_register(register),
+                "problems": check_memo.plain_problems(problems)}
+
+    def restore(found):
+        register = _register_of(path, found["register"])
+        problems = check_memo.problems_of(found["problems"])
+        if register is not None:
+            register.warnings = [p for p in problems if p.spec.level == "warning"]
+        return register, problems
+
+    return check_memo.memoised(cache_dir, "register", key,
+                               lambda: _read_register(path, vocabularies, transcripts_dir),
+                               keep, restore)
 
 
 def _register_files(path: Path) -> list[tuple[str, bytes | None]]:

@@ -8,7 +8,7 @@ Codes and cues are matched in the same single PhraseMatcher pass per document (s
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pipeline.codebook.model import Codebook, Cue, Pattern
 from pipeline.codebook.phrases import expand_phrase
@@ -84,7 +84,6 @@ class CompiledCodebook:
     kinds: dict[str, str]  # code -> "dimension" | "challenge" (matchable codes)
     dimension_of: dict[str, str | None]
     cues: dict[str, Cue]
-    cue_of: dict[int, str] = field(default_factory=dict)  # match key hash -> cue id
     starter_norms: frozenset = frozenset()  # NORM hashes of words that start a clause
     strong_first_norms: frozenset = frozenset()  # NORM hashes of provision verbs (first word)
     actor_norms: frozenset = frozenset()  # NORM hashes of words naming an actor
@@ -141,11 +140,10 @@ def compile_codebook(codebook: Codebook, nlp, ruler) -> CompiledCodebook:
                     found.add(tokens[position])
         return frozenset(found)
 
-    cue_of = {nlp.vocab.strings.add(f"cue:{cue.id}"): cue.id for cue in context.cues}
-    ruler.cue_ids = cue_of
+    ruler.cue_ids = {nlp.vocab.strings.add(f"cue:{cue.id}"): cue.id for cue in context.cues}
     return CompiledCodebook(
         codebook=codebook, patterns=patterns, kinds=kinds, dimension_of=dimension_of,
-        cues={cue.id: cue for cue in context.cues}, cue_of=cue_of,
+        cues={cue.id: cue for cue in context.cues},
         starter_norms=norms([p for p in context.clause_starters if " " not in p.strip()], 0),
         strong_first_norms=norms(context.strong_markers, 0),
         actor_norms=norms(context.actors, -1))
