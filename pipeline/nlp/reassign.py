@@ -172,6 +172,8 @@ class ReassignComponent:
                 i += 1
             if i >= length or doc[i].norm not in strong:
                 return False
+            if i + 1 < length and doc[i + 1].lower_ == "by":
+                return False  # a passive participle: "centres run by NGOs teach children"
             # only when what it provides is coded too ("the legal aid office helps
             # refugees" keeps its legal aid); a bare head noun is not known to be provided
             # yet ("centres teach children who are barred from public schools")

@@ -80,6 +80,10 @@ DROPS = [
      "residence permit", ["social"]),
     ("R22", "Temporary protection holders can choose a family doctor free of charge.",
      "Temporary protection", ["social"]),
+    ("R22", "Registration card holders can open bank accounts in their own names.",
+     "Registration card", ["economic"]),
+    ("R33", "Newcomers lost their health coverage, and clinics report untreated illness.",
+     "clinics", []),
 ]
 
 
@@ -144,3 +148,9 @@ def test_reassign_longest_match_wins(tagger):
 ])
 def test_reassign_lower_case_title_or_department_names_an_actor(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
+
+
+def test_reassign_a_passive_participle_is_not_the_service_acting(tagger):
+    result = tagger.tag("Learning centres run by NGOs teach stateless children.")
+    assert result["dimensions"] == ["social"]
+    assert coding(result, "Learning centres")["code"] == "social.education"
