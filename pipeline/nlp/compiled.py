@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from pipeline.codebook.model import Codebook, Cue, Pattern
 from pipeline.codebook.phrases import expand_phrase
 from pipeline.codebook.validate import PHRASE_TOKEN_KEYS
-from pipeline.nlp.language import CLOSERS
+from pipeline.nlp.language import CLOSERS, GROUPS_KEY
 
 MAX_TOKEN_EXPANSIONS = 5000
-# doc.user_data: the code ruler's cue-list matches by group name, and the cues
-GROUPS_KEY = "cityqda_groups"
 
 
 
@@ -98,13 +96,13 @@ class CompiledCodebook:
 def compile_codebook(codebook: Codebook, nlp, ruler) -> CompiledCodebook:
     """Registers every cue list, marker list and rule phrase list with `ruler` (one matcher
     pass finds codes and cues alike) and returns what the components need."""
-    def add(group: str, phrases, attr: str = "LEMMA"):
+    def add(group: str, phrases, attr: str = "LEMMA", cue: str | None = None):
         texts = [text for phrase in phrases for text in expand_phrase(phrase)]
-        ruler.add_phrase_group(group, texts, exact_lower=(attr == "LOWER"))
+        ruler.add_phrase_group(group, texts, exact_lower=(attr == "LOWER"), cue=cue)
 
     context = codebook.context
     for cue in context.cues:
-        add(f"cue:{cue.id}", cue.phrases, cue.attr)
+        add(f"cue:{cue.id}", cue.phrases, cue.attr, cue.id)
     add("term", context.terminators)
     if context.stops:
         add("stop", context.stops)
@@ -140,7 +138,6 @@ def compile_codebook(codebook: Codebook, nlp, ruler) -> CompiledCodebook:
                     found.add(tokens[position])
         return frozenset(found)
 
-    ruler.cue_ids = {nlp.vocab.strings.add(f"cue:{cue.id}"): cue.id for cue in context.cues}
     return CompiledCodebook(
         codebook=codebook, patterns=patterns, kinds=kinds, dimension_of=dimension_of,
         cues={cue.id: cue for cue in context.cues},

@@ -27,7 +27,9 @@ from spacy.attrs import LEMMA, NORM, ORTH, SENT_START
 from spacy.language import Language
 
 CODES_KEY = "cityqda_codes"
-AUX_KEY = "cityqda_aux"  # doc.user_data: (key, start, end) matches of the cue lists
+# doc.user_data: the code ruler's cue-list matches by group name (sentence ends and
+# closers among them), and the cues
+GROUPS_KEY = "cityqda_groups"
 SENTENCE_END = "\n"  # NORM given to sentence-final punctuation and line breaks
 
 _END_CHARS = frozenset(".!?\u3002\uff01\uff1f\u2026\u203c\u2047\u2048\u2049")
@@ -115,8 +117,6 @@ class FastSentencizer:
 
     def __init__(self, vocab):
         self.vocab = vocab
-        self.end_key = vocab.strings.add("sentence_end")
-        self.closer_key = vocab.strings.add("closer")
         self._buffer = numpy.empty(0, dtype=numpy.uint64)
 
     def __call__(self, doc):
@@ -151,16 +151,11 @@ class FastSentencizer:
     def _ends(self, doc) -> tuple[list[tuple[int, int]], set[int]]:
         """(start, end) of sentence-end tokens and the positions of closing quotes or
         brackets, from the ruler's matches if it ran."""
-        aux = doc.user_data.get(AUX_KEY)
-        if aux is not None:
-            end_key, closer_key = self.end_key, self.closer_key
-            ends, closers = [], set()
-            for key, start, end in aux:
-                if key == end_key:
-                    ends.append((start, end))
-                elif key == closer_key:
-                    closers.add(start)
-            return ends, closers
+        found = doc.user_data.get(GROUPS_KEY)
+        if found is not None:
+            groups = found[0]
+            return (groups.get("sentence_end", []),
+                    {start for start, _ in groups.get("closer", ())})
         texts = [self.vocab.strings[h] for h in doc.to_array(ORTH).tolist()]
         return ([(i, i + 1) for i, text in enumerate(texts) if is_sentence_end(text)],
                 {i for i, text in enumerate(texts) if text in CLOSERS})

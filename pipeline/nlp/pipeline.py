@@ -21,12 +21,14 @@ from spacy.pipeline.span_ruler import SpanRuler
 from spacy.tokens import Span
 
 from pipeline.codebook.model import Codebook
-from pipeline.nlp.compiled import GROUPS_KEY, CompiledCodebook, compile_codebook, ruler_patterns
+from pipeline.nlp.compiled import CompiledCodebook, compile_codebook, ruler_patterns
 from pipeline.nlp.context import CODE_MATCHES_KEY, ContextComponent
 from pipeline.nlp.initiative import InitiativeComponent
-from pipeline.nlp.language import AUX_KEY, CODES_KEY, new_language
+from pipeline.nlp.language import CODES_KEY, GROUPS_KEY, new_language
 from pipeline.nlp.reassign import ReassignComponent
 
+# What a match key of the code ruler stands for (`CodeRuler._routes`).
+CODE, GROUP, CUE = 0, 1, 2
 # Compiled codebooks handed to the component factories (spaCy configs hold only JSON).
 _PENDING: dict[str, CompiledCodebook] = {}
 
@@ -61,10 +63,10 @@ class CodeRuler(SpanRuler):
     def __init__(self, nlp, name="cityqda_codes", **kwargs):
         super().__init__(nlp, name, spans_key=CODES_KEY, phrase_matcher_attr="NORM",
                          validate=True, overwrite=True, **kwargs)
-        self._fast_labels: dict[int, tuple[int, int]] = {}  # key -> (label, span id)
+        # match key -> what a match of it is: (CODE, (label, span id)), (GROUP, phrase group
+        # name) or (CUE, cue id); one lookup per match in `match`
+        self._routes: dict[int, tuple[int, object]] = {}
         self._lower_forms: dict[int, set[tuple[str, ...]]] = {}
-        self._group_names: dict[int, str] = {}  # key -> phrase group (cue lists)
-        self.cue_ids: dict[int, str] = {}  # key -> cue id, for the groups that are cues
         self.phrase_tokens = PhraseTokens(nlp)
         self.tokenised = 0  # phrases the build had to tokenise (not in its cache)
 
@@ -81,7 +83,7 @@ class CodeRuler(SpanRuler):
                 key = repr((label, pattern_id))
                 key_hash = strings.add(key)
                 self._match_label_id_map[key_hash] = {"label": label, "id": pattern_id}
-                self._fast_labels[key_hash] = (strings.add(label), strings.add(pattern_id))
+                self._routes[key_hash] = (CODE, (strings.add(label), strings.add(pattern_id)))
                 found = keys[label, pattern_id] = (key, key_hash)
             key, key_hash = found
             pattern = entry["pattern"]
@@ -105,10 +107,12 @@ class CodeRuler(SpanRuler):
         for key, texts in grouped.items():
             self.phrase_matcher.add(key, [tokens(text)[0] for text in texts])
 
-    def add_phrase_group(self, group: str, texts: list[str], exact_lower: bool = False) -> None:
-        """Phrases matched in the same pass but kept out of doc.spans (cue lists)."""
+    def add_phrase_group(self, group: str, texts: list[str], exact_lower: bool = False,
+                         cue: str | None = None) -> None:
+        """Phrases matched in the same pass but kept out of doc.spans (cue lists); the
+        matches of a `cue`'s phrases are listed as that cue's, not in a group."""
         key_hash = self.nlp.vocab.strings.add(group)
-        self._group_names[key_hash] = group
+        self._routes[key_hash] = (GROUP, group) if cue is None else (CUE, cue)
         tokens = [self.phrase_tokens(text) for text in texts]
         self.phrase_matcher.add(group, [norms for norms, _ in tokens])
         if exact_lower:
@@ -119,39 +123,31 @@ class CodeRuler(SpanRuler):
         matches = self.phrase_matcher(doc)
         if len(self.matcher):
             matches += self.matcher(doc)
-        labels = self._fast_labels
+        routes = self._routes
         lower_forms = self._lower_forms
-        group_names = self._group_names
-        cue_ids = self.cue_ids
-        aux, codes, seen = [], [], set()
+        codes, seen = [], set()
         groups: dict[str, list[tuple[int, int]]] = {}
         cues: list[tuple[int, int, str]] = []
-        for match in matches:
-            key, start, end = match
-            if lower_forms and key in lower_forms and tuple(
+        for key, start, end in matches:
+            if key in lower_forms and tuple(
                     t.lower_ for t in doc[start:end]) not in lower_forms[key]:
                 continue
-            label = labels.get(key)
-            if label is None:
-                aux.append(match)
-                cue = cue_ids.get(key)
-                if cue is not None:
-                    cues.append((start, end, cue))
-                    continue
-                group = group_names[key]
-                spans = groups.get(group)
+            kind, value = routes[key]
+            if kind == GROUP:
+                spans = groups.get(value)
                 if spans is None:
-                    groups[group] = [(start, end)]
+                    groups[value] = [(start, end)]
                 else:
                     spans.append((start, end))
+            elif kind == CUE:
+                cues.append((start, end, value))
             elif start != end:
-                code = (start, end, label[0], label[1])
+                code = (start, end, *value)
                 if code not in seen:
                     seen.add(code)
                     codes.append(code)
-        doc.user_data[AUX_KEY] = aux
-        # the cue-list matches by group, and the cues, for the components (in this one
-        # loop rather than a second one over the same matches)
+        # the cue-list matches by group (sentence ends too, for the sentencizer), and the
+        # cues, for the components (in this one loop rather than one per component)
         doc.user_data[GROUPS_KEY] = (groups, cues)
         doc.user_data[CODE_MATCHES_KEY] = codes
         # Spans sort by offsets, then label and id hashes: the order of these tuples

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.codebook.load import load_codebook
 from pipeline.nlp.build_cache import BuildCache
-from pipeline.nlp.language import AUX_KEY, CODES_KEY
+from pipeline.nlp.language import CODES_KEY, GROUPS_KEY
 from pipeline.nlp.pipeline import BUILD_CACHE_NAME, build_pipeline
 
 TEXTS = [
@@ -22,7 +22,7 @@ def _matches(nlp) -> list:
     found = []
     for doc in nlp.pipe(TEXTS):
         found.append(([(s.start, s.end, s.label_, s.id_) for s in doc.spans[CODES_KEY]],
-                      sorted(doc.user_data[AUX_KEY])))
+                      doc.user_data[GROUPS_KEY]))
     return found
 
 
