@@ -45,6 +45,35 @@ class ReassignComponent:
         self.rules = compiled.codebook.rules
         self.strong_first = compiled.strong_first_norms
         self.venue_rules = {rule.id for rule in self.rules if rule.type == "venue"}
+        # per rule, in the codebook's order: how to apply it and the phrase groups it needs
+        # matched in a document (built once: 32 rules meet every document)
+        self.steps: list[tuple] = []
+        for rule in self.rules:
+            step = self._step_of(rule)
+            if step is not None:
+                self.steps.append(step)
+
+    def _step_of(self, rule) -> tuple | None:
+        """(apply, rule, needed group names) for a rule this component applies."""
+        def group(part):
+            return f"rule:{rule.id}:{part}"
+
+        kind = rule.type
+        if kind == "reassign":
+            return self._reassign, rule, (group("context"),)
+        if kind == "follow_service":
+            return self._follow, rule, ()
+        if kind == "overlap":
+            return self._overlap, rule, ()
+        if kind == "suppress":
+            return self._suppress, rule, (group("phrases"),)
+        if kind == "org_name":
+            return self._org_name, rule, (group("heads"),)
+        if kind == "venue":
+            return self._venue, rule, (group("heads"), group("before"))
+        if kind == "subject":
+            return self._subject, rule, (group("heads"),)
+        return None
 
     def __call__(self, doc):
         analysis = analysis_of(doc)
@@ -53,31 +82,12 @@ class ReassignComponent:
         mentions, dropped = drop_contained(analysis.mentions)
         analysis.suppressed.extend(dropped)
         groups = analysis.groups
-        for rule in self.rules:
-            kind = rule.type
-            if kind == "reassign":
-                if f"rule:{rule.id}:context" in groups:
-                    self._reassign(mentions, rule, analysis)
-            elif kind == "follow_service":
-                # a service named only as the place ("interpreters at health centres") still
-                # tells which service the interpreting opens
-                places = [m for m in analysis.suppressed if m.suppressed_by in self.venue_rules]
-                self._follow(mentions, rule, places)
-            elif kind == "overlap":
-                mentions = self._overlap(mentions, rule, analysis)
-            elif kind == "suppress":
-                spans = groups.get(f"rule:{rule.id}:phrases")
-                if spans:
-                    mentions = self._suppress(mentions, rule, spans, analysis)
-            elif kind == "org_name":
-                if f"rule:{rule.id}:heads" in groups:
-                    mentions = self._org_name(doc, mentions, rule, analysis)
-            elif kind == "venue":
-                if f"rule:{rule.id}:heads" in groups and f"rule:{rule.id}:before" in groups:
-                    mentions = self._venue(doc, mentions, rule, analysis)
-            elif kind == "subject":
-                if f"rule:{rule.id}:heads" in groups:
-                    mentions = self._subject(doc, mentions, rule, analysis)
+        for apply, rule, needed in self.steps:
+            for name in needed:
+                if name not in groups:
+                    break
+            else:
+                mentions = apply(doc, mentions, rule, analysis)
         analysis.mentions = mentions
         return doc
 
@@ -96,7 +106,8 @@ class ReassignComponent:
                 kept.append(mention)
         return kept
 
-    def _suppress(self, mentions, rule, spans, analysis):
+    def _suppress(self, doc, mentions, rule, analysis):
+        spans = analysis.groups[f"rule:{rule.id}:phrases"]
         return self._filter(mentions, rule, analysis, lambda m: any(
             s <= m.start and m.end <= e for s, e in spans))
 
@@ -187,7 +198,7 @@ class ReassignComponent:
             m.kind == "dimension" and m.start < end and start < m.end and m.end <= end
             for start, end in acting))
 
-    def _overlap(self, mentions, rule, analysis):
+    def _overlap(self, doc, mentions, rule, analysis):
         """Drop matches of `rule.patterns` that share words with, or touch, a match of another
         code ("financial education workshops in Spanish")."""
         patterns = set(rule.patterns)
@@ -197,7 +208,7 @@ class ReassignComponent:
             other is not m and other.kind == m.kind and other.code != m.code
             and other.start <= m.end and m.start <= other.end for other in mentions))
 
-    def _reassign(self, mentions, rule, analysis):
+    def _reassign(self, doc, mentions, rule, analysis):
         sources = rule.sources
         patterns = rule.patterns
         context = analysis.groups[f"rule:{rule.id}:context"]
@@ -226,8 +237,12 @@ class ReassignComponent:
         if copies:
             mentions.extend(copies)
             mentions.sort(key=lambda m: (m.start, m.end))
+        return mentions
 
-    def _follow(self, mentions, rule, places=()):
+    def _follow(self, doc, mentions, rule, analysis):
+        # a service named only as the place ("interpreters at health centres") still
+        # tells which service the interpreting opens
+        places = [m for m in analysis.suppressed if m.suppressed_by in self.venue_rules]
         sources = rule.sources
         services = rule.services
         for mention in mentions:
@@ -242,6 +257,7 @@ class ReassignComponent:
                         nearest = (distance, other)
             if nearest is not None:
                 self._move(mention, nearest[1].code, rule)
+        return mentions
 
     @classmethod
     def _copy(cls, mention: Mention, rule) -> Mention:
