@@ -729,6 +729,7 @@ class ActorRecognizer:
         for mention in self._registry(view):
             actors.append(mention)
             taken.mark(mention.start, mention.end)
+        actors.extend(self._bodies_of_places(view, taken))
         view.chunks = self._chunks(view, taken)
         rejected = []
         for chunk in view.chunks:
@@ -751,7 +752,6 @@ class ActorRecognizer:
         self._whole_text_name(view, actors)
         self._acronyms_listed_with_companies(view, actors)
         actors.extend(self._aliases_in_brackets(view, actors, taken))
-        actors.extend(self._bodies_of_places(view, taken))
         actors.extend(self._generic(view, taken))
         actors.sort(key=lambda a: (a.start, a.end))
         _named_appositions(view, actors)
@@ -1714,11 +1714,14 @@ class ActorRecognizer:
 
     @staticmethod
     def _bodies_of_places(view: DocView, taken) -> list[ActorMention]:
-        """ "the canton of Lucerne", "the province of Limburg": a region word in lower case,
-        "of" and a capitalised place name the region's government (not after "in the")."""
+        """ "the canton of Lucerne", "the city of Mechelen": a region or town word in lower
+        case, "of" and a capitalised place name the place's government (not after "in the");
+        found before names, so the place alone is not read as a brand."""
         found = []
         for s, e, kind in view.longest("kind"):
-            if kind.id != "region" or s < 1 or e + 1 >= view.length or taken.any(s, e) or \
+            town = kind.id == "municipality" and e - s == 1 and view.folded(s) in _TOWN_WORDS
+            if not (kind.id == "region" or town) or s < 1 or e + 1 >= view.length or \
+                    taken.any(s, e) or \
                     view.folded(s - 1) != "the" or view.folded(e) != "of" or \
                     view.shape[e + 1] != CAP or any(view.shape[i] != LOWER for i in range(s, e)):
                 continue
@@ -1728,6 +1731,8 @@ class ActorRecognizer:
             while k < view.length and view.shape[k] == CAP and not taken[k] and \
                     view.sent[k] == view.sent[s]:
                 k += 1
+            if k == e + 1:
+                continue  # the place is a registry name ("the city of Vienna")
             name = view.span_text(s, k)
             found.append(ActorMention(s, k, name, name, kind.category, kind.sector, guess=True,
                                       source="name", sentence=int(view.sent[s]),
@@ -1795,14 +1800,17 @@ class ActorRecognizer:
                 neutral = actor.kind == "organisation"
                 antecedent = next((a for a in reversed(named)
                                    if a.category == actor.category or neutral), None)
-                if antecedent is None and named and named[-1].source == "name" \
-                        and not after_preposition(view, actor.start) \
-                        and (not _decided(named[-1]) or any(
-                            named[-1].end <= s and e <= actor.start
-                            for s, e, _ in view.groups.get("report", ()))) \
+                if antecedent is None and named and not after_preposition(view, actor.start) \
                         and view.folded(actor.start - 1) not in ("her", "his", "their", "our"):
-                    # "Rio Tinto's director said the company ...": the name was a company
-                    antecedent = named[-1]
+                    if named[-1].source == "name" and (not _decided(named[-1]) or any(
+                            named[-1].end <= s and e <= actor.start
+                            for s, e, _ in view.groups.get("report", ()))):
+                        # "Rio Tinto's director said the company ...": the name was a company
+                        antecedent = named[-1]
+                    elif actor.sector != "public":
+                        antecedent = _speaking_body(named)
+                if antecedent is not None and antecedent.category != actor.category and \
+                        not neutral:
                     kind = self.cues.kinds.get(actor.kind or "")
                     if kind is not None:
                         antecedent.votes.append((kind.category, kind.sector, kind.weight * 3,
@@ -1848,7 +1856,19 @@ class ActorRecognizer:
                                            sentence=int(view.sent[i]))
                     self._speaker(mention, speaker)
                     kept.append(mention)
-                elif antecedents:
+                elif not antecedents and not own and not neutral and \
+                        not after_preposition(view, i - 1) and _speaking_body(kept) and \
+                        not any(a.start == i + 1 for a in kept) and \
+                        (kind := next((k for s, e, k in view.groups.get("kind", ())
+                                       if s == i and e == i + 1 and k.role == "head"
+                                       and k.sector != "public"), None)):
+                    a = _speaking_body(kept)
+                    a.votes.append((kind.category, kind.sector, kind.weight * 3,
+                                    f"reference:{kind.id}"))
+                    a.category, a.sector = self._decide(a.votes)
+                    a.evidence.append(f"reference:{kind.id}")
+                    antecedents = [a]
+                if antecedents:
                     a = antecedents[-1]
                     kept.append(ActorMention(
                         i - 1 if own else i, i + 1, view.span_text(i - 1 if own else i, i + 1),
@@ -1971,6 +1991,7 @@ _STOP_WORDS = _stop_words()
 _PLACE_HEADS = frozenset({"municipality", "region"})
 _PLACE_PREPOSITIONS = frozenset({"in", "across", "throughout", "within", "around", "to", "from",
                                  "into", "near", "outside", "at"})
+_TOWN_WORDS = frozenset({"city", "municipality"})
 _BRANCH_WORDS = frozenset({"office", "offices", "branch", "branches", "delegation", "mission",
                            "team", "representation"})
 _AUXILIARIES = frozenset({"has", "have", "had", "also", "now", "will", "recently", "already",
@@ -2007,11 +2028,20 @@ def _plural(word: str) -> bool:
     return word.endswith("s") and not word.endswith(("ss", "us", "is"))
 
 
+def _speaking_body(actors) -> ActorMention | None:
+    """The organisation of the person speaking ("The coordinator of X said that the city lends
+    the association ..."), when nothing but a default says what it is: what a later "the
+    association" or "the company" is."""
+    return next((a for a in actors if a.source == "name" and "role" in a.evidence
+                 and not a.generic and not _decided(a)), None)
+
+
 def _decided(actor: ActorMention) -> bool:
     """A name whose own words or description say what it is: a later "the bank" is another
     actor ("the Federal Police decides ... and the bank"), unless the name's spokesperson
     speaks of it ("a volunteer at X said the church-run agency ...")."""
-    return any(why.startswith("head:") or why in ("description", "company_suffix", "member_of")
+    return any(why.startswith("head:") or why in ("description", "company_suffix", "member_of",
+                                                  "place_body")
                for why in actor.evidence)
 
 

@@ -260,6 +260,10 @@ def test_actors_registry_branch_keeps_the_category(tagger, text, name):
      "third"),
     ("It works with the Velmora mayor's office on permits.", "Velmora mayor's office",
      "policy_maker", "public"),
+    ("The city of Velmora and the NGO Tarsa run it.", "city of Velmora", "policy_maker",
+     "public"),
+    ("It works with the municipality of Velmbach.", "municipality of Velmbach", "policy_maker",
+     "public"),
 ])
 def test_actors_name_patterns_and_category_cues(tagger, text, name, category, sector):
     found = actor(tagger.tag(text), name)
@@ -345,6 +349,17 @@ def test_actors_reference_points_back(tagger):
                         "now runs a community centre.")
     reference = actor(result, "association")
     assert reference["refers_to"] == "Belfast Multi-Cultural Association"
+
+
+@pytest.mark.parametrize("text, name, category", [
+    ("The coordinator of Tarsa Velm said that the city of Velmora lends the association two "
+     "flats.", "Tarsa Velm", "civil_society"),
+    ("The manager of TVKL said that the city of Velmora hires the company for its repairs.",
+     "TVKL", "business"),
+])
+def test_actors_reference_names_the_speakers_organisation(tagger, text, name, category):
+    """Without the reference the name keeps its default (a brand, an NGO acronym)."""
+    assert actor(tagger.tag(text), name)["category"] == category
 
 
 def test_actors_speaker_is_our_organisation(custom):
