@@ -44,6 +44,11 @@ from pipeline.coding.reconcile import (
     refresh_states,
     usable,
 )
+from pipeline.coding.study_coder import (
+    load_study_codebook,
+    load_study_registry,
+    other_coder_inputs,
+)
 from pipeline.coding.tagger_process import TaggerProcess, take_tagger_process
 from pipeline.coding.versions import (
     CodebookSource,
@@ -113,67 +118,6 @@ class CodeReport:
         if extra:
             text += "; " + ", ".join(extra)
         return text + f" ({self.seconds:.1f} s)"
-
-
-def load_study_registry(study, cached: bool = False):
-    """The study's actor registry (else the package's); a broken one stops the stage.
-    `cached`: see `load_study_codebook`."""
-    from pipeline.nlp.registry import build_registry, load_registry, registry_path_for
-
-    path = registry_path_for(study)
-    categories = tuple(study.vocabularies["categories"])
-    if not cached:
-        return load_registry(path, categories)
-    return _cached_document(study, "registry", path, repr(categories),
-                            lambda: load_registry(path, categories), build_registry)
-
-
-def load_study_codebook(study, cached: bool = False):
-    """The study's codebook. `cached`: a codebook file already checked with the same code
-    is not parsed and checked again; its document comes from the study's cache folder
-    (`pipeline.nlp.build_cache`) and is built as `load_codebook` builds it."""
-    from pipeline.codebook import load_codebook
-    from pipeline.codebook.load import build_codebook
-
-    path = study.path("codebook")
-    dimensions = tuple(study.vocabularies["dimensions"])
-    if not cached:
-        return load_codebook(path, dimensions)
-    return _cached_document(study, "codebook", path, repr(dimensions),
-                            lambda: load_codebook(path, dimensions), build_codebook)
-
-
-def _cached_document(study, name: str, path, options: str, load: Callable,
-                     build: Callable):
-    """`load()` (read, check, build: raises on a broken file), or `build` on the checked
-    document kept from an earlier load of the same bytes with the same code."""
-    import copy
-    import hashlib
-    from pathlib import Path
-
-    from pipeline.nlp.build_cache import BuildCache, code_fingerprint, study_cache_dir
-
-    try:
-        sha256 = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return load()  # reports the problem as usual
-    cache = BuildCache(study_cache_dir(study.root))
-    key = f"{sha256}/{options}/{code_fingerprint()}"
-    data = cache.load(name, key)
-    if isinstance(data, dict):
-        return build(data, sha256=sha256, source=str(path))
-    loaded = load()
-    if loaded.sha256 == sha256:  # the file did not change while it was read
-        cache.save(name, key, copy.deepcopy(_document_of(loaded)))
-    return loaded
-
-
-def _document_of(loaded) -> dict:
-    """The checked document a codebook or registry is built from."""
-    if hasattr(loaded, "raw"):
-        return loaded.raw
-    return {"description": loaded.description,
-            "actors": [actor.as_dict() for actor in loaded.actors]}
 
 
 def _start_run(conn, run_id: int | None) -> int:
@@ -316,7 +260,8 @@ def interview_work(conn, interview_id: int, fingerprint: str, recode_all: bool,
 def code_study(study, store: Store, *, progress: Progress | None = None,
                run_id: int | None = None, recode_all: bool = False,
                tagger_factory: Callable | None = None,
-               workers: int | None = None) -> CodeReport:
+               workers: int | None = None,
+               meanwhile: Iterable[Callable[[], object]] = ()) -> CodeReport:
     """Code every segment of the study that needs it; see the module docstring.
 
     Raises CityQDAError (nothing coded) when the codebook is broken or contradicts the
@@ -324,6 +269,8 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
     `tagger_factory(codebook)` replaces the spaCy tagger (tests). `workers`: processes
     that tag while this one writes (None: one per core, when the work is big enough to
     pay for them; 0 or 1: tag here). The codings written are the same either way.
+    `meanwhile`: work of the caller's to do while the tagger is still being built in the
+    process `cityqda run` started (pipeline.coding.tagger_process), not done otherwise.
     """
     started = time.perf_counter()
     codebook = load_study_codebook(study, cached=True)
@@ -359,7 +306,8 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
         tagger = None
         if order:
             tagger = tagger_factory(codebook) if tagger_factory is not None else \
-                _study_tagger(study, codebook, registry, others, built_ahead, parallel)
+                _study_tagger(study, codebook, registry, others, built_ahead, parallel,
+                              meanwhile)
         if built_ahead is not None and tagger is not built_ahead:
             built_ahead.close()
 
@@ -397,7 +345,8 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
 
 
 def _study_tagger(study, codebook, registry, others: dict,
-                  built_ahead: TaggerProcess | None, parallel: int):
+                  built_ahead: TaggerProcess | None, parallel: int,
+                  meanwhile: Iterable[Callable[[], object]] = ()):
     """The tagger `cityqda run` built ahead (`pipeline.coding.tagger_process`) when it
     was built from these codebook, registry and cue list bytes and this process tags
     (forked workers share a tagger built here), else one built now."""
@@ -413,7 +362,8 @@ def _study_tagger(study, codebook, registry, others: dict,
         return build()
     load_context_words()  # needed once tagged (pipeline.coding.section_context): read
     # while the process may still be building
-    if built_ahead.built_from(codebook.sha256, registry.sha256, others["entity_cues"]):
+    if built_ahead.built_from(codebook.sha256, registry.sha256, others["entity_cues"],
+                              meanwhile):
         built_ahead.local = build
         return built_ahead
     return build()
@@ -470,21 +420,6 @@ def _refresh(plan: WorkPlan, hits: dict[str, set[int]]) -> dict[str, list[int]]:
             else:
                 refresh.setdefault(old_fingerprint, []).append(segment_id)
     return refresh
-
-
-def other_coder_inputs(registry) -> dict:
-    """Hashes of the other data that decide what the coder finds: the actor registry and
-    the entity cue lists (package data, checked when the tagger is built; hashed here as
-    `pipeline.nlp.actors.load_entity_cues` hashes them, without importing spaCy)."""
-    import hashlib
-    from importlib import resources
-
-    cues = resources.files("pipeline") / "defaults" / ENTITY_CUES_NAME
-    return {"actors": registry.sha256,
-            "entity_cues": hashlib.sha256(cues.read_bytes()).hexdigest()}
-
-
-ENTITY_CUES_NAME = "entity_cues.yaml"  # pipeline.nlp.actors.DEFAULT_CUES_NAME
 
 
 SEGMENT_TEXTS = select(segments.c.id, segments.c.text).where(

@@ -14,6 +14,7 @@ Stage modules are imported when their stage runs, which keeps `cityqda --help` l
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from pipeline.coding.tagger_process import start_tagger_process
+from pipeline.coding.tagger_process import start_tagger_process, stop_tagger_processes
 from pipeline.errors import EXIT_INPUT, EXIT_OK, CityQDAError, Problem
 from pipeline.store import Store, open_study_store, utc_now
 from pipeline.store.schema import runs
@@ -47,6 +48,7 @@ class RunContext:
     memory: object = None  # pipeline.report.incremental.RunMemory
     tables: dict | None = None  # the aggregate tables, when the aggregate stage built them
     register: object = None  # the register as the register stage read it, when valid
+    chart_drawer: object = None  # pipeline.report.chart.ChartDrawer, for the report stage
     seconds: dict[str, tuple[float, float]] = field(default_factory=dict)  # wall, CPU
 
     @property
@@ -130,7 +132,8 @@ def stage_code(ctx: RunContext) -> None:
         return
     from pipeline.code_study import code_study
 
-    report = code_study(ctx.study, ctx.store, run_id=ctx.run_id)
+    report = code_study(ctx.study, ctx.store, run_id=ctx.run_id,
+                        meanwhile=later_stages_preparations(ctx))
     ctx.problems.extend(report.problems)
     for name, count in report.counts().items():
         ctx.counts[f"code_{name}"] = count
@@ -140,6 +143,40 @@ def stage_code(ctx: RunContext) -> None:
         with ctx.store.read() as conn:
             after = memory.stage_fingerprint(conn, "code", tables=CODE_INPUT_TABLES)
         memory.record("code", after, outputs={}, counts={}, problems=[], lines=[])
+
+
+# What the stages after `code` import in a rerun (numpy, pyarrow, the report's modules):
+# imported while `code` waits for the tagger process, when it does.
+LATER_STAGE_MODULES = ("pipeline.review.agreement", "pipeline.aggregate.aggregate",
+                       "pipeline.aggregate.cache", "pipeline.store.interview_states",
+                       "pyarrow", "pyarrow.parquet", "concurrent.futures.thread",
+                       "pipeline.report.report", "pipeline.report.content")
+
+
+def later_stages_preparations(ctx: RunContext) -> list[Callable[[], None]]:
+    """Work the later stages would do first and that nothing `code` writes changes: their
+    imports, and the report's chart drawer (started only when the report will have work,
+    pipeline.report.report.start_chart_drawer). `code` runs these while its tagger is
+    being built in the other process, so the core this process leaves idle is used. A
+    failure here is left for the stage that meets it again to report."""
+    import importlib
+
+    def drawer() -> None:
+        from pipeline.report.report import start_chart_drawer
+
+        if ctx.chart_drawer is None:
+            start_chart_drawer(ctx)
+
+    tasks = [drawer, *(functools.partial(importlib.import_module, name)
+                       for name in LATER_STAGE_MODULES)]
+    return [functools.partial(_quietly, task) for task in tasks]
+
+
+def _quietly(task: Callable[[], object]) -> None:
+    try:
+        task()
+    except Exception:  # noqa: BLE001 - the stage that needs it fails and reports it
+        pass
 
 
 def stage_import_reviews(ctx: RunContext) -> None:
@@ -158,7 +195,8 @@ def stage_aggregate(ctx: RunContext) -> None:
     from pipeline.aggregate.aggregate import stage_aggregate as stage
     from pipeline.report.report import start_chart_drawer
 
-    start_chart_drawer(ctx)  # matplotlib is imported on the other core meanwhile
+    if ctx.chart_drawer is None:  # not started while `code` waited
+        start_chart_drawer(ctx)  # matplotlib is imported on the other core meanwhile
     stage(ctx)
 
 
@@ -231,22 +269,25 @@ def times_line(seconds: dict[str, tuple[float, float]]) -> str:
 def run_study(study: Study, options: RunOptions | None = None) -> RunContext:
     started = time.perf_counter(), time.process_time()
     start_tagger_process(study)  # builds the tagger meanwhile when coding looks small
-    store = open_study_store(study)
     try:
-        ctx = RunContext(study, store, options or RunOptions(), _start_run(store))
-        ctx.memory = _memory(study, store, ctx.run_id)
-        ctx.seconds["open"] = (time.perf_counter() - started[0],
-                               time.process_time() - started[1])
-        for name, stage in STAGES:
-            try:
-                _timed(ctx, name, lambda stage=stage: stage(ctx))
-            except CityQDAError as exc:
-                ctx.problems.extend(exc.problems)
-        _timed(ctx, "manifest", lambda: _finish_run(ctx))
-        ctx.stage_lines.append(times_line(ctx.seconds))
-        return ctx
+        store = open_study_store(study)
+        try:
+            ctx = RunContext(study, store, options or RunOptions(), _start_run(store))
+            ctx.memory = _memory(study, store, ctx.run_id)
+            ctx.seconds["open"] = (time.perf_counter() - started[0],
+                                   time.process_time() - started[1])
+            for name, stage in STAGES:
+                try:
+                    _timed(ctx, name, lambda stage=stage: stage(ctx))
+                except CityQDAError as exc:
+                    ctx.problems.extend(exc.problems)
+            _timed(ctx, "manifest", lambda: _finish_run(ctx))
+            ctx.stage_lines.append(times_line(ctx.seconds))
+            return ctx
+        finally:
+            store.close()
     finally:
-        store.close()
+        stop_tagger_processes()  # when no stage took it
 
 
 def exit_code(ctx: RunContext) -> int:

@@ -1,7 +1,9 @@
 """`cityqda run`: the whole flow on the study, with a report on stderr.
 
 The run module (SQLAlchemy, the store) is imported when the command runs, not when
-`cityqda --help` lists it. When the `cityqda` program itself ran the command, the process
+`cityqda --help` lists it, and after the process that builds the tagger ahead is forked
+(pipeline.coding.tagger_process), which then imports spaCy while this one imports the
+store. When the `cityqda` program itself ran the command, the process
 ends as soon as the run is reported (`leave_process`): tearing down the interpreter (every
 module and object of a run, a few hundred MB) cost about a tenth of a rerun after one
 changed interview, and nothing in it writes anything.
@@ -29,9 +31,14 @@ def command(ctx, obj, no_import, no_pdf):
     skipped"), and only outputs whose content changed are written again; a deleted or
     edited output is written again. The `times:` line gives each stage's wall and CPU seconds.
     """
-    from pipeline.run import RunOptions, exit_code, run_study
+    from pipeline.coding.tagger_process import start_tagger_process
 
     study = obj.study()
+    # Forked before the run imports SQLAlchemy and the store: the tagger process imports
+    # spaCy meanwhile (run_study keeps a process started for its study).
+    start_tagger_process(study)
+    from pipeline.run import RunOptions, exit_code, run_study
+
     result = run_study(study, RunOptions(import_reviews=not no_import, pdf=not no_pdf))
     for line in result.stage_lines:
         info(line)

@@ -3,13 +3,16 @@
 After one changed interview, `code` spends most of its time importing spaCy and building
 the tagger (about 2 s at N = 1,000), while the guides, register and ingest stages before
 it keep one core busy and leave the other idle. So `cityqda run` calls
-`start_tagger_process` first: when a few transcripts are new or changed on disk since the
-last run (their size or modification time), it forks a process that builds the study's
-tagger meanwhile. `code_study` then tags through it (`take_tagger_process`), provided it
-was built from the same codebook and registry bytes the stage loaded; otherwise, and
-whenever the process fails, the stage builds its own tagger as before. The codings are
-the same either way: the same code tags the same texts, and results cross the pipe as
-they cross the tagging workers' (pickled plain data).
+`start_tagger_process` first, before it imports the store: when a few transcripts are new
+or changed on disk since the last run (their size or modification time), it forks a
+process that builds the study's tagger meanwhile (importing only what the tagger needs,
+pipeline.coding.study_coder). `code_study` then tags through it (`take_tagger_process`),
+provided it was built from the same codebook and registry bytes the stage loaded;
+otherwise, and whenever the process fails, the stage builds its own tagger as before. The
+codings are the same either way: the same code tags the same texts, and results cross the
+pipe as they cross the tagging workers' (pickled plain data). While the stage waits for
+the build, it runs the `meanwhile` tasks it was given (the run's later stages' imports),
+one at a time, until the process answers.
 
 The transcripts' sizes and times are a hint only (a wrong guess costs an idle process or
 the usual build); they are kept in the study's cache folder.
@@ -77,13 +80,14 @@ def coding_looks_small(study) -> bool:
 
 def start_tagger_process(study) -> None:
     """Start building the study's tagger in a forked process when a small amount of
-    coding is likely (see the module docstring); a process left from an earlier run in
-    this interpreter is stopped."""
+    coding is likely (see the module docstring). Once per run: a process already started
+    for this study and not yet taken is kept (`cityqda run` starts it before the run's
+    imports, `run_study` again for callers that did not); a run ends with
+    `stop_tagger_processes`."""
     import multiprocessing
 
-    for process in list(_STARTED.values()):
-        process.close()
-    _STARTED.clear()
+    if Path(study.root) in _STARTED:
+        return
     if not sys.platform.startswith("linux") \
             or "fork" not in multiprocessing.get_all_start_methods() \
             or multiprocessing.current_process().daemon:  # may not start processes
@@ -95,6 +99,13 @@ def start_tagger_process(study) -> None:
 def take_tagger_process(study) -> TaggerProcess | None:
     """The process started for this study by this run, if any (the caller closes it)."""
     return _STARTED.pop(Path(study.root), None)
+
+
+def stop_tagger_processes() -> None:
+    """End the processes no stage took (a run that skipped `code`, or failed before it)."""
+    for process in _STARTED.values():
+        process.close()
+    _STARTED.clear()
 
 
 class TaggerProcess:
@@ -117,10 +128,16 @@ class TaggerProcess:
         self.local: Callable | None = None
         self._tagger = None
 
-    def built_from(self, codebook_sha256: str, registry_sha256: str,
-                   cues_sha256: str) -> bool:
-        """Waits for the build; whether it used these codebook, registry and entity cue
+    def built_from(self, codebook_sha256: str, registry_sha256: str, cues_sha256: str,
+                   meanwhile: Iterable[Callable[[], object]] = ()) -> bool:
+        """Waits for the build, running the `meanwhile` tasks one by one until it is done
+        (those left are not run); whether it used these codebook, registry and entity cue
         list bytes (the process read the files itself, perhaps before an edit)."""
+        if self.built is None:
+            for task in meanwhile:
+                if self.connection.poll(0):
+                    break
+                task()
         return self._built() == (codebook_sha256, registry_sha256, cues_sha256)
 
     def _built(self) -> tuple:
@@ -156,18 +173,27 @@ class TaggerProcess:
 
     def close(self) -> None:
         """Ends the process, without waiting for it (freeing its tagger takes a while):
-        it exits when its end of the pipe closes; as a daemon, it is stopped when this
+        it exits on the stop message (None), or when its end of the pipe closes (a
+        process forked meanwhile, the report's chart drawer, may hold a copy of this end:
+        the message does not wait for it); as a daemon, it is stopped when this
         interpreter exits."""
+        if self.connection.closed:
+            return
+        try:
+            self.connection.send(None)
+        except OSError:  # it ended already
+            pass
         self.connection.close()
 
 
 def _serve(connection, parent_end, study) -> None:
     """In the forked process: build the tagger, say what from, then tag each list of
-    records received until the run closes the pipe. Any failure sends None: the run then
-    builds or tags in its own process, where the error is reported as usual."""
+    records received until the run says stop (None) or closes the pipe. Any failure
+    sends None: the run then builds or tags in its own process, where the error is
+    reported as usual."""
     parent_end.close()
     try:
-        from pipeline.code_study import (
+        from pipeline.coding.study_coder import (
             load_study_codebook,
             load_study_registry,
             other_coder_inputs,
@@ -186,6 +212,8 @@ def _serve(connection, parent_end, study) -> None:
                         (codebook.sha256, registry.sha256, cues))
         while tagger is not None and connection.poll(IDLE_SECONDS):
             records = connection.recv()
+            if records is None:  # the run is done with it
+                return
             try:
                 results = list(tagger.tag_records(records))
             except Exception:  # noqa: BLE001 - retried in the run's process, which reports it

@@ -163,7 +163,7 @@ def test_tagger_process_failures_fall_back_to_a_tagger_here(tmp_path, stand_in):
     process.close()
 
 
-def test_tagger_process_started_only_when_coding_looks_small(tmp_path, stand_in):
+def test_tagger_process_started_once_per_run_when_coding_looks_small(tmp_path, stand_in):
     folder = tmp_path / "transcripts"
     folder.mkdir()
     (folder / "T1.docx").write_bytes(b"docx")
@@ -174,10 +174,74 @@ def test_tagger_process_started_only_when_coding_looks_small(tmp_path, stand_in)
     tagger_process.start_tagger_process(study)
     started = tagger_process._STARTED.get(tmp_path)
     assert started is not None and started.process.pid is not None  # forked
+    tagger_process.start_tagger_process(study)  # `cityqda run`, then run_study: kept
+    assert tagger_process._STARTED.get(tmp_path) is started
+    tagger_process.stop_tagger_processes()  # the run ends without taking it
+    assert not tagger_process._STARTED
+    started.process.join(timeout=60)
+    assert started.process.exitcode == 0
     tagger_process.start_tagger_process(study)  # the next run: nothing changed
     assert not tagger_process._STARTED
-    started.process.join(timeout=60)  # it ends once its pipe is closed
-    assert started.process.exitcode == 0
+
+
+def _answer_when_told(connection, parent_end, study) -> None:
+    """A stand-in build in the forked process: says it is built once `study.root / "go"`
+    exists, then waits to be stopped."""
+    import time
+
+    parent_end.close()
+    while not (study.root / "go").exists():
+        time.sleep(0.01)
+    connection.send(("codebook", "registry", "cues"))
+    connection.recv()
+
+
+def test_tagger_process_runs_the_meanwhile_tasks_until_it_is_built(tmp_path, monkeypatch):
+    monkeypatch.setattr(tagger_process, "_serve", _answer_when_told)
+    process = tagger_process.TaggerProcess(SimpleNamespace(root=tmp_path))
+    ran = []
+
+    def first() -> None:
+        ran.append("first")
+        (tmp_path / "go").write_text("")
+        assert process.connection.poll(60)  # built meanwhile
+
+    try:
+        assert process.built_from("codebook", "registry", "cues",
+                                  meanwhile=[first, lambda: ran.append("second")])
+        assert ran == ["first"]  # the build answered: the rest is not run
+        assert process.built_from("codebook", "registry", "cues",
+                                  meanwhile=[lambda: ran.append("third")])
+        assert ran == ["first"]  # built already
+    finally:
+        process.close()
+    process.process.join(timeout=60)
+    assert process.process.exitcode == 0
+
+
+def test_tagger_process_close_ends_it_while_a_fork_holds_the_pipe(tmp_path, stand_in):
+    """A process forked after it (the report's chart drawer) keeps a copy of the run's
+    end of the pipe, so the end closing is not seen: the stop message ends it."""
+    import multiprocessing
+    import time
+
+    from pipeline.init_study import init_study
+    from pipeline.study import load_study
+
+    study = load_study(init_study(tmp_path / "study"))
+    write_codebook(study, codebook_yaml("1.0.0", CODES))
+    process = tagger_process.TaggerProcess(study)
+    holder = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,),
+                                                         daemon=True)
+    holder.start()
+    try:
+        assert process.built_from("", "", "") is False  # waits for the build
+        process.close()
+        process.process.join(timeout=30)
+        assert process.process.exitcode == 0
+    finally:
+        holder.kill()
+        holder.join()
 
 
 def test_tagger_process_that_stops_answering_is_given_up(tmp_path, monkeypatch):
