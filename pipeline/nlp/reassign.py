@@ -23,20 +23,34 @@ _VENUE_SKIP = frozenset({"the", "a", "an", "its", "their", "his", "her", "our", 
 
 def drop_contained(mentions: list[Mention]) -> tuple[list[Mention], list[Mention]]:
     """Mentions not inside a longer mention of the same kind, and the dropped ones."""
+    contained = _contained(mentions)
+    if not contained:
+        return list(mentions), []
     kept, dropped = [], []
     for mention in mentions:
-        start, end, kind = mention.start, mention.end, mention.kind
-        size = end - start
-        for other in mentions:
-            if (other.start <= start and end <= other.end and other.end - other.start > size
-                    and other.kind == kind):
-                mention.suppressed_by = LONGEST_MATCH
-                mention.reason = "part of a longer match"
-                dropped.append(mention)
-                break
+        if (mention.start, mention.end, mention.kind) in contained:
+            mention.suppressed_by = LONGEST_MATCH
+            mention.reason = "part of a longer match"
+            dropped.append(mention)
         else:
             kept.append(mention)
     return kept, dropped
+
+
+def _contained(mentions: list[Mention]) -> set[tuple[int, int, str]]:
+    """(start, end, kind) of the spans inside a longer span of their kind. Sorted by start,
+    the longest first, each distinct span is inside another exactly when one before it (of
+    its kind) reaches as far."""
+    found = set()
+    kind, reach = None, -1
+    for span_kind, start, back in sorted({(m.kind, m.start, -m.end) for m in mentions}):
+        if span_kind != kind:
+            kind, reach = span_kind, -1
+        if reach >= -back:
+            found.add((start, -back, kind))
+        else:
+            reach = -back
+    return found
 
 
 class ReassignComponent:
@@ -52,6 +66,13 @@ class ReassignComponent:
             step = self._step_of(rule)
             if step is not None:
                 self.steps.append(step)
+        # most rules need a phrase group that few documents match: a document's steps are
+        # found from the groups it matched (by each step's first needed group)
+        self.unconditional = [i for i, (_, _, needed) in enumerate(self.steps) if not needed]
+        self.by_group: dict[str, list[int]] = {}
+        for i, (_, _, needed) in enumerate(self.steps):
+            if needed:
+                self.by_group.setdefault(needed[0], []).append(i)
 
     def _step_of(self, rule) -> tuple | None:
         """(apply, rule, needed group names) for a rule this component applies."""
@@ -82,7 +103,16 @@ class ReassignComponent:
         mentions, dropped = drop_contained(analysis.mentions)
         analysis.suppressed.extend(dropped)
         groups = analysis.groups
-        for apply, rule, needed in self.steps:
+        order = list(self.unconditional)
+        by_group = self.by_group
+        for name in groups:
+            found = by_group.get(name)
+            if found is not None:
+                order.extend(found)
+        order.sort()
+        steps = self.steps
+        for i in order:
+            apply, rule, needed = steps[i]
             for name in needed:
                 if name not in groups:
                     break
