@@ -71,15 +71,15 @@ class InitiativeComponent:
         mentions = analysis.mentions
         blocking = [hit for hit in analysis.cue_hits if hit.type in _BLOCKING]
 
+        # the words inside a negated, hypothetical or background scope (not its cue's own)
+        blocked = {position for hit in blocking
+                   for position in range(hit.scope_start, hit.scope_end)
+                   if not hit.start <= position < hit.end}
+
         def free(positions: list[tuple[int, int]], low: int, high: int) -> list[int]:
             """Starts in [low, high) of markers outside negated/hypothetical/background scope."""
-            found = []
-            for start, _ in positions:
-                if low <= start < high and not any(
-                        hit.scope_start <= start < hit.scope_end and not
-                        (hit.start <= start < hit.end) for hit in blocking):
-                    found.append(start)
-            return found
+            return [start for start, _ in positions
+                    if low <= start < high and start not in blocked]
 
         strong = analysis.groups.get("strong", ())
         if strong:
