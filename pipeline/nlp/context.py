@@ -32,6 +32,8 @@ AIM_LEADS = frozenset({"to", "on", "about", "against", "for", "in"})
 AIM_LIST_LEADS = frozenset({"and", "or", ","})
 # Words that join modifiers sharing one noun ("legal and psychological support").
 COORDINATORS = frozenset({"and", "or", ",", "&"})
+# Words that join a second predicate a negated object's scope stops at ("or" is not one).
+PREDICATE_JOINERS = frozenset({"and"})
 # When two patterns of one code match the same words, the one that counts most easily wins: a
 # named service counts anywhere, a topic near a provision verb, an object's head noun only
 # right after one.
@@ -141,7 +143,9 @@ class ContextComponent:
                 planned = False
                 covering = []
                 for hit in sentence_hits:
-                    if not hit.covers(start, end):
+                    # hit.covers(start, end), inline: this loop meets every mention
+                    if (start < hit.end and end > hit.start) or not (
+                            start < hit.scope_end and end > hit.scope_start):
                         continue
                     covering.append(hit)
                     kind = hit.type
@@ -274,15 +278,16 @@ class ContextComponent:
         return norm in self.starter_norms or norm in self.strong_first
 
     def _coordinated_verb(self, doc, sent_start: int, start: int, end: int, high: int) -> int:
-        """Where a negated object's scope ends: at "and"/"or" before a provision verb, which
+        """Where a negated object's scope ends: at "and" before a provision verb, which
         starts a predicate of its own ("has no budget and refers them to the shelter"). A cue
         that opens its clause negates the subject, and so both verbs ("nobody offers X and
-        runs Y"), and keeps its scope."""
+        runs Y"), and keeps its scope. A negation reaches over "or" ("unable to open an
+        account or register a SIM card"): "not X or Y" denies both."""
         if start == sent_start or self._starts_clause(doc, start - 1) \
                 or doc[start - 1].lower_ in SUBJECT_OPENERS:
             return high
         for position in range(end + 1, high - 1):
-            if doc[position].lower_ in COORDINATORS and doc[position].is_alpha \
+            if doc[position].lower_ in PREDICATE_JOINERS \
                     and doc[position + 1].norm in self.strong_first:
                 return position
         return high
