@@ -151,7 +151,7 @@ class DocAnalysis:
     """Per-document state: sentences, cue-list matches by group, mentions, results."""
 
     __slots__ = ("sentence_starts", "length", "groups", "mentions", "cue_hits", "suppressed",
-                 "challenges", "dimensions", "_positions")
+                 "challenges", "dimensions", "_positions", "_bounds", "_terms")
 
     def __init__(self, sentence_starts: list[int], length: int,
                  groups: dict[str, list[tuple[int, int]]]):
@@ -164,6 +164,8 @@ class DocAnalysis:
         self.challenges: list[Mention] = []
         self.dimensions: list[str] = []
         self._positions: dict[str, Positions] = {}
+        self._bounds: list[tuple[int, int]] | None = None  # (start, end) of each sentence
+        self._terms: Positions | None = None
 
     def positions(self, group: str) -> Positions:
         found = self._positions.get(group)
@@ -177,13 +179,18 @@ class DocAnalysis:
         return bisect_right(self.sentence_starts, token) - 1
 
     def sentence_bounds(self, index: int) -> tuple[int, int]:
-        starts = self.sentence_starts
-        return starts[index], starts[index + 1] if index + 1 < len(starts) else self.length
+        bounds = self._bounds
+        if bounds is None:
+            starts = self.sentence_starts
+            bounds = self._bounds = list(zip(starts, [*starts[1:], self.length], strict=True))
+        return bounds[index]
 
     def clause(self, start: int, end: int, sentence: int) -> tuple[int, int]:
         """The clause holding tokens [start, end): between terminators, inside the sentence."""
         sent_start, sent_end = self.sentence_bounds(sentence)
-        terms = self.positions("term")
+        terms = self._terms
+        if terms is None:
+            terms = self._terms = self.positions("term")
         if not terms.spans:
             return sent_start, sent_end
         left = terms.last_end_in(sent_start, start)

@@ -124,7 +124,7 @@ class FastSentencizer:
         if not length:
             return doc
         ends, closers = self._ends(doc)
-        ending = set(start for start, _ in ends)
+        ending = {start for start, _ in ends}
         starts = []
         for _, position in ends:
             if position >= length or position in ending:
