@@ -184,6 +184,14 @@ def test_context_dimensions_of_shared_nouns_and_who_is_served(tagger, text, dime
     ("The parish hands out food parcels to families under temporary protection.", ["social"]),
     ("The NGO offers small loans to refugee traders who have a business permit.", ["economic"]),
     ("Haitians hold humanitarian visas rather than refugee status.", []),
+    # session 9: a negation reaches over "or"; taking a document away negates it; a wish
+    # of the people served ("who want to") and a deadline ("before they expire") are neither
+    ("Refugees are unable to open bank accounts or register a SIM card.", []),
+    ("Employers confiscate the passports of foreign workers.", []),
+    ("Returnees who want to start a business can apply for seed capital.", ["economic"]),
+    ("The NGO helps families renew their registration cards before they expire.", ["legal"]),
+    ("Returnees with entry bans from Russia are offered pre-departure training for work.",
+     ["economic"]),
 ])
 def test_context_dimensions_of_refusals_permissions_and_held_documents(tagger, text,
                                                                        dimensions):
