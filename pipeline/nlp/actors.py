@@ -1129,7 +1129,8 @@ class ActorRecognizer:
         kinds = view.longest("kind", start, end)
         head = self._syntactic_head(view, start, end, kinds)
         init_head = self._initiative_head(view, start, end)
-        acronym = end - start == 1 and view.shape[start] == ACR
+        acronym = (end - start) % 2 == 1 and all(  # "SGDD-ASAM" too
+            view.shape[i] == (ACR if (i - start) % 2 == 0 else HYPHEN) for i in range(start, end))
         # "CEAR Euskadi", "MTN Uganda": an acronym and the place of a branch is a name
         branch = view.shape[start] == ACR and 1 < end - start <= 3 and not kinds and all(
             view.shape[i] == CAP for i in range(start + 1, end))
@@ -1139,6 +1140,8 @@ class ActorRecognizer:
         suffix = self._company_suffix(view, start, end)
         described = self._descriptors(view, start, end)
         role = self._role(view, start)
+        if role is None:
+            role = self._role_after(view, end)
         members = self._member_of(view, start)
         initiative_position = self._initiative_position(view, start, end)
         slot = self._partner_slot(view, start) or (
@@ -1430,6 +1433,16 @@ class ActorRecognizer:
                 between = range(e, k)
                 if all(view.shape[i] in (LOWER, HYPHEN) for i in between):
                     return lean if lean is not None else (None, None)
+        return None
+
+    @staticmethod
+    def _role_after(view: DocView, end: int):
+        """ "The Diversitat case worker said ...", "A Stellantis plant manager said ...": a name
+        before the speaker's role and a verb of speech is an organisation."""
+        for s, e, lean in view.groups.get("role", ()):
+            if end <= s <= end + 2 and all(view.shape[i] == LOWER for i in range(end, s)) \
+                    and any(rs == e for rs, _, _ in view.groups.get("report", ())):
+                return lean if lean is not None else (None, None)
         return None
 
     def _member_of(self, view: DocView, start: int):

@@ -362,6 +362,17 @@ def test_actors_reference_names_the_speakers_organisation(tagger, text, name, ca
     assert actor(tagger.tag(text), name)["category"] == category
 
 
+@pytest.mark.parametrize("text, name, category", [
+    ("The Tarsa Velm case worker said that the city pays for the classes.", "Tarsa Velm",
+     "business"),
+    ("A Tarsa Velm plant manager said the company hires refugees.", "Tarsa Velm", "business"),
+    ("The VSKD-ALAM coordinator said their centre is funded by UNHCR.", "VSKD-ALAM",
+     "civil_society"),
+])
+def test_actors_name_before_a_speakers_role_is_an_organisation(tagger, text, name, category):
+    assert actor(tagger.tag(text), name)["category"] == category
+
+
 def test_actors_speaker_is_our_organisation(custom):
     speaker = {"name": "Associação Acolher", "category": "civil_society", "sector": "third",
                "registry_id": "acolher"}
