@@ -207,8 +207,12 @@ class ContextComponent:
         kinds = self.compiled.kinds
         strings = doc.vocab.strings
         best: dict[tuple[int, int, str], Mention] = {}
+        known_codes = self._codes
         for start, end, label, pattern in matches:
-            code, rule, role, when = self._code(label, pattern, strings)
+            found = known_codes.get((label << 1) ^ pattern)
+            if found is None:
+                found = self._code(label, pattern, strings)
+            code, rule, role, when = found
             key = (start, end, code)
             known = best.get(key)
             if known is not None and ROLE_RANK.get(known.role, 0) >= ROLE_RANK.get(role, 0):
