@@ -28,7 +28,7 @@ from pipeline.nlp.language import CODES_KEY, GROUPS_KEY, new_language
 from pipeline.nlp.reassign import ReassignComponent
 
 # What a match key of the code ruler stands for (`CodeRuler._routes`).
-CODE, GROUP, CUE = 0, 1, 2
+CODE, GROUP, CUE, EXACT_GROUP = 0, 1, 2, 3
 # Compiled codebooks handed to the component factories (spaCy configs hold only JSON).
 _PENDING: dict[str, CompiledCodebook] = {}
 
@@ -63,8 +63,8 @@ class CodeRuler(SpanRuler):
     def __init__(self, nlp, name="cityqda_codes", **kwargs):
         super().__init__(nlp, name, spans_key=CODES_KEY, phrase_matcher_attr="NORM",
                          validate=True, overwrite=True, **kwargs)
-        # match key -> what a match of it is: (CODE, (label, span id)), (GROUP, phrase group
-        # name) or (CUE, cue id); one lookup per match in `match`
+        # match key -> what a match of it is: (CODE, (label, span id)), (GROUP or EXACT_GROUP,
+        # phrase group name) or (CUE, cue id); one lookup per match in `match`
         self._routes: dict[int, tuple[int, object]] = {}
         self._lower_forms: dict[int, set[tuple[str, ...]]] = {}
         self.phrase_tokens = PhraseTokens(nlp)
@@ -112,7 +112,11 @@ class CodeRuler(SpanRuler):
         """Phrases matched in the same pass but kept out of doc.spans (cue lists); the
         matches of a `cue`'s phrases are listed as that cue's, not in a group."""
         key_hash = self.nlp.vocab.strings.add(group)
-        self._routes[key_hash] = (GROUP, group) if cue is None else (CUE, cue)
+        if cue is not None:
+            self._routes[key_hash] = (CUE, cue)
+        else:
+            exact = exact_lower or key_hash in self._lower_forms
+            self._routes[key_hash] = (EXACT_GROUP if exact else GROUP, group)
         tokens = [self.phrase_tokens(text) for text in texts]
         self.phrase_matcher.add(group, [norms for norms, _ in tokens])
         if exact_lower:
@@ -129,18 +133,21 @@ class CodeRuler(SpanRuler):
         groups: dict[str, list[tuple[int, int]]] = {}
         cues: list[tuple[int, int, str]] = []
         for key, start, end in matches:
-            if key in lower_forms and tuple(
-                    t.lower_ for t in doc[start:end]) not in lower_forms[key]:
-                continue
             kind, value = routes[key]
-            if kind == GROUP:
+            if kind == GROUP:  # the most common kind, and no exact_lower check
                 spans = groups.get(value)
                 if spans is None:
                     groups[value] = [(start, end)]
                 else:
                     spans.append((start, end))
-            elif kind == CUE:
+                continue
+            if key in lower_forms and tuple(
+                    t.lower_ for t in doc[start:end]) not in lower_forms[key]:
+                continue
+            if kind == CUE:
                 cues.append((start, end, value))
+            elif kind == EXACT_GROUP:
+                groups.setdefault(value, []).append((start, end))
             elif start != end:
                 code = (start, end, *value)
                 if code not in seen:

@@ -158,7 +158,10 @@ class TokenOffsets:
     def span(self, start: int, end: int) -> tuple[int, int]:
         doc = self.doc
         last = doc[end - 1]
-        return self.norm.to_original(doc[start].idx, last.idx + len(last))
+        norm = self.norm
+        if norm.starts is None:  # the text needed no normalising (most do not)
+            return doc[start].idx, last.idx + len(last)
+        return norm.to_original(doc[start].idx, last.idx + len(last))
 
 
 ENTITY_CACHE_NAME = "entity-matcher"
