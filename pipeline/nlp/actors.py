@@ -1050,6 +1050,10 @@ class ActorRecognizer:
                                        for i in range(s + 1, e)):
                     # a head that holds its complement ends the name ("Chamber of Commerce")
                     return False
+            if k > next_at and view.shape[next_at] == CAP and \
+                    view.folded(next_at) not in english_words():
+                # "Ministry of Social Action and Ecobank Togo": a brand of two words follows
+                return False
             return not (self._head_positions(view, next_at, k + 1)
                         or self._company_suffix(view, next_at, k + 1))
         left_heads = self._head_positions(view, start, and_at)

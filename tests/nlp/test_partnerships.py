@@ -136,6 +136,11 @@ def partnership(result: dict, parties: set[str]) -> dict:
      {"Lyon Red Cross", "Velmorka"}, "joint"),
     ("The UNHCR office and Lyon City Council signed an agreement with Renault SA.",
      {"UNHCR", "Lyon City Council", "Renault SA"}, "with"),
+    # session 9: a brand of two words after "and" ends a complement; the city of a place
+    ("The Ministry of Social Action and Velmobank Togo co-finance small loans.",
+     {"Ministry of Social Action", "Velmobank Togo"}, "joint"),
+    ("The city of Velmora and the Hope Foundation jointly manage a reception point.",
+     {"city of Velmora", "Hope Foundation"}, "joint"),
 ])
 def test_partnerships_cue_families(tagger, text, parties, kind):
     found = partnership(tagger.tag(text), parties)
