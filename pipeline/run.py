@@ -47,6 +47,7 @@ class RunContext:
     stage_lines: list[str] = field(default_factory=list)
     memory: object = None  # pipeline.report.incremental.RunMemory
     tables: dict | None = None  # the aggregate tables, when the aggregate stage built them
+    scope: object = None  # the aggregate stage's scope of all rounds, with its tables
     register: object = None  # the register as the register stage read it, when valid
     chart_drawer: object = None  # pipeline.report.chart.ChartDrawer, for the report stage
     seconds: dict[str, tuple[float, float]] = field(default_factory=dict)  # wall, CPU

@@ -140,6 +140,7 @@ def test_run_incremental_damaged_output_is_written_again(runner, sample, damage)
 def test_run_incremental_rerun_after_a_change_equals_a_clean_regeneration(runner, sample,
                                                                           tmp_path,
                                                                           monkeypatch):
+    import pipeline.aggregate.tables as tables_module
     import pipeline.store.interview_states as states_module
 
     run(runner, sample)
@@ -151,9 +152,15 @@ def test_run_incremental_rerun_after_a_change_equals_a_clean_regeneration(runner
     monkeypatch.setattr(states_module, "interview_states",
                         lambda cursor, sources: reads.append(tuple(sources))
                         or read_states(cursor, sources))
+    scopes = []  # built after the aggregate module bound its own build_scope
+    build_scope = tables_module.build_scope
+    monkeypatch.setattr(tables_module, "build_scope",
+                        lambda *args, **options: scopes.append(1)
+                        or build_scope(*args, **options))
     second = run(runner, sample)
     # aggregate, report and manifest share one read of every interview's state
     assert len(reads) == 1, reads
+    assert scopes == []  # the report takes the aggregate stage's scope
     monkeypatch.undo()
     assert "code: unchanged, skipped" not in second.stderr
     assert "unchanged and kept" in second.stderr  # the other cities' reports

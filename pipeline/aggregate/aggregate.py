@@ -49,6 +49,7 @@ class AggregateReport:
     round: str | None = None
     selection: str = "accepted"
     tables: dict = field(default_factory=dict, repr=False)  # name -> ResultTable
+    scope: object = field(default=None, repr=False)  # of all rounds (tables.build_scope)
     register_ok: bool = True
     parts: dict[str, str] = field(default_factory=dict)  # output key -> content fingerprint
     kept: int = 0  # files left as they were (content unchanged)
@@ -349,6 +350,7 @@ def aggregate_study(study, store: Store, *, round: str | None = None,
         "partnerships": sum(tables["partnerships_by_type"].column("total")),
     }
     report.tables = tables
+    report.scope = all_scope
     report.register_ok = not register_broken
     return report
 
@@ -380,6 +382,7 @@ def stage_aggregate(ctx) -> None:
     ctx.counts.update(counts)
     if report.register_ok:
         ctx.tables = report.tables
+        ctx.scope = report.scope
     ctx.stage_lines.append(report.lines()[0])
     memory.record("aggregate", stage_fingerprint, outputs=outputs, counts=counts,
                   problems=report.problems, lines=report.lines()[:1], parts=report.parts)

@@ -584,7 +584,8 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
                  run_id: int | None = None, keep: KeepReport | None = None,
                  workers: int | None = None, tables: dict | None = None,
                  register=None, drawer=None,
-                 read_states: Callable[..., dict] | None = None) -> ReportResult:
+                 read_states: Callable[..., dict] | None = None,
+                 scope=None) -> ReportResult:
     """Write the reports; returns what was written. `run_id` is the run named in the
     footer (default: the latest run in the store), so rerunning `report` on an unchanged
     store gives identical bytes. Usage problems (unknown city or round) raise before
@@ -596,7 +597,9 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
     `register`: the register when the caller has read and validated it (a run has);
     `drawer`: a ChartDrawer started ahead (start_chart_drawer), closed here;
     `read_states(conn, sources)`: how to read pipeline.store.interview_states (a run's
-    RunMemory.interview_states keeps them for the manifest)."""
+    RunMemory.interview_states keeps them for the manifest); `scope`: the scope of all
+    rounds (pipeline.aggregate.tables.build_scope) when the caller built it from the same
+    store and register (the run's aggregate stage did), used when no round is asked for."""
     result = ReportResult()
     if drawer is None and keep is not None:
         drawer = _chart_drawer()  # imports while the store is read
@@ -604,7 +607,7 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
         written, kept = _read_and_write(
             study, store, result, cities=cities, round=round, identify=identify, out=out,
             pdf=pdf, run_id=run_id, keep=keep, workers=workers, tables=tables,
-            register=register, drawer=drawer, read_states=read_states)
+            register=register, drawer=drawer, read_states=read_states, scope=scope)
     finally:
         if drawer is not None:
             drawer.close()
@@ -624,7 +627,7 @@ def report_study(study, store, *, cities: list[str] | None = None, round: str | 
 
 def _read_and_write(study, store, result: ReportResult, *, cities, round, identify, out,
                     pdf, run_id, keep, workers, tables, register, drawer,
-                    read_states) -> tuple[list[Path], list[str]]:
+                    read_states, scope) -> tuple[list[Path], list[str]]:
     from pipeline.aggregate.tables import build_scope, codebook_info, study_tables
     from pipeline.ingest.register import load_register
     from pipeline.report.pseudonyms import assign_pseudonyms
@@ -636,7 +639,8 @@ def _read_and_write(study, store, result: ReportResult, *, cities, round, identi
     if info.problem is not None:
         result.problems.append(info.problem)
     with store.read() as conn:
-        scope = build_scope(conn, study, round=round, register=register)
+        if scope is None or round is not None:
+            scope = build_scope(conn, study, round=round, register=register)
         parsed = {i.id: i.metadata for i in scope.all_interviews}  # not parsed again
         reader = StudyReader(conn, study, scope, assign_pseudonyms(conn, register, parsed),
                              info.labels)
@@ -1019,7 +1023,8 @@ def stage_report(ctx) -> None:
             result = report_study(ctx.study, ctx.store, run_id=ctx.run_id,
                                   pdf=ctx.options.pdf, keep=keep, tables=ctx.tables,
                                   register=ctx.register, drawer=drawer,
-                                  read_states=memory.interview_states)
+                                  read_states=memory.interview_states,
+                                  scope=getattr(ctx, "scope", None))
     except CityQDAError as exc:  # e.g. a broken register, already reported by its stage
         seen = {p.render() for p in ctx.problems}
         ctx.problems.extend(p for p in exc.problems if p.render() not in seen)
