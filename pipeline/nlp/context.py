@@ -99,11 +99,13 @@ class ContextComponent:
         doc.user_data[ANALYSIS_KEY] = analysis
         mentions, shared = self._mentions(doc, matches)
         analysis.mentions = mentions
-        consumed = [(m.start, m.end) for m in mentions if m.rule in self.consuming]
-        # words inside a coded match after its first ("night shelter") are nouns, not the
-        # provision verbs that would end a cue's reach back over the subject
-        inner = {p for m in mentions for p in range(m.start + 1, m.end)}
-        hits = self._cue_hits(doc, analysis, cues, consumed, inner) if cues else []
+        hits = []
+        if cues:
+            consumed = [(m.start, m.end) for m in mentions if m.rule in self.consuming]
+            # words inside a coded match after its first ("night shelter") are nouns, not
+            # the provision verbs that would end a cue's reach back over the subject
+            inner = {p for m in mentions for p in range(m.start + 1, m.end)}
+            hits = self._cue_hits(doc, analysis, cues, consumed, inner)
         for mention in mentions:
             cue_type = self.pattern_cues.get(mention.rule)
             if cue_type is not None:  # "lobbies parliament for easier family reunification"
@@ -115,21 +117,7 @@ class ContextComponent:
         by_sentence: dict[int, list[CueHit]] = {}
         for hit in hits:
             by_sentence.setdefault(hit.sentence, []).append(hit)
-        negations = [hit for hit in hits if hit.type == "negation"]
-        dimension_spans = [(m.start, m.end) for m in mentions if m.kind == "dimension"]
-        # a cue's own words are not a problem ("matters concerning migrants")
-        dimension_spans += [(hit.start, hit.end) for hit in hits if hit.type == "background"]
-        problem_starts = []
-        for start, _ in analysis.groups.get("problem", ()):
-            # a problem word counts unless it belongs to a mention ("challenge stereotypes",
-            # "reduce discrimination") or is itself negated ("without losing pay")
-            if any(s <= start < e for s, e in dimension_spans):
-                continue
-            if any(hit.covers(start, start + 1) for hit in negations):
-                continue
-            if start and self._is_aim(doc, start):
-                continue
-            problem_starts.append(start)
+        problem_starts = self._problem_starts(doc, analysis, hits, mentions)
         actor_cache: dict[int, bool] = {}
         sentence_of = analysis.sentence_of
         clause = analysis.clause
@@ -181,6 +169,29 @@ class ContextComponent:
             if modifier.negated or modifier.hypothetical:
                 modifier.planned = False
         return doc
+
+    def _problem_starts(self, doc, analysis: DocAnalysis, hits: list[CueHit],
+                        mentions: list[Mention]) -> list[int]:
+        """Where the problem words that count start (few documents have any)."""
+        problems = analysis.groups.get("problem")
+        if not problems:
+            return []
+        negations = [hit for hit in hits if hit.type == "negation"]
+        dimension_spans = [(m.start, m.end) for m in mentions if m.kind == "dimension"]
+        # a cue's own words are not a problem ("matters concerning migrants")
+        dimension_spans += [(hit.start, hit.end) for hit in hits if hit.type == "background"]
+        problem_starts = []
+        for start, _ in problems:
+            # a problem word counts unless it belongs to a mention ("challenge stereotypes",
+            # "reduce discrimination") or is itself negated ("without losing pay")
+            if any(s <= start < e for s, e in dimension_spans):
+                continue
+            if any(hit.covers(start, start + 1) for hit in negations):
+                continue
+            if start and self._is_aim(doc, start):
+                continue
+            problem_starts.append(start)
+        return problem_starts
 
     @staticmethod
     def _is_aim(doc, start: int) -> bool:
