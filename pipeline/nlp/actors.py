@@ -1328,7 +1328,8 @@ class ActorRecognizer:
             # cooperative": one adjective or noun first
             first = end + 1
         after = [m for m in view.longest("kind", end, min(sent_end, end + 4))
-                 if m[0] == first and m[2].role == "head" and m[2].id != "region"
+                 if m[0] == first and m[2].role == "head" and (
+                     m[2].id != "region" or view.folded(m[0]) in _ADMINISTRATION_REGIONS)
                  and all(view.shape[i] in (LOWER, HYPHEN, POSS) for i in range(m[0], m[1]))
                  and not view.in_group("init_heads", m[1] - 1, m[1])
                  and not _plural(view.folded(m[1] - 1))]  # "UNRWA schools": what X runs
@@ -2008,6 +2009,7 @@ _STOP_WORDS = _stop_words()
 _PLACE_HEADS = frozenset({"municipality", "region"})
 _PLACE_PREPOSITIONS = frozenset({"in", "across", "throughout", "within", "around", "to", "from",
                                  "into", "near", "outside", "at"})
+_ADMINISTRATION_REGIONS = frozenset({"governorate", "wilaya"})  # "the Sousse governorate"
 _TOWN_WORDS = frozenset({"city", "municipality"})
 _BRANCH_WORDS = frozenset({"office", "offices", "branch", "branches", "delegation", "mission",
                            "team", "representation"})

@@ -264,6 +264,12 @@ def test_actors_registry_branch_keeps_the_category(tagger, text, name):
      "public"),
     ("It works with the municipality of Velmbach.", "municipality of Velmbach", "policy_maker",
      "public"),
+    ("It works with Medici Senza Frontiere.", "Medici Senza Frontiere", "civil_society",
+     "third"),
+    ("It works with the Velmora Health and Social Care Trust.",
+     "Velmora Health and Social Care Trust", "practitioner", "public"),
+    ("It works with the Velmora governorate on permits.", "Velmora governorate",
+     "policy_maker", "public"),
 ])
 def test_actors_name_patterns_and_category_cues(tagger, text, name, category, sector):
     found = actor(tagger.tag(text), name)
