@@ -84,6 +84,12 @@ DROPS = [
      "Registration card", ["economic"]),
     ("R33", "Newcomers lost their health coverage, and clinics report untreated illness.",
      "clinics", []),
+    ("R10", "Afghan children may enrol in public schools following a decree.", "decree",
+     ["social"]),
+    ("R15", "The provision of Spanish lessons is entrusted to the adult education centres.",
+     "adult education", ["cultural_religious"]),
+    ("R34", "The sponsorship system ties domestic workers to their employers.",
+     "sponsorship system", []),
 ]
 
 
@@ -125,8 +131,12 @@ def test_reassign_unless_a_persons_own_job_is_no_mentoring_towards_work(tagger):
     assert all(c["reassigned_by"] != "R09" for c in result["codes"])
 
 
-def test_reassign_unless_keeps_training_people_to_become_staff_vocational(tagger):
-    result = tagger.tag("The college trains refugee women to become teachers.")
+@pytest.mark.parametrize("text", [
+    "The college trains refugee women to become teachers.",
+    "Migrant women receive training in elderly care, which leads to an official certificate.",
+])
+def test_reassign_unless_keeps_training_people_to_become_staff_vocational(tagger, text):
+    result = tagger.tag(text)
     assert "economic.vocational_training" in {c["code"] for c in result["codes"]}
     assert "cultural_religious" not in result["dimensions"]
 
