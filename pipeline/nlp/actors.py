@@ -1773,14 +1773,19 @@ class ActorRecognizer:
                 # capitalised kind words outside a recognised name: "the State" only
                 if not self._lower_generic_ok(view, s, e):
                     continue
+            # "the city" is mostly the place, not in "the city works with X"
+            city = kind.id == "municipality" and view.folded(s) == "city" and e - s == 1
+            acting = city and s > 1 and view.folded(s - 2) not in _PLACE_PREPOSITIONS and \
+                self._acts_together(view, e)
             if view.in_group("init_heads", e, e + 1) and view.shape[e] == LOWER and not (
                     e + 1 < view.length and view.folded(e + 1) in ("the", "a", "an", "its",
-                                                                   "their")):
+                                                                   "their")) and not acting:
                 continue  # "the municipality programme": a compound noun, not an actor
-            if e < view.length and view.shape[e] == LOWER and view.in_group("kind", e, e + 1):
+            if e < view.length and view.shape[e] == LOWER and not acting and \
+                    view.in_group("kind", e, e + 1):
                 continue  # part of a longer lower-case noun ("employment office")
-            if kind.id == "municipality" and view.folded(s) == "city" and e - s == 1:
-                continue  # "the city" is mostly the place
+            if city and not acting:
+                continue
             name = view.span_text(s, e)
             found.append(ActorMention(s, e, name, name, kind.category, kind.sector, guess=True,
                                       generic=True, source="generic",
@@ -1788,6 +1793,15 @@ class ActorRecognizer:
                                       evidence=[f"generic:{kind.id}"]))
             taken.mark(s, e)
         return found
+
+    @staticmethod
+    def _acts_together(view: DocView, k: int) -> bool:
+        """A partnership cue or a verb of joint work right after a word, past an adverb or
+        an auxiliary ("the city also works with X", "the city has funded Y")."""
+        while k < view.length and view.folded(k) in _SUBJECT_FILLERS:
+            k += 1
+        return any(s == k for group in ("pcue", "joint_verb", "transfer_verb")
+                   for s, _, _ in view.in_group(group, k, min(view.length, k + 8)))
 
     @staticmethod
     def _lower_generic_ok(view, s, e) -> bool:
@@ -2009,6 +2023,8 @@ _STOP_WORDS = _stop_words()
 _PLACE_HEADS = frozenset({"municipality", "region"})
 _PLACE_PREPOSITIONS = frozenset({"in", "across", "throughout", "within", "around", "to", "from",
                                  "into", "near", "outside", "at"})
+_SUBJECT_FILLERS = frozenset({"also", "now", "still", "already", "regularly", "closely",
+                              "has", "have", "had", "will", "jointly", "itself"})
 _ADMINISTRATION_REGIONS = frozenset({"governorate", "wilaya"})  # "the Sousse governorate"
 _TOWN_WORDS = frozenset({"city", "municipality"})
 _BRANCH_WORDS = frozenset({"office", "offices", "branch", "branches", "delegation", "mission",

@@ -286,6 +286,7 @@ def test_actors_name_patterns_and_category_cues(tagger, text, name, category, se
     ("Local churches collect clothes.", "churches", "civil_society"),
     ("Employers are reluctant.", "Employers", "business"),
     ("Schools enrol migrant children.", "Schools", "practitioner"),
+    ("He said that the city funds two mosques.", "city", "policy_maker"),
 ])
 def test_actors_generic_mentions_are_categories_without_a_name(tagger, text, name, category):
     found = actor(tagger.tag(text), name)
@@ -297,6 +298,7 @@ def test_actors_generic_mentions_are_categories_without_a_name(tagger, text, nam
     "In April 2013 the first families arrived from Syria.",
     "Kitchen Pathways is popular with Syrian volunteers.",
     "English classes take place in Cape Town.",
+    "Refugees arriving in the city work with volunteers.",
 ])
 def test_actors_ordinary_capitalised_words_are_not_organisations(tagger, text):
     assert [a["name"] for a in tagger.tag(text)["actors"] if not a["generic"]] == []

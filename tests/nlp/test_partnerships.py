@@ -141,6 +141,8 @@ def partnership(result: dict, parties: set[str]) -> dict:
      {"Ministry of Social Action", "Velmobank Togo"}, "joint"),
     ("The city of Velmora and the Hope Foundation jointly manage a reception point.",
      {"city of Velmora", "Hope Foundation"}, "joint"),
+    ("She said the city also works with Caritas Velmora and the Red Cross on housing.",
+     {"city", "Caritas Velmora", "Red Cross"}, "with"),
 ])
 def test_partnerships_cue_families(tagger, text, parties, kind):
     found = partnership(tagger.tag(text), parties)
