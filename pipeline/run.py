@@ -49,7 +49,6 @@ class RunContext:
     tables: dict | None = None  # the aggregate tables, when the aggregate stage built them
     scope: object = None  # the aggregate stage's scope of all rounds, with its tables
     register: object = None  # the register as the register stage read it, when valid
-    chart_drawer: object = None  # pipeline.report.chart.ChartDrawer, for the report stage
     seconds: dict[str, tuple[float, float]] = field(default_factory=dict)  # wall, CPU
 
     @property
@@ -134,7 +133,7 @@ def stage_code(ctx: RunContext) -> None:
     from pipeline.code_study import code_study
 
     report = code_study(ctx.study, ctx.store, run_id=ctx.run_id,
-                        meanwhile=later_stages_preparations(ctx))
+                        meanwhile=later_stage_imports())
     ctx.problems.extend(report.problems)
     for name, count in report.counts().items():
         ctx.counts[f"code_{name}"] = count
@@ -146,37 +145,28 @@ def stage_code(ctx: RunContext) -> None:
         memory.record("code", after, outputs={}, counts={}, problems=[], lines=[])
 
 
-# What the stages after `code` import in a rerun (numpy, pyarrow, the report's modules):
-# imported while `code` waits for the tagger process, when it does.
+# What the stages after `code` import in a rerun, imported while `code` waits for the
+# tagger process (later_stage_imports).
 LATER_STAGE_MODULES = ("pipeline.review.agreement", "pipeline.aggregate.aggregate",
                        "pipeline.aggregate.cache", "pipeline.store.interview_states",
                        "pyarrow", "pyarrow.parquet", "concurrent.futures.thread",
                        "pipeline.report.report", "pipeline.report.content")
 
 
-def later_stages_preparations(ctx: RunContext) -> list[Callable[[], None]]:
-    """Work the later stages would do first and that nothing `code` writes changes: their
-    imports, and the report's chart drawer (started only when the report will have work,
-    pipeline.report.report.start_chart_drawer). `code` runs these while its tagger is
-    being built in the other process, so the core this process leaves idle is used. A
-    failure here is left for the stage that meets it again to report."""
+def later_stage_imports() -> list[Callable[[], None]]:
+    """Imports of the later stages (numpy, pyarrow, the report's modules), for `code` to
+    run while its tagger is being built in the other process, so this process's core is
+    not left idle. Not the report's chart drawer: a third busy process would slow the
+    build being waited for."""
+    return [functools.partial(_import_quietly, name) for name in LATER_STAGE_MODULES]
+
+
+def _import_quietly(name: str) -> None:
     import importlib
 
-    def drawer() -> None:
-        from pipeline.report.report import start_chart_drawer
-
-        if ctx.chart_drawer is None:
-            start_chart_drawer(ctx)
-
-    tasks = [drawer, *(functools.partial(importlib.import_module, name)
-                       for name in LATER_STAGE_MODULES)]
-    return [functools.partial(_quietly, task) for task in tasks]
-
-
-def _quietly(task: Callable[[], object]) -> None:
     try:
-        task()
-    except Exception:  # noqa: BLE001 - the stage that needs it fails and reports it
+        importlib.import_module(name)
+    except Exception:  # noqa: BLE001 - the stage that imports it reports the failure
         pass
 
 
@@ -196,8 +186,7 @@ def stage_aggregate(ctx: RunContext) -> None:
     from pipeline.aggregate.aggregate import stage_aggregate as stage
     from pipeline.report.report import start_chart_drawer
 
-    if ctx.chart_drawer is None:  # not started while `code` waited
-        start_chart_drawer(ctx)  # matplotlib is imported on the other core meanwhile
+    start_chart_drawer(ctx)  # matplotlib is imported on the other core meanwhile
     stage(ctx)
 
 

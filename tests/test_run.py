@@ -23,6 +23,21 @@ def test_run_stages_are_in_flow_order():
     assert names[:4] == ["guides", "register", "ingest", "code"]
 
 
+def test_run_later_stage_imports_name_real_modules_and_fail_quietly(monkeypatch):
+    """The imports `code` makes while it waits for the tagger process: a misspelt name
+    would only make the warm-up useless, so each must exist; a failing one is left to
+    its stage."""
+    import importlib.util
+
+    import pipeline.run as run_module
+
+    for name in run_module.LATER_STAGE_MODULES:
+        assert importlib.util.find_spec(name) is not None, name
+    monkeypatch.setattr(run_module, "LATER_STAGE_MODULES", ("pipeline.no_such_stage",))
+    [task] = run_module.later_stage_imports()
+    assert task() is None
+
+
 def test_run_sample_study_end_to_end(runner, sample_copy):
     result = runner.invoke(main, ["--project", str(sample_copy), "run"])
     assert result.exit_code == 0, result.stderr
