@@ -143,6 +143,8 @@ def partnership(result: dict, parties: set[str]) -> dict:
      {"city of Velmora", "Hope Foundation"}, "joint"),
     ("She said the city also works with Caritas Velmora and the Red Cross on housing.",
      {"city", "Caritas Velmora", "Red Cross"}, "with"),
+    ("The Hope Foundation relies on Lyon City Council for its funding.",
+     {"Hope Foundation", "Lyon City Council"}, "with"),
 ])
 def test_partnerships_cue_families(tagger, text, parties, kind):
     found = partnership(tagger.tag(text), parties)
