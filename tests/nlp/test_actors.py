@@ -270,6 +270,10 @@ def test_actors_registry_branch_keeps_the_category(tagger, text, name):
      "Velmora Health and Social Care Trust", "practitioner", "public"),
     ("It works with the Velmora governorate on permits.", "Velmora governorate",
      "policy_maker", "public"),
+    ("It works with the Ajuntament de Velmora.", "Ajuntament de Velmora", "policy_maker",
+     "public"),
+    ("It works with the Velmora Büyükşehir Belediyesi.", "Velmora Büyükşehir Belediyesi",
+     "policy_maker", "public"),
 ])
 def test_actors_name_patterns_and_category_cues(tagger, text, name, category, sector):
     found = actor(tagger.tag(text), name)
