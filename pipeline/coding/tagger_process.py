@@ -173,10 +173,9 @@ class TaggerProcess:
 
     def close(self) -> None:
         """Ends the process, without waiting for it (freeing its tagger takes a while):
-        it exits on the stop message (None), or when its end of the pipe closes (a
-        process forked meanwhile, the report's chart drawer, may hold a copy of this end:
-        the message does not wait for it); as a daemon, it is stopped when this
-        interpreter exits."""
+        it exits on the stop message (None), or when its end of the pipe closes (which a
+        process forked while the pipe was open delays: it holds a copy of this end); as a
+        daemon, it is stopped when this interpreter exits."""
         if self.connection.closed:
             return
         try:
