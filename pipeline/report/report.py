@@ -1024,7 +1024,7 @@ def stage_report(ctx) -> None:
                                   pdf=ctx.options.pdf, keep=keep, tables=ctx.tables,
                                   register=ctx.register, drawer=drawer,
                                   read_states=memory.interview_states,
-                                  scope=getattr(ctx, "scope", None))
+                                  scope=ctx.scope)
     except CityQDAError as exc:  # e.g. a broken register, already reported by its stage
         seen = {p.render() for p in ctx.problems}
         ctx.problems.extend(p for p in exc.problems if p.render() not in seen)
