@@ -91,6 +91,10 @@ _define("CQ013", "Backup target exists",
         "{path} already exists",
         "Name a new file for the backup, or remove the old one first.",
         EXIT_USAGE)
+_define("CQ015", "Cannot write the backup",
+        "{path}: {problem}",
+        "Choose a folder you can write to, with room for a copy of the store; nothing was "
+        "written there and the store is unchanged.")
 _define("CQ014", "Not a store backup",
         "{path} is not a cityqda store: {problem}",
         "Pass a file written by `cityqda backup`.")
@@ -224,6 +228,10 @@ _define("CQ145", "Output file needed",
         "--format {format} writes a binary file and needs --out FILE",
         "Add --out segments.{format}.",
         EXIT_USAGE)
+_define("CQ146", "Cannot write the segment export",
+        "cannot write the export here: {problem}",
+        "Check that the folder exists and is writable and that the file is not open in Excel "
+        "or another program, then export again; an existing file was left as it was.")
 
 # --- CQ2xx: codebook and automatic coder ---------------------------------------------------
 _define("CQ201", "Codebook cannot be read",

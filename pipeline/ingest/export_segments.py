@@ -18,15 +18,18 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import select
 
+from pipeline.errors import CityQDAError
 from pipeline.store import Store
 from pipeline.store.schema import interviews, segments
 from pipeline.vocabulary import METADATA_FIELDS
-from pipeline.xlsx_determinism import normalise_ooxml_zip
+from pipeline.xlsx_determinism import normalise_ooxml_zip, replace_keeping_mode
 
 FORMATS = ("jsonl", "csv", "xlsx")
 
@@ -156,16 +159,40 @@ def write_xlsx(records, path: Path, keys: list[str]) -> int:
     return count
 
 
+def _write_file(out: Path, fmt: str, records, keys: list[str]) -> int:
+    """Written beside `out` and renamed, so a failure (full disk, the file open in Excel,
+    a missing folder) leaves any earlier export whole and names the file."""
+    out = Path(out)
+    try:
+        handle, temp = tempfile.mkstemp(prefix=".cityqda-", suffix=out.suffix,
+                                        dir=out.parent)
+    except OSError as exc:
+        raise CityQDAError("CQ146", file=str(out),
+                           problem=exc.strerror or str(exc)) from exc
+    os.close(handle)
+    try:
+        if fmt == "xlsx":
+            count = write_xlsx(records, Path(temp), keys)
+        else:
+            encoding = "utf-8-sig" if fmt == "csv" else "utf-8"  # Excel reads BOM-marked CSV
+            with open(temp, "w", encoding=encoding, newline="") as handle:
+                count = write_csv(records, handle, keys) if fmt == "csv" \
+                    else write_jsonl(records, handle)
+        replace_keeping_mode(temp, out)
+    except OSError as exc:
+        raise CityQDAError("CQ146", file=str(out),
+                           problem=exc.strerror or str(exc)) from exc
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+    return count
+
+
 def export_segments(store: Store, *, fmt: str = "jsonl", out: Path | None = None,
                     stream=None, all_paragraphs: bool = False) -> int:
     """Write the export to `out` (or `stream` for jsonl/csv); returns the record count."""
     keys = columns(all_paragraphs)
     records = ({k: r.get(k) for k in keys} for r in segment_records(store, all_paragraphs))
-    if fmt == "xlsx":
-        return write_xlsx(records, out, keys)
     if out is not None:
-        encoding = "utf-8-sig" if fmt == "csv" else "utf-8"  # Excel reads BOM-marked CSV
-        with open(out, "w", encoding=encoding, newline="") as handle:
-            return write_csv(records, handle, keys) if fmt == "csv" \
-                else write_jsonl(records, handle)
+        return _write_file(out, fmt, records, keys)
     return write_csv(records, stream, keys) if fmt == "csv" else write_jsonl(records, stream)

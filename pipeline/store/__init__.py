@@ -137,6 +137,9 @@ def open_store(path: str | Path, *, warn_location: bool = True) -> Store:
     except OperationalError as exc:
         store.close()
         raise CityQDAError("CQ011", path=str(path), problem=str(exc.orig)) from exc
+    except OSError as exc:  # the copy taken before an upgrade could not be written
+        store.close()
+        raise CityQDAError("CQ011", path=str(path), problem=str(exc)) from exc
     except BaseException:
         store.close()
         raise
@@ -156,11 +159,13 @@ def backup_store(store_path: Path, target: Path) -> Path:
     reason = dialect.check_is_store(store_path)
     if reason is not None:
         raise CityQDAError("CQ011", path=str(store_path), problem=reason)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".partial")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         dialect.backup_file(store_path, tmp)
         tmp.replace(target)
+    except OSError as exc:
+        raise CityQDAError("CQ015", path=str(target), problem=str(exc)) from exc
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -45,16 +45,21 @@ def is_busy_error(exc: BaseException) -> bool:
 
 
 def backup_file(source: Path, target: Path) -> None:
-    """Copy a live store consistently with SQLite's online backup API."""
-    src = sqlite3.connect(str(source))
+    """Copy a live store consistently with SQLite's online backup API. SQLite's own
+    failures (target folder not writable, disk full) come out as OSError, like the file
+    system's, so callers need not know the dialect."""
     try:
-        dst = sqlite3.connect(str(target))
+        src = sqlite3.connect(str(source))
         try:
-            src.backup(dst)
+            dst = sqlite3.connect(str(target))
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
         finally:
-            dst.close()
-    finally:
-        src.close()
+            src.close()
+    except sqlite3.Error as exc:
+        raise OSError(f"{target}: {exc}") from exc
 
 
 def check_is_store(path: Path) -> str | None:

@@ -108,3 +108,33 @@ def test_export_cli_csv_cell_guard(value, expected):
     from pipeline.ingest.export_segments import _csv_cell
 
     assert _csv_cell(value) == expected
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "xlsx"])
+def test_export_cli_write_failure_names_the_file_and_keeps_the_old_export(
+        runner, ingested, tmp_path, monkeypatch, fmt):
+    """A full disk or a file open in Excel: CQ146 naming the file, exit 1, and the earlier
+    export left whole (no half file, no temporary file behind)."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    out = folder / f"segments.{fmt}"
+    out.write_bytes(b"earlier export")
+
+    def disk_full(temp, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("pipeline.ingest.export_segments.replace_keeping_mode", disk_full)
+    result = invoke(runner, ingested, "--format", fmt, "--out", str(out))
+    assert result.exit_code == 1
+    assert "CQ146" in result.stderr and str(out) in result.stderr
+    assert "No space left on device" in result.stderr
+    assert out.read_bytes() == b"earlier export"
+    assert sorted(p.name for p in folder.iterdir()) == [out.name]
+
+
+def test_export_cli_out_in_a_missing_folder_is_a_clear_error(runner, ingested, tmp_path):
+    out = tmp_path / "no such folder" / "segments.csv"
+    result = invoke(runner, ingested, "--format", "csv", "--out", str(out))
+    assert result.exit_code == 1 and "CQ146" in result.stderr and str(out) in result.stderr
+    assert "Traceback" not in result.output
+    assert not out.parent.exists()

@@ -229,6 +229,25 @@ def test_store_backup_copies_a_live_store(tmp_path):
     assert info.value.code == "CQ013"
 
 
+@pytest.mark.parametrize("target_in", ["a_file", "missing_device"])
+def test_store_backup_to_an_unwritable_place_is_a_clear_error(tmp_path, target_in):
+    """A target under a file (or a folder SQLite cannot create files in) is CQ015, not a
+    traceback, and leaves nothing behind."""
+    store = open_store(tmp_path / "s.sqlite")
+    store.close()
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    target = (blocker / "copy.sqlite" if target_in == "a_file"
+              else Path("/proc/cityqda-backup.sqlite"))
+    with pytest.raises(CityQDAError) as info:
+        backup_store(tmp_path / "s.sqlite", target)
+    assert info.value.code == "CQ015"
+    assert str(target) in str(info.value)
+    assert not target.exists()
+    assert not target.with_name(target.name + ".partial").exists()
+    assert blocker.read_text() == "not a folder"
+
+
 def test_store_migrate_is_idempotent(tmp_path):
     store = open_store(tmp_path / "s.sqlite")
     assert migrate(store) == CURRENT_VERSION
