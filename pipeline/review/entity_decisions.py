@@ -106,9 +106,12 @@ def find_entity(conn: Connection, entity: str, identity: dict) -> int | None:
         table.c[column] == identity[column])).scalar()
 
 
-def check_fields(conn: Connection, entity: str, fields: dict, vocabularies: dict | None = None
-                 ) -> list[tuple[str, str]]:
-    """(field, problem) for every value `fields` may not hold; empty when all are fine."""
+def check_fields(conn: Connection, entity: str, fields: dict, vocabularies: dict | None = None,
+                 entity_id: int | None = None) -> list[tuple[str, str]]:
+    """(field, problem) for every value `fields` may not hold; empty when all are fine.
+
+    With `entity_id`, a parent that is the actor itself or below it is refused: the
+    registry written by `cityqda actors export` would fail its check (CQ305)."""
     vocab = vocabularies or {}
     problems: list[tuple[str, str]] = []
     allowed = FIELDS[entity]
@@ -125,6 +128,9 @@ def check_fields(conn: Connection, entity: str, fields: dict, vocabularies: dict
         elif key == "parent_id":
             if conn.execute(select(actors.c.id).where(actors.c.id == value)).first() is None:
                 problems.append((key, f"no actor with id {value}"))
+            elif entity_id is not None and entity_id in _ancestors(conn, value):
+                problems.append((key, f"A{value} is this actor or below it: a parent cannot "
+                                      "be the actor itself or one of its own children"))
         elif key == "dimensions":
             known = vocab.get("dimensions")
             if not isinstance(value, list) or (known and any(d not in known for d in value)):
@@ -166,6 +172,18 @@ def check_fields(conn: Connection, entity: str, fields: dict, vocabularies: dict
     return problems
 
 
+def _ancestors(conn: Connection, actor_id: int) -> list[int]:
+    """`actor_id` and the actors above it, nearest first (stops at a cycle)."""
+    chain = [actor_id]
+    for _ in range(MAX_CHAIN):
+        parent = conn.execute(select(actors.c.parent_id).where(
+            actors.c.id == chain[-1])).scalar()
+        if parent is None or parent in chain:
+            break
+        chain.append(parent)
+    return chain
+
+
 def _state(row) -> dict | None:
     if row is None:
         return None
@@ -201,7 +219,7 @@ def set_entity_decision(conn: Connection, entity: str, entity_id: int, coder: st
         raise _bad("CQ552", entity, entity_id,
                    problem="merge_into is given but the decision is not merge")
     fields = {k: v for k, v in (fields or {}).items()}
-    problems = check_fields(conn, entity, fields, vocabularies)
+    problems = check_fields(conn, entity, fields, vocabularies, entity_id)
     if problems:
         field, problem = problems[0]
         raise _bad("CQ553", entity, entity_id, field=field, problem=problem)

@@ -366,7 +366,8 @@ class EntitySheet:
                     corrected[f.key] = value
                     column_of[f.key.split(".")[0]] = f.column
             fields_value = _unflatten(corrected)
-            for key, message in check_fields(ctx.conn, self.entity, fields_value, vocab):
+            for key, message in check_fields(ctx.conn, self.entity, fields_value, vocab,
+                                              entity_id):
                 problem("CQ553", row, column_of.get(key, key), entity=self.entity,
                         entity_id=entity_id, field=column_of.get(key, key), problem=message)
             if fields_value and decision is None:

@@ -10,6 +10,7 @@ from entity_review_helpers import EntityTagger, build_study, entity_id, with_sto
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from pipeline.errors import CityQDAError
 from pipeline.review.entity_sheets import ActorsSheet, InitiativesSheet, PartnershipsSheet
 from pipeline.review.sheets import ExportContext, ImportContext
 from pipeline.review.workbook import new_workbook, read_sheet_rows, save_workbook
@@ -173,6 +174,7 @@ def test_entity_sheets_import_records_decisions_and_derives_state(study, tmp_pat
     ("Initiatives", "FUND", {"row_id": "I9999"}, "CQ507", "row_id"),
     ("Actors", "BANK", {"decision": "confirm", "sector": "fourth"}, "CQ553", "sector"),
     ("Actors", "BANK", {"decision": "confirm", "parent": "A9999"}, "CQ553", "parent"),
+    ("Actors", "BANK", {"decision": "confirm", "parent": "BANK"}, "CQ553", "parent"),
     ("Partnerships", "PART", {"decision": "confirm", "parties": "A9999"}, "CQ553",
      "parties"),
 ])
@@ -197,6 +199,25 @@ def test_entity_sheets_bad_rows_are_located_and_nothing_applies(study, tmp_path,
     assert problems[0].row == 2 or problems[0].row == 3
     assert problems[0].file == str(path)
     assert with_store(study, lambda conn: conn.execute(select(events)).all(),
+                      write=False) == before
+
+
+def test_entity_sheets_parent_cycle_in_one_workbook_is_refused(study, tmp_path):
+    """Two rows each making the other actor its parent would write a registry that
+    `cityqda actors export` cannot load back (CQ305); the import stops, nothing applied."""
+    path = tmp_path / "ana.xlsx"
+    rows = export(study, "ana", path)
+    bank = f"A{entity_id(study, actors, 'Banco Amigo')}"
+    caritas = f"A{entity_id(study, actors, 'Caritas')}"
+    edit(path, "Actors", {bank: {"decision": "confirm", "parent": caritas},
+                          caritas: {"decision": "confirm", "parent": bank}})
+    before = with_store(study, lambda conn: conn.execute(select(actors)).all(), write=False)
+    with pytest.raises(CityQDAError) as raised:
+        import_sheets(study, "ana", path, rows)
+    [problem] = raised.value.problems
+    assert (problem.code, problem.sheet, problem.file) == ("CQ553", "Actors", str(path))
+    assert "cannot be the actor itself or one of its own children" in problem.message
+    assert with_store(study, lambda conn: conn.execute(select(actors)).all(),
                       write=False) == before
 
 
