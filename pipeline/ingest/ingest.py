@@ -29,7 +29,7 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from pipeline.errors import CityQDAError, Problem
-from pipeline.ingest.metadata import METADATA_WARNING_CODES, Candidates
+from pipeline.ingest.metadata import METADATA_WARNING_CODES, Candidates, command_argument
 from pipeline.ingest.package_checks import WORD_SUFFIXES, read_bytes
 from pipeline.ingest.transcript import (
     IngestSettings,
@@ -416,7 +416,7 @@ class Ingester:
         if row is not None:
             if row.purged:
                 return FileOutcome(key, "skipped", row.id, problems=[Problem(
-                    "CQ133", {"file": key, "interview_id": row.id}, file=key)])
+                    "CQ133", {"file": command_argument(key), "interview_id": row.id}, file=key)])
             if row.sha256 == sha:
                 return self.unchanged(row, data, name, key)
             return self.changed(row, data, sha, name, key)
@@ -424,7 +424,8 @@ class Ingester:
             if other.path not in self.renamed_from and not self.absolute(other.path).exists():
                 if other.purged:
                     return FileOutcome(key, "skipped", other.id, problems=[Problem(
-                        "CQ133", {"file": key, "interview_id": other.id}, file=key)])
+                        "CQ133", {"file": command_argument(key), "interview_id": other.id},
+                        file=key)])
                 return self.rename(other, name, key)
         if same:
             original = same[0].path
@@ -571,7 +572,7 @@ class Ingester:
             if folder is None or path.exists():
                 continue
             outcomes.append(FileOutcome(row.path, "missing", row.id, problems=[Problem(
-                "CQ132", {"file": row.path, "interview_id": row.id,
+                "CQ132", {"file": command_argument(row.path), "interview_id": row.id,
                           "folder": self.key(folder)}, file=row.path)]))
         return outcomes
 

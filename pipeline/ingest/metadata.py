@@ -43,6 +43,17 @@ SOURCE_NAMES = {"override": "override (interview set)", "table": "metadata table
 METADATA_WARNING_CODES = frozenset({"CQ120", "CQ121", "CQ122", "CQ124", "CQ125", "CQ127",
                                     "CQ128", "CQ129"})
 
+_PLAIN_ARGUMENT = re.compile(r"[\w.,/\\:+@%=-]+")
+
+
+def command_argument(text: str) -> str:
+    """`text` as one argument of a command a hint suggests, so a file name with spaces can
+    be copied into bash, PowerShell or cmd as it is: double quotes only when needed."""
+    if _PLAIN_ARGUMENT.fullmatch(text):
+        return text
+    return '"' + text.replace('"', '\\"') + '"'
+
+
 _LABEL_LINE = re.compile(r"^\s*([^:\n\uff1a]{1,60}?)\s*[:\uff1a]\s*(.*?)\s*$", re.S)
 _PAIR_SEPARATORS = re.compile(r"\s*(?:;|\||\t|\n)\s*")
 
@@ -389,6 +400,7 @@ def resolve(candidates: Candidates, *, file: str, name: str | None = None, regis
     """Pick the strongest source per field and report every disagreement and doubt."""
     warnings: list[Problem] = []
     fields: dict[str, dict] = {}
+    hint_file = command_argument(file)
     for field_name in METADATA_FIELDS:
         by_source = candidates.values.get(field_name, {})
         ranked = [(s, by_source[s]) for s in SOURCES if s in by_source]
@@ -400,26 +412,26 @@ def resolve(candidates: Candidates, *, file: str, name: str | None = None, regis
         if field_name in VOCABULARY_FIELDS and value is None:
             if field_name == "stakeholder_category":
                 warnings.append(Problem("CQ121", {
-                    "file": file, "value": raw, "source": SOURCE_NAMES[source],
+                    "file": hint_file, "value": raw, "source": SOURCE_NAMES[source],
                     "known": ", ".join((vocabularies or {}).get("categories", [])
                                        or _default_vocab("categories"))}, file=file))
             else:
                 vocabulary = VOCABULARY_FIELDS[field_name]
                 warnings.append(Problem("CQ129", {
-                    "file": file, "field": field_name, "value": raw,
+                    "file": hint_file, "field": field_name, "value": raw,
                     "source": SOURCE_NAMES[source],
                     "known": ", ".join((vocabularies or {}).get(vocabulary, [])
                                        or _default_vocab(vocabulary))}, file=file))
         if field_name == "interview_date":
             if value is None:
-                warnings.append(Problem("CQ128", {"file": file, "value": raw,
+                warnings.append(Problem("CQ128", {"file": hint_file, "value": raw,
                                                   "source": SOURCE_NAMES[source]}, file=file))
             elif facts.get("ambiguous"):
-                warnings.append(Problem("CQ127", {"file": file, "value": raw,
+                warnings.append(Problem("CQ127", {"file": hint_file, "value": raw,
                                                   "source": SOURCE_NAMES[source],
                                                   "iso": value}, file=file))
         if field_name == "city" and facts.get("checked") and value is None:
-            warnings.append(Problem("CQ122", {"file": file, "value": raw,
+            warnings.append(Problem("CQ122", {"file": hint_file, "value": raw,
                                               "source": SOURCE_NAMES[source]}, file=file))
             value = raw
         for other_source, other_raw, other_value, _ in readings[1:]:
@@ -427,7 +439,7 @@ def resolve(candidates: Candidates, *, file: str, name: str | None = None, regis
                 other_value = other_raw
             if not _same(field_name, (value, raw), (other_value, other_raw)):
                 warnings.append(Problem("CQ124", {
-                    "file": file, "field": field_name, "winner": raw,
+                    "file": hint_file, "field": field_name, "winner": raw,
                     "winner_source": SOURCE_NAMES[source], "other": other_raw,
                     "other_source": SOURCE_NAMES[other_source]}, file=file))
         fields[field_name] = {"value": value, "raw": raw, "source": source}
@@ -435,9 +447,9 @@ def resolve(candidates: Candidates, *, file: str, name: str | None = None, regis
     _derive(fields, register)
     document_sources = {s for by in candidates.values.values() for s in by}
     if not document_sources - {"override"}:
-        warnings.insert(0, Problem("CQ120", {"file": file, "name": name or file}, file=file))
+        warnings.insert(0, Problem("CQ120", {"file": hint_file, "name": name or file}, file=file))
     if register is not None and register_row is None:
-        warnings.append(Problem("CQ125", {"file": file, "name": name or file}, file=file))
+        warnings.append(Problem("CQ125", {"file": hint_file, "name": name or file}, file=file))
     return Resolved(fields, warnings)
 
 

@@ -8,7 +8,7 @@ import pytest
 from docx_builders import new_document, to_bytes, transcript
 
 from pipeline.ingest.guides import default_guides_dir, load_guides
-from pipeline.ingest.metadata import parse_date, parse_pairs
+from pipeline.ingest.metadata import command_argument, parse_date, parse_pairs
 from pipeline.ingest.register import load_register, write_register
 from pipeline.ingest.transcript import IngestSettings, analyse
 
@@ -169,6 +169,27 @@ def test_metadata_doubtful_values_are_warnings_and_keep_the_wording(guides, regi
     assert code in codes(result)
     (label, written), = lines.items()
     assert written in {state["raw"] for state in result.metadata.fields.values()}
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("MAL-PM-01.docx", "MAL-PM-01.docx"),
+    ("transcripts/São Paulo/SAO_PM_01.docx", '"transcripts/São Paulo/SAO_PM_01.docx"'),
+    ("Lisbon interview 2 (final).docx", '"Lisbon interview 2 (final).docx"'),
+    ("Ärger.DOCX", "Ärger.DOCX"),
+    ('say "hi".docx', '"say \\"hi\\".docx"'),
+])
+def test_metadata_command_argument_quotes_only_what_a_shell_would_split(name, expected):
+    assert command_argument(name) == expected
+
+
+def test_metadata_hint_commands_can_be_copied_for_a_file_name_with_spaces(guides, register):
+    """The suggested `interview set` names the file as one shell argument."""
+    name = "Lisbon interview 2.docx"
+    result = run(transcript(metadata_lines={"City": "Porto", "Date": "05/06/2021"},
+                            sections=SECTIONS), guides, register, name=name)
+    hints = {w.code: w.hint for w in result.warnings}
+    assert f'`cityqda interview set "{name}" interview_date YYYY-MM-DD`' in hints["CQ127"]
+    assert all(w.file == name for w in result.warnings)
 
 
 def test_metadata_none_at_all_and_not_in_register(guides, register):
