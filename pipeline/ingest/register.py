@@ -502,10 +502,15 @@ def _read_rows(table: _Table, vocabularies: dict, cities: list[City],
     return rows
 
 
+def _docx_files(folder: Path) -> list[Path]:
+    """The DOCX files under `folder`, sorted; "X.DOCX" too, as ingest reads it."""
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() == ".docx" and p.is_file())
+
+
 def _transcript_problems(rows: list[RegisterRow], folder: Path, file: str,
                          sheet: str | None) -> list[Problem]:
     present = {}
-    for path in sorted(folder.rglob("*.docx")):
+    for path in _docx_files(folder):
         if not path.name.startswith(("~$", ".")):
             present.setdefault(file_key(path.name), path.name)
     listed = set()
@@ -575,7 +580,7 @@ def _register_files(path: Path) -> list[tuple[str, bytes | None]]:
 def _transcript_names(transcripts_dir: Path | None) -> list[str] | None:
     if transcripts_dir is None or not Path(transcripts_dir).is_dir():
         return None
-    return sorted(str(p) for p in Path(transcripts_dir).rglob("*.docx"))
+    return [str(p) for p in _docx_files(Path(transcripts_dir))]
 
 
 def _plain_register(register: Register | None) -> dict | None:

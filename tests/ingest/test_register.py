@@ -306,6 +306,20 @@ def test_register_transcript_folder_cross_check(tmp_path):
         ("CQ955", 5, "MAL-PM-01.docx"), ("CQ956", None, "ROT-PM-01.docx")]
 
 
+@pytest.mark.parametrize("name", ["MAL-PM-01.DOCX", "mal-pm-01.Docx", "MAL-PM-01.docx"])
+def test_register_transcript_folder_cross_check_ignores_the_extension_case(tmp_path, name):
+    """Ingest reads 'X.DOCX' (Windows often names files so): the register check must see
+    it too, or it reports the row's transcript missing and the file unregistered."""
+    folder = tmp_path / "transcripts"
+    folder.mkdir()
+    for present in (name, "LIS-PM-01.docx", "ROT-PM-01.docx", "NBO-CS-01.docx"):
+        (folder / present).write_bytes(b"")
+    path = make_xlsx(tmp_path / "r.xlsx")
+    problems = validate_register(path, DEFAULT_VOCABULARIES, transcripts_dir=folder)
+    assert [(p.code, p.fields["value"]) for p in problems] == [
+        ("CQ956", "NBO-CS-01.docx"), ("CQ956", "ROT-PM-01.docx")]
+
+
 @pytest.mark.parametrize("value, expected, guessed", [
     (dt.date(2013, 6, 14), "2013-06-14", False),
     (dt.datetime(2013, 6, 14, 9, 0), "2013-06-14", False),
