@@ -375,8 +375,9 @@ _define("CQ506", "Row id repeated",
         "code (the copy becomes a manual coding), or use add_code on the Segments sheet.")
 _define("CQ507", "Unknown row id",
         "row id {row_id!r} is not part of export {export_id}",
-        "Do not type or change ids; to add a coding, clear the row_id of a copied row or use "
-        "the add_code column of the Segments sheet.")
+        "Do not type, change or clear ids. To add a coding, copy a whole row (row_id "
+        "included) and change its code, or use the add_code column of the Segments sheet; "
+        "delete rows that hold nothing to import.")
 _define("CQ508", "Read-only cell edited",
         "read-only column {field!r} was changed (now {found!r}, exported {expected!r})",
         "Undo the edit: only decision, corrected_code, corrected_flags and comment (and "
@@ -419,6 +420,10 @@ _define("CQ518", "Comment without a decision",
         "the comment is filled in but decision is empty",
         "Choose a decision too (discuss raises the comment with the team), or move the remark "
         "to the Interviews memo.")
+_define("CQ519", "Change to what the coding already is",
+        "decision change but the correction is what the coding already has ({current})",
+        "Choose accept when the coding is right; to correct it, write a different code in "
+        "corrected_code or different flags in corrected_flags.")
 _define("CQ520", "Audit log line cannot be replayed",
         "line {line}: {problem}",
         "Pass a log written by `cityqda review log --format jsonl`; do not edit it.")
@@ -498,6 +503,10 @@ _define("CQ601", "Adjudicator named for agreement",
         "Name coders with the role `coder` (see [[coders]] in cityqda.toml), or leave "
         "`--coder` out to compare every coder.",
         EXIT_USAGE)
+_define("CQ602", "Agreement report cannot be written",
+        "{path}: {problem}",
+        "Close the file if Excel has it open, or choose a folder you may write to with "
+        "--out, and run again.")
 _warning("CQ650", "Nothing to compare",
          "agreement was not computed: {reason}",
          "Export the same segments to two or more coders (`cityqda review export`), import "
@@ -770,6 +779,12 @@ _warning("CQ955", "Listed transcript not found",
 _warning("CQ956", "Transcript not in the register",
          "{value!r} in the transcripts folder has no register row",
          "Add a register row with outcome interviewed and this transcript_file.")
+_warning("CQ958", "Two transcripts share a file name",
+         "{value!r} names {count} files in the transcripts folder ({paths}); the register "
+         "matches transcripts by file name, so all of them get the same register row (round, "
+         "city, category...)",
+         "Give each transcript its own file name (e.g. add the round: LIS-PM-01-r2.docx) and "
+         "its own register row.")
 _warning("CQ957", "Country differs from the cities sheet",
          "country {value!r} differs from {expected!r} in the cities sheet",
          "Correct the country on this row or in the cities sheet.")

@@ -509,12 +509,15 @@ def _docx_files(folder: Path) -> list[Path]:
 
 def _transcript_problems(rows: list[RegisterRow], folder: Path, file: str,
                          sheet: str | None) -> list[Problem]:
-    present = {}
+    present, paths = {}, {}
     for path in _docx_files(folder):
         if not path.name.startswith(("~$", ".")):
             present.setdefault(file_key(path.name), path.name)
+            paths.setdefault(file_key(path.name), []).append(path.relative_to(folder))
     listed = set()
-    problems = []
+    problems = [Problem("CQ958", {"value": present[key], "count": len(found),
+                                  "paths": ", ".join(p.as_posix() for p in found)}, file=file)
+                for key, found in sorted(paths.items()) if len(found) > 1]
     for row in rows:
         if not row.transcript_file:
             continue

@@ -320,6 +320,22 @@ def test_register_transcript_folder_cross_check_ignores_the_extension_case(tmp_p
         ("CQ956", "NBO-CS-01.docx"), ("CQ956", "ROT-PM-01.docx")]
 
 
+def test_register_transcripts_sharing_a_file_name_are_a_warning(tmp_path):
+    """A second round in a subfolder reusing a file name would silently take the first
+    round's register row (round, city, category): the check names both files."""
+    folder = tmp_path / "transcripts"
+    (folder / "2024").mkdir(parents=True)
+    for present in ("LIS-PM-01.docx", "2024/lis-pm-01.DOCX", "ROT-PM-01.docx",
+                    "MAL-PM-01.docx", "NBO-CS-01.docx"):
+        (folder / present).write_bytes(b"")
+    problems = validate_register(make_xlsx(tmp_path / "r.xlsx"), DEFAULT_VOCABULARIES,
+                                 transcripts_dir=folder)
+    shared = one(problems, "CQ958")
+    assert shared.spec.level == "warning"
+    assert "2024/lis-pm-01.DOCX, LIS-PM-01.docx" in shared.message
+    assert "same register row" in shared.message
+
+
 @pytest.mark.parametrize("value, expected, guessed", [
     (dt.date(2013, 6, 14), "2013-06-14", False),
     (dt.datetime(2013, 6, 14, 9, 0), "2013-06-14", False),
