@@ -785,6 +785,10 @@ _warning("CQ958", "Two transcripts share a file name",
          "city, category...)",
          "Give each transcript its own file name (e.g. add the round: LIS-PM-01-r2.docx) and "
          "its own register row.")
+_warning("CQ959", "One round written two ways",
+         "round {value!r} and round {other!r} (row {other_row}) look like the same round; "
+         "tables by round and `--round` treat them as different rounds",
+         "Write the round the same way on every row (e.g. 2), then run again.")
 _warning("CQ957", "Country differs from the cities sheet",
          "country {value!r} differs from {expected!r} in the cities sheet",
          "Correct the country on this row or in the cities sheet.")

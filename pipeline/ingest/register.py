@@ -507,6 +507,38 @@ def _docx_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() == ".docx" and p.is_file())
 
 
+_ROUND_PARTS = re.compile(r"\d+|[^\W\d_]+")
+_ROUND_WORDS = frozenset({"round", "rd", "r", "wave"})
+
+
+def _round_key(written: str) -> tuple:
+    """What is left of a round once wording, case and leading zeros are dropped:
+    "Round 1", "01" and "1" give (1,); "2024-a" gives (2024, "a")."""
+    parts = _ROUND_PARTS.findall(written.casefold())
+    return tuple(int(p) if p.isdigit() else p for p in parts if p not in _ROUND_WORDS)
+
+
+def _round_spelling_problems(rows: list[RegisterRow], file: str, sheet: str | None
+                             ) -> list[Problem]:
+    """Rounds are compared as written ("2" is not "Round 2" nor "02"): one warning per
+    extra spelling of a round, at its first row."""
+    first: dict[str, RegisterRow] = {}
+    for row in rows:
+        first.setdefault(row.round, row)
+    by_key: dict[tuple, RegisterRow] = {}
+    problems = []
+    for written, row in first.items():
+        key = _round_key(written)
+        if not key:
+            continue
+        other = by_key.setdefault(key, row)
+        if other is not row:
+            problems.append(Problem("CQ959", {
+                "value": written, "other": other.round, "other_row": other.row},
+                file=file, sheet=sheet, row=row.row, column="round"))
+    return problems
+
+
 def _transcript_problems(rows: list[RegisterRow], folder: Path, file: str,
                          sheet: str | None) -> list[Problem]:
     present, paths = {}, {}
@@ -656,6 +688,7 @@ def _read_register(path: Path, vocabularies: dict, transcripts_dir: Path | None
 
     cities = _read_cities(cities_table, problems) if cities_table is not None else []
     rows = _read_rows(register_table, vocabularies, cities, problems)
+    problems.extend(_round_spelling_problems(rows, file, register_table.sheet))
     register = Register(path=path, rows=rows, cities=cities)
     if transcripts_dir is not None and Path(transcripts_dir).is_dir():
         problems.extend(_transcript_problems(rows, Path(transcripts_dir), file,

@@ -336,6 +336,22 @@ def test_register_transcripts_sharing_a_file_name_are_a_warning(tmp_path):
     assert "same register row" in shared.message
 
 
+@pytest.mark.parametrize("rounds, warned", [
+    ([1, 1, 2, 2], []),
+    ([1, 1, "Round 1", 2], [("Round 1", 4, "1")]),
+    (["1", "01", 2, "2.0"], [("01", 3, "1")]),  # a number cell 2.0 reads as "2"
+    ([2023, "2023", "2024-a", "2024-b"], []),
+    (["R2", "round 2", "Wave 3", 3], [("round 2", 3, "R2"), ("3", 5, "Wave 3")]),
+])
+def test_register_one_round_written_two_ways_is_a_warning(tmp_path, rounds, warned):
+    rows = [[round_, *row[1:]] for round_, row in zip(rounds, GOOD_ROWS, strict=True)]
+    problems = validate_register(make_xlsx(tmp_path / "r.xlsx", rows=rows),
+                                 DEFAULT_VOCABULARIES)
+    found = [p for p in problems if p.code == "CQ959"]
+    assert [(p.fields["value"], p.row, p.fields["other"]) for p in found] == warned
+    assert all(p.spec.level == "warning" and p.column == "round" for p in found)
+
+
 @pytest.mark.parametrize("value, expected, guessed", [
     (dt.date(2013, 6, 14), "2013-06-14", False),
     (dt.datetime(2013, 6, 14, 9, 0), "2013-06-14", False),
