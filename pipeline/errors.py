@@ -77,6 +77,15 @@ _define("CQ006", "Path not found",
         "{path} does not exist",
         "Check the path; CLI paths are relative to the working directory, config paths to the "
         "study folder.")
+_define("CQ007", "Folder has files init would replace",
+        "{path} is not a study yet but already has {found}, which `init` would replace",
+        "Move those away (or init a new folder and copy your transcripts into its "
+        "transcripts/ folder); `init` never overwrites a file, and wrote nothing.",
+        EXIT_USAGE)
+_define("CQ008", "Cannot create the study",
+        "{path}: {problem}",
+        "Choose a folder you can write to (check it exists, its permissions and free space); "
+        "nothing was written.")
 _define("CQ010", "Store from a newer cityqda",
         "{path} has store schema version {found}, newer than this cityqda supports ({supported})",
         "Upgrade cityqda (`pip install -U cityqda`); the store was left untouched.")

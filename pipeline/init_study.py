@@ -46,6 +46,27 @@ def build_study_files(folder: Path, name: str) -> None:
     open_store(folder / STORE_NAME, warn_location=False).close()
 
 
+def _clashes(staging: Path, target: Path) -> list[str]:
+    """Paths the new study would write over: folders merge (a `transcripts/` already
+    full of transcripts is welcome), files never replace anything."""
+    found = []
+    for entry in sorted(staging.rglob("*")):
+        there = target / entry.relative_to(staging)
+        if there.exists() and not (entry.is_dir() and there.is_dir()):
+            found.append(entry.relative_to(staging).as_posix())
+    return found
+
+
+def _move_in(staging: Path, target: Path) -> None:
+    """Move each new entry into `target`, descending into folders both sides have."""
+    for entry in sorted(staging.iterdir()):
+        there = target / entry.name
+        if there.is_dir() and entry.is_dir():
+            _move_in(entry, there)
+        else:
+            entry.rename(there)
+
+
 def init_study(target: str | Path, name: str | None = None) -> Path:
     target = Path(target).resolve()
     for marker in (CONFIG_NAME, STORE_NAME):
@@ -54,8 +75,12 @@ def init_study(target: str | Path, name: str | None = None) -> Path:
     if target.exists() and not target.is_dir():
         raise CityQDAError("CQ002", path=str(target), found="a file of that name")
     parent = target.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".cityqda-init-", dir=parent))
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".cityqda-init-", dir=parent))
+    except OSError as exc:
+        raise CityQDAError("CQ008", path=str(target), problem=exc.strerror or str(exc)) \
+            from exc
     try:
         build_study_files(staging, name or target.name)
         if not target.exists():
@@ -65,12 +90,14 @@ def init_study(target: str | Path, name: str | None = None) -> Path:
             os.umask(umask)
             target.chmod(0o777 & ~umask)
             return target
-        clashes = sorted(p.name for p in staging.iterdir() if (target / p.name).exists())
+        clashes = _clashes(staging, target)
         if clashes:
-            raise CityQDAError("CQ002", path=str(target), found=", ".join(clashes))
-        for entry in sorted(staging.iterdir()):
-            entry.rename(target / entry.name)
+            raise CityQDAError("CQ007", path=str(target), found=", ".join(clashes))
+        _move_in(staging, target)
         return target
+    except OSError as exc:
+        raise CityQDAError("CQ008", path=str(target), problem=exc.strerror or str(exc)) \
+            from exc
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -47,19 +47,53 @@ def test_init_study_refuses_an_existing_study(tmp_path, marker):
 
 
 def test_init_study_fills_an_existing_folder_of_transcripts(tmp_path):
+    """The usual start: a folder holding notes and a transcripts/ folder of interviews."""
     target = tmp_path / "s"
     (target / "notes").mkdir(parents=True)
+    (target / "transcripts" / "2013").mkdir(parents=True)
+    (target / "transcripts" / "2013" / "LIS-PM-01.docx").write_bytes(b"interview")
     init_study(target)
     assert (target / "notes").is_dir() and (target / "cityqda.toml").is_file()
+    assert (target / "transcripts" / "2013" / "LIS-PM-01.docx").read_bytes() == b"interview"
+    assert (target / "interview_guides").is_dir() and (target / "cityqda.sqlite").is_file()
+    assert not list(tmp_path.glob(".cityqda-init-*"))
+
+
+@pytest.mark.parametrize("kept", ["register.xlsx", "codebooks/integration_policy.yaml",
+                                  ".gitignore"])
+def test_init_study_never_replaces_a_file_and_says_which(tmp_path, kept):
+    target = tmp_path / "s"
+    (target / kept).parent.mkdir(parents=True, exist_ok=True)
+    (target / kept).write_text("the team's own")
+    before = sorted(p.relative_to(target) for p in target.rglob("*"))
+    with pytest.raises(CityQDAError) as info:
+        init_study(target)
+    assert info.value.code == "CQ007" and kept in str(info.value)
+    assert "already holds a study" not in str(info.value)
+    assert sorted(p.relative_to(target) for p in target.rglob("*")) == before
+    assert (target / kept).read_text() == "the team's own"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
 
 
 def test_init_study_leaves_nothing_when_it_fails(tmp_path, monkeypatch):
     def broken(path):
-        raise OSError("disk full")
+        raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("pipeline.ingest.register.write_register_template", broken)
-    with pytest.raises(OSError):
+    with pytest.raises(CityQDAError) as info:
         init_study(tmp_path / "s")
+    assert info.value.code == "CQ008" and "No space left on device" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_init_study_in_a_folder_it_cannot_write_is_a_clear_error(tmp_path, monkeypatch):
+    def denied(**_kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("pipeline.init_study.tempfile.mkdtemp", denied)
+    with pytest.raises(CityQDAError) as info:
+        init_study(tmp_path / "s")
+    assert info.value.code == "CQ008" and str(tmp_path / "s") in str(info.value)
     assert list(tmp_path.iterdir()) == []
 
 
