@@ -87,7 +87,8 @@ def load_study(project_dir: str | Path) -> Study:
     if not config_path.is_file():
         raise CityQDAError("CQ001", path=str(root))
     try:
-        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        # utf-8-sig: Windows Notepad may start the file with a byte-order mark
+        raw = tomllib.loads(config_path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise CityQDAError("CQ004", path=str(config_path), problem=str(exc)) from exc
     except UnicodeDecodeError as exc:

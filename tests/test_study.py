@@ -30,6 +30,16 @@ def test_study_loads_paths_relative_to_the_study(tmp_path):
     assert study.store_path == tmp_path.resolve() / "cityqda.sqlite"
 
 
+@pytest.mark.parametrize("encoded", [
+    GOOD.encode("utf-8-sig"),  # Notepad's "UTF-8 with BOM"
+    GOOD.replace("\n", "\r\n").encode("utf-8"),
+])
+def test_study_reads_a_config_saved_by_windows_editors(tmp_path, encoded):
+    (tmp_path / "cityqda.toml").write_bytes(encoded)
+    study = load_study(tmp_path)
+    assert study.name == "lisbon" and [c.id for c in study.coders] == ["ana", "pi"]
+
+
 def test_study_refuses_a_folder_without_config(tmp_path):
     with pytest.raises(CityQDAError) as info:
         load_study(tmp_path)
