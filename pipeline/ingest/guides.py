@@ -465,6 +465,14 @@ def _check_guides(folder: Path, vocabularies: dict | None
             problems.append(Problem("CQ901", {"problem": f"not UTF-8 text ({exc.reason})"},
                                     file=file))
             continue
+        except OSError as exc:
+            problems.append(Problem("CQ901", {
+                "problem": f"cannot read the file ({exc.strerror or exc})"}, file=file))
+            continue
+        if data is None:  # "None is not of type 'object'" would say nothing useful
+            problems.append(Problem("CQ901", {
+                "problem": "the file is empty (a saved-over or truncated guide?)"}, file=file))
+            continue
         schema_problems = _schema_problems(data, node, file)
         if schema_problems:
             problems.extend(schema_problems)

@@ -279,6 +279,8 @@ def test_guides_category_in_two_guides(guide_folder):
     ("id: policy_makers\ntitle: [unclosed\n", "line"),
     ("id: a\nid: b\n", "written twice"),
     ("\tid: tabbed\n", "line"),
+    ("", "the file is empty"),
+    ("# only a comment\n\n", "the file is empty"),
 ])
 def test_guides_malformed_yaml(guide_folder, text, fragment):
     (guide_folder / "policy_makers.yaml").write_text(text, encoding="utf-8")
