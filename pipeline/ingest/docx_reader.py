@@ -742,12 +742,25 @@ def _properties(document) -> dict[str, str]:
 # --- entry point ------------------------------------------------------------------------
 
 
+STRICT_OOXML = ("it is saved as \"Strict Open XML Document\", a variant cityqda does not "
+                "read (the file is not damaged)")
+
+
+def _is_strict_ooxml(archive: zipfile.ZipFile) -> bool:
+    """Word's "Strict Open XML" save option names its parts in the ISO namespaces, so
+    python-docx finds no main document and the file would look damaged."""
+    try:
+        return b"purl.oclc.org/ooxml/" in archive.read("_rels/.rels")
+    except (KeyError, zipfile.BadZipFile, zlib.error, OSError):
+        return False
+
+
 def open_document(data: bytes, display: str):
     """python-docx Document for checked bytes, or the CityQDAError that says why not."""
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
-    check_package(data, display)
+    archive = check_package(data, display)
     try:
         return docx.Document(io.BytesIO(data))
     except ValueError as exc:
@@ -759,6 +772,8 @@ def open_document(data: bytes, display: str):
     except PackageNotFoundError as exc:
         raise CityQDAError("CQ101", file=display, problem=str(exc)) from exc
     except KeyError as exc:
+        if _is_strict_ooxml(archive):
+            raise CityQDAError("CQ101", file=display, problem=STRICT_OOXML) from exc
         raise CityQDAError("CQ102", file=display, problem=f"a part is missing ({exc})") from exc
     except etree.XMLSyntaxError as exc:
         raise CityQDAError("CQ102", file=display,

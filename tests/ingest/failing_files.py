@@ -83,11 +83,26 @@ def excel_renamed() -> bytes:
     return buffer.getvalue()
 
 
+def strict_ooxml() -> bytes:
+    """Word's "Strict Open XML Document": the same parts under the ISO namespaces."""
+    source = zipfile.ZipFile(io.BytesIO(valid_docx()))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr(info, source.read(info).replace(
+                b"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+                b"http://purl.oclc.org/ooxml/officeDocument/relationships").replace(
+                b"http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+                b"http://purl.oclc.org/ooxml/wordprocessingml/main"))
+    return buffer.getvalue()
+
+
 # name -> (file name, bytes builder, expected code)
 FAILURES = {
     "plain_text": ("notes.docx", plain_text, "CQ101"),
     "pdf": ("summary.docx", pdf, "CQ101"),
     "excel_renamed": ("sheet.docx", excel_renamed, "CQ101"),
+    "strict_ooxml": ("strict.docx", strict_ooxml, "CQ101"),
     "truncated": ("cut.docx", truncated, "CQ102"),
     "corrupt_member": ("damaged.docx", corrupt_member, "CQ102"),
     "encrypted": ("locked.docx", encrypted, "CQ103"),

@@ -25,6 +25,13 @@ def test_package_checks_rtf_names_the_disguise():
     assert "saved under a .doc name" in caught.value.render()
 
 
+def test_package_checks_strict_open_xml_is_named_not_called_damaged():
+    with pytest.raises(CityQDAError) as caught:
+        read_docx(FAILURES["strict_ooxml"][1](), "strict.docx")
+    assert "Strict Open XML" in caught.value.render()
+    assert "damaged" not in caught.value.problems[0].message.replace("not damaged", "")
+
+
 def test_package_checks_external_entity_is_never_resolved(tmp_path, monkeypatch):
     """The refusal comes before any parser could open the entity's target."""
     opened = []
