@@ -24,6 +24,7 @@ from sqlalchemy import update
 
 from pipeline.coding.tagger_process import start_tagger_process, stop_tagger_processes
 from pipeline.errors import EXIT_INPUT, EXIT_OK, CityQDAError, Problem
+from pipeline.package_data import trust_package_data
 from pipeline.store import Store, open_study_store, utc_now
 from pipeline.store.schema import runs
 from pipeline.study import Study
@@ -264,6 +265,7 @@ def run_study(study: Study, options: RunOptions | None = None) -> RunContext:
         try:
             ctx = RunContext(study, store, options or RunOptions(), _start_run(store))
             ctx.memory = _memory(study, store, ctx.run_id)
+            trust_package_data(_cache_dir(ctx))  # its data files' schema check, once
             ctx.seconds["open"] = (time.perf_counter() - started[0],
                                    time.process_time() - started[1])
             for name, stage in STAGES:

@@ -45,7 +45,7 @@ from importlib import resources
 from itertools import islice
 from pathlib import Path
 
-import yaml
+from pipeline.package_data import package_data_checked, parse_yaml
 
 CONTEXT_RULES_VERSION = 1
 RULE_TABLE_ROW = "context.table_row"
@@ -94,17 +94,10 @@ def load_context_words(path: str | Path | None = None) -> ContextWords:
 
 @lru_cache(maxsize=4)
 def _load_words(path: str) -> ContextWords:
-    import jsonschema
-
     raw = Path(path).read_bytes()
-    data = yaml.safe_load(raw.decode("utf-8"))
-    schema = json.loads(resources.files("pipeline.schemas")
-                        .joinpath("section_context.schema.json").read_text(encoding="utf-8"))
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data),
-                    key=lambda e: list(e.absolute_path))
-    if errors:
-        where = "/".join(str(p) for p in errors[0].absolute_path) or "(top level)"
-        raise ValueError(f"{path}: {where}: {errors[0].message}")
+    data = parse_yaml(raw.decode("utf-8"))
+    if not (package_data_checked() and Path(path) == DATA_PATH):  # pipeline.package_data
+        _check_words(data, path)
     lower = lambda items: frozenset(w.lower() for w in items)  # noqa: E731
     phrases = lambda items: tuple(tuple(words(p)) for p in items)  # noqa: E731
     return ContextWords(
@@ -124,6 +117,18 @@ def _load_words(path: str) -> ContextWords:
         name_connectors=lower(data["name_connectors"]),
         name_min_chars=data["name_min_chars"],
         sha256=hashlib.sha256(raw).hexdigest())
+
+
+def _check_words(data, path: str) -> None:
+    import jsonschema
+
+    schema = json.loads(resources.files("pipeline.schemas")
+                        .joinpath("section_context.schema.json").read_text(encoding="utf-8"))
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data),
+                    key=lambda e: list(e.absolute_path))
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path) or "(top level)"
+        raise ValueError(f"{path}: {where}: {errors[0].message}")
 
 
 def context_fingerprint(path: str | Path | None = None) -> str:
