@@ -824,9 +824,15 @@ class _RowChecker:
                 field_name = "corrected_code" if corrected_code else "corrected_flags"
                 self.problem("CQ512", sheet, at, "decision", decision=decision,
                              field=field_name, value=row.get(field_name))
-        elif decision == "change" and corrected_code is None and flags_cell is None:
+        elif decision == "change" and _text(row.get("corrected_code")) is None and \
+                flags_cell is None:  # an unknown corrected code is reported as CQ510 alone
             self.problem("CQ517", sheet, at, "corrected_code")
         if len(self.work.problems) > before:
+            return
+        if decision == "change" and self._changes_nothing(coding, corrected_code, flags):
+            self.problem("CQ519", sheet, at,
+                         "corrected_code" if corrected_code else "corrected_flags",
+                         current=self._described(coding))
             return
         wanted = {"decision": decision, "corrected_code": corrected_code,
                   "corrected_flags": flags, "comment": comment}
@@ -883,6 +889,17 @@ class _RowChecker:
                 return
             change["place"] = (info, span)
         self.work.decisions.append(change)
+
+    def _changes_nothing(self, coding, corrected_code, flags) -> bool:
+        """A change whose corrected code and flags are the coding's own: taken as a
+        rejection plus an identical manual coding, it would count against the rule."""
+        coding = self._whole(coding)
+        return corrected_code in (None, coding.code) and \
+            flags in (None, R.coding_flags(coding))
+
+    def _described(self, coding) -> str:
+        coding = self._whole(coding)
+        return f"code {coding.code}, flags {R.flags_text(R.coding_flags(coding)) or R.NO_FLAGS}"
 
     # -- Segments ----------------------------------------------------------------------------
     def segments(self, rows: list[dict]) -> None:

@@ -313,9 +313,24 @@ def _comment_only(sheets, ids):
     return "Codings", "comment", "CQ518"
 
 
+def _change_to_same_code(sheets, ids):
+    codings_sheet = sheets["Codings"]
+    codings_sheet.set(f"C{ids[0]}", decision="change",
+                      corrected_code=codings_sheet.get(f"C{ids[0]}", "code"))
+    return "Codings", "corrected_code", "CQ519"
+
+
+def _cleared_id_of_copy(sheets, ids):
+    codings_sheet = sheets["Codings"]
+    row = codings_sheet.copy_row(f"C{ids[0]}", code="legal.legal_aid")
+    codings_sheet.ws.cell(row, codings_sheet.columns["row_id"]).value = None
+    return "Codings", "row_id", "CQ507"
+
+
 @pytest.mark.parametrize("edit", [_formula, _unknown_code, _edited_text, _duplicate_id,
                                   _unknown_id, _bad_decision, _bad_flags, _bad_evidence,
-                                  _other_study, _other_coder, _comment_only],
+                                  _other_study, _other_coder, _comment_only,
+                                  _change_to_same_code, _cleared_id_of_copy],
                          ids=lambda f: f.__name__.strip("_"))
 def test_review_import_refuses_a_bad_workbook_and_changes_nothing(runner, study, edit):
     path = export(runner, study)
@@ -333,7 +348,9 @@ def test_review_import_refuses_a_bad_workbook_and_changes_nothing(runner, study,
     assert study.store_path.read_bytes() == before
     with open(path.with_name(f"{path.stem}.problems.csv"), encoding="utf-8-sig") as handle:
         listed = list(csv.DictReader(handle))
-    assert any(p["code"] == code and p["sheet"] == sheet for p in listed)
+    assert [(p["code"], p["sheet"]) for p in listed if p["level"] == "error"] == [
+        (code, sheet)]  # that error alone
+    assert "clear the row_id" not in result.stderr  # CQ507 once advised what it refuses
 
 
 def test_review_import_refuses_another_coders_workbook_by_option(runner, study):
