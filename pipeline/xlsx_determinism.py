@@ -46,6 +46,12 @@ def replace_keeping_mode(temp: str | Path, path: str | Path) -> None:
     os.replace(temp, path)
 
 
+def os_error_path(exc: OSError, fallback: str | Path) -> str:
+    """The file a write failed on, as the user knows it: the target of a failed rename
+    (files are written to a temporary name beside it first), else the file named."""
+    return str(exc.filename2 or exc.filename or fallback)
+
+
 _CORE_DATE = re.compile(
     rb"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)")
 

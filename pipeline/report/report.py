@@ -57,6 +57,7 @@ from pipeline.report.docx_writing import (
     save_deterministic,
     set_footer,
 )
+from pipeline.xlsx_determinism import os_error_path
 
 REPORTS_FOLDER = "reports"
 SUMMARY_STEM = "cross-city-summary"
@@ -744,7 +745,7 @@ def _write_reports(study, store, register, reader: StudyReader, chosen: list[str
                                    {c: p.name for c, p in city_files.items()}),
                       lambda: write_summary(path, figures, settings, tables, city_files))
     except OSError as exc:
-        raise CityQDAError("CQ740", path=str(getattr(exc, "filename", None) or folder),
+        raise CityQDAError("CQ740", path=os_error_path(exc, folder),
                            problem=exc.strerror or str(exc)) from exc
     if keep is not None:
         wanted = {part: (cached.get(part) or fresh[part])

@@ -27,6 +27,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from pipeline.errors import CityQDAError
 from pipeline.review.agreement_stats import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
@@ -43,6 +44,7 @@ from pipeline.store.schema import (
     review_imports,
     segments,
 )
+from pipeline.xlsx_determinism import os_error_path
 
 UNITS = {"segment": "segment × code presence", "interview": "interview × code presence"}
 SUBSETS = {"all": "all units", "present": "units marked present by anyone"}
@@ -381,13 +383,17 @@ def agreement_report(study, store, *, coders: Iterable[str] | None = None,
         ratings.undecided.pop(coder, None)
     report = compute_agreement(ratings, resamples=resamples, seed=seed)
     report.rule_quality = quality
-    if write and quality is not None and quality.reviewed:
-        report.rule_outputs = write_rule_quality(quality, study.path("outputs"))
-    if write and report.compared:
-        target = Path(out) if out is not None else study.path("outputs") / DEFAULT_OUT
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_agreement_xlsx(report, target)
-        report.out = target
+    target = Path(out) if out is not None else study.path("outputs") / DEFAULT_OUT
+    try:
+        if write and quality is not None and quality.reviewed:
+            report.rule_outputs = write_rule_quality(quality, study.path("outputs"))
+        if write and report.compared:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_agreement_xlsx(report, target)
+            report.out = target
+    except OSError as exc:
+        raise CityQDAError("CQ602", path=os_error_path(exc, target),
+                           problem=exc.strerror or str(exc)) from exc
     return report
 
 

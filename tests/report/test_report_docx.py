@@ -247,6 +247,15 @@ def test_report_docx_unwritable_folder_is_reported(runner, coded_sample):
     assert "CQ740" in result.stderr
 
 
+def test_report_docx_unwritable_report_names_the_report_not_a_temporary(runner, coded_sample):
+    target = coded_sample / "outputs" / "reports" / "lisbon.docx"
+    target.mkdir(parents=True)  # what Word's lock or a stray folder does to the rename
+    result = runner.invoke(main, ["--project", str(coded_sample), "report", "--no-pdf",
+                                  "--city", "Lisbon"])
+    assert result.exit_code == 1
+    assert f"error CQ740: {target}: " in result.stderr
+
+
 def test_report_docx_summary_holds_every_table_with_totals(runner, coded_sample):
     from pipeline.aggregate.tables import TABLE_NAMES
 

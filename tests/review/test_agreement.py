@@ -219,6 +219,16 @@ def test_agreement_cli_restricted_to_named_coders(reviewed, runner):
     assert json.loads(result.stdout)["coders"] == ["ana"]
 
 
+@pytest.mark.parametrize("blocked", ["agreement.xlsx", "rule_quality.xlsx"])
+def test_agreement_cli_unwritable_output_is_named_not_a_traceback(reviewed, runner, blocked):
+    study, _seg, _ids = reviewed
+    (study.root / "outputs" / blocked).mkdir(parents=True)  # where the file must go
+    result = runner.invoke(main, ["--project", str(study.root), "agreement"])
+    assert result.exit_code == 1, result.stderr
+    assert f"error CQ602: {study.root / 'outputs' / blocked}: " in result.stderr
+    assert not list((study.root / "outputs").glob(".cityqda-*"))  # no temporary left
+
+
 def test_agreement_run_stage_writes_reports_when_coders_overlap(reviewed):
     from pipeline.review.agreement import stage_agreement
     from pipeline.run import RunContext, RunOptions
