@@ -50,8 +50,15 @@ def read_log(path: Path) -> tuple[list[tuple[int, dict]], list[Problem]]:
     events, problems = [], []
     if not path.is_file():
         raise CityQDAError("CQ006", path=str(path))
-    with open(path, encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
+    with open(path, "rb") as handle:  # decoded line by line, so a bad byte has a line
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                problems.append(Problem("CQ520", {"line": number, "problem": (
+                    f"not UTF-8 text (byte {raw[exc.start]:#04x} at column {exc.start + 1})"
+                )}, str(path), number))
+                continue
             if not line.strip():
                 continue
             try:

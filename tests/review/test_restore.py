@@ -151,6 +151,13 @@ def test_restore_refuses_a_damaged_log_and_writes_nothing(runner, reviewed, tmp_
     before = rebuilt.store_path.read_bytes()
     result = cli(runner, rebuilt, "restore", str(broken))
     assert result.exit_code == 1 and "CQ520" in result.stderr and "line 3" in result.stderr
+    # a log re-saved by an editor in another encoding: named by line, not a traceback
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes("\n".join(lines[:3] + ['{"kind": "memo.set", "new": "Caf\u00e9"}'])
+                      .encode("latin-1", "replace") + b"\n")
+    result = cli(runner, rebuilt, "restore", str(latin))
+    assert result.exit_code == 1 and "CQ520" in result.stderr, result.stderr
+    assert "line 4: not UTF-8 text" in result.stderr
     # an event naming a transcript this study does not have
     event = json.loads(next(line for line in lines if '"decision.set"' in line))
     event["new"]["coding"]["interview_path"] = "transcripts/XXX-PM-09.docx"
