@@ -47,6 +47,9 @@ def set_command(obj, interview, field, value, clear, by):
         store.close()
     info(f"interview {state['interview_id']} ({state['path']}): {state['field']} = "
          f"{state['value']!r} (from {state['source']})")
+    if state["restructure"]:
+        info("its guide changed: `cityqda ingest` (or `cityqda run`) matches its sections "
+             "to the new guide")
 
 
 @group.command("retire")

@@ -101,7 +101,7 @@ def set_override(study, store: Store, ref: str, field_name: str, value: str | No
                                problem="its metadata was removed",
                                advice="Nothing to set; a purged interview holds no data.")
         row = apply_override(conn, row, field_name, value, settings, actor=actor)
-    return _field_state(row, field_name)
+    return _field_state(row, field_name, settings.guides)
 
 
 def apply_override(conn, row, field_name: str, value: str | None, settings, *,
@@ -133,13 +133,19 @@ def apply_override(conn, row, field_name: str, value: str | None, settings, *,
     return conn.execute(select(interviews).where(interviews.c.id == row.id)).one()
 
 
-def _field_state(row, field_name: str) -> dict:
+def _field_state(row, field_name: str, guides: dict) -> dict:
+    """The field as now resolved; `restructure`: the interview's guide changed (a guide
+    or category override), and its sections follow at the next ingest, which reads the
+    file again."""
     import json
 
-    state = json.loads(row.metadata or "{}").get(field_name) or {}
+    metadata = json.loads(row.metadata or "{}")
+    state = metadata.get(field_name) or {}
+    guide = (metadata.get("interview_guide") or {}).get("value")
     return {"interview_id": row.id, "path": row.path, "field": field_name,
             "value": state.get("value"), "raw": state.get("raw"),
-            "source": state.get("source")}
+            "source": state.get("source"),
+            "restructure": (guide if guide in guides else None) != row.structure_guide}
 
 
 def retire(study, store: Store, ref: str, *, reason: str | None, undo: bool = False,

@@ -72,3 +72,17 @@ def test_interview_cli_retire_undo_purge(runner, study_dir):
                                          "purged": True}
     entry = status(runner, study_dir)["interviews"][0]
     assert entry["purged"] is True and entry["city"] is None
+
+
+def test_interview_cli_set_says_when_sections_wait_for_the_next_ingest(runner, study_dir):
+    """A category or guide override changes the guide its sections are matched to; the
+    file is read again only by ingest, so the command says so (and only then)."""
+    ingest_one(runner, study_dir)
+    note = "matches its sections to the new guide"
+    changed = invoke(runner, study_dir, "interview", "set", "1", "stakeholder_category",
+                     "business")
+    assert changed.exit_code == 0 and note in changed.stderr
+    assert invoke(runner, study_dir, "ingest").exit_code == 0
+    same_guide = invoke(runner, study_dir, "interview", "set", "1", "city", "Porto")
+    assert same_guide.exit_code == 0 and note not in same_guide.stderr
+    assert status(runner, study_dir)["interviews"][0]["interview_guide"] == "businesses"
