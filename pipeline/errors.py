@@ -532,7 +532,7 @@ _define("CQ741", "Unknown city",
         "transcripts first.",
         EXIT_USAGE)
 _warning("CQ743", "City opening text cannot be read",
-         "{path}: {problem}",
+         "the opening text cannot be read: {problem}",
          "Save cities/<city>.md as UTF-8 plain text (Markdown); the report was written "
          "without its opening text.")
 _warning("CQ744", "PDF not made",

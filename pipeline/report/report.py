@@ -430,10 +430,13 @@ def opening_text(study, city: str, code: str | None) -> tuple[str | None, Proble
         if path.stem.casefold() in wanted or slug(path.stem) in wanted:
             try:
                 return path.read_text(encoding="utf-8-sig"), None
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = getattr(exc, "strerror", None) or str(exc)
-                return None, Problem("CQ743", {"path": str(path), "problem": reason},
-                                     file=str(path))
+            except UnicodeDecodeError as exc:
+                reason = f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at byte " \
+                         f"{exc.start + 1})"
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+            return None, Problem("CQ743", {"path": str(path), "problem": reason},
+                                 file=str(path))
     return None, None
 
 

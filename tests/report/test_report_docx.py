@@ -219,6 +219,18 @@ def test_report_docx_opens_with_the_city_text(runner, coded_sample):
     assert ("p", "Heading 2", "Context") not in other
 
 
+def test_report_docx_city_text_not_utf8_is_a_warning_naming_the_byte(runner, coded_sample):
+    cities = coded_sample / "cities"
+    cities.mkdir()
+    (cities / "Lisbon.md").write_bytes("Lisbon é\n".encode("latin-1"))  # Notepad's ANSI
+    result = run_report(runner, coded_sample, "--city", "Lisbon")
+    assert result.exit_code == 0, result.stderr
+    path = cities / "Lisbon.md"
+    assert f"warning CQ743: {path}: the opening text cannot be read: not UTF-8 text " \
+           "(byte 0xe9 at byte 8)" in result.stderr
+    assert f"{path}: {path}" not in result.stderr  # the file once came twice
+
+
 @pytest.mark.parametrize("args, code", [(["--city", "Atlantis"], "CQ741"),
                                         (["--round", "9"], "CQ721")])
 def test_report_docx_unknown_city_or_round_is_a_usage_error(runner, coded_sample, args, code):
