@@ -91,8 +91,10 @@ _define("CQ010", "Store from a newer cityqda",
         "Upgrade cityqda (`pip install -U cityqda`); the store was left untouched.")
 _define("CQ011", "Store cannot be opened",
         "{path}: {problem}",
-        "Check the file is a cityqda store and not in use by a program that locks it; restore "
-        "it from `backups/` if it is damaged.")
+        "Check the file is a cityqda store and not in use by a program that locks it. If it "
+        "is damaged: with no cityqda command running, copy the latest `cityqda backup` file "
+        "over it and delete the -wal and -shm files beside it (they belong to the damaged "
+        "store and would be replayed into the copy).")
 _define("CQ012", "Store is busy",
         "{path} is locked by another cityqda process: {problem}",
         "Wait for the other command to finish, then run this one again; nothing was changed.")
