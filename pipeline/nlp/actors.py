@@ -1057,6 +1057,10 @@ class ActorRecognizer:
                     view.folded(next_at) not in english_words():
                 # "Ministry of Social Action and Ecobank Togo": a brand of two words follows
                 return False
+            if k == next_at and view.shape[next_at] == ACR and strip_accents(
+                    view.text(next_at)).upper() not in self.cues.acronym_stop:
+                # "Undersecretariat of Labour and YPF": a lone acronym names a body of its own
+                return False
             return not (self._head_positions(view, next_at, k + 1)
                         or self._company_suffix(view, next_at, k + 1))
         left_heads = self._head_positions(view, start, and_at)

@@ -270,7 +270,8 @@ class PartnershipRecognizer:
         for _, e, _ in view.groups.get("init_lower_heads", ()):
             if e < view.length and view.folded(e) == "with" and e not in taken:
                 add(e, e + 1, "with")
-        for _, e, _ in [*run_verbs, *view.groups.get("init_start_verbs", ())]:
+        for _, e, _ in [*run_verbs, *view.groups.get("init_start_verbs", ()),
+                        *view.groups.get("joint_verb", ())]:
             # "plans to open a one-stop shop with the Lithuanian Red Cross"
             with_at = self._with_partner_after(view, e)
             if with_at is not None and with_at not in taken:
@@ -479,6 +480,13 @@ class PartnershipRecognizer:
                 # "X's respondent said that Y funded its clinic": its = the reporting X
                 right = [a for a in right if not (a.generic and a.start - possessive <= 3)]
                 right = attribution + right
+            if reported and self._speaker_subject(view, region, s):
+                subject = list(attribution)
+            if reported and kind != "joint" and (not right or any(
+                    view.folded(k) in ("them", "us") for k in range(s, e))) and \
+                    self._speaker_object(view, s, e, clause_end):
+                # "lets them hold clinics": the pronoun is the object, whatever follows
+                right = [a for a in attribution if a.key not in {p.key for p in subject}]
             if not subject and kind == "by" and (s in view.sentence_starts
                                                  or s - 1 in view.sentence_starts):
                 # "With funding from X, A and B provide ...": the main clause's subject
@@ -532,6 +540,29 @@ class PartnershipRecognizer:
         mention = PartnershipMention(parties, partnership_type(sectors), status, s, e, kind,
                                      int(view.sent[s]), min(tokens), max(tokens), implicit)
         return mention
+
+    @staticmethod
+    def _speaker_subject(view: DocView, region: int, cue: int) -> bool:
+        """A reported clause whose subject is "they" or "we" before the cue, no actor between
+        ("the director of X said that they work closely with Y", "... that we have a
+        memorandum with Y"): in an interview summary, the reporting organisation."""
+        k = cue - 1
+        while k >= region and view.actor_at(k) is None and view.shape[k] != COMMA and \
+                view.folded(k) not in ("that", "they", "we"):
+            k -= 1
+        return k >= region and view.folded(k) in ("they", "we")
+
+    @staticmethod
+    def _speaker_object(view: DocView, s: int, e: int, clause_end: int) -> bool:
+        """An object pronoun in or just after the cue, no actor named ("Y funds them", "Y
+        seconds a caseworker to them", "Y lets us use", "Y finances two of their coaches"):
+        in a reported clause, the reporting organisation."""
+        for k in range(s, min(clause_end, e + 6)):
+            if k >= e and view.actor_at(k) is not None:
+                return False
+            if view.folded(k) in ("them", "us", "their", "our"):
+                return True
+        return False
 
     @staticmethod
     def _opens_with_object(view: DocView, party: ActorMention, e: int, clause_end: int) -> bool:

@@ -636,3 +636,27 @@ def test_actors_public_bodies_named_by_a_place_and_a_lower_case_head(tagger, tex
 
 def test_actors_region_after_a_preposition_of_place_is_no_body(tagger):
     assert not tagger.tag("Many refugees live in the canton of Tarija.")["actors"]
+
+
+@pytest.mark.parametrize("text, name, category", [
+    ("Stowarzyszenie Velmor teaches Polish.", "Stowarzyszenie Velmor", "civil_society"),
+    ("Velmor Welzijn trains volunteers.", "Velmor Welzijn", "civil_society"),
+    ("The Tarvik Akimat opened a shelter.", "Tarvik Akimat", "policy_maker"),
+    ("The Velmor Undersecretariat of Labour trains welders.", "Velmor Undersecretariat of Labour",
+     "policy_maker"),
+    ("The Tarvik Multicultural Council settles refugees.", "Tarvik Multicultural Council",
+     "civil_society"),
+    ("The Velmor Council of Social Services trains community workers.",
+     "Velmor Council of Social Services", "civil_society"),
+    ("The Tarvik District Employment and Manpower Office registers workers.",
+     "Tarvik District Employment and Manpower Office", "practitioner"),
+    ("The Velmor General Directorate for Social Assistance runs shelters.",
+     "Velmor General Directorate for Social Assistance", "practitioner"),
+    ("The Tarvik Partnership NHS Foundation Trust sends a nurse.",
+     "Tarvik Partnership NHS Foundation Trust", "practitioner"),
+    # a lone acronym after "and" in a complement is a body of its own
+    ("The Undersecretariat of Labour and VPF, the oil company, train welders together.", "VPF",
+     "business"),
+])
+def test_actors_tenth_session_name_cues(tagger, text, name, category):
+    assert actor(tagger.tag(text), name)["category"] == category

@@ -451,3 +451,30 @@ def test_partnerships_paying_or_giving_a_named_receiver(tagger, text, parties):
 ])
 def test_partnerships_hired_through_a_named_actor(tagger, text, parties):
     assert [sorted(p["parties"]) for p in tagger.tag(text)["partnerships"]] == parties
+
+
+@pytest.mark.parametrize("text, parties", [
+    ("The director of the Velmora Welcome Association said that the Tarvik Jobcenter seconds a "
+     "caseworker to them every week.", {"Velmora Welcome Association", "Tarvik Jobcenter"}),
+    ("The chair of the Velmora Welcome Association said that the Tarvik City Council funds "
+     "them.", {"Velmora Welcome Association", "Tarvik City Council"}),
+    ("A lawyer at the Velmora Welcome Association said that the Tarvik prefecture lets them "
+     "hold legal clinics in the camp.", {"Velmora Welcome Association", "Tarvik prefecture"}),
+    ("The head of the Velmora Welcome Association said that they work closely with the Tarvik "
+     "Red Cross.", {"Velmora Welcome Association", "Tarvik Red Cross"}),
+])
+def test_partnerships_they_and_them_in_a_reported_clause_are_the_reporting_organisation(
+        tagger, text, parties):
+    result = tagger.tag(text)
+    assert [set(p["parties"]) for p in result["partnerships"]] == [parties]
+
+
+@pytest.mark.parametrize("text, parties", [
+    ("The Tarvik City Council hosts the staff of the Velmora Refugee Council in its building.",
+     {"Tarvik City Council", "Velmora Refugee Council"}),
+    ("The Velmora Refugee Council, the Tarvik University and the Tarvik municipality form a "
+     "consortium for refugee students.",
+     {"Velmora Refugee Council", "Tarvik University", "Tarvik municipality"}),
+])
+def test_partnerships_hosting_and_consortium_cues(tagger, text, parties):
+    assert [set(p["parties"]) for p in tagger.tag(text)["partnerships"]] == [parties]
