@@ -279,7 +279,7 @@ class EntitySheet:
     # --- import -----------------------------------------------------------------------
 
     def read(self, rows: list[dict], ctx: ImportContext) -> tuple[list, list[Problem]]:
-        from pipeline.review.workbook import content_hash
+        from pipeline.review.workbook import blank_row, content_hash
 
         problems: list[Problem] = []
         changes = []
@@ -294,6 +294,8 @@ class EntitySheet:
         for row in rows:
             row_id = row.get("row_id")
             row_key = str(row_id).strip() if row_id is not None else ""
+            if not row_key and blank_row(row):
+                continue
             record = ctx.export_rows.get((self.sheet, row_key))
             if row_key in seen:
                 problem("CQ506", row, "row_id", row_id=row_key, first=seen[row_key])

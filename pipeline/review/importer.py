@@ -44,6 +44,7 @@ from pipeline.review.workbook import (
     META_SHEET,
     ROW_HASH_PREFIX,
     SheetPrefetch,
+    blank_row,
     comparable,
     content_hash,
     formula_cells,
@@ -626,9 +627,11 @@ class _RowChecker:
                 groups[row_id].append(row)
                 continue
             row_id = _text(row_id)
+            if row_id is None and blank_row(row):
+                continue  # spaces typed below the table: an empty row to the coder
             if row_id is None or (sheet, row_id) not in self.ctx.export_rows:
-                self.problem("CQ507", sheet, row["_row"], "row_id", row_id=row_id or "",
-                             export_id=self.ctx.export_id)
+                self.problem("CQ507", sheet, row["_row"], "row_id",
+                             row_id=row_id or "(empty)", export_id=self.ctx.export_id)
                 continue
             groups[row_id].append(row)
         return groups

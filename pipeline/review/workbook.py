@@ -783,6 +783,13 @@ def read_sheet_rows(path: str | Path, sheet: str, *, required: Iterable[str] = (
     return rows
 
 
+def blank_row(row: dict) -> bool:
+    """A `read_sheet_rows` row whose cells hold nothing but spaces: empty to the coder who
+    typed a space below the table, so skipped like an empty row, not refused."""
+    return all(value is None or (isinstance(value, str) and not value.strip())
+               for key, value in row.items() if key != "_row")
+
+
 def load_sheet(path: str | Path, sheet: str):
     """`sheet` parsed by python-calamine from a workbook opened for this call alone, so
     that it can run in another thread (calamine parses without holding the GIL)."""

@@ -353,6 +353,21 @@ def test_review_import_refuses_a_bad_workbook_and_changes_nothing(runner, study,
     assert "clear the row_id" not in result.stderr  # CQ507 once advised what it refuses
 
 
+@pytest.mark.parametrize("sheet", ["Codings", "Segments", "Interviews", "Initiatives",
+                                   "Actors", "Partnerships"])
+def test_review_import_skips_a_row_of_spaces_below_the_table(runner, study, sheet):
+    path = export(runner, study)
+    ids = sorted(coding_ids(study).values())
+    with edit_workbook(path) as sheets:
+        sheets["Codings"].set(f"C{ids[0]}", decision="reject")
+        ws = sheets[sheet].ws
+        ws.cell(ws.max_row + 2, 3).value = "  "  # a space typed two rows below the data
+    result = cli(runner, study, "review", "import", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert "changed 1 decision(s)" in result.stderr
+    assert my_decisions(study)[ids[0]][0] == "reject"
+
+
 def test_review_import_refuses_another_coders_workbook_by_option(runner, study):
     path = export(runner, study)
     result = cli(runner, study, "review", "import", "--coder", "ben", str(path))
