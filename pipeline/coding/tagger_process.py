@@ -189,7 +189,11 @@ def _serve(connection, parent_end, study) -> None:
     """In the forked process: build the tagger, say what from, then tag each list of
     records received until the run says stop (None) or closes the pipe. Any failure
     sends None: the run then builds or tags in its own process, where the error is
-    reported as usual."""
+    reported as usual. Ctrl-C is the run's to handle (it stops this daemon process by
+    exiting), not a traceback here."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent_end.close()
     try:
         from pipeline.coding.study_coder import (

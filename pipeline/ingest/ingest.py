@@ -857,7 +857,12 @@ def _prefetch_workers(workers: int | None, new_files: int) -> int:
 
 
 def _worker_start(store: Store) -> None:
-    """In a forked worker: leave the parent's pooled database connections alone."""
+    """In a forked worker: leave the parent's pooled database connections alone, and
+    leave Ctrl-C to the parent (which stops the pool): a worker interrupted mid-file
+    would print its traceback."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     store.engine.dispose(close=False)
 
 

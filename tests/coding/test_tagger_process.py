@@ -256,3 +256,27 @@ def test_tagger_process_that_stops_answering_is_given_up(tmp_path, monkeypatch):
         PhraseTagger(SimpleNamespace(codes=[])).tag_records([(1, "a night shelter")]))
     process.process.kill()
     process.process.join()
+
+
+def test_tagger_process_leaves_ctrl_c_to_the_run():
+    """The forked tagger ignores SIGINT (the run exits and takes the daemon with it), so
+    Ctrl-C prints no traceback from it."""
+    import signal
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    class ParentEnd:
+        def close(self):
+            seen.append(signal.getsignal(signal.SIGINT))
+            raise Stop
+
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(Stop):
+            tagger_process._serve(None, ParentEnd(), None)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert seen == [signal.SIG_IGN]
