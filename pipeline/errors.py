@@ -451,6 +451,10 @@ _define("CQ523", "Unknown review filter value",
         "{option} {value!r} matches nothing; known: {known}",
         "Use one of the values listed.",
         EXIT_USAGE)
+_define("CQ524", "Review file cannot be written",
+        "{path}: {problem}",
+        "Choose a folder you may write to with --out, or close the file of that name in "
+        "Excel or another program, and run again; nothing was written or recorded.")
 _warning("CQ530", "Rows deleted from the workbook",
          "{count} row(s) of export {export_id} are missing (e.g. {examples}); they keep "
          "their decision in the store (no decision if they had none), never rejected",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -115,26 +114,21 @@ def import_command(ctx, obj, files, dry_run, skip_stale, coder):
 @click.pass_obj
 def log_command(obj, fmt, coder, all_kinds, out):
     """The audit log: every decision, comment, added coding and memo, oldest first."""
-    from pipeline.review.audit import event_line, log_events
+    from pipeline.review.audit import log_lines, write_log_file
     from pipeline.store import open_study_store
 
     study = obj.study()
     store = open_study_store(study)
-    stream = open(out, "w", encoding="utf-8", newline="\n") if out else sys.stdout
-    if out is None and hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(encoding="utf-8")
-    count = 0
     try:
         with store.read() as conn:
-            for event in log_events(conn, coder=coder, all_kinds=all_kinds):
-                if fmt == "jsonl":
-                    stream.write(json.dumps(event, ensure_ascii=False, sort_keys=True) + "\n")
-                else:
-                    stream.write(event_line(event) + "\n")
-                count += 1
+            lines = log_lines(conn, fmt=fmt, coder=coder, all_kinds=all_kinds)
+            if out:
+                count = write_log_file(lines, out)
+            else:
+                if hasattr(sys.stdout, "reconfigure"):
+                    sys.stdout.reconfigure(encoding="utf-8")
+                sys.stdout.writelines(lines)
     finally:
         store.close()
-        if out:
-            stream.close()
     if out:
         info(f"wrote {count} event(s) to {out}")

@@ -11,12 +11,17 @@ the codebook.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from pipeline.errors import CityQDAError
 from pipeline.store.schema import events, interviews
+from pipeline.xlsx_determinism import replace_keeping_mode
 
 # Kinds a person causes (the replayable human record) and the import records themselves.
 HUMAN_KINDS = ("coding.added", "coding.flags", "decision.set", "memo.set", "review.imported",
@@ -48,6 +53,41 @@ def log_events(conn: Connection, *, coder: str | None = None, all_kinds: bool = 
         if event["kind"] in INTERVIEW_KINDS:
             event["interview_path"] = paths.get(str(event["entity_key"]))
         yield event
+
+
+def log_lines(conn: Connection, *, fmt: str = "text", coder: str | None = None,
+              all_kinds: bool = False) -> Iterator[str]:
+    """The log as lines: JSON Lines for `restore` (fmt "jsonl"), else for people."""
+    for event in log_events(conn, coder=coder, all_kinds=all_kinds):
+        if fmt == "jsonl":
+            yield json.dumps(event, ensure_ascii=False, sort_keys=True) + "\n"
+        else:
+            yield event_line(event) + "\n"
+
+
+def write_log_file(lines: Iterable[str], path: Path) -> int:
+    """Write the lines to `path` whole or not at all (beside it, then renamed): a log cut
+    at a line boundary would replay as a shorter history. Returns the line count; CQ524
+    when the file cannot be written."""
+    path = Path(path)
+    temp = None
+    try:
+        handle, temp = tempfile.mkstemp(prefix=".cityqda-", suffix=path.suffix,
+                                        dir=path.parent)
+        count = 0
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            for line in lines:
+                stream.write(line)
+                count += 1
+        replace_keeping_mode(temp, path)
+        temp = None
+    except OSError as exc:
+        raise CityQDAError("CQ524", path=str(path), problem=exc.strerror or str(exc)) \
+            from exc
+    finally:
+        if temp is not None and os.path.exists(temp):
+            os.unlink(temp)
+    return count
 
 
 def _current_identities(conn: Connection) -> dict[str, dict]:

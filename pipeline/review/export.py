@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from pipeline.errors import warn
+from pipeline.errors import CityQDAError, warn
 from pipeline.review import rows as R
 from pipeline.review.rows import ReviewFilters
 from pipeline.review.sheets import ExportContext, ExportRow, load_plugins
@@ -100,6 +100,10 @@ def export_review(study, store: Store, coder: str, *, out: Path | None = None,
     export_id = new_export_id()
     out = Path(out) if out is not None else (
         study.root / "reviews" / "outbox" / f"{study.name}-{coder}-{export_id}.xlsx")
+    try:  # before any work: a half-built write-only workbook cannot be dropped quietly
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CityQDAError("CQ524", path=str(out), problem=exc.strerror or str(exc)) from exc
     with store.write() as conn:
         codebook = R.review_codebook(conn, study)
         infos, people = R.select_segments(conn, study, filters, sample, seed)
@@ -167,7 +171,11 @@ def export_review(study, store: Store, coder: str, *, out: Path | None = None,
 
         with ThreadPoolExecutor(max_workers=1) as pool:
             recorded = pool.submit(_record_rows, conn, export_id, records)
-            save_workbook(wb, out, ready=recorded.result)
+            try:
+                save_workbook(wb, out, ready=recorded.result)
+            except OSError as exc:  # the transaction is rolled back: no record either
+                raise CityQDAError("CQ524", path=str(out),
+                                   problem=exc.strerror or str(exc)) from exc
     if not records:
         warn("CQ533")
     return ExportResult(out, export_id, coding_rows, kind,

@@ -120,6 +120,35 @@ def test_review_export_failed_record_leaves_no_workbook_and_no_record(runner, st
     from pipeline.store.schema import review_exports
     assert query(study, select(review_exports)) == []
 
+def test_review_export_and_log_to_an_unwritable_place_name_it(runner, study):
+    """A file where the --out folder should be: CQ524 naming the target, exit 1, no
+    traceback, no export recorded, no log file."""
+    blocker = study.root / "not-a-folder"
+    blocker.write_text("x", encoding="utf-8")
+    before = store_dump(study)
+    for args in (["export", "--coder", "ana"], ["log", "--format", "jsonl"]):
+        out = blocker / f"out-{args[0]}.xlsx"
+        result = cli(runner, study, "review", *args, "--out", str(out))
+        assert result.exit_code == 1, result.stderr
+        assert f"error CQ524: {out}: " in result.stderr
+        assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+    assert store_dump(study) == before
+
+
+def test_review_log_file_equals_the_printed_log(runner, study, tmp_path):
+    path = export(runner, study)
+    with edit_workbook(path) as sheets:
+        sheets["Codings"].set(sheets["Codings"].ids()[0], decision="reject", comment="é ✓")
+    assert cli(runner, study, "review", "import", str(path)).exit_code == 0
+    out = tmp_path / "log folder é" / "log.jsonl"
+    out.parent.mkdir()
+    written = cli(runner, study, "review", "log", "--format", "jsonl", "--out", str(out))
+    assert written.exit_code == 0 and "wrote 2 event(s)" in written.stderr, written.stderr
+    printed = cli(runner, study, "review", "log", "--format", "jsonl")
+    assert out.read_text(encoding="utf-8") == printed.stdout
+    assert '"comment": "é ✓"' in printed.stdout
+
+
 def test_review_import_records_accept_reject_change_discuss(runner, study):
     path = export(runner, study)
     ids = coding_ids(study)
