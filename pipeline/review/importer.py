@@ -161,6 +161,8 @@ def import_reviews(study, store: Store, paths: list[Path], *, dry_run: bool = Fa
                                  early=len(paths) == 1 and not dry_run)
                 works.append(work)
             problems = [p for w in works for p in w.problems]
+            if len(works) > 1 and not problems:
+                problems = _same_coder_conflicts(works, skip_stale)
             if problems:
                 raise CityQDAError.from_problems(problems)
             applied = False
@@ -179,6 +181,46 @@ def import_reviews(study, store: Store, paths: list[Path], *, dry_run: bool = Fa
     report.changes = [w.changes for w in works]
     report.problems = [p for w in works for p in w.warnings]
     return report
+
+
+def _same_coder_conflicts(works: list[_Work], skip_stale: bool) -> list[Problem]:
+    """Workbooks of one coder imported together that decide one coding differently.
+
+    Imported one by one, the later would be refused as stale (decided after its export);
+    together, each was checked against the store alone and the later silently overwrote
+    the earlier. A decision repeated as it is is kept once (a change would otherwise add
+    its corrected coding twice). With `skip_stale` the later row is skipped as stale."""
+    first: dict[tuple[str, int], tuple[_Work, dict]] = {}
+    problems: list[Problem] = []
+    for work in works:
+        if work.ctx is None or not work.decisions:
+            continue
+        kept = []
+        for item in work.decisions:
+            key = (work.ctx.coder, item["coding"].id)
+            seen = first.get(key)
+            if seen is None:
+                first[key] = (work, item)
+                kept.append(item)
+            elif _decided(seen[1]) == _decided(item):
+                work.changes.unchanged += 1
+            elif skip_stale:
+                work.changes.stale.append(f"C{item['coding'].id}")
+            else:
+                problems.append(Problem("CQ514", {
+                    "row_id": f"C{item['coding'].id}",
+                    "reason": f"{work.ctx.coder} decides it {seen[1]['decision']} in "
+                              f"{seen[0].path.name} (row {seen[1]['row']}) in this same "
+                              f"import, and {item['decision']} here"},
+                    str(work.path), item["row"], "decision", R.CODINGS_SHEET))
+        work.decisions = kept
+    return problems
+
+
+def _decided(item: dict) -> tuple:
+    flags = item["corrected_flags"]
+    return (item["decision"], item["corrected_code"],
+            tuple(sorted(flags.items())) if flags else None, item["comment"])
 
 
 def _write_problem_files(works: list[_Work], problems: list[Problem]) -> None:

@@ -397,6 +397,40 @@ def test_review_import_skips_a_row_of_spaces_below_the_table(runner, study, shee
     assert my_decisions(study)[ids[0]][0] == "reject"
 
 
+@pytest.mark.parametrize("second, options, outcome", [
+    ("discuss", [], "refused"),
+    ("discuss", ["--skip-stale"], "first kept"),
+    ("reject", [], "once"),
+])
+def test_review_import_two_workbooks_of_one_coder_deciding_one_coding(runner, study, second,
+                                                                      options, outcome):
+    """Together they must not silently overwrite each other: imported one by one, the
+    later one would be stale."""
+    first_path, second_path = export(runner, study), export(runner, study)
+    target = f"C{sorted(coding_ids(study).values())[0]}"
+    for path, decision in ((first_path, "reject"), (second_path, second)):
+        with edit_workbook(path) as sheets:
+            sheets["Codings"].set(target, decision=decision)
+    before = study.store_path.read_bytes()
+    result = cli(runner, study, "review", "import", *options, str(first_path),
+                 str(second_path))
+    decided = my_decisions(study).get(int(target[1:]), (None,))[0]
+    if outcome == "refused":
+        assert result.exit_code == 1
+        assert f"error CQ514: {second_path}, sheet Codings, row " in result.stderr
+        assert f"decides it reject in {first_path.name}" in result.stderr
+        assert study.store_path.read_bytes() == before
+        return
+    assert result.exit_code == 0, result.stderr
+    assert decided == "reject"
+    assert ("1 stale row(s) skipped" in result.stderr) == (outcome == "first kept")
+    from pipeline.store.schema import events
+    logged = query(study, select(events.c.source).where(
+        events.c.kind == "decision.set", events.c.actor == "ana",
+        events.c.entity_key == target[1:]))
+    assert [row.source.split()[1] for row in logged] == [first_path.name]  # written once
+
+
 def test_review_import_refuses_another_coders_workbook_by_option(runner, study):
     path = export(runner, study)
     result = cli(runner, study, "review", "import", "--coder", "ben", str(path))
