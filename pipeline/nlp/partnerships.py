@@ -81,6 +81,18 @@ def _owner_of_place(view: DocView, i: int) -> ActorMention | None:
     return actor if actor is not None and actor.generic and actor.end == k else None
 
 
+def _possessor_of(view: DocView, i: int) -> ActorMention | None:
+    """The organisation owning the lower-case words ending at `i` ("BRAC's migration
+    programme and the X run ...", "the University of Limerick's law school"): it acts."""
+    k = i
+    while k >= 0 and i - k < 3 and view.shape[k] == LOWER:
+        k -= 1
+    if k == i or k < 1 or view.text(k) not in ("'s", "\u2019s"):
+        return None
+    owner = view.actor_at(k - 1)
+    return owner if owner is not None and owner.end == k else None
+
+
 def _funded_by_the_state(subject: list[ActorMention]) -> None:
     """A bare name that public money funds is a third actor more often than a brand ("Red
     Barnet runs homework cafés with money from Odense Kommune")."""
@@ -314,12 +326,15 @@ class PartnershipRecognizer:
     @staticmethod
     def _through_partner(view: DocView, verb_end: int) -> int | None:
         """The "through" of "hired 60 refugees through Y" (a few words on, in the clause,
-        with no named actor between), when a named actor follows it."""
+        with no named actor between), or the "from" of "takes refugees from Y on as interns",
+        when a named actor follows it."""
         clause_end = view.clause_bounds(verb_end - 1, verb_end)[1]
         for k in range(verb_end, min(clause_end - 1, verb_end + 10)):
             if view.actor_at(k) is not None and not view.actor_at(k).generic:
                 return None
-            if view.folded(k) == "through":
+            if view.folded(k) == "with" and view.folded(k + 1) in ("them", "us"):
+                return k  # "places students with them": whom, _one decides
+            if view.folded(k) in ("through", "from"):
                 j = k + 1 + (view.folded(k + 1) == "the")
                 partner = view.actor_at(j)
                 named = partner is not None and partner.start == j and not partner.generic
@@ -331,6 +346,9 @@ class PartnershipRecognizer:
         """A named receiver right after a verb of paying or giving, then "to <verb>" or what
         it is given ("pays the Hunar Foundation, a charity, to teach", "gave X a building")."""
         j = verb_end + (verb_end < view.length and view.folded(verb_end) == "the")
+        if j + 1 < view.length and view.folded(j) in ("them", "us", "their", "our") and \
+                view.shape[j + 1] == LOWER and view.sent[j + 1] == view.sent[verb_end]:
+            return True  # "gives them classrooms", "pays their lawyers": whom, _one decides
         receiver = view.actor_at(j) if j < view.length else None
         if receiver is None or receiver.start != j or receiver.generic:
             return False
@@ -435,7 +453,7 @@ class PartnershipRecognizer:
                 continue
             actor = view.actor_at(i)
             if actor is None:
-                actor = _owner_of_place(view, i)
+                actor = _owner_of_place(view, i) or _possessor_of(view, i)
             if actor is None or int(view.sent[actor.start]) != int(view.sent[last.start]):
                 break
             group.insert(0, actor)
@@ -458,11 +476,12 @@ class PartnershipRecognizer:
             attribution = [a for a in view.actors_in(sent_start, region) if not a.generic][:1]
         right: list[ActorMention] = []
         stop = e
+        object_end = self._next_reported_clause(view, e, clause_end)
         if kind in ("with", "by", "between", "verb"):
-            right, stop = view.coordinated(e, clause_end, skip_first=4 if kind != "verb" else 6)
+            right, stop = view.coordinated(e, object_end, skip_first=4 if kind != "verb" else 6)
             if kind == "verb" and not right:
                 # "funds the 'X' initiative, a coalition of ..., run by Y": objects further on
-                right = [a for a in view.actors_in(e, self._object_end(view, e, clause_end))]
+                right = [a for a in view.actors_in(e, self._object_end(view, e, object_end))]
         subject = self._subject(view, region, s, kind, initiatives)
         if kind == "between":
             parties = right
@@ -483,8 +502,8 @@ class PartnershipRecognizer:
             if reported and self._speaker_subject(view, region, s):
                 subject = list(attribution)
             if reported and kind != "joint" and (not right or any(
-                    view.folded(k) in ("them", "us") for k in range(s, e))) and \
-                    self._speaker_object(view, s, e, clause_end):
+                    view.folded(k) in ("them", "us") for k in range(s, min(e + 1, object_end))
+            )) and self._speaker_object(view, s, e, object_end):
                 # "lets them hold clinics": the pronoun is the object, whatever follows
                 right = [a for a in attribution if a.key not in {p.key for p in subject}]
             if not subject and kind == "by" and (s in view.sentence_starts
@@ -514,7 +533,10 @@ class PartnershipRecognizer:
             opener = attribution[0].start
             if opener > 0 and view.folded(opener - 1) == "the":
                 opener -= 1
-            if not reported and view.sentence_bounds(int(view.sent[s]))[0] == opener:
+            sent_start = view.sentence_bounds(int(view.sent[s]))[0]
+            if not reported and all(view.shape[k] == LOWER or k == sent_start
+                                    for k in range(sent_start, opener)):
+                # "Meat processor X and Y run ...; Z supplies the teachers"
                 # "X and Y give courses; Z pays for the materials": the opening pair
                 attribution = view.coordinated(attribution[0].start, region, 0)[0]
             parties = attribution + parties
@@ -540,6 +562,16 @@ class PartnershipRecognizer:
         mention = PartnershipMention(parties, partnership_type(sectors), status, s, e, kind,
                                      int(view.sent[s]), min(tokens), max(tokens), implicit)
         return mention
+
+    @staticmethod
+    def _next_reported_clause(view: DocView, e: int, clause_end: int) -> int:
+        """Where the next "and that" / ", that" clause starts: another statement ("said that
+        Y pays for the beds and that they work with Z": Z is no object of "pays")."""
+        for k in range(e + 1, clause_end):
+            if view.folded(k) == "that" and (view.folded(k - 1) == "and"
+                                             or view.shape[k - 1] == COMMA):
+                return k - 1
+        return clause_end
 
     @staticmethod
     def _speaker_subject(view: DocView, region: int, cue: int) -> bool:

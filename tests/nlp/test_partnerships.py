@@ -478,3 +478,27 @@ def test_partnerships_they_and_them_in_a_reported_clause_are_the_reporting_organ
 ])
 def test_partnerships_hosting_and_consortium_cues(tagger, text, parties):
     assert [set(p["parties"]) for p in tagger.tag(text)["partnerships"]] == [parties]
+
+
+@pytest.mark.parametrize("text, parties", [
+    # the next "and that" clause is another statement
+    ("The coordinator of Casa Velmora said that the Tarvik Secretariat of Housing pays for the "
+     "beds and that they work with the Tarvik Bar Association.",
+     [{"Casa Velmora", "Tarvik Secretariat of Housing"},
+      {"Casa Velmora", "Tarvik Bar Association"}]),
+    ("The president of Stowarzyszenie Velmor said that the Tarvik University gives them "
+     "classrooms.", [{"Stowarzyszenie Velmor", "Tarvik University"}]),
+    ("The director of the Velmor Newcomers Association said Tarvik Foods takes their clients on "
+     "as interns.", [{"Velmor Newcomers Association", "Tarvik Foods"}]),
+    ("A manager at Velmor Chemie GmbH said the company takes young refugees from the Tarvik "
+     "Jobcenter on as interns.", [{"Velmor Chemie GmbH", "Tarvik Jobcenter"}]),
+    # an organisation owning what acts: "X's migration programme and Y run"
+    ("VELRA's migration programme and the Tarvik Employment Office run pre-departure briefings.",
+     [{"VELRA", "Tarvik Employment Office"}]),
+    # a funder of the next clause joins the pair opening the sentence, past a description
+    ("The fishing company Velmor Mar and the Tarvik Red Cross teach Spanish to workers; the "
+     "Tarvik regional government co-finances the course.",
+     [{"Velmor Mar", "Tarvik Red Cross", "Tarvik regional government"}]),
+])
+def test_partnerships_tenth_session_cues_and_parties(tagger, text, parties):
+    assert [set(p["parties"]) for p in tagger.tag(text)["partnerships"]] == parties
