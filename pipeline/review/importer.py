@@ -648,7 +648,10 @@ class _RowChecker:
         return self._infos[segment_id]
 
     def code(self, value, sheet, row, column) -> str | None:
-        code = R.translate_code(self.codebook, self.translations, value)
+        """The code a typed cell names; ids are lower case, so 'Social.Housing' (Excel's
+        capital after a typed full stop) names social.housing."""
+        code = R.translate_code(self.codebook, self.translations, value) or \
+            R.translate_code(self.codebook, self.translations, value.lower())
         if code is None:
             self.problem("CQ510", sheet, row, column, value=value, codebook=self.codebook.id,
                          version=self.codebook.version)

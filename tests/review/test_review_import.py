@@ -158,7 +158,8 @@ def test_review_import_records_accept_reject_change_discuss(runner, study):
         codings_sheet = sheets["Codings"]
         codings_sheet.set(shelter, decision="accept", comment="clear case")
         codings_sheet.set(aid, decision="reject")
-        codings_sheet.set(fair, decision="change", corrected_code="economic")
+        # typed with a capital (Excel's autocorrect): code ids are lower case
+        codings_sheet.set(fair, decision="change", corrected_code="Economic")
         codings_sheet.set(rot_aid, decision="discuss", comment="is this the council?")
     result = cli(runner, study, "review", "import", str(path))
     assert result.exit_code == 0, result.stderr
@@ -192,7 +193,7 @@ def test_review_import_adds_codings_from_segments_and_copied_rows(runner, study)
     with edit_workbook(path) as sheets:
         sheets["Segments"].set(formula_seg, add_code="cultural_religious",
                                comment="whole segment")
-        sheets["Segments"].set(aid_seg, add_code="political", add_evidence="two districts",
+        sheets["Segments"].set(aid_seg, add_code="POLITICAL", add_evidence="two districts",
                                add_flags="planned")
         sheets["Codings"].copy_row(shelter, code="social", comment="also social in general")
     result = cli(runner, study, "review", "import", str(path))
