@@ -662,6 +662,10 @@ def _read_register(path: Path, vocabularies: dict, transcripts_dir: Path | None
             cities_name = _find_sheet(sheets, CITIES_SHEET)
             cities_table = (_Table(sheets[cities_name], file, cities_name, problems,
                                    is_csv=False) if cities_name else None)
+            if cities_name is None:
+                problems.append(Problem("CQ960", {
+                    "expected": f"sheet named '{CITIES_SHEET}'",
+                    "found": "its sheets: " + ", ".join(sheets)}, file=file))
         elif suffix in CSV_SUFFIXES:
             register_table = _Table(_read_csv(path), file, None, problems, is_csv=True)
             cities_path = path.with_name(CITIES_CSV_NAME)
@@ -669,6 +673,9 @@ def _read_register(path: Path, vocabularies: dict, transcripts_dir: Path | None
             if cities_path.is_file() and cities_path != path:
                 cities_table = _Table(_read_csv(cities_path), str(cities_path), None,
                                       problems, is_csv=True)
+            elif cities_path != path:
+                problems.append(Problem("CQ960", {
+                    "expected": CITIES_CSV_NAME, "found": f"no {cities_path}"}, file=file))
         else:
             return None, [Problem("CQ934", {"path": file}, file=file)]
     except _ReadFailure as failure:

@@ -279,10 +279,31 @@ def test_register_csv_variants(tmp_path, delimiter, bom):
     path = write_csv(tmp_path / "register.csv", HEADER, rows, delimiter, bom)
     register, problems = read_register(path)
     assert [(p.code, p.sheet, p.row, p.column) for p in problems] == [
-        ("CQ924", None, 3, "category")]
+        ("CQ960", None, None, None), ("CQ924", None, 3, "category")]  # no cities.csv
     assert register.rows[0].city == "São Paulo"
     assert register.rows[0].interview_date == "2013-07-15"
     assert register.rows[0].mode == "telephone"
+
+
+@pytest.mark.parametrize("cities_sheet", [None, "Cities list"])
+def test_register_without_a_cities_sheet_warns_that_aliases_are_unknown(tmp_path,
+                                                                         cities_sheet):
+    """A misnamed cities sheet is otherwise ignored in silence: Lisboa and Lisbon would
+    count as two cities in the tables."""
+    path = make_xlsx(tmp_path / "r.xlsx", cities=None)
+    if cities_sheet:
+        workbook = openpyxl.load_workbook(path)
+        sheet = workbook.create_sheet(cities_sheet)
+        sheet.append(CITIES_HEADER)
+        for row in CITIES:
+            sheet.append(row)
+        workbook.save(path)
+    register, problems = read_register(path)
+    warning = one(problems, "CQ960")
+    assert warning.spec.level == "warning" and "aliases" in warning.message
+    assert f"its sheets: register{', ' + cities_sheet if cities_sheet else ''}" \
+        in warning.message
+    assert {row.city for row in register.rows} == {"Lisbon", "Lisboa", "Malaga", "Málaga"}
 
 
 def test_register_csv_uses_cities_csv_beside_it(tmp_path):
