@@ -48,6 +48,7 @@ def _w(name: str) -> str:
 P, R, T, TBL, TR, TC, SDT, SDT_CONTENT = (_w(n) for n in (
     "p", "r", "t", "tbl", "tr", "tc", "sdt", "sdtContent"))
 INS, DEL, MOVE_TO, MOVE_FROM = (_w(n) for n in ("ins", "del", "moveTo", "moveFrom"))
+SDT_PR, SHOWING_PLACEHOLDER = _w("sdtPr"), _w("showingPlcHdr")
 HYPERLINK, SMART_TAG, CUSTOM_XML, FLD_SIMPLE, DIR, BDO = (_w(n) for n in (
     "hyperlink", "smartTag", "customXml", "fldSimple", "dir", "bdo"))
 FLD_CHAR, INSTR_TEXT, DEL_TEXT, DEL_INSTR = (_w(n) for n in (
@@ -87,6 +88,15 @@ CONTENT_TYPES = {
 
 _SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                                huge_tree=False)
+
+
+def _control_content(sdt):
+    """A content control's content, or None while it shows its placeholder text ("Click
+    or tap here to enter text."): a template's unfilled field is no answer and no value."""
+    props = sdt.find(SDT_PR)
+    if props is not None and props.find(SHOWING_PLACEHOLDER) is not None:
+        return None
+    return sdt.find(SDT_CONTENT)
 
 
 @dataclass
@@ -312,7 +322,7 @@ class _Walker:
                     carry = None
                 self.table(child, depth + 1)
             elif tag in (SDT, CUSTOM_XML, INS, MOVE_TO):
-                inner = child.find(SDT_CONTENT) if tag == SDT else child
+                inner = _control_content(child) if tag == SDT else child
                 if inner is not None:
                     self.container(inner, depth)
             elif tag == ALTERNATE:
@@ -364,7 +374,7 @@ class _Walker:
                 if carry is None:
                     self.finish(building)
             elif tag in (SDT, CUSTOM_XML):
-                inner = child.find(SDT_CONTENT) if tag == SDT else child
+                inner = _control_content(child) if tag == SDT else child
                 if inner is not None:
                     self.cell(inner, depth)
         if carry is not None:
@@ -377,7 +387,7 @@ class _Walker:
             if child.tag == TR:
                 yield child
             elif child.tag in (SDT, CUSTOM_XML):
-                inner = child.find(SDT_CONTENT) if child.tag == SDT else child
+                inner = _control_content(child) if child.tag == SDT else child
                 if inner is not None:
                     yield from self._rows(inner)
 
@@ -386,7 +396,7 @@ class _Walker:
             if child.tag == TC:
                 yield child
             elif child.tag in (SDT, CUSTOM_XML):
-                inner = child.find(SDT_CONTENT) if child.tag == SDT else child
+                inner = _control_content(child) if child.tag == SDT else child
                 if inner is not None:
                     yield from self._cells(inner)
 
@@ -508,7 +518,7 @@ class _Building:
             elif tag in (HYPERLINK, SMART_TAG, CUSTOM_XML, INS, MOVE_TO, FLD_SIMPLE, DIR, BDO):
                 self.walk(child)
             elif tag == SDT:
-                inner = child.find(SDT_CONTENT)
+                inner = _control_content(child)
                 if inner is not None:
                     self.walk(inner)
             elif tag == ALTERNATE:

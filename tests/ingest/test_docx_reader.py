@@ -376,6 +376,31 @@ def test_docx_reader_content_controls_block_inline_and_rows():
                               "Cell in a repeating section"]
 
 
+PLACEHOLDER = ("<w:sdtPr><w:showingPlcHdr/></w:sdtPr><w:sdtContent>{}</w:sdtContent>")
+
+
+def unfilled_controls():
+    """A template's content controls left empty show their placeholder text."""
+    document = new_document()
+    append_xml(document, paragraph(run("Interviewer: "), "<w:sdt>" + PLACEHOLDER.format(
+        run("Click or tap here to enter text.")) + "</w:sdt>"))
+    append_xml(document, "<w:sdt>" + PLACEHOLDER.format(
+        paragraph(run("Click or tap here to enter text."))) + "</w:sdt>")
+    append_xml(document, "<w:tbl><w:tblGrid><w:gridCol/></w:tblGrid><w:tr><w:tc>"
+               + paragraph(run("Position")) + "</w:tc><w:tc><w:sdt>" + PLACEHOLDER.format(
+                   paragraph(run("Choose an item."))) + "</w:sdt></w:tc></w:tr></w:tbl>")
+    append_xml(document, paragraph(run("A filled answer.")))
+    return document
+
+
+def test_docx_reader_placeholder_text_of_unfilled_controls_is_not_read():
+    """Read as text it became a metadata value ("Interviewer: Click or tap here...") and
+    an answer segment."""
+    content = read(unfilled_controls())
+    assert "Click or tap" not in content.plain and "Choose an item" not in content.plain
+    assert texts(content) == ["Interviewer: ", "Position", "", "A filled answer."]
+
+
 def test_docx_reader_hyperlink_text_kept():
     assert texts(read(hyperlinks())) == ["See the integration plan online."]
 
