@@ -93,14 +93,12 @@ DROPS = [
     ("R34", "The sponsorship system ties domestic workers to their employers.",
      "sponsorship system", []),
     # session 10: a destination of a visit, a place people were resettled to, a profession
-    # trained for, a leader's commitment to rights
+    # trained for
     ("R15", "The welcome day ends with a visit to the job centre.", "job centre", ["social"]),
     ("R23", "Farmers in the resettlement area are given seeds by a local NGO.",
      "resettlement", ["economic"]),
     ("R32", "Refugee women are trained as community health workers by the district.",
      "community health workers", ["economic"]),
-    ("R11", "The mayor repeated the city's commitment to human rights at the opening of a "
-     "night shelter.", "human rights", ["social"]),
 ]
 
 
