@@ -209,8 +209,9 @@ _warning("CQ133", "Transcript of a purged interview",
          "Delete the file. If consent was given again, run `cityqda interview retire "
          "{interview_id} --undo`; the next ingest takes the file in as a new interview.")
 _warning("CQ134", "Content left out",
-         "{what} cannot be read and was left out of the text",
-         "Open the document in Word, convert that content to ordinary text, and save.")
+         "{what} was left out of the text, so it is not coded",
+         "If it belongs to the interview, open the document in Word, make it ordinary "
+         "visible text, and save.")
 _warning("CQ135", "Transcript not ingested yet",
          "{state} since the last ingest",
          "Run `cityqda ingest`.")

@@ -48,7 +48,7 @@ def _w(name: str) -> str:
 P, R, T, TBL, TR, TC, SDT, SDT_CONTENT = (_w(n) for n in (
     "p", "r", "t", "tbl", "tr", "tc", "sdt", "sdtContent"))
 INS, DEL, MOVE_TO, MOVE_FROM = (_w(n) for n in ("ins", "del", "moveTo", "moveFrom"))
-SDT_PR, SHOWING_PLACEHOLDER = _w("sdtPr"), _w("showingPlcHdr")
+SDT_PR, SHOWING_PLACEHOLDER, VANISH = _w("sdtPr"), _w("showingPlcHdr"), _w("vanish")
 HYPERLINK, SMART_TAG, CUSTOM_XML, FLD_SIMPLE, DIR, BDO = (_w(n) for n in (
     "hyperlink", "smartTag", "customXml", "fldSimple", "dir", "bdo"))
 FLD_CHAR, INSTR_TEXT, DEL_TEXT, DEL_INSTR = (_w(n) for n in (
@@ -538,6 +538,9 @@ class _Building:
         bold = italic = None
         style_id = None
         if rpr is not None:
+            if _on(rpr.find(VANISH)):
+                self.hidden_run(r)
+                return
             bold = _on(rpr.find(BOLD))
             italic = _on(rpr.find(ITALIC))
             rstyle = rpr.find(RSTYLE)
@@ -567,14 +570,7 @@ class _Building:
             elif tag == SOFT_HYPHEN:
                 self.add("\u00ad", bold, italic)
             elif tag == FLD_CHAR:
-                kind = child.get(FLD_CHAR_TYPE)
-                fields = self.walker.fields
-                if kind == "begin":
-                    fields.append("instr")
-                elif kind == "separate" and fields:
-                    fields[-1] = "result"
-                elif kind == "end" and fields:
-                    fields.pop()
+                self.field_mark(child)
             elif tag in (DRAWING, PICT):
                 self._textboxes(child)
             elif tag == ALTERNATE:
@@ -586,6 +582,25 @@ class _Building:
             elif tag in (SDT, INS, MOVE_TO):  # malformed but seen: runs nested in runs
                 self.walk(child)
             # delText, instrText, footnote/comment references, sym: not text
+
+    def hidden_run(self, r) -> None:
+        """Hidden text (Font > Hidden) is neither shown nor printed, so it is not read;
+        only its field marks count, to keep the field nesting."""
+        self.walker.left_out.append("hidden text (formatted as hidden in Word)")
+        for child in r:
+            if child.tag == FLD_CHAR:
+                self.field_mark(child)
+
+    def field_mark(self, mark) -> None:
+        """A field's begin, separate or end: instructions are not text, results are."""
+        kind = mark.get(FLD_CHAR_TYPE)
+        fields = self.walker.fields
+        if kind == "begin":
+            fields.append("instr")
+        elif kind == "separate" and fields:
+            fields[-1] = "result"
+        elif kind == "end" and fields:
+            fields.pop()
 
     def _textboxes(self, element) -> None:
         for box in element.iter(TXBX_CONTENT):

@@ -401,6 +401,26 @@ def test_docx_reader_placeholder_text_of_unfilled_controls_is_not_read():
     assert texts(content) == ["Interviewer: ", "Position", "", "A filled answer."]
 
 
+HIDDEN_RUN = '<w:r><w:rPr><w:vanish{}/></w:rPr><w:t xml:space="preserve">{}</w:t></w:r>'
+
+
+def test_docx_reader_hidden_text_is_left_out_and_reported(guides):
+    """Text formatted as hidden is not on the page (an interviewer's private note): it
+    is not read, and CQ134 says something was left out; w:val="0" is visible text."""
+    document = new_document()
+    append_xml(document, paragraph(run("The desk opened in 2015."),
+                                   HIDDEN_RUN.format("", " [check the year with Ana]"),
+                                   HIDDEN_RUN.format(' w:val="0"', " It is still open.")))
+    data = to_bytes(document)
+    content = read_docx(data, "x.docx")
+    assert content.plain == "The desk opened in 2015. It is still open."
+    assert content.left_out == ["hidden text (formatted as hidden in Word)"]
+    result = analyse(data, file_name="x.docx", display="x.docx",
+                     settings=IngestSettings(guides=guides))
+    [warning] = [w for w in result.warnings if w.code == "CQ134"]
+    assert "hidden text" in warning.message
+
+
 def test_docx_reader_hyperlink_text_kept():
     assert texts(read(hyperlinks())) == ["See the integration plan online."]
 
