@@ -285,6 +285,7 @@ class EntitySheet:
         changes = []
         fields = self.fields(ctx)
         seen: dict[str, int] = {}
+        decided_now = entity_decisions_of(ctx.conn, self.entity, ctx.coder)
         vocab = getattr(ctx.study, "vocabularies", None) or {}
 
         def problem(code, row, column, **values):
@@ -379,9 +380,25 @@ class EntitySheet:
             if len(problems) > before or decision is None:
                 continue
             comment = row.get("comment")
-            changes.append({"row": row["_row"], "entity_id": entity_id, "decision": decision,
-                            "merge_into": merge_into, "fields": fields_value or None,
-                            "comment": str(comment) if comment is not None else None})
+            change = {"row": row["_row"], "entity_id": entity_id, "decision": decision,
+                      "merge_into": merge_into, "fields": fields_value or None,
+                      "comment": str(comment) if comment is not None else None}
+            exported = state.get("decision")
+            if same_decision(change, exported):
+                continue  # as pre-filled: re-applying it would undo a later decision
+            now = decided_now.get(entity_id)
+            if same_decision(change, now):
+                continue  # already so in the store (a re-saved copy, an adopted workbook)
+            if not same_decision(now, exported):  # decided otherwise since this export
+                if ctx.skip_stale:
+                    ctx.stale.append(row_key)
+                else:
+                    problem("CQ514", row, "decision", row_id=row_key, reason=(
+                        f"{ctx.coder} decided it {now['decision'] if now else 'nothing'} "
+                        f"at {now['time'] if now else 'a later import'}, after this export "
+                        f"({ctx.export_created_at})"))
+                continue
+            changes.append(change)
         return changes, problems
 
     def apply(self, changes: list, ctx: ImportContext) -> int:
@@ -400,6 +417,17 @@ class EntitySheet:
                     Problem(p.code, p.fields, ctx.file or None, change["row"], None,
                             self.sheet) for p in exc.problems]) from exc
         return changed
+
+
+def same_decision(one: dict | None, other: dict | None) -> bool:
+    """Two decision states (a row's, a stored or exported one) that say the same."""
+    def said(state):
+        if not state or not state.get("decision"):
+            return None
+        return json.dumps([state["decision"], state.get("merge_into"),
+                           state.get("fields") or None, state.get("comment") or None],
+                          sort_keys=True, ensure_ascii=False)
+    return said(one) == said(other)
 
 
 # --- shared queries -------------------------------------------------------------------------

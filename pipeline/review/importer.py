@@ -192,6 +192,7 @@ def _same_coder_conflicts(works: list[_Work], skip_stale: bool) -> list[Problem]
     its corrected coding twice). With `skip_stale` the later row is skipped as stale."""
     first: dict[tuple[str, int], tuple[_Work, dict]] = {}
     problems: list[Problem] = []
+    _same_coder_entity_conflicts(works, skip_stale, problems)
     for work in works:
         if work.ctx is None or not work.decisions:
             continue
@@ -215,6 +216,37 @@ def _same_coder_conflicts(works: list[_Work], skip_stale: bool) -> list[Problem]
                     str(work.path), item["row"], "decision", R.CODINGS_SHEET))
         work.decisions = kept
     return problems
+
+
+def _same_coder_entity_conflicts(works: list[_Work], skip_stale: bool,
+                                 problems: list[Problem]) -> None:
+    """`_same_coder_conflicts` for the entity sheets' rows."""
+    from pipeline.review.entity_sheets import EntitySheet, same_decision
+
+    first: dict[tuple, tuple[_Work, dict]] = {}
+    for work in works:
+        for index, (plugin, changes) in enumerate(work.plugin_changes):
+            if not isinstance(plugin, EntitySheet):
+                continue
+            kept = []
+            for change in changes:
+                key = (work.ctx.coder, plugin.entity, change["entity_id"])
+                seen = first.get(key)
+                if seen is None:
+                    first[key] = (work, change)
+                    kept.append(change)
+                elif same_decision(seen[1], change):
+                    continue
+                elif skip_stale:
+                    work.changes.stale.append(f"{plugin.prefix}{change['entity_id']}")
+                else:
+                    problems.append(Problem("CQ514", {
+                        "row_id": f"{plugin.prefix}{change['entity_id']}",
+                        "reason": f"{work.ctx.coder} decides it {seen[1]['decision']} in "
+                                  f"{seen[0].path.name} (row {seen[1]['row']}) in this "
+                                  f"same import, and {change['decision']} here"},
+                        str(work.path), change["row"], "decision", plugin.sheet))
+            work.plugin_changes[index] = (plugin, kept)
 
 
 def _decided(item: dict) -> tuple:
@@ -362,7 +394,7 @@ def _check_rows(conn, study, codebook, path: Path, book, work: _Work, export, re
     ctx = ImportContext(conn=conn, study=study, codebook=codebook, coder=export.coder,
                         role=person.role, export_id=export.id, source=source,
                         export_rows=recorded, export_created_at=export.created_at,
-                        dry_run=dry_run, run_id=run_id, file=file)
+                        dry_run=dry_run, run_id=run_id, file=file, skip_stale=skip_stale)
     work.ctx = ctx
     scope = json.loads(export.scope or "{}")
     columns = R.adjudication_columns(scope.get("other_coders") or []) \
@@ -432,6 +464,7 @@ def _check_rows(conn, study, codebook, path: Path, book, work: _Work, export, re
         changes, problems = plugin.read(plugin_rows, ctx)
         work.problems.extend(problems)
         work.plugin_changes.append((plugin, changes))
+    work.changes.stale.extend(ctx.stale)
 
 
 BIG_COLUMNS = ("text", "previous", "next", "question", "section")

@@ -68,6 +68,8 @@ class ImportContext:
     dry_run: bool = False
     run_id: int | None = None
     file: str = ""  # the workbook's path, for Problems
+    skip_stale: bool = False  # stale rows are skipped (listed in `stale`), not refused
+    stale: list[str] = field(default_factory=list)  # row ids skipped as stale
 
     @property
     def export_time(self) -> datetime | None:

@@ -14,7 +14,14 @@ from pipeline.errors import CityQDAError
 from pipeline.review.entity_sheets import ActorsSheet, InitiativesSheet, PartnershipsSheet
 from pipeline.review.sheets import ExportContext, ImportContext
 from pipeline.review.workbook import new_workbook, read_sheet_rows, save_workbook
-from pipeline.store.schema import actors, events, initiatives, partnerships, segments
+from pipeline.store.schema import (
+    actors,
+    entity_decisions,
+    events,
+    initiatives,
+    partnerships,
+    segments,
+)
 
 FUND = "Lisbon City Council and Banco Amigo run the Night Shelter Fund."
 PROGRAMME = "Caritas and Banco Amigo run the Night Shelter Programme."
@@ -221,6 +228,35 @@ def test_entity_sheets_parent_cycle_in_one_workbook_is_refused(study, tmp_path):
                       write=False) == before
 
 
+def test_entity_sheets_older_workbook_does_not_undo_a_later_decision(study, tmp_path):
+    """A row left as pre-filled is no decision to re-apply: importing an older workbook
+    once reverted what the coder decided since. A row changed in it is stale (CQ514)."""
+    fund = f"I{entity_id(study, initiatives, 'Night Shelter Fund')}"
+    first = tmp_path / "first.xlsx"
+    first_rows = export(study, "ana", first)
+    edit(first, "Initiatives", {fund: {"decision": "reject"}})
+    assert import_sheets(study, "ana", first, first_rows) == ([], 1)
+    older, newer = tmp_path / "older.xlsx", tmp_path / "newer.xlsx"
+    older_rows = export(study, "ana", older)  # pre-filled: reject
+    newer_rows = export(study, "ana", newer)
+    edit(newer, "Initiatives", {fund: {"decision": "confirm"}})
+    assert import_sheets(study, "ana", newer, newer_rows) == ([], 1)
+
+    def decision():
+        return with_store(study, lambda conn: conn.execute(
+            select(entity_decisions.c.decision).where(
+                entity_decisions.c.coder == "ana")).scalar_one(), write=False)
+
+    assert import_sheets(study, "ana", older, older_rows) == ([], 0)
+    assert decision() == "confirm"
+    edit(older, "Initiatives", {fund: {"decision": "discuss"}})
+    problems, changed = import_sheets(study, "ana", older, older_rows)
+    assert [(p.code, p.sheet, p.row, p.column) for p in problems] == [
+        ("CQ514", "Initiatives", 2, "decision")] and changed == 0
+    assert "ana decided it confirm" in problems[0].message
+    assert decision() == "confirm"
+
+
 def test_entity_sheets_repeated_row_id(study, tmp_path):
     path = tmp_path / "ana.xlsx"
     rows = export(study, "ana", path)
@@ -296,6 +332,33 @@ def test_entity_sheets_through_review_export_and_import_cli(study, runner, tmp_p
     assert tuple(found) == ("confirmed", "good_practice")
     assert with_store(study, lambda conn: conn.execute(select(actors.c.review_status)
                       .where(actors.c.id == bank)).scalar_one(), write=False) == "rejected"
+
+
+@pytest.mark.parametrize("options", [[], ["--skip-stale"]])
+def test_entity_sheets_two_workbooks_of_one_coder_in_one_import(study, runner, tmp_path,
+                                                                 options):
+    """Deciding one entity differently, the later must not silently win (as one by one
+    it would be stale); --skip-stale keeps the first."""
+    from pipeline.cli import main
+
+    fund = f"I{entity_id(study, initiatives, 'Night Shelter Fund')}"
+    project = ["--project", str(study.root)]
+    paths = [tmp_path / "one.xlsx", tmp_path / "two.xlsx"]
+    for path, decision in zip(paths, ("confirm", "reject"), strict=True):
+        assert runner.invoke(main, [*project, "review", "export", "--coder", "ana", "--out",
+                                    str(path)]).exit_code == 0
+        edit(path, "Initiatives", {fund: {"decision": decision}})
+    result = runner.invoke(main, [*project, "review", "import", *options,
+                                  *map(str, paths)])
+    status = with_store(study, lambda conn: conn.execute(select(initiatives.c.review_status)
+                        .where(initiatives.c.id == int(fund[1:]))).scalar_one(), write=False)
+    if options:
+        assert result.exit_code == 0, result.stderr
+        assert "1 stale row(s) skipped" in result.stderr and status == "confirmed"
+    else:
+        assert result.exit_code == 1
+        assert f"CQ514: {paths[1]}, sheet Initiatives, row 2" in result.stderr
+        assert status == "suggested"
 
 
 def test_entity_sheets_decisions_restored_from_the_review_log(study, runner, tmp_path):
