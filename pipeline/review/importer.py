@@ -1026,7 +1026,7 @@ class _RowChecker:
                 return
             exported = ((record.get("state") or {}).get("memo") or "").strip() or None
             if comment != exported:
-                self._memo("segments", record["entity_id"], comment)
+                self._memo("segments", record["entity_id"], comment, exported, row_id, at)
             else:
                 self.work.changes.unchanged += 1
             return
@@ -1099,16 +1099,29 @@ class _RowChecker:
             memo = _text(row.get("memo"))
             exported = ((record.get("state") or {}).get("memo") or "").strip() or None
             if memo != exported:
-                self._memo("interviews", record["entity_id"], memo)
+                self._memo("interviews", record["entity_id"], memo, exported, row_id,
+                           row["_row"])
             else:
                 self.work.changes.unchanged += 1
 
-    def _memo(self, entity: str, entity_id: int, text: str | None) -> None:
+    def _memo(self, entity: str, entity_id: int, text: str | None, exported: str | None,
+              row_id: str, at: int) -> None:
         stored = self.conn.execute(select(memos.c.text).where(
             memos.c.entity == entity, memos.c.entity_id == entity_id,
-            memos.c.coder == self.ctx.coder)).scalar()
-        if (stored or None) == text:
+            memos.c.coder == self.ctx.coder)).scalar() or None
+        if stored == text:
             self.work.changes.unchanged += 1
+            return
+        if stored != exported:  # written since this export: overwriting would lose it
+            if self.skip_stale:
+                self.work.changes.stale.append(row_id)
+            else:
+                sheet, column = (R.SEGMENTS_SHEET, "comment") if entity == "segments" \
+                    else (R.INTERVIEWS_SHEET, "memo")
+                self.problem("CQ514", sheet, at, column, row_id=row_id,
+                             reason=f"{self.ctx.coder}'s memo was changed after this "
+                                    f"export ({self.ctx.export_created_at}) to "
+                                    f"{_short(stored)!r}")
             return
         self.work.memo_sets.append({"entity": entity, "entity_id": entity_id, "text": text})
 

@@ -513,6 +513,27 @@ def test_review_import_records_memos(runner, study):
     assert again[0]["memo"] == "Long interview, mostly about housing."
 
 
+@pytest.mark.parametrize("sheet, column, entity", [("Interviews", "memo", "interviews"),
+                                                   ("Segments", "comment", "segments")])
+def test_review_import_memo_written_since_the_export_is_not_overwritten(runner, study,
+                                                                       sheet, column, entity):
+    older, newer = export(runner, study), export(runner, study)
+    with edit_workbook(newer) as sheets:
+        sheets[sheet].set(sheets[sheet].ids()[0], **{column: "Written second."})
+    assert cli(runner, study, "review", "import", str(newer)).exit_code == 0
+    with edit_workbook(older) as sheets:
+        sheets[sheet].set(sheets[sheet].ids()[0], **{column: "Typed in the old copy."})
+    before = study.store_path.read_bytes()
+    refused = cli(runner, study, "review", "import", str(older))
+    assert refused.exit_code == 1
+    assert f"CQ514: {older}, sheet {sheet}, row 2, column {column}" in refused.stderr
+    assert study.store_path.read_bytes() == before
+    skipped = cli(runner, study, "review", "import", "--skip-stale", str(older))
+    assert skipped.exit_code == 0 and "1 stale row(s) skipped" in skipped.stderr
+    assert [r.text for r in query(study, select(memos).where(memos.c.entity == entity))] \
+        == ["Written second."]
+
+
 def test_review_adjudication_shows_coders_and_settles_disputes(runner, study):
     ids = sorted(coding_ids(study).values())
     for coder, decision in (("ana", "accept"), ("ben", "reject")):
