@@ -193,6 +193,7 @@ def _same_coder_conflicts(works: list[_Work], skip_stale: bool) -> list[Problem]
     first: dict[tuple[str, int], tuple[_Work, dict]] = {}
     problems: list[Problem] = []
     _same_coder_entity_conflicts(works, skip_stale, problems)
+    _same_coder_memo_conflicts(works, skip_stale, problems)
     for work in works:
         if work.ctx is None or not work.decisions:
             continue
@@ -247,6 +248,33 @@ def _same_coder_entity_conflicts(works: list[_Work], skip_stale: bool,
                                   f"same import, and {change['decision']} here"},
                         str(work.path), change["row"], "decision", plugin.sheet))
             work.plugin_changes[index] = (plugin, kept)
+
+
+def _same_coder_memo_conflicts(works: list[_Work], skip_stale: bool,
+                               problems: list[Problem]) -> None:
+    """`_same_coder_conflicts` for memos and segment comments."""
+    first: dict[tuple, tuple[_Work, dict]] = {}
+    for work in works:
+        kept = []
+        for item in work.memo_sets:
+            key = (work.ctx.coder, item["entity"], item["entity_id"])
+            seen = first.get(key)
+            if seen is None:
+                first[key] = (work, item)
+                kept.append(item)
+            elif seen[1]["text"] == item["text"]:
+                continue
+            elif skip_stale:
+                work.changes.stale.append(item["row_id"])
+            else:
+                sheet, column = (R.SEGMENTS_SHEET, "comment") \
+                    if item["entity"] == "segments" else (R.INTERVIEWS_SHEET, "memo")
+                problems.append(Problem("CQ514", {
+                    "row_id": item["row_id"],
+                    "reason": f"{work.ctx.coder} writes another {column} in "
+                              f"{seen[0].path.name} (row {seen[1]['row']}) in this same "
+                              "import"}, str(work.path), item["row"], column, sheet))
+        work.memo_sets = kept
 
 
 def _decided(item: dict) -> tuple:
@@ -1123,7 +1151,8 @@ class _RowChecker:
                                     f"export ({self.ctx.export_created_at}) to "
                                     f"{_short(stored)!r}")
             return
-        self.work.memo_sets.append({"entity": entity, "entity_id": entity_id, "text": text})
+        self.work.memo_sets.append({"entity": entity, "entity_id": entity_id, "text": text,
+                                    "row": at, "row_id": row_id})
 
 
 def _short(value, limit: int = 60) -> str:

@@ -534,6 +534,18 @@ def test_review_import_memo_written_since_the_export_is_not_overwritten(runner, 
         == ["Written second."]
 
 
+def test_review_import_two_workbooks_with_two_memos_for_one_interview(runner, study):
+    paths = [export(runner, study), export(runner, study)]
+    for path, text in zip(paths, ("First memo.", "Second memo."), strict=True):
+        with edit_workbook(path) as sheets:
+            sheets["Interviews"].set(sheets["Interviews"].ids()[0], memo=text)
+    before = study.store_path.read_bytes()
+    result = cli(runner, study, "review", "import", *map(str, paths))
+    assert result.exit_code == 1
+    assert f"CQ514: {paths[1]}, sheet Interviews, row 2, column memo" in result.stderr
+    assert study.store_path.read_bytes() == before
+
+
 def test_review_adjudication_shows_coders_and_settles_disputes(runner, study):
     ids = sorted(coding_ids(study).values())
     for coder, decision in (("ana", "accept"), ("ben", "reject")):
