@@ -456,6 +456,10 @@ _define("CQ524", "Review file cannot be written",
         "{path}: {problem}",
         "Choose a folder you may write to with --out, or close the file of that name in "
         "Excel or another program, and run again; nothing was written or recorded.")
+_define("CQ525", "Review workbook name without .xlsx",
+        "{path}: a review workbook is an Excel workbook and its name must end in .xlsx",
+        "Give --out a name ending in .xlsx (Excel opens a file by its extension).",
+        EXIT_USAGE)
 _warning("CQ530", "Rows deleted from the workbook",
          "{count} row(s) of export {export_id} are missing (e.g. {examples}); they keep "
          "their decision in the store (no decision if they had none), never rejected",
@@ -510,8 +514,10 @@ _define("CQ552", "Merge not possible",
         "decision, and do not merge an entity into itself or into one merged into it.")
 _define("CQ553", "Entity field value not allowed",
         "{entity} {entity_id}: {field}: {problem}",
-        "Pick the value from the cell's dropdown (lists separated by commas); a good-practice "
-        "verdict needs a justification.")
+        "Pick the value from the cell's dropdown (several separated by commas); name actors "
+        "(parties, parent) by their row id on the Actors sheet, such as A12, and not the "
+        "actor itself or one below it as parent; a good-practice verdict needs a "
+        "justification.")
 
 # --- CQ6xx: agreement and adjudication --------------------------------------------------------
 _define("CQ601", "Adjudicator named for agreement",

@@ -100,6 +100,8 @@ def export_review(study, store: Store, coder: str, *, out: Path | None = None,
     export_id = new_export_id()
     out = Path(out) if out is not None else (
         study.root / "reviews" / "outbox" / f"{study.name}-{coder}-{export_id}.xlsx")
+    if out.suffix.lower() != ".xlsx":
+        raise CityQDAError("CQ525", path=str(out))
     try:  # before any work: a half-built write-only workbook cannot be dropped quietly
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -135,6 +135,16 @@ def test_review_export_and_log_to_an_unwritable_place_name_it(runner, study):
     assert store_dump(study) == before
 
 
+@pytest.mark.parametrize("name", ["ana.csv", "ana.xls", "ana"])
+def test_review_export_refuses_a_name_excel_would_not_open_as_a_workbook(runner, study,
+                                                                        name):
+    before = store_dump(study)
+    result = cli(runner, study, "review", "export", "--coder", "ana", "--out",
+                 str(study.root / name))
+    assert result.exit_code == 2 and "error CQ525" in result.stderr
+    assert not (study.root / name).exists() and store_dump(study) == before
+
+
 def test_review_log_file_equals_the_printed_log(runner, study, tmp_path):
     path = export(runner, study)
     with edit_workbook(path) as sheets:
