@@ -812,11 +812,11 @@ _warning("CQ959", "One round written two ways",
          "tables by round and `--round` treat them as different rounds",
          "Write the round the same way on every row (e.g. 2), then run again.")
 _warning("CQ960", "No cities sheet",
-         "no {expected} found beside the register ({found}): city names are grouped by "
-         "spelling only (MALAGA = Málaga), aliases such as Lisboa for Lisbon are unknown, and "
-         "no city is checked",
-         "Add a sheet named 'cities' (city, country, code, aliases), as in the register of a "
-         "fresh `cityqda init` study; for a CSV register, a cities.csv beside it.")
+         "{what}: city names are grouped by spelling only (MALAGA = Málaga), aliases such as "
+         "Lisboa for Lisbon are unknown, and no city is checked",
+         "List each city (city, country, code, aliases) in a sheet named 'cities', as the "
+         "register of a fresh `cityqda init` study has, or for a CSV register in a cities.csv "
+         "beside it.")
 _warning("CQ957", "Country differs from the cities sheet",
          "country {value!r} differs from {expected!r} in the cities sheet",
          "Correct the country on this row or in the cities sheet.")

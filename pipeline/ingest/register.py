@@ -664,8 +664,8 @@ def _read_register(path: Path, vocabularies: dict, transcripts_dir: Path | None
                                    is_csv=False) if cities_name else None)
             if cities_name is None:
                 problems.append(Problem("CQ960", {
-                    "expected": f"sheet named '{CITIES_SHEET}'",
-                    "found": "its sheets: " + ", ".join(sheets)}, file=file))
+                    "what": f"no sheet named '{CITIES_SHEET}' (the workbook has: "
+                            f"{', '.join(sheets)})"}, file=file))
         elif suffix in CSV_SUFFIXES:
             register_table = _Table(_read_csv(path), file, None, problems, is_csv=True)
             cities_path = path.with_name(CITIES_CSV_NAME)
@@ -675,7 +675,7 @@ def _read_register(path: Path, vocabularies: dict, transcripts_dir: Path | None
                                       problems, is_csv=True)
             elif cities_path != path:
                 problems.append(Problem("CQ960", {
-                    "expected": CITIES_CSV_NAME, "found": f"no {cities_path}"}, file=file))
+                    "what": f"no {CITIES_CSV_NAME} beside the register"}, file=file))
         else:
             return None, [Problem("CQ934", {"path": file}, file=file)]
     except _ReadFailure as failure:
@@ -694,6 +694,9 @@ def _read_register(path: Path, vocabularies: dict, transcripts_dir: Path | None
         return None, problems
 
     cities = _read_cities(cities_table, problems) if cities_table is not None else []
+    if cities_table is not None and not cities and register_table.records:
+        problems.append(Problem("CQ960", {"what": "the cities list is empty"},
+                                file=cities_table.file, sheet=cities_table.sheet))
     rows = _read_rows(register_table, vocabularies, cities, problems)
     problems.extend(_round_spelling_problems(rows, file, register_table.sheet))
     register = Register(path=path, rows=rows, cities=cities)

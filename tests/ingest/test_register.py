@@ -301,9 +301,16 @@ def test_register_without_a_cities_sheet_warns_that_aliases_are_unknown(tmp_path
     register, problems = read_register(path)
     warning = one(problems, "CQ960")
     assert warning.spec.level == "warning" and "aliases" in warning.message
-    assert f"its sheets: register{', ' + cities_sheet if cities_sheet else ''}" \
-        in warning.message
+    assert f"has: register{', ' + cities_sheet if cities_sheet else ''})" in warning.message
     assert {row.city for row in register.rows} == {"Lisbon", "Lisboa", "Malaga", "Málaga"}
+
+
+def test_register_with_an_empty_cities_sheet_warns_too(tmp_path):
+    """The template's cities sheet left empty: the same silent loss of aliases."""
+    problems = validate_register(make_xlsx(tmp_path / "r.xlsx", cities=[]))
+    warning = one(problems, "CQ960")
+    assert (warning.sheet, warning.fields["what"]) == ("cities", "the cities list is empty")
+    assert codes(validate_register(make_xlsx(tmp_path / "e.xlsx", rows=[], cities=[]))) == []
 
 
 def test_register_csv_uses_cities_csv_beside_it(tmp_path):
