@@ -280,6 +280,8 @@ def code_study(study, store: Store, *, progress: Progress | None = None,
     fingerprint = coder_fingerprint(source, others)
     registry_cities = {actor.id: actor.city or "" for actor in registry.actors}
     report = CodeReport(codebook.id, codebook.version, fingerprint)
+    if not study.path("actors").exists():  # the package's registry stood in for it
+        report.problems.append(Problem("CQ421", file=str(study.path("actors"))))
     with store.write() as conn:
         check_against_store(conn, source)
         report.run_id = _start_run(conn, run_id)

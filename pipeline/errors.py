@@ -355,6 +355,12 @@ _warning("CQ420", "Segment changed while coding",
          "interview {interview_id}: {count} segment(s) changed after they were read (another "
          "ingest ran meanwhile); they were not coded",
          "Run `cityqda code` again.")
+_warning("CQ421", "The study's actor registry is missing",
+         "the actor registry that paths.actors names does not exist, so actors were recognised "
+         "with the package's default registry only; the study's own organisations are "
+         "missed",
+         "Put the file back (restore it from version control or a backup) or correct "
+         "paths.actors, then run again; nothing the coders decided was lost.")
 
 # --- CQ5xx: review workbooks, decisions, audit log -------------------------------------------
 _define("CQ500", "Review workbook cannot be read",

@@ -290,6 +290,22 @@ def test_code_study_broken_codebook_codes_nothing(study, run_code, run_ingest):
     assert query(study, select(codebook_versions)) == []
 
 
+@pytest.mark.parametrize("registry_there", [True, False])
+def test_code_study_says_when_the_study_registry_is_missing(study, run_code, run_ingest,
+                                                            registry_there):
+    """A moved or deleted actors.yaml was replaced by the package's registry in silence:
+    the study's own organisations went unrecognised."""
+    write_codebook(study, codebook_yaml("1.0.0", V1_CODES))
+    first_version(study.path("transcripts"))
+    run_ingest()
+    if not registry_there:
+        study.path("actors").unlink()
+    report = run_code()
+    warned = [p for p in report.problems if p.code == "CQ421"]
+    assert [p.file for p in warned] == ([] if registry_there else [str(study.path("actors"))])
+    assert not report.failed and query(study, select(codings))
+
+
 def _coded_study(study, run_code, run_ingest):
     write_codebook(study, codebook_yaml("1.0.0", V1_CODES))
     first_version(study.path("transcripts"))
