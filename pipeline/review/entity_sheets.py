@@ -419,15 +419,17 @@ class EntitySheet:
         return changed
 
 
+def decision_said(state: dict | None) -> str | None:
+    """What a decision state (a row's, a stored or an exported one) says, comparable."""
+    if not state or not state.get("decision"):
+        return None
+    return json.dumps([state["decision"], state.get("merge_into"),
+                       state.get("fields") or None, state.get("comment") or None],
+                      sort_keys=True, ensure_ascii=False)
+
+
 def same_decision(one: dict | None, other: dict | None) -> bool:
-    """Two decision states (a row's, a stored or exported one) that say the same."""
-    def said(state):
-        if not state or not state.get("decision"):
-            return None
-        return json.dumps([state["decision"], state.get("merge_into"),
-                           state.get("fields") or None, state.get("comment") or None],
-                          sort_keys=True, ensure_ascii=False)
-    return said(one) == said(other)
+    return decision_said(one) == decision_said(other)
 
 
 # --- shared queries -------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from collections import defaultdict, namedtuple
 from dataclasses import dataclass, field
 from pathlib import Path
 from sys import intern
+from typing import NamedTuple
 
 from sqlalchemy import insert, select, update
 
@@ -183,98 +184,81 @@ def import_reviews(study, store: Store, paths: list[Path], *, dry_run: bool = Fa
     return report
 
 
+class _Said(NamedTuple):
+    """One row's input, as `_same_coder_conflicts` compares it across workbooks."""
+
+    about: tuple  # what the row decides or writes
+    said: object  # equal when two rows say the same
+    row_id: str
+    sheet: str
+    column: str
+    wants: str  # "decides it reject", for the message
+
+
 def _same_coder_conflicts(works: list[_Work], skip_stale: bool) -> list[Problem]:
-    """Workbooks of one coder imported together that decide one coding differently.
+    """Workbooks of one coder imported together that decide one coding or entity, or
+    write one memo, differently.
 
     Imported one by one, the later would be refused as stale (decided after its export);
     together, each was checked against the store alone and the later silently overwrote
-    the earlier. A decision repeated as it is is kept once (a change would otherwise add
-    its corrected coding twice). With `skip_stale` the later row is skipped as stale."""
-    first: dict[tuple[str, int], tuple[_Work, dict]] = {}
+    the earlier. A row repeated as it is counts as unchanged. With `skip_stale` the later
+    row is skipped as stale."""
+    from pipeline.review.entity_sheets import EntitySheet
+
+    first: dict[tuple, tuple[_Work, dict, _Said]] = {}
     problems: list[Problem] = []
-    _same_coder_entity_conflicts(works, skip_stale, problems)
-    _same_coder_memo_conflicts(works, skip_stale, problems)
-    for work in works:
-        if work.ctx is None or not work.decisions:
-            continue
-        kept = []
-        for item in work.decisions:
-            key = (work.ctx.coder, item["coding"].id)
-            seen = first.get(key)
-            if seen is None:
-                first[key] = (work, item)
-                kept.append(item)
-            elif _decided(seen[1]) == _decided(item):
+
+    def kept(work: _Work, items: list[dict], said_of) -> list[dict]:
+        keep = []
+        for item in items:
+            said = said_of(item)
+            seen = first.setdefault((work.ctx.coder, said.about), (work, item, said))
+            if seen[1] is item:
+                keep.append(item)
+            elif seen[2].said == said.said:
                 work.changes.unchanged += 1
             elif skip_stale:
-                work.changes.stale.append(f"C{item['coding'].id}")
+                work.changes.stale.append(said.row_id)
             else:
-                problems.append(Problem("CQ514", {
-                    "row_id": f"C{item['coding'].id}",
-                    "reason": f"{work.ctx.coder} decides it {seen[1]['decision']} in "
-                              f"{seen[0].path.name} (row {seen[1]['row']}) in this same "
-                              f"import, and {item['decision']} here"},
-                    str(work.path), item["row"], "decision", R.CODINGS_SHEET))
-        work.decisions = kept
+                problems.append(Problem("CQ514", {"row_id": said.row_id, "reason": (
+                    f"{work.ctx.coder} {seen[2].wants} in {seen[0].path.name} (row "
+                    f"{seen[1]['row']}) in this same import, and {said.wants} here")},
+                    str(work.path), item["row"], said.column, said.sheet))
+        return keep
+
+    for work in works:
+        if work.ctx is None:
+            continue
+        work.decisions = kept(work, work.decisions, _coding_said)
+        work.memo_sets = kept(work, work.memo_sets, _memo_said)
+        work.plugin_changes = [
+            (plugin, kept(work, changes, _entity_said(plugin))
+             if isinstance(plugin, EntitySheet) else changes)
+            for plugin, changes in work.plugin_changes]
     return problems
 
 
-def _same_coder_entity_conflicts(works: list[_Work], skip_stale: bool,
-                                 problems: list[Problem]) -> None:
-    """`_same_coder_conflicts` for the entity sheets' rows."""
-    from pipeline.review.entity_sheets import EntitySheet, same_decision
-
-    first: dict[tuple, tuple[_Work, dict]] = {}
-    for work in works:
-        for index, (plugin, changes) in enumerate(work.plugin_changes):
-            if not isinstance(plugin, EntitySheet):
-                continue
-            kept = []
-            for change in changes:
-                key = (work.ctx.coder, plugin.entity, change["entity_id"])
-                seen = first.get(key)
-                if seen is None:
-                    first[key] = (work, change)
-                    kept.append(change)
-                elif same_decision(seen[1], change):
-                    continue
-                elif skip_stale:
-                    work.changes.stale.append(f"{plugin.prefix}{change['entity_id']}")
-                else:
-                    problems.append(Problem("CQ514", {
-                        "row_id": f"{plugin.prefix}{change['entity_id']}",
-                        "reason": f"{work.ctx.coder} decides it {seen[1]['decision']} in "
-                                  f"{seen[0].path.name} (row {seen[1]['row']}) in this "
-                                  f"same import, and {change['decision']} here"},
-                        str(work.path), change["row"], "decision", plugin.sheet))
-            work.plugin_changes[index] = (plugin, kept)
+def _coding_said(item: dict) -> _Said:
+    coding_id = item["coding"].id
+    return _Said(("codings", coding_id), _decided(item), f"C{coding_id}", R.CODINGS_SHEET,
+                 "decision", f"decides it {item['decision']}")
 
 
-def _same_coder_memo_conflicts(works: list[_Work], skip_stale: bool,
-                               problems: list[Problem]) -> None:
-    """`_same_coder_conflicts` for memos and segment comments."""
-    first: dict[tuple, tuple[_Work, dict]] = {}
-    for work in works:
-        kept = []
-        for item in work.memo_sets:
-            key = (work.ctx.coder, item["entity"], item["entity_id"])
-            seen = first.get(key)
-            if seen is None:
-                first[key] = (work, item)
-                kept.append(item)
-            elif seen[1]["text"] == item["text"]:
-                continue
-            elif skip_stale:
-                work.changes.stale.append(item["row_id"])
-            else:
-                sheet, column = (R.SEGMENTS_SHEET, "comment") \
-                    if item["entity"] == "segments" else (R.INTERVIEWS_SHEET, "memo")
-                problems.append(Problem("CQ514", {
-                    "row_id": item["row_id"],
-                    "reason": f"{work.ctx.coder} writes another {column} in "
-                              f"{seen[0].path.name} (row {seen[1]['row']}) in this same "
-                              "import"}, str(work.path), item["row"], column, sheet))
-        work.memo_sets = kept
+def _memo_said(item: dict) -> _Said:
+    sheet, column = (R.SEGMENTS_SHEET, "comment") if item["entity"] == "segments" \
+        else (R.INTERVIEWS_SHEET, "memo")
+    return _Said((item["entity"], item["entity_id"]), item["text"], item["row_id"], sheet,
+                 column, f"writes {_short(item['text'])!r}")
+
+
+def _entity_said(plugin):
+    from pipeline.review.entity_sheets import decision_said
+
+    def said(change: dict) -> _Said:
+        return _Said((plugin.entity, change["entity_id"]), decision_said(change),
+                     f"{plugin.prefix}{change['entity_id']}", plugin.sheet, "decision",
+                     f"decides it {change['decision']}")
+    return said
 
 
 def _decided(item: dict) -> tuple:
