@@ -1,6 +1,5 @@
 """`cityqda backup [TARGET]`: a consistent copy of the live store."""
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -13,11 +12,9 @@ from pipeline.cli.output import info
 @click.pass_obj
 def command(obj, target):
     """Copy the store with SQLite's backup API (default: backups/cityqda-<time>.sqlite)."""
-    from pipeline.store import backup_store  # SQLAlchemy: not at import (`cityqda --help`)
+    from pipeline.store import backup_store, default_backup_target  # SQLAlchemy: not at import
 
     study = obj.study()
-    if target is None:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        target = study.root / "backups" / f"cityqda-{stamp}.sqlite"
-    written = backup_store(study.store_path, Path(target))
+    target = Path(target) if target is not None else default_backup_target(study.root)
+    written = backup_store(study.store_path, target)
     info(f"Backed up {study.store_path} to {written}")

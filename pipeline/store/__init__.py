@@ -150,6 +150,12 @@ def open_study_store(study) -> Store:
     return open_store(study.store_path)
 
 
+def default_backup_target(study_root: Path) -> Path:
+    """backups/cityqda-<UTC time>.sqlite in the study folder (git-ignored by `init`)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return study_root / "backups" / f"cityqda-{stamp}.sqlite"
+
+
 def backup_store(store_path: Path, target: Path) -> Path:
     """Consistent copy of a live store (SQLite backup API); refuses to overwrite."""
     if target.exists():

@@ -85,6 +85,14 @@ def test_main_backup_writes_a_copy(runner, study_dir, tmp_path):
     assert again.exit_code == 2 and "CQ013" in again.stderr
 
 
+def test_main_backup_without_target_goes_to_the_study_backups_folder(runner, study_dir):
+    result = runner.invoke(main, ["--project", str(study_dir), "backup"])
+    assert result.exit_code == 0, result.output
+    [written] = (study_dir / "backups").glob("cityqda-*Z.sqlite")
+    assert written.read_bytes()[:16] == b"SQLite format 3\x00"
+    assert str(written) in result.stderr
+
+
 def _installed_cityqda() -> str:
     found = shutil.which("cityqda", path=str(Path(sys.executable).parent))
     assert found, "the console script `cityqda` is not installed next to this Python"
