@@ -466,6 +466,10 @@ _define("CQ525", "Review workbook name without .xlsx",
         "{path}: a review workbook is an Excel workbook and its name must end in .xlsx",
         "Give --out a name ending in .xlsx (Excel opens a file by its extension).",
         EXIT_USAGE)
+_warning("CQ526", "Workbook given twice",
+         "the same workbook (same content) was given earlier in this import, as {first}; "
+         "it is imported once",
+         "Nothing to do; pass each returned workbook once (and keep one copy in the inbox).")
 _warning("CQ530", "Rows deleted from the workbook",
          "{count} row(s) of export {export_id} are missing (e.g. {examples}); they keep "
          "their decision in the store (no decision if they had none), never rejected",

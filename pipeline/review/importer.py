@@ -154,10 +154,15 @@ def import_reviews(study, store: Store, paths: list[Path], *, dry_run: bool = Fa
     try:
         with store.write() as conn:
             codebook = R.review_codebook(conn, study)
-            for path in paths:
+            given: dict[str, Path] = {}  # content -> the first path given with it
+            for path in map(Path, paths):
+                twice = _given_before(path, given) if len(paths) > 1 else None
+                if twice is not None:
+                    works.append(twice)
+                    continue
                 # one workbook: its first decisions are written as its rows are read
                 # (EarlyDecisions); with more, a later one's checks must not see them
-                work = _validate(conn, study, codebook, Path(path), skip_stale=skip_stale,
+                work = _validate(conn, study, codebook, path, skip_stale=skip_stale,
                                  dry_run=dry_run, run_id=run_id, coder=coder,
                                  early=len(paths) == 1 and not dry_run)
                 works.append(work)
@@ -182,6 +187,20 @@ def import_reviews(study, store: Store, paths: list[Path], *, dry_run: bool = Fa
     report.changes = [w.changes for w in works]
     report.problems = [p for w in works for p in w.warnings]
     return report
+
+
+def _given_before(path: Path, given: dict[str, Path]) -> _Work | None:
+    """A skipped work when a workbook with the same bytes came earlier in this import (a
+    file passed twice, or two copies in the inbox): imported once, reported once."""
+    if not path.is_file():
+        return None
+    sha256 = file_sha256(path)
+    first = given.setdefault(sha256, path)
+    if first is path:
+        return None
+    work = _Work(path, sha256, FileChanges(str(path), skipped=True))
+    work.warnings.append(Problem("CQ526", {"first": str(first)}, str(path)))
+    return work
 
 
 class _Said(NamedTuple):

@@ -544,6 +544,22 @@ def test_review_import_memo_written_since_the_export_is_not_overwritten(runner, 
         == ["Written second."]
 
 
+def test_review_import_one_workbook_given_twice_is_imported_once(runner, study):
+    path = export(runner, study)
+    with edit_workbook(path) as sheets:
+        segment = sheets["Segments"].ids()[0]
+        sheets["Segments"].set(segment, add_code="social")
+    copy = path.with_name("copy of the workbook é.xlsx")
+    shutil.copyfile(path, copy)
+    result = cli(runner, study, "review", "import", str(path), str(copy), str(path))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("warning CQ526") == 2
+    assert "changed 0 decision(s), 1 added coding(s)" in result.stderr
+    assert result.stderr.count("already imported, nothing to do") == 2
+    from pipeline.store.schema import review_imports
+    assert len(query(study, select(review_imports))) == 1
+
+
 def test_review_import_two_workbooks_with_two_memos_for_one_interview(runner, study):
     paths = [export(runner, study), export(runner, study)]
     for path, text in zip(paths, ("First memo.", "Second memo."), strict=True):
