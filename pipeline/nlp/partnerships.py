@@ -93,6 +93,21 @@ def _possessor_of(view: DocView, i: int) -> ActorMention | None:
     return owner if owner is not None and owner.end == k else None
 
 
+def _branch_owner(view: DocView, start: int, clause_end: int) -> int | None:
+    """The "of" before the named owner of a branch ("through the job centre of the Munich
+    Employment Agency", "through the Salzburg regional office of the AMS"): the owner is the
+    party."""
+    for k in range(start, min(clause_end - 1, start + 6)):
+        actor = view.actor_at(k)
+        if actor is not None and not actor.generic:
+            return None
+        if view.folded(k) == "of":
+            j = k + 1 + (view.folded(k + 1) == "the")
+            owner = view.actor_at(j)
+            return k if owner is not None and owner.start == j and not owner.generic else None
+    return None
+
+
 def _funded_by_the_state(subject: list[ActorMention]) -> None:
     """A bare name that public money funds is a third actor more often than a brand ("Red
     Barnet runs homework cafés with money from Odense Kommune")."""
@@ -338,7 +353,7 @@ class PartnershipRecognizer:
                 j = k + 1 + (view.folded(k + 1) == "the")
                 partner = view.actor_at(j)
                 named = partner is not None and partner.start == j and not partner.generic
-                return k if named else None
+                return k if named else _branch_owner(view, k + 1, clause_end)
         return None
 
     @staticmethod

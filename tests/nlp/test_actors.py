@@ -188,7 +188,7 @@ def test_actors_registry_branch_keeps_the_category(tagger, text, name):
     ("Brenmark, together with Lyon City Council, runs the course.", "Brenmark", "business",
      "private"),
     # a definite description after the name decides against its words
-    ("Refer them to Actiris, the regional employment office, for jobs.", "Actiris",
+    ("Refer them to Velmiris, the regional employment office, for jobs.", "Velmiris",
      "practitioner", "public"),
     ("The lawyer from Encuentros, the Jesuit migrant service, said no.", "Encuentros",
      "civil_society", "third"),

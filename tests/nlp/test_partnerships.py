@@ -492,6 +492,9 @@ def test_partnerships_hosting_and_consortium_cues(tagger, text, parties):
      "as interns.", [{"Velmor Newcomers Association", "Tarvik Foods"}]),
     ("A manager at Velmor Chemie GmbH said the company takes young refugees from the Tarvik "
      "Jobcenter on as interns.", [{"Velmor Chemie GmbH", "Tarvik Jobcenter"}]),
+    # the named owner of a branch hired through is the party
+    ("Velmor Bräu AG has hired refugees through the job centre of the Tarvik Employment "
+     "Agency.", [{"Velmor Bräu AG", "Tarvik Employment Agency"}]),
     # an organisation owning what acts: "X's migration programme and Y run"
     ("VELRA's migration programme and the Tarvik Employment Office run pre-departure briefings.",
      [{"VELRA", "Tarvik Employment Office"}]),
