@@ -215,6 +215,15 @@ _warning("CQ134", "Content left out",
 _warning("CQ135", "Transcript not ingested yet",
          "{state} since the last ingest",
          "Run `cityqda ingest`.")
+_warning("CQ136", "Missing transcript looks renamed and edited",
+         "interview {interview_id} is missing, and {new_file} (new interview {new_id}, "
+         "ingested now) repeats {shared} of its {total} paragraphs: if it is the same "
+         "transcript renamed and edited, both are counted and the decisions stay with the "
+         "missing one",
+         "Rename {new_file} back to {old_name} and ingest: it becomes a new version of "
+         "interview {interview_id}, decisions kept; then retire interview {new_id} "
+         "(`cityqda interview retire {new_id} --reason \"renamed copy\"`) and keep the old "
+         "name (the new one stays with the retired interview).")
 _define("CQ140", "Unknown interview",
         "no interview matches {ref!r}",
         "Give the transcript's file name, its path, or the interview id shown by `cityqda "

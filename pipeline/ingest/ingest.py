@@ -557,11 +557,16 @@ class Ingester:
 
     # after the walk ---------------------------------------------------------------------
 
-    def missing(self, folders: list[Path]) -> list[FileOutcome]:
+    def missing(self, folders: list[Path], added: dict[int, str] | None = None
+                ) -> list[FileOutcome]:
+        """Active interviews whose file is gone from the folders walked; `added`: the
+        interviews this ingest added (id -> path), checked for one that is a missing file
+        renamed and edited (a rename without edits is followed by its bytes)."""
         if not folders:
             return []
         with self.store.read() as conn:
-            rows = conn.execute(select(interviews.c.id, interviews.c.path)
+            rows = conn.execute(select(interviews.c.id, interviews.c.path,
+                                       interviews.c.file)
                                 .where(interviews.c.status == "active",
                                        interviews.c.purged == 0)
                                 .order_by(interviews.c.path)).all()
@@ -571,10 +576,38 @@ class Ingester:
             folder = next((f for f in folders if path.is_relative_to(f)), None)
             if folder is None or path.exists():
                 continue
-            outcomes.append(FileOutcome(row.path, "missing", row.id, problems=[Problem(
+            problems = [Problem(
                 "CQ132", {"file": command_argument(row.path), "interview_id": row.id,
-                          "folder": self.key(folder)}, file=row.path)]))
+                          "folder": self.key(folder)}, file=row.path)]
+            twin = self._edited_twin(row, added) if added else None
+            if twin is not None:
+                problems.append(twin)
+            outcomes.append(FileOutcome(row.path, "missing", row.id, problems=problems))
         return outcomes
+
+    def _edited_twin(self, row, added: dict[int, str]) -> Problem | None:
+        """CQ136 when a new interview repeats at least half of the missing one's
+        paragraphs (the one repeating most)."""
+        with self.store.read() as conn:
+            found = conn.execute(
+                select(segments.c.interview_id, segments.c.sha256)
+                .where(segments.c.status == "current",
+                       segments.c.interview_id.in_([row.id, *added]))).all()
+        texts: dict[int, set[str]] = {}
+        for interview_id, sha in found:
+            texts.setdefault(interview_id, set()).add(sha)
+        old = texts.get(row.id, set())
+        if not old:
+            return None
+        shared, new_id = max((len(old & texts.get(i, set())), -i) for i in added)
+        new_id = -new_id  # the first added on a tie
+        if shared * 2 < len(old):
+            return None
+        return Problem("CQ136", {
+            "interview_id": row.id, "new_id": new_id,
+            "new_file": command_argument(added[new_id]),
+            "shared": shared, "total": len(old), "old_name": command_argument(row.file)},
+            file=row.path)
 
 
 def recompute_metadata(row, overrides: dict[str, str], settings: IngestSettings
@@ -745,11 +778,15 @@ def ingest_paths(store: Store, root: Path, paths: list[Path], settings: IngestSe
 
 def _outcomes(ingester: Ingester, files: Iterable, folders: list[Path]
               ) -> Iterator[FileOutcome]:
+    added: dict[int, str] = {}  # interview id -> path, of the interviews this ingest added
     for path, explicit in files:
         if ingester.prefetch is not None:
             ingester.prefetch.advance()
-        yield ingester.process(path, explicit)
-    yield from ingester.missing(folders)
+        outcome = ingester.process(path, explicit)
+        if outcome.outcome == "ingested" and outcome.interview_id is not None:
+            added[outcome.interview_id] = outcome.path
+        yield outcome
+    yield from ingester.missing(folders, added)
 
 
 # --- analysing new files ahead, in worker processes ------------------------------------

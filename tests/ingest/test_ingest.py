@@ -161,6 +161,29 @@ def test_ingest_missing_file_is_reported_and_stays_active(study, folder):
     assert query(study, select(interviews.c.status)) == [("active",)]
 
 
+@pytest.mark.parametrize("new_answers, warned", [
+    (ANSWERS + [("Anything else?", "The desk is open on Saturdays too.")], True),
+    ([("Please introduce yourself.", "I run a football club for young newcomers.")], False),
+])
+def test_ingest_missing_file_renamed_and_edited_is_pointed_out(study, folder, new_answers,
+                                                               warned):
+    """Renamed and edited at once (no byte-identical rename): both interviews would be
+    counted, the decisions staying with the missing one; CQ136 names the new file and the
+    way back. An unrelated new interview is not named."""
+    make(folder / "LIS-PM-01.docx")
+    ingest(study)
+    (folder / "LIS-PM-01.docx").unlink()
+    make(folder / "LIS-PM-01 final.docx", answers=new_answers)
+    report = ingest(study)
+    assert outcomes(report) == [("LIS-PM-01 final.docx", "ingested"),
+                                ("LIS-PM-01.docx", "missing")]
+    hints = [p for p in report.outcomes[1].problems if p.code == "CQ136"]
+    assert bool(hints) == warned
+    if warned:
+        assert hints[0].fields["new_id"] == report.outcomes[0].interview_id
+        assert '"transcripts/LIS-PM-01 final.docx" back to LIS-PM-01.docx' in hints[0].hint
+
+
 def test_ingest_retire_undo_and_purge(study, folder):
     make(folder / "LIS-PM-01.docx")
     ingest(study)
