@@ -602,7 +602,7 @@ def entity_decisions_of(conn: Connection, entity: str, coder: str | None = None
         query = query.where(entity_decisions.c.coder == coder)
     found: dict[int, dict] = {}
     for row in conn.execute(query.order_by(entity_decisions.c.id)):
-        state = {**_state(row), "coder": row.coder, "time": row.time}
+        state = {**_state(row), "coder": row.coder, "time": row.time, "source": row.source}
         if coder is not None:
             found[row.entity_id] = state
         else:

@@ -41,7 +41,7 @@ from pipeline.review.entity_decisions import (
     set_entity_decision,
 )
 from pipeline.review.rows import SCAN_ABOVE
-from pipeline.review.sheets import ExportContext, ExportRow, ImportContext
+from pipeline.review.sheets import ExportContext, ExportRow, ImportContext, from_export
 from pipeline.store.schema import (
     actor_mentions,
     actors,
@@ -389,7 +389,8 @@ class EntitySheet:
             now = decided_now.get(entity_id)
             if same_decision(change, now):
                 continue  # already so in the store (a re-saved copy, an adopted workbook)
-            if not same_decision(now, exported):  # decided otherwise since this export
+            if not same_decision(now, exported) and not from_export(
+                    (now or {}).get("source"), ctx.export_id):  # decided since the export
                 if ctx.skip_stale:
                     ctx.stale.append(row_key)
                 else:

@@ -40,7 +40,7 @@ from pipeline.hashing import file_sha256
 from pipeline.review import rows as R
 from pipeline.review.bulk import EarlyDecisions, set_plain_decisions
 from pipeline.review.export import _NO_MEMO, FORMAT, ExportRecord, export_rows
-from pipeline.review.sheets import ImportContext, load_plugins
+from pipeline.review.sheets import ImportContext, from_export, load_plugins
 from pipeline.review.workbook import (
     META_SHEET,
     ROW_HASH_PREFIX,
@@ -969,8 +969,12 @@ class _RowChecker:
             return
         reason = None
         # the export pre-filled the stored decision, so a stored decision that differs from
-        # the pre-filled one was made after the export (timestamps have whole seconds only)
-        if stored is not None and now != prior and self.adopted:
+        # the pre-filled one was made after the export (timestamps have whole seconds only),
+        # unless an earlier import of this same export made it: the workbook is then the
+        # coder's later edit of that input (an adopted one pre-filled nothing)
+        if stored is not None and from_export(stored.source, self.ctx.export_id):
+            pass
+        elif stored is not None and now != prior and self.adopted:
             reason = (f"{self.ctx.coder} decided it {stored.decision} in this store "
                       f"({stored.time}); the workbook, exported from another copy of the "
                       "study, says otherwise and which is newer cannot be told")
@@ -1137,13 +1141,16 @@ class _RowChecker:
 
     def _memo(self, entity: str, entity_id: int, text: str | None, exported: str | None,
               row_id: str, at: int) -> None:
-        stored = self.conn.execute(select(memos.c.text).where(
+        found = self.conn.execute(select(memos.c.text, memos.c.source).where(
             memos.c.entity == entity, memos.c.entity_id == entity_id,
-            memos.c.coder == self.ctx.coder)).scalar() or None
+            memos.c.coder == self.ctx.coder)).first()
+        stored = (found.text or None) if found is not None else None
         if stored == text:
             self.work.changes.unchanged += 1
             return
-        if stored != exported:  # written since this export: overwriting would lose it
+        # written since this export (not by an earlier import of it): overwriting loses it
+        if stored != exported and not from_export(found and found.source,
+                                                  self.ctx.export_id):
             if self.skip_stale:
                 self.work.changes.stale.append(row_id)
             else:

@@ -79,6 +79,12 @@ class ImportContext:
             return None
 
 
+def from_export(source: str | None, export_id: str) -> bool:
+    """Whether a stored decision or memo was written by an import of this export (its
+    source is the ImportContext.source of that import)."""
+    return bool(source) and source.endswith(f" export {export_id}")
+
+
 @runtime_checkable
 class SheetPlugin(Protocol):
     sheet: str

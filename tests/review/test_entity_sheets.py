@@ -35,14 +35,16 @@ def study(study_dir):
                        tagger_factory=EntityTagger)
 
 
-def export(study, coder, path):
+def export(study, coder, path, export_id=None):
     """Write the three sheets for `coder`; returns {(sheet, row_key): export row dict}."""
+    export_id = export_id or f"E-{coder}"
+
     def write(conn):
         scope = set(conn.execute(select(segments.c.id)).scalars())
         ctx = ExportContext(conn=conn, study=study, codebook=None, coder=coder,
                             role=ROLES[coder],
                             kind="adjudication" if ROLES[coder] == "adjudicator" else "review",
-                            export_id=f"E-{coder}", segment_ids=scope)
+                            export_id=export_id, segment_ids=scope)
         wb = new_workbook()
         records = [r for plugin in PLUGINS for r in plugin.write(wb, ctx)]
         save_workbook(wb, path)
@@ -65,12 +67,14 @@ def edit(path, sheet, changes: dict[str, dict]):
     wb.save(path)
 
 
-def import_sheets(study, coder, path, export_rows, *, apply=True):
+def import_sheets(study, coder, path, export_rows, *, apply=True, export_id=None):
     """Read every sheet first; apply only when no sheet had a problem (all or nothing)."""
+    export_id = export_id or f"E-{coder}"
+
     def run(conn):
         ctx = ImportContext(conn=conn, study=study, codebook=None, coder=coder,
-                            role=ROLES[coder], export_id=f"E-{coder}",
-                            source=f"workbook {path.name} export E-{coder}",
+                            role=ROLES[coder], export_id=export_id,
+                            source=f"workbook {path.name} export {export_id}",
                             export_rows=export_rows, file=str(path))
         read = [(plugin, *plugin.read(read_sheet_rows(path, plugin.sheet), ctx))
                 for plugin in PLUGINS]
@@ -233,28 +237,32 @@ def test_entity_sheets_older_workbook_does_not_undo_a_later_decision(study, tmp_
     once reverted what the coder decided since. A row changed in it is stale (CQ514)."""
     fund = f"I{entity_id(study, initiatives, 'Night Shelter Fund')}"
     first = tmp_path / "first.xlsx"
-    first_rows = export(study, "ana", first)
+    first_rows = export(study, "ana", first, "E-1")
     edit(first, "Initiatives", {fund: {"decision": "reject"}})
-    assert import_sheets(study, "ana", first, first_rows) == ([], 1)
+    assert import_sheets(study, "ana", first, first_rows, export_id="E-1") == ([], 1)
     older, newer = tmp_path / "older.xlsx", tmp_path / "newer.xlsx"
-    older_rows = export(study, "ana", older)  # pre-filled: reject
-    newer_rows = export(study, "ana", newer)
+    older_rows = export(study, "ana", older, "E-2")  # pre-filled: reject
+    newer_rows = export(study, "ana", newer, "E-3")
     edit(newer, "Initiatives", {fund: {"decision": "confirm"}})
-    assert import_sheets(study, "ana", newer, newer_rows) == ([], 1)
+    assert import_sheets(study, "ana", newer, newer_rows, export_id="E-3") == ([], 1)
 
     def decision():
         return with_store(study, lambda conn: conn.execute(
             select(entity_decisions.c.decision).where(
                 entity_decisions.c.coder == "ana")).scalar_one(), write=False)
 
-    assert import_sheets(study, "ana", older, older_rows) == ([], 0)
+    assert import_sheets(study, "ana", older, older_rows, export_id="E-2") == ([], 0)
     assert decision() == "confirm"
     edit(older, "Initiatives", {fund: {"decision": "discuss"}})
-    problems, changed = import_sheets(study, "ana", older, older_rows)
+    problems, changed = import_sheets(study, "ana", older, older_rows, export_id="E-2")
     assert [(p.code, p.sheet, p.row, p.column) for p in problems] == [
         ("CQ514", "Initiatives", 2, "decision")] and changed == 0
     assert "ana decided it confirm" in problems[0].message
     assert decision() == "confirm"
+    # the newer workbook edited again and re-imported is the coder's later word, not stale
+    edit(newer, "Initiatives", {fund: {"decision": "discuss"}})
+    assert import_sheets(study, "ana", newer, newer_rows, export_id="E-3") == ([], 1)
+    assert decision() == "discuss"
 
 
 def test_entity_sheets_repeated_row_id(study, tmp_path):

@@ -474,6 +474,25 @@ def test_review_import_stale_rows_stop_the_import_unless_skipped(runner, study):
     assert statuses(study)[ids[1]] == "disputed"
 
 
+def test_review_import_same_workbook_edited_again_is_not_stale(runner, study):
+    """What an earlier import of this export wrote is not a decision made "after the
+    export": the coder's second pass over the same workbook is imported."""
+    target = f"C{sorted(coding_ids(study).values())[0]}"
+    path = export(runner, study)
+    with edit_workbook(path) as sheets:
+        sheets["Codings"].set(target, decision="accept")
+        sheets["Interviews"].set(sheets["Interviews"].ids()[0], memo="First pass.")
+    assert cli(runner, study, "review", "import", str(path)).exit_code == 0
+    with edit_workbook(path) as sheets:
+        sheets["Codings"].set(target, decision="reject", comment="on second thoughts")
+        sheets["Interviews"].set(sheets["Interviews"].ids()[0], memo="Second pass.")
+    again = cli(runner, study, "review", "import", str(path))
+    assert again.exit_code == 0, again.stderr
+    assert "changed 1 decision(s), 0 added coding(s), 1 memo(s)" in again.stderr
+    assert my_decisions(study)[int(target[1:])] == ("reject", None, "on second thoughts")
+    assert [r.text for r in query(study, select(memos))] == ["Second pass."]
+
+
 def test_review_import_superseded_coding_is_stale(runner, study):
     path = export(runner, study)
     coding_id = coding_ids(study)["aid"]
