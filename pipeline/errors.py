@@ -224,6 +224,10 @@ _warning("CQ136", "Missing transcript looks renamed and edited",
          "interview {interview_id}, decisions kept; then retire interview {new_id} "
          "(`cityqda interview retire {new_id} --reason \"renamed copy\"`) and keep the old "
          "name (the new one stays with the retired interview).")
+_warning("CQ137", "New version of a retired interview",
+         "interview {interview_id} is retired: this new version is stored but stays out of "
+         "exports, reviews and tables",
+         "If it should count again, run `cityqda interview retire {file} --undo`.")
 _define("CQ140", "Unknown interview",
         "no interview matches {ref!r}",
         "Give the transcript's file name, its path, or the interview id shown by `cityqda "

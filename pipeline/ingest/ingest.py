@@ -261,7 +261,7 @@ def load_settings(study, register=None) -> tuple[IngestSettings, list[Problem]]:
 ROW_COLUMNS = (interviews.c.id, interviews.c.path, interviews.c.file, interviews.c.sha256,
                interviews.c.version, interviews.c.purged, interviews.c.metadata,
                interviews.c.metadata_candidates, interviews.c.warnings,
-               interviews.c.structure_guide)
+               interviews.c.structure_guide, interviews.c.status)
 
 
 @dataclass(frozen=True)
@@ -496,9 +496,11 @@ class Ingester:
                          entity_key=row.id,
                          old={"sha256": row.sha256, "version": row.version},
                          new={"sha256": sha, "version": version, **changes}, source="ingest")
+        retired = [Problem("CQ137", {"interview_id": row.id, "file": command_argument(key)},
+                           file=key)] if row.status == "retired" else []
         return FileOutcome(key, "new_version", row.id, version,
                            segments=len(transcript.structure.segments), changes=changes,
-                           problems=transcript.warnings)
+                           problems=[*transcript.warnings, *retired])
 
     def unchanged(self, row, data: bytes, name: str, key: str) -> FileOutcome:
         """Same bytes: only the register or overrides can have changed its metadata."""

@@ -184,6 +184,31 @@ def test_ingest_missing_file_renamed_and_edited_is_pointed_out(study, folder, ne
         assert '"transcripts/LIS-PM-01 final.docx" back to LIS-PM-01.docx' in hints[0].hint
 
 
+@pytest.mark.parametrize("retired", [True, False])
+def test_ingest_new_version_of_a_retired_interview_says_it_stays_out(study, folder,
+                                                                      retired):
+    make(folder / "LIS-PM-01.docx")
+    ingest(study)
+    if retired:
+        store = open_study_store(study)
+        try:
+            retire(study, store, "LIS-PM-01.docx", reason="withdrew")
+        finally:
+            store.close()
+    make(folder / "LIS-PM-01.docx", extra="Edited after the interview was retired.")
+    seen = []  # what `cityqda ingest` prints: the outcome as it happens
+    store = open_study_store(study)
+    try:
+        ingest_study(study, store, on_file=seen.append)
+    finally:
+        store.close()
+    assert [(o.path, o.outcome) for o in seen] == [("transcripts/LIS-PM-01.docx",
+                                                    "new_version")]
+    assert ("CQ137" in [p.code for p in seen[0].problems]) == retired
+    assert query(study, select(interviews.c.status)) == [
+        ("retired" if retired else "active",)]
+
+
 def test_ingest_retire_undo_and_purge(study, folder):
     make(folder / "LIS-PM-01.docx")
     ingest(study)
