@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -573,43 +574,52 @@ class Ingester:
                                        interviews.c.purged == 0)
                                 .order_by(interviews.c.path)).all()
         outcomes = []
+        holders = None
         for row in rows:
             path = self.absolute(row.path)
             folder = next((f for f in folders if path.is_relative_to(f)), None)
             if folder is None or path.exists():
                 continue
+            if added and holders is None:
+                holders = self._added_paragraphs(added)
             problems = [Problem(
                 "CQ132", {"file": command_argument(row.path), "interview_id": row.id,
                           "folder": self.key(folder)}, file=row.path)]
-            twin = self._edited_twin(row, added) if added else None
+            twin = self._edited_twin(row, added, holders) if added else None
             if twin is not None:
                 problems.append(twin)
             outcomes.append(FileOutcome(row.path, "missing", row.id, problems=problems))
         return outcomes
 
-    def _edited_twin(self, row, added: dict[int, str]) -> Problem | None:
-        """CQ136 when a new interview repeats at least half of the missing one's
-        paragraphs (the one repeating most)."""
+    def _added_paragraphs(self, added: dict[int, str]) -> dict[str, set[int]]:
+        """Paragraph hash -> the added interviews holding it, read once per ingest."""
+        holders: dict[str, set[int]] = {}
         with self.store.read() as conn:
-            found = conn.execute(
-                select(segments.c.interview_id, segments.c.sha256)
-                .where(segments.c.status == "current",
-                       segments.c.interview_id.in_([row.id, *added]))).all()
-        texts: dict[int, set[str]] = {}
-        for interview_id, sha in found:
-            texts.setdefault(interview_id, set()).add(sha)
-        old = texts.get(row.id, set())
-        if not old:
+            for interview_id, sha in conn.execute(
+                    select(segments.c.interview_id, segments.c.sha256)
+                    .where(segments.c.status == "current",
+                           segments.c.interview_id.in_(list(added)))):
+                holders.setdefault(sha, set()).add(interview_id)
+        return holders
+
+    def _edited_twin(self, row, added: dict[int, str], holders: dict[str, set[int]]
+                     ) -> Problem | None:
+        """CQ136 when an added interview repeats at least half of the missing one's
+        paragraphs (the one repeating most; the first added on a tie)."""
+        with self.store.read() as conn:
+            old = set(conn.execute(select(segments.c.sha256).where(
+                segments.c.status == "current", segments.c.interview_id == row.id)).scalars())
+        shared = Counter(i for sha in old for i in holders.get(sha, ()))
+        if not shared:
             return None
-        shared, new_id = max((len(old & texts.get(i, set())), -i) for i in added)
-        new_id = -new_id  # the first added on a tie
-        if shared * 2 < len(old):
+        new_id = min(shared, key=lambda i: (-shared[i], i))
+        if shared[new_id] * 2 < len(old):
             return None
         return Problem("CQ136", {
             "interview_id": row.id, "new_id": new_id,
             "new_file": command_argument(added[new_id]),
-            "shared": shared, "total": len(old), "old_name": command_argument(row.file)},
-            file=row.path)
+            "shared": shared[new_id], "total": len(old),
+            "old_name": command_argument(row.file)}, file=row.path)
 
 
 def recompute_metadata(row, overrides: dict[str, str], settings: IngestSettings
