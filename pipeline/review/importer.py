@@ -181,9 +181,11 @@ def import_reviews(study, store: Store, paths: list[Path], *, dry_run: bool = Fa
     except _DryRun:
         pass
     except CityQDAError as exc:
-        _write_problem_files(works, exc.problems)
+        if not dry_run:  # a dry run writes nothing, not even the problems beside a workbook
+            _write_problem_files(works, exc.problems)
         raise
-    _write_problem_files(works, [])
+    if not dry_run:
+        _write_problem_files(works, [])
     report.changes = [w.changes for w in works]
     report.problems = [p for w in works for p in w.warnings]
     return report

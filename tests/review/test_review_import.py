@@ -285,16 +285,22 @@ def test_review_import_twice_changes_nothing(runner, study, tmp_path):
     assert store_dump(study)[:3] == before[:3]
 
 
-def test_review_import_dry_run_writes_nothing(runner, study):
+@pytest.mark.parametrize("decision, exit_code, said", [
+    ("reject", 0, "would change 1 decision(s)"),
+    ("maybe", 1, "CQ509"),  # refused: its problems are printed, no problems file written
+])
+def test_review_import_dry_run_writes_nothing(runner, study, decision, exit_code, said):
     path = export(runner, study)
     coding_id = coding_ids(study)["aid"]
     with edit_workbook(path) as sheets:
-        sheets["Codings"].set(f"C{coding_id}", decision="reject")
+        sheets["Codings"].set(f"C{coding_id}", decision=decision)
     before = study.store_path.read_bytes()
+    files_before = sorted(p.name for p in path.parent.iterdir())
     result = cli(runner, study, "review", "import", "--dry-run", str(path))
-    assert result.exit_code == 0, result.stderr
-    assert "would change 1 decision(s)" in result.stderr and "dry run" in result.stderr
+    assert result.exit_code == exit_code, result.stderr
+    assert said in result.stderr
     assert study.store_path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == files_before
 
 
 def _formula(sheets, ids):
