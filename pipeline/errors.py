@@ -552,6 +552,10 @@ _define("CQ602", "Agreement report cannot be written",
         "{path}: {problem}",
         "Close the file if Excel has it open, or choose a folder you may write to with "
         "--out, and run again.")
+_define("CQ603", "Agreement report name without .xlsx",
+        "{path}: the agreement report is an Excel workbook and its name must end in .xlsx",
+        "Give --out a name ending in .xlsx (Excel opens a file by its extension).",
+        EXIT_USAGE)
 _warning("CQ650", "Nothing to compare",
          "agreement was not computed: {reason}",
          "Export the same segments to two or more coders (`cityqda review export`), import "

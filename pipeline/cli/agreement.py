@@ -40,6 +40,8 @@ def command(obj, coders, resamples, seed, out, no_xlsx, no_rules, as_json):
     from pipeline.review.agreement_stats import DEFAULT_SEED
     from pipeline.store import open_study_store
 
+    if out and Path(out).suffix.lower() != ".xlsx":
+        raise CityQDAError("CQ603", path=out)
     study = obj.study()
     for coder_id in coders:
         if study.coder(coder_id).role == "adjudicator":

@@ -219,6 +219,16 @@ def test_agreement_cli_restricted_to_named_coders(reviewed, runner):
     assert json.loads(result.stdout)["coders"] == ["ana"]
 
 
+def test_agreement_cli_out_must_be_an_xlsx_name(reviewed, runner):
+    study, _seg, _ids = reviewed
+    before = sorted(p.name for p in study.root.rglob("*"))
+    result = runner.invoke(main, ["--project", str(study.root), "agreement", "--out",
+                                  str(study.root / "agreement.csv")])
+    assert result.exit_code == 2
+    assert "error CQ603" in result.stderr and "agreement.csv" in result.stderr
+    assert sorted(p.name for p in study.root.rglob("*")) == before
+
+
 @pytest.mark.parametrize("blocked", ["agreement.xlsx", "rule_quality.xlsx"])
 def test_agreement_cli_unwritable_output_is_named_not_a_traceback(reviewed, runner, blocked):
     study, _seg, _ids = reviewed
