@@ -35,6 +35,7 @@ from pipeline.nlp.actors import (
     CAP,
     CLOSE,
     COMMA,
+    HYPHEN,
     LOWER,
     OPEN,
     ActorMention,
@@ -106,6 +107,23 @@ def _branch_owner(view: DocView, start: int, clause_end: int) -> int | None:
             owner = view.actor_at(j)
             return k if owner is not None and owner.start == j and not owner.generic else None
     return None
+
+
+def _relative_subject(view: DocView, cue: int) -> ActorMention | None:
+    """The actor right before the cue that opens a relative clause ("..., which the state of
+    X co-finances", "a clinic, which the Red Cross staffs"): it works with the actors that run
+    the thing the main clause names."""
+    k = cue - 1
+    while k > 0 and cue - k < 3 and view.shape[k] in (CAP, HYPHEN) and view.actor_at(k) is None:
+        k -= 1  # "the state of Rhineland-Palatinate": the name's hyphenated end
+    actor = view.actor_at(k) if k >= 0 else None
+    if actor is None or actor.generic:
+        return None
+    k = actor.start - 1
+    if k >= 0 and view.folded(k) == "the":
+        k -= 1
+    return actor if k > 0 and view.folded(k) in ("which", "that") and \
+        view.shape[k - 1] == COMMA else None
 
 
 def _funded_by_the_state(subject: list[ActorMention]) -> None:
@@ -476,6 +494,9 @@ class PartnershipRecognizer:
         return group
 
     def _one(self, view: DocView, s: int, e: int, kind: str, initiatives):
+        relative = _relative_subject(view, s)
+        if kind == "joint" and relative is not None:
+            kind = "verb"  # "a centre, which the state co-finances": the state funds its runners
         clause_start, clause_end = view.clause_bounds(s, e)
         region = clause_start
         attribution: list[ActorMention] = []
@@ -535,6 +556,8 @@ class PartnershipRecognizer:
             if not subject:
                 subject = self._pronoun_antecedent(view, region, s)
             parties = subject + right
+        if relative is not None and relative.key not in {p.key for p in parties}:
+            parties = parties + [relative]
         parties = self._clean(view, parties)
         if kind == "verb" and not right and len(parties) == 1 and not parties[0].generic and (
                 "its" in (view.folded(e - 1), view.folded(min(e, clause_end - 1)))

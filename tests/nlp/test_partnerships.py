@@ -492,6 +492,10 @@ def test_partnerships_hosting_and_consortium_cues(tagger, text, parties):
      "as interns.", [{"Velmor Newcomers Association", "Tarvik Foods"}]),
     ("A manager at Velmor Chemie GmbH said the company takes young refugees from the Tarvik "
      "Jobcenter on as interns.", [{"Velmor Chemie GmbH", "Tarvik Jobcenter"}]),
+    # a relative clause's subject works with those who run what the main clause names
+    ("The Velmor Diocese and the Tarvik Hilfsdienst run a counselling office, which the "
+     "Tarvik regional government co-finances.",
+     [{"Velmor Diocese", "Tarvik Hilfsdienst", "Tarvik regional government"}]),
     # the named owner of a branch hired through is the party
     ("Velmor Bräu AG has hired refugees through the job centre of the Tarvik Employment "
      "Agency.", [{"Velmor Bräu AG", "Tarvik Employment Agency"}]),
