@@ -150,8 +150,13 @@ def check_file(path: str | Path, *, schema_dir: str | Path | None = None,
             report.kind = "qdpx"
             archive, member = open_qdpx(data, display, limits)
             raw, part = archive.read(member), member
-        else:
-            archive, raw, part = None, data, path.name
+        elif path.suffix.lower() == ".qdpx":  # a project export is always a zip archive
+            raise CityQDAError("CQ801", file=display,
+                               problem="it ends in .qdpx but is not a zip archive, as every "
+                                       "project export is (truncated, or another file "
+                                       "renamed)")
+        else:  # the message names the file already: its part is "the document"
+            archive, raw, part = None, data, "the document"
         tree = parse_xml(raw, display, part, limits)
         root_name = local(tree.getroot())
         if report.kind is None:

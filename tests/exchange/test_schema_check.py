@@ -67,17 +67,19 @@ def test_validate_finds_what_the_schema_cannot_see(tmp_path):
     assert "not in the archive's sources/ folder" in report.problems[0].render()
 
 
-@pytest.mark.parametrize(("data", "code"), [
-    (b"just text", "CQ806"),
-    (b"<html><body/></html>", "CQ807"),
-    (zip_bytes({"../x": b""}), "CQ804"),
-], ids=["text", "html", "traversal"])
-def test_validate_reports_unreadable_files_as_problems(tmp_path, data, code):
-    path = tmp_path / "file.bin"
+@pytest.mark.parametrize(("name", "data", "code", "said"), [
+    ("file.bin", b"just text", "CQ806", "file.bin: the document, line 1: "),
+    ("file.bin", b"<html><body/></html>", "CQ807", "the root element is html"),
+    ("file.bin", zip_bytes({"../x": b""}), "CQ804", "'../x'"),
+    ("file.qdpx", b"<Project/>", "CQ801", "ends in .qdpx but is not a zip archive"),
+], ids=["text", "html", "traversal", "qdpx-not-zip"])
+def test_validate_reports_unreadable_files_as_problems(tmp_path, name, data, code, said):
+    path = tmp_path / name
     path.write_bytes(data)
     report = check_file(path, schema_dir=SCHEMA_DIR)
     assert not report.valid
     assert [p.code for p in report.problems] == [code]
+    assert said in report.problems[0].render()
 
 
 def test_validate_finds_the_schemas_or_says_where_it_looked(tmp_path, monkeypatch):
