@@ -122,10 +122,7 @@ def add_manual_coding(conn: Connection, segment_id: int, code: str, coder: str, 
         raise CityQDAError("CQ404", decision="add", coding_id="(new)",
                            problem=f"offsets {start}-{end} are not inside segment {segment_id}")
     evidence = seg.text[start - seg.start:end - seg.start]
-    existing = conn.execute(select(codings.c.id).where(
-        codings.c.segment_id == segment_id, codings.c.code == code,
-        codings.c.evidence_text == evidence, codings.c.coder == coder,
-        codings.c.start == start, codings.c.version == seg.version)).scalar()
+    existing = _same_manual_coding(conn, seg, code, coder, start, evidence)
     if existing is not None:
         return existing
     now = utc_now()
@@ -146,6 +143,25 @@ def add_manual_coding(conn: Connection, segment_id: int, code: str, coder: str, 
     set_decision(conn, coding_id, coder, "accept", comment, source=source, role=role,
                  run_id=run_id)
     return coding_id
+
+
+def find_manual_coding(conn: Connection, segment_id: int, code: str, coder: str,
+                       start: int, end: int) -> int | None:
+    """The coding `add_manual_coding` would return without adding one (the coder made this
+    coding before), or None: an import counts only codings it really adds."""
+    seg = conn.execute(select(segments).where(segments.c.id == segment_id)).first()
+    if seg is None:
+        return None
+    return _same_manual_coding(conn, seg, code, coder, start,
+                               seg.text[start - seg.start:end - seg.start])
+
+
+def _same_manual_coding(conn: Connection, seg, code: str, coder: str, start: int,
+                        evidence: str) -> int | None:
+    return conn.execute(select(codings.c.id).where(
+        codings.c.segment_id == seg.id, codings.c.code == code,
+        codings.c.evidence_text == evidence, codings.c.coder == coder,
+        codings.c.start == start, codings.c.version == seg.version)).scalar()
 
 
 def derive_status(produced: bool, decided: Iterable[tuple[str, str]],

@@ -34,7 +34,12 @@ from typing import NamedTuple
 from sqlalchemy import insert, select, update
 
 from pipeline.coding.code_changes import code_kind
-from pipeline.coding.decisions import DECISIONS, add_manual_coding, set_decision
+from pipeline.coding.decisions import (
+    DECISIONS,
+    add_manual_coding,
+    find_manual_coding,
+    set_decision,
+)
 from pipeline.errors import CityQDAError, Problem
 from pipeline.hashing import file_sha256
 from pipeline.review import rows as R
@@ -1193,14 +1198,15 @@ def _apply(conn, work: _Work, run_id: int | None, *,
         work.adoption.store(conn)
     for item in work.additions:
         info = item["info"]
+        start, end = info.start + item["span"][0], info.start + item["span"][1]
+        if find_manual_coding(conn, info.id, item["code"], ctx.coder, start, end) is None:
+            changes.added += 1  # an added row imported again (a second pass) adds nothing
         new_id = add_manual_coding(
-            conn, info.id, item["code"], ctx.coder, info.start + item["span"][0],
-            info.start + item["span"][1], source=ctx.source,
+            conn, info.id, item["code"], ctx.coder, start, end, source=ctx.source,
             dimension=codebook.dimension_of(item["code"]),
             kind=code_kind(codebook, item["code"]), comment=item["comment"], role=ctx.role,
             codebook_version=codebook.version, run_id=run_id, **item["flags"])
         _record_flags(conn, new_id, item["flags"], ctx, run_id)
-        changes.added += 1
     if plain:
         known = {i["coding"].id: (i["stored"], i["coding"].needs_review) for i in plain} \
             if checked_state_current else None

@@ -585,6 +585,22 @@ def test_review_import_one_workbook_given_twice_is_imported_once(runner, study):
     assert len(query(study, select(review_imports))) == 1
 
 
+def test_review_import_second_pass_counts_an_added_coding_once(runner, study):
+    path = export(runner, study)
+    coding_id = coding_ids(study)["aid"]
+    with edit_workbook(path) as sheets:
+        sheets["Segments"].set(sheets["Segments"].ids()[0], add_code="social")
+    first = cli(runner, study, "review", "import", str(path))
+    assert "changed 0 decision(s), 1 added coding(s)" in first.stderr, first.stderr
+    with edit_workbook(path) as sheets:  # the coder goes on in the same workbook
+        sheets["Codings"].set(f"C{coding_id}", decision="reject")
+    second = cli(runner, study, "review", "import", str(path))
+    assert second.exit_code == 0, second.stderr
+    assert "changed 1 decision(s), 0 added coding(s)" in second.stderr
+    from pipeline.store.schema import codings
+    assert len(query(study, select(codings).where(codings.c.origin == "coder:ana"))) == 1
+
+
 def test_review_import_two_workbooks_with_two_memos_for_one_interview(runner, study):
     paths = [export(runner, study), export(runner, study)]
     for path, text in zip(paths, ("First memo.", "Second memo."), strict=True):
