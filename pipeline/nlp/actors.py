@@ -1838,7 +1838,8 @@ class ActorRecognizer:
             if is_reference:
                 neutral = actor.kind == "organisation"
                 antecedent = next((a for a in reversed(named)
-                                   if a.category == actor.category or neutral), None)
+                                   if (a.category == actor.category or neutral)
+                                   and not _other_kind(view, a, actor)), None)
                 if antecedent is None and named and not after_preposition(view, actor.start) \
                         and view.folded(actor.start - 1) not in ("her", "his", "their", "our"):
                     if named[-1].source == "name" and (not _decided(named[-1]) or any(
@@ -2064,6 +2065,17 @@ def _named_appositions(view: DocView, actors: list[ActorMention]) -> None:
         apposition.canonical = apposition.refers_to = name.canonical
         apposition.source = "alias"
         apposition.evidence.append("apposition")
+
+
+_KIND_SPECIFIC_REFERENCES = frozenset({"education", "health"})
+
+
+def _other_kind(view: DocView, antecedent: ActorMention, generic: ActorMention) -> bool:
+    """A school or hospital named by its kind is no earlier registry body whose name holds
+    no such word ("through the AMS ... an arrangement with the vocational school")."""
+    return generic.kind in _KIND_SPECIFIC_REFERENCES and antecedent.registry_id is not None \
+        and not any(k.id == generic.kind
+                    for _, _, k in view.longest("kind", antecedent.start, antecedent.end))
 
 
 def _plural(word: str) -> bool:

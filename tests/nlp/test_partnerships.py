@@ -509,3 +509,10 @@ def test_partnerships_hosting_and_consortium_cues(tagger, text, parties):
 ])
 def test_partnerships_tenth_session_cues_and_parties(tagger, text, parties):
     assert [set(p["parties"]) for p in tagger.tag(text)["partnerships"]] == parties
+
+
+def test_partnerships_a_school_named_by_its_kind_is_no_earlier_registry_body(tagger):
+    result = tagger.tag("The owner of Velmor Hotel KG said the hotel takes apprentices through "
+                        "the AMS and would like a similar arrangement with the vocational school.")
+    assert sorted(sorted(p["parties"]) for p in result["partnerships"]) == [
+        ["AMS", "Velmor Hotel KG"], ["Velmor Hotel KG", "vocational school"]]
