@@ -4,7 +4,9 @@ The register is where response rates (contacted, replied, declined, interviewed)
 from, and it fills in metadata a transcript leaves out. Teams keep it in Excel, so it is
 read forgivingly (header case, sheet order, category and outcome wordings, date cells or
 text) but every value that cannot be understood is reported with sheet, row and column,
-all at once, so one pass fixes the file.
+all at once, so one pass fixes the file. The columns (order, required ones, dates, the
+header wordings accepted) are described in pipeline/schemas/register.schema.json; the
+values that depend on the study (categories, outcomes, modes, cities) are checked here.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import os
 import re
 import tempfile
 import unicodedata
 from dataclasses import dataclass, field, fields
+from importlib import resources
 from pathlib import Path, PurePath
 
 from pipeline.errors import CityQDAError, Problem
@@ -26,29 +30,27 @@ from pipeline.xlsx_determinism import column_letter
 
 REGISTER_SHEET = "register"
 CITIES_SHEET = "cities"
-REGISTER_COLUMNS = ("round", "city", "country", "organisation", "position", "category",
-                    "contact_date", "outcome", "transcript_file", "interview_date", "mode",
-                    "language", "interviewer", "pseudonym", "notes")
-REQUIRED_COLUMNS = ("round", "city", "category", "outcome")
-DATE_COLUMNS = ("contact_date", "interview_date")
-CITY_COLUMNS = ("city", "country", "code", "aliases")
+
+
+def _register_schema() -> dict:
+    """pipeline/schemas/register.schema.json: the columns, which are required or dates, and
+    the header wordings accepted, kept where teams and tools can read them."""
+    return json.loads(resources.files("pipeline.schemas").joinpath("register.schema.json")
+                      .read_text(encoding="utf-8"))
+
+
+REGISTER_SCHEMA = _register_schema()
+REGISTER_COLUMNS = tuple(REGISTER_SCHEMA["properties"])  # a new register's column order
+REQUIRED_COLUMNS = tuple(REGISTER_SCHEMA["required"])
+DATE_COLUMNS = tuple(name for name, column in REGISTER_SCHEMA["properties"].items()
+                     if column.get("format") == "date")
+CITY_COLUMNS = tuple(REGISTER_SCHEMA["$defs"]["city"]["properties"])
 CITIES_CSV_NAME = "cities.csv"
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 CSV_SUFFIXES = (".csv",)
 
 # Header wordings accepted besides the exact column names (after case/space folding).
-_HEADER_ALIASES = {
-    "organization": "organisation",
-    "stakeholder_category": "category",
-    "transcript": "transcript_file",
-    "file": "transcript_file",
-    "file_name": "transcript_file",
-    "date_of_contact": "contact_date",
-    "date_of_interview": "interview_date",
-    "interview_mode": "mode",
-    "name": "city",
-    "city_code": "code",
-}
+_HEADER_ALIASES = REGISTER_SCHEMA["x-header-aliases"]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ import pytest
 
 from pipeline.errors import CityQDAError
 from pipeline.ingest.register import (
+    CITY_COLUMNS,
     REGISTER_COLUMNS,
+    REGISTER_SCHEMA,
     load_register,
     parse_date,
     read_register,
@@ -442,3 +444,28 @@ def test_register_write_register_round_trips(tmp_path):
     assert register.rows[0].contact_date == "2013-06-01"
     assert register.rows[1].city == "Málaga"
     assert register.city_code("malaga") == "MAL"
+
+
+def test_register_schema_describes_the_sample_register():
+    """The columns the check reads come from the JSON Schema, and every row of the sample
+    study's register, as read (cells as text, ISO dates), is valid against it."""
+    import jsonschema
+    from sample_copy import REPO_ROOT
+
+    jsonschema.Draft202012Validator.check_schema(REGISTER_SCHEMA)
+    rows = jsonschema.Draft202012Validator(
+        REGISTER_SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    cities = jsonschema.Draft202012Validator(REGISTER_SCHEMA["$defs"]["city"])
+    register = load_register(REPO_ROOT / "register.xlsx")
+    assert len(register.rows) == 42 and register.cities
+    for row in register.rows:
+        values = {column: getattr(row, column) for column in REGISTER_COLUMNS}
+        assert list(rows.iter_errors({k: v for k, v in values.items() if v is not None})) == []
+    for city in register.cities:
+        values = {"city": city.name, "country": city.country or "", "code": city.code or "",
+                  "aliases": "; ".join(city.aliases)}
+        assert list(values) == list(CITY_COLUMNS)
+        assert list(cities.iter_errors(values)) == []
+    broken = {"round": "1", "city": "Lisbon", "category": "", "contact_date": "May"}
+    assert sorted(e.validator for e in rows.iter_errors(broken)) == [
+        "format", "minLength", "required"]  # "May" is no date; category empty; no outcome
