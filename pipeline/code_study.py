@@ -520,10 +520,9 @@ _WORKER_TAGGER = _WORKER_CODEBOOK = _WORKER_STORE = None
 
 
 def _worker_start(store: Store) -> None:
-    """In a forked worker: leave the parent's pooled database connections alone (the
-    worker opens its own to read the section context)."""
+    """In a forked worker (it opens its own connections to read the section context)."""
     global _WORKER_STORE
-    store.engine.dispose(close=False)
+    store.in_forked_worker()
     _WORKER_STORE = store
 
 

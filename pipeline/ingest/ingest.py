@@ -854,7 +854,7 @@ class Prefetch:
         store = ingester.store
         try:
             with multiprocessing.get_context("fork").Pool(
-                    count, initializer=_worker_start, initargs=(store,)) as pool:
+                    count, initializer=Store.in_forked_worker, initargs=(store,)) as pool:
                 yield cls(pool, tasks, count)
         finally:
             _WORKER_SETTINGS = None
@@ -903,16 +903,6 @@ def _prefetch_workers(workers: int | None, new_files: int) -> int:
             or "fork" not in multiprocessing.get_all_start_methods():
         return 0
     return workers
-
-
-def _worker_start(store: Store) -> None:
-    """In a forked worker: leave the parent's pooled database connections alone, and
-    leave Ctrl-C to the parent (which stops the pool): a worker interrupted mid-file
-    would print its traceback."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    store.engine.dispose(close=False)
 
 
 def ingest_study(study, store: Store, paths: list[Path] | None = None, *,

@@ -191,6 +191,9 @@ class ChartDrawer:
 
 
 def _drawer_start(labels: list[str] | None = None) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's: no traceback here
     try:
         load_matplotlib()
         if labels:

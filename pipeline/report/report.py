@@ -838,18 +838,13 @@ def _cities_done(store, reader: StudyReader, todo: list[tuple], settings: Report
     _WORKER_JOB = (reader, todo, settings, tables, store)
     try:
         with multiprocessing.get_context("fork").Pool(
-                count, initializer=_worker_start, initargs=(store,)) as pool:
+                count, initializer=type(store).in_forked_worker, initargs=(store,)) as pool:
             yield from pool.imap(_worker_city, range(len(todo)), chunksize=1)
     finally:
         _WORKER_JOB = None
 
 
 _WORKER_JOB: tuple | None = None  # (reader, todo, settings, tables, store), for forked workers
-
-
-def _worker_start(store) -> None:
-    """In a forked worker: leave the parent's pooled database connections alone."""
-    store.engine.dispose(close=False)
 
 
 def _worker_city(index: int) -> CityFigures:

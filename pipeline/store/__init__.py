@@ -61,6 +61,15 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def in_forked_worker(self) -> None:
+        """First thing in a forked worker: leave the parent's pooled connections alone (the
+        worker opens its own), and leave Ctrl-C to the parent, which stops its pool (an
+        interrupted worker would print its own traceback)."""
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        self.engine.dispose(close=False)
+
 
 def record_event(conn: Connection, *, actor: str, kind: str, entity: str, entity_key: str,
                  old=None, new=None, source: str | None = None, reason: str | None = None,

@@ -61,22 +61,3 @@ def test_ingest_workers_give_the_outcomes_and_rows_of_one_process(tmp_path):
     again, tables_again = ingested(forked, workers=2)
     assert {outcome for _path, outcome, _codes in again} >= {"unchanged"}
     assert tables_again == tables
-
-
-def test_ingest_workers_leave_ctrl_c_to_the_main_process():
-    """Ctrl-C reaches the whole process group: a worker must not print a traceback; the
-    main process stops the pool."""
-    import signal
-    from types import SimpleNamespace
-
-    from pipeline.ingest.ingest import _worker_start
-
-    seen = []
-    store = SimpleNamespace(engine=SimpleNamespace(
-        dispose=lambda close: seen.append(signal.getsignal(signal.SIGINT))))
-    previous = signal.getsignal(signal.SIGINT)
-    try:
-        _worker_start(store)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    assert seen == [signal.SIG_IGN]

@@ -11,6 +11,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, func, inspect, select
 
 from pipeline.errors import CityQDAError
 from pipeline.store import (
+    Store,
     backup_store,
     migrate,
     open_store,
@@ -280,3 +281,40 @@ def test_store_v4_counts_an_export_by_its_review_exports_row(tmp_path, frozen_st
     conn.close()
     assert versions == {"review_exports": 5, "decisions": 2}
     assert triggers == []
+
+
+def _in_a_fork(start, *args) -> str:
+    """What SIGINT does in a forked process after the worker initialiser `start` ran."""
+    import signal
+
+    def probe(queue):
+        start(*args)
+        queue.put(repr(signal.getsignal(signal.SIGINT)))
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=probe, args=(queue,))
+    process.start()
+    process.join(60)
+    return queue.get(timeout=5)
+
+
+@pytest.mark.parametrize("initialiser", ["store", "code", "chart"])
+def test_store_forked_workers_leave_ctrl_c_to_the_parent(tmp_path, initialiser):
+    """Ctrl-C reaches the whole process group: ingest, code and report workers and the
+    chart drawer ignore it (the parent stops them), instead of printing a traceback each."""
+    import signal
+
+    from pipeline import code_study
+    from pipeline.report import chart
+
+    store = open_store(tmp_path / "cityqda.sqlite", warn_location=False)
+    try:
+        start, args = {"store": (Store.in_forked_worker, (store,)),
+                       "code": (code_study._worker_start, (store,)),
+                       "chart": (chart._drawer_start, ())}[initialiser]
+        assert _in_a_fork(start, *args) == repr(signal.SIG_IGN)
+        with store.read() as conn:  # the parent's connections are left working
+            assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        store.close()
