@@ -43,9 +43,21 @@ _AUXILIARIES = frozenset({"does", "do", "did", "will", "would", "is", "are", "wa
 _PROVIDED = frozenset({"free", "subsidised", "subsidized", "donated", "discounted",
                        "reduced-price", "low-cost"})
 _VERB_NEGATORS = frozenset({"not", "n't", "cannot", "never"})
+# Degree words that make a provision verb's participle an adjective ("low-paid jobs",
+# "poorly funded schools"): it describes a thing, nobody provides anything.
+_DEGREE = frozenset({"low", "lower", "lowest", "well", "better", "best", "badly", "poorly",
+                     "ill", "under", "over", "high", "higher", "highest", "worse", "worst"})
 _AFTER_HEAD = _PHRASE_BREAKS | DETERMINERS | frozenset({
     "free", "them", "him", "her", "us", "weekly", "daily", "monthly", "once", "twice",
     "every", "each", "also", "too", "only"})
+
+
+def _graded_participle(doc, start: int) -> bool:
+    """Whether the verb at `start` follows a degree word, with or without a hyphen."""
+    before = start - 1
+    if before >= 0 and doc[before].text == "-":
+        before -= 1
+    return before >= 0 and doc[before].lower_ in _DEGREE
 
 
 class InitiativeComponent:
@@ -89,7 +101,8 @@ class InitiativeComponent:
             last_words = {m.end - 1 for m in mentions if m.kind == "dimension"}
             strong = [(s, e) for s, e in strong
                       if s not in last_words
-                      and not (s and doc[s - 1].lower_ in DETERMINERS)]
+                      and not (s and doc[s - 1].lower_ in DETERMINERS)
+                      and not _graded_participle(doc, s)]
         strong_ends = dict(strong)
         weak = analysis.groups.get("weak", ())
         services = [(m.start, m.end) for m in mentions

@@ -64,6 +64,9 @@ CASES = [
     ("Housing was the issue most often raised by the refugees interviewed.", [],
      ["challenge.housing"]),
     ("Many refugees live in overcrowded shelters.", [], ["challenge.housing"]),
+    # a provision verb graded by a degree word is an adjective: nobody pays anyone
+    ("Many refugees end up in low-paid jobs in the hotel sector.", [], []),
+    ("Most migrants hold poorly paid jobs in cleaning.", [], []),
     # a topic after "by" names the actor of a passive, not what is provided
     ("The foundation was set up in 1998 by Turkish business owners.", [], []),
     # passives and nominalisations still describe what is provided
