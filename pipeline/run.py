@@ -92,13 +92,12 @@ def stage_validate_register(ctx: RunContext) -> None:
 
 def stage_ingest(ctx: RunContext) -> None:
     """Ingest the transcripts folder; per-interview warnings stay in `cityqda status`."""
-    from pipeline.ingest.ingest import KEPT_PROBLEMS, ingest_study
+    from pipeline.ingest.ingest import ingest_study
 
     report = ingest_study(ctx.study, ctx.store, keep_all=False,
                           register=ctx.register)  # read once per run
     for outcome in report.outcomes:
-        if outcome.outcome in KEPT_PROBLEMS:
-            ctx.problems.extend(outcome.problems)
+        ctx.problems.extend(outcome.to_act_on())
     counts = report.counts()
     for name, count in counts.items():
         ctx.counts[f"ingest_{name}"] = count

@@ -52,6 +52,9 @@ from pipeline.store.schema import (
 ACTOR = "cityqda"
 IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})
 KEPT_PROBLEMS = frozenset({"failed", "skipped", "duplicate", "missing"})
+# Warnings that ask the user to act: `cityqda run` shows them (other warnings of interviews
+# that went in are left to `cityqda status`).
+NEEDS_ACTION = frozenset({"CQ137"})
 LABELS = {
     "ingested": "ingested", "unchanged": "unchanged", "updated": "updated",
     "new_version": "new version", "duplicate": "duplicate", "renamed": "renamed",
@@ -95,11 +98,20 @@ class FileOutcome:
 
     def slim(self) -> FileOutcome:
         """This outcome without the warnings of an interview that went in (they are in the
-        store and shown by `status`): a report on thousands of files stays small."""
+        store and shown by `status`), but those that ask the user to act: a report on
+        thousands of files stays small."""
         if self.outcome in KEPT_PROBLEMS or not self.problems:
             return self
         return FileOutcome(self.path, self.outcome, self.interview_id, self.version,
-                           self.other, self.segments, self.changes, [], self.warnings)
+                           self.other, self.segments, self.changes, self.to_act_on(),
+                           self.warnings)
+
+    def to_act_on(self) -> list[Problem]:
+        """The problems `cityqda run` shows: all of a file that did not go in, else those
+        asking the user to act (NEEDS_ACTION)."""
+        if self.outcome in KEPT_PROBLEMS:
+            return list(self.problems)
+        return [p for p in self.problems if p.code in NEEDS_ACTION]
 
     @property
     def failed(self) -> bool:
@@ -150,7 +162,7 @@ class IngestReport:
         self.any_failed = self.any_failed or outcome.failed
         if outcome.outcome not in KEPT_PROBLEMS and outcome.warnings:
             self.warned += 1
-        if self.keep_all or outcome.outcome in KEPT_PROBLEMS:
+        if self.keep_all or outcome.outcome in KEPT_PROBLEMS or outcome.to_act_on():
             self.outcomes.append(outcome.slim())
 
     @property

@@ -199,12 +199,15 @@ def test_ingest_new_version_of_a_retired_interview_says_it_stays_out(study, fold
     seen = []  # what `cityqda ingest` prints: the outcome as it happens
     store = open_study_store(study)
     try:
-        ingest_study(study, store, on_file=seen.append)
+        report = ingest_study(study, store, on_file=seen.append, keep_all=False)
     finally:
         store.close()
     assert [(o.path, o.outcome) for o in seen] == [("transcripts/LIS-PM-01.docx",
                                                     "new_version")]
     assert ("CQ137" in [p.code for p in seen[0].problems]) == retired
+    # what `cityqda run` shows (it keeps only outcomes with problems to act on)
+    assert [p.code for o in report.outcomes for p in o.to_act_on()] == (
+        ["CQ137"] if retired else [])
     assert query(study, select(interviews.c.status)) == [
         ("retired" if retired else "active",)]
 
