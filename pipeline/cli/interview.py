@@ -59,10 +59,12 @@ def set_command(obj, interview, field, value, clear, by):
 @click.option("--purge", is_flag=True,
               help="Also remove its text, notes and metadata (withdrawn consent); the audit "
                    "log keeps anonymous events. Cannot be undone.")
+@click.option("--yes", is_flag=True,
+              help="Purge without asking first (scripts); otherwise --purge asks.")
 @click.option("--by", help="Coder id recorded in the audit log.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.pass_obj
-def retire_command(obj, interview, reason, undo, purge, by, as_json):
+def retire_command(obj, interview, reason, undo, purge, yes, by, as_json):
     """Retire INTERVIEW (file name, path or id): it leaves exports and tables, nothing is
     deleted, and --undo brings it back."""
     from pipeline.ingest.interviews import retire
@@ -71,6 +73,9 @@ def retire_command(obj, interview, reason, undo, purge, by, as_json):
     if undo and purge:
         raise click.UsageError("--undo and --purge exclude each other")
     study = obj.study()
+    if purge and not yes:  # nothing else in cityqda deletes what people wrote
+        click.confirm(f"Remove the text, notes and metadata of interview {interview} for "
+                      "good (it cannot be undone)?", abort=True, err=True)
     store = open_study_store(study)
     try:
         result = retire(study, store, interview, reason=reason, undo=undo, purge=purge,

@@ -66,8 +66,13 @@ def test_interview_cli_retire_undo_purge(runner, study_dir):
     assert invoke(runner, study_dir, "export", "segments").stdout == ""
     assert invoke(runner, study_dir, "interview", "retire", "1", "--undo").exit_code == 0
     assert invoke(runner, study_dir, "export", "segments").stdout != ""
+    for answer in ("n\n", ""):  # declined, or no answer (a script without --yes)
+        kept = runner.invoke(main, ["--project", str(study_dir), "interview", "retire", "1",
+                                    "--purge", "--reason", "consent withdrawn"], input=answer)
+        assert kept.exit_code == 1 and "for good" in kept.stderr
+        assert status(runner, study_dir)["interviews"][0]["purged"] is False
     purged = invoke(runner, study_dir, "interview", "retire", "1", "--purge", "--reason",
-                    "consent withdrawn", "--json")
+                    "consent withdrawn", "--yes", "--json")
     assert json.loads(purged.stdout) == {"interview_id": 1, "status": "retired",
                                          "purged": True}
     entry = status(runner, study_dir)["interviews"][0]
