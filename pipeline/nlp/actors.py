@@ -1148,7 +1148,8 @@ class ActorRecognizer:
         if acronym and strip_accents(view.text(start)).replace(".", "").upper() in \
                 cues.acronym_stop:
             return None
-        suffix = self._company_suffix(view, start, end)
+        suffix = self._company_suffix(view, start, end) and not self._kind_ending(
+            kinds, end)
         described = self._descriptors(view, start, end)
         role = self._role(view, start)
         if role is None:
@@ -1285,6 +1286,13 @@ class ActorRecognizer:
                 break
         inside = [h for h in heads if h[0] < limit]
         return inside[-1] if inside else None
+
+    @staticmethod
+    def _kind_ending(kinds, end: int) -> bool:
+        """A suffix word inside the phrase of another kind of body ("Skill Development
+        Corporation", "Municipal Corporation", "Charitable Group") names no company."""
+        return any(e == end and e - s > 1 and k.role == "head" and k.category != "business"
+                   for s, e, k in kinds)
 
     def _company_suffix(self, view, start, end) -> bool:
         if end - start >= 2 and view.folded(end - 1).rstrip(".") in self.m.suffix_words:

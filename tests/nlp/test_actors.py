@@ -669,3 +669,25 @@ def test_actors_region_after_a_preposition_of_place_is_no_body(tagger):
 ])
 def test_actors_tenth_session_name_cues(tagger, text, name, category):
     assert actor(tagger.tag(text), name)["category"] == category
+
+
+@pytest.mark.parametrize("text, name, category", [
+    # a company ending inside a public body's phrase names no company
+    ("The Tarvik Skill Development Corporation trains welders.",
+     "Tarvik Skill Development Corporation", "practitioner"),
+    ("The Velmor Overseas Employment Corporation certifies workers.",
+     "Velmor Overseas Employment Corporation", "practitioner"),
+    ("The Tarvik Municipal Corporation runs night shelters.", "Tarvik Municipal Corporation",
+     "policy_maker"),
+    ("Tarvik Trading Corporation hires welders.", "Tarvik Trading Corporation", "business"),
+    ("Velmor Charitable Group and the city council house refugees.", "Velmor Charitable Group",
+     "civil_society"),
+    ("The city council works with Tarvik d'Asile Velmor on housing.", "Tarvik d'Asile Velmor",
+     "civil_society"),
+    ("The CPAS of Tarvik relies on the Red Cross for clothing.", "CPAS of Tarvik",
+     "practitioner"),
+    ("Velmorfa, a family compensation fund, places migrants in jobs.", "Velmorfa",
+     "civil_society"),
+])
+def test_actors_eleventh_session_name_cues(tagger, text, name, category):
+    assert actor(tagger.tag(text), name)["category"] == category
