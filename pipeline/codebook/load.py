@@ -124,7 +124,7 @@ def build_codebook(data: dict, sha256: str = "", source: str = "") -> Codebook:
         clause_starters=tuple(ctx.get("clause_starters", ())),
         strong_markers=tuple(ctx["markers"]["strong"]),
         weak_markers=tuple(ctx["markers"]["weak"]), problem=tuple(ctx["problem"]),
-        actors=tuple(ctx["actors"]))
+        actors=tuple(ctx["actors"]), recipients=tuple(ctx.get("recipients", ())))
     lemmatizer = data.get("lemmatizer") or {}
     return Codebook(
         id=data["id"], title=" ".join(data["title"].split()), version=data["version"],

@@ -99,6 +99,7 @@ class ContextConfig:
     weak_markers: tuple[str, ...]
     problem: tuple[str, ...]
     actors: tuple[str, ...]
+    recipients: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,8 @@ def _phrase_lists(data: dict):
     for i, cue in _ids(context.get("cues") if isinstance(context.get("cues"), list) else []):
         if isinstance(cue.get("phrases"), list):
             yield ["context", "cues", i, "phrases"], cue["phrases"]
-    for key in ("terminators", "stops", "clause_starters", "problem", "actors"):
+    for key in ("terminators", "stops", "clause_starters", "problem", "actors",
+                "recipients"):
         if isinstance(context.get(key), list):
             yield ["context", key], context[key]
     markers = context.get("markers") if isinstance(context.get("markers"), dict) else {}

@@ -85,6 +85,7 @@ class CompiledCodebook:
     starter_norms: frozenset = frozenset()  # NORM hashes of words that start a clause
     strong_first_norms: frozenset = frozenset()  # NORM hashes of provision verbs (first word)
     actor_norms: frozenset = frozenset()  # NORM hashes of words naming an actor
+    recipient_norms: frozenset = frozenset()  # NORM hashes of words naming who is served
 
     @staticmethod
     def groups(doc) -> tuple[dict[str, list[tuple[int, int]]], list[tuple[int, int, str]]]:
@@ -143,4 +144,5 @@ def compile_codebook(codebook: Codebook, nlp, ruler) -> CompiledCodebook:
         cues={cue.id: cue for cue in context.cues},
         starter_norms=norms([p for p in context.clause_starters if " " not in p.strip()], 0),
         strong_first_norms=norms(context.strong_markers, 0),
-        actor_norms=norms(context.actors, -1))
+        actor_norms=norms(context.actors, -1),
+        recipient_norms=norms(context.recipients, 0))

@@ -28,6 +28,9 @@ AIM_VERBS = frozenset({"avoid", "avoiding", "prevent", "preventing", "reduce", "
                        "tackle", "tackling", "combat", "combating", "combatting"})
 # Words before such a verb that make it an aim: a purpose "to", a topic "on"/"about", or a
 # gerund listed among an activity's contents ("budgeting, savings and avoiding ...").
+# Endings of adjectives ("isolated", "vulnerable", "homeless", "precarious") that, before a
+# word naming people, say who a service is for.
+RECIPIENT_ADJECTIVE_ENDINGS = ("ed", "able", "ible", "less", "ous")
 AIM_LEADS = frozenset({"to", "on", "about", "against", "for", "in"})
 AIM_LIST_LEADS = frozenset({"and", "or", ","})
 # Words that join modifiers sharing one noun ("legal and psychological support").
@@ -75,6 +78,7 @@ class ContextComponent:
         self.starter_norms = compiled.starter_norms
         self.strong_first = compiled.strong_first_norms
         self.actor_norms = compiled.actor_norms
+        self.recipient_norms = compiled.recipient_norms
         self.consuming = {p.id for p in compiled.patterns.values() if p.consumes_cues}
         self.pattern_cues = {p.id: p.cue for p in compiled.patterns.values() if p.cue}
         self._codes: dict[int, tuple[str, str, str, tuple]] = {}
@@ -190,8 +194,23 @@ class ContextComponent:
                 continue
             if start and self._is_aim(doc, start):
                 continue
+            if self._describes_recipients(doc, start):
+                continue
             problem_starts.append(start)
         return problem_starts
+
+    def _describes_recipients(self, doc, start: int) -> bool:
+        """Whether the problem word at `start` is an adjective saying who is served
+        ("isolated refugee families", "vulnerable Syrian women"), not a difficulty."""
+        if not doc[start].lower_.endswith(RECIPIENT_ADJECTIVE_ENDINGS):
+            return False
+        recipients = self.recipient_norms
+        for token in doc[start + 1:start + 4]:
+            if token.norm in recipients:
+                return True
+            if not (token.is_title or token.text == "-"):
+                return False
+        return False
 
     @staticmethod
     def _is_aim(doc, start: int) -> bool:

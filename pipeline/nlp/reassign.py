@@ -19,6 +19,7 @@ LONGEST_MATCH = "longest_match"
 
 # Words allowed between a venue preposition and the venue ("at the city's adult ... centre").
 _VENUE_SKIP = frozenset({"the", "a", "an", "its", "their", "his", "her", "our", "'s", "'"})
+_PREPOSITIONS = frozenset({"of", "to", "for", "with", "in", "on", "at", "from", "by"})
 
 
 def drop_contained(mentions: list[Mention]) -> tuple[list[Mention], list[Mention]]:
@@ -151,10 +152,14 @@ class ReassignComponent:
             return token.is_title or token.is_upper or token.lower_ in connectors
 
         def in_name(mention):
-            if mention.end in head_starts:  # "the education secretariat"
+            # a phrase with a preposition inside ("a working group of refugees") is a whole
+            # noun phrase, never the modifier of a head after it
+            modifier = not any(t.lower_ in _PREPOSITIONS for t in doc[mention.start:mention.end])
+            if modifier and mention.end in head_starts:  # "the education secretariat"
                 return True
             i = mention.end
-            if i + 2 in head_starts and i + 1 < len(doc) and doc[i].lower_ in ("and", ","):
+            if (modifier and i + 2 in head_starts and i + 1 < len(doc)
+                    and doc[i].lower_ in ("and", ",")):
                 return True  # "the housing and employment departments"
             i = mention.start - (mention.start > 0 and doc[mention.start - 1].lower_ == "the")
             if i >= 2 and doc[i - 1].lower_ in ("for", "of") and i - 1 in head_ends:

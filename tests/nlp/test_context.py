@@ -211,3 +211,14 @@ def test_context_dimensions_of_refusals_permissions_and_held_documents(tagger, t
 def test_context_dimensions_of_passives_documents_needs_and_entitlements(tagger, text,
                                                                         dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
+
+
+@pytest.mark.parametrize("text, dimensions", [
+    # a problem adjective before the people served says whom a service is for
+    ("A volunteer service drives isolated refugee families to medical appointments.",
+     ["social"]),
+    # not before people: a difficulty, so a named service alone does not count
+    ("Refugee families are isolated and drive to medical appointments.", []),
+])
+def test_context_problem_adjective_naming_whom_a_service_is_for(tagger, text, dimensions):
+    assert tagger.tag(text)["dimensions"] == dimensions

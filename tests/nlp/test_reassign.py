@@ -164,6 +164,9 @@ def test_reassign_longest_match_wins(tagger):
 @pytest.mark.parametrize("text, dimensions", [
     ("The councillor for social services opened the new library.", []),
     ("The councillor for housing opened the exhibition.", ["cultural_religious"]),
+    # a whole noun phrase before "and ... associations" is no part of a name
+    ("The plan was written with a working group of refugees and migrant associations.",
+     ["political"]),
 ])
 def test_reassign_lower_case_title_or_department_names_an_actor(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
