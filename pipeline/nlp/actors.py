@@ -1501,7 +1501,7 @@ class ActorRecognizer:
                         found = "object"
                         continue
                     return True
-        return found
+        return found or workplace_after(view, start)
 
     def _listed_with(self, view: DocView, start: int, known, end: int | None = None) -> bool:
         """Listed after an actor in a sentence with a partnership cue ("co-funded by the
@@ -1515,10 +1515,11 @@ class ActorRecognizer:
             k -= 1
         if k <= sent_start or not (view.folded(k) in ("and", "&") or view.shape[k] == COMMA):
             return False
-        if not any(a.end == k and not a.generic for a in known):
+        first = [a for a in known if a.end == k and not a.generic]
+        if not first:
             return False
         sent_end = view.sentence_bounds(int(view.sent[start]))[1]
-        if view.in_group("pcue", sent_start, sent_end):
+        if view.in_group("pcue", sent_start, sent_end) or workplace_after(view, first[0].start):
             return True
         if end is None or view.folded(k) not in ("and", "&"):
             return False
@@ -2005,6 +2006,17 @@ PREPOSITIONS = frozenset({"with", "by", "from", "to", "of", "for", "at", "in", "
                           "through", "besides", "between", "among", "into", "towards", "via",
                           "about", "near", "like", "than", "without", "beside", "after",
                           "before", "during"})
+
+
+_JOB_NOUNS = frozenset({"job", "jobs", "placement", "placements", "internship", "internships",
+                        "traineeship", "traineeships", "apprenticeship", "apprenticeships",
+                        "work", "employment", "positions", "posts", "shifts"})
+
+
+def workplace_after(view: DocView, start: int) -> bool:
+    """ "jobs at X", "placements at the X plant": X is an employer, even a bare name."""
+    k = start - 1 - (start > 0 and view.folded(start - 1) == "the")
+    return k > 0 and view.folded(k) == "at" and view.folded(k - 1) in _JOB_NOUNS
 
 
 def after_preposition(view: DocView, start: int, words=PREPOSITIONS) -> bool:

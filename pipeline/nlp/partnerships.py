@@ -41,6 +41,7 @@ from pipeline.nlp.actors import (
     ActorMention,
     DocView,
     after_preposition,
+    workplace_after,
 )
 from pipeline.nlp.initiatives import but_clause_end, status_cues_in, year_ended
 
@@ -367,7 +368,8 @@ class PartnershipRecognizer:
                 return None
             if view.folded(k) == "with" and view.folded(k + 1) in ("them", "us"):
                 return k  # "places students with them": whom, _one decides
-            if view.folded(k) in ("through", "from"):
+            if view.folded(k) in ("through", "from") or (
+                    view.folded(k) == "at" and workplace_after(view, k + 1)):
                 j = k + 1 + (view.folded(k + 1) == "the")
                 partner = view.actor_at(j)
                 named = partner is not None and partner.start == j and not partner.generic

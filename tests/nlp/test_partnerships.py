@@ -516,3 +516,13 @@ def test_partnerships_a_school_named_by_its_kind_is_no_earlier_registry_body(tag
                         "the AMS and would like a similar arrangement with the vocational school.")
     assert sorted(sorted(p["parties"]) for p in result["partnerships"]) == [
         ["AMS", "Velmor Hotel KG"], ["Velmor Hotel KG", "vocational school"]]
+
+
+@pytest.mark.parametrize("text, parties", [
+    # bare names after "jobs at" are employers the placing body works with
+    ("The Tarvik Employment Office places newcomers in jobs at Velmor and Kessbrand.",
+     [{"Tarvik Employment Office", "Velmor", "Kessbrand"}]),
+    ("The Tarvik Employment Office places newcomers in jobs at the city library.", []),
+])
+def test_partnerships_eleventh_session_workplaces(tagger, text, parties):
+    assert [set(p["parties"]) for p in tagger.tag(text)["partnerships"]] == parties
