@@ -688,6 +688,10 @@ def test_actors_tenth_session_name_cues(tagger, text, name, category):
      "practitioner"),
     ("Velmorfa, a family compensation fund, places migrants in jobs.", "Velmorfa",
      "civil_society"),
+    ("The Tarvik Hoteliers Association pays the interpreters.", "Tarvik Hoteliers Association",
+     "business"),
+    ("The city council and Velmor Third Sector Interface resettle families.",
+     "Velmor Third Sector Interface", "civil_society"),
 ])
 def test_actors_eleventh_session_name_cues(tagger, text, name, category):
     assert actor(tagger.tag(text), name)["category"] == category
