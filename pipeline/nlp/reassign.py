@@ -19,6 +19,10 @@ LONGEST_MATCH = "longest_match"
 
 # Words allowed between a venue preposition and the venue ("at the city's adult ... centre").
 _VENUE_SKIP = frozenset({"the", "a", "an", "its", "their", "his", "her", "our", "'s", "'"})
+# How many words a placing verb may stand before a venue preposition ("placed 200 asylum
+# seekers in ...").
+VENUE_VERB_REACH = 6
+# Prepositions that make a match a whole noun phrase, not a modifier of a following name.
 _PREPOSITIONS = frozenset({"of", "to", "for", "with", "in", "on", "at", "from", "by"})
 
 
@@ -188,7 +192,11 @@ class ReassignComponent:
     def _venue(self, doc, mentions, rule, analysis):
         heads = analysis.groups[f"rule:{rule.id}:heads"]
         places = {s for s, _ in heads} | {e for _, e in heads}
-        before_ends = {e for _, e in analysis.groups[f"rule:{rule.id}:before"]}
+        before = analysis.groups[f"rule:{rule.id}:before"]
+        before_ends = {e: s for s, e in before}
+        # a verb that puts people in the place makes it what is provided ("placed 200 asylum
+        # seekers in reception centres"), not where something else happens
+        unless_starts = [s for s, _ in analysis.groups.get(f"rule:{rule.id}:unless", ())]
 
         def is_venue(mention):
             # "at the (city's) (adult) ... centre": a venue preposition shortly before
@@ -197,7 +205,8 @@ class ReassignComponent:
             for i in range(max(0, mention.start - 4), mention.start + 1):
                 if i in before_ends and all(doc[j].is_alpha or doc[j].lower_ in _VENUE_SKIP
                                             for j in range(i, mention.start)):
-                    return True
+                    cue = before_ends[i]
+                    return not any(cue - VENUE_VERB_REACH <= s < cue for s in unless_starts)
             return False
 
         return self._filter(mentions, rule, analysis, is_venue)

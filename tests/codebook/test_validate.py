@@ -98,10 +98,10 @@ BROKEN = {
     "split without unless": (
         ('    context: ["language"]\n', '    context: ["language"]\n    split: true\n'),
         "CQ202", "rules[0]", "'unless' is required here"),
-    "unless on a rule that does not move": (
+    "unless on a rule that neither moves nor names a venue": (
         ('    phrases: ["legal obligation"]\n',
          '    phrases: ["legal obligation"]\n    unless: ["duty"]\n'),
-        "CQ202", "rules[1].type", "'reassign' was expected"),
+        "CQ202", "rules[1].type", "is not one of ['reassign', 'venue']"),
     "unless phrase with unbalanced braces": (
         ('    context: ["language"]\n', '    context: ["language"]\n    unless: ["{school"]\n'),
         "CQ205", "rules[0].unless[0]", "unbalanced braces"),

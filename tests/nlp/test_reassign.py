@@ -176,3 +176,13 @@ def test_reassign_a_passive_participle_is_not_the_service_acting(tagger):
     result = tagger.tag("Learning centres run by NGOs teach stateless children.")
     assert result["dimensions"] == ["social"]
     assert coding(result, "Learning centres")["code"] == "social.education"
+
+
+@pytest.mark.parametrize("text, dimensions", [
+    # people placed in a centre: the centre is what is provided
+    ("The prefecture has placed 200 asylum seekers in reception centres.", ["social"]),
+    # a centre where something else takes place is only its venue
+    ("Arabic classes take place in reception centres.", ["cultural_religious"]),
+])
+def test_reassign_venue_where_people_are_placed_is_provided(tagger, text, dimensions):
+    assert tagger.tag(text)["dimensions"] == dimensions
