@@ -103,7 +103,7 @@ def test_run_purge_removes_an_interviews_words_from_its_codings(runner, sample_c
     conn.close()
     assert quoted > 0
     result = runner.invoke(main, ["--project", str(sample_copy), "interview", "retire", path,
-                                  "--reason", "consent withdrawn", "--purge"])
+                                  "--reason", "consent withdrawn", "--purge", "--yes"])
     assert result.exit_code == 0, result.stderr
     conn = sqlite3.connect(sample_copy / "cityqda.sqlite")
     left = conn.execute("SELECT COUNT(*) FROM codings WHERE interview_id = ? AND "
