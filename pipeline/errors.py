@@ -92,9 +92,8 @@ _define("CQ010", "Store from a newer cityqda",
 _define("CQ011", "Store cannot be opened",
         "{path}: {problem}",
         "Check the file is a cityqda store and not in use by a program that locks it. If it "
-        "is damaged: with no cityqda command running, copy the latest `cityqda backup` file "
-        "over it and delete the -wal and -shm files beside it (they belong to the damaged "
-        "store and would be replayed into the copy).")
+        "is damaged, put the latest backup back with `cityqda restore backups/<file>.sqlite` "
+        "(it saves the damaged store first).")
 _define("CQ012", "Store is busy",
         "{path} is locked by another cityqda process: {problem}",
         "Wait for the other command to finish, then run this one again; nothing was changed.")
@@ -109,6 +108,17 @@ _define("CQ015", "Cannot write the backup",
 _define("CQ014", "Not a store backup",
         "{path} is not a cityqda store: {problem}",
         "Pass a file written by `cityqda backup`.")
+_define("CQ016", "Store in use",
+        "{path} is open in another cityqda command, so it cannot be replaced now",
+        "Wait for the other command (a run, an import, a status...) to finish, or stop it, "
+        "then restore again; nothing was changed.")
+_define("CQ017", "Backup is damaged",
+        "{path} fails SQLite's integrity check: {problem}",
+        "Restore an older backup from backups/ instead; nothing was changed.")
+_define("CQ018", "Backup from another study",
+        "{path} is a store of {found!r}, not of this study ({expected!r})",
+        "Restore a backup of this study (they are in its backups/ folder). If you renamed the "
+        "study in cityqda.toml since the backup was made, pass --force; nothing was changed.")
 _warning("CQ050", "Store in a synchronised or network folder",
          "{path} lies in {kind}; SQLite stores can be corrupted when a sync client or network "
          "share copies them while they are written",

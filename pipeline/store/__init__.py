@@ -33,6 +33,7 @@ class Store:
     def __init__(self, path: Path, engine: Engine):
         self.path = path
         self.engine = engine
+        self.lock = None  # the study's shared lock (pipeline.store.lock), set by open_study_store
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -60,6 +61,9 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def in_forked_worker(self) -> None:
         """First thing in a forked worker: leave the parent's pooled connections alone (the
@@ -155,8 +159,39 @@ def open_store(path: str | Path, *, warn_location: bool = True) -> Store:
     return store
 
 
+STUDY_KEY = "study"  # store_meta: the name of the study the store belongs to
+
+
 def open_study_store(study) -> Store:
-    return open_store(study.store_path)
+    """The study's store, holding the study's shared lock until `close()` (so `restore` never
+    replaces it under a running command), and recording the study's name in the store the
+    first time (so a backup of another study's store can be told apart)."""
+    from pipeline.store import lock as study_lock
+
+    try:
+        held = study_lock.shared(study.store_path)
+    except study_lock.LockHeld as exc:
+        raise CityQDAError("CQ012", path=str(study.store_path),
+                           problem="`cityqda restore` is replacing it") from exc
+    try:
+        store = open_store(study.store_path)
+    except BaseException:
+        held.release()
+        raise
+    store.lock = held
+    try:
+        with store.read() as conn:
+            recorded = conn.execute(select(store_meta.c.value)
+                                    .where(store_meta.c.key == STUDY_KEY)).scalar()
+        if recorded is None:
+            with store.write() as conn:
+                if conn.execute(select(store_meta.c.value)
+                                .where(store_meta.c.key == STUDY_KEY)).scalar() is None:
+                    conn.execute(store_meta.insert().values(key=STUDY_KEY, value=study.name))
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 def default_backup_target(study_root: Path) -> Path:
