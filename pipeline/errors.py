@@ -816,6 +816,11 @@ _define("CQ933", "Register column repeated",
 _define("CQ934", "Register format not supported",
         "{path} is neither an Excel workbook (.xlsx, .xlsm) nor a CSV file (.csv)",
         "Save the register as .xlsx or as CSV UTF-8 (.csv).")
+_define("CQ935", "Formula without a saved value",
+        "cell {cell} ({name}) holds the formula ={formula} but no value: the workbook was "
+        "written by a program that does not compute formulas, so the cell reads as empty",
+        "Open the register in Excel or LibreOffice and save it (that stores every formula's "
+        "value), or type the value in; then run again.")
 _warning("CQ950", "Guide id differs from its file name",
          "guide id {guide!r} is in a file named {name!r}",
          "Name guide files after their id (e.g. {guide}.yaml) so they are easy to find.")
@@ -854,6 +859,11 @@ _warning("CQ960", "No cities sheet",
          "List each city (city, country, code, aliases) in a sheet named 'cities', as the "
          "register of a fresh `cityqda init` study has, or for a CSV register in a cities.csv "
          "beside it.")
+_warning("CQ961", "Formula without a saved value in an optional column",
+         "cell {cell} ({name}) holds the formula ={formula} but no value, so it was read as "
+         "empty",
+         "Open the register in Excel or LibreOffice and save it (that stores every formula's "
+         "value), or type the value in.")
 _warning("CQ957", "Country differs from the cities sheet",
          "country {value!r} differs from {expected!r} in the cities sheet",
          "Correct the country on this row or in the cities sheet.")

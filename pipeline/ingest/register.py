@@ -51,6 +51,9 @@ CSV_SUFFIXES = (".csv",)
 
 # Header wordings accepted besides the exact column names (after case/space folding).
 _HEADER_ALIASES = REGISTER_SCHEMA["x-header-aliases"]
+# A formula with no saved value in these columns fails the register (CQ935); elsewhere it
+# is a warning (CQ961): the columns that decide which interview a row is and how it counts.
+_FORMULA_ERRORS = (*REQUIRED_COLUMNS, "transcript_file", "country", "pseudonym")
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,87 @@ def _read_xlsx(path: Path) -> dict[str, list[list]]:
     finally:
         workbook.close()
     return sheets
+
+
+_SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+def _cell_position(ref: str) -> tuple[int, int] | None:
+    """'C12' -> (12, 3): sheet row and column, both from 1."""
+    found = re.fullmatch(r"([A-Z]{1,3})([0-9]+)", ref or "")
+    if not found:
+        return None
+    column = 0
+    for letter in found.group(1):
+        column = column * 26 + ord(letter) - 64
+    return int(found.group(2)), column
+
+
+def _uncached_formulas(path: Path) -> dict[str, dict[tuple[int, int], str]]:
+    """Per sheet name, the cells holding a formula with no saved value, as (row, column)
+    -> formula. A workbook written by a script (openpyxl, pandas) and never opened in a
+    spreadsheet program has no values for its formulas: every reader sees them empty.
+    A formula whose saved value is the empty text (t="str") is not one of them."""
+    import zipfile
+    from xml.etree import ElementTree
+
+    found: dict[str, dict[tuple[int, int], str]] = {}
+    try:
+        with zipfile.ZipFile(path) as package:
+            names = set(package.namelist())
+            book = ElementTree.fromstring(package.read("xl/workbook.xml"))
+            rels = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+            targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iter(
+                f"{_PKG_REL_NS}Relationship")}
+            for sheet in book.iter(f"{_SHEET_NS}sheet"):
+                target = targets.get(sheet.get(f"{_REL_NS}id"), "")
+                part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+                if part not in names:
+                    continue
+                with package.open(part) as handle:
+                    if b"<f" not in handle.read():  # most registers: no formula at all
+                        continue
+                cells: dict[tuple[int, int], str] = {}
+                with package.open(part) as handle:
+                    for _event, element in ElementTree.iterparse(handle):
+                        if element.tag != f"{_SHEET_NS}c":
+                            continue
+                        formula = element.find(f"{_SHEET_NS}f")
+                        if formula is not None:
+                            value = element.find(f"{_SHEET_NS}v")
+                            empty = value is None or not (value.text or "")
+                            if empty and element.get("t") not in ("str", "inlineStr"):
+                                position = _cell_position(element.get("r", ""))
+                                if position is not None:
+                                    cells[position] = formula.text or "(shared formula)"
+                        element.clear()
+                if cells:
+                    found[sheet.get("name", "")] = cells
+    except (OSError, KeyError, zipfile.BadZipFile, ElementTree.ParseError):
+        return {}  # calamine has read it already; its problems are reported there
+    return found
+
+
+def _formula_problems(table: _Table, cells: dict[tuple[int, int], str],
+                      errors: tuple[str, ...]) -> list[Problem]:
+    """CQ935 (a column in `errors`) or CQ961 for each formula cell with no saved value."""
+    names = {index + 1: name for name, index in table.columns.items()}
+    problems = []
+    for (row, column), formula in sorted(cells.items()):
+        if row < table.header_row:
+            continue
+        name = names.get(column)
+        if row == table.header_row:
+            name, code = "header", "CQ935"
+        else:
+            code = "CQ935" if name in errors else "CQ961"
+        problems.append(Problem(code, {
+            "cell": f"{column_letter(column)}{row}", "formula": formula,
+            "name": name or f"column {column_letter(column)}"},
+            file=table.file, sheet=table.sheet, row=row, column=name))
+    return problems
 
 
 def _read_csv(path: Path) -> list[list]:
@@ -668,6 +752,13 @@ def _read_register(path: Path, vocabularies: dict, transcripts_dir: Path | None
                 problems.append(Problem("CQ960", {
                     "what": f"no sheet named '{CITIES_SHEET}' (the workbook has: "
                             f"{', '.join(sheets)})"}, file=file))
+            formulas = _uncached_formulas(path)
+            if formulas:
+                problems.extend(_formula_problems(
+                    register_table, formulas.get(register_name, {}), _FORMULA_ERRORS))
+                if cities_table is not None:
+                    problems.extend(_formula_problems(
+                        cities_table, formulas.get(cities_name, {}), CITY_COLUMNS))
         elif suffix in CSV_SUFFIXES:
             register_table = _Table(_read_csv(path), file, None, problems, is_csv=True)
             cities_path = path.with_name(CITIES_CSV_NAME)

@@ -140,3 +140,73 @@ def test_register_cli_checks_the_study_transcripts(runner, study_dir):
     result = invoke(runner, "--project", study_dir, "register", "validate", "--json")
     assert result.exit_code == 0
     assert [p["code"] for p in json.loads(result.stdout)["problems"]] == ["CQ955", "CQ956"]
+
+
+def _with_saved_values(path):
+    """The workbook as a spreadsheet program saves it: every formula keeps its value."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as package:
+        parts = {name: package.read(name) for name in package.namelist()}
+    for name in parts:
+        if name.startswith("xl/worksheets/"):
+            parts[name] = re.sub(rb'<c r="([A-Z]+[0-9]+)"><f>([^<]*)</f><v></v></c>',
+                                 rb'<c r="\1" t="str"><f>\2</f><v>Skype</v></c>', parts[name])
+    with zipfile.ZipFile(path, "w") as package:
+        for name, data in parts.items():
+            package.writestr(name, data)
+
+
+@pytest.mark.parametrize("column, formula, code, exit_code", [
+    ("category", '=IF(1=1,"policy maker","company")', "CQ935", 1),
+    ("transcript_file", '="LIS-PM-"&"01.docx"', "CQ935", 1),
+    ("mode", '=LOWER("SKYPE")', "CQ961", 0),
+])
+def test_register_cli_formula_without_saved_value_is_named(runner, tmp_path, column, formula,
+                                                           code, exit_code):
+    path = workbook(tmp_path / "register.xlsx", [with_value(column, formula)])
+    letter = "ABCDEFGH"[HEADER.index(column)]
+
+    result = invoke(runner, "--project", tmp_path, "register", "validate", path)
+
+    assert result.exit_code == exit_code, result.stderr
+    assert f"{code}: {path}, sheet register, row 2, column {column}: cell {letter}2" \
+        in result.stderr
+    assert "Excel or LibreOffice" in result.stderr
+
+
+def test_register_cli_formula_row_is_not_silently_dropped(runner, tmp_path):
+    """A row made only of formulas reads as no row at all without the check."""
+    formulas = ['="1"', '="Lisbon"', '="Portugal"', '="policy maker"', '="interviewed"',
+                '="LIS-PM-02.docx"', '="2013-06-03"', '="Skype"']
+    path = workbook(tmp_path / "register.xlsx", [GOOD, formulas])
+
+    result = invoke(runner, "--project", tmp_path, "register", "validate", path)
+
+    assert result.exit_code == 1
+    assert result.stderr.count("error CQ935") == 6  # round, city, country, category, ...
+    assert "row 3, column city: cell B3" in result.stderr
+
+
+def test_register_cli_formula_in_cities_sheet_is_named(runner, tmp_path):
+    path = workbook(tmp_path / "register.xlsx", [GOOD])
+    book = openpyxl.load_workbook(path)
+    book["cities"]["C2"] = '=UPPER("lis")'
+    book.save(path)
+
+    result = invoke(runner, "--project", tmp_path, "register", "validate", path)
+
+    assert result.exit_code == 1
+    assert "error CQ935: " in result.stderr and "sheet cities, row 2, column code" \
+        in result.stderr
+
+
+def test_register_cli_formula_with_saved_value_is_read(runner, tmp_path):
+    path = workbook(tmp_path / "register.xlsx", [with_value("mode", '=LOWER("SKYPE")')])
+    _with_saved_values(path)
+
+    result = invoke(runner, "--project", tmp_path, "register", "validate", path)
+
+    assert result.exit_code == 0, result.stderr
+    assert "CQ935" not in result.stderr and "CQ961" not in result.stderr
