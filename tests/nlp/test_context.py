@@ -17,6 +17,17 @@ CASES = [
     ("Legal aid is not available in the suburbs.", "Legal aid", {"negated"}, False),
     ("The job fair was cancelled last year.", "job fair", {"negated"}, False),
     ("The region no longer funds the shelter.", "shelter", {"negated"}, False),
+    # a service said to have no programme or staff is absent, before "no" as after it
+    ("The municipal welfare office has no programme for unaccompanied children.",
+     "welfare office", {"negated"}, False),
+    ("The job centre has no counsellor trained to assess foreign diplomas.", "job centre",
+     {"negated"}, False),
+    ("The job centre has no counsellor trained to assess foreign diplomas.",
+     "assess foreign diplomas", {"negated"}, False),
+    ("Since the closure of the clinic, refugees have nowhere to turn for psychosocial support.",
+     "psychosocial support", {"negated"}, False),
+    # ... but not a service for people who have nothing
+    ("The food bank gives parcels to families who have no income.", "food bank", set(), True),
     # pseudo-negation
     ("The NGO not only runs a shelter but also offers legal aid.", "shelter", set(), True),
     ("A few NGOs offer Arabic classes.", "Arabic classes", set(), True),
