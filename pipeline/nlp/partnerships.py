@@ -63,6 +63,22 @@ _PUBLIC_MONEY_WORDS = frozenset({
     "funds", "finances", "subsidises", "subsidizes", "co-finances", "co-funds"})
 _PAIR_NOUNS = frozenset({"organisations", "organizations", "bodies", "partners", "institutions",
                          "agencies", "groups", "ngos", "charities", "entities"})
+# The people and parts of an activity a later clause may point back at ("selects the
+# trainees", "pays for the teaching materials", "the centre's graduates").
+_TIE_NOUNS = frozenset({
+    "trainees", "participants", "graduates", "students", "users", "clients", "residents",
+    "learners", "pupils", "beneficiaries", "interns", "apprentices", "teachers", "trainers",
+    "tutors", "mentors", "coaches", "interpreters", "caseworkers", "course", "courses",
+    "classes", "lessons", "programme", "program", "scheme", "project", "centre", "center",
+    "desk", "office", "clinic", "shelter", "hub", "unit", "training", "traineeship",
+    "workshops", "scholarships", "materials", "textbooks", "equipment", "land", "vouchers",
+    "salaries", "wages", "microloans"})
+_ACTIVITY_NOUNS = frozenset({
+    "centre", "center", "clinic", "office", "service", "course", "programme", "program",
+    "scheme", "shelter", "hub", "desk", "unit", "project", "school", "club", "camp"})
+_SUBJECT_PRONOUNS = ("they", "we", "it", "he", "she", "who", "that", "which")
+_OWNED_UNITS = frozenset({"social", "fund", "foundation", "local", "branch", "office", "plant",
+                          "csr", "team"})
 
 
 def _adverbial(view: DocView, mention) -> bool:
@@ -186,6 +202,104 @@ def _aside_before(view: DocView, i: int) -> int | None:
     return k - 1
 
 
+def _clause_openings(view: DocView, start: int) -> list[int]:
+    """Where the clauses after `start` open, to the end of the next sentence: after ";",
+    ", and", "and that", and at the next sentence's start."""
+    if start >= view.length:
+        return []
+    sentence = int(view.sent[start])
+    sent_end = view.sentence_bounds(sentence)[1]
+    openings = []
+    for k in range(start, sent_end - 1):
+        word = view.folded(k)
+        if word == ";" or (view.shape[k] == COMMA and view.folded(k + 1) == "and"):
+            openings.append(k + 1 + (word != ";"))
+        elif word == "and" and view.folded(k + 1) == "that" and view.shape[k - 1] != COMMA:
+            openings.append(k + 1)
+    if sentence + 1 < len(view.sentence_starts):
+        openings.append(sent_end)
+    return openings
+
+
+def _clause_subject(view: DocView, opening: int, end: int) -> tuple[ActorMention, int] | None:
+    """The one actor a clause opens with ("that the construction company Skanska hires",
+    "Sonangol's social fund finances") and where its verb starts, or None."""
+    k = opening + (opening < end and view.folded(opening) == "that")
+    k += k < end and view.folded(k) in ("the", "a", "an")
+    words = 0
+    while k < end and view.actor_at(k) is None and view.shape[k] == LOWER and words < 3:
+        k, words = k + 1, words + 1
+    subject = view.actor_at(k) if k < end else None
+    if subject is None or subject.start != k or subject.generic:
+        return None
+    verb = subject.end
+    if verb < end and view.text(verb) in ("'s", "\u2019s"):
+        verb += 1
+        while verb < end and verb - subject.end < 4 and view.shape[verb] == LOWER and \
+                view.folded(verb) in _OWNED_UNITS:
+            verb += 1
+    if verb >= end or view.shape[verb] != LOWER or view.folded(verb) in (
+            "and", "or", "which", "who", "that"):
+        return None
+    return subject, verb
+
+
+def _ties_back(view: DocView, start: int, end: int) -> bool:
+    """Words that point back at the pair's activity or its people: "its classes" (not "its
+    own"), "the trainees", "graduates of the course", "the centre's scholarships", "through
+    it"."""
+    for k in range(start, end):
+        word = view.folded(k)
+        if word == "its" and k + 1 < end and view.folded(k + 1) != "own":
+            return True
+        if word == "through" and k + 1 < end and view.folded(k + 1) == "it":
+            return True
+        if word in _TIE_NOUNS:
+            j = k - 1
+            while j >= start and k - j <= 3 and view.shape[j] == LOWER and \
+                    view.folded(j) not in ("the", "its") + _SUBJECT_PRONOUNS:
+                j -= 1
+            if j >= start and view.folded(j) in ("the", "its"):
+                return True
+        if word in _ACTIVITY_NOUNS and k + 1 < end and view.text(k + 1) in ("'s", "\u2019s") \
+                and view.folded(k - 1) == "the":
+            return True
+    return False
+
+
+def _tied_subjects(view: DocView, mention) -> list[ActorMention]:
+    """The actors that open a clause after the mention's, do something for its activity
+    (`_ties_back`) and name no other actor; none when the mention's clause runs nothing."""
+    openings = _clause_openings(view, mention.end)
+    if not openings:
+        return []
+    sent_start = view.sentence_bounds(mention.sentence)[0]
+    if mention.kind != "joint" and not any(
+            sent_start <= s and e <= openings[0]
+            for group in ("init_run_verbs", "init_start_verbs", "joint_verb")
+            for s, e, _ in view.groups.get(group, ())):
+        return []
+    keys = mention.keys
+    found = []
+    for index, opening in enumerate(openings):
+        end = openings[index + 1] if index + 1 < len(openings) else \
+            view.sentence_bounds(int(view.sent[min(opening, view.length - 1)]))[1]
+        if opening >= view.length:
+            break
+        if opening == view.sentence_bounds(int(view.sent[opening]))[0]:
+            end = min(end, view.sentence_bounds(int(view.sent[opening]))[1])
+        subject = _clause_subject(view, opening, end)
+        if subject is None:
+            continue
+        actor, verb = subject
+        if actor.key in keys or any(a.key not in keys and a is not actor
+                                    for a in view.actors_in(verb, end)):
+            continue
+        if _ties_back(view, verb, end):
+            found.append(actor)
+    return found
+
+
 def partnership_type(sectors) -> str:
     """The study's partnership type from the parties' sectors (see the module docstring)."""
     return PAIR_TYPES.get(frozenset(sectors), "other")
@@ -230,6 +344,7 @@ class PartnershipRecognizer:
         for mention in self._through_initiatives(view, initiatives):
             found.setdefault(mention.keys, mention)
         self._merge_same_activity(view, found)
+        self._join_tied_clauses(view, found)
         # a partnership of the same sentence whose parties are all in a larger one is that one
         kept = []
         for mention in found.values():
@@ -274,6 +389,37 @@ class PartnershipRecognizer:
                 first.start, first.end = min(first.start, other.start), max(first.end, other.end)
                 found[first.keys] = first
                 other.parties = []
+
+    @staticmethod
+    def _join_tied_clauses(view: DocView, found: dict) -> None:
+        """A later clause whose one actor does something for the pair's activity or its
+        people joins the pair's partnership ("A and B run a traineeship, and C selects the
+        trainees", "...; C pays for the centre's interpreters", "... C sends volunteers to its
+        classes"): one activity, every party in it. A clause that only serves the same people
+        ("C offers them lodging", "C trains some of them") does not."""
+        owner: dict[int, tuple[PartnershipMention, ActorMention]] = {}
+        for mention in found.values():
+            if len(mention.parties) < 2 or mention.status != "existing":
+                continue
+            for joiner in _tied_subjects(view, mention):
+                known = owner.get(joiner.start)
+                if known is None or known[0].end < mention.end:
+                    owner[joiner.start] = (mention, joiner)
+        for mention, joiner in sorted(owner.values(), key=lambda pair: pair[1].start):
+            if mention.keys not in found or found[mention.keys] is not mention:
+                continue
+            keys = mention.keys | {joiner.key}
+            for other in list(found.values()):
+                if other is not mention and joiner.key in other.keys and other.keys <= keys:
+                    found.pop(other.keys, None)
+            found.pop(mention.keys, None)
+            mention.parties = mention.parties + [joiner]
+            sectors = {p.sector for p in mention.parties} | {
+                p.get("sector") for p in mention.implicit}
+            sectors.discard(None)
+            mention.type = partnership_type(sectors)
+            mention.end = max(mention.end, joiner.end)
+            found[mention.keys] = mention
 
     def _cues(self, view: DocView) -> list[tuple[int, int, str]]:
         """The cue list's matches, and patterns around them: actors listed together doing

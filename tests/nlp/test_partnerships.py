@@ -526,3 +526,44 @@ def test_partnerships_a_school_named_by_its_kind_is_no_earlier_registry_body(tag
 ])
 def test_partnerships_eleventh_session_workplaces(tagger, text, parties):
     assert [set(p["parties"]) for p in tagger.tag(text)["partnerships"]] == parties
+
+
+@pytest.mark.parametrize("later, parties", [
+    # a later clause that points back at the pair's activity or its people joins it
+    ("and Kessbrand Foods selects the trainees.",
+     [{"Tarvik City Council", "Velmor Foundation", "Kessbrand Foods"}]),
+    ("and Kessbrand Foods sends volunteers to its classes.",
+     [{"Tarvik City Council", "Velmor Foundation", "Kessbrand Foods"}]),
+    ("and that Kessbrand Foods hires some of its participants.",
+     [{"Tarvik City Council", "Velmor Foundation", "Kessbrand Foods"}]),
+    ("and Kessbrand Foods hires graduates of the course.",
+     [{"Tarvik City Council", "Velmor Foundation", "Kessbrand Foods"}]),
+    ("and the food company Kessbrand Foods pays the teachers.",
+     [{"Tarvik City Council", "Velmor Foundation", "Kessbrand Foods"}]),
+    ("and Kessbrand Foods has hired forty women through it.",
+     [{"Tarvik City Council", "Velmor Foundation", "Kessbrand Foods"}]),
+    # one that only serves the same people with a service of its own does not
+    ("and Kessbrand Foods offers them harvest contracts.",
+     [{"Tarvik City Council", "Velmor Foundation"}]),
+    ("and Kessbrand Foods trains some of them as drivers.",
+     [{"Tarvik City Council", "Velmor Foundation"}]),
+    ("and Kessbrand Foods offers jobs to the women they shelter.",
+     [{"Tarvik City Council", "Velmor Foundation"}]),
+    ("and Kessbrand Foods runs its own internships.",
+     [{"Tarvik City Council", "Velmor Foundation"}]),
+])
+def test_partnerships_a_later_clause_tied_to_the_activity_joins_the_pair(tagger, later,
+                                                                          parties):
+    result = tagger.tag("Tarvik City Council and the Velmor Foundation run a job club for "
+                        f"migrant women, {later}")
+    assert [set(p["parties"]) for p in result["partnerships"]] == parties
+
+
+def test_partnerships_a_tied_clause_after_a_semicolon_or_in_the_next_sentence(tagger):
+    for text in ("Tarvik City Council and the Velmor Foundation opened a help desk; "
+                 "Kessbrand Foods pays for the desk's interpreters.",
+                 "Tarvik City Council and the Velmor Foundation opened a help desk. "
+                 "Kessbrand Foods pays the interpreters."):
+        result = tagger.tag(text)
+        assert [set(p["parties"]) for p in result["partnerships"]] == [
+            {"Tarvik City Council", "Velmor Foundation", "Kessbrand Foods"}], text
