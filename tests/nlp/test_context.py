@@ -233,3 +233,25 @@ def test_context_dimensions_of_passives_documents_needs_and_entitlements(tagger,
 ])
 def test_context_problem_adjective_naming_whom_a_service_is_for(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
+
+
+@pytest.mark.parametrize("text, dimensions", [
+    # session 12: a language taught to someone, in any language name; a language after "in"
+    # is the subject of a class, but only the medium of an entrepreneurship course
+    ("A volunteer teaches their children English on Saturdays.", ["cultural_religious"]),
+    ("The NGO is teaching adult refugees Portuguese three evenings a week.",
+     ["cultural_religious"]),
+    ("Children get extra tuition in Uzbek at school.", ["cultural_religious"]),
+    ("Pupils may attend Saturday classes in their own language.", ["cultural_religious"]),
+    ("The centre runs courses in Albanian literacy.", ["cultural_religious"]),
+    ("Refugees can take entrepreneurship courses in Arabic.", ["economic"]),
+    # "running" is looked up as "run": a running club is sport, "runs courses" is not
+    ("The association runs a running club for young refugees.", ["cultural_religious"]),
+    # a profession named between "foreign" and the diploma
+    ("The agency validates foreign nursing and engineering diplomas.", ["legal"]),
+    ("The university checks foreign medical degrees within three months.", ["legal"]),
+    ("Foreign nursing diplomas take years to be recognised.", []),
+])
+def test_context_dimensions_of_languages_taught_and_diplomas_recognised(tagger, text,
+                                                                        dimensions):
+    assert tagger.tag(text)["dimensions"] == dimensions
