@@ -34,6 +34,7 @@ class Store:
         self.path = path
         self.engine = engine
         self.lock = None  # the study's shared lock (pipeline.store.lock), set by open_study_store
+        self.pending_meta: dict[str, str] = {}  # store_meta keys the first write adds if absent
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -41,8 +42,15 @@ class Store:
         try:
             with self.engine.connect() as conn:
                 conn = conn.execution_options(write=True)
+                pending = self.pending_meta
                 with conn.begin():
+                    for key, value in pending.items():
+                        if conn.execute(select(store_meta.c.key)
+                                        .where(store_meta.c.key == key)).first() is None:
+                            conn.execute(store_meta.insert().values(key=key, value=value))
                     yield conn
+                if pending is self.pending_meta:
+                    self.pending_meta = {}
         except OperationalError as exc:
             if dialect.is_busy_error(exc):
                 raise CityQDAError("CQ012", path=str(self.path), problem=str(exc.orig)) from exc
@@ -165,7 +173,7 @@ STUDY_KEY = "study"  # store_meta: the name of the study the store belongs to
 def open_study_store(study) -> Store:
     """The study's store, holding the study's shared lock until `close()` (so `restore` never
     replaces it under a running command), and recording the study's name in the store the
-    first time (so a backup of another study's store can be told apart)."""
+    first time it writes (so a backup of another study's store can be told apart)."""
     from pipeline.store import lock as study_lock
 
     try:
@@ -179,18 +187,7 @@ def open_study_store(study) -> Store:
         held.release()
         raise
     store.lock = held
-    try:
-        with store.read() as conn:
-            recorded = conn.execute(select(store_meta.c.value)
-                                    .where(store_meta.c.key == STUDY_KEY)).scalar()
-        if recorded is None:
-            with store.write() as conn:
-                if conn.execute(select(store_meta.c.value)
-                                .where(store_meta.c.key == STUDY_KEY)).scalar() is None:
-                    conn.execute(store_meta.insert().values(key=STUDY_KEY, value=study.name))
-    except BaseException:
-        store.close()
-        raise
+    store.pending_meta = {STUDY_KEY: study.name}  # a command that only reads writes nothing
     return store
 
 
