@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.nlp.actors import COMMA, LOWER, NUM, QUOTE, DocView, is_year
+from pipeline.nlp.actors import CAP, COMMA, LOWER, NUM, QUOTE, DocView, is_year
 
 _AUX = ("is", "was", "are", "were", "has", "have", "had", "been", "be", "being", "will")
 
@@ -44,9 +44,14 @@ class InitiativeMention:
 
 
 def status_cues_in(view: DocView, start: int, end: int) -> dict[str, list[tuple[int, int]]]:
-    """Status cue matches in [start, end), the longest winning, by status."""
+    """Status cue matches in [start, end), the longest winning, by status; a capitalised
+    word of a name is no cue ("the Latgale Planning Region")."""
     found: dict[str, list[tuple[int, int]]] = {}
     for s, e, status in view.longest("status", start, end):
+        if view.shape[s] == CAP and status != "negated":
+            actor = view.actor_at(s)
+            if actor is not None and not actor.generic:
+                continue
         found.setdefault(status, []).append((s, e))
     return found
 

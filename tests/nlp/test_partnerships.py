@@ -567,3 +567,11 @@ def test_partnerships_a_tied_clause_after_a_semicolon_or_in_the_next_sentence(ta
         result = tagger.tag(text)
         assert [set(p["parties"]) for p in result["partnerships"]] == [
             {"Tarvik City Council", "Velmor Foundation", "Kessbrand Foods"}], text
+
+
+@pytest.mark.parametrize("text, status", [
+    ("The Tarvik Planning Region and the Velmor Foundation run a job club.", "existing"),
+    ("The Tarvik Region and the Velmor Foundation will open a job club next year.", "planned"),
+])
+def test_partnerships_a_status_word_inside_a_name_is_no_cue(tagger, text, status):
+    assert [p["status"] for p in tagger.tag(text)["partnerships"]] == [status]
