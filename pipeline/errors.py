@@ -23,7 +23,7 @@ test keeps it current.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 EXIT_OK = 0
 EXIT_INPUT = 1
@@ -816,6 +816,12 @@ _define("CQ933", "Register column repeated",
 _define("CQ934", "Register format not supported",
         "{path} is neither an Excel workbook (.xlsx, .xlsm) nor a CSV file (.csv)",
         "Save the register as .xlsx or as CSV UTF-8 (.csv).")
+_define("CQ936", "Register row names several transcripts",
+        "transcript_file {value!r} names {count} files in the transcripts folder ({paths}), so "
+        "the row cannot tell which interview it describes",
+        "Write the transcript's path inside the transcripts folder in transcript_file (e.g. "
+        "{example}), one register row per transcript; until then none of these transcripts "
+        "gets this row's round, city or category.")
 _define("CQ935", "Formula without a saved value",
         "cell {cell} ({name}) holds the formula ={formula} but no value: the workbook was "
         "written by a program that does not compute formulas, so the cell reads as empty",
@@ -843,12 +849,6 @@ _warning("CQ955", "Listed transcript not found",
 _warning("CQ956", "Transcript not in the register",
          "{value!r} in the transcripts folder has no register row",
          "Add a register row with outcome interviewed and this transcript_file.")
-_warning("CQ958", "Two transcripts share a file name",
-         "{value!r} names {count} files in the transcripts folder ({paths}); the register "
-         "matches transcripts by file name, so all of them get the same register row (round, "
-         "city, category...)",
-         "Give each transcript its own file name (e.g. add the round: LIS-PM-01-r2.docx) and "
-         "its own register row.")
 _warning("CQ959", "One round written two ways",
          "round {value!r} and round {other!r} (row {other_row}) look like the same round; "
          "tables by round and `--round` treat them as different rounds",
@@ -867,6 +867,16 @@ _warning("CQ961", "Formula without a saved value in an optional column",
 _warning("CQ957", "Country differs from the cities sheet",
          "country {value!r} differs from {expected!r} in the cities sheet",
          "Correct the country on this row or in the cities sheet.")
+
+# CQ958 (two transcripts share a file name, a warning) was replaced by CQ936: a register
+# row may now name a transcript by its path, and a bare name naming several is an error.
+_warning("CQ958", "Two transcripts share a file name",
+         "{value!r} names {count} files in the transcripts folder ({paths}); the register "
+         "matches transcripts by file name, so all of them get the same register row (round, "
+         "city, category...)",
+         "Give each transcript its own file name (e.g. add the round: LIS-PM-01-r2.docx) and "
+         "its own register row.")
+ERRORS["CQ958"] = replace(ERRORS["CQ958"], retired=True)
 
 
 @dataclass

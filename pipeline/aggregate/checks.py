@@ -11,6 +11,7 @@ failure is an error naming the city, file or register row to fix.
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import PurePosixPath
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
@@ -68,8 +69,8 @@ def check_register(scope: Scope, table: ResultTable,
     register = scope.register
     file = str(register.path) if register.path else None
     problems = []
-    retired_rows = {row.row for row in map(register.row_for_file, retired_files)
-                    if row is not None}
+    retired_rows = {row.row for row in (register.row_for_file(PurePosixPath(path).name, path)
+                                        for path in retired_files) if row is not None}
     matched_rows: dict[int, object] = {}
     for interview in scope.all_interviews:
         row = interview.register_row
@@ -185,7 +186,7 @@ def cross_checks(conn: Connection, study, tables: dict[str, ResultTable], *,
     if scope.register.rows:
         from pipeline.store.schema import interviews
 
-        retired = frozenset(conn.execute(select(interviews.c.file).where(
+        retired = frozenset(conn.execute(select(interviews.c.path).where(
             interviews.c.status == "retired")).scalars())
         problems += check_register(scope, tables["interviewees"], retired)
     else:

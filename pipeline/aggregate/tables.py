@@ -168,11 +168,12 @@ class Scope:
 def load_study_register(study, register=None):
     """The study's register (an empty one when the file is missing); CityQDAError when
     it is broken."""
-    if register is not None:
-        return register
-    from pipeline.ingest.register import load_register
+    from pipeline.ingest.register import load_register, transcript_paths
 
-    return load_register(study.path("register"), study.vocabularies)
+    if register is None:
+        register = load_register(study.path("register"), study.vocabularies)
+    register.note_transcripts(transcript_paths(study.path("transcripts")))
+    return register
 
 
 def _metadata_value(metadata: dict, name: str):
@@ -196,7 +197,7 @@ def build_scope(conn: Connection, study, *, round: str | None = None,
                             .where(interviews.c.status == "active")
                             .order_by(interviews.c.file, interviews.c.path, interviews.c.id)):
         metadata = json.loads(row.metadata or "{}")
-        register_row = register.row_for_file(row.file)
+        register_row = register.row_for_file(row.file, row.path)
         city_value = _metadata_value(metadata, "city")
         if not city_value and register_row is not None:
             city_value = register_row.city

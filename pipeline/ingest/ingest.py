@@ -318,10 +318,23 @@ class UnchangedMemo:
             self.cache.save(MEMO_NAME, self.digest, sorted(confirmed))
 
 
+def _transcript_paths(study) -> list[str]:
+    from pipeline.ingest.register import transcript_paths
+
+    return transcript_paths(study.path("transcripts"))
+
+
 def settings_digest(study) -> str:
-    """The bytes of the guides and the register, the study's vocabularies and the
-    package's files, as one hash."""
+    """The bytes of the guides and the register, the study's vocabularies, the file names
+    several transcripts share (a register row naming one stops matching) and the package's
+    files, as one hash."""
+    from pipeline.ingest.register import file_key
+
     digest = hashlib.sha256(package_digest().encode("ascii"))
+    counts: dict[str, int] = {}
+    for path in _transcript_paths(study):
+        counts[file_key(path)] = counts.get(file_key(path), 0) + 1
+    digest.update(json.dumps(sorted(k for k, n in counts.items() if n > 1)).encode("utf-8"))
     digest.update(json.dumps(study.vocabularies, sort_keys=True, ensure_ascii=False,
                              default=str).encode("utf-8"))
     guides, register = study.path("guides"), study.path("register")
@@ -925,6 +938,8 @@ def ingest_study(study, store: Store, paths: list[Path] | None = None, *,
                  register=None) -> IngestReport:
     """`register`: see `load_settings`."""
     settings, problems = load_settings(study, register)
+    if settings.register is not None:
+        settings.register.note_transcripts(_transcript_paths(study))
     targets = list(paths) if paths else [study.path("transcripts")]
     return ingest_paths(store, study.root, targets, settings, dry_run=dry_run,
                         on_file=on_file, setup_problems=problems, wrap=wrap,

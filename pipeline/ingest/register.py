@@ -105,6 +105,21 @@ def file_key(name: str) -> str:
     return unicodedata.normalize("NFC", base.strip()).casefold()
 
 
+def path_key(text: str) -> str:
+    """How a transcript_file written as a path inside the transcripts folder is compared:
+    '/' separated, NFC, case-folded, without a leading './'."""
+    key = unicodedata.normalize("NFC", str(text).strip().replace("\\", "/")).casefold()
+    while key.startswith("./"):
+        key = key[2:]
+    return key.strip("/")
+
+
+def names_a_path(transcript_file: str) -> bool:
+    """A transcript_file naming a sub-folder too ('2024/LIS-PM-01.docx') picks that file
+    among transcripts sharing its name; a bare name matches the file anywhere."""
+    return "/" in path_key(transcript_file)
+
+
 def _fold(text: str) -> str:
     return normalise_label(text)
 
@@ -138,10 +153,36 @@ class Register:
                     bucket[spelling] = bucket.get(spelling, 0) + 1
             for key, spellings in counts.items():
                 self._city_lookup[key] = max(spellings, key=lambda s: spellings[s])
-        self._files: dict[str, RegisterRow] = {}
+        self._files: dict[str, RegisterRow] = {}  # bare names
+        self._paths: dict[str, RegisterRow] = {}  # transcript_file written with a folder
         for row in self.rows:
-            if row.transcript_file:
+            if row.transcript_file and names_a_path(row.transcript_file):
+                self._paths.setdefault(path_key(row.transcript_file), row)
+            elif row.transcript_file:
                 self._files.setdefault(file_key(row.transcript_file), row)
+        self._shared: frozenset[str] = frozenset()
+
+    def note_transcripts(self, paths) -> None:
+        """Tell the register which transcripts exist (paths inside the transcripts folder
+        or the study folder): a bare transcript_file naming several of them that no row
+        names by path matches none of them (the register check reports it, CQ936)."""
+        counts: dict[str, int] = {}
+        for path in paths:
+            if self._path_row(str(path)) is None:
+                key = file_key(str(path))
+                counts[key] = counts.get(key, 0) + 1
+        self._shared = frozenset(key for key, count in counts.items() if count > 1)
+
+    def _path_row(self, path: str | None) -> RegisterRow | None:
+        if not self._paths or not path:
+            return None
+        parts = path_key(path).split("/")
+        for start in range(len(parts) - 1):  # a path row names at least one folder
+            tail = "/".join(parts[start:])
+            found = self._paths.get(tail) or self._paths.get(str(PurePath(tail).with_suffix("")))
+            if found is not None:
+                return found
+        return None
 
     def canonical_city(self, name: str) -> str | None:
         """The city's canonical name (cities sheet names and aliases, accents and case
@@ -165,12 +206,19 @@ class Register:
         letters = _ascii_letters(self.canonical_city(city) or city)
         return letters[:3].upper()
 
-    def row_for_file(self, file_name: str) -> RegisterRow | None:
+    def row_for_file(self, file_name: str, path: str | None = None) -> RegisterRow | None:
         """The row whose transcript_file names this file (NFC, case-insensitive; a
-        register entry written without extension matches too)."""
+        register entry written without extension matches too): first a row naming its
+        `path` (inside the transcripts or the study folder), then one naming its file name,
+        unless that name is shared by several transcripts (`note_transcripts`)."""
+        found = self._path_row(path)
+        if found is not None:
+            return found
         if not file_name:
             return None
         key = file_key(file_name)
+        if key in self._shared or file_key(PurePath(key).stem + ".docx") in self._shared:
+            return None
         found = self._files.get(key)
         if found is None:
             found = self._files.get(file_key(PurePath(key).stem))
@@ -524,7 +572,7 @@ def _read_rows(table: _Table, vocabularies: dict, cities: list[City],
                                     file=file, sheet=sheet, row=number,
                                     column="transcript_file"))
         if transcript:
-            key = file_key(transcript)
+            key = path_key(transcript) if names_a_path(transcript) else file_key(transcript)
             if key in seen_files:
                 problem("CQ928", "transcript_file", value=transcript,
                         other_row=seen_files[key])
@@ -597,6 +645,16 @@ _ROUND_PARTS = re.compile(r"\d+|[^\W\d_]+")
 _ROUND_WORDS = frozenset({"round", "rd", "r", "wave"})
 
 
+def transcript_paths(folder: Path) -> list[str]:
+    """The transcripts (DOCX files, Office lock files left out) under `folder`, as POSIX
+    paths relative to it: what `Register.note_transcripts` needs."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return [p.relative_to(folder).as_posix() for p in _docx_files(folder)
+            if not p.name.startswith(("~$", "."))]
+
+
 def _round_key(written: str) -> tuple:
     """What is left of a round once wording, case and leading zeros are dropped:
     "Round 1", "01" and "1" give (1,); "2024-a" gives (2024, "a")."""
@@ -627,29 +685,53 @@ def _round_spelling_problems(rows: list[RegisterRow], file: str, sheet: str | No
 
 def _transcript_problems(rows: list[RegisterRow], folder: Path, file: str,
                          sheet: str | None) -> list[Problem]:
-    present, paths = {}, {}
-    for path in _docx_files(folder):
-        if not path.name.startswith(("~$", ".")):
-            present.setdefault(file_key(path.name), path.name)
-            paths.setdefault(file_key(path.name), []).append(path.relative_to(folder))
-    listed = set()
-    problems = [Problem("CQ958", {"value": present[key], "count": len(found),
-                                  "paths": ", ".join(p.as_posix() for p in found)}, file=file)
-                for key, found in sorted(paths.items()) if len(found) > 1]
+    """Rows against the transcripts folder: a row naming no file (CQ955), a bare file name
+    naming several files no row names by path (CQ936), a file no row names (CQ956)."""
+    register = Register(path=None, rows=rows, cities=[])
+    found = [path.relative_to(folder) for path in _docx_files(folder)
+             if not path.name.startswith(("~$", "."))]
+    claimed = {}  # path-row number -> the files it names
+    unclaimed: dict[str, list[PurePath]] = {}
+    for relative in found:
+        row = register._path_row(relative.as_posix())
+        if row is not None:
+            claimed.setdefault(row.row, []).append(relative)
+        else:
+            unclaimed.setdefault(file_key(relative.name), []).append(relative)
+    problems = []
+    listed: set[str] = set()
     for row in rows:
         if not row.transcript_file:
             continue
-        key = file_key(row.transcript_file)
-        listed.add(key)
-        stem_match = file_key(row.transcript_file + ".docx") in present
-        if key in present or stem_match:
-            listed.add(file_key(row.transcript_file + ".docx"))
+        if names_a_path(row.transcript_file):
+            if row.row not in claimed:
+                problems.append(Problem("CQ955", {"value": row.transcript_file,
+                                                  "folder": str(folder)},
+                                        file=file, sheet=sheet, row=row.row,
+                                        column="transcript_file"))
             continue
-        problems.append(Problem("CQ955", {"value": row.transcript_file, "folder": str(folder)},
-                                file=file, sheet=sheet, row=row.row, column="transcript_file"))
-    for key, name in sorted(present.items()):
+        key = file_key(row.transcript_file)
+        if key not in unclaimed:
+            key = file_key(row.transcript_file + ".docx")
+        if key not in unclaimed:
+            problems.append(Problem("CQ955", {"value": row.transcript_file,
+                                              "folder": str(folder)},
+                                    file=file, sheet=sheet, row=row.row,
+                                    column="transcript_file"))
+            continue
+        listed.add(key)
+        if len(unclaimed[key]) > 1:
+            paths = sorted(p.as_posix() for p in unclaimed[key])
+            problems.append(Problem("CQ936", {"value": row.transcript_file,
+                                              "count": len(paths),
+                                              "paths": ", ".join(paths),
+                                              "example": paths[-1]},
+                                    file=file, sheet=sheet, row=row.row,
+                                    column="transcript_file"))
+    for key, paths in sorted(unclaimed.items()):
         if key not in listed:
-            problems.append(Problem("CQ956", {"value": name}, file=file))
+            for relative in sorted(paths, key=lambda p: p.as_posix()):
+                problems.append(Problem("CQ956", {"value": relative.as_posix()}, file=file))
     return problems
 
 

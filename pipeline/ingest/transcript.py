@@ -46,10 +46,10 @@ class Transcript:
         return [*self.metadata.warnings, *self.structure.warnings, *self.left_out]
 
 
-def register_row(settings: IngestSettings, file_name: str):
+def register_row(settings: IngestSettings, file_name: str, path: str | None = None):
     if settings.register is None:
         return None
-    return settings.register.row_for_file(file_name)
+    return settings.register.row_for_file(file_name, path)
 
 
 def resolve_metadata(document: Candidates, overrides: dict[str, str], settings: IngestSettings,
@@ -61,7 +61,7 @@ def resolve_metadata(document: Candidates, overrides: dict[str, str], settings: 
     for field_name, by_source in document.values.items():
         for source, raw in by_source.items():
             combined.add(source, field_name, raw)
-    row = register_row(settings, file_name)
+    row = register_row(settings, file_name, display)
     register_candidates(row, combined)
     return resolve(combined, file=display, name=file_name, register=settings.register,
                    register_row=row,

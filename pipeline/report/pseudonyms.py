@@ -43,12 +43,14 @@ def assign_pseudonyms(conn: Connection, register,
     """Interview id -> pseudonym, for every interview in the store. `metadata_of`: the
     interviews' metadata already parsed (a report's scope has the active ones)."""
     metadata_of = metadata_of or {}
-    rows = conn.execute(select(interviews.c.id, interviews.c.file, interviews.c.metadata)
+    rows = conn.execute(select(interviews.c.id, interviews.c.file, interviews.c.path,
+                               interviews.c.metadata)
                         .order_by(interviews.c.id)).all()
     given: dict[int, str] = {}
     prefixes: dict[int, str] = {}
     for row in rows:
-        register_row = register.row_for_file(row.file) if register is not None else None
+        register_row = (register.row_for_file(row.file, row.path) if register is not None
+                        else None)
         if register_row is not None and register_row.pseudonym:
             given[row.id] = register_row.pseudonym.strip()
             continue

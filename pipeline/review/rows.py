@@ -118,14 +118,15 @@ def load_interviews(conn: Connection) -> dict[int, dict]:
     return found
 
 
-def _rounds_by_file(study) -> dict[str, str]:
-    from pipeline.ingest.register import read_register
+def _study_register(study):
+    """The register as ingest matches it (rows naming a transcript by path, shared names),
+    or None when it cannot be read."""
+    from pipeline.ingest.register import read_register, transcript_paths
 
     register, _problems = read_register(study.path("register"), study.vocabularies)
-    if register is None:
-        return {}
-    return {row.transcript_file: str(row.round) for row in register.rows
-            if row.transcript_file}
+    if register is not None:
+        register.note_transcripts(transcript_paths(study.path("transcripts")))
+    return register
 
 
 def _known(option: str, values, known) -> None:
@@ -147,21 +148,19 @@ def select_segments(conn: Connection, study, filters: ReviewFilters, sample: int
     _known("--city", filters.cities, [p["city"] for p in people.values()])
     _known("--category", filters.categories, [p["category"] for p in people.values()])
     wanted = {}
-    rounds = _rounds_by_file(study) if filters.rounds else {}
+    register = _study_register(study) if filters.rounds else None
     if filters.rounds:
-        from pipeline.ingest.register import file_key
-
-        by_key = {file_key(name): rnd for name, rnd in rounds.items()}
-        _known("--round", filters.rounds, by_key.values())
+        _known("--round", filters.rounds, [str(row.round) for row in
+                                           (register.rows if register is not None else [])
+                                           if row.transcript_file])
     for interview_id, person in people.items():
         if filters.cities and person["city"] not in filters.cities:
             continue
         if filters.categories and person["category"] not in filters.categories:
             continue
         if filters.rounds:
-            key = file_key(person["file"])
-            found = by_key.get(key) or by_key.get(file_key(PurePosixPath(key).stem))
-            if found not in filters.rounds:
+            row = register.row_for_file(person["file"], person["path"]) if register else None
+            if row is None or str(row.round) not in filters.rounds:
                 continue
         wanted[interview_id] = person
     # through the driver: 50,000 SQLAlchemy result rows cost about a second

@@ -86,3 +86,49 @@ def test_ingest_cli_run_ingests_and_counts(runner, study_dir):
     conn.close()
     assert manifest["counts"]["ingest_ingested"] == 1
     assert manifest["counts"]["ingest_failed"] == 1
+
+
+def _two_rounds_same_name(study_dir, second_entry):
+    from pipeline.ingest.register import write_register
+
+    folder = study_dir / "transcripts"
+    write_transcript(folder / "LIS-PR-01.docx")
+    write_transcript(folder / "2024" / "LIS-PR-01.docx", answer="A new desk opened in 2024.")
+    rows = [{"round": "1", "city": "Lisbon", "country": "Portugal", "organisation": "Desk A",
+             "category": "practitioner", "outcome": "interviewed",
+             "transcript_file": "LIS-PR-01.docx"}]
+    if second_entry:
+        rows.append({**rows[0], "round": "2", "organisation": "Desk B",
+                     "transcript_file": second_entry})
+    write_register(study_dir / "register.xlsx", rows,
+                   [{"city": "Lisbon", "country": "Portugal", "code": "LIS"}])
+
+
+def _organisations(study_dir) -> dict:
+    import json
+    import sqlite3
+
+    with sqlite3.connect(study_dir / "cityqda.sqlite") as conn:
+        return {path: (json.loads(meta).get("organisation") or {}).get("value")
+                for path, meta in conn.execute("SELECT path, metadata FROM interviews")}
+
+
+def test_ingest_cli_register_row_naming_a_subfolder_path_takes_that_transcript(runner,
+                                                                              study_dir):
+    _two_rounds_same_name(study_dir, "2024/LIS-PR-01.docx")
+    assert invoke(runner, study_dir, "register", "validate").exit_code == 0
+    result = invoke(runner, study_dir, "ingest")
+    assert result.exit_code == 0, result.stderr
+    assert _organisations(study_dir) == {"transcripts/LIS-PR-01.docx": "Desk A",
+                                         "transcripts/2024/LIS-PR-01.docx": "Desk B"}
+
+
+def test_ingest_cli_register_row_naming_two_transcripts_is_refused(runner, study_dir):
+    _two_rounds_same_name(study_dir, None)
+    check = invoke(runner, study_dir, "register", "validate")
+    assert check.exit_code == 1
+    assert "error CQ936" in check.stderr and "2024/LIS-PR-01.docx, LIS-PR-01.docx" \
+        in check.stderr
+    invoke(runner, study_dir, "ingest")
+    assert _organisations(study_dir) == {"transcripts/LIS-PR-01.docx": None,
+                                         "transcripts/2024/LIS-PR-01.docx": None}

@@ -350,20 +350,55 @@ def test_register_transcript_folder_cross_check_ignores_the_extension_case(tmp_p
         ("CQ956", "NBO-CS-01.docx"), ("CQ956", "ROT-PM-01.docx")]
 
 
-def test_register_transcripts_sharing_a_file_name_are_a_warning(tmp_path):
-    """A second round in a subfolder reusing a file name would silently take the first
-    round's register row (round, city, category): the check names both files."""
+def _shared_name_folder(tmp_path):
     folder = tmp_path / "transcripts"
     (folder / "2024").mkdir(parents=True)
     for present in ("LIS-PM-01.docx", "2024/lis-pm-01.DOCX", "ROT-PM-01.docx",
                     "MAL-PM-01.docx", "NBO-CS-01.docx"):
         (folder / present).write_bytes(b"")
+    return folder
+
+
+def test_register_bare_name_naming_two_transcripts_is_an_error(tmp_path):
+    """A second round in a subfolder reusing a file name must not silently take the first
+    round's register row (round, city, category): the row is named, with both files.
+    (Until session 12 this was the warning CQ958 and both files took the row.)"""
+    folder = _shared_name_folder(tmp_path)
     problems = validate_register(make_xlsx(tmp_path / "r.xlsx"), DEFAULT_VOCABULARIES,
                                  transcripts_dir=folder)
-    shared = one(problems, "CQ958")
-    assert shared.spec.level == "warning"
+    shared = one(problems, "CQ936")
+    assert shared.spec.level == "error"
+    assert (shared.sheet, shared.row, shared.column) == ("register", 2, "transcript_file")
     assert "2024/lis-pm-01.DOCX, LIS-PM-01.docx" in shared.message
-    assert "same register row" in shared.message
+    assert "CQ958" not in codes(problems)
+
+
+@pytest.mark.parametrize("first, second", [
+    ("LIS-PM-01.docx", "2024/LIS-PM-01.docx"),  # the bare name keeps the file no path names
+    ("./LIS-PM-01.docx", "2024\\lis-pm-01"),  # a Windows path, no extension
+])
+def test_register_path_in_transcript_file_tells_shared_names_apart(tmp_path, first, second):
+    folder = _shared_name_folder(tmp_path)
+    rows = [[1, "Lisbon", "Portugal", "CM", "policy maker", None, "interviewed", first,
+             None, None],
+            [2, "Lisbon", "Portugal", "CM", "policy maker", None, "interviewed", second,
+             None, None]]
+    problems = validate_register(make_xlsx(tmp_path / "r.xlsx", rows=rows),
+                                 DEFAULT_VOCABULARIES, transcripts_dir=folder)
+    assert "CQ936" not in codes(problems) and "CQ928" not in codes(problems)
+    register = load_register(make_xlsx(tmp_path / "r.xlsx", rows=rows), DEFAULT_VOCABULARIES)
+    register.note_transcripts(["LIS-PM-01.docx", "2024/lis-pm-01.DOCX"])
+    assert register.row_for_file("LIS-PM-01.docx", "transcripts/LIS-PM-01.docx").round == "1"
+    assert register.row_for_file("lis-pm-01.DOCX",
+                                 "transcripts/2024/lis-pm-01.DOCX").round == "2"
+
+
+def test_register_shared_bare_name_matches_no_transcript(tmp_path):
+    register = load_register(make_xlsx(tmp_path / "r.xlsx"), DEFAULT_VOCABULARIES)
+    assert register.row_for_file("LIS-PM-01.docx", "transcripts/LIS-PM-01.docx") is not None
+    register.note_transcripts(["LIS-PM-01.docx", "2024/LIS-PM-01.docx"])
+    assert register.row_for_file("LIS-PM-01.docx", "transcripts/LIS-PM-01.docx") is None
+    assert register.row_for_file("LIS-PM-01.docx", "transcripts/2024/LIS-PM-01.docx") is None
 
 
 @pytest.mark.parametrize("rounds, warned", [
