@@ -33,6 +33,13 @@ AIM_VERBS = frozenset({"avoid", "avoiding", "prevent", "preventing", "reduce", "
 RECIPIENT_ADJECTIVE_ENDINGS = ("ed", "able", "ible", "less", "ous")
 AIM_LEADS = frozenset({"to", "on", "about", "against", "for", "in"})
 AIM_LIST_LEADS = frozenset({"and", "or", ","})
+# Relative pronouns that, after a word naming people, open a clause saying who they are
+# ("women who have suffered violence get psychological support").
+RELATIVE_PRONOUNS = frozenset({"who", "whose"})
+# How far back (tokens) from a problem word such a pronoun may be.
+RELATIVE_REACH = 7
+# Tokens that end that clause before the problem word.
+RELATIVE_BREAKS = frozenset({",", ";", ":", ".", "(", ")", "and", "but"})
 # Words that join modifiers sharing one noun ("legal and psychological support").
 COORDINATORS = frozenset({"and", "or", ",", "&"})
 # Words that join a second predicate a negated object's scope stops at ("or" is not one).
@@ -181,6 +188,7 @@ class ContextComponent:
         if not problems:
             return []
         negations = [hit for hit in hits if hit.type == "negation"]
+        negation_starts = {hit.start for hit in negations}
         dimension_spans = [(m.start, m.end) for m in mentions if m.kind == "dimension"]
         # a cue's own words are not a problem ("matters concerning migrants")
         dimension_spans += [(hit.start, hit.end) for hit in hits if hit.type == "background"]
@@ -196,6 +204,9 @@ class ContextComponent:
                 continue
             if self._describes_recipients(doc, start):
                 continue
+            # a negation word ("who lack papers") stays a problem: it may cancel a refusal
+            if start not in negation_starts and self._recipient_clause(doc, start):
+                continue
             problem_starts.append(start)
         return problem_starts
 
@@ -210,6 +221,18 @@ class ContextComponent:
                 return True
             if not (token.is_title or token.text == "-"):
                 return False
+        return False
+
+    def _recipient_clause(self, doc, start: int) -> bool:
+        """Whether the problem word at `start` is in a relative clause saying who the people
+        served are ("women who have suffered violence", "families whose homes were
+        destroyed"): it describes them, not a difficulty of what is offered to them."""
+        for index in range(start - 1, max(start - RELATIVE_REACH, 0) - 1, -1):
+            word = doc[index].lower_
+            if word in RELATIVE_BREAKS:
+                return False
+            if word in RELATIVE_PRONOUNS:
+                return index > 0 and doc[index - 1].norm in self.recipient_norms
         return False
 
     @staticmethod

@@ -230,6 +230,11 @@ def test_context_dimensions_of_passives_documents_needs_and_entitlements(tagger,
      ["social"]),
     # not before people: a difficulty, so a named service alone does not count
     ("Refugee families are isolated and drive to medical appointments.", []),
+    # a relative clause after the people served says who they are, not what is wrong
+    ("Women who have suffered violence on the route get psychological support.", ["social"]),
+    ("Families whose homes were destroyed receive rent support from the city.", ["social"]),
+    # ... but a negation in it still cancels a refusal, as before
+    ("Migrants who lack papers are refused shelter.", []),
 ])
 def test_context_problem_adjective_naming_whom_a_service_is_for(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
