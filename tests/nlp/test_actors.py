@@ -695,3 +695,19 @@ def test_actors_tenth_session_name_cues(tagger, text, name, category):
 ])
 def test_actors_eleventh_session_name_cues(tagger, text, name, category):
     assert actor(tagger.tag(text), name)["category"] == category
+
+
+@pytest.mark.parametrize("text, name, category", [
+    # words for refugees, migrants and help in other languages lean a bare name to civil society
+    ("The city council works with Vluchtelingenwerk Tarvik on housing.",
+     "Vluchtelingenwerk Tarvik", "civil_society"),
+    ("The city council works with Velmor Migranten on housing.", "Velmor Migranten",
+     "civil_society"),
+    ("The city council works with Tarvik Rifugiati on housing.", "Tarvik Rifugiati",
+     "civil_society"),
+    ("The city council works with Velmor Mülteci on housing.", "Velmor Mülteci",
+     "civil_society"),
+    ("The city council works with Velmor on housing.", "Velmor", "business"),  # a bare brand
+])
+def test_actors_twelfth_session_name_cues(tagger, text, name, category):
+    assert actor(tagger.tag(text), name)["category"] == category
