@@ -256,7 +256,13 @@ def test_context_problem_adjective_naming_whom_a_service_is_for(tagger, text, di
     ("The agency validates foreign nursing and engineering diplomas.", ["legal"]),
     ("The university checks foreign medical degrees within three months.", ["legal"]),
     ("Foreign nursing diplomas take years to be recognised.", []),
+    # an adjective before the people trained or the business started; staff who are
+    # themselves the migrants are trained for work, other staff in intercultural skills
+    ("The NGO trains displaced women in poultry keeping.", ["economic"]),
+    ("The hotel trains refugee staff in hygiene and front-desk work.", ["economic"]),
+    ("The city trains municipal staff in intercultural communication.",
+     ["cultural_religious"]),
+    ("Returnees receive a grant to start a small business.", ["economic"]),
 ])
-def test_context_dimensions_of_languages_taught_and_diplomas_recognised(tagger, text,
-                                                                        dimensions):
+def test_context_dimensions_of_languages_diplomas_and_work_skills(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
