@@ -143,6 +143,12 @@ def _relative_subject(view: DocView, cue: int) -> ActorMention | None:
         view.shape[k - 1] == COMMA else None
 
 
+def _not_business(actor: ActorMention) -> bool:
+    """A public body, or a third actor that no bare-name default made one."""
+    return actor.sector == "public" or (actor.sector == "third"
+                                        and "third_actor_verb" not in actor.evidence)
+
+
 def _funded_by_the_state(subject: list[ActorMention]) -> None:
     """A bare name that public money funds is a third actor more often than a brand ("Red
     Barnet runs homework cafés with money from Odense Kommune")."""
@@ -738,9 +744,10 @@ class PartnershipRecognizer:
         if status is None:
             return None
         if any(view.folded(i) in _PUBLIC_MONEY_WORDS for i in range(s, e)):
-            if kind == "by" and right and all(p.sector == "public" for p in right):
+            # a funder that is a public body, a foundation, an NGO or an IO funds no brand
+            if kind == "by" and right and all(_not_business(p) for p in right):
                 _funded_by_the_state(subject)
-            elif kind == "verb" and subject and all(p.sector == "public" for p in subject):
+            elif kind == "verb" and subject and all(_not_business(p) for p in subject):
                 _funded_by_the_state(right)  # "the Basque Government finances X's places"
         sectors = {p.sector for p in parties} | {p.get("sector") for p in implicit}
         sectors.discard(None)

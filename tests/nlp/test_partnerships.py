@@ -406,6 +406,10 @@ def test_partnerships_with_after_a_verb_of_running_needs_a_named_partner(tagger)
      "mechanics.", "VLMK Lyon", "civil_society"),
     ("Velmorka runs apprenticeships in partnership with Lyon City Council.", "Velmorka",
      "business"),
+    # a foundation or an NGO funds no brand either; a company may
+    ("Velmorka runs homework cafés with funding from the Tarvik Foundation.", "Velmorka",
+     "civil_society"),
+    ("Velmorka runs homework cafés with funding from Renault SA.", "Velmorka", "business"),
 ])
 def test_partnerships_public_money_makes_a_bare_name_a_third_actor(tagger, text, name,
                                                                    category):
