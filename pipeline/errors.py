@@ -226,8 +226,8 @@ _warning("CQ135", "Transcript not ingested yet",
          "{state} since the last ingest",
          "Run `cityqda ingest`.")
 _warning("CQ136", "Missing transcript looks renamed and edited",
-         "interview {interview_id} is missing, and {new_file} (new interview {new_id}, "
-         "ingested now) repeats {shared} of its {total} paragraphs: if it is the same "
+         "interview {interview_id} is missing, and {new_file} (interview {new_id}, added "
+         "after it) repeats {shared} of its {total} paragraphs: if it is the same "
          "transcript renamed and edited, both are counted and the decisions stay with the "
          "missing one",
          "Rename {new_file} back to {old_name} and ingest: it becomes a new version of "
@@ -238,6 +238,18 @@ _warning("CQ137", "New version of a retired interview",
          "interview {interview_id} is retired: this new version is stored but stays out of "
          "exports, reviews and tables",
          "If it should count again, run `cityqda interview retire {file} --undo`.")
+_define("CQ138", "File holds another interview's transcript",
+        "{file} (interview {interview_id}) now holds the same bytes as interview {other_id} "
+        "({other_file}); it was not taken as a new version, so no decision moves to another "
+        "interview",
+        "If files were swapped or copied over each other, put them back under their former "
+        "names and ingest; then rename one file at a time to a name no transcript has, "
+        "ingesting after each rename (an interview follows its bytes to a free name).")
+_warning("CQ139", "Renamed, and a new file saved under the old name",
+         "interview {interview_id} moved with its bytes from {file} to {new_file}; the file "
+         "now at {file} was taken as a new interview",
+         "Nothing to do if that is what happened; otherwise put the files back under their "
+         "former names and ingest.")
 _define("CQ140", "Unknown interview",
         "no interview matches {ref!r}",
         "Give the transcript's file name, its path, or the interview id shown by `cityqda "

@@ -24,7 +24,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import Connection
@@ -380,6 +380,9 @@ class Ingester:
         self.settings_digest = ""
         self.confirmed: frozenset[str] = frozenset()
         self.confirmed_now: set[str] = set()
+        self.files: list[tuple[Path, bool]] = []  # every file of the walk (`ingest_paths`)
+        self._new_shas: dict[str, str] | None = None  # sha -> key, files at new paths
+        self.deferred: dict[str, FileOutcome] = {}  # key -> rename found on an earlier file
 
     def preload(self, settings_digest: str = "", confirmed: Iterable[str] = ()) -> None:
         """Read every stored interview (without its texts) and every override once, so a
@@ -417,6 +420,8 @@ class Ingester:
 
     def process(self, path: Path, explicit: bool) -> FileOutcome:
         key = self.key(path)
+        if key in self.deferred:
+            return self.deferred.pop(key)
         name = nfc(path.name)
         suffix = path.suffix.lower()
         if not explicit and suffix not in WORD_SUFFIXES:
@@ -436,23 +441,36 @@ class Ingester:
                                problems=stored_problems(stored.warnings))
         with self.store.read() as conn:
             row = conn.execute(select(*ROW_COLUMNS).where(interviews.c.path == key)).first()
-            same = [] if row is not None else conn.execute(
-                select(*ROW_COLUMNS).where(interviews.c.sha256 == sha)
-                .order_by(interviews.c.id)).all()
         if row is not None:
             if row.purged:
                 return FileOutcome(key, "skipped", row.id, problems=[Problem(
                     "CQ133", {"file": command_argument(key), "interview_id": row.id}, file=key)])
             if row.sha256 == sha:
                 return self.unchanged(row, data, name, key)
+            moved = self._moved_elsewhere(row, sha, key)
+            if moved is not None:
+                return moved
             return self.changed(row, data, sha, name, key)
+        return self._at_new_path(data, sha, name, key)
+
+    def _at_new_path(self, data: bytes, sha: str, name: str, key: str) -> FileOutcome:
+        """A file at a path no interview has: an interview's bytes whose own file is gone
+        or now holds other bytes (renamed), a copy, or a new interview."""
+        with self.store.read() as conn:
+            same = conn.execute(select(*ROW_COLUMNS).where(interviews.c.sha256 == sha)
+                                .order_by(interviews.c.id)).all()
         for other in same:
-            if other.path not in self.renamed_from and not self.absolute(other.path).exists():
+            if other.path not in self.renamed_from and self._file_left(other):
                 if other.purged:
                     return FileOutcome(key, "skipped", other.id, problems=[Problem(
                         "CQ133", {"file": command_argument(key), "interview_id": other.id},
                         file=key)])
-                return self.rename(other, name, key)
+                outcome = self.rename(other, name, key)
+                if self.absolute(other.path).exists():  # a new file under the old name
+                    outcome.problems = [*outcome.problems, Problem("CQ139", {
+                        "interview_id": other.id, "file": command_argument(other.path),
+                        "new_file": command_argument(key)}, file=key)]
+                return outcome
         if same:
             original = same[0].path
             return FileOutcome(key, "duplicate", same[0].id, other=original, problems=[Problem(
@@ -461,6 +479,61 @@ class Ingester:
             return FileOutcome(key, "duplicate", other=self.pending[sha], problems=[Problem(
                 "CQ131", {"file": key, "original": self.pending[sha]}, file=key)])
         return self.new(data, sha, name, key)
+
+    def _file_left(self, row) -> bool:
+        """Whether the interview's file no longer holds its bytes: gone, or other bytes
+        saved under its name (a rename followed by a new file of the old name)."""
+        path = self.absolute(row.path)
+        if not path.exists():
+            return True
+        try:
+            return hashlib.sha256(path.read_bytes()).hexdigest() != row.sha256
+        except OSError:
+            return False
+
+    def _new_path_shas(self) -> dict[str, str]:
+        """sha -> key of the walk's files at paths no interview has (first in walk order),
+        hashed once, the first time a known file's bytes changed."""
+        if self._new_shas is None:
+            found: dict[str, str] = {}
+            for path, explicit in self.files:
+                if not explicit and path.suffix.lower() not in WORD_SUFFIXES:
+                    continue
+                key = self.key(path)
+                if self.index is not None and key in self.index:
+                    continue
+                try:
+                    found.setdefault(hashlib.sha256(path.read_bytes()).hexdigest(), key)
+                except OSError:
+                    continue
+            self._new_shas = found
+        return self._new_shas
+
+    def _moved_elsewhere(self, row, sha: str, key: str) -> FileOutcome | None:
+        """The file of interview `row` holds other bytes now. Two cases are not a new
+        version of it: its own bytes are at a new path (renamed, and a new file saved under
+        the old name: the interview follows its bytes, this file is taken as new), or this
+        file holds another interview's bytes (files swapped or copied over each other:
+        refused, CQ138, so no decision moves to the wrong interview)."""
+        with self.store.read() as conn:
+            owner = conn.execute(select(*ROW_COLUMNS).where(
+                interviews.c.sha256 == sha, interviews.c.id != row.id)
+                .order_by(interviews.c.id)).first()
+        if owner is not None:
+            return FileOutcome(key, "failed", row.id, problems=[Problem("CQ138", {
+                "file": command_argument(key), "interview_id": row.id,
+                "other_id": owner.id, "other_file": command_argument(owner.path)}, file=key)])
+        target = self._new_path_shas().get(row.sha256) if self.files else None
+        if target is None or row.path in self.renamed_from:
+            return None
+        renamed = self.rename(row, PurePosixPath(target).name, target)
+        outcome = self._at_new_path(read_bytes(self.absolute(key), key), sha,
+                                    nfc(PurePosixPath(key).name), key)
+        outcome.problems = [*outcome.problems, Problem("CQ139", {
+            "interview_id": row.id, "file": command_argument(row.path),
+            "new_file": command_argument(target)}, file=key)]
+        self.deferred[target] = renamed  # reported when the walk reaches it (later)
+        return outcome
 
     def _analyse(self, data: bytes, name: str, key: str, overrides: dict[str, str]
                  ) -> Transcript | FileOutcome:
@@ -587,9 +660,11 @@ class Ingester:
 
     def missing(self, folders: list[Path], added: dict[int, str] | None = None
                 ) -> list[FileOutcome]:
-        """Active interviews whose file is gone from the folders walked; `added`: the
-        interviews this ingest added (id -> path), checked for one that is a missing file
-        renamed and edited (a rename without edits is followed by its bytes)."""
+        """Active interviews whose file is gone from the folders walked, each checked for
+        an interview added after it that repeats most of its paragraphs (renamed and
+        edited: a rename without edits is followed by its bytes). The check is repeated
+        at every ingest while the file stays missing, not only the ingest that added the
+        copy. `added`: kept for callers; every later interview is compared."""
         if not folders:
             return []
         with self.store.read() as conn:
@@ -599,50 +674,53 @@ class Ingester:
                                        interviews.c.purged == 0)
                                 .order_by(interviews.c.path)).all()
         outcomes = []
-        holders = None
+        gone = []
         for row in rows:
             path = self.absolute(row.path)
             folder = next((f for f in folders if path.is_relative_to(f)), None)
             if folder is None or path.exists():
                 continue
-            if added and holders is None:
-                holders = self._added_paragraphs(added)
+            gone.append((row, folder))
+        missing_ids = {row.id for row, _folder in gone}
+        for row, folder in gone:
             problems = [Problem(
                 "CQ132", {"file": command_argument(row.path), "interview_id": row.id,
                           "folder": self.key(folder)}, file=row.path)]
-            twin = self._edited_twin(row, added, holders) if added else None
+            twin = self._edited_twin(row, missing_ids)
             if twin is not None:
                 problems.append(twin)
             outcomes.append(FileOutcome(row.path, "missing", row.id, problems=problems))
         return outcomes
 
-    def _added_paragraphs(self, added: dict[int, str]) -> dict[str, set[int]]:
-        """Paragraph hash -> the added interviews holding it, read once per ingest."""
-        holders: dict[str, set[int]] = {}
-        with self.store.read() as conn:
-            for interview_id, sha in conn.execute(
-                    select(segments.c.interview_id, segments.c.sha256)
-                    .where(segments.c.status == "current",
-                           segments.c.interview_id.in_(list(added)))):
-                holders.setdefault(sha, set()).add(interview_id)
-        return holders
-
-    def _edited_twin(self, row, added: dict[int, str], holders: dict[str, set[int]]
-                     ) -> Problem | None:
-        """CQ136 when an added interview repeats at least half of the missing one's
-        paragraphs (the one repeating most; the first added on a tie)."""
+    def _edited_twin(self, row, missing_ids: set[int]) -> Problem | None:
+        """CQ136 when an active interview added after the missing one, whose file is
+        there, repeats at least half of its paragraphs (the one repeating most; the first
+        added on a tie)."""
         with self.store.read() as conn:
             old = set(conn.execute(select(segments.c.sha256).where(
                 segments.c.status == "current", segments.c.interview_id == row.id)).scalars())
-        shared = Counter(i for sha in old for i in holders.get(sha, ()))
-        if not shared:
-            return None
-        new_id = min(shared, key=lambda i: (-shared[i], i))
-        if shared[new_id] * 2 < len(old):
-            return None
+            if not old:
+                return None
+            found = conn.execute(
+                select(segments.c.interview_id, segments.c.sha256)
+                .join(interviews, interviews.c.id == segments.c.interview_id)
+                .where(segments.c.status == "current", segments.c.interview_id > row.id,
+                       interviews.c.status == "active", interviews.c.purged == 0,
+                       segments.c.sha256.in_(sorted(old)))).all()
+            shared = Counter()
+            for interview_id, _sha in {(i, sha) for i, sha in found}:
+                if interview_id not in missing_ids:
+                    shared[interview_id] += 1
+            if not shared:
+                return None
+            new_id = min(shared, key=lambda i: (-shared[i], i))
+            if shared[new_id] * 2 < len(old):
+                return None
+            new_path = conn.execute(select(interviews.c.path)
+                                    .where(interviews.c.id == new_id)).scalar()
         return Problem("CQ136", {
             "interview_id": row.id, "new_id": new_id,
-            "new_file": command_argument(added[new_id]),
+            "new_file": command_argument(new_path),
             "shared": shared[new_id], "total": len(old),
             "old_name": command_argument(row.file)}, file=row.path)
 
@@ -794,6 +872,7 @@ def ingest_paths(store: Store, root: Path, paths: list[Path], settings: IngestSe
                           keep_all=keep_all)
     ingester = Ingester(store, root, settings, dry_run=dry_run)
     ingester.resolved = discovery.resolved
+    ingester.files = discovery.files
     if memo is not None:
         ingester.preload(memo.digest, memo.confirmed)
     else:

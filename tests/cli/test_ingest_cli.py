@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import docx
+import pytest
 
 from pipeline.cli import main
 
@@ -132,3 +133,76 @@ def test_ingest_cli_register_row_naming_two_transcripts_is_refused(runner, study
     invoke(runner, study_dir, "ingest")
     assert _organisations(study_dir) == {"transcripts/LIS-PR-01.docx": None,
                                          "transcripts/2024/LIS-PR-01.docx": None}
+
+
+def _interviews(study_dir) -> dict:
+    import sqlite3
+
+    with sqlite3.connect(study_dir / "cityqda.sqlite") as conn:
+        return dict(conn.execute("SELECT path, id FROM interviews"))
+
+
+@pytest.mark.parametrize("renamed_to", ["A-first.docx", "Z-last.docx"])
+def test_ingest_cli_interview_follows_its_bytes_when_a_new_file_takes_its_name(
+        runner, study_dir, renamed_to):
+    """Renamed, and a new transcript saved under the old name: the interview (and its
+    decisions) follows its bytes, whichever file the walk meets first; the new file is a
+    new interview, not a new version of the old one."""
+    folder = study_dir / "transcripts"
+    write_transcript(folder / "LIS-PR-01.docx")
+    assert invoke(runner, study_dir, "ingest").exit_code == 0
+    (folder / "LIS-PR-01.docx").rename(folder / renamed_to)
+    write_transcript(folder / "LIS-PR-01.docx", answer="Another person, another desk.")
+
+    result = invoke(runner, study_dir, "ingest")
+
+    assert result.exit_code == 0, result.stderr
+    assert _interviews(study_dir) == {f"transcripts/{renamed_to}": 1,
+                                      "transcripts/LIS-PR-01.docx": 2}
+    assert "CQ139" in result.stderr and "CQ131" not in result.stderr
+
+
+def test_ingest_cli_swapped_files_are_refused_not_versioned(runner, study_dir):
+    folder = study_dir / "transcripts"
+    write_transcript(folder / "LIS-PR-01.docx")
+    write_transcript(folder / "LIS-PR-02.docx", answer="A language course for adults.")
+    assert invoke(runner, study_dir, "ingest").exit_code == 0
+    (folder / "LIS-PR-01.docx").rename(folder / "tmp.docx")
+    (folder / "LIS-PR-02.docx").rename(folder / "LIS-PR-01.docx")
+    (folder / "tmp.docx").rename(folder / "LIS-PR-02.docx")
+
+    result = invoke(runner, study_dir, "ingest")
+
+    assert result.exit_code == 1
+    assert result.stderr.count("error CQ138") == 2
+    assert "transcripts/LIS-PR-01.docx (interview 1) now holds the same bytes as interview 2" \
+        in result.stderr
+    assert _interviews(study_dir) == {"transcripts/LIS-PR-01.docx": 1,
+                                      "transcripts/LIS-PR-02.docx": 2}
+    import sqlite3
+
+    with sqlite3.connect(study_dir / "cityqda.sqlite") as conn:  # no new version of either
+        assert conn.execute("SELECT max(version) FROM interviews").fetchone() == (1,)
+
+
+def test_ingest_cli_missed_rename_and_edit_is_named_at_every_ingest(runner, study_dir):
+    import docx
+
+    folder = study_dir / "transcripts"
+    document = docx.Document()
+    for text in ("City: Lisbon", "Stakeholder type: practitioner"):
+        document.add_paragraph(text)
+    for answer in ("We run a welcome desk.", "We give legal aid.", "We host a job fair."):
+        document.add_paragraph(answer)
+    document.save(folder / "LIS-PR-01.docx")
+    assert invoke(runner, study_dir, "ingest").exit_code == 0
+    document.add_paragraph("An edit made after the rename.")
+    document.save(folder / "LIS-PR-01-final.docx")
+    (folder / "LIS-PR-01.docx").unlink()
+
+    first = invoke(runner, study_dir, "ingest")
+    later = invoke(runner, study_dir, "ingest")
+
+    for result in (first, later):
+        assert "warning CQ136: transcripts/LIS-PR-01.docx: interview 1 is missing, and " \
+            "transcripts/LIS-PR-01-final.docx (interview 2, added after it)" in result.stderr
