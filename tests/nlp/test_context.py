@@ -263,6 +263,10 @@ def test_context_problem_adjective_naming_whom_a_service_is_for(tagger, text, di
     ("The city trains municipal staff in intercultural communication.",
      ["cultural_religious"]),
     ("Returnees receive a grant to start a small business.", ["economic"]),
+    # other names of cultural mediators, and staff named by the language they speak, belong
+    # to the service they open (R03)
+    ("The hospital has hired two intercultural facilitators.", ["social"]),
+    ("The job centre has hired two Ukrainian-speaking advisers.", ["economic"]),
 ])
 def test_context_dimensions_of_languages_diplomas_and_work_skills(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
