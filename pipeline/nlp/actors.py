@@ -1851,9 +1851,13 @@ class ActorRecognizer:
                                    and not _other_kind(view, a, actor)), None)
                 if antecedent is None and named and not after_preposition(view, actor.start) \
                         and view.folded(actor.start - 1) not in ("her", "his", "their", "our"):
-                    if named[-1].source == "name" and (not _decided(named[-1]) or any(
-                            named[-1].end <= s and e <= actor.start
-                            for s, e, _ in view.groups.get("report", ()))):
+                    reported = any(named[-1].end <= s and e <= actor.start
+                                   for s, e, _ in view.groups.get("report", ()))
+                    if named[-1].source == "name" and (not _decided(named[-1]) or reported) \
+                            and not (reported and actor.sector == "public"
+                                     and "bare_name" in named[-1].evidence):
+                        # not "the director of X said that the city council ...": a public
+                        # body a speaker names is seldom the speaker's own brand-like name
                         # "Rio Tinto's director said the company ...": the name was a company
                         antecedent = named[-1]
                     elif actor.sector != "public":

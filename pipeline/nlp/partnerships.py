@@ -60,7 +60,8 @@ _ADVERBS = ("jointly", "also", "together", "now", "currently", "both", "have", "
 _PUBLIC_MONEY_WORDS = frozenset({
     "funded", "financed", "cofinanced", "co-financed", "co-funded", "cofunded", "subsidised",
     "subsidized", "funding", "money", "grant", "grants", "subsidy", "subsidies", "financial",
-    "funds", "finances", "subsidises", "subsidizes", "co-finances", "co-funds"})
+    "funds", "finances", "subsidises", "subsidizes", "co-finances", "co-funds", "lends", "lent",
+    "lend"})
 _PAIR_NOUNS = frozenset({"organisations", "organizations", "bodies", "partners", "institutions",
                          "agencies", "groups", "ngos", "charities", "entities"})
 # The people and parts of an activity a later clause may point back at ("selects the

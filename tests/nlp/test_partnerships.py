@@ -410,6 +410,9 @@ def test_partnerships_with_after_a_verb_of_running_needs_a_named_partner(tagger)
     ("Velmorka runs homework cafés with funding from the Tarvik Foundation.", "Velmorka",
      "civil_society"),
     ("Velmorka runs homework cafés with funding from Renault SA.", "Velmorka", "business"),
+    # premises lent by a city: and "the city council" is no second name of the speaker's body
+    ("The coordinator of Velmorka said that the city council lends them a building.",
+     "Velmorka", "civil_society"),
 ])
 def test_partnerships_public_money_makes_a_bare_name_a_third_actor(tagger, text, name,
                                                                    category):
