@@ -267,6 +267,12 @@ def test_context_problem_adjective_naming_whom_a_service_is_for(tagger, text, di
     # to the service they open (R03)
     ("The hospital has hired two intercultural facilitators.", ["social"]),
     ("The job centre has hired two Ukrainian-speaking advisers.", ["economic"]),
+    # being heard: people who elect their own committee, a forum set up for their views;
+    # views reported to a researcher and an election to office are neither
+    ("Refugees in the camp elected a committee.", ["political"]),
+    ("The city set up a forum where diaspora organisations give their views.", ["political"]),
+    ("Refugees expressed their concerns about housing to the researchers.", []),
+    ("She was elected to the city council in 2018.", []),
 ])
 def test_context_dimensions_of_languages_diplomas_and_work_skills(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
