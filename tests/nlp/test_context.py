@@ -273,6 +273,9 @@ def test_context_problem_adjective_naming_whom_a_service_is_for(tagger, text, di
     ("The city set up a forum where diaspora organisations give their views.", ["political"]),
     ("Refugees expressed their concerns about housing to the researchers.", []),
     ("She was elected to the city council in 2018.", []),
+    # schooling listed before language or literacy classes stays schooling (R02)
+    ("The women's union runs kindergartens and literacy classes for adult women.",
+     ["social", "cultural_religious"]),
 ])
 def test_context_dimensions_of_languages_diplomas_and_work_skills(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
