@@ -125,23 +125,30 @@ def _names_near(mentions: list, coding) -> str | None:
     return "; ".join(sorted(names, key=str.casefold)) or None
 
 
-def _decisions(conn: Connection, coding_ids: list[int]) -> dict[int, tuple[str, str]]:
+def _decisions(conn: Connection, coding_ids: list[int],
+               folded: dict[int, list[int]] | None = None) -> dict[int, tuple[str, str]]:
+    """Coding id -> (decisions, comments) as text; `folded`: kept id -> the ids of the same
+    passage coded alike (`distinct_codings`), whose decisions are listed with it."""
     from pipeline.store.schema import decisions
 
     decided: dict[int, list] = defaultdict(list)
     commented: dict[int, list] = defaultdict(list)
     if not coding_ids:
         return {}
+    kept_of = {coding_id: coding_id for coding_id in coding_ids}
+    for kept, others in (folded or {}).items():
+        for other in others:
+            kept_of[other] = kept
     for row in conn.execute(select(decisions.c.coding_id, decisions.c.coder,
                                    decisions.c.role, decisions.c.decision,
                                    decisions.c.corrected_code, decisions.c.comment)
-                            .where(decisions.c.coding_id.in_(coding_ids))
+                            .where(decisions.c.coding_id.in_(sorted(kept_of)))
                             .order_by(decisions.c.coder, decisions.c.id)):
         who = f"{row.coder} (adjudicator)" if row.role == "adjudicator" else row.coder
         what = row.decision + (f" -> {row.corrected_code}" if row.corrected_code else "")
-        decided[row.coding_id].append(f"{who}: {what}")
+        decided[kept_of[row.coding_id]].append(f"{who}: {what}")
         if row.comment:
-            commented[row.coding_id].append(f"{who}: {row.comment}")
+            commented[kept_of[row.coding_id]].append(f"{who}: {row.comment}")
     return {key: ("; ".join(decided[key]) or None, "; ".join(commented.get(key, [])) or None)
             for key in decided}
 
@@ -155,6 +162,26 @@ WIDE_FIXED_COLUMNS = ["selection", "segment_id", *INTERVIEW_COLUMNS, "segment", 
                       "section", "question", "text"]
 
 
+def distinct_codings(rows: list) -> tuple[list, dict[int, list[int]]]:
+    """The selected codings, each passage coded once, and kept id -> the ids left out for
+    it: a coding with the same segment, code, evidence span and flags (negated,
+    hypothetical, planned) as one kept before it (lower id) is left out. Two coders who
+    correct a suggestion to the same code, or add the same coding, or one who accepts a
+    suggestion another adds by hand, make one coding each; counted per coding they would
+    count the passage once per coder. `rows` carry id, segment_id, code, start, end and the
+    flags."""
+    kept, first, folded = [], {}, {}
+    for row in sorted(rows, key=lambda r: r.id):
+        key = (row.segment_id, row.code, row.start, row.end, row.negated, row.hypothetical,
+               row.planned)
+        if key in first:
+            folded.setdefault(first[key], []).append(row.id)
+        else:
+            first[key] = row.id
+            kept.append(row)
+    return kept, folded
+
+
 def long_head(include_suggested: bool) -> ResultTable:
     """The long dataset without rows: name, title, columns and notes."""
     label = selection_label(include_suggested)
@@ -164,6 +191,9 @@ def long_head(include_suggested: bool) -> ResultTable:
         notes=[f"Codings whose status is {label}; selection names that choice on every row.",
                "Current segments of current (active) interviews; offsets (start, end) are "
                "code points into the interview's plain text.",
+               "A passage coded the same way by several coders (same segment, code and "
+               "evidence span and flags) is one row, the lowest coding_id; decisions lists "
+               "every coder's word on it.",
                "counts = 1 when the coding counts as an initiative (not negated, not "
                "hypothetical; planned counts). initiatives/actors = entities mentioned in "
                "the coding's sentence (rejected ones left out)."])
@@ -265,14 +295,15 @@ class _Reader:
                    for row in cursor.execute(self.segment_sql, (interview.id,))}
         if not current:
             return [], []
-        rows = [self.coding_row._make(row)
-                for row in cursor.execute(self.coding_sql, (interview.id,))
-                if statuses.get(row[0]) in wanted]
+        rows, folded = distinct_codings([
+            self.coding_row._make(row) for row in cursor.execute(self.coding_sql,
+                                                                 (interview.id,))
+            if statuses.get(row[0]) in wanted])
         values = _interview_values(interview)
         mentions = _mentions(cursor, self.resolvers, sorted({row.segment_id for row in rows}),
                              entities)
-        decided = _decisions(self.conn, [row.id for row in rows]) if self.any_decisions \
-            else {}
+        decided = _decisions(self.conn, [row.id for row in rows], folded) \
+            if self.any_decisions else {}
         long_rows = []
         for row in rows:
             segment = current[row.segment_id]

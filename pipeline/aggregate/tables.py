@@ -15,7 +15,7 @@ The definitions are the study's (reference/study_method_extracts.md, Tables 3, 4
 - partnerships per city and type: confirmed existing partnerships, each once; confirmed
   planned ones are listed in a table of their own and never counted;
 - challenges per city: accepted challenge codings (negated ones left out), counted per
-  interview and per coding;
+  interview and per coding (a passage several coders coded alike counts once);
 - good and promising practices per dimension, and an overview of each practice.
 
 Entity state comes only from the entity tables' own columns (kept derived from reviewers'
@@ -573,9 +573,10 @@ def challenge_counts(conn: Connection, interview_ids: set[int], *,
     # through SQLAlchemy, IN-lists of 50,000 ids took a second at N = 1,000
     cursor = conn.connection.driver_connection.cursor()
     found = [row for row in cursor.execute(
-        "SELECT c.id, c.code, c.interview_id, c.produced, c.merged_into FROM codings c "
+        "SELECT c.id, c.code, c.interview_id, c.produced, c.merged_into, c.segment_id, "
+        "c.start, c.\"end\", c.hypothetical, c.planned FROM codings c "
         "JOIN segments s ON s.id = c.segment_id WHERE c.kind = 'challenge' "
-        "AND c.negated = 0 AND s.status = 'current'") if row[2] in interview_ids]
+        "AND c.negated = 0 AND s.status = 'current' ORDER BY c.id") if row[2] in interview_ids]
     decided: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for coding_id, role, decision in cursor.execute(
             "SELECT d.coding_id, d.role, d.decision FROM decisions d "
@@ -583,9 +584,13 @@ def challenge_counts(conn: Connection, interview_ids: set[int], *,
             "AND c.negated = 0 ORDER BY d.time, d.id"):
         decided[coding_id].append((role, decision))
     counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for coding_id, code, interview_id, produced, merged in found:
+    counted: set[tuple] = set()  # a passage coded alike by several coders counts once
+    for (coding_id, code, interview_id, produced, merged, segment_id, start, end,
+         hypothetical, planned) in found:
+        passage = (segment_id, code, start, end, hypothetical, planned)  # as distinct_codings
         if derive_status(bool(produced), decided.get(coding_id, ()),
-                         merged is not None) in wanted:
+                         merged is not None) in wanted and passage not in counted:
+            counted.add(passage)
             counts[interview_id][code] += 1
     return {interview_id: dict(codes) for interview_id, codes in counts.items()}
 

@@ -60,3 +60,43 @@ def test_aggregate_cli_help_names_the_files(runner):
     assert result.exit_code == 0
     for text in ("--round", "--include-suggested", "--out", "coded_long", "tables-"):
         assert text in result.output
+
+
+def test_aggregate_cli_passage_coded_alike_by_two_coders_counts_once(runner, agg):
+    """ana and ben each add the same challenge coding by hand (as two coders correcting one
+    suggestion to the same code do), and ben adds by hand the housing coding c1 already
+    is: each passage is one dataset row and one coding in the challenges table."""
+    import csv
+
+    from sqlalchemy import select
+
+    from pipeline.coding.decisions import add_manual_coding
+    from pipeline.store.schema import codings, segments
+
+    def add(conn):
+        seg = conn.execute(select(segments).where(
+            segments.c.id == agg.segments["LIS-BU-01 ¶2"])).one()
+        at = seg.start + seg.text.index("council")
+        made = [add_manual_coding(conn, seg.id, "challenge.funding", coder, at, at + 7,
+                                  source="test", kind="challenge")
+                for coder in ("ana", "ben")]
+        c1 = conn.execute(select(codings).where(codings.c.id == agg.codings["c1"])).one()
+        made.append(add_manual_coding(conn, c1.segment_id, "social.housing", "ben", c1.start,
+                                      c1.end, source="test", dimension="social"))
+        return made
+    first, second, housing = agg.write(add)
+
+    result = runner.invoke(main, ["--project", str(agg.study.root), "aggregate"])
+
+    assert result.exit_code == 0, result.stderr
+    outputs = agg.study.path("outputs")
+    with open(outputs / "coded_long-accepted.csv", encoding="utf-8-sig") as handle:
+        rows = {int(r["coding_id"]): r for r in csv.DictReader(handle)}
+    assert first in rows and second not in rows
+    assert housing not in rows and agg.codings["c1"] in rows
+    assert rows[first]["decisions"] == "ana: accept; ben: accept"
+    with open(outputs / "tables-accepted-all-rounds" / "challenges.csv",
+              encoding="utf-8-sig") as handle:
+        table = {(r["city"], r["challenge"]): r for r in csv.DictReader(handle)}
+    assert (table[("Lisbon", "challenge.funding")]["interviews"],
+            table[("Lisbon", "challenge.funding")]["codings"]) == ("1", "1")
