@@ -708,6 +708,12 @@ def test_actors_eleventh_session_name_cues(tagger, text, name, category):
     ("The city council works with Velmor Mülteci on housing.", "Velmor Mülteci",
      "civil_society"),
     ("The city council works with Velmor on housing.", "Velmor", "business"),  # a bare brand
+    # national bodies that profiles name bare (package registry)
+    ("The Tarvik Migrant Centre and TasTAFE run a driving course.", "TasTAFE", "practitioner"),
+    ("The Tarvik Migrant Centre refers clients to WorkBC.", "WorkBC", "practitioner"),
+    ("Citizens Advice and the city council run a debt clinic.", "Citizens Advice",
+     "civil_society"),
+    ("The Home Office contracts Serco to house asylum seekers.", "Serco", "business"),
 ])
 def test_actors_twelfth_session_name_cues(tagger, text, name, category):
     assert actor(tagger.tag(text), name)["category"] == category
