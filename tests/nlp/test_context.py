@@ -279,3 +279,14 @@ def test_context_problem_adjective_naming_whom_a_service_is_for(tagger, text, di
 ])
 def test_context_dimensions_of_languages_diplomas_and_work_skills(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
+
+
+@pytest.mark.parametrize("text, challenges", [
+    # session 12: informal settlements named as where people live are no housing challenge;
+    # settlements lacking basic services, and overcrowding, are
+    ("An NGO brings primary care to farm workers living in informal settlements.", []),
+    ("Seasonal workers live in shacks without running water.", ["challenge.housing"]),
+    ("Families live in overcrowded flats.", ["challenge.housing"]),
+])
+def test_context_housing_challenge_only_for_a_problem(tagger, text, challenges):
+    assert tagger.tag(text)["challenges"] == challenges
