@@ -40,6 +40,10 @@ RELATIVE_PRONOUNS = frozenset({"who", "whose"})
 RELATIVE_REACH = 7
 # Tokens that end that clause before the problem word.
 RELATIVE_BREAKS = frozenset({",", ";", ":", ".", "(", ")", "and", "but"})
+# Words that, a few words before a problem word, say who the people served are
+# ("women fleeing domestic violence", "victims of abuse", "survivors of torture").
+RECIPIENT_LEADS = frozenset({"fleeing", "escaping", "affected"})
+RECIPIENT_OF = frozenset({"victim", "victims", "survivor", "survivors"})
 # Words that join modifiers sharing one noun ("legal and psychological support").
 COORDINATORS = frozenset({"and", "or", ",", "&"})
 # Words that join a second predicate a negated object's scope stops at ("or" is not one).
@@ -224,15 +228,20 @@ class ContextComponent:
         return False
 
     def _recipient_clause(self, doc, start: int) -> bool:
-        """Whether the problem word at `start` is in a relative clause saying who the people
-        served are ("women who have suffered violence", "families whose homes were
-        destroyed"): it describes them, not a difficulty of what is offered to them."""
+        """Whether the problem word at `start` is in words saying who the people served are
+        ("women who have suffered violence", "families whose homes were destroyed", "women
+        fleeing violence", "victims of abuse"): it describes them, not a difficulty of what
+        is offered to them."""
         for index in range(start - 1, max(start - RELATIVE_REACH, 0) - 1, -1):
             word = doc[index].lower_
             if word in RELATIVE_BREAKS:
                 return False
             if word in RELATIVE_PRONOUNS:
                 return index > 0 and doc[index - 1].norm in self.recipient_norms
+            if start - index <= 3 and (word in RECIPIENT_LEADS or (
+                    word in ("of", "by") and index > 0
+                    and doc[index - 1].lower_ in RECIPIENT_OF | {"affected"})):
+                return True
         return False
 
     @staticmethod

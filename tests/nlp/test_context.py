@@ -287,6 +287,9 @@ def test_context_dimensions_of_languages_diplomas_and_work_skills(tagger, text, 
     ("An NGO brings primary care to farm workers living in informal settlements.", []),
     ("Seasonal workers live in shacks without running water.", ["challenge.housing"]),
     ("Families live in overcrowded flats.", ["challenge.housing"]),
+    # people described as fleeing or as victims of something are whom a shelter serves
+    ("A women's refuge takes in migrant women fleeing domestic violence.", []),
+    ("A government-run shelter offers victims of abuse accommodation and counselling.", []),
 ])
 def test_context_housing_challenge_only_for_a_problem(tagger, text, challenges):
     assert tagger.tag(text)["challenges"] == challenges
