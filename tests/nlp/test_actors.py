@@ -714,6 +714,15 @@ def test_actors_eleventh_session_name_cues(tagger, text, name, category):
     ("Citizens Advice and the city council run a debt clinic.", "Citizens Advice",
      "civil_society"),
     ("The Home Office contracts Serco to house asylum seekers.", "Serco", "business"),
+    # settlement services, promotional banks, Italian health bodies, processors and wineries
+    ("The city council works with Tarvik Integration Services on housing.",
+     "Tarvik Integration Services", "civil_society"),
+    ("The Investitionsbank Tarvik and the Velmor Chamber of Commerce fund a desk.",
+     "Investitionsbank Tarvik", "practitioner"),
+    ("The Società della Salute della Zona Tarvik contracts a cooperative to run flats.",
+     "Società della Salute della Zona Tarvik", "practitioner"),
+    ("Meat processor Velmor and the city council run a course.", "Velmor", "business"),
+    ("The winery group Velmor Bodegas offers them contracts.", "Velmor Bodegas", "business"),
 ])
 def test_actors_twelfth_session_name_cues(tagger, text, name, category):
     assert actor(tagger.tag(text), name)["category"] == category
