@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 DIMENSION_ORDER = ("social", "cultural_religious", "economic", "political", "legal")
 
 # Contexts a challenge pattern or derivation may require (see `when` in the codebook).
-CONTEXT_NAMES = ("always", "negated", "hypothetical", "planned", "problem", "plain", "initiative")
+# "unserved": no dimension counts in the mention's sentence (people named as those a service
+# is for are no challenge)
+CONTEXT_NAMES = ("always", "negated", "hypothetical", "planned", "problem", "plain", "initiative",
+                 "unserved")
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,16 @@ class InitiativeComponent:
                 mention.counts = mention.initiative = False
                 mention.emitted = False
 
+        # "unserved": a challenge that counts only where its sentence describes no
+        # initiative ("patients who speak no French" are whom the interpreters serve)
+        served = None
+        for mention in mentions:
+            if mention.kind == "challenge" and "unserved" in mention.when:
+                if served is None:
+                    served = {m.sentence for m in mentions
+                              if m.counts and m.kind == "dimension"}
+                mention.emitted = mention.emitted or mention.sentence not in served
+
         challenges: dict[tuple[str, int, int], Mention] = {}
         derivations = self.derivations
         for mention in mentions:

@@ -293,3 +293,16 @@ def test_context_dimensions_of_languages_diplomas_and_work_skills(tagger, text, 
 ])
 def test_context_housing_challenge_only_for_a_problem(tagger, text, challenges):
     assert tagger.tag(text)["challenges"] == challenges
+
+
+@pytest.mark.parametrize("text, challenges", [
+    # people who do not speak the language are the language challenge, unless the sentence
+    # describes a service for them (the `unserved` context)
+    ("Many refugees in the town do not speak Greek.", ["challenge.language"]),
+    ("Teachers have little time for pupils who speak no French.", ["challenge.language"]),
+    ("The hospital employs interpreters for patients who speak no French.", []),
+    ("Children who do not speak Danish are offered a place in a reception class.", []),
+])
+def test_context_language_challenge_unless_a_service_serves_the_speakers(tagger, text,
+                                                                        challenges):
+    assert tagger.tag(text)["challenges"] == challenges
