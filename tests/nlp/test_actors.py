@@ -726,3 +726,14 @@ def test_actors_eleventh_session_name_cues(tagger, text, name, category):
 ])
 def test_actors_twelfth_session_name_cues(tagger, text, name, category):
     assert actor(tagger.tag(text), name)["category"] == category
+
+
+@pytest.mark.parametrize("text, name", [
+    # a bare name opening a later clause with what organisations do for an activity
+    ("The city council contracts the Tarvik Foundation to run a shelter, and Velmorex covers "
+     "its electricity bills.", "Velmorex"),
+    ("The city council and the Tarvik Foundation run a course, and Velmorex certifies the "
+     "trainees.", "Velmorex"),
+])
+def test_actors_twelfth_session_clause_subjects(tagger, text, name):
+    assert actor(tagger.tag(text), name)["category"] == "business"
