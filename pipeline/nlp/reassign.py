@@ -168,6 +168,9 @@ class ReassignComponent:
             i = mention.start - (mention.start > 0 and doc[mention.start - 1].lower_ == "the")
             if i >= 2 and doc[i - 1].lower_ in ("for", "of") and i - 1 in head_ends:
                 return True  # "the councillor for social services", "ministry of labour"
+            if (i >= 4 and doc[i - 1].lower_ in ("and", "&") and doc[i - 2].is_alpha
+                    and doc[i - 3].lower_ in ("for", "of") and i - 3 in head_ends):
+                return True  # the second of two: "the council for interculturality and citizenship"
             if not all(capitalised(t) for t in doc[mention.start:mention.end]):
                 return False
             # a capitalised chain to the right or the left that reaches a capitalised head

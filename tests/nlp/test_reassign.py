@@ -167,6 +167,11 @@ def test_reassign_longest_match_wins(tagger):
     # a whole noun phrase before "and ... associations" is no part of a name
     ("The plan was written with a working group of refugees and migrant associations.",
      ["political"]),
+    # session 12: a council's or committee's remit is its name, the second of two words too
+    ("Immigrant associations have seats on the municipal council for interculturality and "
+     "citizenship.", ["political"]),
+    ("Municipal Council for Interculturality and Citizenship", []),
+    ("The ministry of labour and employment runs job fairs for refugees.", ["economic"]),
 ])
 def test_reassign_lower_case_title_or_department_names_an_actor(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
