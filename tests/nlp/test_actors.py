@@ -714,6 +714,10 @@ def test_actors_eleventh_session_name_cues(tagger, text, name, category):
     ("Citizens Advice and the city council run a debt clinic.", "Citizens Advice",
      "civil_society"),
     ("The Home Office contracts Serco to house asylum seekers.", "Serco", "business"),
+    ("The Tarvik Foundation runs Polish courses with a grant from the Norway Grants.",
+     "Norway Grants", "international_organization"),
+    ("The CPAS of Tarvik runs tutoring funded by the Wallonia-Brussels Federation.",
+     "Wallonia-Brussels Federation", "policy_maker"),
     # settlement services, promotional banks, Italian health bodies, processors and wineries
     ("The city council works with Tarvik Integration Services on housing.",
      "Tarvik Integration Services", "civil_society"),
