@@ -58,7 +58,6 @@ MAX_REFS = 40  # segment references listed per entity; the count says how many i
 CRITERION_COLUMNS = {c: c for c in CRITERIA}
 ENTITY_DECISION_LIST = "entity_decisions"
 _ID = re.compile(r"^\s*([AIP]?)\s*(\d+)\b", re.IGNORECASE)
-_IDS = re.compile(r"\bA\s*(\d+)\b", re.IGNORECASE)
 
 
 def label(value: str | None) -> str:
@@ -131,10 +130,30 @@ class Field:
                 return None
             return int(match.group(2))
         if self.kind == "actors":
-            ids = sorted({int(m) for m in _IDS.findall(str(cell))})
-            if not ids:
+            # parties are shown as "A3 Name; A4 Name": a part naming no row id (a name typed
+            # in, an actor not on the Actors sheet) would silently leave the list
+            ids, bad = set(), []
+            for part in re.split(r"[;\n]", str(cell)):
+                if not part.strip():
+                    continue
+                pieces = part.split(",")  # "A3, A4"; a name may hold commas too
+                first = _ID.match(pieces[0])
+                if first is None or first.group(1).upper() not in ("", "A"):
+                    bad.append(part.strip())
+                    continue
+                ids.add(int(first.group(2)))
+                for piece in pieces[1:]:
+                    more = _ID.match(piece)
+                    if more is not None and more.group(1).upper() == "A":
+                        ids.add(int(more.group(2)))
+            if bad:
+                problems.append(f"{', '.join(map(repr, bad))} "
+                                f"{'names' if len(bad) == 1 else 'name'} no actor row id such "
+                                "as A12 (each party is an actor of the Actors sheet, named by "
+                                "its row id)")
+            elif not ids:
                 problems.append(f"{cell!r} names no actor row id such as A12")
-            return ids
+            return sorted(ids)
         return str(cell).strip()
 
 

@@ -188,6 +188,9 @@ def test_entity_sheets_import_records_decisions_and_derives_state(study, tmp_pat
     ("Actors", "BANK", {"decision": "confirm", "parent": "BANK"}, "CQ553", "parent"),
     ("Partnerships", "PART", {"decision": "confirm", "parties": "A9999"}, "CQ553",
      "parties"),
+    # a party typed by name (no row id) was silently left out of the corrected list
+    ("Partnerships", "PART", {"decision": "confirm", "parties": "BANK; Nobody Inc"}, "CQ553",
+     "parties"),
 ])
 def test_entity_sheets_bad_rows_are_located_and_nothing_applies(study, tmp_path, sheet,
                                                                 target, cells, code, column):
@@ -198,7 +201,7 @@ def test_entity_sheets_bad_rows_are_located_and_nothing_applies(study, tmp_path,
            "BANK": f"A{entity_id(study, actors, 'Banco Amigo')}",
            "PART": "P" + str(with_store(study, lambda conn: conn.execute(
                select(partnerships.c.id)).scalars().first(), write=False))}
-    cells = {k: ids.get(v, v) for k, v in cells.items()}
+    cells = {k: ids.get(v, v).replace("BANK", ids["BANK"]) for k, v in cells.items()}
     edit(path, sheet, {ids[target]: cells})
     # a good row elsewhere must not be applied either
     edit(path, "Initiatives" if sheet != "Initiatives" else "Actors",
@@ -423,3 +426,17 @@ def test_entity_sheets_decisions_restored_from_the_review_log(study, runner, tmp
         "merged into night shelter fund"
     assert original[("actors", "banco amigo")][:2] == ("confirmed", "third")
     assert state(rebuilt) == original
+
+
+@pytest.mark.parametrize("cell, ids, problem", [
+    ("A3 Associação Acolher; A6 Lisbon City Council", [3, 6], None),
+    ("A3, A4", [3, 4], None),
+    ("A5 Ministry of Labour, Social Security; A7", [5, 7], None),
+    ("A3; Nobody Inc", [3], "'Nobody Inc' names no actor row id"),
+])
+def test_entity_sheets_parties_cell_names_every_party_by_row_id(cell, ids, problem):
+    from pipeline.review.entity_sheets import Field
+
+    problems = []
+    assert Field("parties", "parties", "actors").parse(cell, problems) == ids
+    assert (problems[0].startswith(problem) if problem else problems == [])
