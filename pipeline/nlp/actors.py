@@ -1346,7 +1346,10 @@ class ActorRecognizer:
                  if m[0] == first and m[2].role == "head" and (
                      m[2].id != "region" or view.folded(m[0]) in _ADMINISTRATION_REGIONS)
                  and all(view.shape[i] in (LOWER, HYPHEN, POSS) for i in range(m[0], m[1]))
-                 and not view.in_group("init_heads", m[1] - 1, m[1])
+                 and (not view.in_group("init_heads", m[1] - 1, m[1]) or (
+                     # "the Trier job centre": a place's public employment office
+                     m[2].id == "employment_service" and start > 0
+                     and view.folded(start - 1) == "the"))
                  and not _plural(view.folded(m[1] - 1))]  # "UNRWA schools": what X runs
         if not after and end - start > 1 and end < sent_end and view.shape[end] == LOWER:
             # "the Davao City government": a head phrase begun by the name's last word

@@ -726,6 +726,8 @@ def test_actors_eleventh_session_name_cues(tagger, text, name, category):
     ("The Società della Salute della Zona Tarvik contracts a cooperative to run flats.",
      "Società della Salute della Zona Tarvik", "practitioner"),
     ("Meat processor Velmor and the city council run a course.", "Velmor", "business"),
+    ("A caseworker at the Tarvik job centre said that they place refugees in jobs.",
+     "Tarvik job centre", "practitioner"),
     ("The winery group Velmor Bodegas offers them contracts.", "Velmor Bodegas", "business"),
 ])
 def test_actors_twelfth_session_name_cues(tagger, text, name, category):
