@@ -876,6 +876,10 @@ _warning("CQ961", "Formula without a saved value in an optional column",
          "empty",
          "Open the register in Excel or LibreOffice and save it (that stores every formula's "
          "value), or type the value in.")
+_warning("CQ962", "Merged cells in the register",
+         "cells {cells} are merged; each of their rows was read as {value!r}",
+         "Nothing to do if that is meant; to be safe from sorting and filtering, unmerge the "
+         "cells and fill the value into every row.")
 _warning("CQ957", "Country differs from the cities sheet",
          "country {value!r} differs from {expected!r} in the cities sheet",
          "Correct the country on this row or in the cities sheet.")

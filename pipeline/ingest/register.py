@@ -237,6 +237,8 @@ class _ReadFailure(Exception):
 
 
 def _read_xlsx(path: Path) -> dict[str, list[list]]:
+    """Sheet name -> rows of cell values; `_MERGED[name]` keeps each sheet's merged ranges
+    for `_Table` (see `_fill_merged`)."""
     from python_calamine import CalamineWorkbook
 
     try:
@@ -247,7 +249,14 @@ def _read_xlsx(path: Path) -> dict[str, list[list]]:
     sheets = {}
     try:
         for name in workbook.sheet_names:
-            sheets[name] = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            sheet = workbook.get_sheet_by_name(name)
+            sheets[name] = sheet.to_python(skip_empty_area=False)
+            try:
+                ranges = list(sheet.merged_cell_ranges or ())
+            except Exception:  # noqa: BLE001 - merged ranges only improve the reading
+                ranges = []
+            if ranges:
+                sheets[name] = _MergedRows(sheets[name], ranges)
     except Exception as exc:
         raise _ReadFailure(Problem("CQ920", {"problem": f"cannot read sheet ({exc})"},
                                    file=str(path))) from exc
@@ -381,6 +390,36 @@ def _header_name(value) -> str:
     return _HEADER_ALIASES.get(key, key)
 
 
+class _MergedRows(list):
+    """A sheet's rows that also carry its merged ranges (((row, col), (row, col)), from 0)."""
+
+    def __init__(self, rows: list[list], ranges: list):
+        super().__init__(rows)
+        self.ranges = ranges
+
+
+def _fill_merged(rows: list[list], header_at: int, table) -> list[Problem]:
+    """A merged block below the header, spanning rows (a city written once for several
+    contacts), reads as its value on each of its rows, as the person sees it; a CQ962
+    warning names it. Merges within one row (a banner) and over the header stay as read."""
+    problems = []
+    for (top, left), (bottom, right) in getattr(rows, "ranges", ()):
+        if bottom <= top or top <= header_at or top >= len(rows):
+            continue
+        value = rows[top][left] if left < len(rows[top]) else None
+        if not _cell_text(value):
+            continue
+        for number in range(top + 1, min(bottom, len(rows) - 1) + 1):
+            row = rows[number]
+            row.extend([""] * (right + 1 - len(row)))
+            for column in range(left, right + 1):
+                row[column] = value
+        problems.append(Problem("CQ962", {
+            "cells": f"{table.letter(left)}{top + 1}:{table.letter(right)}{bottom + 1}",
+            "value": _cell_text(value)}, file=table.file, sheet=table.sheet, row=top + 1))
+    return problems
+
+
 class _Table:
     """A sheet as header -> column index, with data rows and their sheet row numbers."""
 
@@ -396,6 +435,7 @@ class _Table:
         if header_at is None:
             return
         self.header_row = header_at + 1
+        problems.extend(_fill_merged(rows, header_at, self))
         for index, value in enumerate(rows[header_at]):
             name = _header_name(value)
             if not name:

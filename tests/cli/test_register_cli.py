@@ -210,3 +210,29 @@ def test_register_cli_formula_with_saved_value_is_read(runner, tmp_path):
 
     assert result.exit_code == 0, result.stderr
     assert "CQ935" not in result.stderr and "CQ961" not in result.stderr
+
+
+def test_register_cli_merged_city_block_reads_on_every_row(runner, tmp_path):
+    """A city written once in cells merged down several rows is what a person sees on each
+    row (it was 'city is empty' on all but the first)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "register"
+    sheet.append(HEADER)
+    sheet.append(GOOD)
+    sheet.append([1, None, "Portugal", "business", "declined", None, None, None])
+    sheet.append([1, None, "Portugal", "ngo", "no reply", None, None, None])
+    sheet.merge_cells("B2:B4")
+    cities = book.create_sheet("cities")
+    for row in CITIES:
+        cities.append(row)
+    path = tmp_path / "register.xlsx"
+    book.save(path)
+
+    result = invoke(runner, "--project", tmp_path, "register", "validate", path, "--json")
+
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [p["code"] for p in report["problems"]] == ["CQ962"]
+    assert "cells B2:B4 are merged" in report["problems"][0]["message"]
+    assert "3 row(s)" in result.stderr
