@@ -292,11 +292,16 @@ class ReassignComponent:
         places = [m for m in analysis.suppressed if m.suppressed_by in self.venue_rules]
         sources = rule.sources
         services = rule.services
+        patterns = rule.patterns
         for mention in mentions:
             if mention.code not in sources or mention.reassigned_by is not None:
                 continue
+            if patterns and mention.rule not in patterns:
+                continue  # R40 moves only the generic desks and lines of welfare
             nearest = None
-            for other in [*mentions, *places]:
+            # a desk or line (R40) delivers the services coded in its sentence, not a place
+            # named only as where people are taken ("a guided visit to the employment office")
+            for other in (mentions if patterns else [*mentions, *places]):
                 if (other is not mention and other.sentence == mention.sentence
                         and other.code in services and other.kind == "dimension"):
                     distance = (abs(other.start - mention.start), other.start)

@@ -17,6 +17,12 @@ MOVES = [
      "interpreters", "social.health_care", "social.language_access"),
     ("R03", "The legal clinic employs interpreters for asylum seekers.",
      "interpreters", "legal.legal_aid", "social.language_access"),
+    ("R40", "Workers can file complaints about late wages through a free hotline.",
+     "hotline", "legal.legal_aid", "social.welfare_services"),
+    # a place named only as where people are taken is not what a session delivers
+    ("R40", "Newcomers get an information session on local services, followed by a guided "
+     "visit to the employment office.", "information session on", "social.welfare_services",
+     None),
     ("R04", "The council offers vocational training for civil servants on diversity.",
      "vocational training", "cultural_religious.intercultural",
      "economic.vocational_training"),
