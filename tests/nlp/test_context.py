@@ -273,6 +273,14 @@ def test_context_problem_adjective_naming_whom_a_service_is_for(tagger, text, di
     ("The city set up a forum where diaspora organisations give their views.", ["political"]),
     ("Refugees expressed their concerns about housing to the researchers.", []),
     ("She was elected to the city council in 2018.", []),
+    # an advocacy group's name makes nothing it provides hypothetical; a march "to demand"
+    # something does; the far right is no right and no rights group (R41); a scam warned
+    # against is no job offered (R42)
+    ("Human rights groups provide legal aid to asylum seekers.", ["legal"]),
+    ("The immigrant rights coalition organised a march to demand a path to citizenship.",
+     ["political"]),
+    ("The far-right party campaigns against the mosque.", []),
+    ("The union trains migrant workers to recognise recruitment fraud.", []),
     # schooling listed before language or literacy classes stays schooling (R02)
     ("The women's union runs kindergartens and literacy classes for adult women.",
      ["social", "cultural_religious"]),
