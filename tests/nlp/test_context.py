@@ -263,6 +263,10 @@ def test_context_problem_adjective_naming_whom_a_service_is_for(tagger, text, di
     ("The city trains municipal staff in intercultural communication.",
      ["cultural_religious"]),
     ("Returnees receive a grant to start a small business.", ["economic"]),
+    # livestock, seedlings and farm inputs handed over are means of a livelihood
+    ("The NGO gives each displaced woman ten hens.", ["economic"]),
+    ("A cooperative lends seedlings to returnee families.", ["economic"]),
+    ("The restaurant serves chicken and rice to homeless migrants.", []),
     # other names of cultural mediators, and staff named by the language they speak, belong
     # to the service they open (R03)
     ("The hospital has hired two intercultural facilitators.", ["social"]),
