@@ -754,6 +754,7 @@ class ActorRecognizer:
         self._named_again(view, rejected, actors, taken)
         self._whole_text_name(view, actors)
         self._acronyms_listed_with_companies(view, actors)
+        _same_name_same_kind(actors)
         actors.extend(self._aliases_in_brackets(view, actors, taken))
         actors.extend(self._generic(view, taken))
         actors.sort(key=lambda a: (a.start, a.end))
@@ -2115,6 +2116,27 @@ def _speaking_body(actors) -> ActorMention | None:
     association" or "the company" is."""
     return next((a for a in actors if a.source == "name" and "role" in a.evidence
                  and not a.generic and not _decided(a)), None)
+
+
+def _same_name_same_kind(actors) -> None:
+    """A name written twice is one body: a mention that only a default or its place
+    classified ("..., said that Comfandi offers courses") takes the category of one whose
+    words or description said what it is ("Comfandi, the family compensation fund of ...")."""
+    groups: dict[str, list[ActorMention]] = {}
+    for actor in actors:
+        if actor.source == "name" and not actor.generic and not actor.registry_id:
+            groups.setdefault(fold_key(actor.name), []).append(actor)
+    for mentions in groups.values():
+        decided = [a for a in mentions if _decided(a)]
+        if len(mentions) < 2 or not decided or \
+                len({(a.category, a.sector) for a in decided}) != 1:
+            continue
+        for actor in mentions:
+            if not _decided(actor) and (actor.category, actor.sector) != (
+                    decided[0].category, decided[0].sector):
+                actor.category, actor.sector = decided[0].category, decided[0].sector
+                actor.votes = list(decided[0].votes)
+                actor.evidence.append("same_name")
 
 
 def _decided(actor: ActorMention) -> bool:

@@ -747,3 +747,10 @@ def test_actors_twelfth_session_name_cues(tagger, text, name, category):
 ])
 def test_actors_twelfth_session_clause_subjects(tagger, text, name):
     assert actor(tagger.tag(text), name)["category"] == "business"
+
+
+def test_actors_a_name_written_twice_keeps_the_kind_its_description_gave(tagger):
+    result = tagger.tag("The interviewee from Velmorfa, the family compensation fund of Tarvik, "
+                        "said that Velmorfa offers courses in cooperation with the city council.")
+    assert {a["category"] for a in result["actors"] if a["name"] == "Velmorfa"} == {
+        "civil_society"}
