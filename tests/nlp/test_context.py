@@ -267,6 +267,8 @@ def test_context_problem_adjective_naming_whom_a_service_is_for(tagger, text, di
     ("The NGO gives each displaced woman ten hens.", ["economic"]),
     ("A cooperative lends seedlings to returnee families.", ["economic"]),
     ("The restaurant serves chicken and rice to homeless migrants.", []),
+    # fees waived for people studying are access to education
+    ("Her department waives application fees for students with refugee status.", ["social"]),
     # other names of cultural mediators, and staff named by the language they speak, belong
     # to the service they open (R03)
     ("The hospital has hired two intercultural facilitators.", ["social"]),

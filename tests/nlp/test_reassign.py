@@ -192,6 +192,9 @@ def test_reassign_a_passive_participle_is_not_the_service_acting(tagger):
 @pytest.mark.parametrize("text, dimensions", [
     # people placed in a centre: the centre is what is provided
     ("The prefecture has placed 200 asylum seekers in reception centres.", ["social"]),
+    # session 12: people received, welcomed or treated at a centre, too
+    ("Returnees are received at a reception centre.", ["social"]),
+    ("The meeting was held at the reception centre.", []),
     # a centre where something else takes place is only its venue
     ("Arabic classes take place in reception centres.", ["cultural_religious"]),
 ])
