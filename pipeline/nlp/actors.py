@@ -1859,9 +1859,12 @@ class ActorRecognizer:
                                    for s, e, _ in view.groups.get("report", ()))
                     if named[-1].source == "name" and (not _decided(named[-1]) or reported) \
                             and not (reported and actor.sector == "public"
-                                     and "bare_name" in named[-1].evidence):
+                                     and named[-1].category != actor.category
+                                     and view.folded(actor.end - 1) not in {
+                                         view.cues.fold(w) for w in named[-1].name.split()}):
                         # not "the director of X said that the city council ...": a public
-                        # body a speaker names is seldom the speaker's own brand-like name
+                        # body a speaker names is seldom the speaker's own body of another kind
+                        # (but "the chair of the Refugee Council said the council ...")
                         # "Rio Tinto's director said the company ...": the name was a company
                         antecedent = named[-1]
                     elif actor.sector != "public":

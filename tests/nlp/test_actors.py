@@ -754,3 +754,15 @@ def test_actors_a_name_written_twice_keeps_the_kind_its_description_gave(tagger)
                         "said that Velmorfa offers courses in cooperation with the city council.")
     assert {a["category"] for a in result["actors"] if a["name"] == "Velmorfa"} == {
         "civil_society"}
+
+
+@pytest.mark.parametrize("text, name, category", [
+    # a public body named in a reported clause is another body than the speaker's ...
+    ("The coordinator of Stichting Velmor said that the municipality pays their rent.",
+     "Stichting Velmor", "civil_society"),
+    # ... unless it repeats the name's own head word
+    ("The chair of the Tarvik Refugee Council said that the council has no paid staff.",
+     "Tarvik Refugee Council", "civil_society"),
+])
+def test_actors_a_public_reference_after_a_report_is_another_body(tagger, text, name, category):
+    assert actor(tagger.tag(text), name)["category"] == category
