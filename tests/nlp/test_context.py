@@ -22,6 +22,8 @@ CASES = [
      "welfare office", {"negated"}, False),
     ("The job centre has no counsellor trained to assess foreign diplomas.", "job centre",
      {"negated"}, False),
+    ("The vocational training centre has no trainers for the trades returnees ask for.",
+     "vocational training", {"negated"}, False),
     ("The job centre has no counsellor trained to assess foreign diplomas.",
      "assess foreign diplomas", {"negated"}, False),
     ("Since the closure of the clinic, refugees have nowhere to turn for psychosocial support.",
@@ -269,6 +271,14 @@ def test_context_problem_adjective_naming_whom_a_service_is_for(tagger, text, di
     ("The restaurant serves chicken and rice to homeless migrants.", []),
     # fees waived for people studying are access to education
     ("Her department waives application fees for students with refugee status.", ["social"]),
+    # people doing something together or meeting regularly; free travel; paid placements
+    ("The parish organises a Sunday lunch where Ukrainian and Polish families cook together.",
+     ["social"]),
+    ("Syrian and Turkish women meet every week at the community centre.", ["social"]),
+    ("The council members meet every month.", []),
+    ("The regional administration provides free bus travel to Ukrainian refugees.", ["social"]),
+    ("The chamber matches Syrian craftsmen with workshops for paid six-month placements.",
+     ["economic"]),
     # other names of cultural mediators, and staff named by the language they speak, belong
     # to the service they open (R03)
     ("The hospital has hired two intercultural facilitators.", ["social"]),
