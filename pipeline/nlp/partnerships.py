@@ -274,6 +274,26 @@ def _ties_back(view: DocView, start: int, end: int) -> bool:
     return False
 
 
+def _passive_agents(view: DocView, opening: int, end: int) -> list[ActorMention]:
+    """ "...; it is staffed by the association Fontenova", "... The centre is funded by Z":
+    the agents of a clause whose subject is the activity itself."""
+    k = opening + (opening < end and view.folded(opening) == "that")
+    if k < end and view.folded(k) == "the" and k + 1 < end and \
+            view.folded(k + 1) in _ACTIVITY_NOUNS:
+        k += 2
+    elif k < end and view.folded(k) == "it":
+        k += 1
+    else:
+        return []
+    while k < end and view.folded(k) in ("is", "was", "are", "were", "has", "been", "also",
+                                         "now", "partly", "mainly"):
+        k += 1
+    for s, e, _ in view.groups.get("init_by_verbs", ()):
+        if s == k and e <= end:
+            return view.coordinated(e, end)[0]
+    return []
+
+
 def _tied_subjects(view: DocView, mention) -> list[ActorMention]:
     """The actors that open a clause after the mention's, do something for its activity
     (`_ties_back`) and name no other actor; none when the mention's clause runs nothing."""
@@ -297,6 +317,8 @@ def _tied_subjects(view: DocView, mention) -> list[ActorMention]:
             end = min(end, view.sentence_bounds(int(view.sent[opening]))[1])
         subject = _clause_subject(view, opening, end)
         if subject is None:
+            found.extend(a for a in _passive_agents(view, opening, end)
+                         if a.key not in keys and not a.generic)
             continue
         actor, verb = subject
         if actor.key in keys or any(a.key not in keys and a is not actor

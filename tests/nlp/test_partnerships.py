@@ -570,7 +570,12 @@ def test_partnerships_a_tied_clause_after_a_semicolon_or_in_the_next_sentence(ta
     for text in ("Tarvik City Council and the Velmor Foundation opened a help desk; "
                  "Kessbrand Foods pays for the desk's interpreters.",
                  "Tarvik City Council and the Velmor Foundation opened a help desk. "
-                 "Kessbrand Foods pays the interpreters."):
+                 "Kessbrand Foods pays the interpreters.",
+                 # the activity as the subject of a passive: its agent takes part
+                 "Tarvik City Council and the Velmor Foundation opened a help desk in 2018; "
+                 "it is staffed by Kessbrand Foods.",
+                 "Tarvik City Council and the Velmor Foundation opened a help desk. "
+                 "The desk is funded by Kessbrand Foods."):
         result = tagger.tag(text)
         assert [set(p["parties"]) for p in result["partnerships"]] == [
             {"Tarvik City Council", "Velmor Foundation", "Kessbrand Foods"}], text
