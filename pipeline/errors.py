@@ -505,6 +505,10 @@ _warning("CQ526", "Workbook given twice",
          "the same workbook (same content) was given earlier in this import, as {first}; "
          "it is imported once",
          "Nothing to do; pass each returned workbook once (and keep one copy in the inbox).")
+_define("CQ527", "Audit log holds no events",
+        "{path}: no event to replay (the file is empty or holds only blank lines)",
+        "Pass the log written by `cityqda review log --format jsonl --out LOG` from the study "
+        "whose decisions you want back; nothing was restored.")
 _warning("CQ530", "Rows deleted from the workbook",
          "{count} row(s) of export {export_id} are missing (e.g. {examples}); they keep "
          "their decision in the store (no decision if they had none), never rejected",

@@ -200,6 +200,8 @@ def restore_log(study, store: Store, log: Path, *, force: bool = False,
     events, problems = read_log(log)
     if problems:
         raise CityQDAError.from_problems(problems)
+    if not events:
+        raise CityQDAError("CQ527", path=str(log))
     flags_of = {str(e.get("entity_key")): e.get("new") or {} for _n, e in events
                 if e["kind"] == "coding.flags"}
     report = RestoreReport()

@@ -165,6 +165,11 @@ def test_restore_refuses_a_damaged_log_and_writes_nothing(runner, reviewed, tmp_
     missing.write_text(json.dumps(event) + "\n", encoding="utf-8")
     result = cli(runner, rebuilt, "restore", str(missing))
     assert result.exit_code == 1 and "CQ521" in result.stderr
+    # an empty log (the wrong file, or a log of nothing): said, not "replayed nothing"
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n", encoding="utf-8")
+    result = cli(runner, rebuilt, "restore", str(empty))
+    assert result.exit_code == 1 and "CQ527" in result.stderr and "empty.jsonl" in result.stderr
     assert rebuilt.store_path.read_bytes() == before
 
 
