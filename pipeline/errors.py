@@ -239,12 +239,11 @@ _warning("CQ137", "New version of a retired interview",
          "exports, reviews and tables",
          "If it should count again, run `cityqda interview retire {file} --undo`.")
 _define("CQ138", "File holds another interview's transcript",
-        "{file} (interview {interview_id}) now holds the same bytes as interview {other_id} "
-        "({other_file}); it was not taken as a new version, so no decision moves to another "
-        "interview",
-        "If files were swapped or copied over each other, put them back under their former "
-        "names and ingest; then rename one file at a time to a name no transcript has, "
-        "ingesting after each rename (an interview follows its bytes to a free name).")
+        "{file} was ingested as interview {interview_id} but now holds the text of interview "
+        "{other_id} ({other_file}); {where}. Nothing was read from it, so no decision moves "
+        "to another interview",
+        "{action}; then run `cityqda ingest` again. Each interview follows its own text back "
+        "to its name.")
 _warning("CQ139", "Renamed, and a new file saved under the old name",
          "interview {interview_id} moved with its bytes from {file} to {new_file}; the file "
          "now at {file} was taken as a new interview",

@@ -509,6 +509,55 @@ class Ingester:
             self._new_shas = found
         return self._new_shas
 
+    def _sha_at(self, key: str) -> str | None:
+        try:
+            return hashlib.sha256(self.absolute(key).read_bytes()).hexdigest()
+        except OSError:
+            return None
+
+    def _swap_advice(self, row, owner, key: str) -> dict:
+        """CQ138's fields: which file holds which interview's text now, and the renames
+        that put each text back under its interview's name."""
+        file, other_file = command_argument(key), command_argument(owner.path)
+        at_other = self._sha_at(owner.path)
+        if at_other == row.sha256:
+            own = owner.path
+        else:
+            own = self._new_path_shas().get(row.sha256) if self.files else None
+        fields = {"file": file, "interview_id": row.id, "other_id": owner.id,
+                  "other_file": other_file}
+        if own is None:
+            fields["where"] = (f"no file in the study holds interview {row.id}'s own text "
+                               "any more")
+        else:
+            fields["where"] = f"interview {row.id}'s own text is now in {command_argument(own)}"
+        if own == owner.path:
+            stem = PurePosixPath(key)
+            spare = str(stem.with_name(f"{stem.stem}-swap{stem.suffix}"))
+            number = 2
+            while self.absolute(spare).exists():
+                spare = str(stem.with_name(f"{stem.stem}-swap{number}{stem.suffix}"))
+                number += 1
+            spare = command_argument(spare)
+            fields["action"] = (f"The two files were swapped. Rename {file} to {spare}, then "
+                                f"{other_file} to {file}, then {spare} to {other_file}")
+        elif own is not None:
+            fields["action"] = (
+                f"Move {file} out of the way (it holds interview {owner.id}'s text: rename it "
+                f"to {other_file} if that file is gone or holds something else, otherwise "
+                f"delete it, it is a copy), then rename {command_argument(own)} to {file}")
+        elif at_other == owner.sha256:
+            fields["action"] = (
+                f"{file} is a copy of {other_file}. Put interview {row.id}'s own transcript "
+                f"back as {file} (from your own copy), or, if that interview should no longer "
+                f"count, delete {file} and run `cityqda interview retire {file} --reason REASON`")
+        else:
+            fields["action"] = (
+                f"Rename {file} to {other_file}, where interview {owner.id}'s text belongs, "
+                f"then put interview {row.id}'s own transcript back as {file} (from your own "
+                "copy)")
+        return fields
+
     def _moved_elsewhere(self, row, sha: str, key: str) -> FileOutcome | None:
         """The file of interview `row` holds other bytes now. Two cases are not a new
         version of it: its own bytes are at a new path (renamed, and a new file saved under
@@ -520,9 +569,8 @@ class Ingester:
                 interviews.c.sha256 == sha, interviews.c.id != row.id)
                 .order_by(interviews.c.id)).first()
         if owner is not None:
-            return FileOutcome(key, "failed", row.id, problems=[Problem("CQ138", {
-                "file": command_argument(key), "interview_id": row.id,
-                "other_id": owner.id, "other_file": command_argument(owner.path)}, file=key)])
+            return FileOutcome(key, "failed", row.id, problems=[Problem(
+                "CQ138", self._swap_advice(row, owner, key), file=key)])
         target = self._new_path_shas().get(row.sha256) if self.files else None
         if target is None or row.path in self.renamed_from:
             return None

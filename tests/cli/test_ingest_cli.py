@@ -175,14 +175,41 @@ def test_ingest_cli_swapped_files_are_refused_not_versioned(runner, study_dir):
 
     assert result.exit_code == 1
     assert result.stderr.count("error CQ138") == 2
-    assert "transcripts/LIS-PR-01.docx (interview 1) now holds the same bytes as interview 2" \
-        in result.stderr
+    assert ("transcripts/LIS-PR-01.docx was ingested as interview 1 but now holds the text "
+            "of interview 2 (transcripts/LIS-PR-02.docx); interview 1's own text is now in "
+            "transcripts/LIS-PR-02.docx") in result.stderr
+    assert ("Rename transcripts/LIS-PR-01.docx to transcripts/LIS-PR-01-swap.docx, then "
+            "transcripts/LIS-PR-02.docx to transcripts/LIS-PR-01.docx, then "
+            "transcripts/LIS-PR-01-swap.docx to transcripts/LIS-PR-02.docx") in result.stderr
     assert _interviews(study_dir) == {"transcripts/LIS-PR-01.docx": 1,
                                       "transcripts/LIS-PR-02.docx": 2}
     import sqlite3
 
     with sqlite3.connect(study_dir / "cityqda.sqlite") as conn:  # no new version of either
         assert conn.execute("SELECT max(version) FROM interviews").fetchone() == (1,)
+    # the renames the message names put both back: the next ingest changes nothing
+    (folder / "LIS-PR-01.docx").rename(folder / "LIS-PR-01-swap.docx")
+    (folder / "LIS-PR-02.docx").rename(folder / "LIS-PR-01.docx")
+    (folder / "LIS-PR-01-swap.docx").rename(folder / "LIS-PR-02.docx")
+    again = invoke(runner, study_dir, "ingest")
+    assert again.exit_code == 0 and "CQ138" not in again.stderr, again.stderr
+
+
+def test_ingest_cli_file_copied_over_another_is_named_as_a_copy(runner, study_dir):
+    import shutil
+
+    folder = study_dir / "transcripts"
+    write_transcript(folder / "LIS-PR-01.docx")
+    write_transcript(folder / "LIS-PR-02.docx", answer="A language course for adults.")
+    assert invoke(runner, study_dir, "ingest").exit_code == 0
+    shutil.copyfile(folder / "LIS-PR-02.docx", folder / "LIS-PR-01.docx")
+
+    result = invoke(runner, study_dir, "ingest")
+
+    assert result.exit_code == 1 and result.stderr.count("error CQ138") == 1
+    assert "no file in the study holds interview 1's own text any more" in result.stderr
+    assert ("transcripts/LIS-PR-01.docx is a copy of transcripts/LIS-PR-02.docx. Put "
+            "interview 1's own transcript back") in result.stderr
 
 
 def test_ingest_cli_missed_rename_and_edit_is_named_at_every_ingest(runner, study_dir):
