@@ -1,7 +1,7 @@
 """Accuracy of the automatic coder against hand-labelled passages.
 
     python benchmarks/bench_accuracy.py [--codebook FILE] [--errors dev|sample|probes]
-        [--probes-from ID] [--json]
+        [--probes-from ID] [--holdout] [--json]
 
 Scores the development set (tests/data/devset/dev.yaml, plus the sample study's answer key
 tests/data/sample_labels.yaml when present) and the frozen test half
@@ -10,7 +10,11 @@ tests/data/sample_labels.yaml when present) and the frozen test half
 dimensions were correctly withheld, and micro-F1 of the challenge codes. `--errors` lists
 the mistakes of a development split (never of the test half, so rules are not tuned on it).
 `--probes-from p1261` also scores the dev passages from that id on as a split of their own
-(a batch of probes labelled before the coder was run on it).
+(a batch of probes labelled before the coder was run on it). `--holdout` also scores the
+held-out set of real published content (tests/data/devset/holdout.yaml: paraphrased published
+pages, labelled by people who never read the rules): read it once per session, at the end, as
+the estimate of how the coder does on real text; never keep or drop a rule by it, and its
+mistakes are never listed.
 """
 
 from __future__ import annotations
@@ -137,6 +141,9 @@ def main() -> None:
     parser.add_argument("--errors", choices=["dev", "sample", "probes"], default=None)
     parser.add_argument("--probes-from", default=None, metavar="ID",
                         help="score dev passages from this id on (e.g. p1261) separately")
+    parser.add_argument("--holdout", action="store_true",
+                        help="also score the held-out real-content set (once per session, "
+                             "at the end; never to keep or drop a rule)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -146,6 +153,8 @@ def main() -> None:
     splits = {"dev": load_devset("dev"), "sample": load_sample(), "test": load_devset("test")}
     if args.probes_from:
         splits["probes"] = probes_from(splits["dev"], args.probes_from)
+    if args.holdout:
+        splits["holdout"] = load_devset("holdout")
     reports = {}
     started = time.perf_counter()
     for name, items in splits.items():
@@ -163,9 +172,11 @@ def main() -> None:
         return
     print(f"codebook {tagger.codebook.id} {tagger.codebook.version}; "
           f"{time.perf_counter() - started:.1f}s")
-    for name in ("dev", "sample", "dev+sample", "probes", "test"):
+    for name in ("dev", "sample", "dev+sample", "probes", "test", "holdout"):
         if name in reports:
-            print_report({"test": "test (frozen)"}.get(name, name), reports[name])
+            print_report({"test": "test (frozen)",
+                          "holdout": "holdout (real published content, frozen)"}.get(name, name),
+                         reports[name])
 
 
 if __name__ == "__main__":
