@@ -44,6 +44,20 @@ CASES = [
      "vocational courses", set(), True),
     ("The centre is not funded by the state, which runs a legal clinic elsewhere.",
      "legal clinic", set(), True),
+    # a second predicate of the same subject is outside what the first denies
+    ("Most asylum seekers have no work rights and are entitled to financial support.",
+     "financial support", set(), True),
+    ("Refugees have no papers and are eligible for free legal advice.", "free legal advice",
+     set(), True),
+    # "Little" in a place name is no negation
+    ("Little Rock offers the Little Rock Identification Card to residents aged 14 and older.",
+     "Identification Card", set(), True),
+    # a provider named by "services" makes a future action a plan
+    ("Lutheran Social Services will enrol the refugees in English classes.", "English classes",
+     {"planned"}, True),
+    # a venue names no actor: the future stays hypothetical
+    ("New Spanish courses for Haitian migrants will be offered in community centres.",
+     "Spanish courses", {"hypothetical"}, False),
     # a modal whose verb starts the coded words ("would welcome refugees") still covers them
     ("The mayor said the city would welcome refugees from the region.", "welcome refugees",
      {"hypothetical"}, False),
@@ -330,3 +344,26 @@ def test_context_housing_challenge_only_for_a_problem(tagger, text, challenges):
 def test_context_language_challenge_unless_a_service_serves_the_speakers(tagger, text,
                                                                         challenges):
     assert tagger.tag(text)["challenges"] == challenges
+
+
+@pytest.mark.parametrize("text, dimensions", [
+    # courses named by the occupation they lead to
+    ("Migrant women can enrol in a free course in aged-care work at the campus.", ["economic"]),
+    ("Refugee doctors can join a clinical attachment at the district hospital.", ["economic"]),
+    # a renewal clinic is legal help, not a health clinic
+    ("The nonprofit holds monthly DACA renewal clinics at the church.", ["legal"]),
+    ("Hmong elders are represented on the county's Diversity Affairs Commission.",
+     ["political"]),
+    # people hired into a post
+    ("So far 486 women have been trained and hired as neighbourhood mothers.", ["economic"]),
+    ("The programme helps young people identify individual business ideas.", ["economic"]),
+    ("The city has launched a guide on the welcoming of migrants.", ["social"]),
+    ("The municipality provides information on how Swedish society works.", ["social"]),
+    # a welcome guide is a person; what the guide does decides the dimension
+    ("The chamber of crafts employs a welcome guide who matches young refugees with"
+     " apprenticeship places.", ["economic"]),
+    # taking part in events is no political participation
+    ("The programme offers case management and participation in local events.", ["social"]),
+])
+def test_context_dimensions_of_real_report_vocabulary(tagger, text, dimensions):
+    assert tagger.tag(text)["dimensions"] == dimensions
