@@ -789,8 +789,9 @@ _define("CQ921", "Register sheet missing",
         "order does not matter).")
 _define("CQ922", "Register column missing",
         "no column {expected!r}; the header row has: {found}",
-        "Add a column headed {expected!r} to the header row (first row); column order does not "
-        "matter.")
+        "Add a column headed {expected!r} to the header row (the first row, or the row after a "
+        "title row); column order does not matter. A column of your own name can be renamed "
+        "to it.")
 _define("CQ923", "Required register value missing",
         "{name} is empty but required",
         "Fill in {name} on this row.")
@@ -883,6 +884,16 @@ _warning("CQ962", "Merged cells in the register",
          "cells {cells} are merged; each of their rows was read as {value!r}",
          "Nothing to do if that is meant; to be safe from sorting and filtering, unmerge the "
          "cells and fill the value into every row.")
+_warning("CQ963", "Title row above the register's header",
+         "row(s) {rows} above the header hold a title only ({title!r}); the header was read "
+         "from row {header}",
+         "Nothing to do; a title row is fine as long as the header row (round, city, "
+         "category, outcome, ...) comes right after it.")
+_warning("CQ964", "Register column cityqda does not read",
+         "column {value!r} ({letter}) is not a register column: no table, dataset or report "
+         "uses its cells",
+         "Nothing to do for a column of your own notes. If it holds one of the register's "
+         "columns under your own name, head it with that name instead: {known}.")
 _warning("CQ957", "Country differs from the cities sheet",
          "country {value!r} differs from {expected!r} in the cities sheet",
          "Correct the country on this row or in the cities sheet.")

@@ -343,7 +343,7 @@ def aggregate_study(study, store: Store, *, round: str | None = None,
         _write(report, f"table_{table.name}_csv", out / tables_stem / f"{table.name}.csv",
                lambda p, t=table: write_csv(t, p), ("csv", [table]), keep)
     report.counts = {
-        "codings": counts["coded_long"],
+        "coded_passages": counts["coded_long"],
         "segments": counts["coded_wide"],
         "interviews": len(scope.interviews),
         "initiatives": sum(tables["initiatives_by_dimension"].column("distinct_initiatives")),

@@ -189,6 +189,7 @@ class StudyReader:
         self.labels = labels
         self.dimensions = list(scope.dimensions)
         self.statuses: dict[int, str] = {}  # of the city being read
+        self.decision_count = 0  # decisions on the codings of the city being read
         self._plain: dict[int, tuple[int, str | None]] = {}
         self._by_city: dict[str, list] | None = None
         # Entity rows by canonical city, with their actors: read for the cities whose
@@ -316,6 +317,7 @@ class StudyReader:
                     select(codings.c.id, codings.c.segment_id, codings.c.interview_id,
                            codings.c.code, codings.c.dimension, codings.c.kind,
                            codings.c.counts, codings.c.negated, codings.c.hypothetical,
+                           codings.c.planned,
                            codings.c.start, codings.c.end, codings.c.sentence_start,
                            codings.c.sentence_end, codings.c.version, codings.c.produced,
                            codings.c.merged_into)
@@ -352,8 +354,25 @@ class StudyReader:
                     .where(decisions.c.coding_id.in_(chunk))
                     .order_by(decisions.c.time, decisions.c.id)):
                 decided[coding_id].append((role, decision))
+        self.decision_count = sum(len(found) for found in decided.values())
         return {row.id: derive_status(bool(row.produced), decided.get(row.id, ()),
                                       row.merged_into is not None) for row in coding_rows}
+
+    def _passage_counts(self, coding_rows: list) -> dict[str, int]:
+        """Coded passages per status, each once however many coders coded it alike (same
+        segment, code, evidence span and flags, as the datasets count them), and
+        `decisions`: the coders' decisions on these codings."""
+        counts: Counter = Counter()
+        seen: set[tuple] = set()
+        for row in coding_rows:
+            status = self.statuses.get(row.id, "suggested")
+            key = (status, row.segment_id, row.code, row.start, row.end, row.negated,
+                   row.hypothetical, row.planned)
+            if key not in seen:
+                seen.add(key)
+                counts[status] += 1
+        counts["decisions"] = self.decision_count
+        return dict(counts)
 
     def input_signatures(self, cities: list[str], *shared,
                          states: dict[int, list] | None = None,
@@ -425,8 +444,7 @@ class StudyReader:
                                           coding_rows),
             partnerships=self._partnerships(city, mentioned["partnerships"]),
             challenges=self._challenges(coding_rows),
-            coding_counts=dict(Counter(self.statuses.get(c.id, "suggested")
-                                       for c in coding_rows)),
+            coding_counts=self._passage_counts(coding_rows),
             entity_counts=self._entity_counts(city, mentioned))
 
     def _interviews(self, city: str) -> list[InterviewRef]:

@@ -61,6 +61,22 @@ def package_versions() -> dict[str, str | None]:
     return found
 
 
+# What the counts count, written into every manifest beside them: a coding is one
+# coder's (or the rules') coding record, so a passage two coders coded alike is two codings
+# but one coded passage, as the datasets, tables and city reports count it.
+COUNT_NOTES = {
+    "codings_<status>": "coding records in the store by derived status, every interview "
+                        "and segment (retired ones included); a passage several coders "
+                        "coded alike is one record per coder",
+    "decisions": "review decisions in the store, one per coder and coding",
+    "aggregate_coded_passages": "rows of coded_long: accepted passages of active "
+                                "interviews' current segments, each once however many "
+                                "coders coded it alike (the city reports' review box "
+                                "counts the same way)",
+    "<entity>_<status>": "actors, initiatives and partnerships by review status",
+}
+
+
 def _interview_snapshot(conn: Connection) -> dict[str, dict]:
     rows = conn.execute(select(interviews.c.id, interviews.c.file, interviews.c.path,
                                interviews.c.version, interviews.c.status,
@@ -317,6 +333,7 @@ def build_manifest(ctx, conn: Connection) -> dict:
             "reviews_imported": imported,
         },
         "counts": counts,
+        "count_notes": COUNT_NOTES,
         "outputs": outputs,
         "problems": [p.as_dict() for p in ctx.problems],
         "last_event_id": conn.execute(select(func.max(events.c.id))).scalar_one(),
@@ -441,7 +458,7 @@ def _interview_lines(old: dict, new: dict) -> list[str]:
 
 _DECISION_KINDS = {"decision.set": "coding decision(s)",
                    "entity_decision.set": "entity decision(s)",
-                   "coding.added": "manual coding(s)"}
+                   "coding.added": "coding(s) made by hand (additions and changed codes)"}
 
 
 def _event_lines(conn: Connection, old: dict, new: dict) -> list[str]:
@@ -460,6 +477,10 @@ def _event_lines(conn: Connection, old: dict, new: dict) -> list[str]:
         parts = [f"{counts[(coder, label)]} {label}" for label in _DECISION_KINDS.values()
                  if counts[(coder, label)]]
         lines.append(f"new decisions by {coder}: {', '.join(parts)}")
+    if any(label == _DECISION_KINDS["coding.added"] for _coder, label in counts):
+        lines.append("(an addition or a change also records the coder's accept of the coding "
+                     "it makes, so these are more than the workbook rows `review import` "
+                     "counts)")
     return lines
 
 

@@ -185,9 +185,11 @@ def review_box_lines(coding_counts: dict[str, int],
 
     undecided = n("suggested")
     disputed = n("disputed")
-    lines = [f"Codings: {n('accepted')} accepted, {n('rejected')} rejected, {disputed} "
-             f"disputed, {undecided} undecided (suggested, nobody has reviewed them), "
-             f"{n('superseded')} superseded."]
+    lines = [f"Coded passages: {n('accepted')} accepted, {n('rejected')} rejected, "
+             f"{disputed} disputed, {undecided} undecided (suggested, nobody has reviewed "
+             f"them), {n('superseded')} superseded. A passage several coders coded alike "
+             f"counts once, as in the datasets; coders made {n('decisions')} decisions on "
+             "them."]
     for name, counts in sorted(entity_counts.items()):
         lines.append(f"{name.capitalize()}: {counts.get('confirmed', 0)} confirmed, "
                      f"{counts.get('suggested', 0)} undecided, {counts.get('disputed', 0)} "

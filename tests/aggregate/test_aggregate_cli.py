@@ -100,3 +100,32 @@ def test_aggregate_cli_passage_coded_alike_by_two_coders_counts_once(runner, agg
         table = {(r["city"], r["challenge"]): r for r in csv.DictReader(handle)}
     assert (table[("Lisbon", "challenge.funding")]["interviews"],
             table[("Lisbon", "challenge.funding")]["codings"]) == ("1", "1")
+    # the reports' review box and the manifest's passages count the same passages
+    # (c1, which ana and ben both accepted, once); codings_ counts every coder's coding
+    import re
+
+    import docx
+
+    from pipeline.report.manifest import _store_counts
+
+    result = runner.invoke(main, ["--project", str(agg.study.root), "report", "--no-pdf"])
+    assert result.exit_code == 0, result.stderr
+    boxed = 0
+    for path in sorted((outputs / "reports").glob("*.docx")):
+        if path.name == "cross-city-summary.docx":
+            continue
+        text = "\n".join(cell.text for table in docx.Document(path).tables
+                         for row in table.rows for cell in row.cells)
+        boxed += int(re.search(r"Coded passages: (\d+) accepted", text).group(1))
+    store = agg.store()
+    try:
+        with store.read() as conn:
+            counts = _store_counts(conn)
+    finally:
+        store.close()
+    assert boxed == len(rows)
+    # the store counts each coder's coding: c1 once (one suggestion both accepted), the
+    # two coders' alike challenge codings and ben's copy of c1 three times for two passages
+    assert counts["codings_accepted"] - boxed == 4  # + 2 repeats + 2 on retired text
+    result = runner.invoke(main, ["--project", str(agg.study.root), "aggregate", "--json"])
+    assert json.loads(result.stdout)["counts"]["coded_passages"] == len(rows)

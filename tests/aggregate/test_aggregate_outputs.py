@@ -65,7 +65,7 @@ def test_aggregate_outputs_tables_files_match_the_tables(agg):
     response = _read_csv(report.outputs["table_response_rates_csv"])
     assert response[2] == ["Nairobi", "1", "0", "0", "1", "0", "0.0", ""]
     assert response[-1][0] == "Total"
-    assert report.counts == {"codings": 8, "segments": 8, "interviews": 4, "initiatives": 4,
+    assert report.counts == {"coded_passages": 8, "segments": 8, "interviews": 4, "initiatives": 4,
                              "partnerships": 3}
 
 

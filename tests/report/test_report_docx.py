@@ -187,7 +187,7 @@ def test_report_docx_reruns_are_byte_identical(runner, coded_sample):
 def test_report_docx_marks_unreviewed_and_shows_review_status(lisbon_report):
     found, _ = blocks(lisbon_report)
     box = next(b[1][0][0] for b in found if b[0] == "t" and b[1][0][0].startswith("Review"))
-    assert re.search(r"Codings: [1-9]\d* accepted", box)
+    assert re.search(r"Coded passages: [1-9]\d* accepted", box)
     assert re.search(r"[1-9]\d* undecided", box)
     bullets = [b[2] for b in found if b[0] == "p" and b[1] == "List Bullet"]
     assert any(text.endswith("[unreviewed]") for text in bullets)  # partnerships of others
