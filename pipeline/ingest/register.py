@@ -428,12 +428,14 @@ class _Table:
         self.file, self.sheet, self.is_csv = file, sheet, is_csv
         self.columns: dict[str, int] = {}
         self.headers: list[str] = []
+        self.header_text: dict[str, str] = {}  # column name -> its header as written
         self.records: list[tuple[int, list]] = []
         self.header_row = 1
         header_at = next((i for i, row in enumerate(rows)
                           if any(_cell_text(v) for v in row)), None)
         if header_at is None:
             return
+        header_at = self._past_titles(rows, header_at, problems)
         self.header_row = header_at + 1
         problems.extend(_fill_merged(rows, header_at, self))
         for index, value in enumerate(rows[header_at]):
@@ -448,9 +450,34 @@ class _Table:
                     row=header_at + 1))
                 continue
             self.columns[name] = index
+            self.header_text[name] = _cell_text(value)
         for offset, row in enumerate(rows[header_at + 1:], start=header_at + 2):
             if any(_cell_text(v) for v in row):
                 self.records.append((offset, row))
+
+    def _past_titles(self, rows: list[list], first: int, problems: list[Problem]) -> int:
+        """The header row's index: rows that hold one text only (a title such as
+        'Stakeholder register 2024', often merged across the columns) before a row of
+        several cells are titles, named by a CQ963 warning; at most three are skipped."""
+        def filled(index: int) -> list[str]:
+            return [_cell_text(v) for v in rows[index] if _cell_text(v)]
+
+        titles = []
+        for at in range(first, len(rows)):
+            cells = filled(at)
+            if len(cells) > 1:
+                break
+            if cells:
+                titles.append((at, cells[0]))
+        else:
+            return first
+        if not titles or len(titles) > 3:
+            return first
+        problems.append(Problem("CQ963", {
+            "rows": ", ".join(str(index + 1) for index, _title in titles),
+            "title": titles[0][1], "header": at + 1},
+            file=self.file, sheet=self.sheet, row=titles[0][0] + 1))
+        return at
 
     def letter(self, index: int) -> str:
         return str(index + 1) if self.is_csv else column_letter(index + 1)
@@ -899,6 +926,15 @@ def _read_register(path: Path, vocabularies: dict, transcripts_dir: Path | None
         return None, [Problem("CQ920", {"problem": f"cannot read the file ({exc.strerror})"},
                               file=file)]
 
+    for table, known in ((register_table, REGISTER_COLUMNS), (cities_table, CITY_COLUMNS)):
+        if table is None:
+            continue
+        for name, index in sorted(table.columns.items(), key=lambda item: item[1]):
+            if name not in known:
+                problems.append(Problem("CQ964", {
+                    "value": table.header_text[name],
+                    "letter": table.letter(index), "known": ", ".join(known)},
+                    file=table.file, sheet=table.sheet, row=table.header_row, column=name))
     missing = [c for c in REQUIRED_COLUMNS if c not in register_table.columns]
     for column in missing:
         problems.append(Problem("CQ922", {

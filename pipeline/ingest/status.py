@@ -126,6 +126,10 @@ def status_lines(report: dict) -> list[str]:
         if entry.get("orphaned_codings"):
             facts.append(f"{entry['orphaned_codings']} orphaned coding(s)")
         lines.append(f"{entry['id']:>5}  {entry['path']}  ({'; '.join(facts)})")
+        for warning in entry["warnings"]:  # what each code means and what to do, as run says
+            lines.append(f"         {warning['code']}: {warning.get('message', '')}".rstrip())
+            if warning.get("hint"):
+                lines.append(f"           → {warning['hint']}")
     if report["problems"]:
         lines.append("")
         lines.append("problems:")

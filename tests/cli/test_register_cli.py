@@ -236,3 +236,59 @@ def test_register_cli_merged_city_block_reads_on_every_row(runner, tmp_path):
     assert [p["code"] for p in report["problems"]] == ["CQ962"]
     assert "cells B2:B4 are merged" in report["problems"][0]["message"]
     assert "3 row(s)" in result.stderr
+
+
+@pytest.mark.parametrize("titles", [
+    [["Stakeholder register 2024"]],
+    [["Stakeholder register 2024"], [], ["Team Ghent, updated weekly"]],
+])
+def test_register_cli_title_rows_above_the_header_are_skipped(runner, tmp_path, titles):
+    """A title row (merged across the columns, as teams head their sheets) above the
+    header: the header is the row after it, with a CQ963 warning naming the title; it
+    failed with 'no column round' for every required column."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "register"
+    for row in titles:
+        sheet.append(row)
+    sheet.merge_cells(f"A1:{openpyxl.utils.get_column_letter(len(HEADER))}1")
+    sheet.append(HEADER)
+    sheet.append(GOOD)
+    cities = book.create_sheet("cities")
+    for row in CITIES:
+        cities.append(row)
+    path = tmp_path / "register.xlsx"
+    book.save(path)
+
+    result = invoke(runner, "--project", tmp_path, "register", "validate", path, "--json")
+
+    assert result.exit_code == 0, result.stderr
+    problems = json.loads(result.stdout)["problems"]
+    assert [p["code"] for p in problems] == ["CQ963"]
+    assert f"the header was read from row {len(titles) + 1}" in problems[0]["message"]
+    assert "1 row(s)" in result.stderr
+
+
+def test_register_cli_column_of_its_own_name_is_named_not_silently_ignored(runner, tmp_path):
+    """A team's own heading ('Word file' for transcript_file) is read by nothing: a CQ964
+    warning names it beside the error it causes, and lists the register's columns."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "register"
+    header = [("Word file" if c == "transcript_file" else c) for c in HEADER]
+    sheet.append(header)
+    sheet.append(GOOD)
+    cities = book.create_sheet("cities")
+    for row in CITIES:
+        cities.append(row)
+    path = tmp_path / "register.xlsx"
+    book.save(path)
+
+    result = invoke(runner, "--project", tmp_path, "register", "validate", path, "--json")
+
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)["problems"]
+    assert [p["code"] for p in problems] == ["CQ964", "CQ926"]
+    letter = openpyxl.utils.get_column_letter(HEADER.index("transcript_file") + 1)
+    assert f"column 'Word file' ({letter}) is not a register column" in problems[0]["message"]
+    assert "transcript_file" in problems[0]["hint"]

@@ -71,3 +71,18 @@ def test_status_cli_human_report(runner, study_dir):
     assert "transcripts/LIS-PR-01.docx" in result.stdout
     assert "missing" in result.stdout and "CQ132" in result.stdout
     assert result.stdout.rstrip().splitlines()[-1].startswith("totals: interviews 1")
+
+
+def test_status_cli_text_says_what_each_warning_means(runner, study_dir):
+    """`run` says 'interviews with warnings (see `cityqda status`)': the text status shows
+    each warning's message and hint, not only its code."""
+    write_transcript(study_dir / "transcripts" / "LIS-PR-01.docx")
+    assert runner.invoke(main, ["--project", str(study_dir), "ingest"]).exit_code == 0
+
+    result = runner.invoke(main, ["--project", str(study_dir), "status"])
+
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if "transcripts/LIS-PR-01.docx" in line)
+    assert lines[at + 1].strip().startswith("CQ125: no row in the register")
+    assert lines[at + 2].strip().startswith("→ ")
