@@ -33,6 +33,14 @@ AIM_VERBS = frozenset({"avoid", "avoiding", "prevent", "preventing", "reduce", "
 RECIPIENT_ADJECTIVE_ENDINGS = ("ed", "able", "ible", "less", "ous")
 AIM_LEADS = frozenset({"to", "on", "about", "against", "for", "in"})
 AIM_LIST_LEADS = frozenset({"and", "or", ","})
+# Verbs that, with "on"/"with", make the problem words after them what a body works on, not a
+# difficulty of the clause ("is to focus in particular on the problems arising when ...",
+# "deals with cases of discrimination").
+WORK_ON_VERBS = frozenset({"focus", "focuses", "focused", "focusing", "concentrate",
+                           "concentrates", "concentrating", "deal", "deals", "dealing", "dealt"})
+WORK_ON_PREPOSITIONS = frozenset({"on", "with"})
+# How far back (tokens) from a problem word such a verb may be.
+WORK_ON_REACH = 5
 # Relative pronouns that, after a word naming people, open a clause saying who they are
 # ("women who have suffered violence get psychological support").
 RELATIVE_PRONOUNS = frozenset({"who", "whose"})
@@ -204,7 +212,7 @@ class ContextComponent:
                 continue
             if any(hit.covers(start, start + 1) for hit in negations):
                 continue
-            if start and self._is_aim(doc, start):
+            if start and (self._is_aim(doc, start) or self._worked_on(doc, start)):
                 continue
             if self._describes_recipients(doc, start):
                 continue
@@ -242,6 +250,20 @@ class ContextComponent:
                     word in ("of", "by") and index > 0
                     and doc[index - 1].lower_ in RECIPIENT_OF | {"affected"})):
                 return True
+        return False
+
+    @staticmethod
+    def _worked_on(doc, start: int) -> bool:
+        """Whether the problem word at `start` is what a body focuses on, deals with or
+        addresses ("is to focus in particular on the problems arising ..."): its remit."""
+        preposition = False
+        for index in range(start - 1, max(start - WORK_ON_REACH, 0) - 1, -1):
+            word = doc[index].lower_
+            if word in RELATIVE_BREAKS:
+                return False
+            if preposition and word in WORK_ON_VERBS:
+                return True
+            preposition = preposition or word in WORK_ON_PREPOSITIONS
         return False
 
     @staticmethod

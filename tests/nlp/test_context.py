@@ -362,6 +362,10 @@ def test_context_language_challenge_unless_a_service_serves_the_speakers(tagger,
     # a welcome guide is a person; what the guide does decides the dimension
     ("The chamber of crafts employs a welcome guide who matches young refugees with"
      " apprenticeship places.", ["economic"]),
+    # the problems a body is to focus on or deal with are its remit, not a problem clause
+    ("The integration council may deal with any municipal matter and is to focus in"
+     " particular on the problems arising when people of different origins live together.",
+     ["political"]),
     # taking part in events is no political participation
     ("The programme offers case management and participation in local events.", ["social"]),
 ])
