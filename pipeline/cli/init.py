@@ -13,4 +13,6 @@ def command(directory, name):
     """Create a new study in DIRECTORY (refuses an existing study)."""
     created = init_study(directory, name)
     info(f"Created study {created}")
-    info("Next: put DOCX transcripts in transcripts/, fill register.xlsx, then `cityqda run`.")
+    info("Next: put DOCX transcripts in transcripts/, fill register.xlsx (one row per "
+         "stakeholder contacted), declare your coders under [[coders]] in cityqda.toml, "
+         "then `cityqda run` (README: 'Your own study').")

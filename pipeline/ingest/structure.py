@@ -31,7 +31,8 @@ SHORT_HEADING_WORDS = 8
 LONG_QUESTION_WORDS = 80
 
 _QUESTION_PREFIX = re.compile(r"^\s*(?:q|question)\s*\d{0,3}\s*[:.)\-\u2013]\s*", re.I)
-_ANSWER_PREFIX = re.compile(r"^\s*(?:a|answer)\s*:\s*", re.I)
+# "A:", "Answer:", and numbered like the questions ("A1.", "A 2:", "Answer 3)")
+_ANSWER_PREFIX = re.compile(r"^\s*(?:a|answer)\s*(?::|\d{1,3}\s*[:.)])\s*", re.I)
 _INLINE_ANSWER = re.compile(r"\s(?:a|answer)\s*:\s+", re.I)
 
 

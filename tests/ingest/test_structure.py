@@ -131,3 +131,21 @@ def test_structure_title_after_the_metadata_is_not_a_section(guides):
         ("title", "Summary of the interview with Müller Construction"),
         ("heading", "Introduction"), ("answer", "Answer.")]
     assert result.structure.warnings == []
+
+
+@pytest.mark.parametrize("written, kept", [
+    ("A1. Since 2015.", "Since 2015."),
+    ("A 2: Since 2015.", "Since 2015."),
+    ("Answer 3) Since 2015.", "Since 2015."),
+    ("A1 level Dutch is required.", "A1 level Dutch is required."),
+    ("A 1-year course.", "A 1-year course."),
+])
+def test_structure_numbered_answer_label_is_trimmed_like_the_question(guides, written, kept):
+    """'Q1. ...' / 'A1. ...' summaries: the answer's label is no part of the coded text,
+    as 'A:' already was not; a level or a number in a sentence stays."""
+    document = new_document()
+    document.add_heading("Partnerships", level=1)
+    document.add_paragraph("Q1. How long?")
+    document.add_paragraph(written)
+    result = structure(document, guides)
+    assert roles(result)[-1] == ("answer", kept, "Partnerships", "How long?")
