@@ -366,6 +366,16 @@ def test_context_language_challenge_unless_a_service_serves_the_speakers(tagger,
     ("The integration council may deal with any municipal matter and is to focus in"
      " particular on the problems arising when people of different origins live together.",
      ["political"]),
+    ("The Government funds a range of support services for migrants and refugees.",
+     ["social"]),
+    ("The foreigners' authority has rented further accommodation for refugees.", ["social"]),
+    ("The council sponsored two refugees for a twelve-month placement with the firm.",
+     ["economic"]),
+    ("District councillors heard directly from people with a migration background.",
+     ["political"]),
+    # "the right ticket" names no right (R44)
+    ("The city hands out multilingual leaflets on choosing the right ticket.", ["social"]),
+    ("A team explained how to choose the right ticket for buses and trains.", []),
     # taking part in events is no political participation
     ("The programme offers case management and participation in local events.", ["social"]),
 ])
