@@ -68,7 +68,12 @@ class AggregateReport:
                  f"{counts}; cross-checks "
                  + ("passed" if not errors else f"failed ({errors} error(s))")
                  + (f", {warnings} warning(s)" if warnings else "")
-                 + (f"; {self.kept} unchanged file(s) kept" if self.kept else "")]
+                 + (f"; {self.kept} unchanged file(s) kept" if self.kept else "")
+                 + ("; no accepted coding yet, so the datasets and tables count nothing: "
+                    "have coders review the suggestions (`cityqda review export --coder "
+                    "ID`), or pass --include-suggested to `cityqda aggregate`"
+                    if self.selection == "accepted" and self.counts.get("interviews")
+                    and not self.counts.get("coded_passages") else "")]
         lines += [f"  {path}" for _key, path in sorted(self.outputs.items())]
         return lines
 

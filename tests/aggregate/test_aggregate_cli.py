@@ -18,6 +18,27 @@ def test_aggregate_cli_writes_files_and_reports_on_stderr(runner, agg):
     assert (agg.study.path("outputs") / "tables-accepted-all-rounds.xlsx").is_file()
 
 
+def test_aggregate_cli_says_why_nothing_is_counted_before_any_review(runner, agg):
+    """A new study's first run: no accepted coding, so every table is empty; the line says
+    so and what to do, and says nothing of it once codings are accepted or counted."""
+    from sqlalchemy import delete
+
+    from pipeline.store.schema import decisions
+
+    first = runner.invoke(main, ["--project", str(agg.study.root), "aggregate"])
+    agg.write(lambda conn: conn.execute(delete(decisions)))
+    unreviewed = runner.invoke(main, ["--project", str(agg.study.root), "aggregate"])
+    suggested = runner.invoke(main, ["--project", str(agg.study.root), "aggregate",
+                                     "--include-suggested"])
+
+    assert "no accepted coding yet" not in first.stderr
+    assert unreviewed.exit_code == 0, unreviewed.stderr
+    assert "coded passages 0" in unreviewed.stderr
+    assert "no accepted coding yet" in unreviewed.stderr
+    assert "cityqda review export --coder" in unreviewed.stderr
+    assert "no accepted coding yet" not in suggested.stderr
+
+
 def test_aggregate_cli_json_round_suggested_and_out(runner, agg, tmp_path):
     out = tmp_path / "elsewhere"
     result = runner.invoke(main, ["--project", str(agg.study.root), "aggregate", "--round",
