@@ -300,3 +300,27 @@ def test_manifest_coding_counts_recount_only_changed_interviews(coded_sample, mo
     assert dict(incremental) == dict(everything)
     every_interview = recounted[0]
     assert recounted[1] == (every_interview if recorded_by_later_run else sorted(changed))
+
+
+@pytest.mark.parametrize("kinds, note", [
+    (["decision.set", "decision.set"], False),
+    (["decision.set", "coding.added", "decision.set"], True),
+])
+def test_manifest_change_lines_say_additions_record_an_accept(kinds, note):
+    """A change or an addition records an accept of the coding it makes, so changes.md
+    counts more decisions than the workbook rows `review import` reported: it says so."""
+    from sqlalchemy import create_engine, insert
+
+    from pipeline.report.manifest import _event_lines
+    from pipeline.store.schema import events
+
+    engine = create_engine("sqlite://")
+    events.create(engine)
+    with engine.begin() as conn:
+        for kind in kinds:
+            conn.execute(insert(events).values(time="t", actor="kl", kind=kind,
+                                               entity="codings", entity_key="k"))
+        lines = _event_lines(conn, {"last_event_id": 0}, {"last_event_id": len(kinds)})
+    assert lines[0].startswith("new decisions by kl: 2 coding decision(s)")
+    assert any(line.startswith("(an addition or a change also records") for line in lines) \
+        == note
