@@ -376,6 +376,11 @@ def test_context_language_challenge_unless_a_service_serves_the_speakers(tagger,
     # "the right ticket" names no right (R44)
     ("The city hands out multilingual leaflets on choosing the right ticket.", ["social"]),
     ("A team explained how to choose the right ticket for buses and trains.", []),
+    # a public hearing is a voice for migrants where someone holds it or migrants speak there,
+    # not where a question was raised at one
+    ("Questions about renting were raised at the public hearing.", []),
+    ("The consultation office held public hearings in which hundreds of immigrants testified.",
+     ["political"]),
     # taking part in events is no political participation
     ("The programme offers case management and participation in local events.", ["social"]),
 ])
