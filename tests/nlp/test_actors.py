@@ -766,3 +766,27 @@ def test_actors_a_name_written_twice_keeps_the_kind_its_description_gave(tagger)
 ])
 def test_actors_a_public_reference_after_a_report_is_another_body(tagger, text, name, category):
     assert actor(tagger.tag(text), name)["category"] == category
+
+
+@pytest.mark.parametrize("text, name, category", [
+    # a charitable limited company (gGmbH) is a non-profit, a GmbH a company
+    ("The head of Tarvik Hilfe gGmbH and the city council run a course.", "Tarvik Hilfe gGmbH",
+     "civil_society"),
+    ("The head of Tarvik Logistik GmbH and the city council run a course.",
+     "Tarvik Logistik GmbH", "business"),
+    # councils and forums of religions, advice bureaux
+    ("Advisers from the Tarvik Council of Religions take part in its sessions.",
+     "Tarvik Council of Religions", "civil_society"),
+    ("The city council funds the Tarvik Interfaith Forum.", "Tarvik Interfaith Forum",
+     "civil_society"),
+    ("The city council works with the Velmor Aid and Advice Bureau on housing.",
+     "Velmor Aid and Advice Bureau", "civil_society"),
+    # municipality words of other languages
+    ("Tarvikin kaupunki and the Velmor Foundation run the reception flats.",
+     "Tarvikin kaupunki", "policy_maker"),
+    ("The Ville de Tarvik funds the Velmor Foundation.", "Ville de Tarvik", "policy_maker"),
+    ("Stad Tarvik and the Velmor Foundation run a language café.", "Stad Tarvik",
+     "policy_maker"),
+])
+def test_actors_real_content_name_cues(tagger, text, name, category):
+    assert actor(tagger.tag(text), name)["category"] == category
