@@ -548,6 +548,13 @@ def parse_date(value) -> tuple[str | None, bool]:
             return dt.datetime.strptime(cleaned, fmt).date().isoformat(), False
         except ValueError:
             continue
+    # what a transcript's Date: line accepts ('1st of May 2024', 'Sept 3, 2024'), a
+    # register cell accepts too, so the two sources never disagree on the same writing
+    from pipeline.ingest.metadata import parse_date as parse_line_date
+
+    parsed = parse_line_date(text)
+    if parsed.iso is not None and len(parsed.iso) == 10:
+        return parsed.iso, False
     raise ValueError(text)
 
 
