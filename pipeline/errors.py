@@ -182,8 +182,8 @@ _warning("CQ122", "Unknown city",
          "Add the city, or this spelling as an alias, to the cities sheet of the register.")
 _warning("CQ123", "Unknown section",
          "heading {heading!r} matches no section of the {guide} guide",
-         "Write the guide's section title, or add this wording as an alias of the section in "
-         "the guide file ({known}).")
+         "Write the guide's section title (its sections: {sections}), or add this wording "
+         "as an alias of the section in the guide file ({known}).")
 _warning("CQ124", "Metadata sources disagree",
          "{field} is {winner!r} in the {winner_source} but {other!r} in the "
          "{other_source}; using {winner!r}",

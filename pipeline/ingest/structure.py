@@ -139,11 +139,13 @@ def _unknown_section(file: str, heading: str, matcher: SectionMatcher) -> Proble
     guide = matcher.guide
     if guide is None:
         known = ", ".join(sorted(matcher.guides))
+        sections = "see `cityqda guides show`"
     else:
         known = Path(guide.file).name if guide.file else guide.id
+        sections = "; ".join(section.title for section in guide.sections)
     return Problem("CQ123", {"file": file, "heading": heading,
                              "guide": guide.id if guide is not None else "any",
-                             "known": known}, file=file)
+                             "known": known, "sections": sections}, file=file)
 
 
 def assign_roles(blocks, plain: str, top_roles: dict[int, str], matcher: SectionMatcher,

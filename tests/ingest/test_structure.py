@@ -63,6 +63,8 @@ def test_structure_section_of_another_guide_is_flagged(guides):
     document.add_paragraph("Answer.")
     result = structure(document, guides, {"Category": "policy maker"})
     assert [w.code for w in result.structure.warnings] == ["CQ123"]
+    # the hint lists the guide's sections, so the writer can pick the right title
+    assert "its sections: Introduction; " in result.structure.warnings[0].hint
 
 
 def test_structure_questions_bold_italic_or_q_prefixed(guides):
