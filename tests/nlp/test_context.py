@@ -381,6 +381,10 @@ def test_context_language_challenge_unless_a_service_serves_the_speakers(tagger,
     ("Questions about renting were raised at the public hearing.", []),
     ("The consultation office held public hearings in which hundreds of immigrants testified.",
      ["political"]),
+    ("Twelve mothers were trained to support newly arrived mothers.", ["social"]),
+    ("The association helps refugees by supporting their integration into society.",
+     ["social"]),
+    ("A volunteer visits the refugee accommodation at least once a week.", ["social"]),
     # taking part in events is no political participation
     ("The programme offers case management and participation in local events.", ["social"]),
 ])
