@@ -767,7 +767,10 @@ def _transcript_problems(rows: list[RegisterRow], folder: Path, file: str,
     claimed = {}  # path-row number -> the files it names
     unclaimed: dict[str, list[PurePath]] = {}
     for relative in found:
-        row = register._path_row(relative.as_posix())
+        # a row may name the file inside the transcripts folder ('2024/X.docx') or from the
+        # study folder ('transcripts/X.docx'), as ingest matches it
+        row = register._path_row(relative.as_posix()) or register._path_row(
+            (folder / relative).absolute().as_posix())
         if row is not None:
             claimed.setdefault(row.row, []).append(relative)
         else:

@@ -292,3 +292,16 @@ def test_register_cli_column_of_its_own_name_is_named_not_silently_ignored(runne
     letter = openpyxl.utils.get_column_letter(HEADER.index("transcript_file") + 1)
     assert f"column 'Word file' ({letter}) is not a register column" in problems[0]["message"]
     assert "transcript_file" in problems[0]["hint"]
+
+
+@pytest.mark.parametrize("written", ["LIS-PM-01.docx", "transcripts/LIS-PM-01.docx",
+                                     "./transcripts/lis-pm-01", "transcripts\\LIS-PM-01.docx"])
+def test_register_cli_transcript_named_from_the_study_folder_is_found(runner, study_dir,
+                                                                      written):
+    """transcript_file written as the path from the study folder ('transcripts/X.docx'),
+    as ingest matches it: validate found no file (CQ955) and no row for it (CQ956)."""
+    workbook(study_dir / "register.xlsx", [with_value("transcript_file", written)])
+    (study_dir / "transcripts" / "LIS-PM-01.docx").write_bytes(b"")
+    result = invoke(runner, "--project", study_dir, "register", "validate", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["problems"] == []
