@@ -385,8 +385,22 @@ def test_context_language_challenge_unless_a_service_serves_the_speakers(tagger,
     ("The association helps refugees by supporting their integration into society.",
      ["social"]),
     ("A volunteer visits the refugee accommodation at least once a week.", ["social"]),
+    # people in detention are whom a plan serves, not a legal service (R46)
+    ("The council is preparing an action plan for refugees in community detention.", []),
     # taking part in events is no political participation
     ("The programme offers case management and participation in local events.", ["social"]),
 ])
 def test_context_dimensions_of_real_report_vocabulary(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
+
+
+@pytest.mark.parametrize("text, challenges", [
+    ("The mayors' joint statement calls on the federal government for more resources.",
+     ["challenge.funding"]),
+    ("The council said the aim was to obtain extra resources for the organisations.",
+     ["challenge.funding"]),
+    ("There is a risk that programmes will not meet needs if demand for resources keeps rising.",
+     ["challenge.funding"]),
+])
+def test_context_funding_challenge_in_requests_for_resources(tagger, text, challenges):
+    assert tagger.tag(text)["challenges"] == challenges
