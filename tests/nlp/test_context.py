@@ -385,6 +385,7 @@ def test_context_language_challenge_unless_a_service_serves_the_speakers(tagger,
     ("The association helps refugees by supporting their integration into society.",
      ["social"]),
     ("A volunteer visits the refugee accommodation at least once a week.", ["social"]),
+    ("The Federal Government funds the Community Assistance Support Program.", ["social"]),
     # people in detention are whom a plan serves, not a legal service (R46)
     ("The council is preparing an action plan for refugees in community detention.", []),
     # taking part in events is no political participation
