@@ -386,6 +386,9 @@ def test_context_language_challenge_unless_a_service_serves_the_speakers(tagger,
      ["social"]),
     ("A volunteer visits the refugee accommodation at least once a week.", ["social"]),
     ("The Federal Government funds the Community Assistance Support Program.", ["social"]),
+    # minorities in the city's workforce are no political representation (R47)
+    ("The strategy aims to raise the representation of ethnic and religious minorities at all"
+     " levels of the municipal organisation.", []),
     # people in detention are whom a plan serves, not a legal service (R46)
     ("The council is preparing an action plan for refugees in community detention.", []),
     # taking part in events is no political participation
