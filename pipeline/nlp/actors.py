@@ -723,6 +723,7 @@ class ActorRecognizer:
     def __init__(self, matcher: EntityMatcher):
         self.m = matcher
         self.cues = matcher.cues
+        self._municipality_kind = matcher.cues.kinds.get("municipality")
 
     def __call__(self, view: DocView) -> list[ActorMention]:
         if not view.length:
@@ -1156,6 +1157,8 @@ class ActorRecognizer:
         if role is None:
             role = self._role_after(view, end)
         members = self._member_of(view, start)
+        # "the communes of X and Y": found by what they do, X and Y are town governments
+        town = members is None and not kinds and _plural_place_of(view, start) is not None
         initiative_position = self._initiative_position(view, start, end)
         slot = self._partner_slot(view, start) or (
             not initiative_position and (self._partner_subject(view, start, end)
@@ -1179,6 +1182,9 @@ class ActorRecognizer:
             evidence.append("company_suffix")
         for category, sector, weight, why in described:
             votes.append((category, sector, weight * 3, why))
+        if town:
+            votes.append(("policy_maker", "public", 8.0, "town_of_list"))
+            evidence.append("town_of_list")
         if described:
             evidence.append("description")
         if members is not None:
@@ -2070,6 +2076,40 @@ _BRANCH_WORDS = frozenset({"office", "offices", "branch", "branches", "delegatio
                            "team", "representation"})
 _AUXILIARIES = frozenset({"has", "have", "had", "also", "now", "will", "recently", "already",
                           "regularly", "itself", "then", "later", "each", "both"})
+
+
+# "the communes of Schaerbeek and Molenbeek", "the municipalities of X, Y and Z": each name is
+# its town's government
+_PLURAL_TOWN_WORDS = frozenset({"municipalities", "communes", "cities", "towns", "boroughs",
+                                "councils", "city councils", "districts", "comuni", "gemeenten",
+                                "municipios", "kommuner", "kommunen", "gemeinden"})
+
+
+def _plural_place_of(view: DocView, start: int) -> tuple[int, int] | None:
+    """The name is one of a list after "the <towns> of" (not after a preposition of place:
+    "refugees in the cities of X and Y" names places)."""
+    sent_start = view.sentence_bounds(int(view.sent[start]))[0]
+    k = start - 1
+    while k > sent_start and start - k <= 12 and (
+            view.shape[k] in (CAP, ACR, COMMA, HYPHEN) or view.folded(k) in ("and", "&")):
+        k -= 1
+    if k <= sent_start + 1 or view.folded(k) != "of":
+        return None
+    words = view.folded(k - 1)
+    j = k - 1
+    if j - 1 >= sent_start and f"{view.folded(j - 1)} {words}" in _PLURAL_TOWN_WORDS:
+        words = f"{view.folded(j - 1)} {words}"
+        j -= 1
+    if words not in _PLURAL_TOWN_WORDS or j - 1 < sent_start:
+        return None
+    before = j - 1
+    while before > sent_start and view.folded(before) in ("two", "three", "four", "five",
+                                                          "neighbouring", "both", "partner"):
+        before -= 1
+    if view.folded(before) not in ("the", "both") or (
+            before > sent_start and view.folded(before - 1) in _PLACE_PREPOSITIONS):
+        return None
+    return j, k
 
 
 def _named_appositions(view: DocView, actors: list[ActorMention]) -> None:

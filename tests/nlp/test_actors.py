@@ -790,3 +790,13 @@ def test_actors_a_public_reference_after_a_report_is_another_body(tagger, text, 
 ])
 def test_actors_real_content_name_cues(tagger, text, name, category):
     assert actor(tagger.tag(text), name)["category"] == category
+
+
+@pytest.mark.parametrize("text, name", [
+    ("The communes of Tarvik and Velmor jointly opened a reception office for newcomers.",
+     "Velmor"),
+    ("The communes of Tarvik and Velmor jointly opened a reception office for newcomers.",
+     "Tarvik"),
+])
+def test_actors_a_name_listed_after_the_towns_of_is_its_government(tagger, text, name):
+    assert actor(tagger.tag(text), name)["category"] == "policy_maker"
