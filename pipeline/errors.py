@@ -600,6 +600,10 @@ _warning("CQ743", "City opening text cannot be read",
          "the opening text cannot be read: {problem}",
          "Save cities/<city>.md as UTF-8 plain text (Markdown); the report was written "
          "without its opening text.")
+_warning("CQ745", "City opening text names no city",
+         "it matches no city of the study, so no report opens with it",
+         "Name it after a city's name or code as the reports know them (e.g. {example}); the "
+         "study's cities: {cities}.")
 _warning("CQ744", "PDF not made",
          "{path}: LibreOffice could not convert it: {problem}",
          "The DOCX report was written; open it in Word or LibreOffice and export a PDF, or "

@@ -442,6 +442,22 @@ def opening_text(study, city: str, code: str | None) -> tuple[str | None, Proble
     return None, None
 
 
+def _stray_openings(study, cities: list[str], register) -> list[Problem]:
+    """CQ745 for each cities/*.md that opening_text gives to no city (a misspelt name
+    would otherwise be left out of every report without a word)."""
+    folder = study.path("cities")
+    if not folder.is_dir() or not cities:
+        return []
+    wanted = set()
+    for city in cities:
+        code = register.city_code(city) if city else None
+        wanted |= {city.casefold(), slug(city)} | ({code.casefold()} if code else set())
+    return [Problem("CQ745", {"path": str(path), "example": f"{slug(cities[0])}.md",
+                              "cities": ", ".join(cities)}, file=str(path))
+            for path in sorted(folder.glob("*.md"))
+            if path.stem.casefold() not in wanted and slug(path.stem) not in wanted]
+
+
 def write_city_report(path: Path, content: CityContent, settings: ReportSettings,
                       tables: dict, opening: str | None,
                       figures: CityFigures | None = None) -> None:
@@ -651,6 +667,8 @@ def _read_and_write(study, store, result: ReportResult, *, cities, round, identi
         reader = StudyReader(conn, study, scope, assign_pseudonyms(conn, register, parsed),
                              info.labels)
         chosen = _choose_cities(reader, cities)
+        if cities is None and round is None:
+            result.problems.extend(_stray_openings(study, chosen, register))
         if tables is None or round is not None:
             tables = study_tables(conn, study, round=round, register=register, scope=scope,
                                   codebook=info)

@@ -289,3 +289,23 @@ def test_report_docx_pdf_when_libreoffice_is_installed(runner, coded_sample):
     assert result.exit_code == 0, result.stderr
     pdf = coded_sample / "outputs" / "reports" / "rotterdam.pdf"
     assert pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_report_docx_opening_text_of_no_city_is_named(tmp_path):
+    """A misspelt cities/<city>.md opened no report without a word: CQ745 names it; a
+    file named by the city, its slug or its code any case is not named."""
+    from types import SimpleNamespace
+
+    from pipeline.report.report import _stray_openings
+
+    folder = tmp_path / "cities"
+    folder.mkdir()
+    for name in ("Lisbon.md", "sao-paulo.md", "NBO.md", "Lisbonn.md"):
+        (folder / name).write_text("text\n", encoding="utf-8")
+    study = SimpleNamespace(path=lambda _name: folder)
+    register = SimpleNamespace(city_code=lambda city: {"Nairobi": "NBO"}.get(city))
+
+    problems = _stray_openings(study, ["Lisbon", "Nairobi", "São Paulo"], register)
+
+    assert [(p.code, p.file) for p in problems] == [("CQ745", str(folder / "Lisbonn.md"))]
+    assert "Lisbon, Nairobi, São Paulo" in problems[0].hint
