@@ -47,15 +47,20 @@ SAMPLE = ROOT / "tests" / "data" / "sample_labels.yaml"
 SAMPLE_SOURCES = ROOT / "scripts" / "sample_study"
 SAMPLE_REGISTRY = ROOT / "codebooks" / "actors.yaml"
 SETS = ("dev", "test", "sample", "sample_bare")
+# Scored only when asked (`--sets holdout`), once per session at the end: the held-out set of
+# real published content, which no rule is written from and no rule is kept or dropped by.
+HOLDOUT = "holdout"
+HOLDOUT_SHA256 = "4c509f861e30d25045f15431d20159ee9271516dc4bc599b0204d5db5f94e988"
 TEST_SHA256 = "019e4597500862c3832c6f9bcb81750e01727b70aaf3552524d4872440e631df"
 
 
 def load_devset(name: str) -> list[dict]:
     path = DEVSET / f"entities_{name}.yaml"
-    if name == "test":
+    frozen = {"test": TEST_SHA256, HOLDOUT: HOLDOUT_SHA256}.get(name)
+    if frozen:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if digest != TEST_SHA256:
-            raise SystemExit(f"{path} changed (sha256 {digest}); the test half is frozen")
+        if digest != frozen:
+            raise SystemExit(f"{path} changed (sha256 {digest}); the {name} set is frozen")
     items = yaml.safe_load(path.read_text(encoding="utf-8"))
     return [{"id": it["id"], "text": it["text"], "actors": it["actors"],
              "initiatives": it["initiatives"], "partnerships": it["partnerships"],
@@ -309,9 +314,10 @@ def main() -> None:
                         help="score only the dev passages with ids in this range (p053-p103)")
     args = parser.parse_args()
     sets = [name.strip() for name in args.sets.split(",") if name.strip()]
-    unknown = sorted(set(sets) - set(SETS))
+    unknown = sorted(set(sets) - set(SETS) - {HOLDOUT})
     if unknown:
-        parser.error(f"unknown set(s) {', '.join(unknown)}; choose from {', '.join(SETS)}")
+        parser.error(f"unknown set(s) {', '.join(unknown)}; "
+                     f"choose from {', '.join(SETS + (HOLDOUT,))}")
     if args.speed:
         speed(args.speed)
         return
@@ -329,10 +335,11 @@ def main() -> None:
     loaders = {
         "dev": (lambda: load_devset("dev"), default_entities, default_registry),
         "test": (lambda: load_devset("test"), default_entities, default_registry),
+        HOLDOUT: (lambda: load_devset(HOLDOUT), default_entities, default_registry),
         "sample": (lambda: load_sample(sample_registry), sample_entities, sample_registry),
         "sample_bare": (lambda: load_sample(sample_registry), default_entities,
                         sample_registry)}
-    for name in [n for n in SETS if n in sets]:
+    for name in [n for n in SETS + (HOLDOUT,) if n in sets]:
         load, entities, registry = loaders[name]
         items = load()
         if name == "dev" and args.ids:
