@@ -339,12 +339,21 @@ def next_codebook(path: Path) -> tuple[str, list[dict]]:
     retired = by_id[RETIRED_CODE]
     retired["retired"] = True
     retired.pop("patterns", None)
+    # the rules follow their codes: a renamed or merged code's id is replaced where a rule
+    # names it, a split code's by both of its parts
+    moved = {RENAMED[0]: RENAMED[1],
+             **{source: MERGED[1] for source in MERGED[0] if source != MERGED[1]}}
     for rule in document.get("rules", []):
         for key in ("services", "from"):
-            if SPLIT[0] in (rule.get(key) or []):
-                rule[key] = [c for c in rule[key] if c != SPLIT[0]] + list(SPLIT[1])
+            if rule.get(key):
+                named = [moved.get(c, c) for c in rule[key]]
+                if SPLIT[0] in named:
+                    named = [c for c in named if c != SPLIT[0]] + list(SPLIT[1])
+                rule[key] = list(dict.fromkeys(named))
         if rule.get("to") == SPLIT[0]:
             rule["to"] = SPLIT[1][0]
+        elif rule.get("to") in moved:
+            rule["to"] = moved[rule["to"]]
     path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100),
                     encoding="utf-8")
     return version, changes
