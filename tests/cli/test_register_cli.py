@@ -34,6 +34,15 @@ def workbook(path, rows, cities=True, cities_first=False, sheet="register"):
     return path
 
 
+def save_with_cities(book, path):
+    """Save a register workbook a test built cell by cell, with the cities sheet added."""
+    extra = book.create_sheet("cities")
+    for row in CITIES:
+        extra.append(row)
+    book.save(path)
+    return path
+
+
 def with_value(column, value):
     row = list(GOOD)
     row[HEADER.index(column)] = value
@@ -223,11 +232,7 @@ def test_register_cli_merged_city_block_reads_on_every_row(runner, tmp_path):
     sheet.append([1, None, "Portugal", "business", "declined", None, None, None])
     sheet.append([1, None, "Portugal", "ngo", "no reply", None, None, None])
     sheet.merge_cells("B2:B4")
-    cities = book.create_sheet("cities")
-    for row in CITIES:
-        cities.append(row)
-    path = tmp_path / "register.xlsx"
-    book.save(path)
+    path = save_with_cities(book, tmp_path / "register.xlsx")
 
     result = invoke(runner, "--project", tmp_path, "register", "validate", path, "--json")
 
@@ -254,11 +259,7 @@ def test_register_cli_title_rows_above_the_header_are_skipped(runner, tmp_path, 
     sheet.merge_cells(f"A1:{openpyxl.utils.get_column_letter(len(HEADER))}1")
     sheet.append(HEADER)
     sheet.append(GOOD)
-    cities = book.create_sheet("cities")
-    for row in CITIES:
-        cities.append(row)
-    path = tmp_path / "register.xlsx"
-    book.save(path)
+    path = save_with_cities(book, tmp_path / "register.xlsx")
 
     result = invoke(runner, "--project", tmp_path, "register", "validate", path, "--json")
 
@@ -278,11 +279,7 @@ def test_register_cli_column_of_its_own_name_is_named_not_silently_ignored(runne
     header = [("Word file" if c == "transcript_file" else c) for c in HEADER]
     sheet.append(header)
     sheet.append(GOOD)
-    cities = book.create_sheet("cities")
-    for row in CITIES:
-        cities.append(row)
-    path = tmp_path / "register.xlsx"
-    book.save(path)
+    path = save_with_cities(book, tmp_path / "register.xlsx")
 
     result = invoke(runner, "--project", tmp_path, "register", "validate", path, "--json")
 
