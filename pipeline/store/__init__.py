@@ -34,7 +34,7 @@ class Store:
         self.path = path
         self.engine = engine
         self.lock = None  # the study's shared lock (pipeline.store.lock), set by open_study_store
-        self.pending_meta: dict[str, str] = {}  # store_meta keys the first write adds if absent
+        self.pending_meta: dict[str, str] = {}  # store_meta values the first write sets
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -45,9 +45,7 @@ class Store:
                 pending = self.pending_meta
                 with conn.begin():
                     for key, value in pending.items():
-                        if conn.execute(select(store_meta.c.key)
-                                        .where(store_meta.c.key == key)).first() is None:
-                            conn.execute(store_meta.insert().values(key=key, value=value))
+                        _set_meta(conn, key, value)
                     yield conn
                 if pending is self.pending_meta:
                     self.pending_meta = {}
@@ -187,8 +185,19 @@ def open_study_store(study) -> Store:
         held.release()
         raise
     store.lock = held
-    store.pending_meta = {STUDY_KEY: study.name}  # a command that only reads writes nothing
+    # a command that only reads writes nothing; the first write records the name as the
+    # study now has it (a study renamed in cityqda.toml keeps restoring its own backups)
+    store.pending_meta = {STUDY_KEY: study.name}
     return store
+
+
+def _set_meta(conn: Connection, key: str, value: str) -> None:
+    """store_meta[key] = value, written only when it differs."""
+    found = conn.execute(select(store_meta.c.value).where(store_meta.c.key == key)).first()
+    if found is None:
+        conn.execute(store_meta.insert().values(key=key, value=value))
+    elif found.value != value:
+        conn.execute(store_meta.update().where(store_meta.c.key == key).values(value=value))
 
 
 def default_backup_target(study_root: Path) -> Path:

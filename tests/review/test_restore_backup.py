@@ -175,3 +175,26 @@ def test_restore_backup_replaces_a_damaged_store_and_keeps_its_bytes(runner, stu
     assert current_decisions(study) == [("ana", "accept")]
     kept = [p for p in (study.root / "backups").iterdir() if "damaged" in p.name]
     assert len(kept) == 1 and kept[0].read_bytes().endswith(b"\x13" * 4000)
+
+
+def test_restore_backup_of_a_renamed_study_is_its_own(runner, study):
+    """The store records the study's name at its first write; renaming the study in
+    cityqda.toml must not make every later backup 'of another study' (CQ018): the next
+    write records the new name, so a backup made after the rename goes back without
+    --force (one made before it still needs --force, as CQ018's hint says)."""
+    decide(runner, study, "ana", "accept")
+    before_rename = backup(runner, study, "before-rename.sqlite")
+    config = study.root / "cityqda.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('name = "study"', 'name = "Integration 2024"', 1),
+                      encoding="utf-8")
+    assert 'name = "Integration 2024"' in config.read_text(encoding="utf-8")
+    decide(runner, study, "ben", "reject")
+    after_rename = backup(runner, study, "after-rename.sqlite")
+
+    refused = cli(runner, study, "restore", str(before_rename))
+    restored = cli(runner, study, "restore", str(after_rename))
+
+    assert refused.exit_code == 1 and "CQ018" in refused.stderr
+    assert restored.exit_code == 0, restored.stderr
+    assert current_decisions(study) == [("ana", "accept"), ("ben", "reject")]
