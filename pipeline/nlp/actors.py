@@ -752,6 +752,12 @@ class ActorRecognizer:
                 if found is not None:
                     actors.append(found)
                     taken.mark(found.start, found.end)
+        for chunk in rejected:
+            if not taken.any(chunk.start, chunk.end):
+                found = self._spelled_out(view, chunk, actors)
+                if found is not None:
+                    actors.append(found)
+                    taken.mark(found.start, found.end)
         self._named_again(view, rejected, actors, taken)
         self._whole_text_name(view, actors)
         self._acronyms_listed_with_companies(view, actors)
@@ -1718,6 +1724,42 @@ class ActorRecognizer:
         if not any(c.start == chunk.start for c in view.initiative_chunks):
             view.initiative_chunks.append(chunk)
 
+    def _spelled_out(self, view: DocView, chunk: Chunk, known) -> ActorMention | None:
+        """ "START (Students and Refugees Together)", "Students and Refugees Together
+        (START)": a name and its acronym in brackets name an organisation, even when no word
+        of either says which kind; the longer form's words give the category."""
+        k = chunk.end
+        if k >= view.length or view.shape[k] != OPEN:
+            return None
+        close = k + 1
+        while close < view.length and view.shape[close] != CLOSE and close - k < 10:
+            close += 1
+        if close >= view.length or view.shape[close] != CLOSE or close == k + 1:
+            return None
+        inner = Chunk(k + 1, close)
+        pair = (chunk, inner)
+        short = next((c for c in pair if c.end - c.start == 1 and view.shape[c.start] == ACR),
+                     None)
+        if short is None:
+            return None
+        long = inner if short is chunk else chunk
+        if any(c in view.initiative_chunks for c in pair) or view.in_group(
+                "init_heads", long.start, long.end):
+            return None  # "the Basic Integration Course (BIC)": a programme
+        if not _acronym_of(view.text(short.start), [
+                view.text(i) for i in range(long.start, long.end)
+                if view.shape[i] in (CAP, ACR, LOWER)]):
+            return None
+        found = self._classify(view, long, known, listed=True)
+        if found is not None:
+            category, sector = found.category, found.sector
+        else:
+            category, sector = self.cues.default
+        name = view.span_text(chunk.start, chunk.end)
+        return ActorMention(chunk.start, chunk.end, name, name, category, sector, guess=True,
+                            source="name", sentence=int(view.sent[chunk.start]),
+                            evidence=["spelled_out"])
+
     @staticmethod
     def _bracketed_alias(view: DocView, chunk: Chunk, taken) -> bool:
         """ "(TRIEC)" right after a name: left for `_aliases_in_brackets`."""
@@ -2030,10 +2072,44 @@ _JOB_NOUNS = frozenset({"job", "jobs", "placement", "placements", "internship", 
                         "work", "employment", "positions", "posts", "shifts"})
 
 
+def _acronym_of(acronym: str, words: list[str]) -> bool:
+    """The acronym's letters, in order, start the long form's capitalised words and may
+    take further letters inside them or from its small words ("START": STudents And
+    Refugees Together)."""
+    letters = [c.lower() for c in strip_accents(acronym) if c.isalpha()]
+    capitals = [w for w in words if w[:1].isupper()]
+    if len(letters) < 2 or len(capitals) < 2 or not words[0][:1].isupper():
+        return False
+    text = [strip_accents(w).lower() for w in words]
+    i = 0  # next acronym letter
+    for word in text:
+        initial = word[:1]
+        if i < len(letters) and letters[i] == initial:
+            i += 1
+            j = 1
+            while i < len(letters) and j < len(word) and letters[i] == word[j]:
+                i += 1
+                j += 1
+        elif word in [strip_accents(c).lower() for c in capitals]:
+            return False  # a capitalised word the acronym leaves out
+    return i == len(letters)
+
+
+_PLACING_VERBS = frozenset({"place", "places", "placed", "placing"})
+
+
 def workplace_after(view: DocView, start: int) -> bool:
-    """ "jobs at X", "placements at the X plant": X is an employer, even a bare name."""
+    """ "jobs at X", "placements at the X plant", "an internship with X", "placing two
+    refugees with X": X is an employer or host, even a bare name."""
     k = start - 1 - (start > 0 and view.folded(start - 1) == "the")
-    return k > 0 and view.folded(k) == "at" and view.folded(k - 1) in _JOB_NOUNS
+    if k <= 0 or view.folded(k) not in ("at", "with"):
+        return False
+    if view.folded(k - 1) in _JOB_NOUNS:
+        return True
+    if view.folded(k) != "with":
+        return False
+    sent_start = view.sentence_bounds(int(view.sent[start]))[0]
+    return any(view.folded(i) in _PLACING_VERBS for i in range(max(sent_start, k - 6), k))
 
 
 def after_preposition(view: DocView, start: int, words=PREPOSITIONS) -> bool:

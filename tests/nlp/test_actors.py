@@ -800,3 +800,23 @@ def test_actors_real_content_name_cues(tagger, text, name, category):
 ])
 def test_actors_a_name_listed_after_the_towns_of_is_its_government(tagger, text, name):
     assert actor(tagger.tag(text), name)["category"] == "policy_maker"
+
+
+@pytest.mark.parametrize("text, name, category", [
+    # a placement or a placing verb before "with X": X is the host, even a bare name
+    ("The city council placed two refugees with Velmorix for an internship.", "Velmorix",
+     "business"),
+    ("Two refugees started a twelve-month placement with Velmorix.", "Velmorix", "business"),
+    # a name and its acronym spelled out in brackets name an organisation
+    ("The café works with TARV (Tarvik Aid for Refugees and Volunteers) in the town.", "TARV",
+     "civil_society"),
+])
+def test_actors_hosts_and_spelled_out_acronyms(tagger, text, name, category):
+    assert actor(tagger.tag(text), name)["category"] == category
+
+
+@pytest.mark.parametrize("text", [
+    "Refugees attend the Tarvik Basic Course (TBC) in the town.",
+])
+def test_actors_spelled_out_acronym_needs_a_name_not_a_programme(tagger, text):
+    assert [a["name"] for a in tagger.tag(text)["actors"]] == []
