@@ -331,9 +331,7 @@ def settings_digest(study) -> str:
     from pipeline.ingest.register import file_key
 
     digest = hashlib.sha256(package_digest().encode("ascii"))
-    counts: dict[str, int] = {}
-    for path in _transcript_paths(study):
-        counts[file_key(path)] = counts.get(file_key(path), 0) + 1
+    counts = Counter(file_key(path) for path in _transcript_paths(study))
     digest.update(json.dumps(sorted(k for k, n in counts.items() if n > 1)).encode("utf-8"))
     digest.update(json.dumps(study.vocabularies, sort_keys=True, ensure_ascii=False,
                              default=str).encode("utf-8"))
@@ -706,13 +704,12 @@ class Ingester:
 
     # after the walk ---------------------------------------------------------------------
 
-    def missing(self, folders: list[Path], added: dict[int, str] | None = None
-                ) -> list[FileOutcome]:
+    def missing(self, folders: list[Path]) -> list[FileOutcome]:
         """Active interviews whose file is gone from the folders walked, each checked for
         an interview added after it that repeats most of its paragraphs (renamed and
         edited: a rename without edits is followed by its bytes). The check is repeated
         at every ingest while the file stays missing, not only the ingest that added the
-        copy. `added`: kept for callers; every later interview is compared."""
+        copy."""
         if not folders:
             return []
         with self.store.read() as conn:
@@ -942,15 +939,11 @@ def ingest_paths(store: Store, root: Path, paths: list[Path], settings: IngestSe
 
 def _outcomes(ingester: Ingester, files: Iterable, folders: list[Path]
               ) -> Iterator[FileOutcome]:
-    added: dict[int, str] = {}  # interview id -> path, of the interviews this ingest added
     for path, explicit in files:
         if ingester.prefetch is not None:
             ingester.prefetch.advance()
-        outcome = ingester.process(path, explicit)
-        if outcome.outcome == "ingested" and outcome.interview_id is not None:
-            added[outcome.interview_id] = outcome.path
-        yield outcome
-    yield from ingester.missing(folders, added)
+        yield ingester.process(path, explicit)
+    yield from ingester.missing(folders)
 
 
 # --- analysing new files ahead, in worker processes ------------------------------------

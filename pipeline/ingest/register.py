@@ -777,24 +777,23 @@ def _transcript_problems(rows: list[RegisterRow], folder: Path, file: str,
             unclaimed.setdefault(file_key(relative.name), []).append(relative)
     problems = []
     listed: set[str] = set()
+
+    def not_found(row: RegisterRow) -> None:
+        problems.append(Problem("CQ955", {"value": row.transcript_file, "folder": str(folder)},
+                                file=file, sheet=sheet, row=row.row, column="transcript_file"))
+
     for row in rows:
         if not row.transcript_file:
             continue
         if names_a_path(row.transcript_file):
             if row.row not in claimed:
-                problems.append(Problem("CQ955", {"value": row.transcript_file,
-                                                  "folder": str(folder)},
-                                        file=file, sheet=sheet, row=row.row,
-                                        column="transcript_file"))
+                not_found(row)
             continue
         key = file_key(row.transcript_file)
         if key not in unclaimed:
             key = file_key(row.transcript_file + ".docx")
         if key not in unclaimed:
-            problems.append(Problem("CQ955", {"value": row.transcript_file,
-                                              "folder": str(folder)},
-                                    file=file, sheet=sheet, row=row.row,
-                                    column="transcript_file"))
+            not_found(row)
             continue
         listed.add(key)
         if len(unclaimed[key]) > 1:
