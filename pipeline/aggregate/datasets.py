@@ -30,6 +30,7 @@ from pipeline.aggregate.tables import (
     challenge_tally,
     codebook_info,
     included_statuses,
+    passage_key,
     selection_label,
 )
 from pipeline.vocabulary import METADATA_FIELDS
@@ -163,17 +164,12 @@ WIDE_FIXED_COLUMNS = ["selection", "segment_id", *INTERVIEW_COLUMNS, "segment", 
 
 
 def distinct_codings(rows: list) -> tuple[list, dict[int, list[int]]]:
-    """The selected codings, each passage coded once, and kept id -> the ids left out for
-    it: a coding with the same segment, code, evidence span and flags (negated,
-    hypothetical, planned) as one kept before it (lower id) is left out. Two coders who
-    correct a suggestion to the same code, or add the same coding, or one who accepts a
-    suggestion another adds by hand, make one coding each; counted per coding they would
-    count the passage once per coder. `rows` carry id, segment_id, code, start, end and the
-    flags."""
+    """The selected codings, each passage (`passage_key`) once as its lowest coding id,
+    and kept id -> the ids left out for it (their decisions are listed with the kept one).
+    `rows` carry id and the fields of `passage_key`."""
     kept, first, folded = [], {}, {}
     for row in sorted(rows, key=lambda r: r.id):
-        key = (row.segment_id, row.code, row.start, row.end, row.negated, row.hypothetical,
-               row.planned)
+        key = passage_key(row)
         if key in first:
             folded.setdefault(first[key], []).append(row.id)
         else:

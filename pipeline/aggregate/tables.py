@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -560,6 +560,20 @@ def _kept_codebook(kept, codebook_sha256: str) -> CodebookInfo | None:
     return info
 
 
+def passage_key(row) -> tuple:
+    """What makes codings one coded passage, counted once however many coders made them:
+    the same segment, code, evidence span and flags. Two coders who correct a suggestion
+    to the same code, or add the same coding, make one coding record each; the datasets,
+    the challenges table and the city reports' review box all count the passage once.
+    `row` has segment_id, code, start, end, negated, hypothetical and planned."""
+    return (row.segment_id, row.code, row.start, row.end, bool(row.negated),
+            bool(row.hypothetical), bool(row.planned))
+
+
+_ChallengeCoding = namedtuple("_ChallengeCoding", "id code interview_id produced merged_into "
+                              "segment_id start end negated hypothetical planned")
+
+
 def challenge_counts(conn: Connection, interview_ids: set[int], *,
                      include_suggested: bool = False) -> dict[int, dict[str, int]]:
     """Interview id -> challenge code -> how many of its challenge codings count (status
@@ -572,9 +586,9 @@ def challenge_counts(conn: Connection, interview_ids: set[int], *,
     # plain DB-API reads and the status rule of coding_statuses (decisions oldest first):
     # through SQLAlchemy, IN-lists of 50,000 ids took a second at N = 1,000
     cursor = conn.connection.driver_connection.cursor()
-    found = [row for row in cursor.execute(
+    found = [_ChallengeCoding._make(row) for row in cursor.execute(
         "SELECT c.id, c.code, c.interview_id, c.produced, c.merged_into, c.segment_id, "
-        "c.start, c.\"end\", c.hypothetical, c.planned FROM codings c "
+        "c.start, c.\"end\", c.negated, c.hypothetical, c.planned FROM codings c "
         "JOIN segments s ON s.id = c.segment_id WHERE c.kind = 'challenge' "
         "AND c.negated = 0 AND s.status = 'current' ORDER BY c.id") if row[2] in interview_ids]
     decided: dict[int, list[tuple[str, str]]] = defaultdict(list)
@@ -584,14 +598,13 @@ def challenge_counts(conn: Connection, interview_ids: set[int], *,
             "AND c.negated = 0 ORDER BY d.time, d.id"):
         decided[coding_id].append((role, decision))
     counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    counted: set[tuple] = set()  # a passage coded alike by several coders counts once
-    for (coding_id, code, interview_id, produced, merged, segment_id, start, end,
-         hypothetical, planned) in found:
-        passage = (segment_id, code, start, end, hypothetical, planned)  # as distinct_codings
-        if derive_status(bool(produced), decided.get(coding_id, ()),
-                         merged is not None) in wanted and passage not in counted:
+    counted: set[tuple] = set()
+    for row in found:
+        passage = passage_key(row)
+        if derive_status(bool(row.produced), decided.get(row.id, ()),
+                         row.merged_into is not None) in wanted and passage not in counted:
             counted.add(passage)
-            counts[interview_id][code] += 1
+            counts[row.interview_id][row.code] += 1
     return {interview_id: dict(codes) for interview_id, codes in counts.items()}
 
 

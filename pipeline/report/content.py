@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from pipeline.aggregate.tables import passage_key
 from pipeline.store.schema import (
     codings,
     decisions,
@@ -366,8 +367,7 @@ class StudyReader:
         seen: set[tuple] = set()
         for row in coding_rows:
             status = self.statuses.get(row.id, "suggested")
-            key = (status, row.segment_id, row.code, row.start, row.end, row.negated,
-                   row.hypothetical, row.planned)
+            key = (status, *passage_key(row))
             if key not in seen:
                 seen.add(key)
                 counts[status] += 1

@@ -427,9 +427,9 @@ def opening_text(study, city: str, code: str | None) -> tuple[str | None, Proble
     folder = study.path("cities")
     if not folder.is_dir():
         return None, None
-    wanted = {city.casefold(), slug(city)} | ({code.casefold()} if code else set())
+    wanted = _opening_names(city, code)
     for path in sorted(folder.glob("*.md")):
-        if path.stem.casefold() in wanted or slug(path.stem) in wanted:
+        if _opens(path, wanted):
             try:
                 return path.read_text(encoding="utf-8-sig"), None
             except UnicodeDecodeError as exc:
@@ -450,12 +450,20 @@ def _stray_openings(study, cities: list[str], register) -> list[Problem]:
         return []
     wanted = set()
     for city in cities:
-        code = register.city_code(city) if city else None
-        wanted |= {city.casefold(), slug(city)} | ({code.casefold()} if code else set())
+        wanted |= _opening_names(city, register.city_code(city) if city else None)
     return [Problem("CQ745", {"path": str(path), "example": f"{slug(cities[0])}.md",
                               "cities": ", ".join(cities)}, file=str(path))
-            for path in sorted(folder.glob("*.md"))
-            if path.stem.casefold() not in wanted and slug(path.stem) not in wanted]
+            for path in sorted(folder.glob("*.md")) if not _opens(path, wanted)]
+
+
+def _opening_names(city: str, code: str | None) -> set[str]:
+    """The names a cities/*.md may have to open the city's report: the city, its slug or
+    its code, any case."""
+    return {city.casefold(), slug(city)} | ({code.casefold()} if code else set())
+
+
+def _opens(path: Path, names: set[str]) -> bool:
+    return path.stem.casefold() in names or slug(path.stem) in names
 
 
 def write_city_report(path: Path, content: CityContent, settings: ReportSettings,
