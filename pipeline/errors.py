@@ -812,7 +812,8 @@ _define("CQ926", "Interview without transcript file",
         "the outcome.")
 _define("CQ927", "Bad date",
         "{value!r} is not a date",
-        "Use a date cell or ISO text YYYY-MM-DD (e.g. 2013-06-14).")
+        "Use a date cell, ISO text YYYY-MM-DD (e.g. 2013-06-14), or a day, month and year "
+        "(14 June 2013, 14-Jun-13); a month and year alone (Jun-13) names no day.")
 _define("CQ928", "Transcript file listed twice",
         "{value!r} is already listed on row {other_row}",
         "Each transcript belongs to one register row: remove the duplicate or correct the file "

@@ -106,7 +106,13 @@ _MONTH = "(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 _ORDINAL = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)\b", re.I)
 _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$")
 _NUMERIC = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})$")
-_DAY_MONTH_YEAR = re.compile(rf"^(\d{{1,2}})\s+(?:of\s+)?{_MONTH}\s+(\d{{4}})$", re.I)
+# Day, month name, year: "14 March 2024", "14th of March 2024", and as spreadsheets show a
+# date (Excel's d-mmm-yy): "14-Mar-24", "14/Mar/2024", "14.Mar.24". A two-digit year after a
+# named month can only be the year, so it is no less certain than four digits.
+_DATE_SEP = r"(?:\s*[-/.]\s*|\s+)"
+_DAY_MONTH_YEAR = re.compile(
+    rf"^(\d{{1,2}})(?:\s+of\s+|{_DATE_SEP}){_MONTH}(?:{_DATE_SEP}|(?<=\.))(\d{{4}}|\d{{2}})$",
+    re.I)
 _MONTH_DAY_YEAR = re.compile(rf"^{_MONTH}\s+(\d{{1,2}})\s+(\d{{4}})$", re.I)
 _MONTH_YEAR = re.compile(rf"^{_MONTH}\s+(\d{{4}})$", re.I)
 _YEAR_MONTH = re.compile(r"^(\d{4})[-/.](\d{1,2})$")
@@ -163,7 +169,7 @@ def parse_date(value) -> ParsedDate:
         return ParsedDate(_iso(year, second, first), ambiguous=first != second)
     match = _DAY_MONTH_YEAR.match(text)
     if match:
-        return ParsedDate(_iso(int(match.group(3)), MONTHS[match.group(2).lower()],
+        return ParsedDate(_iso(_full_year(match.group(3)), MONTHS[match.group(2).lower()],
                                int(match.group(1))))
     match = _MONTH_DAY_YEAR.match(text)
     if match:

@@ -435,6 +435,12 @@ def test_register_one_round_written_two_ways_is_a_warning(tmp_path, rounds, warn
     ("1st of June 2013", "2013-06-01", False),
     ("Sept 3, 2013", "2013-09-03", False),
     ("3 Sept 2013", "2013-09-03", False),
+    # as Excel shows a date (d-mmm-yy) when the cell was typed as text or saved to CSV
+    ("14-Mar-24", "2024-03-14", False),
+    ("14 mar 24", "2024-03-14", False),
+    ("1-Sept-13", "2013-09-01", False),
+    ("14/Jun/2013", "2013-06-14", False),
+    ("14.Jun.13", "2013-06-14", False),
     (41439.0, "2013-06-14", False),
     (None, None, False),
     ("  ", None, False),
@@ -443,7 +449,8 @@ def test_register_parse_date(value, expected, guessed):
     assert parse_date(value) == (expected, guessed)
 
 
-@pytest.mark.parametrize("value", ["2013-02-30", "31/31/2013", "soon", "2013", True])
+@pytest.mark.parametrize("value", ["2013-02-30", "31/31/2013", "soon", "2013", True,
+                                   "Mar-24", "14-Mar", "31-Feb-24", "2024-Mar-14"])
 def test_register_parse_date_rejects(value):
     with pytest.raises((ValueError, OverflowError)):
         parse_date(value)
