@@ -61,19 +61,43 @@ def package_versions() -> dict[str, str | None]:
     return found
 
 
-# What the counts count, written into every manifest beside them: a coding is one
+# What the counts count, written into every manifest beside them (a key with <...> names a
+# family). The store's counts cover every interview and city; the aggregate's count what the
+# datasets and tables count; the others, what this run's stages did. A coding is one
 # coder's (or the rules') coding record, so a passage two coders coded alike is two codings
 # but one coded passage, as the datasets, tables and city reports count it.
 COUNT_NOTES = {
+    "interviews_<status>": "interviews in the store by status (active, retired)",
+    "segments_current": "current segments in the store, of every interview (retired ones "
+                        "included)",
     "codings_<status>": "coding records in the store by derived status, every interview "
                         "and segment (retired ones included); a passage several coders "
                         "coded alike is one record per coder",
     "decisions": "review decisions in the store, one per coder and coding",
+    "<entity>_<status>": "actors, initiatives and partnerships in the store by review "
+                         "status, planned and existing ones, every city",
     "aggregate_coded_passages": "rows of coded_long: accepted passages of active "
                                 "interviews' current segments, each once however many "
                                 "coders coded it alike (the city reports' review box "
                                 "counts the same way)",
-    "<entity>_<status>": "actors, initiatives and partnerships by review status",
+    "aggregate_segments": "rows of coded_wide: the current segments of active interviews, "
+                          "coded or not",
+    "aggregate_interviews": "active interviews in the tables (the interviewees table's "
+                            "total)",
+    "aggregate_initiatives": "the total of initiatives_by_dimension's distinct_initiatives: "
+                             "confirmed existing initiatives with a dimension, each once "
+                             "per city (initiatives_confirmed also counts planned ones and "
+                             "ones with no dimension)",
+    "aggregate_partnerships": "the total of partnerships_by_type: confirmed existing "
+                              "partnerships, each once per city (planned ones are listed "
+                              "apart, not counted)",
+    "ingest_<outcome>": "transcript files by what this run's ingest did with them "
+                        "(ingested, unchanged, updated, renamed, missing, failed...)",
+    "code_<count>": "what this run's coding did: interviews and segments it looked at, "
+                    "segments coded, codings new, updated or no longer produced (absent "
+                    "when nothing needed coding)",
+    "reviews_<outcome>": "returned workbooks in reviews/inbox this run imported or refused",
+    "report_cities": "city reports this run wrote (the cross-city summary not counted)",
 }
 
 

@@ -89,6 +89,11 @@ def test_manifest_run_writes_hashes_versions_counts_and_outputs(runner, coded_sa
         manifest["packages"])
     assert manifest["counts"]["interviews_active"] == 20
     assert manifest["counts"]["codings_accepted"] > 0
+    # every count says what it counts: a note of its own or of its family (<...>)
+    notes = [re.compile(re.sub(r"<\w+>", "[a-z_]+", key) + "$")
+             for key in manifest["count_notes"]]
+    assert [key for key in manifest["counts"]
+            if not any(note.match(key) for note in notes)] == []
     report = manifest["outputs"]["report_lisbon"]
     assert report["sha256"] == sha256(coded_sample / report["path"])
     assert "initiatives_by_dimension" in manifest["tables"]
