@@ -408,3 +408,56 @@ def test_context_dimensions_of_real_report_vocabulary(tagger, text, dimensions):
 ])
 def test_context_funding_challenge_in_requests_for_resources(tagger, text, challenges):
     assert tagger.tag(text)["challenges"] == challenges
+
+
+# Report prose from the study's definitions (session 13): the abstract wording published reports
+# use for an initiative ("supports the professional integration of", "helps refugees into work",
+# "brings locals and newcomers together"), and the frames where the same words name no
+# initiative (people as the subject, a problem, a place).
+@pytest.mark.parametrize("text, dimensions", [
+    ("The project promotes the economic integration of newcomers.", ["economic"]),
+    ("The municipality helps refugees into work.", ["economic"]),
+    ("The programme guides refugees into training and work.", ["economic"]),
+    ("The municipality helps refugees to become financially independent.", ["economic"]),
+    ("The project enables refugees to earn a living.", ["economic"]),
+    ("The centre works with employers so that refugees can support themselves.", ["economic"]),
+    ("The project improves the employability of young migrants.", ["economic"]),
+    ("The company opened its workforce to refugees.", ["economic"]),
+    ("The firm invited refugees to join its team.", ["economic"]),
+    ("The network brings refugees and employers together.", ["economic"]),
+    ("The city funds training places for young refugees.", ["economic"]),
+    ("The centre runs a work preparation course.", ["economic"]),
+    ("The programme helps refugee doctors return to their profession.", ["economic"]),
+    ("The programme gives refugees small grants to start businesses.", ["economic"]),
+    ("The programme supports migrant-owned businesses.", ["economic"]),
+    ("The project supports women to become self-employed.", ["economic"]),
+    ("The programme promotes the social inclusion of refugees.", ["social"]),
+    ("The volunteers support newcomers in their daily lives.", ["social"]),
+    ("The NGO provides counselling for refugees on all questions of daily life.", ["social"]),
+    ("The project brings locals and newcomers together.", ["social"]),
+    ("The initiative fosters contact between refugees and the host community.", ["social"]),
+    ("The city organises encounters between refugees and residents.", ["social"]),
+    ("The volunteers offer refugees a place to meet and talk.", ["social"]),
+    ("The project creates spaces where newcomers and residents meet.", ["social"]),
+    ("The NGO runs a women's group for migrant mothers.", ["social"]),
+    ("The city runs a support network for refugees.", ["social"]),
+    ("The project supports refugees in dealing with the authorities.", ["social"]),
+    ("The city provides refugees with information about local services.", ["social"]),
+    ("The project helps refugee parents understand the school system.", ["social"]),
+    ("The project supports refugee children at school.", ["social"]),
+    ("The city helps refugee children enrol in school.", ["social"]),
+    ("The city supports refugees in learning Swedish.", ["cultural_religious"]),
+    ("The city gives migrants a voice in local decision-making.", ["political"]),
+    ("The city consults refugee associations on its integration plan.", ["political"]),
+    # the same words naming no initiative
+    ("Migrants face discrimination in their everyday lives.", []),
+    ("Many refugees want to become self-employed.", []),
+    ("The regional contact point is in the town hall.", []),
+    ("Many refugees use their skills in the informal sector.", []),
+    ("Employment opportunities for refugees remain scarce in the region.", []),
+    ("Economic integration of refugees takes years.", []),
+    ("The report describes contact between refugees and locals as rare.", []),
+    ("Most migrants find work through relatives.", []),
+])
+def test_context_dimensions_of_report_prose_vocabulary(tagger, text, dimensions):
+    assert tagger.tag(text)["dimensions"] == dimensions
