@@ -458,6 +458,13 @@ def test_context_funding_challenge_in_requests_for_resources(tagger, text, chall
     ("Economic integration of refugees takes years.", []),
     ("The report describes contact between refugees and locals as rare.", []),
     ("Most migrants find work through relatives.", []),
+    # a "Multicultural Council" is also a community organisation's name; its advisory forms
+    # are bodies of participation; a city council's own meeting is no voice for migrants
+    ("The chair of the Multicultural Council said the meeting went well.", []),
+    ("The council's multicultural advisory committee advises councillors on new policies.",
+     ["political"]),
+    ("New citizens are honoured at a ceremony held as part of the city council meeting.", []),
+    ("Migrants speak at neighbourhood council meetings.", ["political"]),
 ])
 def test_context_dimensions_of_report_prose_vocabulary(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
