@@ -468,3 +468,33 @@ def test_context_funding_challenge_in_requests_for_resources(tagger, text, chall
 ])
 def test_context_dimensions_of_report_prose_vocabulary(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
+
+
+# Vocabulary for services named in real report batches (session 13: classes found in
+# p3000-p3119, sentences written from the definitions), and R44, R48 and R49.
+@pytest.mark.parametrize("text, dimensions", [
+    ("The agency runs an employment assistance programme for refugees.", ["economic"]),
+    ("An employer broker links refugees with farms in the region.", ["economic"]),
+    ("The advisers work out a professional perspective with each refugee.", ["economic"]),
+    ("The city offers grants for small businesses run by migrants.", ["economic"]),
+    ("The chamber offers business mentorship to newcomers.", ["economic"]),
+    ("The agency provides humanitarian assistance to asylum seekers.", ["social"]),
+    ("The centre employs a migrant support worker.", ["social"]),
+    ("The volunteers help with settlement.", ["social"]),
+    ("The officer connects refugee families with local services.", ["social"]),
+    ("Volunteers collect prams and bicycles for the refugees.", ["social"]),
+    ("The bus tours introduce new arrivals to council services.", ["social"]),
+    ("The council funds projects that support refugee settlement.", ["social"]),
+    ("The village took in asylum seekers.", ["social"]),
+    ("The café is a meeting place between residents and refugees.", ["social"]),
+    ("The council mediated over the building of a mosque.", ["cultural_religious"]),
+    ("The council holds Harmony Week activities every year.", ["cultural_religious"]),
+    ("The town held a football cup for residents and refugees.", ["cultural_religious"]),
+    ("The workshop brought together councillors and migrants' representatives.", ["political"]),
+    ("The team trained migrants to apply for temporary protection.", ["legal"]),
+    ("The office refers them to the right help.", []),
+    ("The district hands out a municipal education passport.", []),
+    ("All residents may vote in city elections regardless of citizenship.", ["political"]),
+])
+def test_context_dimensions_of_real_batch_classes(tagger, text, dimensions):
+    assert tagger.tag(text)["dimensions"] == dimensions
