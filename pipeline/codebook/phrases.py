@@ -20,8 +20,9 @@ class PhraseError(ValueError):
     """A phrase that cannot be expanded (unbalanced braces, too many combinations)."""
 
 
-def expand_phrase(phrase: str, limit: int = MAX_EXPANSIONS) -> list[str]:
-    """Every phrase the alternatives stand for, in order, spaces collapsed, duplicates removed."""
+def phrase_parts(phrase: str) -> list[list[str]]:
+    """The phrase as a sequence of parts, each a list of options: a literal stretch is a
+    part of one option, a brace group a part of its alternatives (possibly empty)."""
     if phrase.count("{") != phrase.count("}"):
         raise PhraseError("unbalanced braces: every '{' needs a '}'")
     parts: list[list[str]] = []
@@ -31,13 +32,18 @@ def expand_phrase(phrase: str, limit: int = MAX_EXPANSIONS) -> list[str]:
         if "{" in literal or "}" in literal:
             raise PhraseError("braces cannot be nested or stray")
         parts.append([literal])
-        options = match.group(1).split("|")
-        parts.append(options)
+        parts.append(match.group(1).split("|"))
         position = match.end()
     tail = phrase[position:]
     if "{" in tail or "}" in tail:
         raise PhraseError("braces cannot be nested or stray")
     parts.append([tail])
+    return parts
+
+
+def expand_phrase(phrase: str, limit: int = MAX_EXPANSIONS) -> list[str]:
+    """Every phrase the alternatives stand for, in order, spaces collapsed, duplicates removed."""
+    parts = phrase_parts(phrase)
     count = 1
     for options in parts:
         count *= len(options)

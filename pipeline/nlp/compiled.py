@@ -11,12 +11,23 @@ import itertools
 from dataclasses import dataclass
 
 from pipeline.codebook.model import Codebook, Cue, Pattern
-from pipeline.codebook.phrases import expand_phrase
+from pipeline.codebook.phrases import expand_phrase, phrase_parts
 from pipeline.codebook.validate import PHRASE_TOKEN_KEYS
 from pipeline.nlp.language import CLOSERS, GROUPS_KEY
 
 MAX_TOKEN_EXPANSIONS = 5000
 
+# A phrase with alternatives that stands for more phrases than this is matched as a template:
+# the PhraseMatcher holds only the expansions of its first words and the code ruler follows
+# the rest word by word from each of their matches (`pipeline.CodeRuler`). Expanded in full,
+# a few hundred such phrases were ~480,000 phrases and most of the coder's memory (every
+# PhraseMatcher trie node is its own allocation): about 1 GB per process.
+TEMPLATE_MIN_EXPANSIONS = 50
+# Words too common to start the template's matched head alone: the head grows past them so
+# that the rest is followed from few places.
+TEMPLATE_WEAK_HEAD = frozenset({
+    "a", "an", "the", "their", "its", "our", "his", "her", "them", "him", "they", "it",
+    "to", "for", "of", "in", "on", "at", "by", "with", "and", "or", "from", "into", "as"})
 
 
 def token_pattern_as_phrases(tokens: list[dict]) -> list[str] | None:
@@ -46,8 +57,69 @@ def token_pattern_as_phrases(tokens: list[dict]) -> list[str] | None:
     return [" ".join(words) for words in itertools.product(*options)]
 
 
+def phrase_units(phrase: str) -> list[list[str]] | None:
+    """The phrase as whitespace-separated units, each the list of its options ("" for an
+    empty one), when every brace group stands between spaces; else None.
+
+    The tokenizer splits at whitespace first and tokenises each stretch on its own, so the
+    tokens of an expansion are then the tokens of its units' options one after another:
+    what lets a template be matched unit by unit."""
+    parts = phrase_parts(phrase)
+    units: list[list[str]] = []
+    for index, options in enumerate(parts):
+        if index % 2:  # a brace group
+            units.append(list(dict.fromkeys(" ".join(o.split()) for o in options)))
+            continue
+        text = options[0]
+        after_group, before_group = index > 0, index < len(parts) - 1
+        if (after_group and before_group and not text) or (
+                text and ((after_group and not text[0].isspace())
+                          or (before_group and not text[-1].isspace()))):
+            return None  # glued to a group: "{co|}-op", "{a}{b}"
+        units.extend([word] for word in text.split())
+    return units
+
+
+def template_split(units: list[list[str]], strong_units: int = 2,
+                   head_limit: int = 400) -> tuple[list[str], list[list[str]]] | None:
+    """(the head's expansions, the rest's units) of a template, or None when it is better
+    expanded in full (no unit would be left after the head).
+
+    The head is what the PhraseMatcher finds, so it must be rare in text: it runs to the
+    `strong_units`-th unit with no empty option and not only weak words, unless that makes
+    it more than `head_limit` phrases, when it stops at the last unit that keeps it within
+    the limit (and after the first strong unit in any case)."""
+    strong = 0
+    end = None
+    count = 1
+    for size, options in enumerate(units, start=1):
+        count *= len(options)
+        if strong and count > head_limit:
+            break
+        end = size
+        if "" not in options and not set(options) <= TEMPLATE_WEAK_HEAD:
+            strong += 1
+            if strong == strong_units:
+                break
+    if not strong or end is None or end == len(units):
+        return None
+    head = dict.fromkeys(" ".join(w for w in words if w)
+                         for words in itertools.product(*units[:end]))
+    return [text for text in head if text], units[end:]
+
+
+def phrase_count(phrase: str) -> int:
+    """How many phrases the alternatives stand for (before duplicates are removed)."""
+    count = 1
+    for options in phrase_parts(phrase):
+        count *= len(options)
+    return count
+
+
 def ruler_patterns(codebook: Codebook) -> list[dict]:
-    """SpanRuler patterns of every code (phrases of LOWER patterns marked exact_lower)."""
+    """SpanRuler patterns of every code (phrases of LOWER patterns marked exact_lower). A
+    large phrase with alternatives is one entry with "pattern" its head's expansions and
+    "rest" the units after it (`template_split`)."""
     found, seen = [], set()
 
     def add(label, pattern, pattern_id, exact_lower=False):
@@ -63,6 +135,13 @@ def ruler_patterns(codebook: Codebook) -> list[dict]:
         for pattern in code.patterns:
             exact = pattern.attr == "LOWER"
             for phrase in pattern.phrases:
+                split = (template_split(units) if not exact
+                         and phrase_count(phrase) > TEMPLATE_MIN_EXPANSIONS
+                         and (units := phrase_units(phrase)) else None)
+                if split is not None:
+                    found.append({"label": code.id, "pattern": split[0], "id": pattern.id,
+                                  "rest": split[1]})
+                    continue
                 for text in expand_phrase(phrase):
                     add(code.id, text, pattern.id, exact)
             if pattern.tokens:

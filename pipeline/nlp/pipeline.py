@@ -16,6 +16,7 @@ import gc
 from functools import lru_cache
 from pathlib import Path
 
+from spacy.attrs import NORM
 from spacy.language import Language
 from spacy.pipeline.span_ruler import SpanRuler
 from spacy.tokens import Span
@@ -28,7 +29,7 @@ from pipeline.nlp.language import CODES_KEY, GROUPS_KEY, new_language
 from pipeline.nlp.reassign import ReassignComponent
 
 # What a match key of the code ruler stands for (`CodeRuler._routes`).
-CODE, GROUP, CUE, EXACT_GROUP = 0, 1, 2, 3
+CODE, GROUP, CUE, EXACT_GROUP, TEMPLATE = 0, 1, 2, 3, 4
 # Compiled codebooks handed to the component factories (spaCy configs hold only JSON).
 _PENDING: dict[str, CompiledCodebook] = {}
 
@@ -69,28 +70,40 @@ class CodeRuler(SpanRuler):
         self._lower_forms: dict[int, set[tuple[str, ...]]] = {}
         self.phrase_tokens = PhraseTokens(nlp)
         self.tokenised = 0  # phrases the build had to tokenise (not in its cache)
+        self.templates = 0  # phrases matched as a head and the units after it
+        # (label, id) hashes -> the codebook order of their first pattern: the order in
+        # which `match` hands code matches to the components
+        self._rank: dict[tuple[int, int], int] = {}
 
     def add_patterns(self, patterns) -> None:
         """Like SpanRuler.add_patterns; phrases of one label and id are added in one call.
-        A pattern may carry "exact_lower": True to match only its exact lower-cased words."""
+        A pattern may carry "exact_lower": True to match only its exact lower-cased words,
+        or "rest" (then "pattern" is a list of head phrases): a template, matched as one of
+        its heads followed by one option of each unit of the rest (`follow_units`).
+
+        The patterns are not kept (SpanRuler's `patterns` stays empty): hundreds of
+        thousands of dicts the matcher no longer needs once it holds their tokens."""
         strings = self.nlp.vocab.strings
         grouped: dict[str, list] = {}
         keys: dict[tuple[str, str], tuple[str, int]] = {}  # a match key per label and id
+        heads: dict[tuple[str, ...], tuple] = {}  # template head phrases -> (always, by_next)
+        tokens = self.phrase_tokens
         for entry in patterns:
             label, pattern_id = entry["label"], entry.get("id", "")
+            pattern = entry["pattern"]
+            if "rest" in entry:
+                self._add_template(label, pattern_id, pattern, entry["rest"], heads)
+                continue
             found = keys.get((label, pattern_id))
             if found is None:
                 key = repr((label, pattern_id))
                 key_hash = strings.add(key)
                 self._match_label_id_map[key_hash] = {"label": label, "id": pattern_id}
-                self._routes[key_hash] = (CODE, (strings.add(label), strings.add(pattern_id)))
+                hashes = (strings.add(label), strings.add(pattern_id))
+                self._rank.setdefault(hashes, len(self._rank))
+                self._routes[key_hash] = (CODE, hashes)
                 found = keys[label, pattern_id] = (key, key_hash)
             key, key_hash = found
-            pattern = entry["pattern"]
-            if "exact_lower" in entry:
-                public = {k: v for k, v in entry.items() if k != "exact_lower"}
-            else:
-                public = dict(entry)
             if isinstance(pattern, str):
                 texts = grouped.get(key)
                 if texts is None:
@@ -98,14 +111,49 @@ class CodeRuler(SpanRuler):
                 else:
                     texts.append(pattern)
                 if entry.get("exact_lower"):
-                    self._lower_forms.setdefault(key_hash, set()).add(
-                        self.phrase_tokens(pattern)[1])
+                    self._lower_forms.setdefault(key_hash, set()).add(tokens(pattern)[1])
             else:
                 self.matcher.add(key, [pattern])
-            self._patterns.append(public)
-        tokens = self.phrase_tokens
         for key, texts in grouped.items():
             self.phrase_matcher.add(key, [tokens(text)[0] for text in texts])
+        for head, (always, by_next) in heads.items():
+            key = repr(("template head", head))
+            self._routes[strings.add(key)] = (TEMPLATE, (
+                tuple(always), {norm: tuple(found) for norm, found in by_next.items()}))
+            self.phrase_matcher.add(key, [tokens(text)[0] for text in head])
+
+    def _add_template(self, label: str, pattern_id: str, head: list[str],
+                      rest: list[list[str]], heads: dict) -> None:
+        """Templates with the same head share one match key; a head match follows only the
+        templates whose rest can start with the word after it (or may be empty)."""
+        strings = self.nlp.vocab.strings
+        hashes = (strings.add(label), strings.add(pattern_id))
+        self._rank.setdefault(hashes, len(self._rank))
+        units = tuple(self._unit(options) for options in rest)
+        template = (*hashes, units)
+        always, by_next = heads.setdefault(tuple(head), ([], {}))
+        first: set[int] = set()
+        for may_be_empty, by_length in units:
+            first.update(norms[0] for _, options in by_length for norms in options)
+            if not may_be_empty:
+                break
+        else:  # every unit may be empty: the head alone matches
+            always.append(template)
+            first = set()
+        for norm in first:
+            by_next.setdefault(norm, []).append(template)
+        self.templates += 1
+
+    def _unit(self, options: list[str]) -> tuple[bool, tuple]:
+        """A template unit as `follow_units` reads it: whether it may be empty, and its
+        options' NORM tuples by token count."""
+        by_length: dict[int, set] = {}
+        for text in options:
+            if text:
+                norms = self.phrase_tokens(text)[0]
+                by_length.setdefault(len(norms), set()).add(norms)
+        return "" in options, tuple((length, frozenset(found))
+                                    for length, found in sorted(by_length.items()))
 
     def add_phrase_group(self, group: str, texts: list[str], exact_lower: bool = False,
                          cue: str | None = None) -> None:
@@ -130,6 +178,7 @@ class CodeRuler(SpanRuler):
         routes = self._routes
         lower_forms = self._lower_forms
         codes, seen = [], set()
+        norms = None  # the document's NORMs, read at the first template head
         groups: dict[str, list[tuple[int, int]]] = {}
         cues: list[tuple[int, int, str]] = []
         for key, start, end in matches:
@@ -148,14 +197,30 @@ class CodeRuler(SpanRuler):
                 cues.append((start, end, value))
             elif kind == EXACT_GROUP:
                 groups.setdefault(value, []).append((start, end))
+            elif kind == TEMPLATE:
+                if norms is None:
+                    norms = doc.to_array(NORM).tolist()
+                always, by_next = value
+                following = by_next.get(norms[end]) if end < len(norms) else None
+                for label, span_id, rest in (*always, *(following or ())):
+                    for last in sorted(follow_units(norms, end, rest)):
+                        code = (start, last, label, span_id)
+                        if code not in seen:
+                            seen.add(code)
+                            codes.append(code)
             elif start != end:
                 code = (start, end, *value)
                 if code not in seen:
                     seen.add(code)
                     codes.append(code)
         # the cue-list matches by group (sentence ends too, for the sentencizer), and the
-        # cues, for the components (in this one loop rather than one per component)
+        # cues, for the components (in this one loop rather than one per component); the
+        # codes by offsets, then codebook order: where two patterns of a code match the same
+        # words, the components keep the first, whatever order the matchers found them in
         doc.user_data[GROUPS_KEY] = (groups, cues)
+        if len(codes) > 1:
+            rank = self._rank
+            codes.sort(key=lambda c: (c[0], c[1], rank.get((c[2], c[3]), 0)))
         doc.user_data[CODE_MATCHES_KEY] = codes
         # Spans sort by offsets, then label and id hashes: the order of these tuples
         # (sorting the tuples spares a Python comparison of two Spans per step)
@@ -166,6 +231,23 @@ class CodeRuler(SpanRuler):
         """SpanRuler's call without its error-handler wrapper: the spans overwrite the key."""
         doc.spans[CODES_KEY] = self.match(doc)
         return doc
+
+
+def follow_units(norms: list[int], position: int, units: tuple) -> set[int]:
+    """Where a template's rest can end when it starts at `position`: each unit in turn
+    takes one of its options (or none, when it may be empty)."""
+    frontier = {position}
+    size = len(norms)
+    for may_be_empty, by_length in units:
+        reached = set(frontier) if may_be_empty else set()
+        for at in frontier:
+            for length, options in by_length:
+                if at + length <= size and tuple(norms[at:at + length]) in options:
+                    reached.add(at + length)
+        if not reached:
+            return reached
+        frontier = reached
+    return frontier
 
 
 @Language.factory("cityqda_code_ruler")

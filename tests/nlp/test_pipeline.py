@@ -41,3 +41,77 @@ def test_pipeline_sentences_start_after_the_ends_the_ruler_found(coder):
     groups, _ = doc.user_data[GROUPS_KEY]
     assert groups["sentence_end"] == [(4, 5), (9, 10)]
     assert [sent.text for sent in doc.sents] == ['She said "no."', "Then it opened.", "Done"]
+
+
+TEMPLATE = ("{help|support|assist} {the|their|} {refugee|migrant|young people|asylum seeker} "
+            "{to|} {find|rent|secure} {a|an|} {flat|home|room|rented flat} {in town|}")
+TEMPLATE_TEXTS = [
+    "Volunteers help the refugee to find a flat in town.",
+    "They support young people rent a rented flat and help migrant secure an home.",
+    "Staff assist their asylum seeker find room, then help refugee to find a flat.",
+    "Help the migrant to to find a flat.",  # a unit taken twice: no match
+    "The office helps the refugees to find flats in town every week.",  # lemmas
+    "Help the migrant find",  # the text ends inside the template
+]
+
+
+@pytest.fixture
+def template_codebook(tmp_path):
+    from tests.codebook.conftest import MINIMAL_CODEBOOK
+
+    text = MINIMAL_CODEBOOK.replace('"housing support"]', f'"housing support", "{TEMPLATE}"]')
+    assert TEMPLATE in text
+    path = tmp_path / "codebook.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_codebook(path)
+
+
+def code_spans(nlp, texts):
+    from pipeline.nlp.language import CODES_KEY
+
+    return [sorted((s.start, s.end, s.label_, s.id_) for s in doc.spans[CODES_KEY])
+            for doc in nlp.pipe(texts)]
+
+
+def test_pipeline_template_matches_what_its_expansion_matches(template_codebook, monkeypatch):
+    from pipeline.nlp import compiled
+
+    templated = build_pipeline(template_codebook)
+    assert templated.get_pipe("cityqda_codes").templates == 1
+    monkeypatch.setattr(compiled, "TEMPLATE_MIN_EXPANSIONS", 10 ** 9)
+    expanded = build_pipeline(template_codebook)
+    assert expanded.get_pipe("cityqda_codes").templates == 0
+    found = code_spans(templated, TEMPLATE_TEXTS)
+    assert found == code_spans(expanded, TEMPLATE_TEXTS)
+    # every way through the template, and nothing where a word is doubled or missing
+    assert [len(spans) for spans in found] == [2, 2, 2, 0, 2, 0]
+    assert found[0] == [(1, 8, "social.housing", "social.housing.service"),
+                        (1, 10, "social.housing", "social.housing.service")]
+
+
+SHELTER_PATTERN = """      - id: social.housing.shelter
+        role: service
+        phrases: ["night shelter"]
+"""
+
+
+@pytest.mark.parametrize(("before", "order"), [
+    (True, ["social.housing.shelter", "social.housing.service"]),
+    (False, ["social.housing.service", "social.housing.shelter"]),
+])
+def test_pipeline_code_matches_reach_the_components_in_codebook_order(tmp_path, before, order):
+    """Two patterns of one code on the same words: the components keep the first they are
+    handed, so the codebook's order decides, not the order the matcher found them in."""
+    from pipeline.nlp.context import CODE_MATCHES_KEY
+    from tests.codebook.conftest import MINIMAL_CODEBOOK
+
+    anchor = "      - id: social.housing.{}\n".format("service" if before else "topic")
+    assert anchor in MINIMAL_CODEBOOK
+    path = tmp_path / "codebook.yaml"
+    path.write_text(MINIMAL_CODEBOOK.replace(anchor, SHELTER_PATTERN + anchor), encoding="utf-8")
+    nlp = build_pipeline(load_codebook(path))
+    doc = nlp("A night shelter opened.")
+    strings = nlp.vocab.strings
+    assert [(start, end, strings[label], strings[rule]) for start, end, label, rule
+            in doc.user_data[CODE_MATCHES_KEY]] == [(1, 3, "social.housing", rule)
+                                                    for rule in order]
