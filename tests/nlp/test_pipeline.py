@@ -115,3 +115,26 @@ def test_pipeline_code_matches_reach_the_components_in_codebook_order(tmp_path, 
     assert [(start, end, strings[label], strings[rule]) for start, end, label, rule
             in doc.user_data[CODE_MATCHES_KEY]] == [(1, 3, "social.housing", rule)
                                                     for rule in order]
+
+
+def test_pipeline_templates_of_the_packaged_codebook_match_what_their_expansions_match(
+        monkeypatch):
+    """The packaged codebook's templates, against the same codebook fully expanded, on every
+    development passage (a new kind of phrase a template cannot follow shows up here)."""
+    from pathlib import Path
+
+    import yaml
+
+    from pipeline.nlp import compiled
+
+    dev = Path(__file__).resolve().parents[1] / "data" / "devset" / "dev.yaml"
+    passages = yaml.safe_load(dev.read_text(encoding="utf-8"))
+    texts = [passage["text"] for passage in passages]
+    codebook = load_codebook()
+    templated = build_pipeline(codebook)
+    assert templated.get_pipe("cityqda_codes").templates > 100
+    monkeypatch.setattr(compiled, "TEMPLATE_MIN_EXPANSIONS", 10 ** 9)
+    expanded = build_pipeline(codebook)
+    found = code_spans(templated, texts)
+    assert found == code_spans(expanded, texts)
+    assert sum(map(len, found)) > len(texts)  # the passages are coded at all
