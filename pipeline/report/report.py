@@ -456,6 +456,13 @@ def _stray_openings(study, cities: list[str], register) -> list[Problem]:
             for path in sorted(folder.glob("*.md")) if not _opens(path, wanted)]
 
 
+def _study_cities(scope) -> list[str]:
+    """The cities of every active interview, whatever round or cities are reported."""
+    from pipeline.aggregate.tables import city_sort_key
+
+    return sorted({i.city for i in scope.all_interviews if i.city}, key=city_sort_key)
+
+
 def _opening_names(city: str, code: str | None) -> set[str]:
     """The names a cities/*.md may have to open the city's report: the city, its slug or
     its code, any case."""
@@ -675,8 +682,8 @@ def _read_and_write(study, store, result: ReportResult, *, cities, round, identi
         reader = StudyReader(conn, study, scope, assign_pseudonyms(conn, register, parsed),
                              info.labels)
         chosen = _choose_cities(reader, cities)
-        if cities is None and round is None:
-            result.problems.extend(_stray_openings(study, chosen, register))
+        # against every city of the study, whichever cities and round this run reports
+        result.problems.extend(_stray_openings(study, _study_cities(scope), register))
         if tables is None or round is not None:
             tables = study_tables(conn, study, round=round, register=register, scope=scope,
                                   codebook=info)

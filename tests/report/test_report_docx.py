@@ -309,3 +309,19 @@ def test_report_docx_opening_text_of_no_city_is_named(tmp_path):
 
     assert [(p.code, p.file) for p in problems] == [("CQ745", str(folder / "Lisbonn.md"))]
     assert "Lisbon, Nairobi, São Paulo" in problems[0].hint
+
+
+@pytest.mark.parametrize("args", [["--city", "Lisbon"], ["--round", "1"]])
+def test_report_docx_opening_text_of_no_city_is_named_in_any_run(runner, coded_sample, args):
+    """CQ745 was checked only when every city and round was reported: a `--city` or
+    `--round` run left a misspelt cities/*.md unnamed. The check is against every city of
+    the study, so another city's own opening text is not named."""
+    folder = coded_sample / "cities"
+    folder.mkdir(exist_ok=True)
+    (folder / "rotterdam.md").write_text("Rotterdam's own opening.\n", encoding="utf-8")
+    (folder / "utrect.md").write_text("Meant for a city of the study.\n", encoding="utf-8")
+
+    result = run_report(runner, coded_sample, *args)
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("CQ745") == 1 and "utrect.md" in result.stderr
