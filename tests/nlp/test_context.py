@@ -495,6 +495,17 @@ def test_context_dimensions_of_report_prose_vocabulary(tagger, text, dimensions)
     ("The office refers them to the right help.", []),
     ("The district hands out a municipal education passport.", []),
     ("All residents may vote in city elections regardless of citizenship.", ["political"]),
+    # equal-treatment bodies and ordinances are legal (the convention); religion as a ground
+    # of discrimination is no religious initiative (R50); labour rights advice is legal
+    ("Under the city's anti-discrimination ordinance, residents can file a complaint with the"
+     " equality office.", ["social", "legal"]),
+    ("The city's human relations commission hears complaints from residents.", ["legal"]),
+    ("The commission investigates complaints of discrimination on grounds such as race,"
+     " religion and ancestry.", ["social"]),
+    ("The centre gives migrants information on their labour rights and helps them with"
+     " housing.", ["social", "legal"]),
+    ("The centre offers language assessments to newcomers.", ["cultural_religious"]),
+    ("The company has a record of training overseas workers.", ["economic"]),
 ])
 def test_context_dimensions_of_real_batch_classes(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
