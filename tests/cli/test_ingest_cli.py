@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import docx
 import pytest
 
@@ -153,6 +155,10 @@ def test_ingest_cli_interview_follows_its_bytes_when_a_new_file_takes_its_name(
     assert invoke(runner, study_dir, "ingest").exit_code == 0
     (folder / "LIS-PR-01.docx").rename(folder / renamed_to)
     write_transcript(folder / "LIS-PR-01.docx", answer="Another person, another desk.")
+    # `cityqda status` foretells what ingest does (it said 'new_version' for the new file
+    # when the renamed one came first in the walk)
+    status = json.loads(invoke(runner, study_dir, "status", "--json").stdout)
+    foretold = {p["path"]: p["outcome"] for p in status["problems"]}
 
     result = invoke(runner, study_dir, "ingest")
 
@@ -160,6 +166,8 @@ def test_ingest_cli_interview_follows_its_bytes_when_a_new_file_takes_its_name(
     assert _interviews(study_dir) == {f"transcripts/{renamed_to}": 1,
                                       "transcripts/LIS-PR-01.docx": 2}
     assert "CQ139" in result.stderr and "CQ131" not in result.stderr
+    assert foretold == {f"transcripts/{renamed_to}": "renamed",
+                        "transcripts/LIS-PR-01.docx": "ingested"}
 
 
 def test_ingest_cli_swapped_files_are_refused_not_versioned(runner, study_dir):
