@@ -892,8 +892,8 @@ _warning("CQ962", "Merged cells in the register",
 _warning("CQ963", "Title row above the register's header",
          "row(s) {rows} above the header hold a title only ({title!r}); the header was read "
          "from row {header}",
-         "Nothing to do; a title row is fine as long as the header row (round, city, "
-         "category, outcome, ...) comes right after it.")
+         "Nothing to do; up to three title rows (empty rows between them allowed) may stand "
+         "above the header row (round, city, category, outcome, ...).")
 _warning("CQ964", "Register column cityqda does not read",
          "column {value!r} ({letter}) is not a register column: no table, dataset or report "
          "uses its cells",
