@@ -465,6 +465,27 @@ def test_context_funding_challenge_in_requests_for_resources(tagger, text, chall
      ["political"]),
     ("New citizens are honoured at a ceremony held as part of the city council meeting.", []),
     ("Migrants speak at neighbourhood council meetings.", ["political"]),
+    # a second sweep of report vocabulary (competences, school-to-work, contact points,
+    # uninsured patients, integration counselling), with frames that name no initiative
+    ("The agency maps the competences of newly arrived refugees.", ["economic"]),
+    ("The project supports refugees in the transition from school to work.", ["economic"]),
+    ("The platform lists job offers for refugees.", ["economic"]),
+    ("The NGO organises speed dating events between refugees and employers.", ["economic"]),
+    ("The programme funds microenterprises run by refugee women.", ["economic"]),
+    ("The bank offers refugees accounts without fees.", ["economic"]),
+    ("The cooperative sells products made by refugee women.", ["economic"]),
+    ("The city set up a central contact point for all questions of refugees.", ["social"]),
+    ("The municipality distributes welcome bags to newly arrived families.", ["social"]),
+    ("Local families host refugees for a meal once a month.", ["social"]),
+    ("Volunteer doctors treat uninsured migrants free of charge.", ["social"]),
+    ("Students tutor refugee children in maths.", ["social"]),
+    ("The city provides refugees with a local transport card.", ["social"]),
+    ("The municipality offers integration counselling to newcomers.", ["social"]),
+    ("The city offers free legal and social advice at its migrant info point.",
+     ["social", "legal"]),
+    ("The transition from school to work is hard for young refugees.", []),
+    ("Many businesses run by migrants closed during the pandemic.", []),
+    ("Few job offers for refugees reach the local office.", []),
 ])
 def test_context_dimensions_of_report_prose_vocabulary(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
