@@ -363,17 +363,20 @@ _warning("CQ352", "No reviewed actors in the store",
 
 # --- CQ4xx: coding into the store -----------------------------------------------------------
 _define("CQ401", "Codebook changed without a new version",
-        "{path}: version {version} was used before with other matching content ({what})",
+        "version {version} was used before with other matching content ({what})",
         "Give the codebook a new `version` (e.g. {suggested}) and list renamed, merged, split or "
         "retired codes under `changes`; wording-only edits (labels, definitions, examples) may "
         "keep the version. Nothing was coded.")
 _define("CQ402", "Coded codes missing from the codebook",
-        "{path}: codes {codes} have codings in the store but are not in the codebook, and no "
+        "codes {codes} have codings in the store but are not in the codebook, and no "
         "`changes` entry says what became of them",
-        "Keep the code (with `retired: true`), or add a `changes` entry (renamed, merged, "
-        "split or retired) naming it. Nothing was coded.")
+        "Keep the code (with `retired: true`), or say what became of it under `changes:`, with "
+        "the codebook's new version, e.g. a rename: `- {{version: 1.2.0, kind: renamed, from: "
+        "[OLD.ID], to: [NEW.ID]}}` (merged: several from, one to; split: one from, several to; "
+        "retired: `codes: [OLD.ID]`). Decisions follow a renamed or merged code. Nothing was "
+        "coded.")
 _define("CQ403", "Code id reused",
-        "{path}: code {code_id!r} is defined again, but codebook version {version} {how}",
+        "code {code_id!r} is defined again, but codebook version {version} {how}",
         "Code ids are never reused: give the new code another id. Nothing was coded.")
 _define("CQ404", "Unknown decision",
         "decision {decision!r} on coding {coding_id}: {problem}",

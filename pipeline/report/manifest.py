@@ -316,11 +316,18 @@ def build_manifest(ctx, conn: Connection) -> dict:
     run = conn.execute(select(runs).where(runs.c.id == ctx.run_id)).first()
     snapshot = _interview_snapshot(conn)
     codebook_entry = _file_entry(study, study.path("codebook"))
-    codebook_row = None
+    codebook_row, refused = None, False
     if codebook_entry["sha256"]:
         codebook_row = conn.execute(
             select(codebook_versions.c.codebook_id, codebook_versions.c.version)
             .where(codebook_versions.c.sha256 == codebook_entry["sha256"])).first()
+    if codebook_row is None:
+        # the file was not used (refused by the code stage, or never coded yet): the
+        # codings are still those of the version last recorded, if any
+        codebook_row = conn.execute(
+            select(codebook_versions.c.codebook_id, codebook_versions.c.version)
+            .order_by(codebook_versions.c.id.desc())).first()
+        refused = codebook_row is not None and bool(codebook_entry["sha256"])
     guides_dir = study.path("guides")
     guides = ([_file_entry(study, p) for p in sorted(guides_dir.glob("*.yaml"))]
               if guides_dir.is_dir() else [])
@@ -346,7 +353,8 @@ def build_manifest(ctx, conn: Connection) -> dict:
         "status": "failed" if ctx.failed else "ok",
         "codebook": {"id": codebook_row.codebook_id if codebook_row else None,
                      "version": codebook_row.version if codebook_row else None,
-                     "sha256": codebook_entry["sha256"]},
+                     "sha256": codebook_entry["sha256"],
+                     **({"file_not_used": True} if refused else {})},
         "packages": package_versions(),
         "inputs": {
             "transcripts": [{"interview_id": int(k), **v} for k, v in snapshot.items()],
@@ -513,7 +521,12 @@ def _human_record_lines(conn: Connection, old: dict, new: dict) -> list[str]:
     with `cityqda interview set`: changes no table cell may show."""
     lines = []
     was, now = old.get("codebook") or {}, new.get("codebook") or {}
-    if was.get("version") != now.get("version") or was.get("sha256") != now.get("sha256"):
+    if now.get("file_not_used"):
+        if was.get("sha256") != now.get("sha256") or not was.get("file_not_used"):
+            lines.append(f"codebook: the file changed but this run did not use it (see the "
+                         f"run's errors); the codings are still those of "
+                         f"{now.get('id')} {_show(now.get('version'))}")
+    elif was.get("version") != now.get("version") or was.get("sha256") != now.get("sha256"):
         lines.append(f"codebook: {now.get('id') or was.get('id')} "
                      f"{_show(was.get('version'))} -> {_show(now.get('version'))}")
     paths = {int(e["interview_id"]): e["path"]

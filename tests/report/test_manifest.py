@@ -329,3 +329,33 @@ def test_manifest_change_lines_say_additions_record_an_accept(kinds, note):
     assert lines[0].startswith("new decisions by kl: 2 coding decision(s)")
     assert any(line.startswith("(an addition or a change also records") for line in lines) \
         == note
+
+
+def test_manifest_codebook_refused_then_fixed_is_said_plainly(runner, coded_sample, no_pdf):
+    """A code renamed without a `changes` entry: the code stage refuses the codebook
+    (CQ402) and the codings stay those of the last version; changes.md said 'codebook:
+    1.x -> blank', then 'blank -> 1.y' once fixed. It now says the file was not used, and
+    then the versions from and to."""
+    run(runner, coded_sample)
+    path = coded_sample / "codebooks" / "integration_policy.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = re.search(r"^version: (\S+)$", text, re.M).group(1)
+    renamed = re.sub(r"^(  - id: |      - )legal\.legal_aid$", r"\1legal.legal_advice", text,
+                     flags=re.M).replace(f"\nversion: {old}\n", "\nversion: 99.0.0\n", 1)
+    path.write_text(renamed, encoding="utf-8")
+
+    refused = runner.invoke(main, ["--project", str(coded_sample), "run", "--no-import"])
+    manifest = json.loads((coded_sample / "outputs" / "manifest.json").read_text("utf-8"))
+    path.write_text(renamed.replace(
+        "\nchanges: []\n", "\nchanges:\n  - {version: 99.0.0, kind: renamed, from: "
+        "[legal.legal_aid], to: [legal.legal_advice]}\n", 1), encoding="utf-8")
+    fixed = run(runner, coded_sample)
+
+    assert refused.exit_code == 1 and "error CQ402" in refused.stderr
+    assert "`- {version: 1.2.0, kind: renamed, from: [OLD.ID]" in refused.stderr
+    assert (manifest["codebook"]["version"], manifest["codebook"]["file_not_used"]) == (old,
+                                                                                     True)
+    assert ("codebook: the file changed but this run did not use it (see the run's errors); "
+            f"the codings are still those of integration_policy {old}") in refused.stderr
+    assert f"codebook: integration_policy {old} -> 99.0.0" in fixed.stderr
+    assert "blank" not in refused.stderr + fixed.stderr
