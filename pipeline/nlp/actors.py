@@ -976,8 +976,10 @@ class ActorRecognizer:
                             break
                         if view.folded(j) in cues.complement:
                             in_complement = True
-                        if view.folded(j) == "and" and (k != j + 1 or not self._and_joins(
-                                view, start, j, k, in_complement)):
+                        if view.folded(j) == "and" and not (
+                                self._and_the_joins(view, j, k) if in_complement
+                                and k == j + 2 else k == j + 1 and self._and_joins(
+                                    view, start, j, k, in_complement)):
                             break
                         end = k + 1
                         j = k + 1
@@ -991,8 +993,10 @@ class ActorRecognizer:
             # describing acronym ("the NGO CITE")
             while start < end and (self._initial(view, start) or (
                     end - start > 1 and shape[start] == ACR and strip_accents(
-                        view.text(start)).upper() in cues.acronym_stop)):
-                start += 1
+                        view.text(start)).upper() in cues.acronym_stop) or (
+                    start + 1 < end and shape[start + 1] == NUM
+                    and view.folded(start) in _MONTHS)):
+                start += 1  # "Since March 2022 CADIS ...": a date, then the name
             while start < end and shape[start] not in (CAP, ACR):
                 start += 1
             while end > start and shape[end - 1] not in (CAP, ACR, NUM) and not (
@@ -1053,6 +1057,14 @@ class ActorRecognizer:
             k = next_at
             while k + 1 < view.length and view.shape[k + 1] in (CAP, ACR):
                 k += 1
+            if view.shape[and_at - 1] == CAP and view.folded(k).endswith("s") and view.shape[
+                    next_at] == CAP and (
+                    k == next_at and view.folded(and_at - 1).endswith("s") and and_at - 1 > start
+                    or k == next_at + 1 and view.folded(and_at - 2) in self.cues.complement):
+                # "Association of Cities and Municipalities", "Association of Local and
+                # Regional Governments", "Ministry of Labour and Social Affairs": the words
+                # around "and" share one plural head
+                return True
             for s, e, kind in self._head_positions(view, start, and_at):
                 if kind.id in _PLACE_HEADS:
                     # "Municipality of Turin and Intesa Sanpaolo": a place names one city
@@ -1079,6 +1091,17 @@ class ActorRecognizer:
         while k + 1 < view.length and view.shape[k + 1] in (CAP, ACR):
             k += 1
         return bool(self._head_positions(view, next_at, k + 1))
+
+    def _and_the_joins(self, view: DocView, and_at: int, next_at: int) -> bool:
+        """ "Senate Department for Urban Development and the Environment": inside a
+        complement, "and the" before one ordinary capitalised word that is no body of its own
+        continues the name."""
+        return view.folded(and_at + 1) == "the" and view.shape[next_at] == CAP and (
+            next_at + 1 >= view.length or view.shape[next_at + 1] not in (
+                CAP, ACR, HYPHEN, POSS, NUM)) and view.folded(next_at) in common_words() and not (
+                self._head_positions(view, next_at, next_at + 1)
+                or view.in_group("kind", next_at, next_at + 1)
+                or view.in_group("reg", next_at, next_at + 1))
 
     def _comma_list(self, view: DocView, start: int, comma: int) -> bool:
         """After a comma inside a name's complement: "X, Y and Z" continues the name, unless
@@ -1178,6 +1201,11 @@ class ActorRecognizer:
             if kind.role == "head" and (head is None or (s, e) != head[:2]):
                 factor = 0.5
             votes.append((kind.category, kind.sector, kind.weight * factor, f"name:{kind.id}"))
+        if head is not None and _of_local_governments(view, head, end):
+            # "Association of Flemish Cities and Municipalities", "Council of European
+            # Municipalities and Regions": local governments' own body, a policy maker
+            votes.append(("policy_maker", "public", 12.0, "association_of_municipalities"))
+            evidence.append("association_of_municipalities")
         if end - start > 1 and view.folded(end - 1) == "international" and not any(
                 k.role == "head" for _, _, k in kinds):
             # "Glasswing International", "Relief International": bodies of the UN system
@@ -1636,6 +1664,8 @@ class ActorRecognizer:
                         "the", "a", "an", "its", "their", "his", "her", "our", "new", "'", '"')
                     or view.shape[i] == QUOTE for i in range(e, start)):
                 return "object"
+        if _said_to_be_a_programme(view, end, sent_end):
+            return "passive"
         k = end
         if k < sent_end and view.shape[k] == COMMA:
             k += 1
@@ -1744,7 +1774,8 @@ class ActorRecognizer:
             return None
         long = inner if short is chunk else chunk
         if any(c in view.initiative_chunks for c in pair) or view.in_group(
-                "init_heads", long.start, long.end):
+                "init_heads", long.start, long.end) or _said_to_be_a_programme(
+                view, chunk.end, view.sentence_bounds(int(view.sent[k]))[1]):
             return None  # "the Basic Integration Course (BIC)": a programme
         if not _acronym_of(view.text(short.start), [
                 view.text(i) for i in range(long.start, long.end)
@@ -2072,6 +2103,13 @@ _JOB_NOUNS = frozenset({"job", "jobs", "placement", "placements", "internship", 
                         "work", "employment", "positions", "posts", "shifts"})
 
 
+_MONTHS = frozenset({"january", "february", "march", "april", "may", "june", "july", "august",
+                     "september", "october", "november", "december"})
+# "an initiative of", "a project that": what a name is said to be when it is a programme
+_PROGRAMME_WORDS = frozenset({"project", "projects", "programme", "program", "initiative",
+                              "scheme", "campaign", "pilot"})
+
+
 def _acronym_of(acronym: str, words: list[str]) -> bool:
     """The acronym's letters, in order, start the long form's capitalised words and may
     take further letters inside them or from its small words ("START": STudents And
@@ -2096,6 +2134,53 @@ def _acronym_of(acronym: str, words: list[str]) -> bool:
 
 
 _PLACING_VERBS = frozenset({"place", "places", "placed", "placing"})
+
+
+_GROUP_HEADS = frozenset({"association", "associations", "union", "unions", "federation",
+                          "league", "coalition", "network", "council", "congress", "conference",
+                          "alliance", "consortium", "platform", "forum", "assembly"})
+_LOCAL_GOVERNMENTS = frozenset({"cities", "municipalities", "communes", "towns", "mayors",
+                                "municipios", "comuni", "gemeenten", "kommuner", "villes"})
+
+
+def _of_local_governments(view: DocView, head, end: int) -> bool:
+    """A group's name whose complement lists towns or local governments ("Union of Tyre
+    Municipalities", "Latvian Association of Local and Regional Governments"); not cities
+    "of sanctuary" nor a body of a city's own."""
+    if head[2].category == "policy_maker" or view.folded(head[1] - 1) not in _GROUP_HEADS:
+        return False
+    k = head[1]
+    if k >= end or view.folded(k) not in ("of", "for"):
+        return False
+    words = [view.folded(i) for i in range(k + 1, end)]
+    if "sanctuary" in words:
+        return False
+    if any(w in _LOCAL_GOVERNMENTS for w in words):
+        return True
+    return "local" in words and any(w in ("governments", "authorities") for w in
+                                    words[words.index("local"):])
+
+
+def _said_to_be_a_programme(view: DocView, end: int, sent_end: int) -> bool:
+    """ "X was an initiative of ...", "X (XY), a project that ...": the name is a
+    programme's."""
+    k = end
+    if k < sent_end and view.shape[k] == OPEN:  # its acronym in brackets
+        while k < sent_end and view.shape[k] != CLOSE and k - end < 10:
+            k += 1
+        k += 1
+    if k < sent_end and view.shape[k] == COMMA:
+        k += 1
+    elif k < sent_end and view.folded(k) in ("is", "was"):
+        k += 1
+    else:
+        return False
+    if k >= sent_end or view.folded(k) not in ("a", "an"):
+        return False
+    k += 1
+    if k + 1 < sent_end and view.shape[k] == LOWER and view.folded(k) not in _PROGRAMME_WORDS:
+        k += 1  # "a new project", "a pilot initiative"
+    return k < sent_end and view.shape[k] == LOWER and view.folded(k) in _PROGRAMME_WORDS
 
 
 def workplace_after(view: DocView, start: int) -> bool:

@@ -820,3 +820,48 @@ def test_actors_hosts_and_spelled_out_acronyms(tagger, text, name, category):
 ])
 def test_actors_spelled_out_acronym_needs_a_name_not_a_programme(tagger, text):
     assert [a["name"] for a in tagger.tag(text)["actors"]] == []
+
+
+@pytest.mark.parametrize("text, name, category", [
+    # a group whose complement lists towns or local governments is theirs: a policy maker
+    ("The Velmor Association of Cities and Municipalities advises its members on reception.",
+     "Velmor Association of Cities and Municipalities", "policy_maker"),
+    ("The Tarvik Association of Local and Regional Governments mentors the town.",
+     "Tarvik Association of Local and Regional Governments", "policy_maker"),
+    ("The Union of Velmor Municipalities drew up a plan with UN-Habitat.",
+     "Union of Velmor Municipalities", "policy_maker"),
+    ("The Mancomunidad de Velmora signed an agreement with the regional ministry.",
+     "Mancomunidad de Velmora", "policy_maker"),
+    # ... but not cities of sanctuary, nor an association of something else
+    ("The Network of Cities of Sanctuary trains volunteers in Velmor.",
+     "Network of Cities of Sanctuary", "civil_society"),
+    ("The Tarvik Association of Refugee Women runs a sewing class.",
+     "Tarvik Association of Refugee Women", "civil_society"),
+    # religious orders are faith-based bodies
+    ("The Tarvik Foundation works with the Camillians on a shelter.", "Camillians",
+     "civil_society"),
+])
+def test_actors_associations_of_municipalities_and_religious_orders(tagger, text, name,
+                                                                   category):
+    assert actor(tagger.tag(text), name)["category"] == category
+
+
+@pytest.mark.parametrize("text, name", [
+    # a date before a name is not part of it
+    ("Since March 2022 Velmorix, together with the Tarvik Foundation, has run a shelter.",
+     "Velmorix"),
+])
+def test_actors_a_date_before_a_name_is_left_out(tagger, text, name):
+    assert name in [a["name"] for a in tagger.tag(text)["actors"]]
+
+
+@pytest.mark.parametrize("text, programme", [
+    # "X was an initiative of", "X (XY), a project that": X is a programme, not an actor
+    ("Velmor Works was an initiative of the Tarvik city council in partnership with Caritas.",
+     "Velmor Works"),
+    ("Velmor Genom Arbete (VGA), a project that helped refugees into work, has closed.",
+     "Velmor Genom Arbete"),
+])
+def test_actors_a_name_said_to_be_a_programme_is_no_actor(tagger, text, programme):
+    result = tagger.tag(text)
+    assert programme not in [a["name"] for a in result["actors"]]
