@@ -197,12 +197,19 @@ class InitiativeComponent:
                         challenges[key] = self._derived(mention, derivation)
         if challenges:
             found = list(challenges.values())
-            analysis.challenges = sorted(
+            ordered = sorted(
                 (m for m in found
                  if not any(o is not m and o.code == m.code and o.start <= m.start
                             and m.end <= o.end and (o.end - o.start) > (m.end - m.start)
                             for o in found)),
                 key=lambda m: (m.start, m.end, m.code))
+            # a coder gives a passage each challenge once: the first mention of a challenge
+            # code is its coding ("affordable housing ... overcrowded flats ... rents" is one
+            # housing challenge, not three)
+            first: dict[str, Mention] = {}
+            for m in ordered:
+                first.setdefault(m.code, m)
+            analysis.challenges = [m for m in ordered if first[m.code] is m]
         dimension_of = self.dimension_of
         analysis.dimensions = sorted(
             {dimension_of[m.code] for m in mentions

@@ -172,3 +172,16 @@ def test_initiative_object_inside_a_longer_coding_gives_way(tagger):
 ])
 def test_initiative_service_whose_own_verb_is_negated_provides_nothing(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
+
+
+@pytest.mark.parametrize("text, challenge, matched", [
+    ("Overcrowded and expensive rooms are the most pressing problem, and landlords often refuse"
+     " tenants from Africa. The city has nothing that helps newcomers find decent housing.",
+     "challenge.housing", "Overcrowded"),
+    ("Landlords raise the rent without warning and throw out families who cannot pay.",
+     "challenge.housing", "raise the rent"),
+])
+def test_initiative_one_coding_per_challenge_and_passage(tagger, text, challenge, matched):
+    # a coder gives a passage each challenge once; the first mention is the coding
+    codings = [c for c in tagger.tag(text)["codes"] if c["code"] == challenge]
+    assert [c["text"] for c in codings] == [matched]
