@@ -442,8 +442,9 @@ _define("CQ509", "Unknown decision",
         "Write one of {known}, or leave the cell empty for no decision.")
 _define("CQ510", "Unknown code",
         "{value!r} is not a code of codebook {codebook} {version}",
-        "Use a code id from the dropdown or the Codebook sheet (codes renamed or merged in "
-        "a later codebook version are translated automatically).")
+        "Use a code id from the dropdown or the Codebook sheet. A code renamed or merged in a "
+        "later codebook version is translated automatically when that version's `changes:` "
+        "says so; a code renamed without such an entry is this error (and CQ402 in `run`).")
 _define("CQ511", "Bad flags",
         "{value!r} is not a list of flags",
         "Write the flags that apply separated by commas, from: {known}; write none to clear "
