@@ -54,6 +54,9 @@ RECIPIENT_LEADS = frozenset({"fleeing", "escaping", "affected"})
 RECIPIENT_OF = frozenset({"victim", "victims", "survivor", "survivors"})
 # Words that join modifiers sharing one noun ("legal and psychological support").
 COORDINATORS = frozenset({"and", "or", ",", "&"})
+# Endings of the adjectives that share a noun ("legal, medical and psychological support"); a
+# noun in a list of objects ("food, clothes, money and health advice") has none of them.
+SHARED_MODIFIER_ENDINGS = ("al", "ic", "ive", "ary", "ory", "ous", "ian", "ish", "ese", "ile")
 # Words that join a second predicate a negated object's scope stops at ("or" is not one).
 PREDICATE_JOINERS = frozenset({"and"})
 # When two patterns of one code match the same words, the one that counts most easily wins: a
@@ -343,9 +346,14 @@ class ContextComponent:
         for mention in candidates:
             noun = doc[mention.end - 1].norm
             joiner = mention.start - 1
+            chain = []
+            in_object_list = False
             while joiner >= 1 and doc[joiner].lower_ in COORDINATORS:
                 word = joiner - 1
                 if word in covered or not doc[word].is_alpha:
+                    # a coded item before a comma: the chain is a list of objects ("food,
+                    # clothes, money and health advice"), where only adjectives share the noun
+                    in_object_list = word in covered and doc[joiner].lower_ == ","
                     break
                 found = table.get((doc[word].norm, noun))
                 if found is None:
@@ -353,10 +361,14 @@ class ContextComponent:
                 code, rule, role, when = found
                 if mention.role == "topic":  # a topic noun needs someone providing, shared
                     role = "topic"
-                added.append((Mention(word, word + 1, code, rule,
+                chain.append((Mention(word, word + 1, code, rule,
                                       kinds.get(code, "dimension"), role, when), mention))
                 covered.add(word)
                 joiner = word - 1
+            if in_object_list:
+                chain = [pair for pair in chain
+                         if doc[pair[0].start].lower_.endswith(SHARED_MODIFIER_ENDINGS)]
+            added.extend(chain)
         return added
 
     def _starts_clause(self, doc, token: int) -> bool:

@@ -530,3 +530,14 @@ def test_context_dimensions_of_report_prose_vocabulary(tagger, text, dimensions)
 ])
 def test_context_dimensions_of_real_batch_classes(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
+
+
+@pytest.mark.parametrize("text, dimensions", [
+    # a noun in a list of objects does not share the last item's noun ("money" is no "money
+    # advice"); adjectives do ("legal and medical help"), also after a listed object
+    ("Charities were handing out food, clothes, money and health advice.", ["social"]),
+    ("The charity hands out food, legal and medical help.", ["social", "legal"]),
+    ("The NGO provides legal and psychological support.", ["social", "legal"]),
+])
+def test_context_shared_noun_only_for_modifiers_in_object_lists(tagger, text, dimensions):
+    assert tagger.tag(text)["dimensions"] == dimensions
