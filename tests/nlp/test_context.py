@@ -486,6 +486,17 @@ def test_context_funding_challenge_in_requests_for_resources(tagger, text, chall
     ("The transition from school to work is hard for young refugees.", []),
     ("Many businesses run by migrants closed during the pandemic.", []),
     ("Few job offers for refugees reach the local office.", []),
+    # cultural, legal and political report wording (third sweep)
+    ("The library offers a reading programme for children learning English.",
+     ["cultural_religious"]),
+    ("The school offers classes in the pupils' home languages.", ["cultural_religious"]),
+    ("The NGO helps refugees challenge negative asylum decisions.", ["legal"]),
+    ("The NGO monitors detention conditions and visits detained migrants.", ["legal"]),
+    ("The project supports refugees in founding their own associations.", ["political"]),
+    ("The city runs a participatory process with residents of migrant background.",
+     ["political"]),
+    ("Many children learning English struggle at school.", []),
+    ("The court upheld the deportation order.", []),
 ])
 def test_context_dimensions_of_report_prose_vocabulary(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
