@@ -47,9 +47,35 @@ _VERB_NEGATORS = frozenset({"not", "n't", "cannot", "never"})
 # "poorly funded schools"): it describes a thing, nobody provides anything.
 _DEGREE = frozenset({"low", "lower", "lowest", "well", "better", "best", "badly", "poorly",
                      "ill", "under", "over", "high", "higher", "highest", "worse", "worst"})
+# A body's remit: what it advises an institution on ("advises the council and the mayor on
+# issues such as health, education and business development") names fields, not services.
+_ADVISE = frozenset({"advise", "advises", "advised", "advising", "recommendations"})
+_ADVISED = frozenset({"council", "councils", "mayor", "municipality", "city", "administration",
+                      "government", "authorities", "councillors", "councilors", "board",
+                      "department", "ministry", "municipalities", "administrations",
+                      "executive", "assembly", "parliament", "senate", "cabinet"})
+# How far back (tokens) "advise <institution> on" may stand before a field of its remit.
+REMIT_REACH = 30
 _AFTER_HEAD = _PHRASE_BREAKS | DETERMINERS | frozenset({
     "free", "them", "him", "her", "us", "weekly", "daily", "monthly", "once", "twice",
     "every", "each", "also", "too", "only"})
+
+
+def _advised_on(doc, start: int) -> bool:
+    """Whether the word at `start` is in what a body advises an institution on ("advise the
+    Municipal Council and the Mayor on ... health and human services, education"): its
+    remit. Advice to people ("advises refugees on housing") is a service and stays."""
+    sentence_start = doc[start].sent.start if doc.has_annotation("SENT_START") else 0
+    on = None
+    for index in range(start - 1, max(start - REMIT_REACH, sentence_start) - 1, -1):
+        word = doc[index].lower_
+        if word in (";", "."):
+            return False
+        if word == "on" and on is None:
+            on = index
+        elif on is not None and word in _ADVISE:
+            return any(doc[i].lower_ in _ADVISED for i in range(index + 1, on))
+    return False
 
 
 def _graded_participle(doc, start: int) -> bool:
@@ -135,6 +161,10 @@ class InitiativeComponent:
                                                           strong_ends))
             else:
                 mention.initiative = bool(strong_free) or (has_weak and not mention.problem)
+            if mention.kind == "dimension" and mention.initiative \
+                    and not mention.code.startswith("political.") \
+                    and _advised_on(doc, mention.start):
+                mention.initiative = False
             if mention.kind == "dimension":
                 flagged = mention.negated or mention.hypothetical
                 mention.counts = mention.initiative and not (flagged or mention.background)

@@ -185,3 +185,15 @@ def test_initiative_one_coding_per_challenge_and_passage(tagger, text, challenge
     # a coder gives a passage each challenge once; the first mention is the coding
     codings = [c for c in tagger.tag(text)["codes"] if c["code"] == challenge]
     assert [c["text"] for c in codings] == [matched]
+
+
+@pytest.mark.parametrize("text, dimensions", [
+    # what a body advises an institution on is its remit, not a service
+    ("The commission advises the council and the mayor on health, education and business"
+     " development.", []),
+    ("The migrant council advises the mayor on housing and employment.", ["political"]),
+    # advice to people is a service
+    ("The centre advises refugees on housing and employment.", ["social", "economic"]),
+])
+def test_initiative_remit_of_advice_to_an_institution_is_no_service(tagger, text, dimensions):
+    assert tagger.tag(text)["dimensions"] == dimensions
