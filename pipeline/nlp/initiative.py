@@ -78,6 +78,25 @@ def _advised_on(doc, start: int) -> bool:
     return False
 
 
+_MEMBERS = frozenset({"representatives", "members", "delegates", "experts"})
+_MEMBER_LISTS = (("such", "as"), ("including",))
+
+
+def _member_fields(doc, start: int) -> bool:
+    """Whether the word at `start` names the fields a body's members come from ("two
+    representatives of fields such as schools and day care, health and care, the language
+    school"): who sits on it, not what it provides."""
+    sentence_start = doc[start].sent.start if doc.has_annotation("SENT_START") else 0
+    for index in range(start - 1, max(start - REMIT_REACH, sentence_start) - 1, -1):
+        word = doc[index].lower_
+        if word in (";", "."):
+            return False
+        for lead in _MEMBER_LISTS:
+            if tuple(t.lower_ for t in doc[index:index + len(lead)]) == lead:
+                return any(doc[i].lower_ in _MEMBERS for i in range(max(index - 4, 0), index))
+    return False
+
+
 def _graded_participle(doc, start: int) -> bool:
     """Whether the verb at `start` follows a degree word, with or without a hyphen."""
     before = start - 1
@@ -163,7 +182,7 @@ class InitiativeComponent:
                 mention.initiative = bool(strong_free) or (has_weak and not mention.problem)
             if mention.kind == "dimension" and mention.initiative \
                     and not mention.code.startswith("political.") \
-                    and _advised_on(doc, mention.start):
+                    and (_advised_on(doc, mention.start) or _member_fields(doc, mention.start)):
                 mention.initiative = False
             if mention.kind == "dimension":
                 flagged = mention.negated or mention.hypothetical

@@ -497,6 +497,11 @@ def test_context_funding_challenge_in_requests_for_resources(tagger, text, chall
      ["political"]),
     ("Many children learning English struggle at school.", []),
     ("The court upheld the deportation order.", []),
+    ("The Workforce Development Center joined the collaboration.", ["economic"]),
+    ("The officers explained the employer sponsorship programmes.", ["legal"]),
+    ("The team started updating the refugees' refugee protocols.", ["legal"]),
+    ("The weekend ended with a bush dance for the visitors and local families.",
+     ["cultural_religious"]),
 ])
 def test_context_dimensions_of_report_prose_vocabulary(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions

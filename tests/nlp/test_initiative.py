@@ -197,3 +197,14 @@ def test_initiative_one_coding_per_challenge_and_passage(tagger, text, challenge
 ])
 def test_initiative_remit_of_advice_to_an_institution_is_no_service(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
+
+
+@pytest.mark.parametrize("text, dimensions", [
+    # the fields a body's members come from say who sits on it, not what it provides
+    ("The integration council has two representatives of fields such as schools and day care,"
+     " health and care and the language school.", ["political"]),
+    ("The centre offers services such as day care and language courses.",
+     ["social", "cultural_religious"]),
+])
+def test_initiative_fields_of_a_bodys_members_are_no_service(tagger, text, dimensions):
+    assert tagger.tag(text)["dimensions"] == dimensions
