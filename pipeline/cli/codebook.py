@@ -46,11 +46,18 @@ def group():
 @click.pass_obj
 @click.pass_context
 def validate_command(ctx, obj, file, as_json):
-    """Check FILE (default: the study's codebook) and list every problem with its place."""
+    """Check FILE (default: the study's codebook) and list every problem with its place.
+
+    In a study whose store holds codings of this codebook, also check that it can follow
+    them: a new version for changed matching, and a `changes` entry for every coded code
+    renamed, merged, split or retired (what `cityqda run` would otherwise refuse).
+    """
     from pipeline.codebook import DIMENSION_ORDER, check_codebook
 
     path, dimensions = resolve_codebook_path(obj, file)
     problems = check_codebook(path, dimensions or DIMENSION_ORDER)
+    if not problems:
+        problems = _history_problems(obj.study_or_none(), path, dimensions or DIMENSION_ORDER)
     for problem in problems:
         info(problem.render())
     info(f"codebook {path}: {len(problems)} problem(s)")
@@ -59,6 +66,36 @@ def validate_command(ctx, obj, file, as_json):
                    "problems": [dict(p.as_dict(), path=p.fields.get("yaml_path"),
                                      line=p.fields.get("line")) for p in problems]})
     ctx.exit(1 if problems else 0)
+
+
+def _history_problems(study, path: Path, dimensions) -> list:
+    """What `code` would refuse in this study's store (CQ401-CQ403: a version reused with
+    other matching content, a coded code gone without a `changes` entry, a code id reused),
+    so a codebook that validates also codes. Reads the store only; none without a study, a
+    store, or a version of this codebook (its id) coded in it."""
+    if study is None or not study.store_path.is_file():
+        return []
+    from sqlalchemy import select
+
+    from pipeline.codebook import load_codebook
+    from pipeline.coding.versions import CodebookSource, check_against_store
+    from pipeline.errors import CityQDAError
+    from pipeline.store import open_study_store
+    from pipeline.store.schema import codebook_versions
+
+    source = CodebookSource.read(load_codebook(path, dimensions))
+    store = open_study_store(study)
+    try:
+        with store.read() as conn:
+            if conn.execute(select(codebook_versions.c.id).where(
+                    codebook_versions.c.codebook_id == source.codebook.id)).first() is None:
+                return []
+            check_against_store(conn, source)
+    except CityQDAError as exc:
+        return list(exc.problems)
+    finally:
+        store.close()
+    return []
 
 
 @group.command("show")

@@ -4,6 +4,7 @@ spaCy coder and the study's default codebook."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -145,3 +146,32 @@ def test_code_cli_run_codes_and_status_counts_orphans(runner, study_dir):
     assert status["interviews"][0]["orphaned_codings"] == len(codings(study_dir))
     text = invoke(runner, study_dir, "status").stdout
     assert f"{len(codings(study_dir))} orphaned coding(s)" in text
+
+
+def test_code_cli_codebook_validate_names_a_rename_the_store_cannot_follow(runner, study_dir):
+    """A coded code renamed without a `changes` entry validated clean and was refused only
+    by the next run (CQ402, PI walk-through): validate in the study names it, and passes
+    once the entry is there; the store is not written."""
+    write_transcript(study_dir / "transcripts" / "LIS-PM-01.docx")
+    invoke(runner, study_dir, "ingest")
+    assert invoke(runner, study_dir, "code").exit_code == 0
+    coded = sorted({code for code, *_rest in codings(study_dir)
+                    if not code.startswith("challenge.")})[0]
+    path = study_dir / "codebooks" / "integration_policy.yaml"
+    text = path.read_text(encoding="utf-8").replace(f"version: {VERSION}",
+                                                    f"version: {NEXT_VERSION}", 1)
+    renamed = re.sub(rf"\b{re.escape(coded)}\b(?![.\w])", coded + "_new", text)
+    path.write_text(renamed, encoding="utf-8")
+    store = study_dir / "cityqda.sqlite"
+    before = store.read_bytes()
+
+    refused = invoke(runner, study_dir, "codebook", "validate")
+    path.write_text(renamed.replace("\nchanges: []\n", (
+        f"\nchanges:\n  - {{version: {NEXT_VERSION}, kind: renamed, from: [{coded}], "
+        f"to: [{coded}_new]}}\n"), 1), encoding="utf-8")
+    declared = invoke(runner, study_dir, "codebook", "validate")
+
+    assert refused.exit_code == 1 and "error CQ402" in refused.stderr
+    assert f"codes {coded} have codings in the store" in refused.stderr
+    assert declared.exit_code == 0, declared.stderr
+    assert store.read_bytes() == before
