@@ -501,7 +501,10 @@ def test_context_funding_challenge_in_requests_for_resources(tagger, text, chall
     ("The officers explained the employer sponsorship programmes.", ["legal"]),
     ("The team started updating the refugees' refugee protocols.", ["legal"]),
     ("The weekend ended with a bush dance for the visitors and local families.",
-     ["cultural_religious"]),
+     ["cultural_religious"]),    # a portfolio's or a plan's name is no participation body (R51)
+    ("She advises the alderman responsible for participation.", []),
+    ("The region drew up a Regional Plan for Integration and Participation.", []),
+    ("The city involves refugees in drafting its integration plan.", ["political"]),
 ])
 def test_context_dimensions_of_report_prose_vocabulary(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
