@@ -119,6 +119,11 @@ _define("CQ018", "Backup from another study",
         "{path} is a store of {found!r}, not of this study ({expected!r})",
         "Restore a backup of this study (they are in its backups/ folder). If you renamed the "
         "study in cityqda.toml since the backup was made, pass --force; nothing was changed.")
+_define("CQ019", "Store cannot be replaced",
+        "{path} could not be replaced by the backup: {problem}",
+        "Close every program that has the store open (on Windows also a running cityqda "
+        "command, an SQLite browser or a sync client), then restore again. The store is as it "
+        "was; {saved}.")
 _warning("CQ050", "Store in a synchronised or network folder",
          "{path} lies in {kind}; SQLite stores can be corrupted when a sync client or network "
          "share copies them while they are written",

@@ -246,26 +246,39 @@ def restore_backup(study, backup: Path, *, force: bool = False) -> BackupRestore
         raise CityQDAError("CQ016", path=str(current)) from exc
     copy = current.with_name(f".{current.name}.restoring")
     try:
-        _discard(copy)
-        upgraded_from = _prepare_copy(study, backup, copy, force=force)
-        previous = _save_current(study, current)
-        interviews, codings, decisions, last = _summary(copy)
-        _record(copy, backup, previous)
-        with open(copy, "rb") as handle:
-            os.fsync(handle.fileno())
-        _fold_log(current)
-        for side in _SIDE_FILES:
-            found = current.with_name(current.name + side)
-            if found.exists():
-                found.unlink()
-        os.replace(copy, current)
-    except OSError as exc:
-        raise CityQDAError("CQ015", path=str(current), problem=str(exc)) from exc
+        try:
+            _discard(copy)
+            upgraded_from = _prepare_copy(study, backup, copy, force=force)
+            previous = _save_current(study, current)
+            interviews, codings, decisions, last = _summary(copy)
+            _record(copy, backup, previous)
+            with open(copy, "rb") as handle:
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise CityQDAError("CQ015", path=str(copy), problem=str(exc)) from exc
+        try:
+            _replace(current, copy)
+        except OSError as exc:  # e.g. Windows: another program has the store open
+            saved = (f"a copy of it was saved as {previous}" if previous is not None
+                     else "there was no store to save")
+            raise CityQDAError("CQ019", path=str(current), problem=str(exc),
+                               saved=saved) from exc
     finally:
         _discard(copy)
         held.release()
     return BackupRestored(backup, previous, upgraded_from, interviews, codings, decisions,
                           last)
+
+
+def _replace(current: Path, copy: Path) -> None:
+    """Put the checked copy in place of the store: its write-ahead log folded in first (so
+    the store stays whole if the rename fails), no -wal, -shm or -journal left beside it."""
+    _fold_log(current)
+    for side in _SIDE_FILES:
+        found = current.with_name(current.name + side)
+        if found.exists():
+            found.unlink()
+    os.replace(copy, current)
 
 
 def _discard(copy: Path) -> None:

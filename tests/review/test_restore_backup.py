@@ -198,3 +198,32 @@ def test_restore_backup_of_a_renamed_study_is_its_own(runner, study):
     assert refused.exit_code == 1 and "CQ018" in refused.stderr
     assert restored.exit_code == 0, restored.stderr
     assert current_decisions(study) == [("ana", "accept"), ("ben", "reject")]
+
+
+def test_restore_backup_that_cannot_replace_the_store_says_so(runner, study, monkeypatch):
+    """The last step, the rename, fails (on Windows while another program has the store
+    open): CQ019 says the store is as it was and where its copy was saved (it was CQ015,
+    'cannot write the backup', whose hint said nothing had been written)."""
+    import pipeline.store.restore as restore_module
+
+    decide(runner, study, "ana", "accept")
+    saved = backup(runner, study, "b.sqlite")
+    decide(runner, study, "ben", "reject")
+
+    real_replace = restore_module.os.replace
+
+    def refuse(source, target):  # only the rename onto the store fails
+        if Path(target) == study.store_path:
+            raise PermissionError(13, "The process cannot access the file")
+        real_replace(source, target)
+
+    monkeypatch.setattr(restore_module.os, "replace", refuse)
+    result = cli(runner, study, "restore", str(saved))
+
+    assert result.exit_code == 1
+    assert f"error CQ019: {study.store_path}" in result.stderr
+    assert "a copy of it was saved as" in result.stderr
+    kept = [p for p in (study.root / "backups").iterdir() if "before-restore" in p.name]
+    assert len(kept) == 1 and "damaged" not in kept[0].name and str(kept[0]) in result.stderr
+    assert current_decisions(study) == [("ana", "accept"), ("ben", "reject")]
+    assert [p.name for p in study.root.iterdir() if "restoring" in p.name] == []
