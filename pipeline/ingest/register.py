@@ -356,7 +356,11 @@ def _read_csv(path: Path) -> list[list]:
                        "'CSV UTF-8 (Comma delimited)'"}, file=str(path))) from exc
     first_line = text.split("\n", 1)[0]
     delimiter = ","
-    if first_line.strip():
+    stated = re.fullmatch(r"\s*sep=([^\r\n])\s*", first_line)
+    if stated:  # Excel's 'sep=;' line names the delimiter; Excel hides it, so do we
+        delimiter = stated.group(1)
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    elif first_line.strip():
         try:
             delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
         except csv.Error:

@@ -265,20 +265,23 @@ def test_register_unreadable_files(tmp_path, name, content, code):
     assert codes(validate_register(tmp_path / name)) == [code]
 
 
-def write_csv(path, header, rows, delimiter=",", bom=False):
-    lines = [delimiter.join(header)] + [
+def write_csv(path, header, rows, delimiter=",", bom=False, sep_line=False):
+    lines = [f"sep={delimiter}"] * sep_line + [delimiter.join(header)] + [
         delimiter.join("" if v is None else str(v) for v in row) for row in rows]
     path.write_text(("\ufeff" if bom else "") + "\r\n".join(lines) + "\r\n", encoding="utf-8")
     return path
 
 
-@pytest.mark.parametrize("delimiter, bom", [(",", False), (",", True), (";", True),
-                                            ("\t", False)])
-def test_register_csv_variants(tmp_path, delimiter, bom):
+@pytest.mark.parametrize("delimiter, bom, sep_line", [
+    (",", False, False), (",", True, False), (";", True, False), ("\t", False, False),
+    # Excel's delimiter line, which Excel itself hides: no title row, rows numbered as shown
+    (";", False, True), (",", True, True),
+])
+def test_register_csv_variants(tmp_path, delimiter, bom, sep_line):
     rows = [[1, "São Paulo", "Brazil", "Prefeitura", "policy maker", "2013-07-01",
              "interviewed", "SAO-PM-01.docx", "15/07/2013", "phone"],
             [1, "São Paulo", "Brazil", "Empresa", "Journalist", "", "declined", "", "", ""]]
-    path = write_csv(tmp_path / "register.csv", HEADER, rows, delimiter, bom)
+    path = write_csv(tmp_path / "register.csv", HEADER, rows, delimiter, bom, sep_line)
     register, problems = read_register(path)
     assert [(p.code, p.sheet, p.row, p.column) for p in problems] == [
         ("CQ960", None, None, None), ("CQ924", None, 3, "category")]  # no cities.csv
