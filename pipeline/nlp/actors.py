@@ -991,14 +991,18 @@ class ActorRecognizer:
                 break
             # drop a leading word capitalised only because it starts the sentence, and a
             # describing acronym ("the NGO CITE")
-            while start < end and (self._initial(view, start) or (
-                    end - start > 1 and shape[start] == ACR and strip_accents(
-                        view.text(start)).upper() in cues.acronym_stop) or (
-                    start + 1 < end and shape[start + 1] == NUM
-                    and view.folded(start) in _MONTHS)):
-                start += 1  # "Since March 2022 CADIS ...": a date, then the name
-            while start < end and shape[start] not in (CAP, ACR):
-                start += 1
+            dated = True
+            while dated:
+                while start < end and (self._initial(view, start) or (
+                        end - start > 1 and shape[start] == ACR and strip_accents(
+                            view.text(start)).upper() in cues.acronym_stop)):
+                    start += 1
+                # "Since March 2022 CADIS", "From May 2015 to June 2016 X": a date, then a name
+                dated = start + 1 < end and shape[start + 1] == NUM and \
+                    view.folded(start) in _MONTHS
+                start += dated
+                while start < end and shape[start] not in (CAP, ACR):
+                    start += 1
             while end > start and shape[end - 1] not in (CAP, ACR, NUM) and not (
                     shape[end - 1] == LOWER and (view.folded(end - 1) in cues.lower_suffixes
                                                  or flags[end - 1] & _FOREIGN or (
@@ -1927,6 +1931,14 @@ class ActorRecognizer:
             if is_reference and actor.end + 1 < view.length and \
                     view.folded(actor.end) == "of" and view.shape[actor.end + 1] == CAP:
                 is_reference = False  # "the parish of St Peter": a body named by its place
+            if is_reference and actor.start >= 3 and view.folded(actor.start - 2) == "and" \
+                    and view.folded(actor.start - 3) != "said" and any(
+                    a.end == actor.start - 2 and not a.generic for a in named) and any(
+                    view.folded(k) == "between" for k in range(
+                        max(0, actor.start - 20), actor.start - 2)):
+                # "a protocol between the High Commission and the municipality": the two
+                # sides of one agreement are two bodies
+                is_reference = False
             if is_reference:
                 neutral = actor.kind == "organisation"
                 antecedent = next((a for a in reversed(named)

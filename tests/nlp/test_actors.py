@@ -865,3 +865,26 @@ def test_actors_a_date_before_a_name_is_left_out(tagger, text, name):
 def test_actors_a_name_said_to_be_a_programme_is_no_actor(tagger, text, programme):
     result = tagger.tag(text)
     assert programme not in [a["name"] for a in result["actors"]]
+
+
+@pytest.mark.parametrize("text, name, category", [
+    # local-language public bodies of real text
+    ("Velmor fylkeskommune and the Tarvik Foundation run a course together.",
+     "Velmor fylkeskommune", "policy_maker"),
+    ("Høgskolen i Velmor works with the Tarvik Foundation on the project.", "Høgskolen i Velmor",
+     "practitioner"),
+    ("Powiatowy Urząd Pracy w Velmorze works with the Tarvik Foundation.",
+     "Powiatowy Urząd Pracy w Velmorze", "practitioner"),
+    ("The Velmor Strategic Migration Partnership runs a mentoring programme with Tarvik Aid.",
+     "Velmor Strategic Migration Partnership", "policy_maker"),
+])
+def test_actors_local_language_public_bodies(tagger, text, name, category):
+    assert actor(tagger.tag(text), name)["category"] == category
+
+
+@pytest.mark.parametrize("text, name", [
+    ("From May 2015 to June 2016 the NGO Velmorix ran a project funded by the Tarvik Foundation.",
+     "Velmorix"),
+])
+def test_actors_a_date_range_before_a_name_is_left_out(tagger, text, name):
+    assert name in [a["name"] for a in tagger.tag(text)["actors"]]

@@ -587,3 +587,15 @@ def test_partnerships_a_tied_clause_after_a_semicolon_or_in_the_next_sentence(ta
 ])
 def test_partnerships_a_status_word_inside_a_name_is_no_cue(tagger, text, status):
     assert [p["status"] for p in tagger.tag(text)["partnerships"]] == [status]
+
+
+@pytest.mark.parametrize("text, parties", [
+    # the two sides of an agreement are two bodies, even when one is named only by its kind
+    ("The centre opened with a cooperation protocol between the Tarvik Migration Board and the "
+     "municipality.", {"Tarvik Migration Board", "municipality"}),
+    # a date range before the subject: the name alone runs the funded project
+    ("From May 2015 to June 2016 the NGO Velmorix ran a one-million-euro project funded by the "
+     "European Union to improve the reception of migrants.", {"Velmorix", "European Union"}),
+])
+def test_partnerships_real_content_sides_and_dates(tagger, text, parties):
+    partnership(tagger.tag(text), parties)
