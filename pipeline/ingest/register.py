@@ -764,7 +764,8 @@ def _round_spelling_problems(rows: list[RegisterRow], file: str, sheet: str | No
 def _transcript_problems(rows: list[RegisterRow], folder: Path, file: str,
                          sheet: str | None) -> list[Problem]:
     """Rows against the transcripts folder: a row naming no file (CQ955), a bare file name
-    naming several files no row names by path (CQ936), a file no row names (CQ956)."""
+    naming only a file another row names by path (CQ928), a bare file name naming several
+    files no row names by path (CQ936), a file no row names (CQ956)."""
     register = Register(path=None, rows=rows, cities=[])
     found = [path.relative_to(folder) for path in _docx_files(folder)
              if not path.name.startswith(("~$", "."))]
@@ -797,7 +798,16 @@ def _transcript_problems(rows: list[RegisterRow], folder: Path, file: str,
         if key not in unclaimed:
             key = file_key(row.transcript_file + ".docx")
         if key not in unclaimed:
-            not_found(row)
+            owner = next((number for number, files in sorted(claimed.items())
+                          if any(file_key(f.name) in (file_key(row.transcript_file), key)
+                                 for f in files)), None)
+            if owner is None:
+                not_found(row)
+            else:  # the file is there, named by path on another row: one row too many
+                problems.append(Problem("CQ928", {"value": row.transcript_file,
+                                                  "other_row": owner},
+                                        file=file, sheet=sheet, row=row.row,
+                                        column="transcript_file"))
             continue
         listed.add(key)
         if len(unclaimed[key]) > 1:

@@ -517,3 +517,19 @@ def test_register_schema_describes_the_sample_register():
     broken = {"round": "1", "city": "Lisbon", "category": "", "contact_date": "May"}
     assert sorted(e.validator for e in rows.iter_errors(broken)) == [
         "format", "minLength", "required"]  # "May" is no date; category empty; no outcome
+
+
+def test_register_bare_name_of_a_file_another_row_names_by_path_is_a_repeat(tmp_path):
+    """Only 2024/LIS-PM-01.docx exists and row 3 names it by path: row 2's bare
+    'LIS-PM-01.docx' is the same file listed twice (CQ928 naming row 3); it was CQ955,
+    'not in the transcripts folder', for a file that is there."""
+    folder = tmp_path / "transcripts"
+    (folder / "2024").mkdir(parents=True)
+    (folder / "2024" / "LIS-PM-01.docx").write_bytes(b"")
+    rows = [[1, "Lisbon", "Portugal", "CM", "policy maker", None, "interviewed", name, None,
+             None] for name in ("LIS-PM-01", "2024/LIS-PM-01.docx")]
+    problems = validate_register(make_xlsx(tmp_path / "r.xlsx", rows=rows),
+                                 DEFAULT_VOCABULARIES, transcripts_dir=folder)
+    repeat = one(problems, "CQ928")
+    assert (repeat.row, repeat.column, repeat.fields["other_row"]) == (2, "transcript_file", 3)
+    assert "CQ955" not in codes(problems)
