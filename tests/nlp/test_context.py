@@ -504,7 +504,9 @@ def test_context_funding_challenge_in_requests_for_resources(tagger, text, chall
      ["cultural_religious"]),    # a portfolio's or a plan's name is no participation body (R51)
     ("She advises the alderman responsible for participation.", []),
     ("The region drew up a Regional Plan for Integration and Participation.", []),
-    ("The city involves refugees in drafting its integration plan.", ["political"]),
+    ("The city involves refugees in drafting its integration plan.", ["political"]),    # a support group named as a host is an actor, not a service
+    ("The council and the Bathurst Refugee Support Group hosted an employment forum.",
+     ["economic"]),
 ])
 def test_context_dimensions_of_report_prose_vocabulary(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
