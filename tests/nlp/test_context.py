@@ -501,10 +501,12 @@ def test_context_funding_challenge_in_requests_for_resources(tagger, text, chall
     ("The officers explained the employer sponsorship programmes.", ["legal"]),
     ("The team started updating the refugees' refugee protocols.", ["legal"]),
     ("The weekend ended with a bush dance for the visitors and local families.",
-     ["cultural_religious"]),    # a portfolio's or a plan's name is no participation body (R51)
+     ["cultural_religious"]),
+    # a portfolio's or a plan's name is no participation body (R51)
     ("She advises the alderman responsible for participation.", []),
     ("The region drew up a Regional Plan for Integration and Participation.", []),
-    ("The city involves refugees in drafting its integration plan.", ["political"]),    # a support group named as a host is an actor, not a service
+    ("The city involves refugees in drafting its integration plan.", ["political"]),
+    # a support group named as a host is an actor, not a service
     ("The council and the Bathurst Refugee Support Group hosted an employment forum.",
      ["economic"]),
 ])
