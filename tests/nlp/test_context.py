@@ -564,3 +564,20 @@ def test_context_dimensions_of_real_batch_classes(tagger, text, dimensions):
 ])
 def test_context_shared_noun_only_for_modifiers_in_object_lists(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
+
+
+@pytest.mark.parametrize("text, dimensions, challenges", [
+    # the people a complaints service is for, described by what happened to them, are whom it
+    # serves (like "victims of discrimination"); discrimination reported as such stays a
+    # challenge
+    ("People who believe they were discriminated against can contact the office.",
+     ["social"], []),
+    ("A person who has been discriminated against can file a complaint with the city.",
+     ["social", "legal"], []),
+    ("Many migrants who were discriminated against never reported it.", [],
+     ["challenge.discrimination"]),
+])
+def test_context_people_a_complaints_service_serves_are_no_challenge(
+        tagger, text, dimensions, challenges):
+    result = tagger.tag(text)
+    assert (result["dimensions"], result["challenges"]) == (dimensions, challenges)
