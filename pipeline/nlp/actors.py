@@ -1193,10 +1193,11 @@ class ActorRecognizer:
         # "the communes of X and Y": found by what they do, X and Y are town governments
         town = members is None and not kinds and _plural_place_of(view, start) is not None
         initiative_position = self._initiative_position(view, start, end)
+        activity = self._possessive_activity(view, end)
         slot = self._partner_slot(view, start) or (
             not initiative_position and (self._partner_subject(view, start, end)
                                          or self._verb_subject(view, start, end))) or (
-            listed or self._listed_with(view, start, known, end))
+            listed or self._listed_with(view, start, known, end)) or activity is not None
         for s, e, kind in kinds:
             if kind.role == "modifier" and e < end and view.shape[e] == HYPHEN and \
                     _attached(view, e):
@@ -1250,7 +1251,7 @@ class ActorRecognizer:
             # a centre or desk is an actor too, unless it is only named as what someone runs
             if ambiguous and initiative_position == "object" and not (strong or slot):
                 return None
-        elif not org_head and not strong and (
+        elif not org_head and not strong and activity is None and (
                 chunk.quoted or initiative_position or self._lower_head_after(view, start, end)):
             view.initiative_chunks.append(chunk)
             return None
@@ -1276,8 +1277,9 @@ class ActorRecognizer:
             k = end
             while k < view.length and k - end < 2 and view.folded(k) in _AUXILIARIES:
                 k += 1
-            if any(s == k for s, _, _ in view.in_group("third_verb", k, min(view.length, k + 4))):
-                evidence.append("third_actor_verb")
+            if activity == "third" or any(
+                    s == k for s, _, _ in view.in_group("third_verb", k, min(view.length, k + 4))):
+                evidence.append("charity_work" if activity == "third" else "third_actor_verb")
                 votes.append(("civil_society", "third", 1.0, "third_actor_verb"))
             else:
                 evidence.append("bare_name")
@@ -1550,6 +1552,26 @@ class ActorRecognizer:
                         continue
                     return True
         return found or workplace_after(view, start)
+
+    def _possessive_activity(self, view: DocView, end: int) -> str | None:
+        """ "Facework's training work with refugees was funded by ...": a name whose
+        programme, project or work is what a partnership cue of its clause is about; "work"
+        described by what charities do ("training work", "volunteer work") leans it to a
+        third actor ("third")."""
+        if end >= view.length or view.shape[end] != POSS:
+            return None
+        k = end + 1
+        described = False
+        while k < view.length and k - end <= 4 and view.shape[k] == LOWER and \
+                view.folded(k) not in _ACTIVITY_WORDS:
+            described = described or view.folded(k) in _CHARITY_WORK
+            k += 1
+        if k >= view.length or view.shape[k] != LOWER or view.folded(k) not in _ACTIVITY_WORDS:
+            return None
+        clause_end = view.clause_bounds(k, k + 1)[1]
+        if not view.in_group("pcue", k + 1, clause_end):
+            return None
+        return "third" if described and view.folded(k) == "work" else "slot"
 
     def _listed_with(self, view: DocView, start: int, known, end: int | None = None) -> bool:
         """Listed after an actor in a sentence with a partnership cue ("co-funded by the
@@ -2115,6 +2137,12 @@ _JOB_NOUNS = frozenset({"job", "jobs", "placement", "placements", "internship", 
                         "work", "employment", "positions", "posts", "shifts"})
 
 
+_ACTIVITY_WORDS = frozenset({"work", "programme", "program", "programmes", "programs",
+                             "project", "projects", "scheme", "initiative", "activities",
+                             "classes", "courses", "services"})
+_CHARITY_WORK = frozenset({"training", "volunteer", "voluntary", "charity", "charitable",
+                           "advice", "support", "mentoring", "outreach", "integration",
+                           "welfare", "relief", "humanitarian", "community"})
 _MONTHS = frozenset({"january", "february", "march", "april", "may", "june", "july", "august",
                      "september", "october", "november", "december"})
 # "an initiative of", "a project that": what a name is said to be when it is a programme
@@ -2343,7 +2371,8 @@ def _same_name_same_kind(actors) -> None:
         if actor.source == "name" and not actor.generic and not actor.registry_id:
             groups.setdefault(fold_key(actor.name), []).append(actor)
     for mentions in groups.values():
-        decided = [a for a in mentions if _decided(a)]
+        decided = [a for a in mentions if _decided(a)] or [
+            a for a in mentions if "charity_work" in a.evidence]  # "X's training work"
         if len(mentions) < 2 or not decided or \
                 len({(a.category, a.sector) for a in decided}) != 1:
             continue

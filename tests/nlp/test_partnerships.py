@@ -599,3 +599,27 @@ def test_partnerships_a_status_word_inside_a_name_is_no_cue(tagger, text, status
 ])
 def test_partnerships_real_content_sides_and_dates(tagger, text, parties):
     partnership(tagger.tag(text), parties)
+
+
+@pytest.mark.parametrize("text, parties", [
+    # a name whose work or programme the clause's cue is about
+    ("Velmorix's training work with refugees was first funded by Tarvik City Council.",
+     {"Velmorix", "Tarvik City Council"}),
+    # taking part in another body's project
+    ("Tarvik City Council took part in the Council of Europe's pilot anti-rumours project.",
+     {"Tarvik City Council", "Council of Europe"}),
+    # a listed subject that cooperates in something
+    ("Tarvik kommun, the Velmor Foundation and the Kessbrand Chamber of Commerce will cooperate "
+     "in it.", {"Tarvik kommun", "Velmor Foundation", "Kessbrand Chamber of Commerce"}),
+    ("Tarvik City Council should cooperate more with the Velmor Foundation.",
+     {"Tarvik City Council", "Velmor Foundation"}),
+])
+def test_partnerships_real_content_cues(tagger, text, parties):
+    partnership(tagger.tag(text), parties)
+
+
+def test_partnerships_charity_work_makes_a_bare_name_a_third_actor(tagger):
+    result = tagger.tag("Velmorix's training work with refugees was first funded by Tarvik City "
+                        "Council, which later placed two refugees with Velmorix.")
+    assert {a["category"] for a in result["actors"] if a["name"] == "Velmorix"} == {
+        "civil_society"}
