@@ -51,6 +51,7 @@ class RunContext:
     scope: object = None  # the aggregate stage's scope of all rounds, with its tables
     register: object = None  # the register as the register stage read it, when valid
     seconds: dict[str, tuple[float, float]] = field(default_factory=dict)  # wall, CPU
+    refused: set[str] = field(default_factory=set)  # stages that stopped with an error
 
     @property
     def failed(self) -> bool:
@@ -182,7 +183,20 @@ def stage_agreement(ctx: RunContext) -> None:
     stage(ctx)
 
 
+def _outputs_held_back(ctx: RunContext, name: str) -> bool:
+    """When coding was refused (a broken codebook codes nothing), the datasets and reports
+    are not rewritten: new interviews would show no codes and the outputs would mix the
+    refused state with the last good one. outputs/ keeps the last good run's files."""
+    if "code" not in ctx.refused:
+        return False
+    ctx.stage_lines.append(f"{name}: not run, because coding was refused (errors above); "
+                           "outputs/ still holds the last good run's files")
+    return True
+
+
 def stage_aggregate(ctx: RunContext) -> None:
+    if _outputs_held_back(ctx, "aggregate"):
+        return
     from pipeline.aggregate.aggregate import stage_aggregate as stage
     from pipeline.report.report import start_chart_drawer
 
@@ -191,6 +205,8 @@ def stage_aggregate(ctx: RunContext) -> None:
 
 
 def stage_report(ctx: RunContext) -> None:
+    if _outputs_held_back(ctx, "report"):
+        return
     from pipeline.report.report import stage_report as stage
 
     stage(ctx)
@@ -272,6 +288,7 @@ def run_study(study: Study, options: RunOptions | None = None) -> RunContext:
                     _timed(ctx, name, lambda stage=stage: stage(ctx))
                 except CityQDAError as exc:
                     ctx.problems.extend(exc.problems)
+                    ctx.refused.add(name)
             _timed(ctx, "manifest", lambda: _finish_run(ctx))
             ctx.stage_lines.append(times_line(ctx.seconds))
             return ctx

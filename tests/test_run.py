@@ -114,3 +114,24 @@ def test_run_purge_removes_an_interviews_words_from_its_codings(runner, sample_c
     conn.close()
     assert left == 0
     assert kept == quoted  # the facts stay: codings are never deleted
+
+
+def test_run_keeps_the_last_good_outputs_when_coding_is_refused(runner, sample_copy):
+    """A broken codebook codes nothing; the datasets and reports are not rewritten from a
+    store the refused codebook left half-coded, and the run says so and exits 1."""
+    assert runner.invoke(main, ["--project", str(sample_copy), "run", "--no-pdf"]).exit_code == 0
+    outputs = sample_copy / "outputs"
+    before = {path: path.read_bytes() for path in outputs.rglob("*") if path.is_file()}
+    codebook = sample_copy / "codebooks" / "integration_policy.yaml"
+    codebook.write_text("colour: blue\n" + codebook.read_text(encoding="utf-8"),
+                        encoding="utf-8")
+    result = runner.invoke(main, ["--project", str(sample_copy), "run", "--no-pdf"])
+    assert result.exit_code == 1
+    assert "colour" in result.stderr
+    for stage in ("aggregate", "report"):
+        assert f"{stage}: not run, because coding was refused" in result.stderr
+    kept = {path: path.read_bytes() for path in outputs.rglob("*") if path.is_file()
+            and path.name not in ("manifest.json", "changes.md")}
+    assert kept == {path: data for path, data in before.items() if path in kept}
+    assert set(kept) == {path for path in before
+                         if path.name not in ("manifest.json", "changes.md")}
