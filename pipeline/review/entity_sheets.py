@@ -142,9 +142,10 @@ class Field:
                     bad.append(part.strip())
                     continue
                 ids.add(int(first.group(2)))
-                for piece in pieces[1:]:
+                for piece in pieces[1:]:  # "A3, A4" and "A3, 4"; not "Unit 2, 4th floor"
                     more = _ID.match(piece)
-                    if more is not None and more.group(1).upper() == "A":
+                    if more is not None and (more.group(1).upper() == "A"
+                                             or piece.strip().isdigit()):
                         ids.add(int(more.group(2)))
             if bad:
                 problems.append(f"{', '.join(map(repr, bad))} "

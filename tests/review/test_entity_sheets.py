@@ -431,6 +431,8 @@ def test_entity_sheets_decisions_restored_from_the_review_log(study, runner, tmp
 @pytest.mark.parametrize("cell, ids, problem", [
     ("A3 Associação Acolher; A6 Lisbon City Council", [3, 6], None),
     ("A3, A4", [3, 4], None),
+    ("A3, 4", [3, 4], None),  # a bare number after a comma is a row id too
+    ("A3 Unit 2, 4th floor; A9", [3, 9], None),  # a name's number is not
     ("A5 Ministry of Labour, Social Security; A7", [5, 7], None),
     ("A3; Nobody Inc", [3], "'Nobody Inc' names no actor row id"),
 ])
