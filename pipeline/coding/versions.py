@@ -112,7 +112,7 @@ def check_against_store(conn: Connection, source: CodebookSource) -> None:
     for row in same_version:
         if row.sha256 != codebook.sha256 and row.matching_sha256 != source.matching_sha256:
             what = diff_codebooks(yaml.safe_load(row.text), codebook.raw).summary()
-            raise CityQDAError("CQ401", file=source.path, path=source.path,
+            raise CityQDAError("CQ401", file=source.path,
                                version=codebook.version, what=what,
                                suggested=_next_version(codebook.version))
 
@@ -128,7 +128,7 @@ def check_against_store(conn: Connection, source: CodebookSource) -> None:
     for code in codebook.codes:
         if not code.retired and code.id in ended:
             version, how = ended[code.id]
-            raise CityQDAError("CQ403", file=source.path, path=source.path, code_id=code.id,
+            raise CityQDAError("CQ403", file=source.path, code_id=code.id,
                                version=version, how=how)
 
     explained = {code.id for code in codebook.codes}
@@ -142,7 +142,7 @@ def check_against_store(conn: Connection, source: CodebookSource) -> None:
         select(codings.c.code).where(codings.c.code == code, codings.c.merged_into.is_(None))
         .limit(1)).first() is not None]
     if unexplained:
-        raise CityQDAError("CQ402", file=source.path, path=source.path,
+        raise CityQDAError("CQ402", file=source.path,
                            codes=", ".join(unexplained))
 
 
