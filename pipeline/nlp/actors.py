@@ -762,6 +762,7 @@ class ActorRecognizer:
         self._whole_text_name(view, actors)
         self._acronyms_listed_with_companies(view, actors)
         _same_name_same_kind(actors)
+        _town_of_a_named_government(actors)
         actors.extend(self._aliases_in_brackets(view, actors, taken))
         actors.extend(self._generic(view, taken))
         actors.sort(key=lambda a: (a.start, a.end))
@@ -1277,6 +1278,8 @@ class ActorRecognizer:
             k = end
             while k < view.length and k - end < 2 and view.folded(k) in _AUXILIARIES:
                 k += 1
+            if _person_in_apposition(view, start, end):
+                return None  # "the mayor, Ana Costa, signed", "led by Ana Costa, head of"
             if activity == "third" or any(
                     s == k for s, _, _ in view.in_group("third_verb", k, min(view.length, k + 4))):
                 evidence.append("charity_work" if activity == "third" else "third_actor_verb")
@@ -2201,6 +2204,35 @@ def _of_local_governments(view: DocView, head, end: int) -> bool:
                                     words[words.index("local"):])
 
 
+_TITLES = frozenset({"mayor", "commissioner", "minister", "president", "director", "chair",
+                     "chairman", "chairwoman", "chairperson", "secretary", "governor",
+                     "councillor", "ombudsman", "ombudsperson", "head", "coordinator", "manager",
+                     "founder", "spokesperson", "spokesman", "spokeswoman", "prefect", "deputy",
+                     "officer", "adviser", "advisor", "lawyer", "researcher", "teacher"})
+
+
+def _person_in_apposition(view: DocView, start: int, end: int) -> bool:
+    """A name of capitalised words set off by commas after a title ("the mayor, Luís
+    Costa,", "the High Commissioner for Migration, Pedro Calado,") or before one ("Rute
+    Carvalho, head of the legal office"): a person, not an organisation."""
+    if end - start < 2 or not all(view.shape[i] == CAP for i in range(start, end)):
+        return False
+    if end + 1 < view.length and view.shape[end] == COMMA:
+        k = end + 1 + (view.folded(end + 1) in ("the", "a", "an", "its", "their"))
+        if k < view.length and view.folded(k) in _TITLES:
+            return True
+    if start >= 2 and view.shape[start - 1] == COMMA and end < view.length and \
+            view.shape[end] == COMMA:
+        k = start - 2
+        while k >= 0 and start - k <= 8 and (view.shape[k] == CAP or view.folded(k) in (
+                "for", "of", "and")):
+            if view.folded(k) in _TITLES:
+                return True
+            k -= 1
+        return k >= 0 and view.folded(k) in _TITLES
+    return False
+
+
 def _said_to_be_a_programme(view: DocView, end: int, sent_end: int) -> bool:
     """ "X was an initiative of ...", "X (XY), a project that ...": the name is a
     programme's."""
@@ -2360,6 +2392,25 @@ def _speaking_body(actors) -> ActorMention | None:
     association" or "the company" is."""
     return next((a for a in actors if a.source == "name" and "role" in a.evidence
                  and not a.generic and not _decided(a)), None)
+
+
+def _town_of_a_named_government(actors) -> None:
+    """A bare name that is the place of a government named in the same text ("Arganil's
+    CLAIM ... the Município de Arganil", "Palmela ... Câmara Municipal de Palmela") is
+    that town: its government, not a brand."""
+    places = set()
+    for actor in actors:
+        if actor.category == "policy_maker" and not actor.generic and "bare_name" not in \
+                actor.evidence:
+            words = fold_key(actor.name).split()
+            places.update(" ".join(words[i:j]) for i in range(len(words))
+                          for j in range(i + 1, len(words) + 1) if j - i < len(words))
+    if not places:
+        return
+    for actor in actors:
+        if "bare_name" in actor.evidence and fold_key(actor.name) in places:
+            actor.category, actor.sector = "policy_maker", "public"
+            actor.evidence.append("town_of_a_government")
 
 
 def _same_name_same_kind(actors) -> None:

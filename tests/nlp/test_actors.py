@@ -888,3 +888,20 @@ def test_actors_local_language_public_bodies(tagger, text, name, category):
 ])
 def test_actors_a_date_range_before_a_name_is_left_out(tagger, text, name):
     assert name in [a["name"] for a in tagger.tag(text)["actors"]]
+
+
+@pytest.mark.parametrize("text, person", [
+    # a person's name set off by commas next to a title is no organisation
+    ("The protocol was signed when the mayor, Ana Velmor Costa, and the Tarvik Foundation met.",
+     "Ana Velmor Costa"),
+    ("The workshop, led by Rute Tarvik, head of the legal office of the Velmor Foundation, "
+     "closed.", "Rute Tarvik"),
+])
+def test_actors_a_person_in_apposition_is_no_actor(tagger, text, person):
+    assert person not in [a["name"] for a in tagger.tag(text)["actors"]]
+
+
+def test_actors_a_bare_town_of_a_named_government_is_that_government(tagger):
+    result = tagger.tag("Tarvikal will have a centre run together with the Velmor Foundation; "
+                        "the Município de Tarvikal lends the rooms.")
+    assert actor(result, "Tarvikal")["category"] == "policy_maker"
