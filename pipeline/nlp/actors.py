@@ -1531,8 +1531,10 @@ class ActorRecognizer:
             if any(view.shape[i] == LOWER and view.folded(i) not in (
                     "and", "the", "or", *self.cues.connectors) for i in between):
                 continue
-            kinds = [m for m in view.longest("kind", max(sent_start, s - 5), s)
-                     if m[1] >= s - 2 and m[2].role == "head"]
+            # "employers such as", "other major employers in the area include"
+            reach = 4 if view.folded(s) in ("include", "includes") else 2
+            kinds = [m for m in view.longest("kind", max(sent_start, s - 3 - reach), s)
+                     if m[1] >= s - reach and m[2].role == "head"]
             if kinds:
                 ks, ke, kind = kinds[-1]
                 view.consumed.mark(ks, ke)

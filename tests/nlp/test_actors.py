@@ -905,3 +905,13 @@ def test_actors_a_bare_town_of_a_named_government_is_that_government(tagger):
     result = tagger.tag("Tarvikal will have a centre run together with the Velmor Foundation; "
                         "the Município de Tarvikal lends the rooms.")
     assert actor(result, "Tarvikal")["category"] == "policy_maker"
+
+
+@pytest.mark.parametrize("text, names, category", [
+    # "include(s)" lists members of a kind named up to four words before it
+    ("Other major employers in the area include Velmorix, Kessbrand and Tarvo.",
+     ["Velmorix", "Kessbrand", "Tarvo"], "business"),
+])
+def test_actors_include_lists_members_of_a_kind(tagger, text, names, category):
+    result = tagger.tag(text)
+    assert [actor(result, name)["category"] for name in names] == [category] * len(names)
