@@ -65,6 +65,10 @@ PREDICATE_JOINERS = frozenset({"and"})
 ROLE_RANK = {"service": 2, "topic": 1, "object": 0}
 # Words after which a negation cue stands for the subject ("said that nobody ...").
 SUBJECT_OPENERS = frozenset({"that", ",", ";", ":", "if", "because", "since", "as", "where"})
+# Tokens after which a capitalised cue opens a quotation or heading, not a name.
+NAME_BREAKS = frozenset({":", "\"", "“", "'", "‘", "(", "[", "-", "–", "—", ";"})
+# Small words inside a name ("Advocates for Human Rights").
+NAME_CONNECTORS = frozenset({"for", "of", "the", "and", "in", "on", "to", "&"})
 # Words that open a subordinate clause placed before the main one: its first comma ends it.
 FRONTED_SUBORDINATORS = frozenset({"although", "though", "while", "whilst", "whereas",
                                    "because", "since", "unless", "once", "until"})
@@ -126,16 +130,22 @@ class ContextComponent:
         mentions, shared = self._mentions(doc, matches)
         analysis.mentions = mentions
         hits = []
+        pseudo: list[tuple[int, int]] = []
         if cues:
             consumed = [(m.start, m.end) for m in mentions if m.rule in self.consuming]
             # words inside a coded match after its first ("night shelter") are nouns, not
             # the provision verbs that would end a cue's reach back over the subject
             inner = {p for m in mentions for p in range(m.start + 1, m.end)}
-            hits = self._cue_hits(doc, analysis, cues, consumed, inner)
+            hits = self._cue_hits(doc, analysis, cues, consumed, inner, pseudo)
         for mention in mentions:
             cue_type = self.pattern_cues.get(mention.rule)
             if cue_type is not None:  # "lobbies parliament for easier family reunification"
                 sentence = analysis.sentence_of(mention.start)
+                if self._in_name(doc, analysis, mention.start, mention.end, sentence):
+                    # "The Advocates for Human Rights" names a body: like an advocacy
+                    # body's name, it counts only as what someone funds or supports
+                    mention.role = "object"
+                    continue
                 _, high = analysis.clause(mention.start, mention.end, sentence)
                 hits.append(CueHit(mention.rule, cue_type, mention.start, mention.end,
                                    mention.end, high, sentence))
@@ -143,7 +153,7 @@ class ContextComponent:
         by_sentence: dict[int, list[CueHit]] = {}
         for hit in hits:
             by_sentence.setdefault(hit.sentence, []).append(hit)
-        problem_starts = self._problem_starts(doc, analysis, hits, mentions)
+        problem_starts = self._problem_starts(doc, analysis, hits, mentions, pseudo)
         actor_cache: dict[int, bool] = {}
         sentence_of = analysis.sentence_of
         clause = analysis.clause
@@ -197,7 +207,8 @@ class ContextComponent:
         return doc
 
     def _problem_starts(self, doc, analysis: DocAnalysis, hits: list[CueHit],
-                        mentions: list[Mention]) -> list[int]:
+                        mentions: list[Mention],
+                        pseudo: list[tuple[int, int]] = ()) -> list[int]:
         """Where the problem words that count start (few documents have any)."""
         problems = analysis.groups.get("problem")
         if not problems:
@@ -205,8 +216,10 @@ class ContextComponent:
         negations = [hit for hit in hits if hit.type == "negation"]
         negation_starts = {hit.start for hit in negations}
         dimension_spans = [(m.start, m.end) for m in mentions if m.kind == "dimension"]
-        # a cue's own words are not a problem ("matters concerning migrants")
+        # a cue's own words are not a problem ("matters concerning migrants"), nor are the
+        # words of a pseudo cue ("the first issue of the journal", "the search for a flat")
         dimension_spans += [(hit.start, hit.end) for hit in hits if hit.type == "background"]
+        dimension_spans += pseudo
         problem_starts = []
         for start, _ in problems:
             # a problem word counts unless it belongs to a mention ("challenge stereotypes",
@@ -215,7 +228,8 @@ class ContextComponent:
                 continue
             if any(hit.covers(start, start + 1) for hit in negations):
                 continue
-            if start and (self._is_aim(doc, start) or self._worked_on(doc, start)):
+            if start and (self._is_aim(doc, start) or self._worked_on(doc, start)
+                          or self._fronted_purpose(doc, analysis, start)):
                 continue
             if self._describes_recipients(doc, start):
                 continue
@@ -268,6 +282,31 @@ class ContextComponent:
                 return True
             preposition = preposition or word in WORK_ON_PREPOSITIONS
         return False
+
+    @staticmethod
+    def _in_name(doc, analysis: DocAnalysis, start: int, end: int, sentence: int) -> bool:
+        """Whether a cue's words are part of a name: each capitalised, the first not opening
+        its sentence or a quotation ("The Advocates for Human Rights", "Children in Need")."""
+        low, _ = analysis.sentence_bounds(sentence)
+        if start == low or doc[start - 1].text in NAME_BREAKS:
+            return False
+        words = [token for token in doc[start:end] if token.is_alpha]
+        return bool(words) and words[0].is_title and all(
+            token.is_title or token.lower_ in NAME_CONNECTORS for token in words)
+
+    @staticmethod
+    def _fronted_purpose(doc, analysis: DocAnalysis, start: int) -> bool:
+        """Whether the problem word at `start` is the verb of a purpose clause opening its
+        sentence ("To cut the number of fines, a team ...", "In order to avoid ..."): what
+        the main clause works towards, not a difficulty."""
+        low, _ = analysis.sentence_bounds(analysis.sentence_of(start))
+        lead = start - 1
+        if doc[lead].lower_ != "to":
+            return False
+        if lead == low:
+            return True
+        return (lead - 2 == low and doc[low].lower_ == "in"
+                and doc[low + 1].lower_ == "order")
 
     @staticmethod
     def _is_aim(doc, start: int) -> bool:
@@ -451,16 +490,22 @@ class ContextComponent:
         return low, high
 
     def _cue_hits(self, doc, analysis: DocAnalysis, found, consumed,
-                  inner: frozenset | set = frozenset()) -> list[CueHit]:
+                  inner: frozenset | set = frozenset(),
+                  pseudo: list | None = None) -> list[CueHit]:
+        """The scoped cues; the spans of pseudo cues go to `pseudo` when it is given."""
         cues = self.cues
         hits = []
         for start, end, cue_id in resolve_cues(found, self.exact_cues):
             cue = cues[cue_id]
             if cue.type == "pseudo":
+                if pseudo is not None:
+                    pseudo.append((start, end))
                 continue
             if consumed and any(s <= start and end <= e for s, e in consumed):
                 continue
             sentence = analysis.sentence_of(start)
+            if self._in_name(doc, analysis, start, end, sentence):
+                continue
             low, high = self._scope(doc, analysis, cue, start, end, sentence, inner)
             hits.append(CueHit(cue_id, cue.type, start, end, low, high, sentence))
         if not any(cues[hit.cue].cancelled_by_prior_negation for hit in hits):

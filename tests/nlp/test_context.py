@@ -581,3 +581,51 @@ def test_context_people_a_complaints_service_serves_are_no_challenge(
         tagger, text, dimensions, challenges):
     result = tagger.tag(text)
     assert (result["dimensions"], result["challenges"]) == (dimensions, challenges)
+
+
+@pytest.mark.parametrize("text, dimensions, challenges", [
+    # words of a pseudo cue are no problem words: a needs assessment is a service, a journal's
+    # issue no issue, the search for a flat a field of help (session 13)
+    ("The agency offers needs assessments, language assessment and training and referrals.",
+     ["social", "cultural_religious"], []),
+    ("The latest issue of the town's newsletter covers language teaching and leisure.",
+     ["cultural_religious"], []),
+    ("Volunteers help refugees with the search for a flat and with language courses.",
+     ["cultural_religious"], []),
+    ("The plan sets out a cross-cutting approach to language courses.",
+     ["cultural_religious"], []),
+    # a purpose clause opening the sentence is an aim, not a difficulty
+    ("To cut the number of fines, the city translated its leaflets into several languages.",
+     ["social"], []),
+    # a problem stays a problem
+    ("Refugees struggle in their search for a flat.", [], ["challenge.housing"]),
+    ("There are no language courses for newcomers.", [], ["challenge.language"]),
+])
+def test_context_problem_words_inside_pseudo_cues_and_purposes(tagger, text, dimensions,
+                                                              challenges):
+    result = tagger.tag(text)
+    assert (result["dimensions"], result["challenges"]) == (dimensions, challenges)
+
+
+@pytest.mark.parametrize("text, dimensions", [
+    # a rights organisation that does something is an actor; one that is funded or supported
+    # is the object of the initiative (session 13)
+    ("Labour rights organisations train returning workers to spot fraudulent recruiters.",
+     ["legal"]),
+    ("The city funds a refugee rights network.", ["political"]),
+    ("The refugee council campaigns for the repeal of the rule.",
+     ["political"]),
+    # a round table of institutions coordinates them; one with migrant groups is a voice
+    ("The mayor set up a round table of employers and the job centre.", ["economic"]),
+    ("The city holds a round table with migrant organisations.", ["political"]),
+    # "including" names who is meant; "includes" as involving people stays participation
+    ("Newcomers, including refugees, are often seen as a burden.", []),
+    ("The working group includes refugees from four countries.", ["political"]),
+    ("The City Council on Immigration Policy meets four times a year.", ["political"]),
+    ("The company offers tailored apprenticeship placements to refugees.", ["economic"]),
+    # a capitalised cue inside a name is no cue ("The Advocates for Human Rights")
+    ("The Advocates for Human Rights and a legal aid clinic represent detained residents in"
+     " removal proceedings.", ["legal"]),
+])
+def test_context_political_actors_round_tables_and_members(tagger, text, dimensions):
+    assert tagger.tag(text)["dimensions"] == dimensions
