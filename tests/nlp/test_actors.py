@@ -877,6 +877,11 @@ def test_actors_a_name_said_to_be_a_programme_is_no_actor(tagger, text, programm
      "Powiatowy Urząd Pracy w Velmorze", "practitioner"),
     ("The Velmor Strategic Migration Partnership runs a mentoring programme with Tarvik Aid.",
      "Velmor Strategic Migration Partnership", "policy_maker"),
+    # local-language business associations
+    ("The town runs its sessions in partnership with the Associação Comercial de Velmora.",
+     "Associação Comercial de Velmora", "business"),
+    ("Tarvik kommun and Företagarföreningen i Velmor will cooperate in it.",
+     "Företagarföreningen i Velmor", "business"),
 ])
 def test_actors_local_language_public_bodies(tagger, text, name, category):
     assert actor(tagger.tag(text), name)["category"] == category
