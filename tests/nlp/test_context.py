@@ -600,6 +600,9 @@ def test_context_people_a_complaints_service_serves_are_no_challenge(
     # a problem stays a problem
     ("Refugees struggle in their search for a flat.", [], ["challenge.housing"]),
     ("There are no language courses for newcomers.", [], ["challenge.language"]),
+    # "so-called" introduces a name; before a word for people it marks disputed terms
+    ("Newcomers first rent a so-called starter flat from the council.", ["social"], []),
+    ("The press speaks of so-called economic migrants.", [], ["challenge.terminology"]),
 ])
 def test_context_problem_words_inside_pseudo_cues_and_purposes(tagger, text, dimensions,
                                                               challenges):
@@ -623,6 +626,11 @@ def test_context_problem_words_inside_pseudo_cues_and_purposes(tagger, text, dim
     ("The working group includes refugees from four countries.", ["political"]),
     ("The City Council on Immigration Policy meets four times a year.", ["political"]),
     ("The company offers tailored apprenticeship placements to refugees.", ["economic"]),
+    # a council voting on a motion is no voting right; a state agency or an aid commission
+    # is no participation body
+    ("The city council voted 7-2 for a motion on the refugee legal aid fund.", ["legal"]),
+    ("The city signed a protocol with the High Commission for Migration.", []),
+    ("The Commission for Refugee Aid coordinates the volunteers.", []),
     # a capitalised cue inside a name is no cue ("The Advocates for Human Rights")
     ("The Advocates for Human Rights and a legal aid clinic represent detained residents in"
      " removal proceedings.", ["legal"]),
