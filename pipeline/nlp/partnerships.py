@@ -389,13 +389,15 @@ class PartnershipRecognizer:
         with B, with technical support from C" (same subject, same clause, same status)."""
         mentions = sorted(found.values(), key=lambda m: (m.cue_start, m.cue_end))
         for i, first in enumerate(mentions):
-            if first.kind not in ("with", "by", "verb") or not first.parties:
+            # "A and B jointly opened X, with the support of C": C joins the pair too
+            if first.kind not in ("with", "by", "verb", "joint") or not first.parties:
                 continue
             clause = view.clause_bounds(first.cue_start, first.cue_end)
             for other in mentions[i + 1:]:
                 if other.kind not in ("with", "by", "verb") or not other.parties or \
                         other.sentence != first.sentence or other.status != first.status or \
-                        other.parties[0].key != first.parties[0].key or \
+                        other.parties[0].key != first.parties[0].key and not (
+                            first.kind == "joint" and other.parties[0].key in first.keys) or \
                         view.clause_bounds(other.cue_start, other.cue_end) != clause or \
                         first.keys.isdisjoint(other.keys) or first.keys == other.keys:
                     continue
@@ -407,6 +409,8 @@ class PartnershipRecognizer:
                     continue
                 found.pop(other.keys, None)
                 found.pop(first.keys, None)
+                if first.kind == "joint":
+                    first.kind = other.kind  # the cue that names the third party
                 keys = {p.key for p in first.parties}
                 first.parties = first.parties + [p for p in other.parties if p.key not in keys]
                 first.implicit = first.implicit + [p for p in other.implicit

@@ -623,3 +623,11 @@ def test_partnerships_charity_work_makes_a_bare_name_a_third_actor(tagger):
                         "Council, which later placed two refugees with Velmorix.")
     assert {a["category"] for a in result["actors"] if a["name"] == "Velmorix"} == {
         "civil_society"}
+
+
+def test_partnerships_support_for_a_joint_activity_joins_it(tagger):
+    # "A and B jointly opened X, with the support of C": one activity, three parties
+    result = tagger.tag("The Tarvik Foundation and Velmor City Council jointly opened a "
+                        "reception office, with the support of the Kessbrand Regional Ministry.")
+    assert [set(p["parties"]) for p in result["partnerships"]] == [
+        {"Tarvik Foundation", "Velmor City Council", "Kessbrand Regional Ministry"}]
