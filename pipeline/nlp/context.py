@@ -65,6 +65,10 @@ PREDICATE_JOINERS = frozenset({"and"})
 ROLE_RANK = {"service": 2, "topic": 1, "object": 0}
 # Words after which a negation cue stands for the subject ("said that nobody ...").
 SUBJECT_OPENERS = frozenset({"that", ",", ";", ":", "if", "because", "since", "as", "where"})
+# Modals that, in a purpose clause ("so that they could ..."), state a result, and how far
+# back (tokens) its "so that" / "in order that" may stand.
+PURPOSE_MODALS = frozenset({"could", "can", "would", "might", "may"})
+PURPOSE_REACH = 6
 # Tokens after which a capitalised cue opens a quotation or heading, not a name.
 NAME_BREAKS = frozenset({":", "\"", "“", "'", "‘", "(", "[", "-", "–", "—", ";"})
 # Small words inside a name ("Advocates for Human Rights").
@@ -295,6 +299,20 @@ class ContextComponent:
             token.is_title or token.lower_ in NAME_CONNECTORS for token in words)
 
     @staticmethod
+    def _purpose_modal(doc, start: int, end: int) -> bool:
+        """Whether a modal cue is the verb of a purpose clause ("granted extra money so that
+        more job consultants could be hired"): the result of what was done, not a wish."""
+        if end - start != 1 or doc[start].lower_ not in PURPOSE_MODALS:
+            return False
+        for index in range(start - 1, max(start - PURPOSE_REACH, 1) - 1, -1):
+            word = doc[index].lower_
+            if word in RELATIVE_BREAKS or word in ("if", "unless", "whether"):
+                return False
+            if word == "that" and doc[index - 1].lower_ in ("so", "order"):
+                return True
+        return False
+
+    @staticmethod
     def _fronted_purpose(doc, analysis: DocAnalysis, start: int) -> bool:
         """Whether the problem word at `start` is the verb of a purpose clause opening its
         sentence ("To cut the number of fines, a team ...", "In order to avoid ..."): what
@@ -505,6 +523,12 @@ class ContextComponent:
                 continue
             sentence = analysis.sentence_of(start)
             if self._in_name(doc, analysis, start, end, sentence):
+                continue
+            # a purpose clause's modal states a result, unless the sentence is a wish already
+            # ("He would like the desk to ... so that refugees could use ...")
+            if (cue.type == "hypothetical" and self._purpose_modal(doc, start, end)
+                    and not any(hit.type == "hypothetical" and hit.sentence == sentence
+                                for hit in hits)):
                 continue
             low, high = self._scope(doc, analysis, cue, start, end, sentence, inner)
             hits.append(CueHit(cue_id, cue.type, start, end, low, high, sentence))

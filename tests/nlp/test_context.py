@@ -637,3 +637,24 @@ def test_context_problem_words_inside_pseudo_cues_and_purposes(tagger, text, dim
 ])
 def test_context_political_actors_round_tables_and_members(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
+
+
+@pytest.mark.parametrize("text, dimensions, challenges", [
+    # a purpose clause's modal states the result of what was done; inside a wish it stays
+    # hypothetical (session 13)
+    ("The council granted extra money so that more job counsellors could be hired.",
+     ["economic"], []),
+    ("She would like the office to change its rules so that refugees could use the job"
+     " counsellors.", [], []),
+    # "would otherwise" names the alternative to what is done
+    ("The landlord let refugee families move into flats that would otherwise stand empty.",
+     [], []),
+    # a funding shortage said with a verb
+    ("The town lacks the resources to house the new arrivals.", [], ["challenge.funding"]),
+    ("The mayors said they do not have enough resources for such a task.", [],
+     ["challenge.funding"]),
+])
+def test_context_purpose_clauses_and_funding_shortage_verbs(tagger, text, dimensions,
+                                                            challenges):
+    result = tagger.tag(text)
+    assert (result["dimensions"], result["challenges"]) == (dimensions, challenges)
