@@ -683,6 +683,11 @@ class DocView:
                 if close < limit and self.shape[close] == CLOSE:
                     i = close + 1
                     continue
+            if found and i == found[-1].end and word == "in" and i + 2 < limit and \
+                    self.shape[i + 1] == CAP and self.actor_at(i + 1) is None and (
+                    self.shape[i + 2] == COMMA or self.folded(i + 2) in ("and", "&")):
+                i += 2  # "Migrationsverket in Gimo, Arbetsförmedlingen and ...": its branch
+                continue
             if found and (shape == COMMA or word in list_words):
                 if shape == COMMA and i + 1 < limit and self.folded(i + 1) in self.cues.relative:
                     break

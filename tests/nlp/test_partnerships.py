@@ -631,3 +631,12 @@ def test_partnerships_support_for_a_joint_activity_joins_it(tagger):
                         "reception office, with the support of the Kessbrand Regional Ministry.")
     assert [set(p["parties"]) for p in result["partnerships"]] == [
         {"Tarvik Foundation", "Velmor City Council", "Kessbrand Regional Ministry"}]
+
+
+def test_partnerships_a_branch_place_inside_a_list_of_parties(tagger):
+    # "X in <town>" inside a list names X's local branch; the list goes on
+    result = tagger.tag("Tarvik kommun, the Velmor Migration Agency in Gimo, the Kessbrand "
+                        "Employment Service and Företagarföreningen i Tarvik will cooperate in it.")
+    assert [set(p["parties"]) for p in result["partnerships"]] == [
+        {"Tarvik kommun", "Velmor Migration Agency", "Kessbrand Employment Service",
+         "Företagarföreningen i Tarvik"}]
