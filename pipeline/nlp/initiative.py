@@ -78,14 +78,15 @@ def _advised_on(doc, start: int) -> bool:
     return False
 
 
-_MEMBERS = frozenset({"representatives", "members", "delegates", "experts"})
-_MEMBER_LISTS = (("such", "as"), ("including",))
+_MEMBERS = frozenset({"representatives", "members", "delegates", "experts", "participants"})
+_MEMBER_LISTS = (("such", "as"), ("including",), ("from",))
 
 
 def _member_fields(doc, start: int) -> bool:
     """Whether the word at `start` names the fields a body's members come from ("two
     representatives of fields such as schools and day care, health and care, the language
-    school"): who sits on it, not what it provides."""
+    school", "participants from ... migration counselling services, language course
+    providers"): who sits on it, not what it provides."""
     sentence_start = doc[start].sent.start if doc.has_annotation("SENT_START") else 0
     for index in range(start - 1, max(start - REMIT_REACH, sentence_start) - 1, -1):
         word = doc[index].lower_

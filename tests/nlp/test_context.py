@@ -631,6 +631,7 @@ def test_context_problem_words_inside_pseudo_cues_and_purposes(tagger, text, dim
     ("The city council voted 7-2 for a motion on the refugee legal aid fund.", ["legal"]),
     ("The city signed a protocol with the High Commission for Migration.", []),
     ("The Commission for Refugee Aid coordinates the volunteers.", []),
+    ("The municipality prepares newcomers for the participation declaration.", []),
     # a capitalised cue inside a name is no cue ("The Advocates for Human Rights")
     ("The Advocates for Human Rights and a legal aid clinic represent detained residents in"
      " removal proceedings.", ["legal"]),

@@ -205,6 +205,10 @@ def test_initiative_remit_of_advice_to_an_institution_is_no_service(tagger, text
      " health and care and the language school.", ["political"]),
     ("The centre offers services such as day care and language courses.",
      ["social", "cultural_religious"]),
+    # participants from organisations (session 13)
+    ("The network meets twice a year; participants from the job centre, counselling services"
+     " and language course providers exchange news.", []),
+    ("Refugees from Syria attend language courses at the centre.", ["cultural_religious"]),
 ])
 def test_initiative_fields_of_a_bodys_members_are_no_service(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
