@@ -117,6 +117,7 @@ def build_codebook(data: dict, sha256: str = "", source: str = "") -> Codebook:
             back_window=c.get("back_window", 6),
             comma=c.get("comma", "clause_start"), attr=c.get("attr", "LEMMA"),
             cancelled_by_prior_negation=bool(c.get("cancelled_by_prior_negation", False)),
+            cancel_reach=c.get("cancel_reach"),
             through_terminators=bool(c.get("through_terminators", False)))
         for c in ctx["cues"])
     context = ContextConfig(

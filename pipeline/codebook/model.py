@@ -89,6 +89,7 @@ class Cue:
     comma: str = "clause_start"
     attr: str = "LEMMA"
     cancelled_by_prior_negation: bool = False
+    cancel_reach: int | None = None  # words allowed between that negation and the cue
     through_terminators: bool = False  # a heading's cue ("Recommendations:") covers its list
 
 

@@ -536,12 +536,16 @@ class ContextComponent:
             return hits
         kept = []
         for hit in hits:
-            if cues[hit.cue].cancelled_by_prior_negation:
+            cue = cues[hit.cue]
+            if cue.cancelled_by_prior_negation:
                 clause_start, _ = analysis.clause(hit.start, hit.end, hit.sentence)
+                reach = cue.cancel_reach
                 prior = [other for other in hits
                          if other.type == "negation" and other is not hit
                          and other.sentence == hit.sentence
-                         and clause_start <= other.start < hit.start]
+                         and clause_start <= other.start < hit.start
+                         # "does not prevent", not "Lack of documents prevents"
+                         and (reach is None or hit.start - other.end <= reach)]
                 if prior:
                     # "no one is left without legal aid": the two negations cancel out; the
                     # first still covers the second's words, so "refused" is no problem word

@@ -659,3 +659,16 @@ def test_context_purpose_clauses_and_funding_shortage_verbs(tagger, text, dimens
                                                             challenges):
     result = tagger.tag(text)
     assert (result["dimensions"], result["challenges"]) == (dimensions, challenges)
+
+
+@pytest.mark.parametrize("text, dimensions", [
+    # a negation right before a blocking verb cancels it; a negated subject does not
+    # (cue neg.blocking, cancel_reach 1; session 13)
+    ("The court ruled that the charter does not violate the constitution by allowing"
+     " noncitizens to vote in municipal elections.", ["political"]),
+    ("The policy does not prevent residents from using the clinic.", ["social"]),
+    ("The rules prevent residents from using the clinic.", []),
+    ("Lack of identity documents prevents many returnees from opening a bank account.", []),
+])
+def test_context_negation_before_a_blocking_verb_cancels_it(tagger, text, dimensions):
+    assert tagger.tag(text)["dimensions"] == dimensions
