@@ -65,6 +65,16 @@ PREDICATE_JOINERS = frozenset({"and"})
 ROLE_RANK = {"service": 2, "topic": 1, "object": 0}
 # Words after which a negation cue stands for the subject ("said that nobody ...").
 SUBJECT_OPENERS = frozenset({"that", ",", ";", ":", "if", "because", "since", "as", "where"})
+# Activities whose topics (after "on"/"about", in a list up to this many tokens long) are what
+# they teach or raise awareness of, not difficulties of the clause.
+ACTIVITY_NOUNS = frozenset({
+    "project", "projects", "training", "trainings", "workshop", "workshops", "course",
+    "courses", "session", "sessions", "seminar", "seminars", "campaign", "campaigns",
+    "module", "modules", "class", "classes", "lecture", "lectures", "talk", "talks",
+    "awareness", "information", "education", "guidance", "leaflets", "brochures"})
+TOPIC_LIST_REACH = 14
+TOPIC_LIST_BREAKS = frozenset({";", ".", ":", "but", "although", "though", "while", "because",
+                               "who", "which", "that", "where", "when", "since", "however"})
 # Modals that, in a purpose clause ("so that they could ..."), state a result, and how far
 # back (tokens) its "so that" / "in order that" may stand.
 PURPOSE_MODALS = frozenset({"could", "can", "would", "might", "may"})
@@ -233,7 +243,8 @@ class ContextComponent:
             if any(hit.covers(start, start + 1) for hit in negations):
                 continue
             if start and (self._is_aim(doc, start) or self._worked_on(doc, start)
-                          or self._fronted_purpose(doc, analysis, start)):
+                          or self._fronted_purpose(doc, analysis, start)
+                          or self._activity_topic(doc, start)):
                 continue
             if self._describes_recipients(doc, start):
                 continue
@@ -297,6 +308,19 @@ class ContextComponent:
         words = [token for token in doc[start:end] if token.is_alpha]
         return bool(words) and words[0].is_title and all(
             token.is_title or token.lower_ in NAME_CONNECTORS for token in words)
+
+    @staticmethod
+    def _activity_topic(doc, start: int) -> bool:
+        """Whether the problem word at `start` is in the list of topics of an activity
+        ("awareness projects on human rights, gender equality, gender-based violence",
+        "workshops about racism and exclusion"): what is taught, not a difficulty."""
+        for index in range(start - 1, max(start - TOPIC_LIST_REACH, 1) - 1, -1):
+            word = doc[index].lower_
+            if word in TOPIC_LIST_BREAKS:
+                return False
+            if word in ("on", "about") and doc[index - 1].lower_ in ACTIVITY_NOUNS:
+                return True
+        return False
 
     @staticmethod
     def _purpose_modal(doc, start: int, end: int) -> bool:

@@ -672,3 +672,16 @@ def test_context_purpose_clauses_and_funding_shortage_verbs(tagger, text, dimens
 ])
 def test_context_negation_before_a_blocking_verb_cancels_it(tagger, text, dimensions):
     assert tagger.tag(text)["dimensions"] == dimensions
+
+
+@pytest.mark.parametrize("text, challenges", [
+    # the topics of an activity, listed after "on"/"about", are what it teaches (session 13)
+    ("The grant funds awareness projects on human rights, gender equality and gender-based"
+     " violence.", []),
+    ("The school runs workshops about racism and exclusion for pupils.", []),
+    # a difficulty stays one
+    ("The NGO runs workshops on rights, but many refugees face discrimination at work.",
+     ["challenge.discrimination"]),
+])
+def test_context_topics_of_an_activity_are_no_problem(tagger, text, challenges):
+    assert tagger.tag(text)["challenges"] == challenges
