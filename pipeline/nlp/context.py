@@ -302,6 +302,8 @@ class ContextComponent:
     def _in_name(doc, analysis: DocAnalysis, start: int, end: int, sentence: int) -> bool:
         """Whether a cue's words are part of a name: each capitalised, the first not opening
         its sentence or a quotation ("The Advocates for Human Rights", "Children in Need")."""
+        if not doc[start].is_title:  # most cues: a lower-case word, decided at once
+            return False
         low, _ = analysis.sentence_bounds(sentence)
         if start == low or doc[start - 1].text in NAME_BREAKS:
             return False

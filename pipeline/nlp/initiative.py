@@ -61,40 +61,49 @@ _AFTER_HEAD = _PHRASE_BREAKS | DETERMINERS | frozenset({
     "every", "each", "also", "too", "only"})
 
 
-def _advised_on(doc, start: int) -> bool:
+def _window(doc, start: int) -> tuple[int, int, list[str]]:
+    """Where the sentence of `start` begins, and the lower-cased words up to `start` that a
+    remit or member list may reach back over (from at most REMIT_REACH + 4 words back, within
+    the sentence) with the first one's index: read once for both tests."""
+    sentence_start = doc[start].sent.start if doc.has_annotation("SENT_START") else 0
+    low = max(start - REMIT_REACH - 4, sentence_start, 0)
+    return sentence_start, low, [token.lower_ for token in doc[low:start + 1]]
+
+
+def _advised_on(doc, start: int, window=None) -> bool:
     """Whether the word at `start` is in what a body advises an institution on ("advise the
     Municipal Council and the Mayor on ... health and human services, education"): its
     remit. Advice to people ("advises refugees on housing") is a service and stays."""
-    sentence_start = doc[start].sent.start if doc.has_annotation("SENT_START") else 0
+    sentence_start, low, words = window or _window(doc, start)
     on = None
     for index in range(start - 1, max(start - REMIT_REACH, sentence_start) - 1, -1):
-        word = doc[index].lower_
+        word = words[index - low]
         if word in (";", "."):
             return False
         if word == "on" and on is None:
             on = index
         elif on is not None and word in _ADVISE:
-            return any(doc[i].lower_ in _ADVISED for i in range(index + 1, on))
+            return any(words[i - low] in _ADVISED for i in range(index + 1, on))
     return False
 
 
 _MEMBERS = frozenset({"representatives", "members", "delegates", "experts", "participants"})
-_MEMBER_LISTS = (("such", "as"), ("including",), ("from",))
+# the words that open a list of the fields members come from ("such as" needs its "as")
+_MEMBER_LEADS = frozenset({"such", "including", "from"})
 
 
-def _member_fields(doc, start: int) -> bool:
+def _member_fields(doc, start: int, window=None) -> bool:
     """Whether the word at `start` names the fields a body's members come from ("two
     representatives of fields such as schools and day care, health and care, the language
     school", "participants from ... migration counselling services, language course
     providers"): who sits on it, not what it provides."""
-    sentence_start = doc[start].sent.start if doc.has_annotation("SENT_START") else 0
+    sentence_start, low, words = window or _window(doc, start)
     for index in range(start - 1, max(start - REMIT_REACH, sentence_start) - 1, -1):
-        word = doc[index].lower_
+        word = words[index - low]
         if word in (";", "."):
             return False
-        for lead in _MEMBER_LISTS:
-            if tuple(t.lower_ for t in doc[index:index + len(lead)]) == lead:
-                return any(doc[i].lower_ in _MEMBERS for i in range(max(index - 4, 0), index))
+        if word in _MEMBER_LEADS and (word != "such" or words[index + 1 - low] == "as"):
+            return any(words[i - low] in _MEMBERS for i in range(max(index - 4, low), index))
     return False
 
 
@@ -183,7 +192,7 @@ class InitiativeComponent:
                 mention.initiative = bool(strong_free) or (has_weak and not mention.problem)
             if mention.kind == "dimension" and mention.initiative \
                     and not mention.code.startswith("political.") \
-                    and (_advised_on(doc, mention.start) or _member_fields(doc, mention.start)):
+                    and self._remit_or_members(doc, mention.start):
                 mention.initiative = False
             if mention.kind == "dimension":
                 flagged = mention.negated or mention.hypothetical
@@ -266,6 +275,11 @@ class InitiativeComponent:
              if m.counts and m.kind == "dimension" and dimension_of.get(m.code)},
             key=self._order)
         return doc
+
+    @staticmethod
+    def _remit_or_members(doc, start: int) -> bool:
+        window = _window(doc, start)
+        return _advised_on(doc, start, window) or _member_fields(doc, start, window)
 
     @staticmethod
     def _refer_back(analysis, rule, heads, strong, free) -> list[Mention]:
